@@ -1,0 +1,31 @@
+"""One exception tree for the core, so adapters and the CLI can turn any expected failure into one short line.
+
+Anything outside this tree is a bug: callers log it with a traceback for operators and show users a generic
+apology, never the traceback itself.
+"""
+
+from __future__ import annotations
+
+
+class PaperboyError(Exception):
+    """Base of every failure we expect and can explain to a user in one line."""
+
+
+class ParseError(PaperboyError):
+    """A listing could not be read; the message says what is wrong and where."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class FetchError(PaperboyError):
+    """A remote source could not be reached or kept failing after retries."""
+
+
+class StorageError(PaperboyError):
+    """The database cannot be used (unreachable, wrong URL, failed migration)."""
+
+
+class UsageError(PaperboyError):
+    """A user asked for something malformed: a bad date, id, source or option."""

@@ -1,0 +1,122 @@
+"""Parse Hugging Face Daily Papers API JSON (`/api/daily_papers`) and bare paper objects.
+
+The API's field set changed between 2024 and 2026, so only a paper's id, title and summary are required;
+everything else is read when present and ignored when not. Ids stay strings: `2401.10100` as a float would
+lose its trailing zero and become a different paper.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from bot.errors import ParseError
+from bot.papers import ParsedPaper, parse_arxiv_ref
+
+SOURCE = "hf-api"
+
+
+def _iso_date(value: Any) -> date | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+    except ValueError:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+
+
+def _text(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _authors(paper: dict[str, Any]) -> list[str] | None:
+    raw = paper.get("authors")
+    if not isinstance(raw, list):
+        return None
+    names = []
+    for author in raw:
+        if isinstance(author, dict) and isinstance(author.get("name"), str) and author["name"].strip():
+            names.append(" ".join(author["name"].split()))
+        elif isinstance(author, str) and author.strip():
+            names.append(" ".join(author.split()))
+    return names
+
+
+def _organization(*objs: dict[str, Any]) -> str | None:
+    for obj in objs:
+        org = obj.get("organization")
+        if isinstance(org, dict):
+            name = _text(org, "fullname") or _text(org, "name")
+            if name:
+                return name
+        elif isinstance(org, str) and org.strip():
+            return org.strip()
+    return None
+
+
+def _paper_from_item(item: Any, index: int, where: str) -> ParsedPaper:
+    if not isinstance(item, dict):
+        raise ParseError(f"item {index} is not an object", where=where)
+    nested = item.get("paper")
+    paper: dict[str, Any] = nested if isinstance(nested, dict) else item
+    raw_id = paper.get("id")
+    if isinstance(raw_id, (int, float)) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
+    title = _text(paper, "title") or _text(item, "title")
+    summary = _text(paper, "summary") or _text(item, "summary")
+    missing = [name for name, value in (("id", raw_id), ("title", title), ("summary", summary)) if not value]
+    if missing:
+        raise ParseError(f"item {index} has no {', '.join(missing)}", where=where)
+    assert isinstance(raw_id, str) and title and summary
+    ref = parse_arxiv_ref(raw_id)
+    upvotes = paper.get("upvotes", item.get("upvotes"))
+    extra: dict[str, object] = {"hf_id": raw_id}
+    for key, out in (("ai_summary", "ai_summary"), ("githubRepo", "github_repo"), ("projectPage", "project_page")):
+        value = _text(paper, key) or _text(item, key)
+        if value:
+            extra[out] = value
+    keywords = paper.get("ai_keywords")
+    if isinstance(keywords, list):
+        extra["keywords"] = [k for k in keywords if isinstance(k, str)]
+    listed = _iso_date(paper.get("submittedOnDailyAt")) or (
+        _iso_date(item.get("publishedAt")) if item is not paper else None
+    )
+    return ParsedPaper(
+        title=title,
+        abstract=summary,
+        source=SOURCE,
+        arxiv_id=ref.arxiv_id if ref else None,
+        version=ref.version if ref else None,
+        authors=_authors(paper),
+        organization=_organization(item, paper),
+        published_on=_iso_date(paper.get("publishedAt")),
+        listed_on=listed,
+        upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
+        extra=extra,
+    )
+
+
+def parse_hf_json(text: str, *, where: str = "json", listed_on: date | None = None) -> list[ParsedPaper]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", where=where) from exc
+    if isinstance(data, dict):
+        if isinstance(data.get("papers"), list):
+            data = data["papers"]
+        elif "paper" in data or "id" in data:
+            data = [data]
+        elif "error" in data:
+            raise ParseError(f"the API returned an error: {str(data['error'])[:200]}", where=where)
+    if not isinstance(data, list):
+        raise ParseError("expected a list of papers", where=where)
+    papers = [_paper_from_item(item, i, where) for i, item in enumerate(data)]
+    if listed_on is not None:
+        for p in papers:  # the day we asked for is the listing day, whatever the submission time says
+            p.listed_on = listed_on
+    return papers

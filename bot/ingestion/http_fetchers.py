@@ -1,0 +1,204 @@
+"""The only ingestion code that talks to the network: Hugging Face daily papers and the arXiv API.
+
+Fetchers return raw documents (bytes plus where they came from); parsing stays pure and lives elsewhere.
+Both honour the sources' etiquette: retries with backoff on 429/5xx that respect `Retry-After`, arXiv's one
+request every three seconds, and an honest User-Agent. Clock and sleep are injectable so tests never wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from bot import __version__
+from bot.errors import FetchError
+
+USER_AGENT = f"Paperboy/{__version__} (research paper digest bot; +https://github.com/paperboy-bot/paperboy)"
+HF_BASE_URL = "https://huggingface.co"
+ARXIV_BASE_URL = "https://export.arxiv.org"
+HF_PAGE_SIZE = 100
+ARXIV_PAGE_SIZE = 100
+ARXIV_MIN_INTERVAL = 3.0
+MAX_RETRY_AFTER = 120.0
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class FetchedDocument:
+    data: bytes
+    where: str
+    listed_on: date | None = None
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        super().__init__(f"HTTP {response.status_code}")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
+    except ValueError:
+        try:
+            delay = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+        return min(max(delay, 0.0), MAX_RETRY_AFTER)
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, (_RetryableStatus, httpx.TransportError))
+
+
+class HttpFetcher:
+    """Shared request machinery: one client, retries, backoff and a minimum interval between requests."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        attempts: int = 4,
+        backoff: float = 1.0,
+        min_interval: float = 0.0,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.attempts = attempts
+        self.backoff = backoff
+        self.min_interval = min_interval
+        self._sleep = sleep
+        self._clock = clock
+        self._last_request: float | None = None
+        self._gate = asyncio.Lock()
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _RetryableStatus):
+            hinted = _retry_after(exc.response)
+            if hinted is not None:
+                return hinted
+        return float(self.backoff * (2 ** (state.attempt_number - 1)))
+
+    async def _pace(self) -> None:
+        if self.min_interval <= 0:
+            return
+        now = self._clock()
+        if self._last_request is not None:
+            remaining = self.min_interval - (now - self._last_request)
+            if remaining > 0:
+                await self._sleep(remaining)
+        self._last_request = self._clock()
+
+    async def get(self, url: str, params: dict[str, str | int]) -> bytes:
+        host = urlsplit(url).netloc or url
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=self._wait,
+            retry=retry_if_exception(_is_retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async with self._gate:  # one request at a time per source (arXiv asks for this)
+                async for attempt in retrying:
+                    with attempt:
+                        await self._pace()
+                        response = await self.client.get(url, params=params)
+                        if response.status_code == 429 or response.status_code >= 500:
+                            raise _RetryableStatus(response)
+                        if response.status_code >= 400:
+                            raise FetchError(f"{host} answered HTTP {response.status_code} for {url}")
+                        return response.content
+        except _RetryableStatus as exc:
+            raise FetchError(f"{host} kept failing (HTTP {exc.response.status_code}) after "
+                             f"{self.attempts} attempts") from exc
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"{host} did not answer in time (after {self.attempts} attempts)") from exc
+        except httpx.TransportError as exc:
+            raise FetchError(f"cannot reach {host}: network unreachable or host down ({type(exc).__name__})") \
+                from exc
+        raise FetchError(f"{host}: no response")  # pragma: no cover - tenacity always returns or raises
+
+
+def make_client(timeout: float = 30.0) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=10.0),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+    )
+
+
+class HuggingFaceFetcher:
+    """Daily papers for one date, every page of it."""
+
+    def __init__(self, http: HttpFetcher, base_url: str = HF_BASE_URL, page_size: int = HF_PAGE_SIZE) -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.page_size = page_size
+
+    async def daily(self, day: date, max_pages: int = 50) -> list[FetchedDocument]:
+        docs = []
+        url = f"{self.base_url}/api/daily_papers"
+        for page in range(max_pages):
+            data = await self.http.get(url, {"date": day.isoformat(), "p": page, "limit": self.page_size})
+            docs.append(FetchedDocument(data, f"hf:{day.isoformat()} page {page + 1}", listed_on=day))
+            try:
+                items = json.loads(data)
+            except ValueError:
+                break  # the parser will report the malformed page
+            if not isinstance(items, list) or len(items) < self.page_size:
+                break
+        return docs
+
+
+class ArxivFetcher:
+    """arXiv API queries, paged, one request every three seconds."""
+
+    def __init__(self, http: HttpFetcher, base_url: str = ARXIV_BASE_URL, page_size: int = ARXIV_PAGE_SIZE) -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.page_size = page_size
+
+    async def query(self, query: str, max_results: int = 100) -> list[FetchedDocument]:
+        docs = []
+        url = f"{self.base_url}/api/query"
+        start = 0
+        while start < max_results:
+            size = min(self.page_size, max_results - start)
+            params: dict[str, str | int] = {
+                "search_query": query, "start": start, "max_results": size,
+                "sortBy": "submittedDate", "sortOrder": "descending",
+            }
+            data = await self.http.get(url, params)
+            docs.append(FetchedDocument(data, f"arxiv:{query} (results {start + 1}-{start + size})"))
+            if data.count(b"<entry") < size:
+                break
+            start += size
+        return docs
+
+    async def by_ids(self, arxiv_ids: list[str]) -> list[FetchedDocument]:
+        """Specific papers (`arxiv:2401.12345,2401.12346`); arXiv silently omits ids it does not know."""
+        docs = []
+        url = f"{self.base_url}/api/query"
+        for start in range(0, len(arxiv_ids), self.page_size):
+            chunk = arxiv_ids[start:start + self.page_size]
+            params: dict[str, str | int] = {"id_list": ",".join(chunk), "max_results": len(chunk)}
+            data = await self.http.get(url, params)
+            docs.append(FetchedDocument(data, f"arxiv:{','.join(chunk)[:60]}"))
+        return docs

@@ -1,0 +1,134 @@
+"""From a source a user names (`file.txt`, `hf:2026-03-06`, `arxiv:QUERY`, the bundled sample) to stored papers.
+
+Each source is all-or-nothing: it is fetched and parsed completely before anything is written, and written in
+one transaction, so a bad source leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.errors import UsageError
+from bot.ingestion.formats import MAX_LISTING_BYTES, parse_listing
+from bot.ingestion.http_fetchers import ArxivFetcher, FetchedDocument, HuggingFaceFetcher
+from bot.papers import ParsedPaper, parse_arxiv_ref
+from storage.database import Database
+from storage.paper_store import IngestCounts, store_papers
+
+_HF_RE = re.compile(r"^hf:(?P<day>today|\d{4}-\d{2}-\d{2})$", re.IGNORECASE)
+_MAX_STORE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # file | hf | arxiv | sample
+    value: str
+
+    def __str__(self) -> str:
+        return self.value if self.kind in ("file", "sample") else f"{self.kind}:{self.value}"
+
+
+def sample_sources() -> list[Source]:
+    """The real HF pages shipped inside the package, so a fresh install can try everything offline."""
+    folder = resources.files("bot") / "samples"
+    return [Source("sample", str(item)) for item in sorted(folder.iterdir(), key=lambda p: p.name)
+            if item.name.endswith(".txt")]
+
+
+def parse_source(spec: str) -> Source:
+    spec = spec.strip()
+    if not spec:
+        raise UsageError("empty source")
+    if m := _HF_RE.match(spec):
+        return Source("hf", m.group("day").lower())
+    if spec.lower().startswith("hf:"):
+        raise UsageError(f"bad source {spec[:60]!r}: use hf:YYYY-MM-DD or hf:today")
+    if spec.lower().startswith("arxiv:"):
+        query = spec[len("arxiv:"):].strip()
+        if not query or len(query) > 1000:
+            raise UsageError("arxiv: needs a query, e.g. arxiv:cat:cs.LG or arxiv:2401.12345")
+        return Source("arxiv", query)
+    return Source("file", spec)
+
+
+class Ingestor:
+    """Reads, fetches, parses and stores sources; the network pieces are handed in and optional."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        today: Callable[[], date],
+        hf: HuggingFaceFetcher | None = None,
+        arxiv: ArxivFetcher | None = None,
+    ) -> None:
+        self.db = db
+        self.today = today
+        self.hf = hf
+        self.arxiv = arxiv
+
+    async def documents(self, source: Source) -> list[FetchedDocument]:
+        if source.kind in ("file", "sample"):
+            return [self._read_file(source)]
+        if source.kind == "hf":
+            if self.hf is None:
+                raise UsageError("fetching from Hugging Face is not configured")
+            day = self.today() if source.value == "today" else _parse_day(source.value)
+            return await self.hf.daily(day)
+        if self.arxiv is None:
+            raise UsageError("fetching from arXiv is not configured")
+        ids = [parse_arxiv_ref(part) for part in source.value.split(",")]
+        if all(ids):
+            return await self.arxiv.by_ids([ref.arxiv_id for ref in ids if ref])
+        return await self.arxiv.query(source.value)
+
+    @staticmethod
+    def _read_file(source: Source) -> FetchedDocument:
+        path = Path(source.value).expanduser()
+        where = path.name if source.kind == "sample" else source.value
+        try:
+            if path.is_dir():
+                raise UsageError(f"{where}: is a directory, not a listing file")
+            if path.stat().st_size > MAX_LISTING_BYTES:
+                raise UsageError(f"{where}: too large (limit {MAX_LISTING_BYTES // 1_000_000} MB)")
+            return FetchedDocument(path.read_bytes(), where)
+        except FileNotFoundError:
+            raise UsageError(f"{where}: no such file") from None
+        except PermissionError:
+            raise UsageError(f"{where}: permission denied") from None
+        except OSError as exc:
+            raise UsageError(f"{where}: cannot read ({exc.strerror})") from None
+
+    def parse(self, docs: list[FetchedDocument]) -> list[ParsedPaper]:
+        papers: list[ParsedPaper] = []
+        for doc in docs:
+            papers.extend(parse_listing(doc.data, where=doc.where, today=self.today(), listed_on=doc.listed_on))
+        return papers
+
+    async def store(self, papers: list[ParsedPaper]) -> IngestCounts:
+        """One transaction; retried when another process inserted the same paper at the same moment."""
+        for attempt in range(_MAX_STORE_ATTEMPTS):
+            try:
+                async with self.db.session() as session:
+                    return await store_papers(session, papers)
+            except IntegrityError:
+                if attempt == _MAX_STORE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def ingest(self, source: Source) -> IngestCounts:
+        return await self.store(self.parse(await self.documents(source)))
+
+
+def _parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"not a date: {value!r} (use YYYY-MM-DD)") from None

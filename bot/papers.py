@@ -1,0 +1,99 @@
+"""The paper record every source is parsed into, and the rules that make two sightings one paper.
+
+A paper can reach us from a Hugging Face page (no arXiv id, only a title), the HF JSON API, the arXiv API or
+RSS, and in several arXiv versions. Identity therefore rests on the bare arXiv id when one is known and on a
+normalised title otherwise; both rules live here so that parsers and storage cannot disagree about them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+# New-style ids (0704.0001 onwards, 4+4 or 4+5 digits) and old-style archive ids (hep-th/9901001).
+_NEW_ID = r"\d{4}\.\d{4,5}"
+_OLD_ID = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
+ARXIV_ID_RE = re.compile(rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>\d+))?")
+_ID_IN_TEXT_RE = re.compile(
+    rf"(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|arxiv:\s*|^)\s*"
+    rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>\d+))?(?:\.pdf)?/?\s*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class ArxivRef:
+    """A bare arXiv id plus the version it was seen at (None when the source gave no version)."""
+
+    arxiv_id: str
+    version: int | None = None
+
+
+def parse_arxiv_ref(text: str) -> ArxivRef | None:
+    """Accept what people paste: `2401.12345`, `2401.12345v2`, `arXiv:2401.12345`, abs/pdf/HF URLs."""
+    candidate = text.strip()
+    if not candidate or len(candidate) > 300:
+        return None
+    candidate = candidate.split("?", 1)[0].split("#", 1)[0]
+    m = _ID_IN_TEXT_RE.search(candidate)
+    if not m:
+        return None
+    arxiv_id = m.group("id")
+    if "/" in arxiv_id:
+        archive, number = arxiv_id.split("/", 1)
+        arxiv_id = f"{archive.lower()}/{number}"
+    version = int(m.group("version")) if m.group("version") else None
+    return ArxivRef(arxiv_id, version)
+
+
+def collapse(text: str) -> str:
+    """Hard line wraps and runs of whitespace become one space; the words themselves stay exactly as given."""
+    return " ".join(text.split())
+
+
+_PUNCT_CATEGORIES = ("P", "S")
+
+
+def normalize_title(title: str) -> str:
+    """The identity of a paper without an arXiv id: case, whitespace and punctuation do not count."""
+    folded = unicodedata.normalize("NFKC", title).casefold()
+    kept = [
+        " " if unicodedata.category(ch)[0] in _PUNCT_CATEGORIES else ch
+        for ch in folded
+    ]
+    return " ".join("".join(kept).split())
+
+
+@dataclass
+class ParsedPaper:
+    """One sighting of a paper as a source describes it; unknown fields stay None rather than guessed."""
+
+    title: str
+    abstract: str
+    source: str
+    arxiv_id: str | None = None
+    version: int | None = None
+    authors: list[str] | None = None
+    author_count: int | None = None
+    organization: str | None = None
+    published_on: date | None = None
+    listed_on: date | None = None
+    upvotes: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.title = collapse(self.title)
+        self.abstract = collapse(self.abstract)
+        if self.authors is not None and self.author_count is None:
+            self.author_count = len(self.authors)
+
+    @property
+    def title_key(self) -> str:
+        return normalize_title(self.title)
+
+
+def paper_url(arxiv_id: str | None) -> str | None:
+    """The link we show people: arXiv's abstract page, the one place every paper with an id has."""
+    return f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None

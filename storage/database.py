@@ -1,0 +1,121 @@
+"""The one handle on the database: engine, sessions, and the schema upgrade that runs on every start."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from bot.errors import StorageError
+from storage.urls import redact, to_async_url
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# Several bot processes may start at once against one PostgreSQL: only one of them runs migrations.
+_MIGRATION_LOCK_KEY = 7_420_531_001
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Database:
+    """Owns the engine; handed to whoever needs the database, never a global."""
+
+    def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
+        self.url: URL = to_async_url(url)
+        self.schema = schema
+        self.dialect = self.url.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.dialect == "sqlite":
+            database = self.url.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            if schema is not None and not _SCHEMA_RE.match(schema):
+                raise StorageError(f"invalid schema name {schema!r}")
+            settings = {"search_path": schema} if schema else {}
+            kwargs["connect_args"] = {"server_settings": settings, "timeout": 10}
+            kwargs["pool_pre_ping"] = True
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        if self.dialect == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def describe(self) -> str:
+        return redact(self.url)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: committed when the block ends, rolled back entirely if it raises."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def upgrade(self) -> None:
+        """Bring the schema to the latest migration; safe to call on every start and from many processes."""
+        try:
+            async with self.engine.begin() as conn:
+                await self._prepare(conn)
+                await conn.run_sync(_run_alembic_upgrade)
+        except (TimeoutError, OperationalError, DBAPIError, OSError) as exc:
+            raise StorageError(f"cannot open database {self.describe()}: {_first_line(exc)}") from exc
+
+    async def _prepare(self, conn: AsyncConnection) -> None:
+        if not self.is_postgres:
+            return
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+        if self.schema:
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+
+    async def ping(self) -> None:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (TimeoutError, OperationalError, DBAPIError, OSError) as exc:
+            raise StorageError(f"cannot reach database {self.describe()}: {_first_line(exc)}") from exc
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    message = str(original).strip().splitlines()
+    return message[0][:200] if message else type(original).__name__
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def _run_alembic_upgrade(connection: Connection) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")

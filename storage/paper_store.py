@@ -1,0 +1,249 @@
+"""Storing sightings of papers as one record per paper, and reading papers back.
+
+Merging is deliberately order-independent where it can be (earliest dates, highest upvotes and versions, the
+union of sources), so re-ingesting the same listings in any order leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.papers import ParsedPaper, normalize_title, paper_url, parse_arxiv_ref
+from storage.models import Paper
+
+_CHUNK = 500
+_FIELDS = ("arxiv_id", "version", "title", "title_key", "abstract", "authors", "author_count", "organization",
+           "published_on", "listed_on", "upvotes", "sources", "extra")
+
+
+@dataclass
+class IngestCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    paper_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: IngestCounts) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.paper_ids.extend(other.paper_ids)
+
+    @property
+    def total(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+
+def _min_date(a: date | None, b: date | None) -> date | None:
+    return min(a, b) if a and b else (a or b)
+
+
+def _max_int(a: int | None, b: int | None) -> int | None:
+    return max(a, b) if a is not None and b is not None else (a if a is not None else b)
+
+
+def _incoming_text_wins(existing_version: int | None, incoming_version: int | None) -> bool:
+    """A newer arXiv version replaces the text; an unversioned sighting never overrides a known one."""
+    if incoming_version is None:
+        return False
+    return existing_version is None or incoming_version > existing_version
+
+
+def merge_values(row: dict[str, Any], paper: ParsedPaper) -> dict[str, Any]:
+    """The stored fields after seeing `paper` again; equal to `row` when nothing new was learned."""
+    merged = dict(row)
+    if merged.get("arxiv_id") is None and paper.arxiv_id:
+        merged["arxiv_id"] = paper.arxiv_id
+    text_wins = _incoming_text_wins(row.get("version"), paper.version)
+    if text_wins:
+        merged["title"] = paper.title
+        merged["title_key"] = paper.title_key
+        merged["abstract"] = paper.abstract
+    merged["version"] = _max_int(row.get("version"), paper.version)
+    if paper.authors and (text_wins or not row.get("authors")):
+        merged["authors"] = list(paper.authors)
+    if merged.get("authors"):
+        merged["author_count"] = len(merged["authors"])
+    elif paper.author_count is not None and row.get("author_count") is None:
+        merged["author_count"] = paper.author_count
+    merged["organization"] = row.get("organization") or paper.organization
+    merged["published_on"] = _min_date(row.get("published_on"), paper.published_on)
+    merged["listed_on"] = _min_date(row.get("listed_on"), paper.listed_on)
+    merged["upvotes"] = _max_int(row.get("upvotes"), paper.upvotes)
+    merged["sources"] = sorted(set(row.get("sources") or []) | {paper.source})
+    extra = dict(row.get("extra") or {})
+    extra.update(paper.extra)
+    merged["extra"] = extra
+    return merged
+
+
+def new_values(paper: ParsedPaper) -> dict[str, Any]:
+    return {
+        "arxiv_id": paper.arxiv_id, "version": paper.version, "title": paper.title,
+        "title_key": paper.title_key, "abstract": paper.abstract,
+        "authors": list(paper.authors) if paper.authors else None,
+        "author_count": len(paper.authors) if paper.authors else paper.author_count,
+        "organization": paper.organization, "published_on": paper.published_on,
+        "listed_on": paper.listed_on, "upvotes": paper.upvotes, "sources": [paper.source],
+        "extra": dict(paper.extra),
+    }
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i:i + _CHUNK]
+
+
+class _Index:
+    """Known records of one batch, findable by arXiv id and by title key, kept current as the batch merges."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int | str, dict[str, Any]] = {}
+        self.by_id: dict[str, int | str] = {}
+        self.by_title: dict[str, list[int | str]] = {}
+
+    def put(self, key: int | str, row: dict[str, Any]) -> None:
+        self.rows[key] = row
+        if row.get("arxiv_id"):
+            self.by_id[row["arxiv_id"]] = key
+        keys = self.by_title.setdefault(row["title_key"], [])
+        if key not in keys:
+            keys.append(key)
+
+    def find(self, paper: ParsedPaper) -> int | str | None:
+        if paper.arxiv_id:
+            if paper.arxiv_id in self.by_id:
+                return self.by_id[paper.arxiv_id]
+            for key in self.by_title.get(paper.title_key, []):
+                if not self.rows[key].get("arxiv_id"):
+                    return key  # a title-only record learns its id
+            return None
+        candidates = self.by_title.get(paper.title_key, [])
+        return candidates[0] if candidates else None
+
+
+async def store_papers(session: AsyncSession, papers: Sequence[ParsedPaper]) -> IngestCounts:
+    """Merge one source's papers into the store inside the caller's transaction."""
+    index = _Index()
+    ids = sorted({p.arxiv_id for p in papers if p.arxiv_id})
+    titles = sorted({p.title_key for p in papers})
+    columns = [Paper.id, *(getattr(Paper, f) for f in _FIELDS)]
+    for chunk in _chunks(ids):
+        for row in (await session.execute(select(*columns).where(Paper.arxiv_id.in_(chunk)))).mappings():
+            index.put(row["id"], dict(row))
+    for chunk in _chunks(titles):
+        for row in (await session.execute(select(*columns).where(Paper.title_key.in_(chunk)))).mappings():
+            index.put(row["id"], dict(row))
+    original = {key: dict(row) for key, row in index.rows.items()}
+
+    pending_new: dict[str, dict[str, Any]] = {}
+    order: list[int | str] = []
+    for paper in papers:
+        key = index.find(paper)
+        if key is None:
+            key = f"new:{len(pending_new)}"
+            values = new_values(paper)
+            pending_new[key] = values
+            index.put(key, values)
+        else:
+            index.put(key, merge_values(index.rows[key], paper))
+        order.append(key)
+
+    counts = IngestCounts()
+    now = datetime.now(UTC)
+    changed = []
+    for key, before in original.items():
+        after = index.rows[key]
+        if any(after.get(f) != before.get(f) for f in _FIELDS):
+            changed.append({"id": key, **{f: after[f] for f in _FIELDS}, "updated_at": now})
+    if changed:
+        await session.execute(update(Paper), changed)
+    new_ids: dict[int | str, int] = {}
+    if pending_new:
+        keys = list(pending_new)
+        for chunk in _chunks(keys):
+            rows = [{**pending_new[k], "created_at": now, "updated_at": now} for k in chunk]
+            result = await session.execute(insert(Paper).returning(Paper.id, sort_by_parameter_order=True), rows)
+            new_ids.update(zip(chunk, result.scalars().all(), strict=True))
+    counts.new = len(pending_new)
+    counts.updated = len(changed)
+    seen = {k for k in order if not isinstance(k, str)}
+    counts.unchanged = len(seen) - len(changed)
+    counts.paper_ids = list(dict.fromkeys(new_ids[k] if isinstance(k, str) else k for k in order))
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+def paper_day() -> Any:
+    """The day a paper belongs to: its listing day when a daily list carried it, else its publication day."""
+    return func.coalesce(Paper.listed_on, Paper.published_on)
+
+
+async def list_papers(session: AsyncSession, *, day: date | None = None, limit: int | None = 50) -> list[Paper]:
+    stmt = select(Paper)
+    if day is not None:
+        stmt = stmt.where(paper_day() == day)
+    stmt = stmt.order_by(paper_day().desc().nulls_last(), Paper.upvotes.desc().nulls_last(), Paper.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def find_paper(session: AsyncSession, ref: str) -> Paper | None:
+    """By arXiv id or URL (any version), by our numeric id (`#12`), or by exact title."""
+    ref = ref.strip()
+    arxiv = parse_arxiv_ref(ref)
+    if arxiv is not None:
+        return (await session.execute(select(Paper).where(Paper.arxiv_id == arxiv.arxiv_id))).scalar_one_or_none()
+    if ref.startswith("#") and ref[1:].isdigit() and len(ref) < 19:
+        return await session.get(Paper, int(ref[1:]))
+    key = normalize_title(ref)
+    if not key:
+        return None
+    stmt = select(Paper).where(Paper.title_key == key).order_by(Paper.id).limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def count_papers(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count(Paper.id)))).scalar_one())
+
+
+async def iter_papers(session: AsyncSession, batch: int = 1000) -> AsyncIterator[Paper]:
+    """All papers in id order, a batch at a time, so exporting 100k papers stays in bounded memory."""
+    last = 0
+    while True:
+        stmt = select(Paper).where(Paper.id > last).order_by(Paper.id).limit(batch)
+        rows = list((await session.execute(stmt)).scalars())
+        if not rows:
+            return
+        for row in rows:
+            yield row
+        last = rows[-1].id
+        session.expunge_all()
+
+
+
+def paper_to_record(paper: Paper) -> dict[str, Any]:
+    """The public shape of a paper (JSONL export, `--json` output): stable keys, ISO dates, lists never null."""
+    return {
+        "id": paper.id,
+        "arxiv_id": paper.arxiv_id,
+        "version": paper.version,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": list(paper.authors or []),
+        "author_count": paper.author_count,
+        "organization": paper.organization,
+        "published_on": paper.published_on.isoformat() if paper.published_on else None,
+        "listed_on": paper.listed_on.isoformat() if paper.listed_on else None,
+        "upvotes": paper.upvotes,
+        "url": paper_url(paper.arxiv_id),
+        "sources": list(paper.sources or []),
+    }
