@@ -43,7 +43,8 @@ def parse_arxiv_ref(text: str) -> ArxivRef | None:
     arxiv_id = m.group("id")
     if "/" in arxiv_id:
         archive, number = arxiv_id.split("/", 1)
-        arxiv_id = f"{archive.lower()}/{number}"
+        # `math.GT/0309136` is `math/0309136`: the subject class is not part of an old-style id.
+        arxiv_id = f"{archive.split('.')[0].lower()}/{number}"
     version = int(m.group("version")) if m.group("version") else None
     return ArxivRef(arxiv_id, version)
 
@@ -54,16 +55,15 @@ def collapse(text: str) -> str:
 
 
 _PUNCT_CATEGORIES = ("P", "S")
+_ASCII_PUNCT = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
 def normalize_title(title: str) -> str:
     """The identity of a paper without an arXiv id: case, whitespace and punctuation do not count."""
-    folded = unicodedata.normalize("NFKC", title).casefold()
-    kept = [
-        " " if unicodedata.category(ch)[0] in _PUNCT_CATEGORIES else ch
-        for ch in folded
-    ]
-    return " ".join("".join(kept).split())
+    folded = unicodedata.normalize("NFKC", title).casefold().translate(_ASCII_PUNCT)
+    if not folded.isascii():
+        folded = "".join(" " if unicodedata.category(ch)[0] in _PUNCT_CATEGORIES else ch for ch in folded)
+    return " ".join(folded.split())
 
 
 @dataclass
@@ -82,16 +82,14 @@ class ParsedPaper:
     listed_on: date | None = None
     upvotes: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    title_key: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.title = collapse(self.title)
         self.abstract = collapse(self.abstract)
+        self.title_key = normalize_title(self.title)
         if self.authors is not None and self.author_count is None:
             self.author_count = len(self.authors)
-
-    @property
-    def title_key(self) -> str:
-        return normalize_title(self.title)
 
 
 def paper_url(arxiv_id: str | None) -> str | None:

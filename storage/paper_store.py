@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.papers import ParsedPaper, normalize_title, paper_url, parse_arxiv_ref
 from storage.models import Paper
 
 _CHUNK = 500
+PAPERS = cast(Table, Paper.__table__)
 _FIELDS = ("arxiv_id", "version", "title", "title_key", "abstract", "authors", "author_count", "organization",
            "published_on", "listed_on", "upvotes", "sources", "extra")
 
@@ -167,16 +168,35 @@ async def store_papers(session: AsyncSession, papers: Sequence[ParsedPaper]) -> 
     new_ids: dict[int | str, int] = {}
     if pending_new:
         keys = list(pending_new)
-        for chunk in _chunks(keys):
-            rows = [{**pending_new[k], "created_at": now, "updated_at": now} for k in chunk]
-            result = await session.execute(insert(Paper).returning(Paper.id, sort_by_parameter_order=True), rows)
-            new_ids.update(zip(chunk, result.scalars().all(), strict=True))
+        rows = [{**pending_new[k], "created_at": now, "updated_at": now} for k in keys]
+        # Plain executemany (no RETURNING): one round trip per chunk instead of one per row on SQLite.
+        for chunk in _chunks(rows):
+            await session.execute(insert(PAPERS), list(chunk))
+        new_ids = await _ids_of(session, {k: pending_new[k] for k in keys})
     counts.new = len(pending_new)
     counts.updated = len(changed)
     seen = {k for k in order if not isinstance(k, str)}
     counts.unchanged = len(seen) - len(changed)
     counts.paper_ids = list(dict.fromkeys(new_ids[k] if isinstance(k, str) else k for k in order))
     return counts
+
+
+async def _ids_of(session: AsyncSession, rows: dict[int | str, dict[str, Any]]) -> dict[int | str, int]:
+    """Primary keys of freshly inserted rows, found by their identity (arXiv id, else title key)."""
+    by_arxiv = {r["arxiv_id"]: k for k, r in rows.items() if r["arxiv_id"]}
+    by_title = {r["title_key"]: k for k, r in rows.items() if not r["arxiv_id"]}
+    found: dict[int | str, int] = {}
+    for chunk in _chunks(list(by_arxiv)):
+        by_id = select(Paper.id, Paper.arxiv_id).where(Paper.arxiv_id.in_(chunk))
+        for pk, arxiv_id in (await session.execute(by_id)).all():
+            found[by_arxiv[arxiv_id]] = pk
+    for chunk in _chunks(list(by_title)):
+        # Filter on arxiv_id in Python: "arxiv_id IS NULL" in SQL lures SQLite onto the arxiv_id index (a scan).
+        by_key = select(Paper.id, Paper.title_key, Paper.arxiv_id).where(Paper.title_key.in_(chunk))
+        for pk, title_key, arxiv_id in (await session.execute(by_key)).all():
+            if arxiv_id is None:
+                found[by_title[title_key]] = pk
+    return found
 
 
 # ---------------------------------------------------------------------------------------------- reading

@@ -1,0 +1,91 @@
+"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is the one at $PAPERBOY_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test). Each
+test gets its own schema, so tests never see each other's rows. When CI=true an unreachable PostgreSQL fails
+the run instead of skipping, so a green CI always means both databases passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from storage.database import Database
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLES = FIXTURES / "samples"
+POSTGRES_URL = os.environ.get("PAPERBOY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+_pg_state: dict[str, str | None] = {}
+
+
+def postgres_unavailable() -> str | None:
+    """None when PostgreSQL answers, else why not (checked once per run)."""
+    if "reason" not in _pg_state:
+        async def probe() -> None:
+            db = Database(POSTGRES_URL)
+            try:
+                await db.ping()
+            finally:
+                await db.dispose()
+
+        try:
+            asyncio.run(probe())
+            _pg_state["reason"] = None
+        except Exception as exc:
+            _pg_state["reason"] = str(exc)
+    return _pg_state["reason"]
+
+
+def require_backend(backend: str) -> None:
+    if backend != "postgresql":
+        return
+    reason = postgres_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"PostgreSQL is required in CI but unreachable: {reason}")
+    pytest.skip(f"PostgreSQL unreachable: {reason}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    require_backend(request.param)
+    return str(request.param)
+
+
+@pytest.fixture
+def db_env(backend: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment variables that point a `paperboy` process at a fresh, empty database."""
+    if backend == "sqlite":
+        yield {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'paperboy.db'}"}
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    yield {"PAPERBOY_DATABASE_URL": POSTGRES_URL, "PAPERBOY_DATABASE_SCHEMA": schema}
+    asyncio.run(_drop_schema(schema))
+
+
+async def _drop_schema(schema: str) -> None:
+    from sqlalchemy import text
+
+    db = Database(POSTGRES_URL)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def db(db_env: dict[str, str]) -> AsyncIterator[Database]:
+    """A migrated, empty database on the parametrised backend."""
+    database = Database(db_env["PAPERBOY_DATABASE_URL"], schema=db_env.get("PAPERBOY_DATABASE_SCHEMA"))
+    await database.upgrade()
+    try:
+        yield database
+    finally:
+        await database.dispose()

@@ -1,0 +1,99 @@
+"""`paperboy ingest`, `papers list/show/export` through a real process, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.cli_runner import paperboy
+from tests.conftest import FIXTURES, SAMPLES
+
+
+def export(env):
+    result = paperboy("papers", "export", "--format", "jsonl", env=env)
+    assert result.code == 0, result.err
+    return [json.loads(line) for line in result.out.splitlines()]
+
+
+def test_sample_ingest_is_idempotent_and_exports_every_field(db_env):
+    first = paperboy("ingest", "--sample", env=db_env)
+    assert first.code == 0, first.err
+    assert "255 new" in first.out.splitlines()[-1]
+    again = paperboy("ingest", "--sample", env=db_env)
+    assert again.out.splitlines()[-1] == "261 papers: 0 new, 0 updated, 261 unchanged"
+    records = export(db_env)
+    assert len(records) == 255
+    required = {"arxiv_id", "title", "abstract", "authors", "author_count", "organization", "published_on",
+                "upvotes", "url", "sources"}
+    assert all(required <= set(r) for r in records)
+    rzen = next(r for r in records if r["title"].startswith("RzenEmbed"))
+    assert (rzen["author_count"], rzen["published_on"], rzen["authors"]) == (7, "2025-10-31", [])
+
+
+def test_files_of_every_format_and_lookup(db_env, tmp_path):
+    files = [str(FIXTURES / n) for n in ("hf_daily_papers_sample_2024-10.json", "arxiv_query_sample.xml",
+                                          "arxiv_rss_item_from_spec.xml")]
+    result = paperboy("ingest", *files, env=db_env)
+    assert result.code == 0, result.err
+    assert result.out.strip().endswith("14 papers: 14 new, 0 updated, 0 unchanged")
+    show = paperboy("papers", "show", "https://arxiv.org/abs/2410.17243v1", env=db_env)
+    assert show.code == 0 and "Breaking the Memory Barrier" in show.out and "Zesen Cheng" in show.out
+    listing = paperboy("papers", "list", "--date", "2024-10-25", "--limit", "2", env=db_env)
+    assert listing.code == 0 and "Breaking the Memory" in listing.out
+    assert "Mass concentration" not in listing.out
+    missing = paperboy("papers", "show", "2499.00001", env=db_env)
+    assert missing.code == 2 and missing.err.strip() == "error: no stored paper matches '2499.00001'"
+
+
+BAD_INPUTS = {
+    "empty.txt": b"",
+    "binary.bin": bytes(range(256)) * 64,
+    "truncated.json": (FIXTURES / "hf_daily_papers_sample_2024-10.json").read_bytes()[:5000],
+    "error.xml": (FIXTURES / "arxiv_error_feed.xml").read_bytes(),
+    "page.html": b"<!doctype html>\n<html><head><title>Daily Papers</title></head><body></body></html>",
+    "notes.txt": b"Shopping list\nmilk\neggs\n",
+    "truncated_page.txt": "\n".join((SAMPLES / "000_d83119ce0196f631.txt").read_text().splitlines()[:9]).encode(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_source_is_one_line_exit_2_and_changes_nothing(db_env, tmp_path, name):
+    assert paperboy("ingest", str(FIXTURES / "hf_paper_objects_2025-09.json"), env=db_env).code == 0
+    before = export(db_env)
+    bad = tmp_path / name
+    bad.write_bytes(BAD_INPUTS[name])
+    result = paperboy("ingest", str(bad), env=db_env)
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad}") and "Traceback" not in result.err
+    assert export(db_env) == before
+
+
+def test_bad_source_among_good_ones_is_rolled_back_alone(db_env, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"paper": {"id": "2401.00001", "title": "Fine"}}]')
+    result = paperboy("ingest", str(FIXTURES / "hf_paper_objects_2025-09.json"), str(bad), env=db_env)
+    assert result.code == 2 and "item 0 has no summary" in result.err
+    assert [r["arxiv_id"] for r in export(db_env)] == ["2509.04664"]
+
+
+@pytest.mark.parametrize("args", [
+    ("ingest", "no/such/file.txt"),
+    ("ingest", "hf:2026-13-45"),
+    ("ingest", "hf:yesterday"),
+    ("ingest",),
+    ("papers", "list", "--date", "tomorrow"),
+    ("papers", "export", "--format", "xml"),
+])
+def test_bad_arguments_are_one_line(db_env, args):
+    result = paperboy(*args, env=db_env)
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.strip().startswith("error:") or "Usage" in result.err
+
+
+def test_unreachable_database_is_one_line():
+    result = paperboy("papers", "list", env={"PAPERBOY_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    assert result.code == 2
+    assert result.err.strip().startswith("error: cannot open database postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    assert len(result.err.strip().splitlines()) == 1

@@ -1,0 +1,129 @@
+"""HF Daily Papers JSON and arXiv Atom/RSS: real recorded payloads, and every malformed shape we know of."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from bot.errors import ParseError
+from bot.ingestion.formats import parse_listing
+from bot.papers import normalize_title, parse_arxiv_ref
+from tests.conftest import FIXTURES
+
+TODAY = date(2026, 11, 23)
+
+
+def parse(name: str, **kw):
+    return parse_listing((FIXTURES / name).read_bytes(), where=name, today=TODAY, **kw)
+
+
+def test_hf_2024_response():
+    papers = parse("hf_daily_papers_sample_2024-10.json")
+    raw = json.loads((FIXTURES / "hf_daily_papers_sample_2024-10.json").read_text())
+    assert [p.arxiv_id for p in papers] == [item["paper"]["id"] for item in raw]
+    first = papers[0]
+    assert first.title == "Breaking the Memory Barrier: Near Infinite Batch Size Scaling for Contrastive Loss"
+    assert "\n" not in first.abstract and "  " not in first.abstract
+    assert first.abstract.startswith("Contrastive loss is a powerful approach for representation learning, where "
+                                     "larger batch sizes")
+    assert first.authors[:2] == ["Zesen Cheng", "Hang Zhang"] and first.author_count == 9
+    assert (first.upvotes, first.published_on, first.listed_on) == (64, date(2024, 10, 22), date(2024, 10, 25))
+
+
+def test_hf_2026_item_with_modern_fields():
+    (paper,) = parse("hf_daily_papers_item_2026-03.json")
+    assert paper.arxiv_id == "2602.23229"
+    assert paper.organization == "Multimedia and Human Understanding Group"
+    assert paper.listed_on == date(2026, 3, 6) and paper.upvotes == 10
+    assert paper.extra["github_repo"] == "https://github.com/marco-garosi/CIRCLE"
+
+
+def test_hf_bare_paper_object():
+    (paper,) = parse("hf_paper_objects_2025-09.json")
+    assert (paper.arxiv_id, paper.title) == ("2509.04664", "Why Language Models Hallucinate")
+
+
+def test_hf_only_id_title_summary_are_required_and_ids_stay_strings():
+    minimal = json.dumps([{"paper": {"id": "2401.10100", "title": "T", "summary": "An abstract."}}]).encode()
+    (paper,) = parse_listing(minimal, where="m.json", today=TODAY)
+    assert paper.arxiv_id == "2401.10100"  # not 2401.101
+    assert paper.authors is None and paper.upvotes is None
+    with pytest.raises(ParseError, match="item 0 has no summary"):
+        parse_listing(b'[{"paper": {"id": "2401.1", "title": "T"}}]', where="m.json", today=TODAY)
+
+
+def test_arxiv_atom_new_and_legacy_backends():
+    for name in ("arxiv_query_sample.xml", "arxiv_query_sample_legacy_2025-08.xml"):
+        papers = parse(name)
+        assert len(papers) == 10
+        for p in papers:
+            assert p.arxiv_id and "v" not in p.arxiv_id.split("/")[-1]
+            assert p.version is not None and p.authors
+            assert "\n" not in p.title and "  " not in p.title
+    legacy = parse("arxiv_query_sample_legacy_2025-08.xml")
+    prelc = next(p for p in legacy if p.arxiv_id == "hep-ph/9411242")
+    assert prelc.title == ("Proton-ring and Electron-linac Collider (PRELC) as a (first) TeV-rangeelectron-proton "
+                           "or photon-proton collider")
+    assert prelc.authors == ["Raimo Vuopionperä"]
+
+
+def test_arxiv_empty_and_partial_responses():
+    assert parse("arxiv_query_empty.xml") == []
+    assert parse("arxiv_query_empty_legacy_2025-08.xml") == []  # says totalResults=1, holds no entry
+    (only,) = parse("arxiv_query_idlist_partial.xml")
+    assert (only.arxiv_id, only.version, only.authors) == ("2201.13452", 1, ["Hong-Ming Yin", "Jun Zou"])
+
+
+def test_arxiv_rss():
+    assert parse("arxiv_rss_empty_holiday_2025-12-31.xml") == []
+    (item,) = parse("arxiv_rss_item_from_spec.xml")
+    assert (item.arxiv_id, item.version) == ("2203.01250", 3)
+    assert item.abstract.startswith("We consider first order local minimization problems")
+    assert item.authors == ["Antonin Monteil", "Paul Pegon"]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "empty"),
+    (b"   \n\n", "empty"),
+    (bytes(range(256)) * 4, "binary"),
+    (b"\xff\xfe\xfa not utf8 at all \xff", "not UTF-8"),
+    (b'[{"paper": {"id": "2410.17243", "title": "Breaking', "invalid JSON"),
+    (b'{"error": "Invalid date"}', "error"),
+    (b"<!DOCTYPE html><html><body>Daily Papers</body></html>", "HTML page"),
+    (b"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'><entry>", "invalid XML"),
+    (b"just some notes\nnot a listing\n", "not a paper listing"),
+])
+def test_malformed_input_is_one_clear_error(data, message):
+    with pytest.raises(ParseError, match=message) as info:
+        parse_listing(data, where="input", today=TODAY)
+    assert "\n" not in str(info.value) and str(info.value).startswith("input")
+
+
+def test_arxiv_error_feed_is_an_error_not_a_paper():
+    with pytest.raises(ParseError, match=r"arXiv reported an error: incorrect id format for 1234\.12345"):
+        parse("arxiv_error_feed.xml")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2401.12345", ("2401.12345", None)),
+    ("2401.12345v3", ("2401.12345", 3)),
+    ("arXiv:2401.12345v2", ("2401.12345", 2)),
+    ("https://arxiv.org/abs/2401.12345v2", ("2401.12345", 2)),
+    ("https://arxiv.org/pdf/2401.12345.pdf", ("2401.12345", None)),
+    ("https://huggingface.co/papers/2410.17243", ("2410.17243", None)),
+    ("http://arxiv.org/abs/hep-th/9901001v1", ("hep-th/9901001", 1)),
+    ("math.GT/0309136", ("math/0309136", None)),
+    ("not an id", None),
+    ("12345", None),
+])
+def test_arxiv_ids_people_paste(text, expected):
+    ref = parse_arxiv_ref(text)
+    assert (None if ref is None else (ref.arxiv_id, ref.version)) == expected
+
+
+def test_title_normalisation_ignores_case_whitespace_and_punctuation():
+    assert normalize_title("Attention  Is All\nYou Need!") == normalize_title("attention is all you need")
+    assert normalize_title("GPT-4: A Report") == normalize_title("gpt 4 a report")
+    assert normalize_title("Graph Nets") != normalize_title("Graph Networks")

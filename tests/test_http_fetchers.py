@@ -1,0 +1,133 @@
+"""Fetchers against a real HTTP server on 127.0.0.1 serving the recorded payloads; no real sleeping."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from bot.errors import FetchError
+from bot.ingestion.http_fetchers import USER_AGENT, ArxivFetcher, HttpFetcher, HuggingFaceFetcher, make_client
+from tests.cli_runner import paperboy
+from tests.conftest import FIXTURES
+from tests.fakes.http_server import FakeServer, Reply
+
+HF_2024 = (FIXTURES / "hf_daily_papers_sample_2024-10.json").read_bytes()
+ARXIV = (FIXTURES / "arxiv_query_sample.xml").read_bytes()
+
+
+class FakeTime:
+    """An injected clock: sleeping advances it instantly and is recorded."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def server():
+    with FakeServer() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def client():
+    async with make_client(timeout=2) as c:
+        yield c
+
+
+async def test_hf_daily_fetches_every_page(server, client):
+    items = json.loads(HF_2024)
+    pages = [Reply(body=json.dumps(items[:2]).encode()), Reply(body=json.dumps(items[2:]).encode())]
+    server.route("GET", "/api/daily_papers", pages)
+    time = FakeTime()
+    fetcher = HuggingFaceFetcher(HttpFetcher(client, sleep=time.sleep), server.url, page_size=2)
+    from datetime import date
+
+    docs = await fetcher.daily(date(2024, 10, 25))
+    assert len(docs) == 2
+    calls = server.calls("/api/daily_papers")
+    assert [c.query["p"] for c in calls] == [["0"], ["1"]]
+    assert calls[0].query["date"] == ["2024-10-25"]
+    assert calls[0].headers["User-Agent"] == USER_AGENT
+    assert all(d.listed_on == date(2024, 10, 25) for d in docs)
+
+
+async def test_429_retry_after_is_honoured_then_succeeds(server, client):
+    server.route("GET", "/api/daily_papers", [
+        Reply(429, b"{}", {"Retry-After": "7"}), Reply(503, b"{}"), Reply(body=HF_2024)])
+    time = FakeTime()
+    http = HttpFetcher(client, sleep=time.sleep, backoff=0.5)
+    assert await http.get(f"{server.url}/api/daily_papers", {"date": "2024-10-25"}) == HF_2024
+    assert time.sleeps == [7.0, 1.0]  # Retry-After, then exponential backoff (0.5 * 2)
+
+
+async def test_persistent_5xx_is_one_clear_error(server, client):
+    server.route("GET", "/api/query", Reply(500, b"oops"))
+    time = FakeTime()
+    http = HttpFetcher(client, sleep=time.sleep, attempts=3)
+    with pytest.raises(FetchError, match=r"kept failing \(HTTP 500\) after 3 attempts"):
+        await http.get(f"{server.url}/api/query", {})
+    assert len(server.calls("/api/query")) == 3
+
+
+async def test_404_is_not_retried(server, client):
+    http = HttpFetcher(client, sleep=FakeTime().sleep)
+    with pytest.raises(FetchError, match="HTTP 404"):
+        await http.get(f"{server.url}/nowhere", {})
+    assert len(server.requests) == 1
+
+
+async def test_unreachable_network_is_one_line(client):
+    time = FakeTime()
+    http = HttpFetcher(client, sleep=time.sleep, attempts=2)
+    with pytest.raises(FetchError, match=r"^cannot reach 127\.0\.0\.1:9: network unreachable"):
+        await http.get("http://127.0.0.1:9/api/daily_papers", {})
+
+
+async def test_arxiv_waits_three_seconds_between_requests(server, client):
+    server.route("GET", "/api/query", Reply(body=ARXIV, headers={"Content-Type": "application/atom+xml"}))
+    time = FakeTime()
+    fetcher = ArxivFetcher(HttpFetcher(client, min_interval=3.0, sleep=time.sleep, clock=time.clock),
+                           server.url, page_size=10)
+    docs = await fetcher.query("all:electron AND all:proton", max_results=30)
+    assert len(docs) == 3
+    assert time.sleeps == [3.0, 3.0]
+    starts = [c.query["start"] for c in server.calls("/api/query")]
+    assert starts == [["0"], ["10"], ["20"]]
+    assert server.calls("/api/query")[0].query["search_query"] == ["all:electron AND all:proton"]
+
+
+async def test_hanging_server_times_out(server):
+    server.route("GET", "/slow", Reply(body=b"[]", delay=5))
+    async with httpx.AsyncClient(timeout=0.2) as quick:
+        http = HttpFetcher(quick, sleep=FakeTime().sleep, attempts=2)
+        with pytest.raises(FetchError, match="did not answer in time"):
+            await http.get(f"{server.url}/slow", {})
+
+
+def test_cli_ingests_hf_and_arxiv_from_the_fake_servers(server, db_env):
+    server.route("GET", "/api/daily_papers", Reply(body=HF_2024))
+    server.route("GET", "/api/query", [
+        Reply(body=(FIXTURES / "arxiv_query_idlist_partial.xml").read_bytes()),
+        Reply(body=(FIXTURES / "arxiv_error_feed.xml").read_bytes()),
+    ])
+    env = {**db_env, "PAPERBOY_HF_BASE_URL": server.url, "PAPERBOY_ARXIV_BASE_URL": server.url}
+    result = paperboy("ingest", "hf:2024-10-25", "arxiv:2201.13452,2201.13455", env=env)
+    assert result.code == 0, result.err
+    assert result.out.strip().endswith("4 papers: 4 new, 0 updated, 0 unchanged")
+    assert server.calls("/api/query")[0].query["id_list"] == ["2201.13452,2201.13455"]
+    failing = paperboy("ingest", "arxiv:1234.12345", env=env)
+    assert failing.code == 2
+    assert failing.err.strip() == ("error: arxiv:1234.12345: arXiv reported an error: incorrect id format for "
+                                   "1234.12345")
+    down = paperboy("ingest", "hf:today", env={**db_env, "PAPERBOY_HF_BASE_URL": "http://127.0.0.1:9"})
+    assert down.code == 2 and down.err.startswith("error: cannot reach 127.0.0.1:9")

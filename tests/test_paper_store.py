@@ -1,0 +1,145 @@
+"""One record per paper, on SQLite and PostgreSQL, whatever the source, version or order of ingestion."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.ingestion.formats import parse_listing
+from bot.papers import ParsedPaper, normalize_title
+from storage.paper_store import count_papers, find_paper, iter_papers, paper_to_record, store_papers
+from tests.conftest import FIXTURES, SAMPLES
+
+TODAY = date(2026, 11, 23)
+
+
+def load(path):
+    return parse_listing(path.read_bytes(), where=path.name, today=TODAY)
+
+
+async def ingest(db, papers):
+    async with db.session() as s:
+        return await store_papers(s, papers)
+
+
+async def export(db):
+    async with db.session() as s:
+        return [paper_to_record(p) async for p in iter_papers(s)]
+
+
+def distinct_titles_in_samples():
+    """Counted from the raw pages without our parser: every non-header line at an even offset is a title."""
+    titles = set()
+    for path in SAMPLES.glob("*.txt"):
+        lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+        if "Daily Papers" in lines[:10]:
+            start = lines.index("Apr 20") + 1
+            i = start
+            while i < len(lines):
+                titles.add(normalize_title(lines[i]))
+                i += 2
+                if i < len(lines) and (lines[i].startswith("•") or (i + 1 < len(lines) and lines[i + 1] == "·")):
+                    i += 1
+                if i < len(lines) and lines[i] == "·":
+                    i += 2
+        else:
+            body = lines[2:]
+            body[0] = body[0].removeprefix("Subscribe")
+            titles.update(normalize_title(t) for t in body[0::2])
+    return titles
+
+
+async def test_samples_store_one_record_per_distinct_paper_and_reingest_changes_nothing(db):
+    pages = sorted(SAMPLES.glob("*.txt"))
+    for page in pages:
+        await ingest(db, load(page))
+    async with db.session() as s:
+        assert await count_papers(s) == len(distinct_titles_in_samples())
+    before = await export(db)
+    # Every title and abstract exactly as on some page.
+    page_lines = {" ".join(ln.split()) for page in pages for ln in page.read_text().splitlines()}
+    page_lines |= {ln.removeprefix("Subscribe") for ln in page_lines}
+    assert all(r["title"] in page_lines and r["abstract"] in page_lines for r in before)
+    for page in reversed(pages):
+        counts = await ingest(db, load(page))
+        assert (counts.new, counts.updated) == (0, 0)
+    assert await export(db) == before
+
+
+async def test_shared_paper_keeps_the_rich_pages_metadata(db):
+    for page in sorted(SAMPLES.glob("*.txt")):
+        await ingest(db, load(page))
+    async with db.session() as s:
+        paper = await find_paper(s, "Train Long, Think Short: Curriculum Learning for Efficient Reasoning")
+        assert paper is not None
+        assert (paper.author_count, paper.published_on, paper.upvotes) == (6, date(2025, 8, 12), 2)
+        assert paper.sources == ["hf-page"]
+
+
+async def test_fixtures_ingest_with_bare_ids(db):
+    for name in ("hf_daily_papers_sample_2024-10.json", "hf_daily_papers_item_2026-03.json",
+                 "hf_paper_objects_2025-09.json", "arxiv_query_sample.xml", "arxiv_query_sample_legacy_2025-08.xml",
+                 "arxiv_query_idlist_partial.xml", "arxiv_rss_item_from_spec.xml"):
+        await ingest(db, load(FIXTURES / name))
+    records = await export(db)
+    ids = [r["arxiv_id"] for r in records]
+    assert len(ids) == len(set(ids)) and all(ids)
+    assert all("v" not in i.split("/")[-1] for i in ids)
+    assert "nucl-ex/0408020" in ids and "2410.17243" in ids
+    # The two arXiv backends share papers: still one record each.
+    assert len(records) == 3 + 1 + 1 + len({p.arxiv_id for n in ("arxiv_query_sample.xml",
+               "arxiv_query_sample_legacy_2025-08.xml") for p in load(FIXTURES / n)}) + 1 + 1
+
+
+def hf_sighting(**kw) -> ParsedPaper:
+    base = dict(title="Breaking the Memory Barrier: Near Infinite Batch Size Scaling for Contrastive Loss",
+                abstract="Contrastive loss is a powerful approach.", source="hf-api", arxiv_id="2410.17243",
+                authors=["Zesen Cheng", "Hang Zhang"], upvotes=64, listed_on=date(2024, 10, 25))
+    base.update(kw)
+    return ParsedPaper(**base)
+
+
+async def test_same_paper_from_hf_and_arxiv_is_one_record_and_newer_version_wins(db):
+    await ingest(db, [hf_sighting()])
+    arxiv_v2 = ParsedPaper(
+        title="Breaking the Memory Barrier: Near Infinite Batch Size\n  Scaling for Contrastive Loss",
+        abstract="Contrastive loss (revised abstract).", source="arxiv-api", arxiv_id="2410.17243", version=2,
+        authors=["Zesen Cheng", "Hang Zhang", "Kehan Li"], published_on=date(2024, 10, 22))
+    counts = await ingest(db, [arxiv_v2])
+    assert (counts.new, counts.updated) == (0, 1)
+    (record,) = await export(db)
+    assert record["sources"] == ["arxiv-api", "hf-api"]
+    assert record["version"] == 2 and record["abstract"] == "Contrastive loss (revised abstract)."
+    assert record["author_count"] == 3 and record["upvotes"] == 64
+    assert record["url"] == "https://arxiv.org/abs/2410.17243"
+    # An older version seen later changes nothing; more upvotes are kept.
+    counts = await ingest(db, [hf_sighting(version=1, abstract="old text", upvotes=70)])
+    (record,) = await export(db)
+    assert record["abstract"] == "Contrastive loss (revised abstract)." and record["upvotes"] == 70
+
+
+async def test_title_only_record_learns_its_id(db):
+    await ingest(db, [ParsedPaper(title="Why Language Models Hallucinate!", abstract="Like students...",
+                                  source="hf-page")])
+    await ingest(db, [ParsedPaper(title="why language models  hallucinate", abstract="Like students...",
+                                  source="hf-api", arxiv_id="2509.04664")])
+    (record,) = await export(db)
+    assert record["arxiv_id"] == "2509.04664" and record["sources"] == ["hf-api", "hf-page"]
+    await ingest(db, [ParsedPaper(title="Why Language Models Hallucinate", abstract="x", source="hf-page")])
+    assert len(await export(db)) == 1
+
+
+async def test_two_different_papers_with_one_title_stay_apart(db):
+    await ingest(db, [hf_sighting(arxiv_id="2401.00001"), hf_sighting(arxiv_id="2401.00002")])
+    assert len(await export(db)) == 2
+
+
+async def test_find_paper_by_id_url_and_title(db):
+    await ingest(db, [hf_sighting()])
+    async with db.session() as s:
+        for ref in ("2410.17243", "2410.17243v3", "https://arxiv.org/abs/2410.17243v1",
+                    "breaking the memory barrier near infinite batch size scaling for contrastive loss"):
+            paper = await find_paper(s, ref)
+            assert paper is not None and paper.arxiv_id == "2410.17243", ref
+        assert await find_paper(s, "2499.99999") is None
+        assert await find_paper(s, "'; DROP TABLE papers; --") is None
+        assert await count_papers(s) == 1
