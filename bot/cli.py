@@ -215,5 +215,8 @@ def demo() -> None:
     run(go)
 
 
+# Command groups of later features register themselves here (one module each, e.g. bot/cli_summaries.py).
+
+
 def main() -> None:
     cli()
