@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from bot import cli_topics
 from bot.app import App, open_app
 from bot.config import Settings
 from bot.errors import PaperboyError, UsageError
@@ -125,7 +126,7 @@ def ingest(
         raise typer.Exit(2)
 
 
-def _parse_date_option(value: str | None) -> date | None:
+def parse_date_option(value: str | None) -> date | None:
     if value is None:
         return None
     try:
@@ -140,7 +141,7 @@ def papers_list(
     limit: Annotated[int, typer.Option("--limit", min=1, max=100_000)] = 20,
 ) -> None:
     """Stored papers, newest and most upvoted first."""
-    when = _parse_date_option(day)
+    when = parse_date_option(day)
 
     async def go(app: App) -> None:
         async with app.db.session() as session:
@@ -216,6 +217,7 @@ def demo() -> None:
 
 
 # Command groups of later features register themselves here (one module each, e.g. bot/cli_summaries.py).
+cli_topics.register(cli)
 
 
 def main() -> None:

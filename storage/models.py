@@ -42,3 +42,7 @@ class Paper(Base):
             sqlite_where=arxiv_id.is_(None), postgresql_where=arxiv_id.is_(None),
         ),
     )
+
+
+# Feature modules define their tables on the same Base; importing them here makes the metadata complete.
+from storage import subscription_models as subscription_models  # noqa: E402

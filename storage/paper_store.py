@@ -231,6 +231,13 @@ async def find_paper(session: AsyncSession, ref: str) -> Paper | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def latest_day(session: AsyncSession, on_or_before: date) -> date | None:
+    """The most recent day with papers, not after `on_or_before` (weekends and holidays publish nothing)."""
+    stmt = select(func.max(paper_day())).where(paper_day() <= on_or_before)
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    return value if isinstance(value, date) or value is None else date.fromisoformat(str(value))
+
+
 async def count_papers(session: AsyncSession) -> int:
     return int((await session.execute(select(func.count(Paper.id)))).scalar_one())
 

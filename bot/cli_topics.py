@@ -1,0 +1,94 @@
+"""`paperboy topics match` and `paperboy search`: the matching and search the bot uses, from the shell."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from bot.app import App
+from bot.topics.subscriptions import clean_topic
+from bot.topics.topic_service import RankedPaper, TopicMatcher, match_topic, search_papers
+from storage.paper_store import latest_day, paper_to_record
+
+topics_cli = typer.Typer(no_args_is_help=True, help="Topic matching: what a subscription would receive.")
+
+
+def _record(item: RankedPaper) -> dict[str, object]:
+    record = paper_to_record(item.paper)
+    return {
+        "id": record["id"], "arxiv_id": record["arxiv_id"], "title": record["title"], "url": record["url"],
+        "day": record["listed_on"] or record["published_on"], "upvotes": record["upvotes"],
+        "score": item.result.score, "matched": item.result.matched, "why": item.result.why(),
+    }
+
+
+def _print(items: list[RankedPaper], as_json: bool, empty: str) -> None:
+    from bot.cli import out
+
+    if as_json:
+        print(json.dumps([_record(i) for i in items], ensure_ascii=False, indent=1))
+        return
+    if not items:
+        out.print(empty, markup=False)
+        return
+    for n, item in enumerate(items, start=1):
+        mark = "✓" if item.result.matched else " "
+        ident = item.paper.arxiv_id or f"#{item.paper.id}"
+        out.print(f"{n:>2}. {mark} [{item.result.score:5.2f}] {item.paper.title}  ({ident})", markup=False)
+        out.print(f"       why: {item.result.why()}", markup=False)
+
+
+def register(cli: typer.Typer) -> None:
+    from bot.cli import fail, parse_date_option, run
+
+    cli.add_typer(topics_cli, name="topics")
+
+    @topics_cli.command("match")
+    def topics_match(
+        topic: Annotated[str, typer.Argument(help="A topic as you would subscribe to it, e.g. \"gnn\".")],
+        day: Annotated[str | None, typer.Option("--date", help="Papers of this day (default: the latest day).")]
+        = None,
+        every: Annotated[bool, typer.Option("--all", help="Consider every stored paper.")] = False,
+        limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 50,
+        as_json: Annotated[bool, typer.Option("--json", help="A JSON array, best first.")] = False,
+    ) -> None:
+        """Rank papers for a topic exactly as digests do; ✓ marks papers a digest would include."""
+        when = parse_date_option(day)
+        if when is not None and every:
+            raise fail("use either --date or --all, not both")
+
+        async def go(app: App) -> list[RankedPaper]:
+            clean_topic(topic)
+            matcher = TopicMatcher()
+            async with app.db.session() as session:
+                if every:
+                    return await match_topic(session, matcher, topic, limit=limit)
+                target = when or await latest_day(session, app.today())
+                if target is None:
+                    return []
+                return await match_topic(session, matcher, topic, since=target, until=target, limit=limit)
+
+        _print(run(go), as_json, f"No stored paper matches {topic[:80]!r}.")
+
+    @cli.command("search")
+    def search(
+        query: Annotated[str, typer.Argument(help="Words to find in titles, abstracts and authors.")],
+        since: Annotated[str | None, typer.Option("--since", help="From this day (YYYY-MM-DD).")] = None,
+        until: Annotated[str | None, typer.Option("--until", help="Up to this day (YYYY-MM-DD).")] = None,
+        min_upvotes: Annotated[int | None, typer.Option("--min-upvotes", min=0)] = None,
+        limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 20,
+        as_json: Annotated[bool, typer.Option("--json", help="A JSON array, best first.")] = False,
+    ) -> None:
+        """Free-text search over stored papers."""
+        start, end = parse_date_option(since), parse_date_option(until)
+        if len(query) > 1000:
+            raise fail("that search is too long (at most 1000 characters)")
+
+        async def go(app: App) -> list[RankedPaper]:
+            async with app.db.session() as session:
+                return await search_papers(session, TopicMatcher(), query, since=start, until=end,
+                                           min_upvotes=min_upvotes, limit=limit)
+
+        _print(run(go), as_json, f"Nothing found for {query[:80]!r}.")

@@ -1,0 +1,140 @@
+"""A topic as people type it ("gnn", "graph neural nets", "kl-regularized rl"), compiled into what to look for.
+
+Compilation expands the topic through the glossary (abbreviation ↔ full name), through acronyms the stored
+papers define, and part by part for multi-word topics ("offline rl" → "offline reinforcement learning"). It
+also keeps the topic's concepts separately so a paper that says "reasoning efficiency" can still match
+"efficient reasoning" when both concepts sit in one sentence.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.topics.glossary import Glossary, Term, TermToken, make_term, term_key
+from bot.topics.text_analysis import STOPWORDS, stem, tokenize
+
+MAX_PHRASE_VARIANTS = 32
+# "quantized models", "diffusion methods": the last word adds nothing, the modifier carries the topic.
+_GENERIC_HEADS = frozenset({"model", "method", "approach", "algorithm", "techniqu", "framework", "system",
+                            "architectur"})
+_MAX_GLOSSARY_SPAN = 6
+
+
+def normalize_topic(topic: str) -> str:
+    """How a topic is stored and shown: whitespace collapsed, lowercase unless it is an acronym like LoRA."""
+    words = topic.split()
+    return " ".join(w if _looks_like_acronym(w) else w.lower() for w in words)
+
+
+def _looks_like_acronym(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) >= 2 and sum(c.isupper() for c in letters) >= 2
+
+
+@dataclass
+class TopicQuery:
+    topic: str
+    key: str
+    terms: list[Term]
+    concepts: list[list[Term]] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)  # term label -> typed | glossary | papers
+    relaxed: list[Term] = field(default_factory=list)  # the topic without a generic head noun
+
+    def fts_phrases(self) -> list[list[str]]:
+        """Word sequences for the database's full-text engine to retrieve candidates with."""
+        unique: dict[tuple[str, ...], None] = {}
+        for term in self.terms:
+            unique[tuple(t.word or t.stem for t in term.tokens)] = None
+        return [list(p) for p in unique]
+
+    def fts_concepts(self) -> list[list[list[str]]]:
+        """For loose matches: every concept (a list of alternative phrases) must appear somewhere."""
+        if len(self.concepts) < 2:
+            return []
+        return [[[t.word or t.stem for t in alt.tokens] for alt in concept] for concept in self.concepts]
+
+
+def _typed_term(text: str) -> Term | None:
+    # What the user typed matches case-insensitively, unless they typed an acronym in capitals.
+    words = tokenize(text)
+    if not words:
+        return None
+    tokens = tuple(TermToken(stem(w), w if _looks_like_acronym(w) else None, w.lower()) for w in words)
+    return Term(" ".join(text.split()), tokens)
+
+
+def _dedupe(terms: Iterable[Term]) -> list[Term]:
+    seen: dict[tuple[TermToken, ...], Term] = {}
+    for term in terms:
+        seen.setdefault(term.tokens, term)
+    return list(seen.values())
+
+
+def _segment(words: list[str], glossary: Glossary) -> list[list[Term]]:
+    concepts: list[list[Term]] = []
+    i = 0
+    while i < len(words):
+        for j in range(min(len(words), i + _MAX_GLOSSARY_SPAN), i, -1):
+            span = " ".join(words[i:j])
+            group = glossary.group(term_key(span))
+            if group is not None:
+                typed = _typed_term(span)
+                concepts.append(_dedupe([*([typed] if typed else []), *group]))
+                i = j
+                break
+        else:
+            word = words[i]
+            i += 1
+            if word.lower() in STOPWORDS:
+                continue
+            typed = _typed_term(word)
+            if typed is not None:
+                concepts.append([typed])
+    return concepts
+
+
+def _join(parts: tuple[Term, ...]) -> Term:
+    return Term(" ".join(p.label for p in parts), tuple(t for p in parts for t in p.tokens))
+
+
+def compile_topic(
+    topic: str,
+    glossary: Glossary,
+    learned: dict[str, list[str]] | None = None,
+) -> TopicQuery:
+    """`learned` maps a topic key to extra phrases the stored papers define for it (see acronyms.py)."""
+    shown = normalize_topic(topic)
+    key = term_key(shown)
+    origins: dict[str, str] = {}
+    terms: list[Term] = []
+    typed = _typed_term(shown)
+    if typed is not None:
+        terms.append(typed)
+        origins[typed.label] = "typed"
+    if "-" in shown and (joined_typed := _typed_term(shown.replace("-", ""))) is not None:
+        terms.append(joined_typed)  # "bi-level optimization" also finds "bilevel optimization"
+        origins.setdefault(joined_typed.label, "typed")
+    group = glossary.group(key)
+    for term in group or []:
+        terms.append(term)
+        origins.setdefault(term.label, "glossary")
+    for phrase in (learned or {}).get(key, []):
+        extra = make_term(phrase)
+        if extra is not None:
+            terms.append(extra)
+            origins.setdefault(extra.label, "papers")
+    words = tokenize(shown)
+    concepts = _segment(words, glossary) if len(words) > 1 else []
+    if len(concepts) > 1 and group is None:
+        for combo in itertools.islice(itertools.product(*concepts), MAX_PHRASE_VARIANTS):
+            joined = _join(combo)
+            terms.append(joined)
+            origins.setdefault(joined.label, "glossary")
+    relaxed: list[Term] = []
+    if len(words) >= 2 and stem(words[-1]) in _GENERIC_HEADS and (modifier := _segment(words[:-1], glossary)):
+        for combo in itertools.islice(itertools.product(*modifier), MAX_PHRASE_VARIANTS):
+            relaxed.append(_join(combo))
+    return TopicQuery(topic=shown, key=key, terms=_dedupe(terms), concepts=concepts, origins=origins,
+                      relaxed=_dedupe(relaxed))

@@ -1,0 +1,139 @@
+"""Matching topics against stored papers: retrieve candidates with the database, then score them in Python.
+
+This is the one code path behind digests, `/papers why`, `/subscribe` previews and `paperboy topics match`,
+so what a user previews is exactly what their channel will receive.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.topics.glossary import Glossary, default_glossary
+from bot.topics.matcher import MatchResult, match_paper
+from bot.topics.text_analysis import AnalyzedPaper, tokenize
+from bot.topics.topic_query import TopicQuery, compile_topic
+from storage.models import Paper
+from storage.search_index import build_all_words_query, build_query, candidate_ids
+
+_ANALYSIS_CACHE_SIZE = 20_000
+
+
+@dataclass
+class RankedPaper:
+    paper: Paper
+    result: MatchResult
+
+    @property
+    def matched(self) -> bool:
+        return self.result.matched
+
+
+def rank_key(item: RankedPaper) -> tuple[bool, float, int, int, int]:
+    """Relevance first; upvotes and recency only break ties."""
+    day = item.paper.listed_on or item.paper.published_on
+    return (not item.result.matched, -item.result.score, -(item.paper.upvotes or 0),
+            -(day.toordinal() if day else 0), item.paper.id)
+
+
+class TopicMatcher:
+    """Compiled topics and analysed papers are cached: a digest run checks thousands of (topic, paper) pairs."""
+
+    def __init__(self, glossary: Glossary | None = None) -> None:
+        self.glossary = glossary or default_glossary()
+        self._analyses: OrderedDict[tuple[int, str, str], AnalyzedPaper] = OrderedDict()
+        self.compile = lru_cache(maxsize=4096)(self._compile)
+
+    def _compile(self, topic: str) -> TopicQuery:
+        return compile_topic(topic, self.glossary)
+
+    def analyze(self, paper: Paper) -> AnalyzedPaper:
+        key = (paper.id, paper.title, paper.abstract)
+        cached = self._analyses.get(key)
+        if cached is None:
+            cached = AnalyzedPaper.of(paper.title, paper.abstract)
+            self._analyses[key] = cached
+            if len(self._analyses) > _ANALYSIS_CACHE_SIZE:
+                self._analyses.popitem(last=False)
+        else:
+            self._analyses.move_to_end(key)
+        return cached
+
+    def rank(self, query: TopicQuery, papers: Iterable[Paper], *, keep_unmatched: bool = True) -> list[RankedPaper]:
+        ranked = []
+        for paper in papers:
+            result = match_paper(query, self.analyze(paper))
+            if result.matched or (keep_unmatched and result.score > 0):
+                ranked.append(RankedPaper(paper, result))
+        ranked.sort(key=rank_key)
+        return ranked
+
+    def explain(self, topic: str, paper: Paper) -> MatchResult:
+        return match_paper(self.compile(topic), self.analyze(paper))
+
+
+async def _load(session: AsyncSession, ids: Sequence[int]) -> list[Paper]:
+    papers: list[Paper] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        papers.extend((await session.execute(select(Paper).where(Paper.id.in_(chunk)))).scalars())
+    return papers
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+async def match_topic(
+    session: AsyncSession,
+    matcher: TopicMatcher,
+    topic: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int | None = 50,
+    matched_only: bool = False,
+) -> list[RankedPaper]:
+    """Papers for `topic` (optionally within days), matches first, each with its explanation."""
+    query = matcher.compile(topic)
+    dialect = _dialect(session)
+    fts = build_query(dialect, query.fts_phrases(), query.fts_concepts())
+    if fts is None:
+        return []
+    # Over a whole archive, score only the engine's best few hundred; within a day, score every candidate.
+    cap = None if since is not None and until is not None else max(4 * (limit or 50), 300)
+    ids = await candidate_ids(session, dialect, fts, since=since, until=until, cap=cap)
+    ranked = matcher.rank(query, await _load(session, ids), keep_unmatched=not matched_only)
+    return ranked[:limit] if limit is not None else ranked
+
+
+async def search_papers(
+    session: AsyncSession,
+    matcher: TopicMatcher,
+    text: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    min_upvotes: int | None = None,
+    limit: int = 20,
+) -> list[RankedPaper]:
+    """Free text over titles, abstracts and authors: every word must appear; phrase and title hits rank first."""
+    words = tokenize(text)[:32]
+    dialect = _dialect(session)
+    fts = build_all_words_query(dialect, words)
+    if fts is None:
+        return []
+    ids = await candidate_ids(session, dialect, fts, since=since, until=until, min_upvotes=min_upvotes,
+                              cap=max(limit * 10, 200))
+    papers = await _load(session, ids)
+    engine_order = {pid: i for i, pid in enumerate(ids)}
+    query = matcher.compile(" ".join(words))
+    scored = [RankedPaper(p, match_paper(query, matcher.analyze(p))) for p in papers]
+    scored.sort(key=lambda r: (-r.result.score, engine_order[r.paper.id]))
+    return scored[:limit]

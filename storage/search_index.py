@@ -1,0 +1,96 @@
+"""Candidate retrieval with each database's own full-text engine: SQLite FTS5, PostgreSQL tsvector (GIN).
+
+The engines only narrow 100,000 papers down to the few hundred worth scoring; the precise matching (phrases,
+acronym case, title vs abstract, explanations) happens in `bot.topics.matcher`, identically on both databases.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+Phrase = Sequence[str]
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _words(phrase: Phrase) -> list[str]:
+    return [w.lower() for part in phrase for w in _WORD_RE.findall(part)]
+
+
+def _sqlite_phrase(phrase: Phrase) -> str | None:
+    words = _words(phrase)
+    return '"' + " ".join(words) + '"' if words else None
+
+
+def _pg_phrase(phrase: Phrase) -> str | None:
+    words = _words(phrase)
+    return "(" + " <-> ".join(words) + ")" if words else None
+
+
+def build_query(dialect: str, any_of: Sequence[Phrase], all_of: Sequence[Sequence[Phrase]] = ()) -> str | None:
+    """`any_of` phrases OR'ed, plus one branch requiring every group of `all_of` (each group OR'ed inside)."""
+    render = _sqlite_phrase if dialect == "sqlite" else _pg_phrase
+    or_, and_ = (" OR ", " AND ") if dialect == "sqlite" else (" | ", " & ")
+    branches = [p for p in (render(ph) for ph in any_of) if p]
+    groups = []
+    for group in all_of:
+        alternatives = [p for p in (render(ph) for ph in group) if p]
+        if alternatives:
+            groups.append("(" + or_.join(alternatives) + ")")
+    if len(groups) > 1:
+        branches.append("(" + and_.join(groups) + ")")
+    if not branches:
+        return None
+    joined = or_.join(dict.fromkeys(branches))
+    return "{title abstract} : (" + joined + ")" if dialect == "sqlite" else joined
+
+
+def build_all_words_query(dialect: str, words: Sequence[str]) -> str | None:
+    """Free-text search: every word somewhere in title, abstract or authors."""
+    cleaned = [w for w in _words(words)]
+    if not cleaned:
+        return None
+    if dialect == "sqlite":
+        return " AND ".join(f'"{w}"' for w in cleaned)
+    return " & ".join(cleaned)
+
+
+async def candidate_ids(
+    session: AsyncSession,
+    dialect: str,
+    query: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    min_upvotes: int | None = None,
+    cap: int | None = None,
+) -> list[int]:
+    """Paper ids the engine finds for `query`, best first by its own ranking (title weighted above abstract)."""
+    filters = []
+    params: dict[str, object] = {"q": query}
+    if since is not None:
+        filters.append("coalesce(p.listed_on, p.published_on) >= :since")
+        params["since"] = since
+    if until is not None:
+        filters.append("coalesce(p.listed_on, p.published_on) <= :until")
+        params["until"] = until
+    if min_upvotes is not None:
+        filters.append("coalesce(p.upvotes, 0) >= :min_upvotes")
+        params["min_upvotes"] = min_upvotes
+    where = "".join(f" AND {f}" for f in filters)
+    limit = ""
+    if cap is not None:
+        limit = " LIMIT :cap"
+        params["cap"] = cap
+    if dialect == "sqlite":
+        sql = ("SELECT p.id FROM papers_fts JOIN papers p ON p.id = papers_fts.rowid "
+               f"WHERE papers_fts MATCH :q{where} ORDER BY bm25(papers_fts, 10.0, 2.0, 1.0), p.id{limit}")
+    else:
+        sql = ("SELECT p.id FROM papers p, to_tsquery('english', :q) query "
+               f"WHERE p.search_vector @@ query{where} "
+               f"ORDER BY ts_rank_cd(p.search_vector, query) DESC, p.id{limit}")
+    return [int(row[0]) for row in (await session.execute(text(sql), params)).all()]

@@ -1,0 +1,123 @@
+"""Relevance metrics on the hand-labelled development set: macro-F1 of matched sets, mean average precision.
+
+Also computes the two baselines the issue quotes (substring matching, BM25) so the printout shows where we
+stand against them. Used by tests/test_relevance.py and runnable alone: python -m tests.relevance.relevance_eval
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.topics.glossary import default_glossary
+from bot.topics.matcher import match_paper
+from bot.topics.text_analysis import AnalyzedPaper, stem, tokenize
+from bot.topics.topic_query import compile_topic
+
+DEVSET = Path(__file__).parent / "devset.json"
+
+Ranker = Callable[[str], list[tuple[str, float, bool]]]  # topic -> [(title, score, matched)] best first
+
+
+@dataclass
+class Scores:
+    macro_f1: float
+    mean_ap: float
+    per_topic: dict[str, tuple[float, float | None]]
+
+
+def load() -> dict:
+    return json.loads(DEVSET.read_text())
+
+
+def evaluate(ranker: Ranker, data: dict) -> Scores:
+    per_topic: dict[str, tuple[float, float | None]] = {}
+    for item in data["topics"]:
+        relevant = set(item["relevant"])
+        ranked = ranker(item["topic"])
+        predicted = {title for title, _, matched in ranked if matched}
+        tp = len(predicted & relevant)
+        if not relevant and not predicted:
+            f1 = 1.0
+        else:
+            f1 = 2 * tp / (len(predicted) + len(relevant)) if (predicted or relevant) else 1.0
+        ap = None
+        if relevant:
+            hits, total = 0, 0.0
+            for rank, (title, _, _) in enumerate(ranked, start=1):
+                if title in relevant:
+                    hits += 1
+                    total += hits / rank
+            ap = total / len(relevant)
+        per_topic[item["topic"]] = (f1, ap)
+    f1s = [f for f, _ in per_topic.values()]
+    aps = [a for _, a in per_topic.values() if a is not None]
+    return Scores(sum(f1s) / len(f1s), sum(aps) / len(aps), per_topic)
+
+
+def paperboy_ranker(data: dict) -> Ranker:
+    glossary = default_glossary()
+    papers = [(p["title"], p["abstract"], AnalyzedPaper.of(p["title"], p["abstract"])) for p in data["papers"]]
+
+    def rank(topic: str) -> list[tuple[str, float, bool]]:
+        query = compile_topic(topic, glossary)
+        results = []
+        for title, _abstract, analyzed in papers:
+            result = match_paper(query, analyzed)
+            if result.score > 0:
+                results.append((title, result.score, result.matched))
+        results.sort(key=lambda r: (-r[1], r[0]))
+        return results
+
+    return rank
+
+
+def substring_ranker(data: dict) -> Ranker:
+    def rank(topic: str) -> list[tuple[str, float, bool]]:
+        t = topic.lower()
+        hits = [(p["title"], 1.0, True) for p in data["papers"] if t in (p["title"] + " " + p["abstract"]).lower()]
+        return hits
+
+    return rank
+
+
+def bm25_ranker(data: dict, k1: float = 1.2, b: float = 0.75) -> Ranker:
+    docs = [[stem(w) for w in tokenize(p["title"] + " " + p["abstract"])] for p in data["papers"]]
+    avg = sum(map(len, docs)) / len(docs)
+    df: Counter[str] = Counter(w for d in docs for w in set(d))
+    tfs = [Counter(d) for d in docs]
+
+    def rank(topic: str) -> list[tuple[str, float, bool]]:
+        words = [stem(w) for w in tokenize(topic)]
+        results = []
+        for p, doc, tf in zip(data["papers"], docs, tfs, strict=True):
+            score = 0.0
+            for w in words:
+                if tf[w]:
+                    idf = math.log(1 + (len(docs) - df[w] + 0.5) / (df[w] + 0.5))
+                    score += idf * tf[w] * (k1 + 1) / (tf[w] + k1 * (1 - b + b * len(doc) / avg))
+            if score > 0:
+                results.append((p["title"], score, True))
+        results.sort(key=lambda r: -r[1])
+        return results
+
+    return rank
+
+
+def main() -> None:
+    data = load()
+    for name, ranker in (("substring", substring_ranker(data)), ("bm25", bm25_ranker(data)),
+                         ("paperboy", paperboy_ranker(data))):
+        scores = evaluate(ranker, data)
+        print(f"{name:10s} macro-F1 {scores.macro_f1:.3f}  MAP {scores.mean_ap:.3f}")
+    scores = evaluate(paperboy_ranker(data), data)
+    for topic, (f1, ap) in scores.per_topic.items():
+        print(f"  {topic:28s} F1 {f1:.2f}  AP {'-' if ap is None else f'{ap:.2f}'}")
+
+
+if __name__ == "__main__":
+    main()
