@@ -30,6 +30,7 @@ class Paper(Base):
     published_on: Mapped[date | None] = mapped_column(Date)
     listed_on: Mapped[date | None] = mapped_column(Date, index=True)
     upvotes: Mapped[int | None] = mapped_column(Integer)
+    compounds: Mapped[str] = mapped_column(Text, server_default="")  # full-text helper, see 0003_topics
     sources: Mapped[list[str]] = mapped_column(JSON)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

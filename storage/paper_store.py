@@ -15,12 +15,13 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.papers import ParsedPaper, normalize_title, paper_url, parse_arxiv_ref
+from bot.topics.text_analysis import joined_compounds
 from storage.models import Paper
 
 _CHUNK = 500
 PAPERS = cast(Table, Paper.__table__)
 _FIELDS = ("arxiv_id", "version", "title", "title_key", "abstract", "authors", "author_count", "organization",
-           "published_on", "listed_on", "upvotes", "sources", "extra")
+           "published_on", "listed_on", "upvotes", "sources", "extra", "compounds")
 
 
 @dataclass
@@ -66,6 +67,7 @@ def merge_values(row: dict[str, Any], paper: ParsedPaper) -> dict[str, Any]:
         merged["title"] = paper.title
         merged["title_key"] = paper.title_key
         merged["abstract"] = paper.abstract
+        merged["compounds"] = _compounds(paper)
     merged["version"] = _max_int(row.get("version"), paper.version)
     if paper.authors and (text_wins or not row.get("authors")):
         merged["authors"] = list(paper.authors)
@@ -92,8 +94,12 @@ def new_values(paper: ParsedPaper) -> dict[str, Any]:
         "author_count": len(paper.authors) if paper.authors else paper.author_count,
         "organization": paper.organization, "published_on": paper.published_on,
         "listed_on": paper.listed_on, "upvotes": paper.upvotes, "sources": [paper.source],
-        "extra": dict(paper.extra),
+        "extra": dict(paper.extra), "compounds": _compounds(paper),
     }
+
+
+def _compounds(paper: ParsedPaper) -> str:
+    return " ".join(joined_compounds(f"{paper.title} {paper.abstract}"))
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:

@@ -46,7 +46,7 @@ def build_query(dialect: str, any_of: Sequence[Phrase], all_of: Sequence[Sequenc
     if not branches:
         return None
     joined = or_.join(dict.fromkeys(branches))
-    return "{title abstract} : (" + joined + ")" if dialect == "sqlite" else joined
+    return "{title abstract compounds} : (" + joined + ")" if dialect == "sqlite" else joined
 
 
 def build_all_words_query(dialect: str, words: Sequence[str]) -> str | None:
@@ -88,7 +88,7 @@ async def candidate_ids(
         params["cap"] = cap
     if dialect == "sqlite":
         sql = ("SELECT p.id FROM papers_fts JOIN papers p ON p.id = papers_fts.rowid "
-               f"WHERE papers_fts MATCH :q{where} ORDER BY bm25(papers_fts, 10.0, 2.0, 1.0), p.id{limit}")
+               f"WHERE papers_fts MATCH :q{where} ORDER BY bm25(papers_fts, 10.0, 2.0, 2.0, 1.0), p.id{limit}")
     else:
         sql = ("SELECT p.id FROM papers p, to_tsquery('english', :q) query "
                f"WHERE p.search_vector @@ query{where} "

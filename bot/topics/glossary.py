@@ -50,12 +50,36 @@ def term_key(text: str) -> str:
 
 
 class Glossary:
-    def __init__(self, groups: list[list[Term]]) -> None:
+    def __init__(self, groups: list[list[Term]], narrower: dict[str, list[Term]] | None = None) -> None:
         self.groups = groups
         self._by_key: dict[str, int] = {}
         for index, group in enumerate(groups):
             for term in group:
                 self._by_key.setdefault(term.key, index)
+        self._narrower: dict[str, list[Term]] = {}
+        for key, terms in (narrower or {}).items():
+            group = self.group(key)
+            for synonym_key in {key, *(t.key for t in group or [])}:
+                self._narrower.setdefault(synonym_key, []).extend(terms)
+
+    def narrower(self, key: str) -> list[Term]:
+        """Sub-topics a subscriber to `key` also wants ("class-incremental learning" for continual learning)."""
+        found = list(self._narrower.get(key, []))
+        for term in list(found):
+            found.extend(self.group(term.key) or [])  # a narrower term's own synonyms and acronyms
+        return found
+
+    def with_narrower(self, text: str) -> Glossary:
+        narrower: dict[str, list[Term]] = {}
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#") or " > " not in line:
+                continue
+            broad, _, rest = line.partition(" > ")
+            terms = [t for t in (make_term(part) for part in rest.split(" | ")) if t is not None]
+            if terms:
+                narrower.setdefault(term_key(broad), []).extend(terms)
+        return Glossary(self.groups, narrower)
 
     @classmethod
     def parse(cls, text: str) -> Glossary:
@@ -83,5 +107,7 @@ class Glossary:
 
 @lru_cache(maxsize=1)
 def default_glossary() -> Glossary:
-    text = (resources.files("bot") / "topics" / "glossary.txt").read_text(encoding="utf-8")
-    return Glossary.parse(text)
+    folder = resources.files("bot") / "topics"
+    glossary = Glossary.parse((folder / "glossary.txt").read_text(encoding="utf-8"))
+    narrower = folder / "narrower_terms.txt"
+    return glossary.with_narrower(narrower.read_text(encoding="utf-8")) if narrower.is_file() else glossary

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.topics.glossary import Term, TermToken
-from bot.topics.text_analysis import STOPWORDS, AnalyzedPaper, AnalyzedText
+from bot.topics.text_analysis import AnalyzedPaper, AnalyzedText
 from bot.topics.topic_query import TopicQuery
 
 # Sentences where a paper says what it is about, as opposed to where it lists what it was evaluated on.
@@ -24,6 +24,7 @@ _FOCUS_RE = re.compile(
 )
 _LISTING_RE = re.compile(r"\b(?:experiments?|evaluat\w*|benchmarks?|such as|including|e\.g\.|datasets?)\b",
                          re.IGNORECASE)
+
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class MatchResult:
         parts = []
         for hit in self.hits:
             times = f" ×{hit.count}" if hit.count > 1 else ""
-            via = {"glossary": " (synonym)", "papers": " (defined in papers)",
+            via = {"glossary": " (synonym)", "papers": " (defined in papers)", "narrower": " (sub-topic)",
                    "defined in paper": " (the paper's abbreviation)"}.get(hit.origin, "")
             parts.append(f"“{hit.term}”{via}{times} in {hit.where}")
         if self.together:
@@ -97,7 +98,7 @@ class _Evidence:
 def _terms_for_paper(query: TopicQuery, paper: AnalyzedPaper) -> list[tuple[Term, str]]:
     """The query's terms as this paper reads them: an acronym the paper defines as something else is not the
     topic (a paper's "BO" may be bilevel optimisation), and an acronym it coins for the topic is."""
-    keys = {term.key for term in query.terms}
+    keys = query.term_keys
     terms: list[tuple[Term, str]] = []
     for term in query.terms:
         if len(term.tokens) == 1 and term.tokens[0].exact:
@@ -115,13 +116,18 @@ def _terms_for_paper(query: TopicQuery, paper: AnalyzedPaper) -> list[tuple[Term
 def _partial_overlap(query: TopicQuery, paper: AnalyzedPaper) -> float:
     """How much of the best-covered phrasing appears anywhere: ranks near misses below real matches."""
     best = 0.0
-    for term in query.terms:
-        stems = {t.stem for t in term.tokens if t.exact is None and t.stem not in STOPWORDS}
-        if len(stems) < 2:
-            continue
+    for stems in query.overlap_stems:
         present = sum(1 for s in stems if s in paper.title.by_stem or s in paper.abstract.by_stem)
         best = max(best, present / len(stems))
     return best * best
+
+
+def _may_match(query: TopicQuery, paper: AnalyzedPaper) -> bool:
+    stems, exacts = query.anchors
+    for text in (paper.title, paper.abstract):
+        if any(s in text.by_stem for s in stems) or any(e in text.by_exact for e in exacts):
+            return True
+    return any(long_key in query.term_keys for long_key in paper.defined.values())
 
 
 def _is_focus(sentence_index: int, sentences: list[str]) -> bool:
@@ -133,8 +139,10 @@ def _is_focus(sentence_index: int, sentences: list[str]) -> bool:
     return bool(_FOCUS_RE.search(sentence)) and not _LISTING_RE.search(sentence)
 
 
-def match_paper(query: TopicQuery, paper: AnalyzedPaper) -> MatchResult:
-    """Score one paper against a compiled topic."""
+def match_paper(query: TopicQuery, paper: AnalyzedPaper, *, rank_near_misses: bool = True) -> MatchResult:
+    """Score one paper against a compiled topic; without `rank_near_misses`, non-matches score 0 (faster)."""
+    if not _may_match(query, paper):
+        return MatchResult(round(0.5 * _partial_overlap(query, paper), 4) if rank_near_misses else 0.0, False)
     evidence: list[_Evidence] = []
     for term, origin in _terms_for_paper(query, paper):
         in_title = len(occurrences(term, paper.title))
@@ -173,7 +181,7 @@ def match_paper(query: TopicQuery, paper: AnalyzedPaper) -> MatchResult:
     focus = any(_is_focus(s, paper.sentences) for s in hit_sentences | loose_sentences)
 
     score = (
-        0.5 * _partial_overlap(query, paper)
+        (0.5 * _partial_overlap(query, paper) if rank_near_misses else 0.0)
         + 3.0 * title_exact
         + 2.0 * loose_title
         + 1.2 * math.log2(1 + abstract_count)

@@ -15,6 +15,7 @@ import snowballstemmer
 from bot.topics.acronyms import find_definitions
 
 _TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _COMPOUND_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)+", re.UNICODE)
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 _STEMMER = snowballstemmer.stemmer("english")
@@ -28,14 +29,37 @@ with we our via using use based towards toward new novel approach approaches met
 """.split())
 
 
+_IZE_RE = re.compile(r"(?:iz(?:e|es|ed|ing|ation|ations|er|ers)|isations?)$")
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    stemmed = str(_STEMMER.stemWord(word.lower()))
+    """Snowball, kept from merging words researchers keep apart: "generalization" is not "general" and
+    "fairly" is not "fairness" (while prune/pruning/pruned and quantize/quantization still meet)."""
+    lowered = word.lower()
+    stemmed = str(_STEMMER.stemWord(lowered))
+    if _IZE_RE.search(lowered) and not stemmed.endswith("iz"):
+        stemmed += "iz"
+    elif lowered.endswith("ly") and len(lowered) > 4 and not stemmed.endswith("li"):
+        stemmed += "~ly"
+    elif lowered.endswith(("former", "formers")):
+        stemmed += "er"  # a transformer is not a transformation
     return _STEM_EQUIVALENTS.get(stemmed, stemmed)
 
 
 def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
+
+
+def joined_compounds(text: str) -> list[str]:
+    """"Bi-Level" → "BiLevel": hyphenated words written as one, so "bilevel" finds "bi-level" (also in the
+    database's full-text index, which is why this lives in one function both sides use)."""
+    found: dict[str, None] = {}
+    if "-" in text:
+        for chunk in text.split():
+            if "-" in chunk and (m := _COMPOUND_RE.search(chunk)):
+                found[m.group(0).replace("-", "")] = None
+    return list(found)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -55,26 +79,49 @@ class AnalyzedText:
 
     @classmethod
     def of(cls, text: str) -> AnalyzedText:
+        # Words inside a URL are not mentions ("github.com/x/continual-learning").
+        if "://" in text or "www." in text:
+            text = _URL_RE.sub(lambda m: " " * len(m.group()), text)
+        # One regex pass for tokens; sentence numbers come from where each token starts.
+        boundaries = [m.start() for m in _SENTENCE_END_RE.finditer(text)]
         tokens: list[str] = []
         sentence_of: list[int] = []
-        sentences = split_sentences(text)
-        for index, sentence in enumerate(sentences):
-            words = tokenize(sentence)
-            tokens.extend(words)
-            sentence_of.extend([index] * len(words))
+        sentence = 0
+        next_boundary = boundaries[0] if boundaries else len(text) + 1
+        for m in _TOKEN_RE.finditer(text):
+            while m.start() >= next_boundary:
+                sentence += 1
+                next_boundary = boundaries[sentence] if sentence < len(boundaries) else len(text) + 1
+            tokens.append(m.group())
+            sentence_of.append(sentence)
         stems = [stem(t) for t in tokens]
-        analyzed = cls(tokens, stems, sentence_of, max(len(sentences), 1))
-        # "Bi-Level" also reads as "bilevel", "pre-training" as "pretraining": index the joined form too.
-        compounds = {m.group(0).split("-")[0]: m.group(0).replace("-", "") for m in _COMPOUND_RE.finditer(text)}
-        for i, (token, stemmed) in enumerate(zip(tokens, stems, strict=True)):
-            joined = compounds.get(token)
-            if joined is not None:
-                analyzed.by_stem.setdefault(stem(joined), []).append(i)
-            analyzed.by_stem.setdefault(stemmed, []).append(i)
-            analyzed.by_exact.setdefault(token, []).append(i)
+        analyzed = cls(tokens, stems, sentence_of, len(boundaries) + 1)
+        by_stem = analyzed.by_stem
+        by_exact = analyzed.by_exact
+        for i, stemmed in enumerate(stems):
+            if stemmed in by_stem:
+                by_stem[stemmed].append(i)
+            else:
+                by_stem[stemmed] = [i]
+        for i, token in enumerate(tokens):
+            if token in by_exact:
+                by_exact[token].append(i)
+            else:
+                by_exact[token] = [i]
             # Acronym plurals: "LLMs", "GNNs" count as "LLM", "GNN".
-            if len(token) >= 3 and token[-1] == "s" and token[:-1].isupper():
-                analyzed.by_exact.setdefault(token[:-1], []).append(i)
+            if token[-1] == "s" and len(token) >= 3 and token[0].isupper() and token[:-1].isupper():
+                by_exact.setdefault(token[:-1], []).append(i)
+        if "-" in text:
+            # "Bi-Level" also reads as "bilevel", "pre-training" as "pretraining": index the joined form too.
+            firsts = {}
+            for chunk in text.split():
+                if "-" in chunk and (m := _COMPOUND_RE.search(chunk)):
+                    firsts[m.group(0).split("-")[0]] = m.group(0).replace("-", "")
+            # (the same joins as joined_compounds(), here kept with the position of their first part)
+            for i, token in enumerate(tokens):
+                joined = firsts.get(token)
+                if joined is not None:
+                    by_stem.setdefault(stem(joined), []).append(i)
         return analyzed
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.topics.glossary import Glossary, Term, TermToken, make_term, term_key
 from bot.topics.text_analysis import STOPWORDS, stem, tokenize
@@ -39,13 +40,36 @@ class TopicQuery:
     key: str
     terms: list[Term]
     concepts: list[list[Term]] = field(default_factory=list)
-    origins: dict[str, str] = field(default_factory=dict)  # term label -> typed | glossary | papers
+    origins: dict[str, str] = field(default_factory=dict)  # term label -> typed | glossary | narrower | papers
     relaxed: list[Term] = field(default_factory=list)  # the topic without a generic head noun
+
+    @cached_property
+    def term_keys(self) -> frozenset[str]:
+        return frozenset(term.key for term in self.terms)
+
+    @cached_property
+    def anchors(self) -> tuple[frozenset[str], frozenset[str]]:
+        """First words (by stem, by exact spelling) of everything that could match: a paper with none of them
+        cannot match, which lets a digest run reject most (topic, paper) pairs with a few set lookups."""
+        terms = [*self.terms, *self.relaxed, *(alt for concept in self.concepts for alt in concept)]
+        stems = frozenset(t.tokens[0].stem for t in terms if t.tokens[0].exact is None)
+        exacts = frozenset(t.tokens[0].exact for t in terms if t.tokens[0].exact is not None)
+        return stems, exacts
+
+    @cached_property
+    def overlap_stems(self) -> list[frozenset[str]]:
+        """Content words of each multi-word phrasing, for ranking near misses below real matches."""
+        found = []
+        for term in self.terms:
+            stems = frozenset(t.stem for t in term.tokens if t.exact is None and t.stem not in STOPWORDS)
+            if len(stems) >= 2:
+                found.append(stems)
+        return found
 
     def fts_phrases(self) -> list[list[str]]:
         """Word sequences for the database's full-text engine to retrieve candidates with."""
         unique: dict[tuple[str, ...], None] = {}
-        for term in self.terms:
+        for term in [*self.terms, *self.relaxed]:
             unique[tuple(t.word or t.stem for t in term.tokens)] = None
         return [list(p) for p in unique]
 
@@ -120,6 +144,7 @@ def compile_topic(
     for term in group or []:
         terms.append(term)
         origins.setdefault(term.label, "glossary")
+    narrower_keys = [key]
     for phrase in (learned or {}).get(key, []):
         extra = make_term(phrase)
         if extra is not None:
@@ -132,6 +157,11 @@ def compile_topic(
             joined = _join(combo)
             terms.append(joined)
             origins.setdefault(joined.label, "glossary")
+            narrower_keys.append(joined.key)  # "kl-regularized rl" reaches "kl-regularized reinforcement learning"
+    for narrower_key in dict.fromkeys(narrower_keys):
+        for term in glossary.narrower(narrower_key):
+            terms.append(term)
+            origins.setdefault(term.label, "narrower")
     relaxed: list[Term] = []
     if len(words) >= 2 and stem(words[-1]) in _GENERIC_HEADS and (modifier := _segment(words[:-1], glossary)):
         for combo in itertools.islice(itertools.product(*modifier), MAX_PHRASE_VARIANTS):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.topics.glossary import Glossary, default_glossary
@@ -106,8 +106,9 @@ async def match_topic(
     fts = build_query(dialect, query.fts_phrases(), query.fts_concepts())
     if fts is None:
         return []
-    # Over a whole archive, score only the engine's best few hundred; within a day, score every candidate.
-    cap = None if since is not None and until is not None else max(4 * (limit or 50), 300)
+    # Over a whole archive, score only the engine's best candidates (it ranks title hits first, as we do);
+    # within a day, score every candidate.
+    cap = None if (since is not None and until is not None) or limit is None else limit + 15
     ids = await candidate_ids(session, dialect, fts, since=since, until=until, cap=cap)
     ranked = matcher.rank(query, await _load(session, ids), keep_unmatched=not matched_only)
     return ranked[:limit] if limit is not None else ranked
@@ -137,3 +138,50 @@ async def search_papers(
     scored = [RankedPaper(p, match_paper(query, matcher.analyze(p))) for p in papers]
     scored.sort(key=lambda r: (-r.result.score, engine_order[r.paper.id]))
     return scored[:limit]
+
+
+async def papers_of_days(session: AsyncSession, since: date, until: date) -> list[Paper]:
+    day = func.coalesce(Paper.listed_on, Paper.published_on)
+    stmt = select(Paper).where(day >= since, day <= until).order_by(Paper.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+def match_many(matcher: TopicMatcher, topics: Iterable[str], papers: Sequence[Paper]) -> dict[str, list[RankedPaper]]:
+    """Every topic against one day's papers: each paper is analysed once, each topic compiled once.
+
+    This is the digest's hot path (thousands of subscriptions, a few hundred new papers), so unlike
+    `match_topic` it skips the full-text engine: a day is small enough to score every paper directly.
+    """
+    analyzed = [(paper, matcher.analyze(paper)) for paper in papers]
+    # An inverted index over the day's papers: each topic looks only at papers sharing one of its anchor words.
+    by_stem: dict[str, set[int]] = {}
+    by_exact: dict[str, set[int]] = {}
+    by_definition: dict[str, set[int]] = {}
+    for index, (_, a) in enumerate(analyzed):
+        for text in (a.title, a.abstract):
+            for key in text.by_stem:
+                by_stem.setdefault(key, set()).add(index)
+            for key in text.by_exact:
+                by_exact.setdefault(key, set()).add(index)
+        for long_key in a.defined.values():
+            by_definition.setdefault(long_key, set()).add(index)
+    results: dict[str, list[RankedPaper]] = {}
+    for topic in dict.fromkeys(topics):
+        query = matcher.compile(topic)
+        stems, exacts = query.anchors
+        candidates: set[int] = set()
+        for key in stems:
+            candidates |= by_stem.get(key, set())
+        for key in exacts:
+            candidates |= by_exact.get(key, set())
+        for key in query.term_keys:
+            candidates |= by_definition.get(key, set())
+        ranked = []
+        for index in sorted(candidates):
+            paper, a = analyzed[index]
+            result = match_paper(query, a, rank_near_misses=False)
+            if result.matched:
+                ranked.append(RankedPaper(paper, result))
+        ranked.sort(key=rank_key)
+        results[topic] = ranked
+    return results
