@@ -20,3 +20,14 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(default=20.0, gt=0)
+    llm_concurrency: int = Field(default=4, ge=1, le=64)
+    llm_max_attempts: int = Field(default=3, ge=1, le=10)
+    llm_daily_token_budget: int | None = Field(default=None, ge=0)  # None or 0: no cap
+    llm_breaker_failures: int = Field(default=3, ge=1)
+    llm_breaker_cooldown: float = Field(default=60.0, ge=0)
+
+    @property
+    def llm_configured(self) -> bool:
+        """An LLM is used only when asked for: a base URL (local servers) or an API key (OpenAI itself)."""
+        return bool(self.llm_base_url or (self.llm_api_key and self.llm_api_key.get_secret_value()))
