@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock, local_today, system_clock
 from bot.config import Settings
@@ -17,7 +18,13 @@ from bot.ingestion.http_fetchers import (
     make_client,
 )
 from bot.ingestion.ingest_service import Ingestor
+from bot.summaries.circuit_breaker import CircuitBreaker
+from bot.summaries.summarizer import Summarizer
+from bot.summaries.summary_service import SummaryService
 from storage.database import Database
+
+if TYPE_CHECKING:
+    from bot.commands.command_core import CommandCore
 
 
 @dataclass
@@ -26,6 +33,7 @@ class App:
     db: Database
     clock: Clock
     ingestor: Ingestor
+    summaries: SummaryService
 
     def today(self) -> date:
         return local_today(self.clock, self.settings.timezone)
@@ -36,6 +44,7 @@ async def open_app(settings: Settings, *, clock: Clock = system_clock) -> AsyncI
     """Everything a command needs, started in one place and closed cleanly whatever happens inside."""
     db = Database(settings.database_url, schema=settings.database_schema)
     client = make_client(settings.http_timeout)
+    llm, close_llm = _llm(settings)
     try:
         await db.upgrade()
         hf = HuggingFaceFetcher(HttpFetcher(client), settings.hf_base_url)
@@ -43,7 +52,43 @@ async def open_app(settings: Settings, *, clock: Clock = system_clock) -> AsyncI
         def today() -> date:
             return local_today(clock, settings.timezone)
 
-        yield App(settings=settings, db=db, clock=clock, ingestor=Ingestor(db, today=today, hf=hf, arxiv=arxiv))
+        summaries = SummaryService(
+            db, llm=llm, today=today, concurrency=settings.llm_concurrency,
+            daily_token_budget=settings.llm_daily_token_budget,
+            breaker=CircuitBreaker(failure_threshold=settings.llm_breaker_failures,
+                                   cooldown=settings.llm_breaker_cooldown),
+        )
+        yield App(settings=settings, db=db, clock=clock, ingestor=Ingestor(db, today=today, hf=hf, arxiv=arxiv),
+                  summaries=summaries)
+        await summaries.close()  # writes the batched request counters; skipped when the command failed
     finally:
+        await close_llm()
         await client.aclose()
         await db.dispose()
+
+
+def _llm(settings: Settings) -> tuple[Summarizer | None, Callable[[], Awaitable[None]]]:
+    """The LLM summarizer when one is configured, and how to close its connections. The OpenAI SDK is imported
+    only then: it adds half a second to every command's start."""
+
+    async def nothing() -> None:
+        return None
+
+    if not settings.llm_configured:
+        return None, nothing
+    from bot.summaries.llm_summarizer import LlmSummarizer, make_openai_client
+
+    client = make_openai_client(settings.llm_base_url, settings.llm_api_key, settings.llm_timeout)
+    llm = LlmSummarizer(client, settings.llm_model, timeout=settings.llm_timeout, attempts=settings.llm_max_attempts)
+    return llm, client.close
+
+
+def build_command_core(app: App) -> CommandCore:
+    """The chat core every adapter talks to, wired from the app's services."""
+    from bot.commands.command_core import CommandCore
+    from bot.commands.services import CoreServices
+    from bot.topics.topic_service import TopicMatcher
+
+    services = CoreServices(db=app.db, matcher=TopicMatcher(), summaries=app.summaries, clock=app.clock,
+                            default_timezone=app.settings.timezone)
+    return CommandCore(services)

@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bot import cli_topics
+from adapters.console import console_cli
+from bot import cli_summaries, cli_topics
 from bot.app import App, open_app
 from bot.config import Settings
 from bot.errors import PaperboyError, UsageError
@@ -197,27 +198,10 @@ def papers_export(
     run(go)
 
 
-@cli.command()
-def demo() -> None:
-    """Try Paperboy offline: ingest the bundled sample pages and list what was stored."""
-
-    async def go(app: App) -> None:
-        total = IngestCounts()
-        for source in sample_sources():
-            total.add(await app.ingestor.ingest(source))
-        out.print(f"Ingested the bundled sample: {total.total} papers ({_describe(total)}) "
-                  f"into {app.db.describe()}", markup=False)
-        async with app.db.session() as session:
-            rows = await list_papers(session, limit=15)
-        for p in rows:
-            votes = f"▲{p.upvotes} " if p.upvotes else ""
-            out.print(f"• {votes}{p.title}", markup=False)
-
-    run(go)
-
-
 # Command groups of later features register themselves here (one module each, e.g. bot/cli_summaries.py).
 cli_topics.register(cli)
+cli_summaries.register(cli)
+console_cli.register(cli)
 
 
 def main() -> None:

@@ -58,8 +58,8 @@ class Glossary:
                 self._by_key.setdefault(term.key, index)
         self._narrower: dict[str, list[Term]] = {}
         for key, terms in (narrower or {}).items():
-            group = self.group(key)
-            for synonym_key in {key, *(t.key for t in group or [])}:
+            synonyms = self.group(key) or []
+            for synonym_key in {key, *(t.key for t in synonyms)}:
                 self._narrower.setdefault(synonym_key, []).extend(terms)
 
     def narrower(self, key: str) -> list[Term]:

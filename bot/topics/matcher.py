@@ -42,18 +42,24 @@ class MatchResult:
     hits: list[Hit] = field(default_factory=list)
     together: list[str] = field(default_factory=list)  # concepts found side by side (loose match)
     together_where: str | None = None
+    similarity: float | None = None  # cosine similarity to the topic, when embeddings are configured
 
     def why(self) -> str:
-        if not self.hits and not self.together:
+        if not self.hits and not self.together and self.similarity is None:
             return "no mention of the topic"
         parts = []
         for hit in self.hits:
             times = f" ×{hit.count}" if hit.count > 1 else ""
             via = {"glossary": " (synonym)", "papers": " (defined in papers)", "narrower": " (sub-topic)",
+                   "llm": " (related term)",
                    "defined in paper": " (the paper's abbreviation)"}.get(hit.origin, "")
             parts.append(f"“{hit.term}”{via}{times} in {hit.where}")
-        if self.together:
+        if len(self.together) == 1:
+            parts.append(f"“{self.together[0]}” in {self.together_where}")
+        elif self.together:
             parts.append(" + ".join(f"“{c}”" for c in self.together) + f" together in {self.together_where}")
+        if self.similarity is not None:
+            parts.append(f"semantic similarity {self.similarity:.2f}")
         return "; ".join(parts)
 
 

@@ -113,10 +113,10 @@ class AnalyzedText:
                 by_exact.setdefault(token[:-1], []).append(i)
         if "-" in text:
             # "Bi-Level" also reads as "bilevel", "pre-training" as "pretraining": index the joined form too.
-            firsts = {}
+            firsts: dict[str, str] = {}
             for chunk in text.split():
-                if "-" in chunk and (m := _COMPOUND_RE.search(chunk)):
-                    firsts[m.group(0).split("-")[0]] = m.group(0).replace("-", "")
+                if "-" in chunk and (compound := _COMPOUND_RE.search(chunk)):
+                    firsts[compound.group(0).split("-")[0]] = compound.group(0).replace("-", "")
             # (the same joins as joined_compounds(), here kept with the position of their first part)
             for i, token in enumerate(tokens):
                 joined = firsts.get(token)

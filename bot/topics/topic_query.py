@@ -128,7 +128,7 @@ def compile_topic(
     glossary: Glossary,
     learned: dict[str, list[str]] | None = None,
 ) -> TopicQuery:
-    """`learned` maps a topic key to extra phrases the stored papers define for it (see acronyms.py)."""
+    """`learned` maps a topic key to extra phrases learned for it (an LLM's expansion, see semantic.py)."""
     shown = normalize_topic(topic)
     key = term_key(shown)
     origins: dict[str, str] = {}
@@ -149,7 +149,7 @@ def compile_topic(
         extra = make_term(phrase)
         if extra is not None:
             terms.append(extra)
-            origins.setdefault(extra.label, "papers")
+            origins.setdefault(extra.label, "llm")
     words = tokenize(shown)
     concepts = _segment(words, glossary) if len(words) > 1 else []
     if len(concepts) > 1 and group is None:

@@ -11,16 +11,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.topics.glossary import Glossary, default_glossary
+from bot.topics.glossary import Glossary, default_glossary, term_key
 from bot.topics.matcher import MatchResult, match_paper
 from bot.topics.text_analysis import AnalyzedPaper, tokenize
-from bot.topics.topic_query import TopicQuery, compile_topic
+from bot.topics.topic_query import TopicQuery, compile_topic, normalize_topic
 from storage.models import Paper
 from storage.search_index import build_all_words_query, build_query, candidate_ids
+
+if TYPE_CHECKING:
+    from bot.topics.semantic import SemanticLayer
 
 _ANALYSIS_CACHE_SIZE = 20_000
 
@@ -48,10 +52,18 @@ class TopicMatcher:
     def __init__(self, glossary: Glossary | None = None) -> None:
         self.glossary = glossary or default_glossary()
         self._analyses: OrderedDict[tuple[int, str, str], AnalyzedPaper] = OrderedDict()
+        self._learned: dict[str, list[str]] = {}
         self.compile = lru_cache(maxsize=4096)(self._compile)
 
     def _compile(self, topic: str) -> TopicQuery:
-        return compile_topic(topic, self.glossary)
+        return compile_topic(topic, self.glossary, self._learned)
+
+    def learn(self, topic: str, terms: list[str]) -> None:
+        """Extra phrases for a topic (from the semantic layer); later compilations include them."""
+        key = term_key(normalize_topic(topic))
+        if self._learned.get(key) != terms:
+            self._learned[key] = list(terms)
+            self.compile.cache_clear()
 
     def analyze(self, paper: Paper) -> AnalyzedPaper:
         key = (paper.id, paper.title, paper.abstract)
@@ -99,18 +111,30 @@ async def match_topic(
     until: date | None = None,
     limit: int | None = 50,
     matched_only: bool = False,
+    semantic: SemanticLayer | None = None,
 ) -> list[RankedPaper]:
     """Papers for `topic` (optionally within days), matches first, each with its explanation."""
+    if semantic is not None:
+        await semantic.prepare(matcher, topic)
     query = matcher.compile(topic)
     dialect = _dialect(session)
-    fts = build_query(dialect, query.fts_phrases(), query.fts_concepts())
-    if fts is None:
-        return []
-    # Over a whole archive, score only the engine's best candidates (it ranks title hits first, as we do);
-    # within a day, score every candidate.
-    cap = None if (since is not None and until is not None) or limit is None else limit + 15
-    ids = await candidate_ids(session, dialect, fts, since=since, until=until, cap=cap)
-    ranked = matcher.rank(query, await _load(session, ids), keep_unmatched=not matched_only)
+    within_days = since is not None and until is not None
+    if within_days and semantic is not None and semantic.embedder is not None:
+        assert since is not None and until is not None
+        papers = await papers_of_days(session, since, until)  # embeddings may match papers without the words
+    else:
+        fts = build_query(dialect, query.fts_phrases(), query.fts_concepts())
+        if fts is None:
+            return []
+        # Over a whole archive, score only the engine's best candidates (it ranks title hits first, as we
+        # do); within a day, score every candidate.
+        cap = None if within_days or limit is None else limit + 15
+        papers = await _load(session, await candidate_ids(session, dialect, fts, since=since, until=until, cap=cap))
+    ranked = matcher.rank(query, papers, keep_unmatched=not matched_only or semantic is not None)
+    if semantic is not None:
+        ranked = await semantic.rerank(topic, ranked)
+        if matched_only:
+            ranked = [r for r in ranked if r.matched]
     return ranked[:limit] if limit is not None else ranked
 
 

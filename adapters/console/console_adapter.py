@@ -1,0 +1,107 @@
+"""A chat channel in the terminal: commands in, numbered bot messages out, `reply N TEXT` for threads.
+
+Messages that list papers get a number stored with the papers they listed, so `reply 3 summarize 2` works
+in a later session too — the same guarantee Slack and Discord threads get.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from sqlalchemy import func, select
+
+from adapters.console.console_renderer import render_reply
+from bot.commands.command_core import CommandCore, error_reply
+from bot.commands.context import ChatContext
+from bot.messages import Message, Reply
+from storage.destination_models import PostedMessage
+
+PLATFORM = "console"
+WORKSPACE = "local"
+PROMPT_HELP = ("Type a command (/papers today, /papers help, /subscribe TOPIC …), "
+               "`reply N TEXT` to answer in the thread of message #N, or `quit`.")
+
+
+class ConsoleAdapter:
+    def __init__(self, core: CommandCore, *, channel: str = "general", user: str = "you",
+                 write: Callable[[str], None] | None = None) -> None:
+        self.core = core
+        self.channel = channel
+        self.user = user
+        self._write = write or (lambda text: print(text, flush=True))
+
+    def context(self, *, thread: int | None = None, mentioned: bool = False) -> ChatContext:
+        return ChatContext(PLATFORM, WORKSPACE, self.channel, self.user, channel_name=self.channel,
+                           thread_ref=str(thread) if thread is not None else None, mentioned=mentioned)
+
+    async def _next_number(self) -> int:
+        async with self.core.services.db.session() as session:
+            stmt = select(func.count(PostedMessage.id)).where(
+                PostedMessage.destination_key == self.context().destination)
+            return int((await session.execute(stmt)).scalar_one()) + 1
+
+    async def show(self, reply: Reply, *, thread: int | None = None, kind: str = "list") -> int | None:
+        """Print a reply; a message listing papers is numbered and remembered for its thread."""
+        number = None
+        if reply.paper_ids and thread is None:
+            number = await self._next_number()
+            await self.core.record_posted(self.context(), reply, str(number), kind=kind)
+        self._write(render_reply(reply, number, thread))
+        return number
+
+    async def post(self, message: Message, *, kind: str = "digest") -> str:
+        """Used by digests: post to this channel, return the message ref."""
+        number = await self.show(Reply(message), kind=kind)
+        return str(number) if number is not None else "-"
+
+    async def say(self, text: str, *, thread: int | None = None) -> int | None:
+        """One line from the user: a command, or with `thread` a reply in that message's thread."""
+        if thread is not None:
+            ctx = self.context(thread=thread, mentioned="@paperboy" in text.lower())
+            reply = await self.core.handle_thread_message(ctx, text)
+            if reply is None:
+                reply = error_reply(f"(no answer: message #{thread} lists no papers, or this is not a request; "
+                                    "try “summarize 1” or a question ending with “?”)")
+            return await self.show(reply, thread=thread)
+        return await self.show(await self.core.handle_text(self.context(), text))
+
+    async def handle_line(self, line: str) -> bool:
+        """One console line; False when the user wants to leave."""
+        text = line.strip()
+        if not text:
+            return True
+        lowered = text.lower()
+        if lowered in ("quit", "exit", ":q"):
+            return False
+        if lowered in ("help", "?"):
+            self._write(PROMPT_HELP)
+            return True
+        if lowered.startswith("reply "):
+            _, _, rest = text.partition(" ")
+            number, _, message = rest.strip().partition(" ")
+            if not number.lstrip("#").isdigit() or not message.strip():
+                self._write("Usage: reply N TEXT (N is the number shown as [#N])")
+                return True
+            await self.say(message, thread=int(number.lstrip("#")))
+            return True
+        await self.say(text)
+        return True
+
+    async def run(self, stdin: TextIO = sys.stdin) -> None:
+        """The interactive loop; reading happens in a thread so the event loop stays free."""
+        import asyncio
+
+        self._write(PROMPT_HELP)
+        while True:
+            self._write_prompt()
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                return
+            if not await self.handle_line(line):
+                return
+
+    def _write_prompt(self) -> None:
+        sys.stdout.write(f"#{self.channel}> ")
+        sys.stdout.flush()

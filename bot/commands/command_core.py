@@ -1,0 +1,111 @@
+"""The single entry point adapters call: commands, thread replies and button actions, with one error boundary.
+
+Whatever goes wrong below, a chat gets a short, friendly line — a `PaperboyError`'s own message, or a generic
+apology for a bug (logged with its traceback for operators, never shown).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.commands import digest_commands, paper_commands, subscription_commands, thread_replies
+from bot.commands.context import ChatContext
+from bot.commands.grammar import Command, parse, split_command
+from bot.commands.services import CoreServices
+from bot.errors import PaperboyError, UsageError
+from bot.messages import ActionKind, Message, Reply, Visibility
+from storage.destination_store import record_posted
+from storage.paper_store import find_paper
+
+log = logging.getLogger(__name__)
+SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
+
+
+def error_reply(text: str) -> Reply:
+    return Reply(Message(text=text), Visibility.EPHEMERAL)
+
+
+class CommandCore:
+    def __init__(self, services: CoreServices) -> None:
+        self.services = services
+
+    async def _guard(self, work: Callable[[], Awaitable[Reply | None]]) -> Reply | None:
+        try:
+            return await work()
+        except PaperboyError as exc:
+            return error_reply(str(exc))
+        except Exception:
+            log.exception("command failed")
+            return error_reply(SORRY)
+
+    async def handle_text(self, ctx: ChatContext, text: str) -> Reply:
+        """A whole command line as typed ("/papers search gnn"), for the console and scripts."""
+
+        async def work() -> Reply:
+            name, args = split_command(text)
+            return await self._dispatch(ctx, parse(name, args))
+
+        reply = await self._guard(work)
+        assert reply is not None
+        return reply
+
+    async def handle_command(self, ctx: ChatContext, name: str, args: str) -> Reply:
+        """A slash command as platforms deliver it: its name and its argument text."""
+        reply = await self._guard(lambda: self._dispatch(ctx, parse(name, args)))
+        assert reply is not None
+        return reply
+
+    async def handle_thread_message(self, ctx: ChatContext, text: str) -> Reply | None:
+        """A message in a thread under a bot post (or mentioning the bot there); None: not for us."""
+        return await self._guard(lambda: thread_replies.thread_reply(self.services, ctx, text))
+
+    async def handle_action(self, ctx: ChatContext, action: ActionKind | str, paper_ref: str) -> Reply:
+        """A button under a paper: Summarize (answered in the thread) or Why."""
+
+        async def work() -> Reply:
+            kind = ActionKind(action)
+            if kind is ActionKind.WHY:
+                return await paper_commands.why(self.services, ctx, paper_ref)
+            async with self.services.db.session() as session:
+                paper = await find_paper(session, paper_ref)
+            if paper is None:
+                raise UsageError("that paper is no longer stored")
+            return await thread_replies.summarize_paper(self.services, paper)
+
+        reply = await self._guard(work)
+        assert reply is not None
+        return reply
+
+    async def record_posted(self, ctx: ChatContext, reply: Reply, message_ref: str, *,
+                            thread_ref: str | None = None, kind: str = "list") -> None:
+        """Adapters call this after posting a reply that lists papers, so its thread can refer to them."""
+        if not reply.paper_ids:
+            return
+        async with self.services.db.session() as session:
+            await record_posted(session, ctx.destination, message_ref, reply.paper_ids, kind=kind,
+                                thread_ref=thread_ref)
+
+    async def _dispatch(self, ctx: ChatContext, command: Command) -> Reply:
+        s = self.services
+        if command.name == "subscribe":
+            return await subscription_commands.do_subscribe(s, ctx, command.args, personal="me" in command.flags)
+        if command.name == "unsubscribe":
+            return await subscription_commands.do_unsubscribe(s, ctx, command.args, personal="me" in command.flags)
+        if command.name == "subscriptions":
+            return await subscription_commands.do_list(s, ctx)
+        match command.sub:
+            case "today":
+                return await paper_commands.today(s, ctx)
+            case "top":
+                return await paper_commands.top(s, ctx, command.args)
+            case "search":
+                return await paper_commands.search(s, ctx, command.args)
+            case "show":
+                return await paper_commands.show(s, ctx, command.args)
+            case "why":
+                return await paper_commands.why(s, ctx, command.args)
+            case "digest":
+                return await digest_commands.digest(s, ctx, command.args)
+            case _:
+                return paper_commands.help_reply()

@@ -1,0 +1,75 @@
+"""/papers digest HH:MM [TIMEZONE] | off | preview — each channel's own digest time."""
+
+from __future__ import annotations
+
+from bot.clock import load_timezone
+from bot.commands.context import ChatContext
+from bot.commands.grammar import parse_time
+from bot.commands.paper_commands import channel_timezone
+from bot.commands.services import CoreServices
+from bot.digests.digest_composer import plan_digest, render_digest
+from bot.errors import UsageError
+from bot.messages import Message, Reply, Visibility
+from storage.destination_store import ensure_destination, get_destination, touch
+from storage.paper_store import latest_day
+
+USAGE = "Usage: /papers digest HH:MM [TIMEZONE] · /papers digest off · /papers digest preview"
+
+
+async def digest(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
+    words = args.split()
+    if not words:
+        return await _describe(services, ctx)
+    if words[0].lower() == "off" and len(words) == 1:
+        async with services.db.session() as session:
+            destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel,
+                                                   ctx.channel_name)
+            destination.digest_enabled = False
+            touch(destination)
+        return Reply(Message(text="Daily digest turned off for this channel. Turn it on with /papers digest HH:MM."))
+    if words[0].lower() == "preview" and len(words) == 1:
+        return await _preview(services, ctx)
+    if len(words) > 2:
+        raise UsageError(USAGE)
+    at = parse_time(words[0])
+    timezone = None
+    if len(words) == 2:
+        timezone = str(load_timezone(words[1]))
+    async with services.db.session() as session:
+        destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name)
+        destination.digest_time = at
+        destination.digest_enabled = True
+        if timezone:
+            destination.timezone = timezone
+        touch(destination)
+        zone = destination.timezone or services.default_timezone
+        days = destination.digest_days
+    return Reply(Message(text=f"Daily digest for this channel at {at} {zone} ({_days(days)})."))
+
+
+def _days(spec: str) -> str:
+    return {"mon-fri": "weekdays", "mon-sun": "every day"}.get(spec, spec)
+
+
+async def _describe(services: CoreServices, ctx: ChatContext) -> Reply:
+    async with services.db.session() as session:
+        destination = await get_destination(session, ctx.destination)
+    if destination is None:
+        return Reply(Message(text=f"No digest set up here yet. {USAGE}"), Visibility.EPHEMERAL)
+    zone = destination.timezone or services.default_timezone
+    state = "on" if destination.digest_enabled else "off"
+    return Reply(Message(text=f"Daily digest is {state}: {destination.digest_time} {zone} "
+                              f"({_days(destination.digest_days)})."), Visibility.EPHEMERAL)
+
+
+async def _preview(services: CoreServices, ctx: ChatContext) -> Reply:
+    timezone = await channel_timezone(services, ctx)
+    async with services.db.session() as session:
+        day = await latest_day(session, services.today(timezone))
+        if day is None:
+            return Reply(Message(text="No papers stored yet, so there is nothing to preview."), Visibility.EPHEMERAL)
+        plan = await plan_digest(session, services.matcher, ctx.channel_scope, ctx.destination, day,
+                                 max_items=services.digest_max_items)
+    message = await render_digest(plan, services.summaries)
+    message.context.append("Preview: only you see this; the real digest posts at the channel's digest time.")
+    return Reply(message, Visibility.EPHEMERAL)

@@ -1,0 +1,137 @@
+"""/papers today | top | search | show | why | help."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.commands.context import ChatContext
+from bot.commands.grammar import PAPERS_USAGE
+from bot.commands.paper_items import items_with_tldrs, to_item
+from bot.commands.services import CoreServices
+from bot.digests.digest_composer import day_label, rank_for_topics
+from bot.errors import UsageError
+from bot.messages import Message, Reply, Visibility
+from bot.summaries.summary_service import paper_text
+from bot.topics.topic_service import papers_of_days, search_papers
+from storage.destination_store import get_destination
+from storage.models import Paper
+from storage.paper_store import find_paper, latest_day, paper_day
+from storage.subscription_store import list_topics
+
+TODAY_LIMIT = 10
+
+HELP = (
+    "Paperboy posts the day's research papers matched to this channel's topics.\n"
+    "• /papers today — today's papers for this channel (matches first)\n"
+    "• /papers top [week|month] — most upvoted recently\n"
+    "• /papers search QUERY — search titles, abstracts and authors\n"
+    "• /papers show ID_OR_URL — one paper with its TL;DR\n"
+    "• /papers why ID — why a paper matches this channel\n"
+    "• /papers digest HH:MM [TIMEZONE] | off | preview — the daily digest\n"
+    "• /subscribe TOPIC, /subscribe --me TOPIC, /unsubscribe TOPIC, /subscriptions\n"
+    "In a thread under my posts: “summarize 3”, “tl;dr 2”, or @mention me with a question."
+)
+
+
+async def channel_timezone(services: CoreServices, ctx: ChatContext) -> str:
+    async with services.db.session() as session:
+        destination = await get_destination(session, ctx.destination)
+    return destination.timezone if destination is not None and destination.timezone else services.default_timezone
+
+
+async def today(services: CoreServices, ctx: ChatContext) -> Reply:
+    timezone = await channel_timezone(services, ctx)
+    now_day = services.today(timezone)
+    async with services.db.session() as session:
+        day = await latest_day(session, now_day)
+        if day is None:
+            return Reply(Message(text="No papers stored yet. New papers arrive every weekday."))
+        papers = await papers_of_days(session, day, day)
+        topics = await list_topics(session, ctx.channel_scope)
+    chosen: list[Paper]
+    if topics:
+        ranked = rank_for_topics(services.matcher, topics, papers)
+        matched_ids = {item.paper.id for item, _ in ranked}
+        rest = sorted((p for p in papers if p.id not in matched_ids), key=lambda p: (-(p.upvotes or 0), p.id))
+        chosen = [item.paper for item, _ in ranked][:TODAY_LIMIT]
+        whys: list[str | None] = [f"{topic}: {item.result.why()}" for item, topic in ranked[:TODAY_LIMIT]]
+        room = TODAY_LIMIT - len(chosen)
+        chosen += rest[:room]
+        whys += [None] * len(rest[:room])
+        note = f"{len(ranked)} of {len(papers)} papers match this channel's topics."
+    else:
+        chosen = sorted(papers, key=lambda p: (-(p.upvotes or 0), p.id))[:TODAY_LIMIT]
+        whys = [None] * len(chosen)
+        note = "No topics yet: ranked by upvotes. Follow topics with /subscribe TOPIC."
+    header = f"Papers of {day_label(day)}"
+    context = [note]
+    if day != now_day:
+        context.insert(0, f"Nothing new on {day_label(now_day)}; showing the latest day, {day_label(day)}.")
+    items = await items_with_tldrs(services.summaries, chosen, whys)
+    return Reply(Message(header=header, items=items, context=context))
+
+
+async def top(services: CoreServices, ctx: ChatContext, period: str) -> Reply:
+    days = {"": 7, "week": 7, "day": 1, "month": 30}[period.lower()]
+    end = services.today(await channel_timezone(services, ctx))
+    start = end - timedelta(days=days - 1)
+    async with services.db.session() as session:
+        stmt = (select(Paper).where(paper_day() >= start, paper_day() <= end)
+                .order_by(Paper.upvotes.desc().nulls_last(), Paper.id).limit(TODAY_LIMIT))
+        papers = list((await session.execute(stmt)).scalars())
+    label = {1: "today", 7: "this week", 30: "this month"}[days]
+    if not papers:
+        return Reply(Message(text=f"No papers stored for {label} ({start} to {end})."))
+    items = await items_with_tldrs(services.summaries, papers)
+    return Reply(Message(header=f"Top papers {label}", items=items, context=[f"{start} to {end}, by upvotes"]))
+
+
+async def search(services: CoreServices, ctx: ChatContext, query: str) -> Reply:
+    async with services.db.session() as session:
+        found = await search_papers(session, services.matcher, query, limit=TODAY_LIMIT)
+    if not found:
+        return Reply(Message(text=f"Nothing found for “{query[:100]}”."), Visibility.EPHEMERAL)
+    items = await items_with_tldrs(services.summaries, [r.paper for r in found])
+    return Reply(Message(header=f"Search: {query[:100]}", items=items), Visibility.EPHEMERAL)
+
+
+async def _find(services: CoreServices, ref: str) -> Paper:
+    async with services.db.session() as session:
+        paper = await find_paper(session, ref)
+    if paper is None:
+        raise UsageError(f"no stored paper matches “{ref[:80]}” (use an arXiv id, an arXiv or HF URL, or #id)")
+    return paper
+
+
+async def show(services: CoreServices, ctx: ChatContext, ref: str) -> Reply:
+    paper = await _find(services, ref)
+    tldr = await services.summaries.tldr(paper_text(paper))
+    item = to_item(1, paper, tldr=tldr.text)
+    day = paper.listed_on or paper.published_on
+    context = [f"Listed {day_label(day)}" if day else "Date unknown"]
+    if tldr.model is None:
+        context.append("TL;DR: offline summary")
+    return Reply(Message(items=[item], context=context))
+
+
+async def why(services: CoreServices, ctx: ChatContext, ref: str) -> Reply:
+    paper = await _find(services, ref)
+    async with services.db.session() as session:
+        topics = await list_topics(session, ctx.channel_scope)
+    if not topics:
+        return Reply(Message(text="This channel follows no topics yet, so nothing matches it. Try /subscribe TOPIC."),
+                     Visibility.EPHEMERAL)
+    lines = []
+    for topic in topics:
+        result = services.matcher.explain(topic, paper)
+        mark = "✓" if result.matched else "✗"
+        lines.append(f"{mark} {topic}: {result.why()}")
+    return Reply(Message(header=f"Why: {paper.title}", body="\n".join(lines)), Visibility.EPHEMERAL)
+
+
+def help_reply() -> Reply:
+    return Reply(Message(header="Paperboy help", body=HELP, context=[PAPERS_USAGE]), Visibility.EPHEMERAL)
+
+

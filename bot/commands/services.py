@@ -1,0 +1,24 @@
+"""What command handlers need, handed in once by the composition root (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from bot.clock import Clock, local_today
+from bot.summaries.summary_service import SummaryService
+from bot.topics.topic_service import TopicMatcher
+from storage.database import Database
+
+
+@dataclass
+class CoreServices:
+    db: Database
+    matcher: TopicMatcher
+    summaries: SummaryService
+    clock: Clock
+    default_timezone: str = "UTC"
+    digest_max_items: int = 10
+
+    def today(self, timezone: str | None = None) -> date:
+        return local_today(self.clock, timezone or self.default_timezone)

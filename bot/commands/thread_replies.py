@@ -1,0 +1,105 @@
+"""Replies in a thread under one of the bot's posts: "summarize 3", "tl;dr 2", "summary please", questions.
+
+The number means the n-th paper of the message the thread hangs off, as stored when it was posted, so it
+keeps its meaning after a restart and on any bot process. Chatter that is neither a request nor addressed to
+the bot gets no answer: people talk in these threads too.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.commands.context import ChatContext
+from bot.commands.grammar import sanitize
+from bot.commands.services import CoreServices
+from bot.messages import Message, Reply
+from bot.summaries.kinds import MAX_QUESTION_CHARS, SummaryKind
+from bot.summaries.summary_service import paper_text
+from storage.destination_store import find_posted
+from storage.models import Paper
+
+_MENTION_RE = re.compile(r"<@[!&]?[A-Za-z0-9]+(?:\|[^>]*)?>|@paperboy\b", re.IGNORECASE)
+_REQUEST_RE = re.compile(
+    r"^(?P<verb>summari[sz]e|summary|tl;?\s?dr|explain)\b[\s:,.!-]*(?:(?:paper|no\.?|number|#)\s*)?"
+    r"(?P<number>\d{1,3})?\b[\s.!]*(?:please|pls|thanks|thank you)?[\s.!]*$",
+    re.IGNORECASE,
+)
+_NUMBERED_QUESTION_RE = re.compile(r"^(?:#|paper\s+|no\.?\s*)?(?P<number>\d{1,3})\s*[:.)\-]\s*(?P<q>.+)$",
+                                   re.IGNORECASE)
+
+
+def strip_mentions(text: str) -> str:
+    return " ".join(_MENTION_RE.sub(" ", text).split())
+
+
+async def _paper(services: CoreServices, paper_id: int) -> Paper | None:
+    async with services.db.session() as session:
+        return await session.get(Paper, paper_id)
+
+
+def _pick(ids: list[int], number: int | None) -> tuple[int | None, str | None]:
+    if number is None:
+        if len(ids) == 1:
+            return ids[0], None
+        return None, f"Which one? Reply with a number from 1 to {len(ids)}, e.g. “summarize 2”."
+    if 1 <= number <= len(ids):
+        return ids[number - 1], None
+    return None, f"That message lists {len(ids)} paper{'s' if len(ids) != 1 else ''}; pick 1 to {len(ids)}."
+
+
+async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Reply | None:
+    if ctx.thread_ref is None:
+        return None
+    text = strip_mentions(sanitize(raw))
+    if not text:
+        return None
+    async with services.db.session() as session:
+        posted = await find_posted(session, ctx.destination, ctx.thread_ref)
+    if posted is None or not posted.paper_ids:
+        return None  # not a thread under something the bot posted
+    ids = [int(i) for i in posted.paper_ids]
+    request = _REQUEST_RE.match(text)
+    if request:
+        number = int(request.group("number")) if request.group("number") else None
+        paper_id, problem = _pick(ids, number)
+        if problem:
+            return Reply(Message(text=problem), in_thread=True)
+        assert paper_id is not None
+        verb = request.group("verb").lower().replace(" ", "")
+        kind = SummaryKind.TLDR if verb.startswith("tl") else SummaryKind.SUMMARY
+        return await _summarize(services, paper_id, kind)
+    if not (ctx.mentioned or text.endswith("?")):
+        return None
+    numbered = _NUMBERED_QUESTION_RE.match(text)
+    question = numbered.group("q") if numbered else text
+    paper_id, problem = _pick(ids, int(numbered.group("number")) if numbered else None)
+    if problem:
+        return Reply(Message(text=problem.replace("“summarize 2”", "“2: your question”")), in_thread=True)
+    assert paper_id is not None
+    return await _answer(services, paper_id, question[:MAX_QUESTION_CHARS])
+
+
+async def _summarize(services: CoreServices, paper_id: int, kind: SummaryKind) -> Reply:
+    paper = await _paper(services, paper_id)
+    if paper is None:
+        return Reply(Message(text="That paper is no longer stored."), in_thread=True)
+    text = paper_text(paper)
+    summary = await (services.summaries.tldr(text) if kind is SummaryKind.TLDR else services.summaries.summary(text))
+    label = "TL;DR" if kind is SummaryKind.TLDR else "Summary"
+    return Reply(Message(header=f"{label}: {paper.title}", body=summary.text, context=[f"by {summary.producer}"]),
+                 in_thread=True)
+
+
+async def _answer(services: CoreServices, paper_id: int, question: str) -> Reply:
+    paper = await _paper(services, paper_id)
+    if paper is None:
+        return Reply(Message(text="That paper is no longer stored."), in_thread=True)
+    answer = await services.summaries.answer(paper_text(paper), question)
+    return Reply(Message(header=f"Q: {question[:150]}", body=answer.text,
+                         context=[f"From the title and abstract of “{paper.title}” · by {answer.producer}"]),
+                 in_thread=True)
+
+
+async def summarize_paper(services: CoreServices, paper: Paper) -> Reply:
+    """The "Summarize" button: the long summary, in the thread of the message it sits on."""
+    return await _summarize(services, paper.id, SummaryKind.SUMMARY)

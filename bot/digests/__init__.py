@@ -1,0 +1,1 @@
+"""Daily digests: what each channel gets, composed once per channel and day."""

@@ -1,0 +1,97 @@
+"""What a channel's digest for a day contains: its matching new papers, ranked, never one posted before.
+
+The same function serves `/papers digest preview`, `paperboy digest run` and the scheduler, so a preview is
+exactly what will be posted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands.paper_items import items_with_tldrs
+from bot.messages import Message
+from bot.summaries.summary_service import SummaryService
+from bot.topics.subscriptions import Scope
+from bot.topics.topic_service import RankedPaper, TopicMatcher, match_many, papers_of_days, rank_key
+from storage.destination_store import posted_paper_ids
+from storage.models import Paper
+from storage.subscription_store import list_topics
+
+DEFAULT_MAX_ITEMS = 10
+NOTHING_NEW = "No new papers today."
+
+
+@dataclass
+class DigestPlan:
+    """The papers chosen (in order) with why each matched, before TL;DRs are fetched."""
+
+    day: date
+    papers: list[Paper] = field(default_factory=list)
+    whys: list[str | None] = field(default_factory=list)
+    more: int = 0
+    topics: list[str] = field(default_factory=list)
+
+
+def day_label(day: date) -> str:
+    return f"{day:%a} {day:%b} {day.day}, {day.year}"
+
+
+def rank_for_topics(
+    matcher: TopicMatcher, topics: Sequence[str], papers: Sequence[Paper]
+) -> list[tuple[RankedPaper, str]]:
+    """Each matching paper once, with the topic it matched best; ranked by relevance, then upvotes."""
+    best: dict[int, tuple[RankedPaper, str]] = {}
+    for topic, ranked in match_many(matcher, topics, papers).items():
+        for item in ranked:
+            current = best.get(item.paper.id)
+            if current is None or item.result.score > current[0].result.score:
+                best[item.paper.id] = (item, topic)
+    return sorted(best.values(), key=lambda pair: rank_key(pair[0]))
+
+
+async def plan_digest(
+    session: AsyncSession,
+    matcher: TopicMatcher,
+    scope: Scope,
+    destination: str,
+    day: date,
+    *,
+    max_items: int = DEFAULT_MAX_ITEMS,
+    exclude_posted: bool = True,
+) -> DigestPlan:
+    topics = await list_topics(session, scope)
+    papers = await papers_of_days(session, day, day)
+    if exclude_posted:
+        seen = await posted_paper_ids(session, destination)
+        papers = [p for p in papers if p.id not in seen]
+    plan = DigestPlan(day=day, topics=topics)
+    if topics:
+        ranked = rank_for_topics(matcher, topics, papers)
+        chosen = ranked[:max_items]
+        plan.papers = [item.paper for item, _ in chosen]
+        plan.whys = [f"{topic}: {item.result.why()}" for item, topic in chosen]
+        plan.more = len(ranked) - len(chosen)
+    else:
+        ordered = sorted(papers, key=lambda p: (-(p.upvotes or 0), p.id))
+        plan.papers = ordered[:max_items]
+        plan.whys = [None] * len(plan.papers)
+        plan.more = len(ordered) - len(plan.papers)
+    return plan
+
+
+async def render_digest(plan: DigestPlan, summaries: SummaryService, *, nothing_new: str = NOTHING_NEW) -> Message:
+    if not plan.papers:
+        return Message(header=f"Paperboy · {day_label(plan.day)}", text=nothing_new)
+    items = await items_with_tldrs(summaries, plan.papers, plan.whys)
+    context = []
+    if plan.topics:
+        context.append("Topics: " + ", ".join(plan.topics))
+    else:
+        context.append("Top papers by upvotes. Follow topics with /subscribe TOPIC.")
+    if plan.more:
+        context.append(f"{plan.more} more — /papers today")
+    return Message(header=f"Paperboy · {day_label(plan.day)}", items=items, context=context)

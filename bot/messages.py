@@ -1,0 +1,103 @@
+"""The neutral message model: what commands and digests say, before any platform decides how it looks.
+
+Commands return `Reply`s; each adapter renders them (plain text in the console, Block Kit on Slack, embeds
+on Discord). Text fields here are plain and untrusted-safe only in the sense that the core never puts
+markup in them: every renderer must still escape them for its own platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Visibility(StrEnum):
+    CHANNEL = "channel"  # everyone in the channel sees it
+    EPHEMERAL = "ephemeral"  # only the person who asked
+
+
+class ActionKind(StrEnum):
+    SUMMARIZE = "summarize"
+    WHY = "why"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button an adapter may render under a paper; `paper_ref` is what the core needs to act on it."""
+
+    kind: ActionKind
+    label: str
+    paper_ref: str
+
+
+@dataclass(frozen=True)
+class PaperItem:
+    number: int  # 1-based position in its message: "summarize 3" refers to this
+    paper_id: int
+    title: str
+    url: str | None = None
+    arxiv_id: str | None = None
+    tldr: str | None = None
+    upvotes: int | None = None
+    authors: tuple[str, ...] = ()
+    author_count: int | None = None
+    organization: str | None = None
+    why: str | None = None
+    actions: tuple[Action, ...] = ()
+
+    @property
+    def byline(self) -> str | None:
+        """"A. Author, B. Author +7" or the organisation: short enough for one line in any renderer."""
+        if self.authors:
+            shown = ", ".join(self.authors[:2])
+            extra = (self.author_count or len(self.authors)) - min(len(self.authors), 2)
+            return f"{shown} +{extra}" if extra > 0 else shown
+        if self.organization:
+            return self.organization
+        if self.author_count:
+            return f"{self.author_count} authors"
+        return None
+
+
+@dataclass
+class Message:
+    """One chat message: a header, optional body text, paper items, and context lines (small print)."""
+
+    header: str | None = None
+    text: str | None = None
+    items: list[PaperItem] = field(default_factory=list)
+    context: list[str] = field(default_factory=list)
+    # Long bodies (a summary, an answer) that renderers must not reflow into a paper list.
+    body: str | None = None
+
+    def plain_text(self) -> str:
+        """A faithful text-only version: the fallback every platform needs (notifications, screen readers)."""
+        lines: list[str] = []
+        if self.header:
+            lines.append(self.header)
+        if self.text:
+            lines.append(self.text)
+        if self.body:
+            lines.append(self.body)
+        for item in self.items:
+            votes = f" (▲{item.upvotes})" if item.upvotes else ""
+            lines.append(f"{item.number}. {item.title}{votes}" + (f" — {item.url}" if item.url else ""))
+            if item.tldr:
+                lines.append(f"   {item.tldr}")
+            if item.why:
+                lines.append(f"   why: {item.why}")
+        lines.extend(self.context)
+        return "\n".join(lines)
+
+
+@dataclass
+class Reply:
+    """A message plus where it goes: the channel or only the asker, and in a thread or not."""
+
+    message: Message
+    visibility: Visibility = Visibility.CHANNEL
+    in_thread: bool = False  # answer in the thread the request came from
+
+    @property
+    def paper_ids(self) -> list[int]:
+        return [item.paper_id for item in self.message.items]

@@ -1,0 +1,307 @@
+"""Claiming, completing and failing digest deliveries so that each (destination, day) is posted exactly once.
+
+Every write takes the `Database`, not a session, and commits before returning: a claim only protects anything
+once other processes can see it, and a transaction held open across a slow platform call would block them.
+Reads take a session so the CLI can combine them with other queries.
+
+How a claim stays exclusive, on both backends:
+- first claim: `INSERT … ON CONFLICT DO NOTHING`; the unique (destination_key, digest_day) constraint lets
+  exactly one inserter win, whatever the number of processes;
+- later claims (retry after a failure, takeover of a dead owner's expired lease): the row is read with
+  `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL (a row another claimer is deciding on is skipped, not waited
+  for — it is theirs), and then updated with a compare-and-set on `attempts`, the claim's fencing token, so
+  the update changes nothing if anyone claimed in between. SQLite has no row locks (the clause is not
+  rendered) but serialises writers, which makes the compare-and-set alone sufficient;
+- complete / fail / renew match the same token, so a process whose lease was taken over can never mark a
+  digest posted or failed, nor extend a lease it no longer holds.
+
+Time is always passed in; nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.database import Database
+from storage.delivery_models import CLAIMED, ERROR_MAX_CHARS, FAILED, POSTED, Delivery
+from storage.destination_store import record_posted
+
+DELIVERIES = cast(Table, Delivery.__table__)
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(minutes=60)
+# Things that must never reach the database or `paperboy digest status`: platform tokens, API keys,
+# credentials in URLs, bearer headers.
+_SECRET_PATTERNS = (
+    re.compile(r"xox[a-z]-[A-Za-z0-9-]+"),  # Slack bot/user/app tokens
+    re.compile(r"xapp-[A-Za-z0-9-]+"),  # Slack app-level tokens
+    re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"),  # OpenAI-style API keys
+    re.compile(r"\b[MN][A-Za-z0-9_-]{23,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"),  # Discord bot tokens
+    re.compile(r"(?i)\b(bearer|bot)(\s+)[A-Za-z0-9._~+/=-]{20,}"),  # Authorization header values
+    re.compile(r"(?i)\b(\w*token|authorization|api[_-]?key|password|passwd|\w*secret)(\s*[=:]\s*)[^\s,;&]+"),
+    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in URLs
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Proof of owning one delivery right now; hand it back to `complete`, `fail` or `renew`.
+
+    `attempt` is the fencing token (1 for the first claim). `previous_owner` is set when this claim took over a
+    lease that expired: that owner may have died after the platform accepted the post but before `complete`,
+    so a careful poster checks the channel for the digest before posting again.
+    """
+
+    id: int
+    destination_key: str
+    digest_day: date
+    owner: str
+    attempt: int
+    claimed_at: datetime
+    lease_expires_at: datetime
+    previous_owner: str | None = None
+    previous_error: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """A detached snapshot of one delivery row, for status output and the scheduler's decisions."""
+
+    destination_key: str
+    digest_day: date
+    status: str
+    owner: str | None
+    attempts: int
+    claimed_at: datetime | None
+    lease_expires_at: datetime | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    posted_at: datetime | None
+    message_ref: str | None
+    paper_ids: list[int]
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Delivery) -> DeliveryView:
+        return cls(destination_key=row.destination_key, digest_day=row.digest_day, status=row.status,
+                   owner=row.owner, attempts=row.attempts, claimed_at=row.claimed_at,
+                   lease_expires_at=row.lease_expires_at, last_error=row.last_error,
+                   next_attempt_at=row.next_attempt_at, posted_at=row.posted_at, message_ref=row.message_ref,
+                   paper_ids=[int(i) for i in row.paper_ids or []], updated_at=row.updated_at)
+
+
+def process_owner() -> str:
+    """An owner id unique to this process instance: a restarted bot must not mistake its predecessor's claim
+    for its own, and two processes on one host must differ."""
+    return f"{socket.gethostname()[:120]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes after the 1st, 2nd, 3rd … attempt, capped at an hour: a rate limit or a brief outage
+    clears quickly, a removed bot does not cost a query a minute all day."""
+    exponent = min(max(attempts, 1) - 1, 16)
+    return min(BACKOFF_BASE * (1 << exponent), BACKOFF_CAP)
+
+
+def short_error(error: BaseException | str) -> str:
+    """One line, at most 300 characters, with anything that looks like a credential replaced by ***."""
+    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}".rstrip(": ")
+    text = " ".join(text.split())
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(_redact, text)
+    return text[:ERROR_MAX_CHARS] if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 1] + "…"
+
+
+def _redact(match: re.Match[str]) -> str:
+    if match.lastindex and match.lastindex >= 2:  # keep the "token=" part so the message still reads
+        return f"{match.group(1)}{match.group(2)}***"
+    return "***"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _claimable(row: Delivery, now: datetime) -> bool:
+    if row.status == POSTED:
+        return False
+    if row.status == CLAIMED:
+        return row.lease_expires_at is None or row.lease_expires_at <= now
+    return row.next_attempt_at is None or row.next_attempt_at <= now
+
+
+def _held(claim: Claim) -> ColumnElement[bool]:
+    """The compare-and-set condition: still this claim, nobody has claimed since."""
+    return and_(DELIVERIES.c.id == claim.id, DELIVERIES.c.status == CLAIMED,
+                DELIVERIES.c.owner == claim.owner, DELIVERIES.c.attempts == claim.attempt)
+
+
+async def claim(db: Database, destination_key: str, digest_day: date, owner: str, now: datetime,
+                lease_seconds: float) -> Claim | None:
+    """Own this (destination, day) delivery until `now + lease_seconds`, or None if it is not ours to post:
+    posted already, claimed under a live lease, or failed and still backing off."""
+    if lease_seconds <= 0:
+        raise ValueError("lease_seconds must be positive")
+    now = _utc(now)
+    lease = now + timedelta(seconds=lease_seconds)
+    async with db.session() as session:
+        values = {"destination_key": destination_key, "digest_day": digest_day, "status": CLAIMED, "owner": owner,
+                  "attempts": 1, "claimed_at": now, "lease_expires_at": lease, "paper_ids": None,
+                  "created_at": now, "updated_at": now}
+        dialect_insert = postgresql.insert if db.is_postgres else sqlite.insert
+        inserted = (await session.execute(
+            dialect_insert(DELIVERIES).values(values)
+            .on_conflict_do_nothing(index_elements=["destination_key", "digest_day"])
+            .returning(DELIVERIES.c.id)
+        )).scalar_one_or_none()
+        if inserted is not None:
+            return Claim(id=inserted, destination_key=destination_key, digest_day=digest_day, owner=owner,
+                         attempt=1, claimed_at=now, lease_expires_at=lease)
+
+        stmt = (select(Delivery)
+                .where(Delivery.destination_key == destination_key, Delivery.digest_day == digest_day)
+                .with_for_update(skip_locked=True))
+        row = (await session.execute(stmt)).scalar_one_or_none()
+        if row is None or not _claimable(row, now):  # None: another claimer holds the row lock right now
+            return None
+        previous_owner = row.owner if row.status == CLAIMED else None
+        previous_error = f"lease of {row.owner} expired" if previous_owner else row.last_error
+        attempt = row.attempts + 1
+        changes: dict[str, Any] = {"status": CLAIMED, "owner": owner, "attempts": attempt, "claimed_at": now,
+                                   "lease_expires_at": lease, "next_attempt_at": None, "updated_at": now}
+        if previous_owner:
+            changes["last_error"] = short_error(previous_error or "")
+        won = (await session.execute(
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id == row.id, DELIVERIES.c.status == row.status,
+                   DELIVERIES.c.attempts == row.attempts)
+            .values(changes)
+            .returning(DELIVERIES.c.id)
+        )).scalar_one_or_none()
+        if won is None:
+            return None
+        return Claim(id=row.id, destination_key=destination_key, digest_day=digest_day, owner=owner,
+                     attempt=attempt, claimed_at=now, lease_expires_at=lease, previous_owner=previous_owner,
+                     previous_error=previous_error)
+
+
+async def renew(db: Database, held: Claim, now: datetime, lease_seconds: float) -> Claim | None:
+    """Push the lease out during a long post; None means the claim was lost and posting must stop.
+
+    Succeeds even after the lease ran out as long as nobody took over — the token proves nobody else posted.
+    """
+    if lease_seconds <= 0:
+        raise ValueError("lease_seconds must be positive")
+    now = _utc(now)
+    lease = now + timedelta(seconds=lease_seconds)
+    async with db.session() as session:
+        done = (await session.execute(
+            update(DELIVERIES).where(_held(held)).values(lease_expires_at=lease, updated_at=now)
+            .returning(DELIVERIES.c.id)
+        )).scalar_one_or_none()
+    if done is None:
+        return None
+    return Claim(id=held.id, destination_key=held.destination_key, digest_day=held.digest_day, owner=held.owner,
+                 attempt=held.attempt, claimed_at=held.claimed_at, lease_expires_at=lease,
+                 previous_owner=held.previous_owner, previous_error=held.previous_error)
+
+
+async def complete(db: Database, held: Claim, message_ref: str, paper_ids: Sequence[int], now: datetime, *,
+                   thread_ref: str | None = None) -> bool:
+    """Mark the digest posted and, in the same transaction, record the message's papers (kind "digest") so
+    later digests never repeat them. False when the claim was lost: the caller must not treat the digest as
+    its own, though the message it posted still exists (record it with `record_posted` if it should count)."""
+    now = _utc(now)
+    ids = [int(i) for i in paper_ids]
+    async with db.session() as session:
+        done = (await session.execute(
+            update(DELIVERIES).where(_held(held))
+            .values(status=POSTED, posted_at=now, message_ref=message_ref[:200], paper_ids=ids,
+                    lease_expires_at=None, next_attempt_at=None, updated_at=now)
+            .returning(DELIVERIES.c.id)
+        )).scalar_one_or_none()
+        if done is None:
+            return False
+        await record_posted(session, held.destination_key, message_ref[:200], ids, kind="digest",
+                            thread_ref=thread_ref, digest_day=held.digest_day)
+    return True
+
+
+async def fail(db: Database, held: Claim, error: BaseException | str, now: datetime, *,
+               retry_after: float | None = None) -> datetime | None:
+    """Record a failed post and when it may be retried (exponential backoff by attempt; `retry_after` seconds,
+    e.g. a platform's rate-limit hint, when that is longer). Returns the retry time, or None if the claim was
+    lost — then someone else owns the delivery and its outcome."""
+    now = _utc(now)
+    delay = retry_delay(held.attempt)
+    if retry_after is not None and retry_after > 0:
+        delay = max(delay, timedelta(seconds=retry_after))
+    next_attempt = now + delay
+    async with db.session() as session:
+        done = (await session.execute(
+            update(DELIVERIES).where(_held(held))
+            .values(status=FAILED, last_error=short_error(error), next_attempt_at=next_attempt,
+                    lease_expires_at=None, updated_at=now)
+            .returning(DELIVERIES.c.id)
+        )).scalar_one_or_none()
+    return next_attempt if done is not None else None
+
+
+async def get_delivery(session: AsyncSession, destination_key: str, digest_day: date) -> DeliveryView | None:
+    stmt = select(Delivery).where(Delivery.destination_key == destination_key, Delivery.digest_day == digest_day)
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    return DeliveryView.of(row) if row is not None else None
+
+
+async def status(session: AsyncSession, destination_keys: Sequence[str] | None = None) -> list[DeliveryView]:
+    """Each destination's latest delivery (by digest day), ordered by destination: the "where is every channel
+    now" table of `paperboy digest status`."""
+    latest = select(Delivery.destination_key, func.max(Delivery.digest_day).label("day"))
+    if destination_keys is not None:
+        latest = latest.where(Delivery.destination_key.in_(list(destination_keys)))
+    sub = latest.group_by(Delivery.destination_key).subquery()
+    stmt = (select(Delivery)
+            .join(sub, and_(Delivery.destination_key == sub.c.destination_key, Delivery.digest_day == sub.c.day))
+            .order_by(Delivery.destination_key))
+    return [DeliveryView.of(row) for row in (await session.execute(stmt)).scalars()]
+
+
+async def last_posted(session: AsyncSession, destination_key: str) -> DeliveryView | None:
+    stmt = (select(Delivery).where(Delivery.destination_key == destination_key, Delivery.status == POSTED)
+            .order_by(Delivery.digest_day.desc()).limit(1))
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    return DeliveryView.of(row) if row is not None else None
+
+
+async def recent_failures(session: AsyncSession, destination_key: str, limit: int = 5) -> list[DeliveryView]:
+    """Deliveries that hit an error, newest first: failing now, or posted in the end after one (the error is
+    kept on the row for exactly this)."""
+    stmt = (select(Delivery)
+            .where(Delivery.destination_key == destination_key, Delivery.last_error.is_not(None))
+            .order_by(Delivery.updated_at.desc(), Delivery.digest_day.desc()).limit(limit))
+    return [DeliveryView.of(row) for row in (await session.execute(stmt)).scalars()]
+
+
+async def due_deliveries(session: AsyncSession, now: datetime, *, since: date) -> list[DeliveryView]:
+    """Deliveries from `since` on that a scheduler tick should try to claim again: failed ones whose backoff is
+    over, and claims whose owner's lease ran out (it died). `claim` re-checks both atomically."""
+    now = _utc(now)
+    stmt = (select(Delivery)
+            .where(Delivery.digest_day >= since, or_(
+                and_(Delivery.status == FAILED,
+                     or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)),
+                and_(Delivery.status == CLAIMED,
+                     or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at <= now))))
+            .order_by(Delivery.digest_day, Delivery.destination_key))
+    return [DeliveryView.of(row) for row in (await session.execute(stmt)).scalars()]
+
