@@ -12,17 +12,14 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest_bench import TODAY, base_papers
-from bot.papers import ParsedPaper
+from bench.bench_data import fill
 from bot.topics.glossary import default_glossary
 from bot.topics.topic_service import TopicMatcher, match_many, match_topic, papers_of_days
 from storage.database import Database
-from storage.paper_store import store_papers
 
 TOPICS = ["gnn", "diffusion models", "knowledge distillation", "rlhf", "pruning", "continual learning", "moe",
           "in-context learning", "lora", "contrastive learning", "bayesian optimization", "text-to-image",
@@ -37,23 +34,10 @@ def subscription_topics(n: int) -> list[str]:
 
 
 async def run(total: int) -> None:
-    bases = base_papers()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{Path(tmp) / 'bench.db'}")
         await db.upgrade()
-        day0 = TODAY - timedelta(days=total // 200)
-        batch: list[ParsedPaper] = []
-        for n in range(total):
-            title, abstract = bases[n % len(bases)]
-            batch.append(ParsedPaper(title=f"{title} (variant {n})", abstract=abstract, source="bench",
-                                     listed_on=day0 + timedelta(days=n // 200)))
-            if len(batch) == 10_000:
-                async with db.session() as s:
-                    await store_papers(s, batch)
-                batch = []
-        if batch:
-            async with db.session() as s:
-                await store_papers(s, batch)
+        last_day = await fill(db, total)
 
         timings = []
         for topic in TOPICS:
@@ -65,7 +49,6 @@ async def run(total: int) -> None:
         print(f"one topic over {total:,} papers: median {statistics.median(timings):.1f} ms, "
               f"max {max(timings):.1f} ms over {len(TOPICS)} topics (target median < 50 ms)")
 
-        last_day = day0 + timedelta(days=(total - 1) // 200)
         topics = subscription_topics(1000)
         matcher = TopicMatcher()
         started = time.perf_counter()

@@ -25,6 +25,9 @@ from storage.database import Database
 
 if TYPE_CHECKING:
     from bot.commands.command_core import CommandCore
+    from bot.topics.semantic import SemanticLayer
+
+Close = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -34,6 +37,7 @@ class App:
     clock: Clock
     ingestor: Ingestor
     summaries: SummaryService
+    semantic: SemanticLayer | None = None  # None: matching is the offline, lexical path
 
     def today(self) -> date:
         return local_today(self.clock, self.settings.timezone)
@@ -45,6 +49,7 @@ async def open_app(settings: Settings, *, clock: Clock = system_clock) -> AsyncI
     db = Database(settings.database_url, schema=settings.database_schema)
     client = make_client(settings.http_timeout)
     llm, close_llm = _llm(settings)
+    semantic, close_semantic = _semantic(settings, db)
     try:
         await db.upgrade()
         hf = HuggingFaceFetcher(HttpFetcher(client), settings.hf_base_url)
@@ -59,28 +64,64 @@ async def open_app(settings: Settings, *, clock: Clock = system_clock) -> AsyncI
                                    cooldown=settings.llm_breaker_cooldown),
         )
         yield App(settings=settings, db=db, clock=clock, ingestor=Ingestor(db, today=today, hf=hf, arxiv=arxiv),
-                  summaries=summaries)
+                  summaries=summaries, semantic=semantic)
         await summaries.close()  # writes the batched request counters; skipped when the command failed
     finally:
+        await close_semantic()
         await close_llm()
         await client.aclose()
         await db.dispose()
 
 
-def _llm(settings: Settings) -> tuple[Summarizer | None, Callable[[], Awaitable[None]]]:
+async def _nothing() -> None:
+    return None
+
+
+def _llm(settings: Settings) -> tuple[Summarizer | None, Close]:
     """The LLM summarizer when one is configured, and how to close its connections. The OpenAI SDK is imported
     only then: it adds half a second to every command's start."""
 
-    async def nothing() -> None:
-        return None
-
     if not settings.llm_configured:
-        return None, nothing
+        return None, _nothing
     from bot.summaries.llm_summarizer import LlmSummarizer, make_openai_client
 
     client = make_openai_client(settings.llm_base_url, settings.llm_api_key, settings.llm_timeout)
     llm = LlmSummarizer(client, settings.llm_model, timeout=settings.llm_timeout, attempts=settings.llm_max_attempts)
     return llm, client.close
+
+
+def _semantic(settings: Settings, db: Database) -> tuple[SemanticLayer | None, Close]:
+    """The optional semantic layer, or None when neither topic expansion nor embeddings are configured (the
+    offline path). Like `_llm`, it imports the OpenAI SDK only when it is needed. Its clients are its own, so
+    the summarizer's concurrency and deadlines never queue behind an embedding batch, and the other way round."""
+    expand = settings.topic_expansion and settings.llm_configured
+    embed = settings.embeddings_configured
+    if not (expand or embed):
+        return None, _nothing
+    from bot.summaries.llm_summarizer import make_openai_client
+    from bot.topics.semantic import OpenAIEmbedder, OpenAITopicExpander, SemanticLayer
+
+    clients = []
+    expander: OpenAITopicExpander | None = None
+    embedder: OpenAIEmbedder | None = None
+    if expand:
+        chat = make_openai_client(settings.llm_base_url, settings.llm_api_key, settings.llm_timeout)
+        clients.append(chat)
+        expander = OpenAITopicExpander(chat, settings.llm_model, timeout=settings.llm_timeout)
+    if embed and settings.embeddings_model:
+        vectors = make_openai_client(settings.embeddings_base_url or settings.llm_base_url,
+                                     settings.embeddings_api_key or settings.llm_api_key, settings.llm_timeout)
+        clients.append(vectors)
+        embedder = OpenAIEmbedder(vectors, settings.embeddings_model.strip(), timeout=settings.llm_timeout)
+
+    async def close() -> None:
+        for client in clients:
+            await client.close()
+
+    layer = SemanticLayer(db, expander=expander, embedder=embedder,
+                          match_similarity=settings.semantic_match_similarity,
+                          cooldown=settings.llm_breaker_cooldown)
+    return layer, close
 
 
 def build_command_core(app: App) -> CommandCore:
@@ -90,5 +131,5 @@ def build_command_core(app: App) -> CommandCore:
     from bot.topics.topic_service import TopicMatcher
 
     services = CoreServices(db=app.db, matcher=TopicMatcher(), summaries=app.summaries, clock=app.clock,
-                            default_timezone=app.settings.timezone)
+                            default_timezone=app.settings.timezone, semantic=app.semantic)
     return CommandCore(services)

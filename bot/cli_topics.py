@@ -64,11 +64,12 @@ def register(cli: typer.Typer) -> None:
             matcher = TopicMatcher()
             async with app.db.session() as session:
                 if every:
-                    return await match_topic(session, matcher, topic, limit=limit)
+                    return await match_topic(session, matcher, topic, limit=limit, semantic=app.semantic)
                 target = when or await latest_day(session, app.today())
                 if target is None:
                     return []
-                return await match_topic(session, matcher, topic, since=target, until=target, limit=limit)
+                return await match_topic(session, matcher, topic, since=target, until=target, limit=limit,
+                                         semantic=app.semantic)
 
         _print(run(go), as_json, f"No stored paper matches {topic[:80]!r}.")
 

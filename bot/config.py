@@ -26,8 +26,20 @@ class Settings(BaseSettings):
     llm_daily_token_budget: int | None = Field(default=None, ge=0)  # None or 0: no cap
     llm_breaker_failures: int = Field(default=3, ge=1)
     llm_breaker_cooldown: float = Field(default=60.0, ge=0)
+    # The optional semantic layer (bot/topics/semantic.py). Embeddings are used only when a model is named; the
+    # endpoint and key default to the LLM's, so one local server can do both.
+    embeddings_model: str | None = None
+    embeddings_base_url: str | None = None
+    embeddings_api_key: SecretStr | None = None
+    topic_expansion: bool = True  # expand new topics with the chat LLM; only when an LLM is configured
+    semantic_match_similarity: float = Field(default=0.55, ge=0, le=1)
 
     @property
     def llm_configured(self) -> bool:
         """An LLM is used only when asked for: a base URL (local servers) or an API key (OpenAI itself)."""
         return bool(self.llm_base_url or (self.llm_api_key and self.llm_api_key.get_secret_value()))
+
+    @property
+    def embeddings_configured(self) -> bool:
+        """Embeddings cost a call per new paper, so they are never implied by an LLM: a model must be named."""
+        return bool(self.embeddings_model and self.embeddings_model.strip())

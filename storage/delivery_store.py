@@ -11,7 +11,8 @@ How a claim stays exclusive, on both backends:
   `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL (a row another claimer is deciding on is skipped, not waited
   for — it is theirs), and then updated with a compare-and-set on `attempts`, the claim's fencing token, so
   the update changes nothing if anyone claimed in between. SQLite has no row locks (the clause is not
-  rendered) but serialises writers, which makes the compare-and-set alone sufficient;
+  rendered), but the INSERT that opens every claim already holds the database's single write lock, so the
+  read-check-update runs with no other writer; the compare-and-set guards it all the same;
 - complete / fail / renew match the same token, so a process whose lease was taken over can never mark a
   digest posted or failed, nor extend a lease it no longer holds.
 

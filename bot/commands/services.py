@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock, local_today
 from bot.summaries.summary_service import SummaryService
 from bot.topics.topic_service import TopicMatcher
 from storage.database import Database
+
+if TYPE_CHECKING:
+    from bot.topics.semantic import SemanticLayer
 
 
 @dataclass
@@ -19,6 +23,7 @@ class CoreServices:
     clock: Clock
     default_timezone: str = "UTC"
     digest_max_items: int = 10
+    semantic: SemanticLayer | None = None  # the optional semantic layer; None is the offline path
 
     def today(self, timezone: str | None = None) -> date:
         return local_today(self.clock, timezone or self.default_timezone)

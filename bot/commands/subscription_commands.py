@@ -16,7 +16,8 @@ PREVIEW_EXAMPLES = 3
 
 async def _preview(services: CoreServices, topic: str) -> list[str]:
     async with services.db.session() as session:
-        ranked = await match_topic(session, services.matcher, topic, limit=PREVIEW_SCAN, matched_only=True)
+        ranked = await match_topic(session, services.matcher, topic, limit=PREVIEW_SCAN, matched_only=True,
+                                   semantic=services.semantic)
     if not ranked:
         return ["No stored paper matches it yet; new papers will be checked every day."]
     count = f"{len(ranked)}+" if len(ranked) >= PREVIEW_SCAN else str(len(ranked))

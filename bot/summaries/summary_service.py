@@ -42,6 +42,7 @@ from storage.models import Paper
 from storage.summary_store import SummaryKey, cached_text, count_event, record_call, save_summary, tokens_spent
 
 NO_SUMMARY = "No summary available."
+_OFFLINE_MEMO_SIZE = 4096
 # Request counters are written in batches: one write per cache hit would make SQLite's single writer the
 # bottleneck of a digest fanned out to many channels.
 FLUSH_EVERY = 100
@@ -100,6 +101,8 @@ class SummaryService:
         self._inflight: dict[SummaryKey, asyncio.Task[Summary]] = {}
         self._pending: Counter[tuple[date, str]] = Counter()
         self._memo: OrderedDict[SummaryKey, Summary] = OrderedDict()
+        self._offline_memo: dict[tuple[SummaryRequest, str], Summary] = {}
+        self._flushing: asyncio.Task[None] | None = None
         self._last_flush = clock()
 
     @property
@@ -231,12 +234,19 @@ class SummaryService:
         return self._offline(request, reason)
 
     def _offline(self, request: SummaryRequest, reason: str) -> Summary:
+        # Deterministic, so remembered in memory (never in the database: an LLM summary should replace it).
+        memo_key = (request, reason)
+        if (known := self._offline_memo.get(memo_key)) is not None:
+            return known
         text = self.offline.write(request)
         summary = self._finish(request, text, model=None, cached=False, reason=reason)
-        if summary.text:
-            return summary
-        title = clean_output(request.paper.title, SummaryKind.TLDR, arxiv_id=request.paper.arxiv_id).text
-        return replace(summary, text=title or NO_SUMMARY)
+        if not summary.text:
+            title = clean_output(request.paper.title, SummaryKind.TLDR, arxiv_id=request.paper.arxiv_id).text
+            summary = replace(summary, text=title or NO_SUMMARY)
+        self._offline_memo[memo_key] = summary
+        if len(self._offline_memo) > _OFFLINE_MEMO_SIZE:
+            self._offline_memo.pop(next(iter(self._offline_memo)))
+        return summary
 
     def _finish(self, request: SummaryRequest, text: str, *, model: str | None, cached: bool,
                 reason: str | None = None) -> Summary:
@@ -245,8 +255,17 @@ class SummaryService:
 
     async def _count(self, event: str) -> None:
         self._pending[(self._today(), event)] += 1
-        if self._pending.total() >= FLUSH_EVERY or self._clock() - self._last_flush >= FLUSH_AFTER:
+        due = self._pending.total() >= FLUSH_EVERY or self._clock() - self._last_flush >= FLUSH_AFTER
+        if due and (self._flushing is None or self._flushing.done()):
+            # In the background: a reader's TL;DR should not wait for our bookkeeping.
+            self._last_flush = self._clock()
+            self._flushing = asyncio.create_task(self._flush_quietly())
+
+    async def _flush_quietly(self) -> None:
+        try:
             await self.flush()
+        except Exception:  # the counters stay pending and are retried at the next flush
+            log.warning("could not write summary counters; will retry", exc_info=True)
 
     async def flush(self) -> None:
         """Write the request counters gathered so far; `close` does it when the process ends."""
@@ -255,6 +274,8 @@ class SummaryService:
                 await self._write_counts(session)
 
     async def close(self) -> None:
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
         await self.flush()
 
     async def _write_counts(self, session: AsyncSession) -> None:

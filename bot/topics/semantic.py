@@ -9,16 +9,19 @@ embedded once per model, across restarts and processes.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import math
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.topics.glossary import term_key
 from bot.topics.matcher import MatchResult
+from bot.topics.text_analysis import STOPWORDS
 from bot.topics.topic_service import RankedPaper, TopicMatcher, rank_key
 from storage.database import Database
 from storage.semantic_cache_store import get_many, put
@@ -27,6 +30,17 @@ log = logging.getLogger(__name__)
 
 MAX_EXPANSION_TERMS = 12
 _TERM_RE = re.compile(r"^[\w][\w\s\-+/.'’()]{1,58}[\w)+]$", re.UNICODE)
+# A related term is matched against every paper, so one that reads like a web address, or a single word too
+# broad to mean anything in machine learning, would flood a topic with unrelated papers: both are dropped.
+_DOMAIN_RE = re.compile(r"(?:www\.|\w\.(?:com|org|net|io|ai|gg|ly|me|co|xyz|info|ru|cn|de|uk)\b)", re.IGNORECASE)
+_TOO_BROAD = frozenset(term_key(w) for w in (
+    "learning model network neural deep machine data training algorithm system framework technique task "
+    "performance research paper study ai ml artificial intelligence computer science everyone here"
+).split())
+_UNSAFE_TEXT_RE = re.compile(r"https?:|www\.|[@<>\[\]`|*_~#]", re.IGNORECASE)
+# After an endpoint fails, leave it alone this long: a down or hanging server costs one timeout, not one per
+# subscription preview.
+DEFAULT_COOLDOWN = 60.0
 # Hybrid weights: cosine similarity above the floor adds to the lexical score; at or above the threshold a
 # paper counts as a match even without the words (that is the point of embeddings).
 SIMILARITY_FLOOR = 0.25
@@ -48,26 +62,56 @@ class TopicExpansion:
 
 
 class TopicExpander(Protocol):
+    """`expand` returns None only when the endpoint could not answer (then we retry later); an answer with
+    nothing usable in it is an empty expansion, cached like any other so the model is not asked again."""
+
     model: str
 
     async def expand(self, topic: str) -> TopicExpansion | None: ...
 
 
 class Embedder(Protocol):
+    """`embed` returns one vector per text, in order, or None when the endpoint failed."""
+
     model: str
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]] | None: ...
 
 
+def _json_object(text: str) -> Any:
+    """Local models often wrap the JSON we asked for in prose or a code fence; take the outermost object."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        return json.loads(text[start:end + 1])
+    except ValueError:
+        return None
+
+
+def _usable_term(phrase: str, own_key: str) -> bool:
+    if not _TERM_RE.match(phrase) or _UNSAFE_TEXT_RE.search(phrase) or _DOMAIN_RE.search(phrase):
+        return False
+    key = term_key(phrase)
+    words = key.split()
+    if key in ("", own_key) or all(w in STOPWORDS for w in phrase.lower().split()):
+        return False
+    return not (len(words) == 1 and words[0] in _TOO_BROAD)
+
+
 def parse_expansion(raw: str, topic: str) -> TopicExpansion | None:
-    """Untrusted model output to a short, clean list of phrases; anything odd is dropped, not repaired."""
+    """Untrusted model output to a short, clean list of phrases; anything odd is dropped, not repaired.
+
+    The description is kept only as plain text (no links, mentions or markup), since it may be shown to users
+    one day; None means the reply was not the JSON we asked for at all."""
     text = raw.strip()
     if text.startswith("```"):
         text = text.strip("`").removeprefix("json").strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
+    data = _json_object(text)
     if not isinstance(data, dict):
         return None
     description = data.get("description")
@@ -76,13 +120,15 @@ def parse_expansion(raw: str, topic: str) -> TopicExpansion | None:
         return None
     own = term_key(topic)
     clean: dict[str, None] = {}
-    for term in terms:
+    for term in terms[:50]:
         if not isinstance(term, str):
             continue
         phrase = " ".join(term.split())
-        if _TERM_RE.match(phrase) and "http" not in phrase.lower() and term_key(phrase) not in ("", own):
+        if _usable_term(phrase, own):
             clean[phrase] = None
     summary = " ".join(description.split())[:300] if isinstance(description, str) else ""
+    if _UNSAFE_TEXT_RE.search(summary) or not summary.isprintable():
+        summary = ""
     return TopicExpansion(summary, list(clean)[:MAX_EXPANSION_TERMS])
 
 
@@ -102,13 +148,21 @@ class OpenAITopicExpander:
                           {"role": "user", "content": f"Topic: {topic[:100]}"}],
             ), self.timeout)
             content = completion.choices[0].message.content or ""
-        except Exception as exc:
+        except Exception as exc:  # any failure of an optional extra means "no extra signal", never an error
             log.warning("topic expansion failed for %r: %s", topic[:100], type(exc).__name__)
             return None
-        return parse_expansion(content, topic)
+        if not isinstance(content, str):
+            return None
+        expansion = parse_expansion(content, topic)
+        if expansion is None:
+            log.warning("topic expansion for %r was not the JSON asked for; ignored", topic[:100])
+            return TopicExpansion("", [])
+        return expansion
 
 
 class OpenAIEmbedder:
+    """Any OpenAI-compatible embeddings endpoint; texts go in batches, each under one deadline."""
+
     def __init__(self, client: Any, model: str, *, timeout: float = 20.0, batch: int = 64) -> None:
         self.client = client
         self.model = model
@@ -120,13 +174,65 @@ class OpenAIEmbedder:
         try:
             for start in range(0, len(texts), self.batch):
                 chunk = [t[:8000] for t in texts[start:start + self.batch]]
-                response = await asyncio.wait_for(
-                    self.client.embeddings.create(model=self.model, input=chunk), self.timeout)
-                vectors.extend([float(x) for x in item.embedding] for item in response.data)
-        except Exception as exc:
+                # "float" explicitly: the SDK otherwise asks for base64, which not every compatible server speaks.
+                response = await asyncio.wait_for(self.client.embeddings.create(
+                    model=self.model, input=chunk, encoding_format="float"), self.timeout)
+                got = _vectors_of(response, len(chunk))
+                if got is None:
+                    log.warning("embedding reply unusable (wrong count, shape or values); ignored")
+                    return None
+                vectors.extend(got)
+        except Exception as exc:  # any failure of an optional extra means "no extra signal", never an error
             log.warning("embedding request failed: %s", type(exc).__name__)
             return None
-        return vectors if len(vectors) == len(texts) else None
+        return vectors
+
+
+def _vectors_of(response: Any, expected: int) -> list[list[float]] | None:
+    """One finite vector per input, in input order (servers may list them in any order), all the same size."""
+    items = list(response.data or [])
+    if len(items) != expected:
+        return None
+    indexed = sorted(enumerate(items), key=lambda pair: (
+        pair[1].index if isinstance(getattr(pair[1], "index", None), int) else pair[0]))
+    vectors = [[float(x) for x in item.embedding] for _, item in indexed]
+    size = len(vectors[0]) if vectors else 0
+    if any(len(v) != size or not all(math.isfinite(x) for x in v) for v in vectors) or (vectors and not size):
+        return None
+    return vectors
+
+
+class _Cooldown:
+    """Not thread-safe by design: it lives on one event loop, like the layer that owns it."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._until: float | None = None
+
+    def ready(self) -> bool:
+        return self._until is None or self._clock() >= self._until
+
+    def failed(self) -> None:
+        self._until = self._clock() + self.seconds
+
+    def succeeded(self) -> None:
+        self._until = None
+
+
+def _paper_key(paper_id: int, text: str) -> str:
+    """The paper and a digest of the embedded text: a re-ingested paper with a changed abstract is re-embedded."""
+    return f"{paper_id}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def _expansion_of(payload: Any) -> TopicExpansion:
+    """A cached expansion, read defensively: the cache is only as trustworthy as whoever wrote it."""
+    if not isinstance(payload, dict):
+        return TopicExpansion("", [])
+    terms = payload.get("terms")
+    description = payload.get("description")
+    return TopicExpansion(description if isinstance(description, str) else "",
+                          [t for t in terms if isinstance(t, str)] if isinstance(terms, list) else [])
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -145,30 +251,45 @@ class SemanticLayer:
         expander: TopicExpander | None = None,
         embedder: Embedder | None = None,
         match_similarity: float = DEFAULT_MATCH_SIMILARITY,
+        cooldown: float = DEFAULT_COOLDOWN,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.expander = expander
         self.embedder = embedder
         self.match_similarity = match_similarity
         self._locks: dict[str, asyncio.Lock] = {}
+        self._expander_cooldown = _Cooldown(cooldown, clock)
+        self._embedder_cooldown = _Cooldown(cooldown, clock)
 
     async def prepare(self, matcher: TopicMatcher, topic: str) -> TopicExpansion | None:
-        """Expand `topic` once (cached per topic and model) and teach the matcher its extra terms."""
+        """Expand `topic` once (cached per topic and model) and teach the matcher its extra terms.
+
+        None when there is nothing to add: no expander, the endpoint failed (asked again after a cool-down),
+        or the model's answer had no usable terms (cached, so it is not asked again)."""
         if self.expander is None:
             return None
         key = term_key(topic)
+        if not key:
+            return None
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             async with self.db.session() as session:
                 cached = (await get_many(session, "topic_expansion", self.expander.model, [key])).get(key)
             if cached is None:
+                if not self._expander_cooldown.ready():
+                    return None
                 expansion = await self.expander.expand(topic)
                 if expansion is None:
+                    self._expander_cooldown.failed()
                     return None
+                self._expander_cooldown.succeeded()
                 cached = {"description": expansion.description, "terms": expansion.terms}
                 async with self.db.session() as session:
                     await put(session, "topic_expansion", self.expander.model, key, cached)
-        expansion = TopicExpansion(str(cached.get("description", "")), [str(t) for t in cached.get("terms", [])])
+        expansion = _expansion_of(cached)
+        if not expansion.terms:
+            return None
         matcher.learn(topic, expansion.terms)
         return expansion
 
@@ -177,27 +298,38 @@ class SemanticLayer:
         async with self.db.session() as session:
             found = await get_many(session, kind, self.embedder.model, list(items))
         missing = [k for k in items if k not in found]
-        if missing:
+        if missing and self._embedder_cooldown.ready():
             vectors = await self.embedder.embed([items[k] for k in missing])
-            if vectors is not None:
+            if vectors is None:
+                self._embedder_cooldown.failed()
+            else:
+                self._embedder_cooldown.succeeded()
                 async with self.db.session() as session:
                     for k, vector in zip(missing, vectors, strict=True):
                         await put(session, kind, self.embedder.model, k, vector)
                         found[k] = vector
-        return found
+        return {k: v for k, v in found.items() if isinstance(v, list) and v}
 
     async def rerank(self, topic: str, ranked: list[RankedPaper]) -> list[RankedPaper]:
         """Hybrid: lexical score plus weighted cosine similarity; a close enough paper matches without words."""
         if self.embedder is None or not ranked:
             return ranked
-        topic_vec = (await self._vectors("topic_embedding", {term_key(topic): topic})).get(term_key(topic))
+        key = term_key(topic)
+        if not key:
+            return ranked
+        topic_vec = (await self._vectors("topic_embedding", {key: topic})).get(key)
         if topic_vec is None:
             return ranked
-        texts = {str(r.paper.id): f"{r.paper.title}. {r.paper.abstract}" for r in ranked}
+        keys: dict[int, str] = {}
+        texts: dict[str, str] = {}
+        for r in ranked:
+            text = f"{r.paper.title}. {r.paper.abstract}"
+            keys[r.paper.id] = _paper_key(r.paper.id, text)
+            texts[keys[r.paper.id]] = text
         vectors = await self._vectors("paper_embedding", texts)
         rescored = []
         for item in ranked:
-            vector = vectors.get(str(item.paper.id))
+            vector = vectors.get(keys[item.paper.id])
             if vector is None:
                 rescored.append(item)
                 continue

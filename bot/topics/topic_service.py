@@ -53,6 +53,7 @@ class TopicMatcher:
         self.glossary = glossary or default_glossary()
         self._analyses: OrderedDict[tuple[int, str, str], AnalyzedPaper] = OrderedDict()
         self._learned: dict[str, list[str]] = {}
+        self._day_index: tuple[tuple[object, ...], DayIndex] | None = None
         self.compile = lru_cache(maxsize=4096)(self._compile)
 
     def _compile(self, topic: str) -> TopicQuery:
@@ -77,14 +78,22 @@ class TopicMatcher:
             self._analyses.move_to_end(key)
         return cached
 
-    def rank(self, query: TopicQuery, papers: Iterable[Paper], *, keep_unmatched: bool = True) -> list[RankedPaper]:
+    def rank(self, query: TopicQuery, papers: Iterable[Paper], *, keep_unmatched: bool = True,
+             keep_all: bool = False) -> list[RankedPaper]:
+        """`keep_all` keeps even papers without a word of the topic (embeddings may still find them close)."""
         ranked = []
         for paper in papers:
             result = match_paper(query, self.analyze(paper))
-            if result.matched or (keep_unmatched and result.score > 0):
+            if keep_all or result.matched or (keep_unmatched and result.score > 0):
                 ranked.append(RankedPaper(paper, result))
         ranked.sort(key=rank_key)
         return ranked
+
+    def day_index(self, papers: Sequence[Paper]) -> DayIndex:
+        key = tuple((p.id, p.updated_at) for p in papers)
+        if self._day_index is None or self._day_index[0] != key:
+            self._day_index = (key, DayIndex(self, papers))
+        return self._day_index[1]
 
     def explain(self, topic: str, paper: Paper) -> MatchResult:
         return match_paper(self.compile(topic), self.analyze(paper))
@@ -130,7 +139,8 @@ async def match_topic(
         # do); within a day, score every candidate.
         cap = None if within_days or limit is None else limit + 15
         papers = await _load(session, await candidate_ids(session, dialect, fts, since=since, until=until, cap=cap))
-    ranked = matcher.rank(query, papers, keep_unmatched=not matched_only or semantic is not None)
+    embeddings = semantic is not None and semantic.embedder is not None
+    ranked = matcher.rank(query, papers, keep_unmatched=not matched_only or semantic is not None, keep_all=embeddings)
     if semantic is not None:
         ranked = await semantic.rerank(topic, ranked)
         if matched_only:
@@ -170,40 +180,52 @@ async def papers_of_days(session: AsyncSession, since: date, until: date) -> lis
     return list((await session.execute(stmt)).scalars())
 
 
+class DayIndex:
+    """One day's papers analysed and indexed by word, so each topic looks only at papers sharing a word with it.
+
+    Built once per set of papers and kept by the matcher: `/papers today` in 200 channels reuses one index.
+    """
+
+    def __init__(self, matcher: TopicMatcher, papers: Sequence[Paper]) -> None:
+        self.analyzed = [(paper, matcher.analyze(paper)) for paper in papers]
+        self.by_stem: dict[str, set[int]] = {}
+        self.by_exact: dict[str, set[int]] = {}
+        self.by_definition: dict[str, set[int]] = {}
+        for index, (_, a) in enumerate(self.analyzed):
+            for text in (a.title, a.abstract):
+                for key in text.by_stem:
+                    self.by_stem.setdefault(key, set()).add(index)
+                for key in text.by_exact:
+                    self.by_exact.setdefault(key, set()).add(index)
+            for long_key in a.defined.values():
+                self.by_definition.setdefault(long_key, set()).add(index)
+
+    def candidates(self, query: TopicQuery) -> list[int]:
+        stems, exacts = query.anchors
+        found: set[int] = set()
+        for key in stems:
+            found |= self.by_stem.get(key, set())
+        for key in exacts:
+            found |= self.by_exact.get(key, set())
+        for key in query.term_keys:
+            found |= self.by_definition.get(key, set())
+        return sorted(found)
+
+
 def match_many(matcher: TopicMatcher, topics: Iterable[str], papers: Sequence[Paper]) -> dict[str, list[RankedPaper]]:
     """Every topic against one day's papers: each paper is analysed once, each topic compiled once.
 
     This is the digest's hot path (thousands of subscriptions, a few hundred new papers), so unlike
     `match_topic` it skips the full-text engine: a day is small enough to score every paper directly.
     """
-    analyzed = [(paper, matcher.analyze(paper)) for paper in papers]
-    # An inverted index over the day's papers: each topic looks only at papers sharing one of its anchor words.
-    by_stem: dict[str, set[int]] = {}
-    by_exact: dict[str, set[int]] = {}
-    by_definition: dict[str, set[int]] = {}
-    for index, (_, a) in enumerate(analyzed):
-        for text in (a.title, a.abstract):
-            for key in text.by_stem:
-                by_stem.setdefault(key, set()).add(index)
-            for key in text.by_exact:
-                by_exact.setdefault(key, set()).add(index)
-        for long_key in a.defined.values():
-            by_definition.setdefault(long_key, set()).add(index)
+    index = matcher.day_index(papers)
     results: dict[str, list[RankedPaper]] = {}
     for topic in dict.fromkeys(topics):
         query = matcher.compile(topic)
-        stems, exacts = query.anchors
-        candidates: set[int] = set()
-        for key in stems:
-            candidates |= by_stem.get(key, set())
-        for key in exacts:
-            candidates |= by_exact.get(key, set())
-        for key in query.term_keys:
-            candidates |= by_definition.get(key, set())
         ranked = []
-        for index in sorted(candidates):
-            paper, a = analyzed[index]
-            result = match_paper(query, a, rank_near_misses=False)
+        for position in index.candidates(query):
+            paper, analyzed = index.analyzed[position]
+            result = match_paper(query, analyzed, rank_near_misses=False)
             if result.matched:
                 ranked.append(RankedPaper(paper, result))
         ranked.sort(key=rank_key)

@@ -45,8 +45,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("destination_key", "message_ref", name="uq_posted_messages_ref"),
     )
     op.create_index("ix_posted_messages_thread", "posted_messages", ["destination_key", "thread_ref"])
+    # "Today" and digests ask for a paper's day (listing day, else publication day) all the time.
+    op.create_index("ix_papers_day", "papers", [sa.text("coalesce(listed_on, published_on)")])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_papers_day", table_name="papers")
     op.drop_table("posted_messages")
     op.drop_table("destinations")

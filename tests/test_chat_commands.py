@@ -1,0 +1,139 @@
+"""Every chat command through the console adapter (a real adapter over the core), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.chat_fixtures import ingest_samples, make_bot
+
+
+@pytest.fixture
+async def loaded(db):
+    await ingest_samples(db)
+    return db
+
+
+async def test_today_without_topics_ranks_by_upvotes_and_says_which_day(loaded):
+    bot = make_bot(loaded)
+    await bot.console.say("/papers today")
+    out = bot.last()
+    assert out.startswith("[#1] Papers of Mon Apr 20, 2026")
+    assert "Nothing new on Wed Apr 22, 2026; showing the latest day, Mon Apr 20, 2026." in out
+    assert " 1. " in out and "TL;DR: " in out and "No topics yet: ranked by upvotes" in out
+    assert out.count("TL;DR:") == 10
+    plain = await bot.core.handle_text(bot.console.context(), "/papers")
+    assert plain.message.header == "Papers of Mon Apr 20, 2026"
+
+
+async def test_subscribe_previews_and_today_puts_matches_first_with_why(loaded):
+    bot = make_bot(loaded)
+    await bot.console.say("/subscribe mixture of experts")
+    confirmation = bot.last()
+    assert confirmation.startswith("Subscribed this channel to “mixture of experts”.")
+    assert "It matches" in confirmation and "MoE" in confirmation
+    await bot.console.say("/subscribe MIXTURE of   experts")
+    assert "Already following “mixture of experts” in this channel." in bot.last()
+    await bot.console.say("/papers today")
+    today = bot.last()
+    first = today.split("\n 2. ")[0]
+    assert "Mixture-of-Experts" in first or "mixture-of-experts" in first
+    assert "why: mixture of experts: " in first
+    assert "of 23 papers match this channel's topics" in today
+
+
+async def test_personal_subscriptions_and_listing(loaded):
+    bot = make_bot(loaded)
+    await bot.console.say("/subscribe --me knowledge distillation")
+    assert bot.last().startswith("(only you can see this)\nSubscribed your personal list to “knowledge distillation”")
+    await bot.console.say("/subscribe gnn")
+    await bot.console.say("/subscriptions")
+    assert "This channel follows: gnn" in bot.last() and "You follow: knowledge distillation" in bot.last()
+    await bot.console.say("/unsubscribe GNN")
+    assert bot.last() == "Unsubscribed this channel from “gnn”."
+    await bot.console.say("/unsubscribe gnn")
+    assert "does not follow “gnn”" in bot.last()
+    other = make_bot(loaded, user="grace")
+    await other.console.say("/subscriptions")
+    assert "You follow: nothing yet" in other.last()
+
+
+async def test_top_search_show_why_help(loaded):
+    bot = make_bot(loaded)
+    await bot.console.say("/papers top month")
+    assert bot.last().startswith("[#1] Top papers this month")
+    await bot.console.say("/papers search mixture experts")
+    assert "Search: mixture experts" in bot.last() and "Mixture-of-Experts" in bot.last()
+    await bot.console.say("/papers search zzzzqqq")
+    assert "Nothing found for “zzzzqqq”." in bot.last()
+    await bot.console.say("/papers show #1")
+    assert "CLASSP" in bot.last() and "TL;DR:" in bot.last()
+    await bot.console.say("/papers show 2499.99999")
+    assert "no stored paper matches “2499.99999”" in bot.last()
+    await bot.console.say("/papers why #1")
+    assert "follows no topics yet" in bot.last()
+    await bot.console.say("/subscribe continual learning")
+    await bot.console.say("/papers why #1")
+    assert "✓ continual learning: “continual learning” in title" in bot.last()
+    await bot.console.say("/papers help")
+    assert "/papers search QUERY" in bot.last() and "summarize 3" in bot.last()
+
+
+async def test_thread_replies_refer_to_the_stored_order_even_after_a_restart(loaded):
+    bot = make_bot(loaded)
+    await bot.console.say("/papers today")
+    listing = bot.last()
+    second_title = listing.split("\n 2. ")[1].split("\n")[0].split("  ▲")[0]
+    restarted = make_bot(loaded)  # a new process: nothing in memory
+    await restarted.console.say("summarize 2", thread=1)
+    answer = restarted.last()
+    assert answer.lstrip().startswith("↳ in the thread of #1")
+    assert f"Summary: {second_title}" in answer and "•" in answer
+    await restarted.console.say("tl;dr 2", thread=1)
+    assert f"TL;DR: {second_title}" in restarted.last()
+    await restarted.console.say("summarize 42", thread=1)
+    assert "lists 10 papers; pick 1 to 10" in restarted.last()
+    await restarted.console.say("@paperboy what dataset do they use?", thread=1)
+    assert "Which one?" in restarted.last()
+    await restarted.console.say("2: what dataset do they use?", thread=1)
+    assert "Q: what dataset do they use?" in restarted.last()
+    await restarted.console.say("nice paper everyone", thread=1)
+    assert "no answer" in restarted.last()
+
+
+async def test_thread_on_a_single_paper_understands_summary_please(loaded):
+    bot = make_bot(loaded)
+    await bot.console.say("/papers show #5")
+    await bot.console.say("summary please", thread=1)
+    assert "Summary: " in bot.last()
+    await bot.console.say("what problem does it solve?", thread=1)
+    assert "Q: what problem does it solve?" in bot.last()
+
+
+async def test_digest_settings_and_preview(loaded):
+    bot = make_bot(loaded)
+    await bot.console.say("/papers digest")
+    assert "No digest set up here yet" in bot.last()
+    await bot.console.say("/papers digest 8:30 Europe/Paris")
+    assert bot.last() == "Daily digest for this channel at 08:30 Europe/Paris (weekdays)."
+    await bot.console.say("/papers digest")
+    assert "Daily digest is on: 08:30 Europe/Paris (weekdays)." in bot.last()
+    await bot.console.say("/papers digest preview")
+    assert "Paperboy · Mon Apr 20, 2026" in bot.last() and "Preview: only you see this" in bot.last()
+    await bot.console.say("/papers digest off")
+    assert bot.last().startswith("Daily digest turned off")
+    for bad, message in (("25:61", "is not a time of day"), ("08:30 Mars/Olympus", "unknown timezone"),
+                         ("08:30 UTC extra", "Usage: /papers digest")):
+        await bot.console.say(f"/papers digest {bad}")
+        assert message in bot.last()
+    await bot.console.say("/papers digest")
+    assert "Daily digest is off: 08:30 Europe/Paris" in bot.last()  # the bad inputs changed nothing
+
+
+async def test_console_loop_lines(loaded):
+    bot = make_bot(loaded)
+    assert await bot.console.handle_line("/papers today")
+    assert await bot.console.handle_line("reply 1 summarize 1")
+    assert "↳ in the thread of #1" in bot.last()
+    assert await bot.console.handle_line("reply x")
+    assert bot.last().startswith("Usage: reply N TEXT")
+    assert not await bot.console.handle_line("quit")
