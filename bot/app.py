@@ -24,7 +24,11 @@ from bot.summaries.summary_service import SummaryService
 from storage.database import Database
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from bot.commands.command_core import CommandCore
+    from bot.digests.digest_runner import DigestRunner
+    from bot.digests.poster import DigestPoster
     from bot.topics.semantic import SemanticLayer
 
 Close = Callable[[], Awaitable[None]]
@@ -131,5 +135,19 @@ def build_command_core(app: App) -> CommandCore:
     from bot.topics.topic_service import TopicMatcher
 
     services = CoreServices(db=app.db, matcher=TopicMatcher(), summaries=app.summaries, clock=app.clock,
-                            default_timezone=app.settings.timezone, semantic=app.semantic)
+                            default_timezone=app.settings.timezone, semantic=app.semantic,
+                            digest_max_items=app.settings.digest_max_items)
     return CommandCore(services)
+
+
+def build_digest_runner(app: App, core: CommandCore, posters: Mapping[str, DigestPoster]) -> DigestRunner:
+    """Digests share the chat core's services (one matcher, one summary cache) and post through `posters`."""
+    from datetime import timedelta
+
+    from bot.digests.digest_runner import DigestRunner, DigestSettings
+    from storage.delivery_store import process_owner
+
+    s = app.settings
+    settings = DigestSettings(grace=timedelta(hours=s.digest_grace_hours), tldr_deadline=s.digest_tldr_deadline,
+                              nothing_new=s.digest_nothing_new)
+    return DigestRunner(core.services, posters, owner=process_owner(), settings=settings)

@@ -20,7 +20,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from adapters.console import console_cli
-from bot import cli_summaries, cli_topics
+from bot import cli_digests, cli_summaries, cli_topics
 from bot.app import App, open_app
 from bot.config import Settings
 from bot.errors import PaperboyError, UsageError
@@ -202,6 +202,7 @@ def papers_export(
 cli_topics.register(cli)
 cli_summaries.register(cli)
 console_cli.register(cli)
+cli_digests.register(cli)
 
 
 def main() -> None:

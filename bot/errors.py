@@ -29,3 +29,14 @@ class StorageError(PaperboyError):
 
 class UsageError(PaperboyError):
     """A user asked for something malformed: a bad date, id, source or option."""
+
+
+class DeliveryError(PaperboyError):
+    """A platform refused or failed a post. `retry_after` (seconds) when it said when to come back; `permanent`
+    when retrying cannot help (channel gone, bot removed) — the delivery is still retried with long backoff,
+    in case someone re-invites the bot."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        self.retry_after = retry_after
+        self.permanent = permanent
+        super().__init__(message)

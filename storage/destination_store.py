@@ -88,3 +88,16 @@ async def posted_paper_ids(session: AsyncSession, destination: str, *, kind: str
     for (ids,) in (await session.execute(stmt)).all():
         seen.update(int(i) for i in ids or [])
     return seen
+
+
+async def posted_paper_ids_by_destination(session: AsyncSession, destinations: Sequence[str], *,
+                                          kind: str = "digest") -> dict[str, set[int]]:
+    """`posted_paper_ids` for many destinations in one query: a digest run over 10,000 channels."""
+    seen: dict[str, set[int]] = {d: set() for d in destinations}
+    for start in range(0, len(destinations), 500):
+        chunk = list(destinations[start:start + 500])
+        stmt = select(PostedMessage.destination_key, PostedMessage.paper_ids).where(
+            PostedMessage.destination_key.in_(chunk), PostedMessage.kind == kind)
+        for key, ids in (await session.execute(stmt)).all():
+            seen[key].update(int(i) for i in ids or [])
+    return seen

@@ -244,6 +244,18 @@ async def latest_day(session: AsyncSession, on_or_before: date) -> date | None:
     return value if isinstance(value, date) or value is None else date.fromisoformat(str(value))
 
 
+async def latest_day_among(session: AsyncSession, ids: Iterable[int]) -> date | None:
+    """The newest day of the given papers (e.g. the last day a channel's digests covered)."""
+    newest: date | None = None
+    id_list = list(ids)
+    for chunk in _chunks(id_list):
+        value = (await session.execute(select(func.max(paper_day())).where(Paper.id.in_(chunk)))).scalar_one()
+        if value is not None:
+            day = value if isinstance(value, date) else date.fromisoformat(str(value))
+            newest = day if newest is None or day > newest else newest
+    return newest
+
+
 async def count_papers(session: AsyncSession) -> int:
     return int((await session.execute(select(func.count(Paper.id)))).scalar_one())
 
@@ -280,3 +292,13 @@ def paper_to_record(paper: Paper) -> dict[str, Any]:
         "url": paper_url(paper.arxiv_id),
         "sources": list(paper.sources or []),
     }
+
+
+async def days_of(session: AsyncSession, ids: Iterable[int]) -> dict[int, date]:
+    """Each paper's day, for many papers at once."""
+    found: dict[int, date] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        for pid, value in (await session.execute(select(Paper.id, paper_day()).where(Paper.id.in_(chunk)))).all():
+            if value is not None:
+                found[int(pid)] = value if isinstance(value, date) else date.fromisoformat(str(value))
+    return found

@@ -25,16 +25,33 @@ def to_item(number: int, paper: Paper, *, tldr: str | None = None, why: str | No
     )
 
 
-async def tldrs(summaries: SummaryService, papers: Sequence[Paper]) -> list[str]:
-    """All TL;DRs at once; the service bounds concurrency and falls back offline, so this never fails."""
-    results = await asyncio.gather(*(summaries.tldr(paper_text(p)) for p in papers))
-    return [r.text for r in results]
+async def tldrs(summaries: SummaryService, papers: Sequence[Paper], *, deadline: float | None = None) -> list[str]:
+    """All TL;DRs at once; the service bounds concurrency and falls back offline, so this never fails.
+
+    With a `deadline` (seconds), whatever the LLM has not delivered by then is replaced by the offline TL;DR,
+    so a slow LLM never makes a digest late; the LLM calls carry on and fill the cache for next time.
+    """
+    tasks = [asyncio.ensure_future(summaries.tldr(paper_text(p))) for p in papers]
+    if not tasks:
+        return []
+    if deadline is not None:
+        await asyncio.wait(tasks, timeout=deadline)
+    else:
+        await asyncio.wait(tasks)
+    texts = []
+    for paper, task in zip(papers, tasks, strict=True):
+        if task.done() and not task.cancelled() and task.exception() is None:
+            texts.append(task.result().text)
+        else:
+            texts.append(summaries.offline_tldr(paper_text(paper)).text)
+    return texts
 
 
 async def items_with_tldrs(
-    summaries: SummaryService, papers: Sequence[Paper], whys: Sequence[str | None] | None = None
+    summaries: SummaryService, papers: Sequence[Paper], whys: Sequence[str | None] | None = None,
+    *, deadline: float | None = None,
 ) -> list[PaperItem]:
-    texts = await tldrs(summaries, papers)
+    texts = await tldrs(summaries, papers, deadline=deadline)
     reasons = list(whys) if whys is not None else [None] * len(papers)
     return [to_item(i, p, tldr=t, why=w) for i, (p, t, w) in enumerate(zip(papers, texts, reasons, strict=True),
                                                                        start=1)]

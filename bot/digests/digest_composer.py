@@ -19,6 +19,7 @@ from bot.topics.subscriptions import Scope
 from bot.topics.topic_service import RankedPaper, TopicMatcher, match_many, papers_of_days, rank_key
 from storage.destination_store import posted_paper_ids
 from storage.models import Paper
+from storage.paper_store import latest_day_among
 from storage.subscription_store import list_topics
 
 DEFAULT_MAX_ITEMS = 10
@@ -53,6 +54,37 @@ def rank_for_topics(
     return sorted(best.values(), key=lambda pair: rank_key(pair[0]))
 
 
+def choose(
+    matcher: TopicMatcher,
+    day: date,
+    papers: Sequence[Paper],
+    topics: Sequence[str],
+    *,
+    seen: set[int] | frozenset[int] = frozenset(),
+    covered_day: date | None = None,
+    max_items: int = DEFAULT_MAX_ITEMS,
+) -> DigestPlan:
+    """Pure: which of the day's papers a channel gets. `seen` are papers its digests already listed;
+    `covered_day` the newest day they covered — a covered day's overflow ("K more") is not served again."""
+    plan = DigestPlan(day=day, topics=list(topics))
+    if covered_day is not None and covered_day >= day:
+        return plan
+    if topics:
+        # Match against the whole day (one shared index for every channel), then drop what was posted.
+        ranked = [(item, topic) for item, topic in rank_for_topics(matcher, topics, papers)
+                  if item.paper.id not in seen]
+        chosen = ranked[:max_items]
+        plan.papers = [item.paper for item, _ in chosen]
+        plan.whys = [f"{topic}: {item.result.why()}" for item, topic in chosen]
+        plan.more = len(ranked) - len(chosen)
+    else:
+        ordered = sorted((p for p in papers if p.id not in seen), key=lambda p: (-(p.upvotes or 0), p.id))
+        plan.papers = ordered[:max_items]
+        plan.whys = [None] * len(plan.papers)
+        plan.more = len(ordered) - len(plan.papers)
+    return plan
+
+
 async def plan_digest(
     session: AsyncSession,
     matcher: TopicMatcher,
@@ -65,28 +97,19 @@ async def plan_digest(
 ) -> DigestPlan:
     topics = await list_topics(session, scope)
     papers = await papers_of_days(session, day, day)
+    seen: set[int] = set()
+    covered = None
     if exclude_posted:
         seen = await posted_paper_ids(session, destination)
-        papers = [p for p in papers if p.id not in seen]
-    plan = DigestPlan(day=day, topics=topics)
-    if topics:
-        ranked = rank_for_topics(matcher, topics, papers)
-        chosen = ranked[:max_items]
-        plan.papers = [item.paper for item, _ in chosen]
-        plan.whys = [f"{topic}: {item.result.why()}" for item, topic in chosen]
-        plan.more = len(ranked) - len(chosen)
-    else:
-        ordered = sorted(papers, key=lambda p: (-(p.upvotes or 0), p.id))
-        plan.papers = ordered[:max_items]
-        plan.whys = [None] * len(plan.papers)
-        plan.more = len(ordered) - len(plan.papers)
-    return plan
+        covered = await latest_day_among(session, seen) if seen else None
+    return choose(matcher, day, papers, topics, seen=seen, covered_day=covered, max_items=max_items)
 
 
-async def render_digest(plan: DigestPlan, summaries: SummaryService, *, nothing_new: str = NOTHING_NEW) -> Message:
+async def render_digest(plan: DigestPlan, summaries: SummaryService, *, nothing_new: str = NOTHING_NEW,
+                        deadline: float | None = None) -> Message:
     if not plan.papers:
         return Message(header=f"Paperboy · {day_label(plan.day)}", text=nothing_new)
-    items = await items_with_tldrs(summaries, plan.papers, plan.whys)
+    items = await items_with_tldrs(summaries, plan.papers, plan.whys, deadline=deadline)
     context = []
     if plan.topics:
         context.append("Topics: " + ", ".join(plan.topics))

@@ -109,6 +109,10 @@ class SummaryService:
     def model(self) -> str | None:
         return self.llm.model if self.llm is not None else None
 
+    def offline_tldr(self, paper: PaperText) -> Summary:
+        """The extractive TL;DR right now, for callers that cannot wait for the LLM (a digest on deadline)."""
+        return self._offline(make_request(paper, SummaryKind.TLDR), "LLM too slow for the digest deadline")
+
     async def tldr(self, paper: PaperText) -> Summary:
         return await self.get(SummaryRequest(paper, SummaryKind.TLDR))
 

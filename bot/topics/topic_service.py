@@ -65,6 +65,7 @@ class TopicMatcher:
         if self._learned.get(key) != terms:
             self._learned[key] = list(terms)
             self.compile.cache_clear()
+            self._day_index = None  # its remembered results were computed without these terms
 
     def analyze(self, paper: Paper) -> AnalyzedPaper:
         key = (paper.id, paper.title, paper.abstract)
@@ -199,6 +200,7 @@ class DayIndex:
                     self.by_exact.setdefault(key, set()).add(index)
             for long_key in a.defined.values():
                 self.by_definition.setdefault(long_key, set()).add(index)
+        self.results: dict[str, list[RankedPaper]] = {}  # channels share topics: match each once
 
     def candidates(self, query: TopicQuery) -> list[int]:
         stems, exacts = query.anchors
@@ -222,6 +224,10 @@ def match_many(matcher: TopicMatcher, topics: Iterable[str], papers: Sequence[Pa
     results: dict[str, list[RankedPaper]] = {}
     for topic in dict.fromkeys(topics):
         query = matcher.compile(topic)
+        known = index.results.get(query.topic)
+        if known is not None:
+            results[topic] = known
+            continue
         ranked = []
         for position in index.candidates(query):
             paper, analyzed = index.analyzed[position]
@@ -229,5 +235,5 @@ def match_many(matcher: TopicMatcher, topics: Iterable[str], papers: Sequence[Pa
             if result.matched:
                 ranked.append(RankedPaper(paper, result))
         ranked.sort(key=rank_key)
-        results[topic] = ranked
+        results[topic] = index.results[query.topic] = ranked
     return results

@@ -1,0 +1,139 @@
+"""Digest composition benchmark (issue 6): 10,000 destinations with 5 subscriptions each over 300 new papers.
+
+Target: composing them under 30 s (network excluded: the LLM is an in-process summarizer that counts its
+calls), and LLM calls == distinct papers (each paper summarised once however many channels get it).
+Composition is the runner's own code path (`_prepare` once, then `_compose` per destination). The end-to-end
+run (claim, post to an in-memory poster, complete: two database transactions per destination) is timed too,
+on a smaller number of destinations, and printed as a rate.
+Run: .venv/bin/python bench/digests_bench.py [--destinations N] [--full-run N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import select
+
+from bench.bench_data import fill
+from bench.topics_bench import subscription_topics
+from bot.clock import fixed_clock
+from bot.commands.services import CoreServices
+from bot.digests.digest_runner import DigestRunner, DigestSettings
+from bot.digests.poster import PostResult
+from bot.messages import Message
+from bot.summaries.kinds import Draft, SummaryRequest
+from bot.summaries.summary_service import SummaryService
+from bot.topics.subscriptions import Scope
+from bot.topics.topic_service import TopicMatcher
+from storage.database import Database
+from storage.destination_models import Destination
+from storage.subscription_models import Subscription as SubscriptionRow
+
+
+class CountingLlm:
+    model = "bench-llm"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def summarize(self, request: SummaryRequest) -> Draft:
+        self.calls += 1
+        return Draft(f"{request.paper.title[:80]} in one sentence.", prompt_tokens=300, completion_tokens=30)
+
+
+class MemoryPoster:
+    def __init__(self) -> None:
+        self.posts = 0
+        self.papers: set[int] = set()
+
+    async def post_digest(self, destination: Destination, message: Message) -> PostResult:
+        self.posts += 1
+        self.papers.update(item.paper_id for item in message.items)
+        return PostResult(f"m{self.posts}")
+
+
+async def run(destinations: int, full_run: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        await db.upgrade()
+        day = await fill(db, 1_500)  # older days plus the newest day's 300 papers below
+        day = await fill_day(db, day)
+        topics = subscription_topics(destinations * 5)
+        async with db.session() as s:
+            s.add_all(Destination(key=f"bench:w:c{i}", platform="bench", workspace="w", channel=f"c{i}",
+                                  digest_time="09:00", digest_enabled=True, digest_days="mon-sun")
+                      for i in range(destinations))
+            rows = []
+            for i in range(destinations):
+                scope = Scope.for_channel("bench", "w", f"c{i}")
+                for t in topics[(i * 5) % len(topics):(i * 5) % len(topics) + 5]:
+                    rows.append(SubscriptionRow(scope=scope.key, platform="bench", workspace="w", channel=f"c{i}",
+                                                topic=t, topic_key=t.lower()))
+            s.add_all(rows)
+        llm = CountingLlm()
+        now = datetime.combine(day, datetime.min.time(), tzinfo=UTC).replace(hour=9)
+        summaries = SummaryService(db, llm=llm, today=lambda: day, concurrency=16)
+        services = CoreServices(db=db, matcher=TopicMatcher(), summaries=summaries, clock=fixed_clock(now))
+        poster = MemoryPoster()
+        runner = DigestRunner(services, {"bench": poster}, owner="bench", settings=DigestSettings(concurrency=4))
+        gc.collect()
+        gc.freeze()
+        async with db.session() as s:
+            everyone = list((await s.execute(select(Destination).order_by(Destination.id))).scalars())
+        started = time.perf_counter()
+        context = await runner._prepare(everyone, {day})
+        composed = await asyncio.gather(*(runner._compose(d, day, context) for d in everyone))
+        elapsed = time.perf_counter() - started
+        distinct = {pid for _, ids in composed for pid in ids}
+        print(f"composed {len(composed):,} digests ({destinations:,} destinations x 5 subscriptions, 300 new "
+              f"papers) in {elapsed:.1f} s (target < 30 s)")
+        print(f"LLM calls: {llm.calls:,}; distinct papers in the digests: {len(distinct):,} "
+              f"({'equal' if llm.calls == len(distinct) else 'NOT equal'})")
+        subset = everyone[:full_run]
+        started = time.perf_counter()
+        outcomes = [await runner.run_one(d, day, now=now, context=context) for d in subset]
+        elapsed = time.perf_counter() - started
+        posted = sum(o.status == "posted" for o in outcomes)
+        print(f"end to end (claim, post, complete) on SQLite: {posted:,} digests in {elapsed:.1f} s "
+              f"({posted / elapsed:,.0f} per second); LLM calls still {llm.calls:,}")
+        await summaries.close()
+        await db.dispose()
+
+
+async def fill_day(db: Database, last: object) -> object:
+    """300 papers on the day after the filled ones: the day the digests cover."""
+    from datetime import timedelta
+
+    from bench.ingest_bench import base_papers
+    from bot.papers import ParsedPaper
+    from storage.paper_store import store_papers
+
+    assert hasattr(last, "toordinal")
+    day = last + timedelta(days=1)  # type: ignore[operator]
+    bases = base_papers()
+    papers = [ParsedPaper(title=f"{t} (new {n})", abstract=a, source="bench", listed_on=day, upvotes=n % 50)
+              for n, (t, a) in enumerate((bases * 2)[:300])]
+    async with db.session() as s:
+        await store_papers(s, papers)
+    return day
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--destinations", type=int, default=10_000)
+    parser.add_argument("--full-run", type=int, default=500)
+    args = parser.parse_args()
+    asyncio.run(run(args.destinations, args.full_run))
+
+
+if __name__ == "__main__":
+    main()

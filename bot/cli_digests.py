@@ -1,0 +1,76 @@
+"""`paperboy digest run` and `paperboy digest status`: digests by hand, and what the scheduler did."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Annotated
+
+import typer
+
+from bot.app import App, build_command_core, build_digest_runner
+from bot.digests.digest_runner import Outcome
+from bot.digests.schedule import next_run
+from storage import delivery_store
+from storage.destination_store import list_destinations
+
+digest_cli = typer.Typer(no_args_is_help=True, help="Daily digests: run them by hand, see what happened.")
+
+
+def register(cli: typer.Typer) -> None:
+    from bot.cli import out, parse_date_option, run
+
+    cli.add_typer(digest_cli, name="digest")
+
+    @digest_cli.command("run")
+    def digest_run(
+        day: Annotated[str | None, typer.Option("--date", help="Digest day (default: today).")] = None,
+        destination: Annotated[str | None, typer.Option("--destination",
+                                                        help="One destination, e.g. console:local:general.")]
+        = None,
+    ) -> None:
+        """Post the day's digests now (each destination at most once per day, as on schedule)."""
+        when = parse_date_option(day)
+
+        async def go(app: App) -> list[Outcome]:
+            from adapters.console.console_poster import ConsolePoster
+
+            core = build_command_core(app)
+            runner = build_digest_runner(app, core, {"console": ConsolePoster(app.db)})
+            return await runner.run_for(when or app.today(), destination)
+
+        outcomes = run(go)
+        if not outcomes:
+            out.print("No destination to run" + (f" matches {destination!r}." if destination else
+                                                 " (subscribe a channel or set /papers digest HH:MM first)."),
+                      markup=False)
+        for o in outcomes:
+            out.print(f"{o.destination} {o.day}: {o.status}" + (f" ({o.detail})" if o.detail else ""), markup=False)
+        if any(o.status == "failed" for o in outcomes):
+            raise typer.Exit(1)
+
+    @digest_cli.command("status")
+    def digest_status() -> None:
+        """Each destination's settings, last and next run, and recent failures."""
+
+        async def go(app: App) -> list[str]:
+            now = app.clock()
+            lines = []
+            async with app.db.session() as session:
+                for d in await list_destinations(session):
+                    zone = d.timezone or app.settings.timezone
+                    last = await delivery_store.last_posted(session, d.key)
+                    failures = await delivery_store.recent_failures(session, d.key, limit=3)
+                    state = "on" if d.digest_enabled else "off"
+                    upcoming = next_run(now, d.digest_time, zone, d.digest_days) if d.digest_enabled else None
+                    lines.append(f"{d.key}  [{state}] {d.digest_time} {zone} {d.digest_days}")
+                    lines.append("  last: " + (f"{last.digest_day} posted {last.posted_at:%Y-%m-%d %H:%M} UTC"
+                                               if last and last.posted_at else "never"))
+                    if upcoming is not None:
+                        lines.append(f"  next: {upcoming.astimezone(UTC):%Y-%m-%d %H:%M} UTC "
+                                     f"({upcoming:%a %H:%M} {zone})")
+                    for f in failures:
+                        lines.append(f"  failed {f.digest_day} (attempt {f.attempts}): {f.last_error}")
+            return lines
+
+        lines = run(go)
+        out.print("\n".join(lines) if lines else "No destinations yet.", markup=False)

@@ -1,0 +1,175 @@
+"""Running digests: claim, compose, post, complete — exactly once per channel and day, whatever fails.
+
+Each destination is claimed in the database before anything is composed (so two bot processes never both
+post it), composed from papers not yet posted there, posted through its platform's adapter, and completed in
+the same transaction that records which papers it listed. A failure for one channel is recorded with backoff
+and never holds up the others; a crash leaves a claim whose lease expires and is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from bot.clock import Clock
+from bot.commands.services import CoreServices
+from bot.digests.digest_composer import NOTHING_NEW, DigestPlan, choose, render_digest
+from bot.digests.poster import DigestPoster
+from bot.digests.schedule import due_day
+from bot.errors import DeliveryError
+from bot.messages import Message
+from bot.topics.subscriptions import Scope
+from bot.topics.topic_service import papers_of_days
+from storage import delivery_store
+from storage.destination_models import Destination
+from storage.destination_store import get_destination, list_destinations, posted_paper_ids_by_destination
+from storage.models import Paper
+from storage.paper_store import days_of, latest_day
+from storage.subscription_store import all_channel_subscriptions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    grace: timedelta = timedelta(hours=6)
+    lease_seconds: float = 600.0
+    tldr_deadline: float = 8.0  # seconds the LLM gets before offline TL;DRs are used
+    nothing_new: str = NOTHING_NEW
+    concurrency: int = 16
+
+
+@dataclass(frozen=True)
+class Outcome:
+    destination: str
+    day: date
+    status: str  # posted | skipped | failed
+    detail: str = ""
+    paper_ids: tuple[int, ...] = ()
+
+
+class DigestRunner:
+    def __init__(self, services: CoreServices, posters: Mapping[str, DigestPoster], *, owner: str,
+                 settings: DigestSettings | None = None, clock: Clock | None = None,
+                 on_outcome: Callable[[Outcome], None] | None = None) -> None:
+        self.services = services
+        self.posters = posters
+        self.owner = owner
+        self.settings = settings or DigestSettings()
+        self.clock = clock or services.clock
+        self.on_outcome = on_outcome
+        self._slots = asyncio.Semaphore(self.settings.concurrency)
+
+    def _timezone(self, destination: Destination) -> str:
+        return destination.timezone or self.services.default_timezone
+
+    async def run_due(self, now: datetime | None = None) -> list[Outcome]:
+        """Every enabled destination whose digest time has come (within the grace period)."""
+        moment = now or self.clock()
+        async with self.services.db.session() as session:
+            destinations = await list_destinations(session, enabled_only=True)
+        due = []
+        for destination in destinations:
+            try:
+                day = due_day(moment, destination.digest_time, self._timezone(destination),
+                              destination.digest_days, self.settings.grace)
+            except Exception:  # a corrupt setting must not stop the others
+                log.exception("bad digest settings for %s", destination.key)
+                continue
+            if day is not None:
+                due.append((destination, day))
+        context = await self._prepare([d for d, _ in due], {day for _, day in due})
+        return list(await asyncio.gather(*(self.run_one(d, day, now=moment, context=context) for d, day in due)))
+
+    async def run_for(self, day: date, destination_key: str | None = None) -> list[Outcome]:
+        """By hand (`paperboy digest run`): the given day, regardless of the time, still exactly once."""
+        async with self.services.db.session() as session:
+            if destination_key is not None:
+                found = await get_destination(session, destination_key)
+                destinations = [found] if found is not None else []
+            else:
+                destinations = await list_destinations(session, enabled_only=True)
+        context = await self._prepare(destinations, {day})
+        return list(await asyncio.gather(*(self.run_one(d, day, context=context) for d in destinations)))
+
+    async def _prepare(self, destinations: list[Destination], days: set[date]) -> _RunContext:
+        """Everything the run's destinations share, loaded once: the days' papers, every channel's topics,
+        what each was already sent. Composition per channel is then pure computation."""
+        context = _RunContext()
+        keys = [d.key for d in destinations]
+        async with self.services.db.session() as session:
+            for day in days:
+                listing_day = await latest_day(session, day)
+                papers = await papers_of_days(session, listing_day, listing_day) if listing_day else []
+                context.days[day] = (listing_day, papers)
+            context.topics = await all_channel_subscriptions(session)
+            context.seen = await posted_paper_ids_by_destination(session, keys)
+            seen_days = await days_of(session, {i for ids in context.seen.values() for i in ids})
+        for key, ids in context.seen.items():
+            context.covered[key] = max((seen_days[i] for i in ids if i in seen_days), default=None)
+        if self.services.semantic is not None:
+            for topic in {t for topics in context.topics.values() for t in topics}:
+                await self.services.semantic.prepare(self.services.matcher, topic)
+        return context
+
+    async def run_one(self, destination: Destination, day: date, *, now: datetime | None = None,
+                      context: _RunContext | None = None) -> Outcome:
+        async with self._slots:
+            if context is None:
+                context = await self._prepare([destination], {day})
+            outcome = await self._run_one(destination, day, now or self.clock(), context)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+        return outcome
+
+    async def _run_one(self, destination: Destination, day: date, now: datetime, context: _RunContext) -> Outcome:
+        db = self.services.db
+        claim = await delivery_store.claim(db, destination.key, day, self.owner, now, self.settings.lease_seconds)
+        if claim is None:
+            return Outcome(destination.key, day, "skipped", "already posted, in progress, or backing off")
+        try:
+            message, paper_ids = await self._compose(destination, day, context)
+            poster = self.posters.get(destination.platform)
+            if poster is None:
+                raise DeliveryError(f"no {destination.platform} adapter is running", permanent=True)
+            result = await poster.post_digest(destination, message)
+        except DeliveryError as exc:
+            await delivery_store.fail(db, claim, exc, self.clock(), retry_after=exc.retry_after)
+            log.warning("digest for %s on %s failed: %s", destination.key, day, exc)
+            return Outcome(destination.key, day, "failed", str(exc))
+        except Exception as exc:
+            await delivery_store.fail(db, claim, exc, self.clock())
+            log.exception("digest for %s on %s failed", destination.key, day)
+            return Outcome(destination.key, day, "failed", type(exc).__name__)
+        done = await delivery_store.complete(db, claim, result.message_ref, paper_ids, self.clock(),
+                                             thread_ref=result.thread_ref)
+        if not done:  # our lease ran out and someone else took over: they own the record now
+            log.warning("digest for %s on %s posted after losing its claim", destination.key, day)
+        return Outcome(destination.key, day, "posted", result.message_ref, tuple(paper_ids))
+
+    async def _compose(self, destination: Destination, day: date, context: _RunContext) -> tuple[Message, list[int]]:
+        services = self.services
+        scope = Scope.for_channel(destination.platform, destination.workspace, destination.channel)
+        listing_day, papers = context.days[day]
+        topics = context.topics.get(scope.key, [])
+        if listing_day is None:
+            plan = DigestPlan(day=day, topics=topics)
+        else:
+            plan = choose(services.matcher, listing_day, papers, topics, seen=context.seen.get(destination.key, set()),
+                          covered_day=context.covered.get(destination.key), max_items=services.digest_max_items)
+        if not plan.papers:
+            plan.day = day
+        message = await render_digest(plan, services.summaries, nothing_new=self.settings.nothing_new,
+                                      deadline=self.settings.tldr_deadline)
+        return message, [p.id for p in plan.papers]
+
+
+@dataclass
+class _RunContext:
+    days: dict[date, tuple[date | None, list[Paper]]] = field(default_factory=dict)
+    topics: dict[str, list[str]] = field(default_factory=dict)
+    seen: dict[str, set[int]] = field(default_factory=dict)
+    covered: dict[str, date | None] = field(default_factory=dict)

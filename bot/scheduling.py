@@ -1,0 +1,94 @@
+"""APScheduler in the bot process: a one-minute tick that runs due digests, and the daily ingest job.
+
+A tick rather than one cron job per channel: channels change their time at any moment, a bot that was down
+catches up within the grace period on its first tick, and several processes can tick at once — the claims in
+the database, not the scheduler, decide who posts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clock import Clock, load_timezone
+from bot.digests.digest_runner import DigestRunner
+
+log = logging.getLogger(__name__)
+
+IngestJob = Callable[[], Awaitable[int]]  # returns how many new papers arrived
+
+
+class BotScheduler:
+    def __init__(
+        self,
+        runner: DigestRunner,
+        clock: Clock,
+        *,
+        ingest: IngestJob | None = None,
+        ingest_at: str = "06:00",
+        ingest_until_hour: int = 12,
+        ingest_retry: timedelta = timedelta(minutes=15),
+        timezone: str = "UTC",
+        tick: timedelta = timedelta(minutes=1),
+    ) -> None:
+        self.runner = runner
+        self.clock = clock
+        self.ingest = ingest
+        self.ingest_at = ingest_at
+        self.ingest_until_hour = ingest_until_hour
+        self.ingest_retry = ingest_retry
+        self.timezone = timezone
+        self.tick_every = tick
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.last_tick: datetime | None = None
+
+    def start(self) -> None:
+        self.scheduler.add_job(self.tick, IntervalTrigger(seconds=self.tick_every.total_seconds()), id="digests",
+                               max_instances=1, coalesce=True, next_run_time=datetime.now(self.clock().tzinfo))
+        if self.ingest is not None:
+            hour, minute = (int(x) for x in self.ingest_at.split(":"))
+            self.scheduler.add_job(self.ingest_once, CronTrigger(day_of_week="mon-fri", hour=hour, minute=minute,
+                                                                 timezone=load_timezone(self.timezone)),
+                                   id="ingest", max_instances=1, coalesce=True)
+        self.scheduler.start()
+
+    @property
+    def alive(self) -> bool:
+        return bool(self.scheduler.running)
+
+    async def tick(self) -> None:
+        """Run what is due now; never lets an exception kill the job."""
+        self.last_tick = self.clock()
+        try:
+            await self.runner.run_due(self.last_tick)
+        except Exception:
+            log.exception("digest tick failed")
+
+    async def ingest_once(self) -> bool:
+        """Fetch today's papers; when none are out yet, try again later, up to the configured hour.
+
+        Returns True when a retry was scheduled."""
+        assert self.ingest is not None
+        try:
+            new = await self.ingest()
+        except Exception:
+            log.exception("daily ingest failed")
+            new = 0
+        local = self.clock().astimezone(load_timezone(self.timezone))
+        if new == 0 and local.hour < self.ingest_until_hour:
+            when = self.clock() + self.ingest_retry
+            self.scheduler.add_job(self.ingest_once, DateTrigger(run_date=when), id="ingest-retry",
+                                   replace_existing=True)
+            log.info("no new papers yet; trying again at %s", when.isoformat())
+            return True
+        return False
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
