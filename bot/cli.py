@@ -20,7 +20,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from adapters.console import console_cli
-from bot import cli_digests, cli_summaries, cli_topics
+from bot import cli_config, cli_digests, cli_run, cli_summaries, cli_topics
 from bot.app import App, open_app
 from bot.config import Settings
 from bot.errors import PaperboyError, UsageError
@@ -44,7 +44,8 @@ class State:
     db_url: str | None = None
 
 
-def _settings() -> Settings:
+def settings_from_cli() -> Settings:
+    """Settings from the environment and .env, with command-line overrides (--db)."""
     settings = Settings()
     if State.db_url:
         settings.database_url = State.db_url
@@ -61,7 +62,7 @@ def run(command: Callable[[App], Coroutine[Any, Any, T]]) -> T:
     """Open the app, run one async command, and turn expected failures into one line and exit status 2."""
 
     async def main() -> T:
-        async with open_app(_settings()) as app:
+        async with open_app(settings_from_cli()) as app:
             return await command(app)
 
     try:
@@ -203,6 +204,8 @@ cli_topics.register(cli)
 cli_summaries.register(cli)
 console_cli.register(cli)
 cli_digests.register(cli)
+cli_run.register(cli)
+cli_config.register(cli)
 
 
 def main() -> None:

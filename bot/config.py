@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.urls import default_database_url
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PAPERBOY_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PAPERBOY_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     database_url: str = Field(default_factory=default_database_url)
     database_schema: str | None = None
@@ -39,6 +40,47 @@ class Settings(BaseSettings):
     digest_nothing_new: str = Field(default="No new papers today.", max_length=300)
     ingest_time: str = Field(default="06:00", pattern=r"^\d{2}:\d{2}$")  # daily HF fetch, PAPERBOY_TIMEZONE
     ingest_until_hour: int = Field(default=12, ge=0, le=23)  # keep retrying until then when nothing is out
+
+    # Platforms. Slack and Discord read their usual variable names too (SLACK_BOT_TOKEN, DISCORD_TOKEN …).
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
+        "PAPERBOY_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"))
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
+        "PAPERBOY_SLACK_APP_TOKEN", "SLACK_APP_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
+        "PAPERBOY_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"))
+    slack_client_id: str | None = Field(default=None, validation_alias=AliasChoices(
+        "PAPERBOY_SLACK_CLIENT_ID", "SLACK_CLIENT_ID"))
+    slack_client_secret: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
+        "PAPERBOY_SLACK_CLIENT_SECRET", "SLACK_CLIENT_SECRET"))
+    discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
+        "PAPERBOY_DISCORD_TOKEN", "DISCORD_TOKEN"))
+    discord_application_id: str | None = Field(default=None, validation_alias=AliasChoices(
+        "PAPERBOY_DISCORD_APPLICATION_ID", "DISCORD_APPLICATION_ID"))
+    discord_sharded: bool = False  # AutoShardedClient, from about 1,000 guilds
+
+    # Running.
+    console: bool = False  # `paperboy run` also serves a console channel (on by default without any platform)
+    console_channel: str = "general"
+    http_host: str = "0.0.0.0"
+    http_port: int | None = Field(default=None, ge=1, le=65535)  # /healthz, /metrics (and Slack HTTP mode)
+    tick_seconds: float = Field(default=60.0, ge=0.5, le=3600)  # how often due digests are looked for
+    log_format: str = Field(default="text", pattern=r"^(text|json)$")
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    def secrets(self) -> list[str]:
+        """Every secret value configured: the log filter masks them wherever they would appear."""
+        values = [self.llm_api_key, self.embeddings_api_key, self.slack_bot_token, self.slack_app_token,
+                  self.slack_signing_secret, self.slack_client_secret, self.discord_token]
+        found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        from storage.urls import to_async_url
+
+        try:
+            password = to_async_url(self.database_url).password
+        except Exception:
+            password = None
+        if password:
+            found.append(str(password))
+        return [v for v in found if len(v) >= 4]
 
     @property
     def llm_configured(self) -> bool:

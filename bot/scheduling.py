@@ -7,6 +7,7 @@ the database, not the scheduler, decide who posts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -47,6 +48,7 @@ class BotScheduler:
         self.tick_every = tick
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.last_tick: datetime | None = None
+        self._in_flight: set[asyncio.Task[object]] = set()
 
     def start(self) -> None:
         self.scheduler.add_job(self.tick, IntervalTrigger(seconds=self.tick_every.total_seconds()), id="digests",
@@ -65,10 +67,16 @@ class BotScheduler:
     async def tick(self) -> None:
         """Run what is due now; never lets an exception kill the job."""
         self.last_tick = self.clock()
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
         try:
             await self.runner.run_due(self.last_tick)
         except Exception:
             log.exception("digest tick failed")
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
 
     async def ingest_once(self) -> bool:
         """Fetch today's papers; when none are out yet, try again later, up to the configured hour.
@@ -92,3 +100,14 @@ class BotScheduler:
     def shutdown(self, wait: bool = True) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
+
+    async def drain(self, wait_seconds: float = 120.0) -> None:
+        """Stop scheduling and let a digest run in progress finish its posts (SIGTERM): nothing half-done.
+
+        Pause first, wait, then shut down: APScheduler's asyncio executor cancels running jobs on shutdown."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+        pending = [t for t in self._in_flight if not t.done() and t is not asyncio.current_task()]
+        if pending:
+            await asyncio.wait(pending, timeout=wait_seconds)
+        self.shutdown(wait=False)

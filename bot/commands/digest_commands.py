@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.clock import load_timezone
 from bot.commands.context import ChatContext
 from bot.commands.grammar import parse_time
 from bot.commands.paper_commands import channel_timezone
 from bot.commands.services import CoreServices
 from bot.digests.digest_composer import plan_digest, render_digest
+from bot.digests.schedule import parse_days
 from bot.errors import UsageError
 from bot.messages import Message, Reply, Visibility
 from storage.destination_store import ensure_destination, get_destination, touch
 from storage.paper_store import latest_day
 
-USAGE = "Usage: /papers digest HH:MM [TIMEZONE] · /papers digest off · /papers digest preview"
+USAGE = "Usage: /papers digest HH:MM [TIMEZONE] [DAYS, e.g. mon-fri] · /papers digest off · /papers digest preview"
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 async def digest(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
@@ -29,18 +33,27 @@ async def digest(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
         return Reply(Message(text="Daily digest turned off for this channel. Turn it on with /papers digest HH:MM."))
     if words[0].lower() == "preview" and len(words) == 1:
         return await _preview(services, ctx)
-    if len(words) > 2:
+    if len(words) > 3:
         raise UsageError(USAGE)
     at = parse_time(words[0])
     timezone = None
-    if len(words) == 2:
-        timezone = str(load_timezone(words[1]))
+    days = None
+    for word in words[1:]:
+        if days is None and re.fullmatch(r"[a-zA-Z,\-]+", word) and word[:3].lower() in _DAY_NAMES:
+            parse_days(word)  # a clear error for "mon-funday"
+            days = word.lower()
+        elif timezone is None:
+            timezone = str(load_timezone(word))
+        else:
+            raise UsageError(USAGE)
     async with services.db.session() as session:
         destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name)
         destination.digest_time = at
         destination.digest_enabled = True
         if timezone:
             destination.timezone = timezone
+        if days:
+            destination.digest_days = days
         touch(destination)
         zone = destination.timezone or services.default_timezone
         days = destination.digest_days
@@ -48,7 +61,7 @@ async def digest(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
 
 
 def _days(spec: str) -> str:
-    return {"mon-fri": "weekdays", "mon-sun": "every day"}.get(spec, spec)
+    return {"mon-fri": "weekdays", "mon-sun": "every day"}.get(spec, spec)  # noqa: RUF100
 
 
 async def _describe(services: CoreServices, ctx: ChatContext) -> Reply:

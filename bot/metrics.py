@@ -1,0 +1,22 @@
+"""Prometheus metrics, in a registry the composition root owns (no process-global state)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.digests = Counter("paperboy_digests_total", "Digest deliveries by outcome", ["status"],
+                               registry=self.registry)
+        self.commands = Counter("paperboy_commands_total", "Chat commands served", ["platform"],
+                                registry=self.registry)
+        self.command_seconds = Histogram("paperboy_command_seconds", "Time to answer a chat command",
+                                         registry=self.registry)
+        self.llm_calls = Gauge("paperboy_llm_calls", "LLM calls recorded (all processes)", registry=self.registry)
+        self.llm_tokens = Gauge("paperboy_llm_tokens", "LLM tokens used (all processes)", registry=self.registry)
+        self.scheduler_alive = Gauge("paperboy_scheduler_alive", "1 when the scheduler runs", registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

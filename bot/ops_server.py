@@ -1,0 +1,46 @@
+"""The operator's HTTP endpoints: /healthz (database reachable, scheduler alive) and /metrics (Prometheus).
+
+An aiohttp application, so Slack's HTTP mode can mount /slack/events on the same port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+from bot.errors import StorageError
+from bot.metrics import Metrics
+from storage.database import Database
+from storage.summary_store import summary_stats
+
+
+def build_ops_app(db: Database, metrics: Metrics, scheduler_alive: Callable[[], bool],
+                  today: Callable[[], object]) -> web.Application:
+    async def healthz(_request: web.Request) -> web.Response:
+        checks: dict[str, str] = {}
+        try:
+            await db.ping()
+            checks["database"] = "ok"
+        except StorageError as exc:
+            checks["database"] = f"unreachable: {exc}"
+        checks["scheduler"] = "ok" if scheduler_alive() else "stopped"
+        healthy = all(v == "ok" for v in checks.values())
+        return web.json_response({"status": "ok" if healthy else "unhealthy", **checks},
+                                 status=200 if healthy else 503)
+
+    async def metrics_view(_request: web.Request) -> web.Response:
+        try:
+            async with db.session() as session:
+                stats = await summary_stats(session, today())  # type: ignore[arg-type]
+            metrics.llm_calls.set(stats.total.calls)
+            metrics.llm_tokens.set(stats.total.tokens)
+        except Exception:
+            pass
+        metrics.scheduler_alive.set(1 if scheduler_alive() else 0)
+        return web.Response(body=metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4"})
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+    return app

@@ -1,0 +1,135 @@
+"""`paperboy run` as operators run it: a real process with the console adapter and the scheduler; SIGTERM;
+/healthz and /metrics; no token in any log line at any level."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from tests.cli_runner import ROOT, paperboy
+from tests.fakes.fake_openai import FakeOpenAI, hanging
+
+SLACK_TOKEN = "xoxb-1234567890-abcdefghijklmnopqrstuv"
+LLM_KEY = "sk-test-0123456789abcdefghijklmnop"
+
+
+def start(env: dict[str, str]) -> subprocess.Popen[str]:
+    """Output goes to files, not pipes: a chatty DEBUG log must never block the bot on a full pipe."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
+    full.update(env)
+    full.setdefault("PYTHONPATH", str(ROOT))
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=full, cwd=ROOT, stdin=subprocess.DEVNULL,
+                            stdout=out, stderr=err, text=True)
+    proc.files = (out, err)  # type: ignore[attr-defined]
+    return proc
+
+
+def stop(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str, str]:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=timeout)
+    texts = []
+    for handle in proc.files:  # type: ignore[attr-defined]
+        handle.seek(0)
+        texts.append(handle.read())
+        handle.close()
+    return proc.returncode, texts[0], texts[1]
+
+
+def due_now(db_env: dict[str, str]) -> None:
+    """A channel whose digest time has just passed, every day of the week."""
+    at = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M")
+    assert paperboy("ingest", "--sample", env=db_env).code == 0
+    result = paperboy("say", f"/papers digest {at} UTC mon-sun", "--channel", "ops", env=db_env)
+    assert "Daily digest for this channel at" in result.out, result.out
+
+
+def wait_for(predicate, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_posts_the_digest_at_its_time_and_sigterm_stops_cleanly(db_env):
+    due_now(db_env)
+    env = {**db_env, "PAPERBOY_TICK_SECONDS": "0.5"}
+    proc = start(env)
+    time.sleep(4)
+    code, out, err = stop(proc)
+    assert code == 0, err
+    assert out.count("— #ops —") == 1 and "Paperboy · " in out
+    assert "stopped cleanly" in err and "Traceback" not in err
+    again = start(env)
+    time.sleep(3)
+    code, out, err = stop(again)
+    assert code == 0 and "— #ops —" not in out  # already posted: never twice
+    status = paperboy("digest", "status", env=db_env)
+    assert "console:local:ops" in status.out and "posted" in status.out
+
+
+def test_sigterm_during_a_digest_run_loses_nothing_and_posts_nothing_twice(db_env):
+    due_now(db_env)
+    with FakeOpenAI() as llm:
+        llm.always(hanging(30))
+        env = {**db_env, "PAPERBOY_TICK_SECONDS": "0.5", "PAPERBOY_LLM_BASE_URL": llm.base_url,
+               "PAPERBOY_DIGEST_TLDR_DEADLINE": "3"}
+        proc = start(env)
+        assert wait_for(lambda: len(llm.calls) > 0), "the digest run never started"
+        code, out, err = stop(proc)  # while the run waits for TL;DRs
+        assert code == 0, err
+        assert out.count("— #ops —") == 1 and "TL;DR:" in out
+        again = start(env)
+        time.sleep(3)
+        code, out, err = stop(again)
+    assert code == 0 and "— #ops —" not in out
+
+
+def test_healthz_metrics_and_no_secret_in_any_log_line(db_env):
+    due_now(db_env)
+    port = free_port()
+    with FakeOpenAI() as llm:
+        env = {**db_env, "PAPERBOY_TICK_SECONDS": "0.5", "PAPERBOY_HTTP_PORT": str(port),
+               "PAPERBOY_HTTP_HOST": "127.0.0.1", "PAPERBOY_LOG_LEVEL": "DEBUG", "PAPERBOY_LOG_FORMAT": "json",
+               "PAPERBOY_LLM_BASE_URL": llm.base_url, "PAPERBOY_LLM_API_KEY": LLM_KEY, "SLACK_BOT_TOKEN": SLACK_TOKEN}
+        proc = start(env)
+        try:
+            assert wait_for(lambda: _get(port, "/healthz") is not None), proc.poll()
+            health = _get(port, "/healthz")
+            assert health is not None and health.status_code == 200
+            assert health.json() == {"status": "ok", "database": "ok", "scheduler": "ok"}
+            time.sleep(2)  # the first tick posts the due digest
+            metrics = _get(port, "/metrics")
+            assert metrics is not None and metrics.status_code == 200
+            assert "paperboy_digests_total" in metrics.text and "paperboy_scheduler_alive 1.0" in metrics.text
+            assert 'paperboy_digests_total{status="posted"} 1.0' in metrics.text
+        finally:
+            code, out, err = stop(proc)
+    assert code == 0
+    assert err.strip(), "DEBUG logging produced nothing"
+    for secret in (SLACK_TOKEN, LLM_KEY, LLM_KEY[3:]):
+        assert secret not in err and secret not in out
+    assert all(line.startswith("{") for line in err.strip().splitlines())
+
+
+def _get(port: int, path: str) -> httpx.Response | None:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2)
+    except httpx.HTTPError:
+        return None
