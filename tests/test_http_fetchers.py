@@ -11,25 +11,11 @@ from bot.errors import FetchError
 from bot.ingestion.http_fetchers import USER_AGENT, ArxivFetcher, HttpFetcher, HuggingFaceFetcher, make_client
 from tests.cli_runner import paperboy
 from tests.conftest import FIXTURES
+from tests.fakes.fake_time import FakeTime
 from tests.fakes.http_server import FakeServer, Reply
 
 HF_2024 = (FIXTURES / "hf_daily_papers_sample_2024-10.json").read_bytes()
 ARXIV = (FIXTURES / "arxiv_query_sample.xml").read_bytes()
-
-
-class FakeTime:
-    """An injected clock: sleeping advances it instantly and is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -12,26 +12,12 @@ from bot.summaries.kinds import PaperText, SummaryKind, SummaryRequest
 from bot.summaries.llm_summarizer import LlmSummarizer, make_openai_client
 from bot.summaries.summarizer import SummaryFailure
 from tests.fakes.fake_openai import FakeOpenAI, completion, hanging, malformed, rate_limited, server_error
+from tests.fakes.fake_time import FakeTime
 from tests.fakes.http_server import Reply
 
 PAPER = PaperText(1, "Tiny Transformers", "We propose a tiny transformer. It matches large ones on GLUE.", "2401.00001")
 TLDR = SummaryRequest(PAPER, SummaryKind.TLDR)
 KEY = "sk-test-secret-key-123"
-
-
-class FakeTime:
-    """Sleeping advances the clock instantly and is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
