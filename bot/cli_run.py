@@ -58,7 +58,17 @@ async def serve(app: App, *, console: bool = False) -> None:
     posters: dict[str, DigestPoster] = {}
     stoppers: list[Stopper] = []
     platforms: list[str] = []
-    # Platform adapters register here as they are configured (see adapters/slack, adapters/discord).
+    if settings.slack_bot_token or settings.slack_signing_secret or settings.slack_client_id:
+        from adapters.slack.slack_adapter import SlackCredentials, start_slack
+
+        credentials = SlackCredentials(bot_token=settings.slack_bot_token, app_token=settings.slack_app_token,
+                                       signing_secret=settings.slack_signing_secret,
+                                       client_id=settings.slack_client_id, client_secret=settings.slack_client_secret)
+        slack_poster, stop_slack = await start_slack(core, credentials, app.db, host=settings.http_host,
+                                                     port=settings.slack_port)
+        posters["slack"] = slack_poster
+        stoppers.append(stop_slack)
+        platforms.append("slack")
     use_console = console or settings.console or not platforms
     from adapters.console.console_poster import ConsolePoster
 

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
         "PAPERBOY_DISCORD_TOKEN", "DISCORD_TOKEN"))
     discord_application_id: str | None = Field(default=None, validation_alias=AliasChoices(
         "PAPERBOY_DISCORD_APPLICATION_ID", "DISCORD_APPLICATION_ID"))
+    slack_port: int = Field(default=3000, ge=1, le=65535)  # Slack HTTP mode: /slack/events, /slack/install
     discord_sharded: bool = False  # AutoShardedClient, from about 1,000 guilds
 
     # Running.

@@ -1,0 +1,234 @@
+"""Core messages as Slack Block Kit, split into messages that stay well inside Slack's limits.
+
+Every string that came from outside (titles, authors, abstracts, LLM output, user questions) is escaped for
+mrkdwn (`&`, `<`, `>`), so a title like `<!channel>` or `<https://evil|click>` shows as text and can never ping
+anyone or smuggle a link. mrkdwn sections also carry `verbatim: true`, which stops Slack from turning bare
+URLs, `@here` and `#channel` words into links or mentions on its own. The plain-text fallback (`text`) is
+mrkdwn too as far as Slack is concerned, so it gets the same escaping.
+
+Slack's documented limits are 50 blocks, 3000 characters per section and 150 per header, but Slack is known to
+reject messages below them: we budget well under each and split long content across several messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from bot.messages import ActionKind, Message, PaperItem
+
+MAX_BLOCKS = 40  # Slack: 50
+MAX_SECTION_CHARS = 2800  # Slack: 3000
+MAX_HEADER_CHARS = 140  # Slack: 150
+MAX_CONTEXT_ELEMENTS = 10  # Slack: 10
+MAX_CONTEXT_CHARS = 1900  # Slack: 2000 per element
+MAX_MESSAGE_CHARS = 11_000  # all text of one message together; long messages fail below the block limits
+MAX_FALLBACK_CHARS = 3_500  # the notification text: long enough to be faithful, short enough to be read
+MAX_BUTTON_VALUE = 1900  # Slack: 2000
+ACTION_PREFIX = "paperboy:"  # action ids are "paperboy:summarize:3": unique per message, as Slack requires
+ELLIPSIS = "…"
+
+Block = dict[str, Any]
+
+
+@dataclass
+class SlackMessage:
+    """One chat.postMessage / response_url payload: blocks plus the plain-text fallback Slack always wants."""
+
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def escape(text: str) -> str:
+    """Slack's own mrkdwn escaping: the only three characters that make control sequences."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + ELLIPSIS
+
+
+def _escaped_within(text: str, limit: int) -> str:
+    """Escape, then cut to `limit` without leaving half an entity (`&am…`) behind."""
+    out = escape(text)
+    if len(out) <= limit:
+        return out
+    cut = out[: max(0, limit - 1)]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut.rstrip() + ELLIPSIS
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links, with the characters that end or split a Slack link (`<`, `>`, `|`, space) encoded."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~-._")
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def _header(text: str) -> Block:
+    # plain_text is never parsed for mentions or links, so outside text is shown as is (no entities).
+    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, MAX_HEADER_CHARS), "emoji": True}}
+
+
+def _context(lines: list[str]) -> Block:
+    elements = [_mrkdwn(_escaped_within(line, MAX_CONTEXT_CHARS)) for line in lines[:MAX_CONTEXT_ELEMENTS]]
+    return {"type": "context", "elements": elements}
+
+
+def _paragraphs(text: str, limit: int) -> list[str]:
+    """Long text cut at line breaks (or spaces) into escaped pieces of at most `limit` characters each."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines() or [text]:
+        words = escape(line)
+        while len(words) > limit:  # one very long line: cut at a space, or hard
+            cut = words.rfind(" ", 0, limit)
+            cut = cut if cut > limit // 2 else limit
+            amp = words.rfind("&", 0, cut)
+            if amp != -1 and ";" not in words[amp:cut]:
+                cut = amp
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(words[:cut].rstrip())
+            words = words[cut:].lstrip()
+        candidate = f"{current}\n{words}" if current else words
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = words
+        else:
+            current = candidate
+    if current.strip():
+        pieces.append(current)
+    return [p for p in pieces if p.strip()]
+
+
+def _item_text(item: PaperItem) -> str:
+    title = _escaped_within(item.title, 600)
+    url = safe_url(item.url)
+    line = f"*{item.number}. <{url}|{title}>*" if url else f"*{item.number}. {title}*"
+    if item.upvotes:
+        line += f"  ▲{item.upvotes}"
+    lines = [line]
+    if item.byline:
+        lines.append(f"_{_escaped_within(item.byline, 200)}_")
+    if item.tldr:
+        lines.append(f"TL;DR: {_escaped_within(item.tldr, 1400)}")
+    if item.why:
+        lines.append(f"_why: {_escaped_within(item.why, 400)}_")
+    return truncate("\n".join(lines), MAX_SECTION_CHARS)
+
+
+def _item_actions(item: PaperItem) -> Block | None:
+    buttons = []
+    for action in item.actions:
+        if not action.paper_ref or len(action.paper_ref) > MAX_BUTTON_VALUE:
+            continue
+        buttons.append({
+            "type": "button",
+            "text": {"type": "plain_text", "text": truncate(action.label, 70), "emoji": True},
+            "action_id": action_id(action.kind, item.number),
+            "value": action.paper_ref,
+        })
+    return {"type": "actions", "elements": buttons[:5]} if buttons else None
+
+
+def action_id(kind: ActionKind, number: int) -> str:
+    return f"{ACTION_PREFIX}{kind.value}:{number}"
+
+
+def parse_action_id(value: str) -> ActionKind | None:
+    """"paperboy:summarize:3" → SUMMARIZE; anything else is not one of our buttons."""
+    if not value.startswith(ACTION_PREFIX):
+        return None
+    kind = value[len(ACTION_PREFIX):].split(":", 1)[0]
+    try:
+        return ActionKind(kind)
+    except ValueError:
+        return None
+
+
+def _block_chars(block: Block) -> int:
+    if block["type"] == "context":
+        return sum(len(e["text"]) for e in block["elements"])
+    if block["type"] == "actions":
+        return 40 * len(block["elements"])
+    return len(block["text"]["text"])
+
+
+def _fallback(message: Message, items: list[PaperItem], *, first: bool, last: bool) -> str:
+    part = Message(header=message.header, text=message.text if first else None,
+                   body=message.body if first else None, items=items, context=message.context if last else [])
+    text = part.plain_text() or (message.header or "Paperboy")
+    return _escaped_within(text, MAX_FALLBACK_CHARS)
+
+
+def render_message(message: Message) -> list[SlackMessage]:
+    """One core message as one or more Slack messages, each within the budgets above, in reading order.
+
+    Papers are never split across messages (a paper's section and its buttons travel together), and every
+    message after the first repeats the header with "(continued)" so each stands on its own in the channel.
+    """
+    intro: list[Block] = []
+    if message.text:
+        intro.extend(_section(p) for p in _paragraphs(message.text, MAX_SECTION_CHARS))
+    if message.body:
+        intro.extend(_section(p) for p in _paragraphs(message.body, MAX_SECTION_CHARS))
+    groups: list[tuple[PaperItem | None, list[Block]]] = [(None, [b]) for b in intro]
+    for paper in message.items:
+        paper_blocks = [_section(_item_text(paper))]
+        buttons = _item_actions(paper)
+        if buttons is not None:
+            paper_blocks.append(buttons)
+        groups.append((paper, paper_blocks))
+    context = _context(message.context) if message.context else None
+
+    chunks: list[tuple[list[Block], list[PaperItem]]] = []
+    blocks: list[Block] = []
+    items: list[PaperItem] = []
+    chars = 0
+    reserve_blocks = 2 + (1 if context else 0)  # header + context (+1 slack for the divider-free layout)
+    reserve_chars = MAX_HEADER_CHARS + (_block_chars(context) if context else 0)
+    for member, group in groups:
+        size = sum(_block_chars(b) for b in group)
+        if blocks and (len(blocks) + len(group) + reserve_blocks > MAX_BLOCKS
+                       or chars + size + reserve_chars > MAX_MESSAGE_CHARS):
+            chunks.append((blocks, items))
+            blocks, items, chars = [], [], 0
+        blocks.extend(group)
+        chars += size
+        if member is not None:
+            items.append(member)
+    if blocks or not chunks:
+        chunks.append((blocks, items))
+
+    out: list[SlackMessage] = []
+    for index, (body_blocks, chunk_items) in enumerate(chunks):
+        first, last = index == 0, index == len(chunks) - 1
+        result: list[Block] = []
+        if message.header:
+            result.append(_header(message.header if first else f"{message.header} (continued)"))
+        result.extend(body_blocks)
+        if last and context is not None:
+            result.append(context)
+        if not result:
+            result.append(_section(ELLIPSIS))
+        out.append(SlackMessage(_fallback(message, chunk_items, first=first, last=last), result))
+    return out

@@ -1,0 +1,116 @@
+"""A fake Slack on 127.0.0.1 (built on `FakeServer`): the Web API under /api/ and response_urls under /response/.
+
+The adapter talks to it through slack_sdk's real `AsyncWebClient` and `AsyncWebhookClient`, so the SDK's own
+request building, retry handlers and error parsing are exercised. Helpers build correctly signed (or forged)
+requests the way Slack sends them, for `app.async_dispatch`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+from tests.fakes.http_server import FakeServer, Recorded, Reply
+
+TEAM = "T0PAPER"
+BOT_USER = "UBOT"
+BOT_ID = "BBOT"
+SIGNING_SECRET = "test-signing-secret"
+
+
+def ok(**fields: Any) -> Reply:
+    return Reply(200, json.dumps({"ok": True, **fields}).encode())
+
+
+def slack_error(error: str, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, json.dumps({"ok": False, "error": error}).encode(), headers or {})
+
+
+def rate_limited(retry_after: int = 3) -> Reply:
+    return slack_error("ratelimited", 429, {"Retry-After": str(retry_after)})
+
+
+class FakeSlack(FakeServer):
+    """Serves auth.test, chat.postMessage (fresh ts each time), chat.postEphemeral and any response_url."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ts = itertools.count(1)
+        self._ts_lock = threading.Lock()
+        self.route("POST", "/api/auth.test", ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="paperboy",
+                                                team="Paper Team", url="https://paper.slack.com/"))
+        self.route("POST", "/api/chat.postMessage", self._post)
+        self.route("POST", "/api/chat.postEphemeral", ok(message_ts="1700000000.999999"))
+        for n in range(1, 6):
+            self.route("POST", f"/response/{n}", Reply(200, b"ok", {"Content-Type": "text/plain"}))
+
+    def _post(self, rec: Recorded) -> Reply:
+        with self._ts_lock:
+            ts = f"1700000000.{next(self._ts):06d}"
+        return ok(ts=ts, channel=rec.json().get("channel"))
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+    def response_url(self, n: int = 1) -> str:
+        return f"{self.url}/response/{n}"
+
+    def posts(self) -> list[dict[str, Any]]:
+        return [r.json() for r in self.calls("/api/chat.postMessage")]
+
+    def responses(self, n: int = 1) -> list[dict[str, Any]]:
+        return [r.json() for r in self.calls(f"/response/{n}")]
+
+
+def signed(body: str, *, content_type: str, secret: str = SIGNING_SECRET, timestamp: int | None = None,
+           extra: dict[str, str] | None = None) -> AsyncBoltRequest:
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    headers: dict[str, str] = {"content-type": content_type, "x-slack-request-timestamp": ts,
+                               "x-slack-signature": str(signature), **(extra or {})}
+    return AsyncBoltRequest(body=body, headers={k: [v] for k, v in headers.items()})
+
+
+def command_request(command: str, text: str, response_url: str, *, channel: str = "C1", user: str = "U1",
+                    **kw: Any) -> AsyncBoltRequest:
+    body = urlencode({"token": "legacy", "team_id": TEAM, "team_domain": "paper", "channel_id": channel,
+                      "channel_name": "general", "user_id": user, "user_name": "ada", "command": command,
+                      "text": text, "api_app_id": "A1", "response_url": response_url, "trigger_id": "1.2.3"})
+    return signed(body, content_type="application/x-www-form-urlencoded", **kw)
+
+
+def event_request(event: dict[str, Any], *, event_id: str = "Ev1", retry: int | None = None,
+                  **kw: Any) -> AsyncBoltRequest:
+    body = json.dumps({"token": "legacy", "team_id": TEAM, "api_app_id": "A1", "event": event,
+                       "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),
+                       "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}]})
+    extra = {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"} if retry else None
+    return signed(body, content_type="application/json", extra=extra, **kw)
+
+
+def action_request(action_id: str, value: str, *, message_ts: str, channel: str = "C1", user: str = "U1",
+                   response_url: str = "", thread_ts: str | None = None) -> AsyncBoltRequest:
+    message: dict[str, Any] = {"type": "message", "ts": message_ts, "user": BOT_USER, "text": "digest"}
+    if thread_ts:
+        message["thread_ts"] = thread_ts
+    payload = {"type": "block_actions", "team": {"id": TEAM, "domain": "paper"}, "user": {"id": user},
+               "api_app_id": "A1", "token": "legacy", "trigger_id": "1.2.3", "response_url": response_url,
+               "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
+                             "is_ephemeral": False},
+               "channel": {"id": channel, "name": "general"}, "message": message,
+               "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
+                            "action_ts": "1700000001.000000", "text": {"type": "plain_text", "text": "Summarize"}}]}
+    body = urlencode({"payload": json.dumps(payload)})
+    return signed(body, content_type="application/x-www-form-urlencoded")
+
+
+def form(rec: Recorded) -> dict[str, list[str]]:
+    return parse_qs(rec.body.decode())

@@ -1,0 +1,395 @@
+"""The Slack adapter in bolt's own style: signed requests through `app.async_dispatch`, the Web API and every
+response_url served by a fake Slack on 127.0.0.1, blocks validated with `slack_sdk.models.blocks`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from slack_sdk.models.blocks import Block
+from slack_sdk.oauth.installation_store import Installation
+
+from adapters.slack.slack_adapter import (
+    EventDeduper,
+    SlackCredentials,
+    SlackPoster,
+    SlackRuntime,
+    build_slack_app,
+    make_web_client,
+)
+from adapters.slack.slack_renderer import SlackMessage, action_id, render_message
+from bot.commands.command_core import CommandCore
+from bot.errors import DeliveryError
+from bot.messages import Action, ActionKind, Message, PaperItem
+from bot.summaries.circuit_breaker import CircuitBreaker
+from bot.summaries.llm_summarizer import LlmSummarizer, make_openai_client
+from bot.summaries.summary_service import SummaryService
+from storage.database import Database
+from storage.destination_models import Destination
+from storage.destination_store import ensure_destination, find_posted, record_posted
+from tests.chat_fixtures import NOW, ingest_samples, make_bot
+from tests.fakes.fake_openai import FakeOpenAI, hanging
+from tests.fakes.fake_slack import (
+    BOT_USER,
+    SIGNING_SECRET,
+    TEAM,
+    FakeSlack,
+    action_request,
+    command_request,
+    event_request,
+    ok,
+    rate_limited,
+    slack_error,
+)
+
+HOSTILE = "<!channel> @everyone <@U123> <https://evil.example|click>"
+
+
+class Sleeps:
+    """An injected sleep: records how long the code wanted to wait, waits (almost) nothing."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+def runtime_for(core: CommandCore, fake: FakeSlack, sleep: Callable[[float], Awaitable[None]] | None = None,
+                **kw: Any) -> SlackRuntime:
+    creds = SlackCredentials(bot_token=SecretStr("xoxb-test"), signing_secret=SecretStr(SIGNING_SECRET),
+                             api_base_url=fake.api_url)
+    return build_slack_app(core, creds, sleep=sleep or Sleeps(), **kw)
+
+
+async def wait_for(check: Callable[[], Any], within: float = 8.0) -> Any:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError("timed out waiting for the fake Slack to be called")
+
+
+def validate(message: SlackMessage) -> None:
+    """Every block parses as Block Kit and passes slack_sdk's validation, within Slack's limits."""
+    assert message.text.strip()
+    assert len(message.blocks) <= 50
+    for raw in message.blocks:
+        block = Block.parse(raw)
+        assert block is not None
+        block.validate_json()
+        if raw["type"] == "section":
+            assert 0 < len(raw["text"]["text"]) <= 3000
+        if raw["type"] == "header":
+            assert len(raw["text"]["text"]) <= 150
+
+
+def mrkdwn_texts(message: SlackMessage) -> list[str]:
+    texts = [message.text]
+    for block in message.blocks:
+        if block["type"] == "section":
+            texts.append(block["text"]["text"])
+        if block["type"] == "context":
+            texts.extend(e["text"] for e in block["elements"])
+    return texts
+
+
+def paper(n: int, *, title: str | None = None, tldr_len: int = 400) -> PaperItem:
+    ref = f"2604.{n:05d}"
+    return PaperItem(number=n, paper_id=n, title=title or f"A study of long things, part {n} " + "x" * 120,
+                     url=f"https://arxiv.org/abs/{ref}", arxiv_id=ref, tldr=("Findings & results. " * 60)[:tldr_len],
+                     upvotes=n, authors=("A. Author", "B. Author", "C. Author"), author_count=9,
+                     why="diffusion models: title matches",
+                     actions=(Action(ActionKind.SUMMARIZE, "Summarize", ref), Action(ActionKind.WHY, "Why", ref)))
+
+
+# -- rendering ---------------------------------------------------------------------------------------------------
+
+
+def test_a_60_paper_digest_is_valid_block_kit_split_within_limits_with_fallback():
+    message = Message(header="Paperboy · Monday 20 April " + "y" * 200, items=[paper(n) for n in range(1, 61)],
+                      context=["Topics: diffusion models, rl", "12 more — /papers today"])
+    chunks = render_message(message)
+    assert len(chunks) > 1
+    numbers: list[int] = []
+    for chunk in chunks:
+        validate(chunk)
+        assert len(chunk.blocks) <= 40  # a margin under 50
+        assert chunk.blocks[0]["type"] == "header"
+        buttons = [e for b in chunk.blocks if b["type"] == "actions" for e in b["elements"]]
+        ids = [b["action_id"] for b in buttons]
+        assert len(ids) == len(set(ids))  # unique per message, as Slack requires
+        numbers += [int(b["action_id"].rsplit(":", 1)[1]) for b in buttons if "summarize" in b["action_id"]]
+        assert all(b["value"].startswith("2604.") for b in buttons)
+    assert sorted(set(numbers)) == list(range(1, 61))
+    first = chunks[0]
+    assert "<https://arxiv.org/abs/2604.00001|A study of long things, part 1" in first.blocks[1]["text"]["text"]
+    assert "1. A study of long things, part 1" in first.text  # the plain fallback
+    assert chunks[-1].blocks[-1]["type"] == "context"
+    assert chunks[1].blocks[0]["text"]["text"].endswith("…") or "(continued)" in chunks[1].blocks[0]["text"]["text"]
+
+
+def test_a_long_body_is_split_into_sections_and_messages():
+    message = Message(header="Summary: a paper", body=("A sentence about results & <methods>. " * 40 + "\n") * 30)
+    chunks = render_message(message)
+    for chunk in chunks:
+        validate(chunk)
+    assert "&lt;methods&gt;" in chunks[0].blocks[1]["text"]["text"]
+
+
+def test_a_hostile_title_renders_as_inert_text():
+    item = paper(1, title=HOSTILE)
+    item = PaperItem(**{**item.__dict__, "tldr": HOSTILE, "authors": (HOSTILE,), "why": HOSTILE})
+    message = Message(header=HOSTILE, text=HOSTILE, items=[item], context=[HOSTILE])
+    (chunk,) = render_message(message)
+    validate(chunk)
+    for text in mrkdwn_texts(chunk):
+        for raw in ("<!channel>", "<@U123>", "<https://evil", "|click>"):
+            assert raw not in text
+    section = chunk.blocks[2]["text"]
+    assert section["verbatim"] is True  # no auto-linking or @here conversion either
+    assert "&lt;!channel&gt; @everyone &lt;@U123&gt; &lt;https://evil.example|click&gt;" in section["text"]
+    assert section["text"].startswith("*1. <https://arxiv.org/abs/2604.00001|&lt;!channel&gt;")
+    assert chunk.blocks[0]["text"]["type"] == "plain_text"  # never parsed for mentions or links
+
+
+# -- slash commands ----------------------------------------------------------------------------------------------
+
+
+async def test_papers_today_acks_at_once_while_a_10s_llm_sits_behind_it(db: Database, fake: FakeSlack):
+    await ingest_samples(db)
+    with FakeOpenAI() as llm:
+        llm.always(hanging(10))
+        client = make_openai_client(llm.base_url, None, 20.0)
+        summaries = SummaryService(db, llm=LlmSummarizer(client, "fake-model", timeout=0.5, attempts=1),
+                                   today=lambda: NOW.date(), concurrency=16,
+                                   breaker=CircuitBreaker(failure_threshold=2, cooldown=60))
+        bot = make_bot(db, summaries=summaries)
+        runtime = runtime_for(bot.core, fake)
+        await runtime.client.auth_test()  # a warm connection, as in a running bot
+        started = time.monotonic()
+        response = await runtime.app.async_dispatch(command_request("/papers", "today", fake.response_url(1)))
+        elapsed = time.monotonic() - started
+        assert response.status == 200
+        assert elapsed < 0.1, elapsed
+        answers = await wait_for(lambda: fake.responses(1))
+        await client.close()
+    answer = answers[0]
+    assert answer["response_type"] == "in_channel"
+    assert answer["text"].startswith("Papers of")
+    for block in answer["blocks"]:
+        Block.parse(block).validate_json()  # type: ignore[union-attr]
+    assert any(b["type"] == "actions" for b in answer["blocks"])
+
+
+async def test_personal_answers_are_ephemeral(db: Database, fake: FakeSlack):
+    bot = make_bot(db)
+    runtime = runtime_for(bot.core, fake)
+    await runtime.app.async_dispatch(command_request("/subscribe", "--bogus-flag", fake.response_url(2)))
+    (answer,) = await wait_for(lambda: fake.responses(2))
+    assert answer["response_type"] == "ephemeral"
+
+
+async def test_lists_can_be_posted_as_messages_so_their_threads_work(db: Database, fake: FakeSlack):
+    await ingest_samples(db)
+    bot = make_bot(db)
+    runtime = runtime_for(bot.core, fake, post_lists_as_messages=True)
+    await runtime.app.async_dispatch(command_request("/papers", "today", fake.response_url(3)))
+    (post,) = await wait_for(lambda: fake.posts())
+    assert post["channel"] == "C1" and not fake.responses(3)
+    for _ in range(200):  # recorded just after the post returns
+        async with db.session() as session:
+            if await find_posted(session, f"slack:{TEAM}:C1", "1700000000.000001") is not None:
+                return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the posted list was not recorded")
+
+
+# -- threads and buttons -----------------------------------------------------------------------------------------
+
+
+async def post_digest(db: Database, core: CommandCore, fake: FakeSlack) -> tuple[str, list[int]]:
+    """A digest posted to C1 through the SlackPoster and recorded the way the digest runner records it."""
+    reply = await core.handle_command(ctx_for(), "papers", "today")
+    async with db.session() as session:
+        destination = await ensure_destination(session, "slack", TEAM, "C1")
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), db=db, sleep=Sleeps())
+    result = await poster.post_digest(destination, reply.message)
+    async with db.session() as session:
+        await record_posted(session, destination.key, result.message_ref, reply.paper_ids, kind="digest")
+    return result.message_ref, reply.paper_ids
+
+
+def ctx_for() -> Any:
+    from bot.commands.context import ChatContext
+
+    return ChatContext("slack", TEAM, "C1", "U1")
+
+
+async def test_summarize_2_in_a_digest_thread_is_answered_in_that_thread(db: Database, fake: FakeSlack):
+    await ingest_samples(db)
+    bot = make_bot(db)
+    runtime = runtime_for(bot.core, fake)
+    digest_ts, _ = await post_digest(db, bot.core, fake)
+    event = {"type": "message", "channel": "C1", "user": "U1", "text": "summarize 2", "ts": "1700000099.000001",
+             "thread_ts": digest_ts, "channel_type": "channel"}
+    assert (await runtime.app.async_dispatch(event_request(event, event_id="EvThread"))).status == 200
+    answer = (await wait_for(lambda: fake.posts()[1:]))[0]
+    assert answer["thread_ts"] == digest_ts and answer["channel"] == "C1"
+    assert answer["text"].startswith("Summary:")
+
+
+async def test_the_summarize_button_answers_in_the_messages_thread(db: Database, fake: FakeSlack):
+    await ingest_samples(db)
+    bot = make_bot(db)
+    runtime = runtime_for(bot.core, fake)
+    digest_ts, _ = await post_digest(db, bot.core, fake)
+    button = fake.posts()[0]["blocks"][2]["elements"][0]
+    assert button["action_id"] == action_id(ActionKind.SUMMARIZE, 1)
+    request = action_request(button["action_id"], button["value"], message_ts=digest_ts)
+    assert (await runtime.app.async_dispatch(request)).status == 200
+    answer = (await wait_for(lambda: fake.posts()[1:]))[0]
+    assert answer["thread_ts"] == digest_ts and answer["text"].startswith("Summary:")
+
+
+async def test_a_mention_question_in_a_thread_is_answered_there_once(db: Database, fake: FakeSlack):
+    await ingest_samples(db)
+    bot = make_bot(db)
+    runtime = runtime_for(bot.core, fake)
+    digest_ts, _ = await post_digest(db, bot.core, fake)
+    text = f"<@{BOT_USER}> 1: what data does it use?"
+    base = {"channel": "C1", "user": "U1", "text": text, "ts": "1700000099.000002", "thread_ts": digest_ts}
+    # Slack sends both an app_mention and a message event for one mention in a thread: one answer.
+    await runtime.app.async_dispatch(event_request({"type": "message", **base}, event_id="EvMsg"))
+    await runtime.app.async_dispatch(event_request({"type": "app_mention", **base}, event_id="EvMention"))
+    answer = (await wait_for(lambda: fake.posts()[1:]))[0]
+    await asyncio.sleep(0.2)
+    assert len(fake.posts()) == 2
+    assert answer["thread_ts"] == digest_ts and answer["text"].startswith("Q: what data does it use?")
+
+
+async def test_the_same_event_delivered_twice_is_handled_once(db: Database, fake: FakeSlack):
+    await ingest_samples(db)
+    bot = make_bot(db)
+    runtime = runtime_for(bot.core, fake, deduper=EventDeduper())
+    digest_ts, _ = await post_digest(db, bot.core, fake)
+    event = {"type": "message", "channel": "C1", "user": "U1", "text": "tl;dr 1", "ts": "1700000099.000003",
+             "thread_ts": digest_ts}
+    first = await runtime.app.async_dispatch(event_request(event, event_id="EvSame"))
+    again = await runtime.app.async_dispatch(event_request(event, event_id="EvSame", retry=1))
+    assert first.status == again.status == 200
+    await wait_for(lambda: fake.posts()[1:])
+    await asyncio.sleep(0.2)
+    assert len(fake.posts()) == 2
+
+
+# -- signatures --------------------------------------------------------------------------------------------------
+
+
+async def test_forged_or_stale_signatures_get_401(fake: FakeSlack, db: Database):
+    runtime = runtime_for(make_bot(db).core, fake)
+    event = {"type": "app_mention", "channel": "C1", "user": "U1", "text": "hi", "ts": "1.1"}
+    forged = event_request(event, secret="not-the-secret")
+    stale = event_request(event, event_id="Ev2", timestamp=int(time.time()) - 600)
+    for request in (forged, stale):
+        assert (await runtime.app.async_dispatch(request)).status == 401
+    assert not fake.posts() and not fake.calls("/api/chat.postEphemeral")
+
+
+# -- digests: rate limits, pacing, errors ------------------------------------------------------------------------
+
+
+def destination(channel: str = "C9") -> Destination:
+    return Destination(key=f"slack:{TEAM}:{channel}", platform="slack", workspace=TEAM, channel=channel)
+
+
+async def test_a_429_with_retry_after_is_waited_out_and_the_digest_delivered(fake: FakeSlack):
+    fake.route("POST", "/api/chat.postMessage", [rate_limited(3), ok(ts="1700000000.500000")])
+    sleeps = Sleeps()
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url, sleep=sleeps), sleep=sleeps)
+    result = await poster.post_digest(destination(), Message(header="Digest", items=[paper(1)]))
+    assert result.message_ref == "1700000000.500000"
+    assert len(fake.posts()) == 2
+    assert any(3 <= s < 4 for s in sleeps.calls)  # Retry-After honoured (through the injected sleep)
+
+
+async def test_long_digests_are_split_paced_per_channel_and_each_part_recorded(db: Database, fake: FakeSlack):
+    sleeps = Sleeps()
+    clock = iter(range(100))
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), db=db, sleep=sleeps,
+                         clock=lambda: 0.25 * next(clock))
+    message = Message(header="Digest", items=[paper(n) for n in range(1, 31)])
+    result = await poster.post_digest(destination("C7"), message)
+    posts = fake.posts()
+    assert len(posts) == len(render_message(message)) > 1
+    assert all(p["channel"] == "C7" and p["text"] for p in posts)
+    assert sleeps.calls and all(0 < s <= 1.0 for s in sleeps.calls)  # about one message a second
+    assert result.message_ref == "1700000000.000001"
+    async with db.session() as session:
+        part = await find_posted(session, f"slack:{TEAM}:C7", "1700000000.000002")
+    assert part is not None and list(part.paper_ids) == list(range(1, 31))
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
+async def test_gone_channels_are_permanent_failures(fake: FakeSlack, error: str):
+    fake.route("POST", "/api/chat.postMessage", slack_error(error))
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), sleep=Sleeps())
+    with pytest.raises(DeliveryError) as caught:
+        await poster.post_digest(destination(), Message(header="Digest", items=[paper(1)]))
+    assert caught.value.permanent and error in str(caught.value)
+
+
+async def test_a_long_rate_limit_becomes_retry_after(fake: FakeSlack):
+    fake.route("POST", "/api/chat.postMessage", rate_limited(120))
+    sleeps = Sleeps()
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url, sleep=sleeps), sleep=sleeps)
+    with pytest.raises(DeliveryError) as caught:
+        await poster.post_digest(destination(), Message(header="Digest", items=[paper(1)]))
+    assert caught.value.retry_after == 120 and not caught.value.permanent
+
+
+# -- OAuth: many workspaces --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def oauth_runtime(db: Database, fake: FakeSlack) -> AsyncIterator[SlackRuntime]:
+    creds = SlackCredentials(signing_secret=SecretStr(SIGNING_SECRET), client_id="111.222",
+                             client_secret=SecretStr("client-secret"), api_base_url=fake.api_url)
+    runtime = build_slack_app(make_bot(db).core, creds, db=db, sleep=Sleeps())
+    await runtime.prepare()
+    yield runtime
+
+
+async def test_oauth_installs_are_stored_in_paperboys_database_and_used_for_digests(
+        oauth_runtime: SlackRuntime, fake: FakeSlack):
+    from slack_bolt.request.async_request import AsyncBoltRequest
+
+    flow = oauth_runtime.app.oauth_flow
+    assert flow is not None
+    page = await flow.handle_installation(AsyncBoltRequest(body="", query="", headers={}))
+    assert page.status in (200, 302) and "state=" in (page.headers.get("location", [""])[0] + str(page.body))
+    store = oauth_runtime.installation_store
+    assert store is not None
+    await store.async_save(Installation(app_id="A1", team_id="T2", bot_token="xoxb-team-two", bot_id="B2",
+                                        bot_user_id="U2", bot_scopes=["chat:write"], user_id="U9"))
+    await oauth_runtime.poster.post_digest(
+        Destination(key="slack:T2:C1", platform="slack", workspace="T2", channel="C1"), Message(header="Hi"))
+    (call,) = fake.calls("/api/chat.postMessage")
+    assert call.headers.get("Authorization") == "Bearer xoxb-team-two"
+    with pytest.raises(DeliveryError) as caught:
+        await oauth_runtime.poster.post_digest(
+            Destination(key="slack:T3:C1", platform="slack", workspace="T3", channel="C1"), Message(header="Hi"))
+    assert caught.value.permanent
