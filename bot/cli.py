@@ -20,6 +20,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from adapters.console import console_cli
+from adapters.discord import discord_cli
 from adapters.slack import slack_cli
 from bot import cli_config, cli_digests, cli_run, cli_summaries, cli_topics
 from bot.app import App, open_app
@@ -205,6 +206,7 @@ cli_topics.register(cli)
 cli_summaries.register(cli)
 console_cli.register(cli)
 slack_cli.register(cli)
+discord_cli.register(cli)
 cli_digests.register(cli)
 cli_run.register(cli)
 cli_config.register(cli)

@@ -69,6 +69,16 @@ async def serve(app: App, *, console: bool = False) -> None:
         posters["slack"] = slack_poster
         stoppers.append(stop_slack)
         platforms.append("slack")
+    if settings.discord_token is not None and settings.discord_token.get_secret_value():
+        from adapters.discord.discord_adapter import DiscordOptions, DiscordRunner
+
+        discord_runner = DiscordRunner(core, DiscordOptions(token=settings.discord_token,
+                                                            application_id=settings.discord_application_id,
+                                                            sharded=settings.discord_sharded))
+        await discord_runner.start()
+        posters["discord"] = discord_runner.poster
+        stoppers.append(discord_runner.close)
+        platforms.append("discord")
     use_console = console or settings.console or not platforms
     from adapters.console.console_poster import ConsolePoster
 

@@ -1,0 +1,411 @@
+"""Discord on discord.py: app commands in, embeds out, digest posts that open threads, replies in those threads.
+
+The adapter only translates: an interaction or a message becomes a `ChatContext` plus text for `CommandCore`,
+and the core's `Reply` becomes embeds (`discord_renderer`). Three Discord rules shape it:
+
+- An interaction must be answered within 3 s, so every command defers first and answers with follow-ups.
+- Nothing the bot sends may ping anyone: every send passes `AllowedMentions.none()` (and the client's default
+  is the same), whatever the text contains.
+- The message-content intent is privileged; without it the bot still gets the text of messages that mention
+  it, which is all thread replies need. With it (`PAPERBOY_DISCORD_MESSAGE_CONTENT=true`), plain
+  "summarize 3" in a digest thread works without a mention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Literal
+
+import aiohttp
+import discord
+from discord import app_commands
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from adapters.discord.discord_renderer import render_message, thread_name, truncate
+from bot.commands.command_core import CommandCore, error_reply
+from bot.commands.context import ChatContext
+from bot.digests.poster import PostResult
+from bot.errors import DeliveryError
+from bot.messages import Message, Reply, Visibility
+from storage.destination_models import Destination
+from storage.subscription_store import list_topics
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+NO_MENTIONS = discord.AllowedMentions.none()
+THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440
+MAX_CHOICES = 25
+HINT = ("I answer in threads under my posts: mention me with “summarize 2”, “tl;dr 3”, or a question "
+        "(“2: which dataset?”). For everything else: /papers help.")
+GUILD_ONLY = "Paperboy works in server channels, not in direct messages."
+
+
+class DiscordOptions(BaseSettings):
+    """Discord's own settings, read from the same environment (and .env) as the rest of Paperboy.
+
+    Kept next to the adapter so that only a Discord deployment needs to know about them; the names match
+    `bot.config.Settings` (PAPERBOY_DISCORD_TOKEN or DISCORD_TOKEN, …)."""
+
+    model_config = SettingsConfigDict(env_prefix="PAPERBOY_DISCORD_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
+
+    token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
+        "PAPERBOY_DISCORD_TOKEN", "DISCORD_TOKEN"))
+    application_id: str | None = Field(default=None, validation_alias=AliasChoices(
+        "PAPERBOY_DISCORD_APPLICATION_ID", "DISCORD_APPLICATION_ID", "PAPERBOY_DISCORD_CLIENT_ID",
+        "DISCORD_CLIENT_ID"))
+    sharded: bool = False  # AutoShardedClient, from about 1,000 guilds
+    message_content: bool = False  # the privileged intent: enable it in the developer portal first
+    post_interval: float = Field(default=0.25, ge=0, le=60)  # seconds between digest messages, across channels
+
+
+def make_intents(*, message_content: bool = False) -> discord.Intents:
+    """Only what the adapter uses: guilds (channels and threads cached) and guild messages (mentions)."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.message_content = message_content
+    return intents
+
+
+def make_client(options: DiscordOptions) -> discord.Client:
+    """A Client, or an AutoShardedClient when configured; mentions are off by default for every send."""
+    cls = discord.AutoShardedClient if options.sharded else discord.Client
+    return cls(intents=make_intents(message_content=options.message_content), allowed_mentions=NO_MENTIONS)
+
+
+def _guild_channel(channel: object, channel_id: int) -> tuple[int, str | None, str | None]:
+    """(destination channel id, its name, the thread ref): inside a thread, the destination is its parent."""
+    if isinstance(channel, discord.Thread) and channel.parent_id:
+        parent = channel.parent
+        return channel.parent_id, getattr(parent, "name", None), str(channel.id)
+    return channel_id, getattr(channel, "name", None), None
+
+
+def interaction_context(interaction: discord.Interaction) -> ChatContext | None:
+    """Who asked, where; None outside a server (the core's destinations are server channels)."""
+    if interaction.guild_id is None or interaction.channel_id is None:
+        return None
+    channel_id, name, thread_ref = _guild_channel(interaction.channel, interaction.channel_id)
+    return ChatContext(PLATFORM, str(interaction.guild_id), str(channel_id), str(interaction.user.id),
+                       channel_name=name, thread_ref=thread_ref)
+
+
+class DiscordAdapter:
+    """App commands and thread replies for one client. Construct it before the client connects."""
+
+    def __init__(self, core: CommandCore, client: discord.Client, *,
+                 tree: app_commands.CommandTree[discord.Client] | None = None,
+                 message_content: bool = False) -> None:
+        self.core = core
+        self.client = client
+        self.message_content = message_content
+        self.tree: app_commands.CommandTree[discord.Client] = tree or app_commands.CommandTree(client)
+        self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        self._install_commands()
+        client.event(self.on_message)
+
+    # -- app commands ----------------------------------------------------------------------------------------
+
+    def _install_commands(self) -> None:
+        """/papers (a group), /subscribe, /unsubscribe (topic autocomplete), /subscriptions."""
+        papers = app_commands.Group(name="papers", description="Today's research papers for this channel",
+                                    guild_only=True)
+
+        @papers.command(name="today", description="Today's papers for this channel, matches first")
+        async def today(interaction: discord.Interaction) -> None:
+            await self.run_command(interaction, "papers", "today")
+
+        @papers.command(name="top", description="Most upvoted papers recently")
+        @app_commands.describe(period="How far back (default: week)")
+        async def top(interaction: discord.Interaction,
+                      period: Literal["day", "week", "month"] = "week") -> None:
+            await self.run_command(interaction, "papers", f"top {period}")
+
+        @papers.command(name="search", description="Search titles, abstracts and authors")
+        @app_commands.describe(query="Words to look for")
+        async def search(interaction: discord.Interaction, query: app_commands.Range[str, 1, 200]) -> None:
+            await self.run_command(interaction, "papers", f"search {query}", ephemeral=True)
+
+        @papers.command(name="show", description="One paper with its TL;DR")
+        @app_commands.describe(paper="arXiv id, URL or #id")
+        async def show(interaction: discord.Interaction, paper: app_commands.Range[str, 1, 300]) -> None:
+            await self.run_command(interaction, "papers", f"show {paper}")
+
+        @papers.command(name="why", description="Why a paper matches this channel")
+        @app_commands.describe(paper="arXiv id, URL or #id")
+        async def why(interaction: discord.Interaction, paper: app_commands.Range[str, 1, 300]) -> None:
+            await self.run_command(interaction, "papers", f"why {paper}", ephemeral=True)
+
+        @papers.command(name="digest", description="The daily digest: HH:MM [TIMEZONE], off, or preview")
+        @app_commands.describe(setting="HH:MM [TIMEZONE] | off | preview; empty shows the current setting")
+        async def digest(interaction: discord.Interaction, setting: app_commands.Range[str, 0, 100] = "") -> None:
+            private = setting.strip().lower() in ("", "preview")
+            await self.run_command(interaction, "papers", f"digest {setting}".strip(), ephemeral=private)
+
+        @papers.command(name="help", description="What Paperboy can do")
+        async def help_(interaction: discord.Interaction) -> None:
+            await self.run_command(interaction, "papers", "help", ephemeral=True)
+
+        self.tree.add_command(papers)
+
+        @self.tree.command(name="subscribe", description="Follow a topic in this channel (or just for you)")
+        @app_commands.guild_only()
+        @app_commands.describe(topic="A research topic, e.g. “diffusion models”",
+                               personal="Only for you (default: the whole channel)")
+        async def subscribe(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 200],
+                            personal: bool = False) -> None:
+            await self.run_command(interaction, "subscribe", f"--me {topic}" if personal else topic,
+                                   ephemeral=personal)
+
+        @self.tree.command(name="unsubscribe", description="Stop following a topic")
+        @app_commands.guild_only()
+        @app_commands.describe(topic="One of the topics followed here", personal="From your personal list")
+        async def unsubscribe(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 200],
+                              personal: bool = False) -> None:
+            await self.run_command(interaction, "unsubscribe", f"--me {topic}" if personal else topic,
+                                   ephemeral=personal)
+
+        @unsubscribe.autocomplete("topic")
+        async def unsubscribe_topics(interaction: discord.Interaction,
+                                     current: str) -> list[app_commands.Choice[str]]:
+            return await self.topic_choices(interaction, current)
+
+        @self.tree.command(name="subscriptions", description="Topics this channel and you follow")
+        @app_commands.guild_only()
+        async def subscriptions(interaction: discord.Interaction) -> None:
+            await self.run_command(interaction, "subscriptions", "", ephemeral=True)
+
+    async def run_command(self, interaction: discord.Interaction, name: str, args: str, *,
+                          ephemeral: bool = False) -> None:
+        """Defer first (the 3-second rule), then let the core work for as long as it needs (15 minutes)."""
+        try:
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        except discord.HTTPException as exc:
+            log.warning("could not defer /%s: %s", name, exc)  # too late or the interaction is gone
+            return
+        ctx = interaction_context(interaction)
+        reply = error_reply(GUILD_ONLY) if ctx is None else await self.core.handle_command(ctx, name, args)
+        await self.follow_up(interaction, ctx, reply, deferred_ephemeral=ephemeral)
+
+    async def follow_up(self, interaction: discord.Interaction, ctx: ChatContext | None, reply: Reply, *,
+                        deferred_ephemeral: bool) -> None:
+        """Send the reply as follow-ups; a public list is recorded so replies under it can say "summarize 2"."""
+        ephemeral = deferred_ephemeral
+        if reply.visibility is Visibility.EPHEMERAL and not deferred_ephemeral:
+            # The public "thinking…" placeholder would turn the first follow-up public: remove it, then the
+            # follow-up is a new message and can be private (an error, "already following").
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.delete_original_response()
+            ephemeral = True
+        try:
+            for batch in render_message(reply.message):
+                sent = await interaction.followup.send(embeds=batch, ephemeral=ephemeral,
+                                                       allowed_mentions=NO_MENTIONS, wait=True)
+                if ctx is not None and not ephemeral and reply.paper_ids:
+                    await self.core.record_posted(ctx, reply, str(sent.id))
+        except discord.HTTPException as exc:
+            log.warning("follow-up failed: %s", exc)
+
+    async def topic_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """Autocomplete for /unsubscribe: the topics this channel (or, with personal, the user) follows."""
+        ctx = interaction_context(interaction)
+        if ctx is None:
+            return []
+        personal = bool(getattr(interaction.namespace, "personal", False))
+        scope = ctx.personal_scope if personal else ctx.channel_scope
+        try:
+            async with self.core.services.db.session() as session:
+                topics = await list_topics(session, scope)
+        except Exception:
+            log.exception("topic autocomplete failed")
+            return []
+        needle = current.casefold().strip()
+        found = [t for t in topics if needle in t.casefold()]
+        return [app_commands.Choice(name=truncate(t, 100), value=t[:100]) for t in found[:MAX_CHOICES]]
+
+    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """A failure before our callback ran (a bad option): log it, and say something short if we still can."""
+        log.error("app command failed: %s", error, exc_info=error)
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send("Sorry, that did not work.", ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+            else:
+                await interaction.response.send_message("Sorry, that did not work.", ephemeral=True,
+                                                        allowed_mentions=NO_MENTIONS)
+
+    # -- thread replies --------------------------------------------------------------------------------------
+
+    def _mentions_me(self, message: discord.Message) -> bool:
+        me = self.client.user
+        return me is not None and any(user.id == me.id for user in message.mentions)
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A mention (or, with the content intent, any message) in a digest thread or replying to a bot post."""
+        if message.author.bot or message.guild is None:
+            return
+        mentioned = self._mentions_me(message)
+        if not (mentioned or self.message_content):
+            return
+        channel: object = message.channel
+        if isinstance(channel, discord.PartialMessageable):  # not cached: ask once what it is
+            with contextlib.suppress(discord.HTTPException):
+                channel = await self.client.fetch_channel(channel.id)
+        reference = message.reference.message_id if message.reference else None
+        channel_id, name, thread_ref = _guild_channel(channel, message.channel.id)
+        if thread_ref is None and reference is not None:
+            thread_ref = str(reference)  # a reply to one of the bot's messages
+        if thread_ref is None and not mentioned:
+            return
+        ctx = ChatContext(PLATFORM, str(message.guild.id), str(channel_id), str(message.author.id),
+                          channel_name=name, thread_ref=thread_ref, mentioned=mentioned)
+        answer: Reply | None = None
+        if thread_ref is not None:
+            async with message.channel.typing():
+                answer = await self.core.handle_thread_message(ctx, message.content)
+        if answer is None and not mentioned:
+            return  # people talk in these threads too
+        reply = answer or Reply(Message(text=HINT))
+        await self.send_in_thread(message, reply, in_thread=isinstance(channel, discord.Thread))
+
+    async def send_in_thread(self, message: discord.Message, reply: Reply, *, in_thread: bool) -> None:
+        """In a thread: the thread. Elsewhere: a reply to the asker's message (without pinging them)."""
+        try:
+            for i, batch in enumerate(render_message(reply.message)):
+                if i == 0 and not in_thread:
+                    await message.reply(embeds=batch, mention_author=False, allowed_mentions=NO_MENTIONS)
+                else:
+                    await message.channel.send(embeds=batch, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            log.warning("thread reply failed: %s", exc)
+
+    # -- running ---------------------------------------------------------------------------------------------
+
+    def poster(self, *, interval: float = 0.25) -> DiscordPoster:
+        return DiscordPoster(self.client, interval=interval)
+
+
+class Pacer:
+    """At most one message per `interval` seconds across all channels: a digest run over thousands of channels
+    stays far below Discord's global limit, instead of bursting and leaning on 429 handling."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._lock = asyncio.Lock()
+        self._last = float("-inf")
+
+    async def wait(self) -> None:
+        if self.interval <= 0:
+            return
+        async with self._lock:
+            delay = self._last + self.interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._last = time.monotonic()
+
+
+def delivery_error(exc: BaseException) -> DeliveryError:
+    """discord.py's failures in the core's terms: permanent when retrying cannot help, retry_after on 429s."""
+    if isinstance(exc, discord.RateLimited):
+        return DeliveryError(f"Discord rate limit ({exc.retry_after:.0f} s)", retry_after=exc.retry_after)
+    if isinstance(exc, discord.Forbidden | discord.NotFound):
+        return DeliveryError(f"Discord refused the post ({exc.status}): {exc.text[:200]}", permanent=True)
+    if isinstance(exc, discord.HTTPException):
+        if exc.status == 429:
+            return DeliveryError("Discord rate limit", retry_after=_retry_after(exc))
+        return DeliveryError(f"Discord error {exc.status}: {exc.text[:200]}")
+    return DeliveryError(f"Discord unreachable: {type(exc).__name__}")
+
+
+def _retry_after(exc: discord.HTTPException) -> float | None:
+    headers = getattr(exc.response, "headers", None) or {}
+    for value in (headers.get("Retry-After"), headers.get("X-RateLimit-Reset-After")):
+        with contextlib.suppress(TypeError, ValueError):
+            return float(value)  # type: ignore[arg-type]
+    return None
+
+
+class DiscordPoster:
+    """`DigestPoster` for Discord: the digest as embed messages, then a thread on the first one.
+
+    `PostResult.thread_ref` is the thread's id, so "@Paperboy summarize 2" inside it resolves to the digest.
+    A failure before anything was posted raises `DeliveryError` (retried by the runner); once the first message
+    is out, later failures are logged and the post counts as delivered, so a retry never duplicates it."""
+
+    def __init__(self, client: discord.Client, *, interval: float = 0.25) -> None:
+        self.client = client
+        self._pace = Pacer(interval)
+
+    def _channel(self, destination: Destination) -> discord.abc.Messageable:
+        channel = self.client.get_channel(int(destination.channel))
+        if isinstance(channel, discord.abc.Messageable):
+            return channel
+        return self.client.get_partial_messageable(int(destination.channel), guild_id=int(destination.workspace))
+
+    async def post_digest(self, destination: Destination, message: Message) -> PostResult:
+        channel = self._channel(destination)
+        batches = render_message(message)
+        first: discord.Message | None = None
+        try:
+            for batch in batches:
+                await self._pace.wait()
+                sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS)
+                first = first or sent
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            if first is None:
+                raise delivery_error(exc) from exc
+            log.warning("digest for %s posted in part: %s", destination.key, exc)
+        assert first is not None
+        return PostResult(str(first.id), await self._open_thread(first, message, destination))
+
+    async def _open_thread(self, first: discord.Message, message: Message, destination: Destination) -> str | None:
+        """The digest's thread; without it (no thread permission) replies to the message still work."""
+        name = thread_name(message)
+        try:
+            if first.guild is not None:
+                thread = await first.create_thread(name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+                return str(thread.id)
+            data = await self.client.http.start_thread_with_message(
+                first.channel.id, first.id, name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+            return str(data["id"])
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("no thread for the digest in %s: %s", destination.key, exc)
+            return None
+
+
+class DiscordRunner:
+    """The adapter's life in `paperboy run`: log in, connect the gateway in the background, close on shutdown.
+
+    Commands are never synced here (a daily per-guild create limit): `paperboy discord sync` does that."""
+
+    def __init__(self, core: CommandCore, options: DiscordOptions, *, client: discord.Client | None = None) -> None:
+        self.options = options
+        self.client = client or make_client(options)
+        self.adapter = DiscordAdapter(core, self.client, message_content=options.message_content)
+        self.poster = self.adapter.poster(interval=options.post_interval)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self.options.token is None:
+            raise DeliveryError("no Discord token configured (PAPERBOY_DISCORD_TOKEN)", permanent=True)
+        await self.client.login(self.options.token.get_secret_value())
+        self._task = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
+        self._task.add_done_callback(self._gateway_done)
+
+    @staticmethod
+    def _gateway_done(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Discord gateway stopped: %s", task.exception())
+
+    async def close(self) -> None:
+        await self.client.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task

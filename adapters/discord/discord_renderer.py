@@ -1,0 +1,209 @@
+"""Core messages as Discord embeds, split so that every message Discord receives is within its limits.
+
+Discord rejects a whole message when any limit is exceeded (and discord.py does not check the 6000-character
+total before sending), so the renderer packs conservatively and never relies on the server to truncate.
+Everything that came from outside (titles, abstracts, LLM text, topic names) is escaped for Discord markdown
+and has its mentions neutralised; embeds never ping, and senders also pass `AllowedMentions.none()`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import quote, urlsplit
+
+import discord
+from discord.utils import escape_markdown, escape_mentions
+
+from bot.messages import Message, PaperItem
+
+# Discord's documented limits.
+MAX_EMBEDS = 10
+MAX_MESSAGE_TOTAL = 6000
+MAX_TITLE = 256
+MAX_DESCRIPTION = 4096
+MAX_FIELDS = 25
+MAX_FIELD_NAME = 256
+MAX_FIELD_VALUE = 1024
+MAX_FOOTER = 2048
+MAX_CONTENT = 2000
+MAX_THREAD_NAME = 100
+
+# What we pack to: a margin below each limit, because a rejected digest is worse than one more message.
+DESCRIPTION_BUDGET = 4000
+MESSAGE_BUDGET = 5800
+FOOTER_BUDGET = 1000
+PAPER_BLOCK_BUDGET = 1800  # one paper never takes more than this, whatever its TL;DR
+TLDR_BUDGET = 900
+WHY_BUDGET = 300
+
+COLOUR = discord.Colour(0xF5A623)
+ELLIPSIS = "…"
+_MENTION_LIKE = re.compile(r"<(?=[@#:/]|a:|t:)")
+_LINE_START = re.compile(r"^(\s*)(#{1,3}\s|-#\s|[-*+]\s|>\s|\d+[.)]\s)", re.MULTILINE)
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut to `limit` characters with an ellipsis; used only where splitting is impossible (a title)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def neutralise_mentions(text: str) -> str:
+    """`@everyone`, `@here`, `<@123>`, `<@&456>`, `<#789>`, `</cmd:1>` become inert text: defence in depth on
+    top of `AllowedMentions.none()`, so even a copied embed or a future content field cannot ping anyone."""
+    return _MENTION_LIKE.sub("<\u200b", escape_mentions(text))
+
+
+def escape(text: str) -> str:
+    """Outside text as literal text in a markdown-rendering field: markdown, masked links, list/heading markers
+    at line starts and mentions all lose their meaning."""
+    escaped = escape_markdown(text).replace("]", "\\]") if text else ""
+    escaped = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
+    return neutralise_mentions(escaped)
+
+
+def plain(text: str) -> str:
+    """Outside text for fields Discord shows without markdown (footers, thread names): only mentions matter."""
+    return neutralise_mentions(" ".join(text.split()))
+
+
+def safe_url(url: str | None) -> str | None:
+    """An http(s) URL safe inside `[text](url)`: parentheses, spaces and angle brackets percent-encoded."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(url.strip(), safe=":/?#[]@!$&'*+,;=%-._~")
+
+
+def thread_name(message: Message) -> str:
+    """A digest thread's name: its header, within Discord's 100 characters."""
+    return truncate(plain(message.header or "Paperboy digest"), MAX_THREAD_NAME) or "Paperboy digest"
+
+
+def paper_block(item: PaperItem) -> str:
+    """One paper as markdown: the linked title, votes, byline, TL;DR and why it matched."""
+    title = escape(truncate(" ".join(item.title.split()), 300))
+    url = safe_url(item.url)
+    head = f"**{item.number}. [{title}]({url})**" if url else f"**{item.number}. {title}**"
+    if item.upvotes:
+        head += f" · ▲{item.upvotes}"
+    lines = [head]
+    if item.byline:
+        lines.append(f"*{escape(truncate(item.byline, 150))}*")
+    if item.tldr:
+        lines.append(escape(truncate(" ".join(item.tldr.split()), TLDR_BUDGET)))
+    if item.why:
+        lines.append(f"-# why: {escape(truncate(' '.join(item.why.split()), WHY_BUDGET))}")
+    return truncate("\n".join(lines), PAPER_BLOCK_BUDGET)
+
+
+def _split_long(text: str, budget: int) -> list[str]:
+    """A long body as chunks within `budget`, cut at line ends where possible (then at spaces, then anywhere)."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.splitlines():
+        while len(line) > budget:
+            cut = line.rfind(" ", 0, budget)
+            cut = cut if cut > budget // 2 else budget
+            piece, line = line[:cut], line[cut:].lstrip()
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(piece)
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > budget:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return [c for c in chunks if c.strip()]
+
+
+def _blocks(message: Message) -> list[str]:
+    """The description pieces, in order; each fits one embed description on its own."""
+    blocks: list[str] = []
+    if message.text:
+        blocks += _split_long(escape(message.text), DESCRIPTION_BUDGET)
+    if message.body:
+        blocks += _split_long(escape(message.body), DESCRIPTION_BUDGET)
+    blocks += [paper_block(item) for item in message.items]
+    return blocks
+
+
+def _footer(context: Iterable[str]) -> str | None:
+    lines = [plain(line) for line in context if line and line.strip()]
+    return truncate("\n".join(lines), FOOTER_BUDGET) if lines else None
+
+
+def render_message(message: Message) -> list[list[discord.Embed]]:
+    """A core message as one or more Discord messages' worth of embeds, each message within every limit.
+
+    One greedy pass: paper blocks fill an embed's description up to its budget, and embeds fill a message up to
+    the 6000-character total (with margin), so a 60-paper digest takes as few messages as the limits allow.
+    The footer (small print) goes on the very last embed; its size is reserved in every message so adding it
+    can never push the last message over."""
+    footer = _footer(message.context)
+    reserve = len(footer or "")
+    batches: list[list[discord.Embed]] = []
+    batch: list[discord.Embed] = []
+    embed = discord.Embed(colour=COLOUR)
+    if message.header:
+        embed.title = truncate(escape(" ".join(message.header.split())), MAX_TITLE)
+    description = ""
+    done = 0  # characters of the finished embeds in `batch`
+
+    def close_embed() -> None:
+        nonlocal embed, description, done
+        if description:
+            embed.description = description
+        if description or embed.title:
+            batch.append(embed)
+            done += len(embed)
+        embed, description = discord.Embed(colour=COLOUR), ""
+
+    for block in _blocks(message):
+        candidate = f"{description}\n\n{block}" if description else block
+        title = len(embed.title or "")
+        if len(candidate) <= DESCRIPTION_BUDGET and done + title + len(candidate) + reserve <= MESSAGE_BUDGET:
+            description = candidate
+            continue
+        close_embed()
+        if len(batch) >= MAX_EMBEDS or done + len(block) + reserve > MESSAGE_BUDGET:
+            batches.append(batch)
+            batch, done = [], 0
+        description = block
+    close_embed()
+    if not batch and not batches:
+        batch.append(discord.Embed(colour=COLOUR, description="\u200b"))
+    if batch:
+        batches.append(batch)
+    if footer:
+        batches[-1][-1].set_footer(text=footer)
+    return batches
+
+
+def limit_problems(embeds: list[discord.Embed]) -> list[str]:
+    """Every Discord limit one message's embeds break (empty when valid); tests and a last check before sending."""
+    problems: list[str] = []
+    if len(embeds) > MAX_EMBEDS:
+        problems.append(f"{len(embeds)} embeds > {MAX_EMBEDS}")
+    total = sum(len(e) for e in embeds)
+    if total > MAX_MESSAGE_TOTAL:
+        problems.append(f"{total} characters across embeds > {MAX_MESSAGE_TOTAL}")
+    for i, e in enumerate(embeds):
+        if e.title and len(e.title) > MAX_TITLE:
+            problems.append(f"embed {i}: title {len(e.title)} > {MAX_TITLE}")
+        if e.description and len(e.description) > MAX_DESCRIPTION:
+            problems.append(f"embed {i}: description {len(e.description)} > {MAX_DESCRIPTION}")
+        if len(e.fields) > MAX_FIELDS:
+            problems.append(f"embed {i}: {len(e.fields)} fields > {MAX_FIELDS}")
+        for f in e.fields:
+            if len(f.name or "") > MAX_FIELD_NAME or len(f.value or "") > MAX_FIELD_VALUE:
+                problems.append(f"embed {i}: field over its limits")
+        if e.footer.text and len(e.footer.text) > MAX_FOOTER:
+            problems.append(f"embed {i}: footer {len(e.footer.text)} > {MAX_FOOTER}")
+    return problems

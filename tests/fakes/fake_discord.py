@@ -1,0 +1,187 @@
+"""A fake Discord REST API on 127.0.0.1, built on `FakeServer`, plus the gateway-side payloads tests need.
+
+Tests point `discord.http.Route.BASE` at it (interaction callbacks and follow-ups go through the same Route),
+so discord.py's own HTTP client, JSON handling and error mapping run for real. Discord paths carry ids, so
+routing is by regular expression; every request is recorded, and a test can queue failures for a route.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from tests.fakes.http_server import FakeServer, Recorded, Reply
+
+API = "/api/v10"
+BOT_ID = 900000000000000001
+APP_ID = 900000000000000002
+GUILD_ID = 910000000000000001
+CHANNEL_ID = 920000000000000001
+USER_ID = 930000000000000001
+FIRST_ID = 960000000000000001  # the first id the fake hands out (messages, threads)
+TIMESTAMP = "2026-04-22T10:00:00.000000+00:00"
+
+DEFER = "defer"
+FOLLOWUP = "followup"
+DELETE_ORIGINAL = "delete-original"
+MESSAGE = "message"
+THREAD = "thread"
+TYPING = "typing"
+
+
+def user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
+    return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name, "avatar": None,
+            "bot": bot}
+
+
+def text_channel(channel_id: int = CHANNEL_ID, name: str = "papers") -> dict[str, Any]:
+    return {"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": name, "position": 0,
+            "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None,
+            "rate_limit_per_user": 0, "last_message_id": None}
+
+
+def thread_channel(thread_id: int, parent_id: int = CHANNEL_ID, name: str = "digest") -> dict[str, Any]:
+    return {"id": str(thread_id), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(parent_id),
+            "owner_id": str(BOT_ID), "name": name, "member_count": 1, "message_count": 0, "rate_limit_per_user": 0,
+            "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "archive_timestamp": TIMESTAMP,
+                                "locked": False}}
+
+
+def message(message_id: int, channel_id: int, *, author: dict[str, Any] | None = None, content: str = "",
+            embeds: list[Any] | None = None, mentions: list[dict[str, Any]] | None = None, flags: int = 0,
+            reference: int | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": str(message_id), "channel_id": str(channel_id), "author": author or user(BOT_ID, "Paperboy", bot=True),
+        "content": content, "timestamp": TIMESTAMP, "edited_timestamp": None, "tts": False,
+        "mention_everyone": False, "mentions": mentions or [], "mention_roles": [], "attachments": [],
+        "embeds": embeds or [], "pinned": False, "type": 19 if reference else 0, "flags": flags,
+    }
+    if reference:
+        data["message_reference"] = {"message_id": str(reference), "channel_id": str(channel_id)}
+    return data
+
+
+def interaction(command: str, options: list[dict[str, Any]] | None = None, *, subcommand: str | None = None,
+                interaction_id: int = 940000000000000001, channel: dict[str, Any] | None = None,
+                kind: int = 2) -> dict[str, Any]:
+    """An APPLICATION_COMMAND (2) or autocomplete (4) interaction as the gateway delivers it."""
+    opts = options or []
+    if subcommand:
+        opts = [{"type": 1, "name": subcommand, "options": opts}]
+    return {
+        "id": str(interaction_id), "application_id": str(APP_ID), "type": kind, "token": f"tok-{interaction_id}",
+        "version": 1, "guild_id": str(GUILD_ID), "channel_id": str(CHANNEL_ID),
+        "channel": channel or text_channel(), "attachment_size_limit": 8_000_000, "locale": "en-US",
+        "app_permissions": "0",
+        "member": {"user": user(USER_ID, "ada"), "roles": [], "joined_at": TIMESTAMP, "deaf": False, "mute": False,
+                   "permissions": "0", "flags": 0},
+        "data": {"id": "950000000000000001", "name": command, "type": 1, "options": opts},
+    }
+
+
+def _json(body: Any, status: int = 200) -> Reply:
+    return Reply(status, json.dumps(body).encode())
+
+
+class FakeDiscord(FakeServer):
+    """Discord's REST API, as much of it as the adapter uses. `events` lists (kind, Recorded) in arrival order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._ids = itertools.count(FIRST_ID)
+        self._failures: list[tuple[re.Pattern[str], Reply]] = []
+        self.events: list[tuple[str, Recorded]] = []
+        self.channels: dict[int, dict[str, Any]] = {CHANNEL_ID: text_channel()}
+        self._patterns: list[tuple[str, re.Pattern[str], str, Callable[[Recorded, re.Match[str]], Reply]]] = [
+            ("GET", re.compile(rf"^{API}/users/@me$"), "login", lambda r, m: _json(user(BOT_ID, "Paperboy", bot=True))),
+            ("GET", re.compile(rf"^{API}/oauth2/applications/@me$"), "app", self._app),
+            ("POST", re.compile(rf"^{API}/interactions/(\d+)/([^/]+)/callback$"), DEFER, self._callback),
+            ("POST", re.compile(rf"^{API}/webhooks/(\d+)/([^/]+)$"), FOLLOWUP, self._followup),
+            ("DELETE", re.compile(rf"^{API}/webhooks/(\d+)/([^/]+)/messages/@original$"), DELETE_ORIGINAL,
+             lambda r, m: Reply(204, b"", {"Content-Type": "text/plain"})),
+            ("POST", re.compile(rf"^{API}/channels/(\d+)/messages$"), MESSAGE, self._message),
+            ("POST", re.compile(rf"^{API}/channels/(\d+)/messages/(\d+)/threads$"), THREAD, self._thread),
+            ("POST", re.compile(rf"^{API}/channels/(\d+)/typing$"), TYPING,
+             lambda r, m: Reply(204, b"", {"Content-Type": "text/plain"})),
+            ("GET", re.compile(rf"^{API}/channels/(\d+)$"), "channel", self._channel),
+            ("PUT", re.compile(rf"^{API}/applications/(\d+)(?:/guilds/\d+)?/commands$"), "sync", self._sync),
+        ]
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def fail(self, path_regex: str, reply: Reply) -> None:
+        """The next request whose path matches gets `reply` (a 403, a 429 …) instead of the normal answer."""
+        with self._lock:
+            self._failures.append((re.compile(path_regex), reply))
+
+    def _reply(self, rec: Recorded) -> Reply:
+        with self._lock:
+            self.requests.append(rec)
+            for i, (pattern, failure) in enumerate(self._failures):
+                if pattern.search(rec.path):
+                    del self._failures[i]
+                    return failure
+        for method, pattern, kind, handler in self._patterns:
+            match = pattern.match(rec.path)
+            if match and method == rec.method:
+                with self._lock:
+                    self.events.append((kind, rec))
+                return handler(rec, match)
+        return _json({"message": "404: Not Found", "code": 0}, 404)
+
+    # -- handlers --------------------------------------------------------------------------------------------
+
+    def _app(self, rec: Recorded, match: re.Match[str]) -> Reply:
+        return _json({"id": str(APP_ID), "name": "Paperboy", "description": "", "icon": None, "bot_public": True,
+                      "bot_require_code_grant": False, "owner": user(USER_ID, "ada"), "verify_key": "00",
+                      "flags": 0})
+
+    def _callback(self, rec: Recorded, match: re.Match[str]) -> Reply:
+        flags = ((rec.json() or {}).get("data") or {}).get("flags", 0)
+        return _json({"interaction": {"id": match.group(1), "type": 2, "response_message_loading": True,
+                                      "response_message_ephemeral": bool(flags & 64)}})
+
+    def _followup(self, rec: Recorded, match: re.Match[str]) -> Reply:
+        body = rec.json() or {}
+        return _json(message(self.next_id(), CHANNEL_ID, embeds=body.get("embeds"), content=body.get("content", ""),
+                             flags=body.get("flags", 0)))
+
+    def _message(self, rec: Recorded, match: re.Match[str]) -> Reply:
+        body = rec.json() or {}
+        return _json(message(self.next_id(), int(match.group(1)), embeds=body.get("embeds"),
+                             content=body.get("content", "")))
+
+    def _thread(self, rec: Recorded, match: re.Match[str]) -> Reply:
+        thread = thread_channel(int(match.group(2)), int(match.group(1)), (rec.json() or {}).get("name", "t"))
+        self.channels[int(match.group(2))] = thread
+        return _json(thread, 201)
+
+    def _channel(self, rec: Recorded, match: re.Match[str]) -> Reply:
+        found = self.channels.get(int(match.group(1)))
+        return _json(found) if found else _json({"message": "Unknown Channel", "code": 10003}, 404)
+
+    def _sync(self, rec: Recorded, match: re.Match[str]) -> Reply:
+        commands = rec.json() or []
+        return _json([{**c, "id": str(self.next_id()), "application_id": str(APP_ID), "version": "1",
+                       "default_member_permissions": None, "dm_permission": True, "nsfw": False}
+                      for c in commands])
+
+    # -- what tests look at ----------------------------------------------------------------------------------
+
+    def of(self, kind: str) -> list[Recorded]:
+        with self._lock:
+            return [rec for k, rec in self.events if k == kind]
+
+    def kinds(self) -> list[str]:
+        with self._lock:
+            return [k for k, _ in self.events]
+
+    def sends(self) -> list[dict[str, Any]]:
+        """The JSON body of every request that can carry text to users (messages, follow-ups)."""
+        return [rec.json() for rec in self.of(MESSAGE) + self.of(FOLLOWUP)]
