@@ -20,8 +20,6 @@ from rich.progress import Progress
 from rich.table import Table
 
 from adapters.console import console_cli
-from adapters.discord import discord_cli
-from adapters.slack import slack_cli
 from bot import cli_config, cli_digests, cli_run, cli_summaries, cli_topics
 from bot.app import App, open_app
 from bot.config import Settings
@@ -205,12 +203,26 @@ def papers_export(
 cli_topics.register(cli)
 cli_summaries.register(cli)
 console_cli.register(cli)
-slack_cli.register(cli)
-discord_cli.register(cli)
 cli_digests.register(cli)
 cli_run.register(cli)
 cli_config.register(cli)
 
 
+# Platform command groups load their SDKs (slack-bolt, discord.py) only when used: every other command starts
+# fast, and the core never imports a platform library.
+_PLATFORM_CLIS = {
+    "slack": ("adapters.slack.slack_cli", "The Slack adapter: check the configuration."),
+    "discord": ("adapters.discord.discord_cli", "The Discord adapter: sync commands, invite URL."),
+}
+
+
 def main() -> None:
+    import importlib
+
+    wanted = sys.argv[1] if len(sys.argv) > 1 else None
+    for name, (module, help_text) in _PLATFORM_CLIS.items():
+        if wanted == name:
+            importlib.import_module(module).register(cli)
+        else:
+            cli.add_typer(typer.Typer(help=help_text), name=name)
     cli()
