@@ -48,6 +48,7 @@ class Paper(Base):
 # Feature modules define their tables on the same Base; importing them here makes the metadata complete.
 from storage import delivery_models as delivery_models  # noqa: E402
 from storage import destination_models as destination_models  # noqa: E402
+from storage import event_store as event_store  # noqa: E402
 from storage import semantic_cache_store as semantic_cache_store  # noqa: E402
 from storage import subscription_models as subscription_models  # noqa: E402
 from storage import summary_models as summary_models  # noqa: E402

@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.oauth.installation_store import Installation
 
 from adapters.slack.slack_adapter import (
+    DatabaseEventDeduper,
     EventDeduper,
     SlackCredentials,
     SlackPoster,
@@ -291,6 +292,23 @@ async def test_the_same_event_delivered_twice_is_handled_once(db: Database, fake
     first = await runtime.app.async_dispatch(event_request(event, event_id="EvSame"))
     again = await runtime.app.async_dispatch(event_request(event, event_id="EvSame", retry=1))
     assert first.status == again.status == 200
+    await wait_for(lambda: fake.posts()[1:])
+    await asyncio.sleep(0.2)
+    assert len(fake.posts()) == 2
+
+
+async def test_a_retry_reaching_another_replica_is_handled_once(db: Database, fake: FakeSlack):
+    """Two HTTP-mode processes on one database: the retry goes to the other one, which must drop it."""
+    await ingest_samples(db)
+    bot = make_bot(db)
+    first_replica = runtime_for(bot.core, fake, deduper=DatabaseEventDeduper(db))
+    second_replica = runtime_for(make_bot(db).core, fake, deduper=DatabaseEventDeduper(db))
+    digest_ts, _ = await post_digest(db, bot.core, fake)
+    event = {"type": "message", "channel": "C1", "user": "U1", "text": "tl;dr 1", "ts": "1700000099.000004",
+             "thread_ts": digest_ts}
+    await first_replica.app.async_dispatch(event_request(event, event_id="EvReplica"))
+    again = await second_replica.app.async_dispatch(event_request(event, event_id="EvReplica", retry=1))
+    assert again.status == 200
     await wait_for(lambda: fake.posts()[1:])
     await asyncio.sleep(0.2)
     assert len(fake.posts()) == 2

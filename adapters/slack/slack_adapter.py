@@ -14,6 +14,7 @@ a fake Slack on 127.0.0.1 and production wires it once in the composition root.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import random
 import re
@@ -48,6 +49,7 @@ from bot.commands.context import ChatContext
 from bot.digests.poster import PostResult
 from bot.errors import DeliveryError
 from bot.messages import Message, Reply, Visibility
+from storage import event_store
 from storage.database import Database
 from storage.destination_models import Destination
 from storage.destination_store import record_posted
@@ -143,6 +145,17 @@ class EventDeduper:
         return True
 
 
+class DatabaseEventDeduper:
+    """The same promise across processes: with several HTTP replicas behind a load balancer, Slack's retry of an
+    event may reach any of them, and the shared database lets exactly one handle it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def first_time(self, key: str) -> bool:
+        return await event_store.first_time(self.db, f"slack:{key}")
+
+
 def _event_key(body: Mapping[str, Any]) -> str | None:
     if body.get("type") != "event_callback":
         return None
@@ -168,7 +181,7 @@ class SlackAdapter:
     `response_url` when the bot may not post there (not in the channel).
     """
 
-    def __init__(self, core: CommandCore, app: AsyncApp, *, deduper: EventDeduper | None = None,
+    def __init__(self, core: CommandCore, app: AsyncApp, *, deduper: EventDeduper | DatabaseEventDeduper | None = None,
                  webhook_sleep: Sleep = asyncio.sleep, post_lists_as_messages: bool = False) -> None:
         self.core = core
         self.app = app
@@ -190,7 +203,11 @@ class SlackAdapter:
     async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         """Bolt names the continuation `next`; a duplicate event is acknowledged (200) and dropped."""
         key = _event_key(body)
-        if key is not None and not self.deduper.first_time(key):
+        fresh = True
+        if key is not None:
+            answer = self.deduper.first_time(key)
+            fresh = await answer if inspect.isawaitable(answer) else bool(answer)
+        if not fresh:
             log.info("slack event %s delivered again; already handled", key)
             return BoltResponse(status=200, body="")
         await next()
@@ -468,7 +485,7 @@ class SlackRuntime:
 
 def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: Database | None = None,
                     sleep: Sleep = asyncio.sleep, post_lists_as_messages: bool = False,
-                    deduper: EventDeduper | None = None) -> SlackRuntime:
+                    deduper: EventDeduper | DatabaseEventDeduper | None = None) -> SlackRuntime:
     """The bolt app for the given credentials: OAuth (many workspaces, installs stored in Paperboy's database)
     when a client id and secret are given, otherwise one workspace with a fixed bot token.
 
@@ -507,6 +524,8 @@ def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: Dat
         # The token travels in `client`; an explicit "" keeps bolt from reading SLACK_SIGNING_SECRET itself.
         app = AsyncApp(client=client, signing_secret=_secret(credentials.signing_secret) or "",
                        request_verification_enabled=not credentials.socket_mode)
+    if deduper is None and db is not None and not credentials.socket_mode:
+        deduper = DatabaseEventDeduper(db)  # HTTP mode may run as several replicas
     adapter = SlackAdapter(core, app, deduper=deduper, webhook_sleep=sleep,
                            post_lists_as_messages=post_lists_as_messages)
     adapter.register()
