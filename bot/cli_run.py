@@ -21,6 +21,7 @@ import typer
 from bot.app import App, build_command_core, build_digest_runner
 from bot.digests.digest_runner import Outcome
 from bot.digests.poster import DigestPoster
+from bot.errors import UsageError
 from bot.ingestion.ingest_service import Source
 from bot.logging_setup import configure_logging
 from bot.metrics import Metrics
@@ -64,6 +65,8 @@ async def serve(app: App, *, console: bool = False) -> None:
         credentials = SlackCredentials(bot_token=settings.slack_bot_token, app_token=settings.slack_app_token,
                                        signing_secret=settings.slack_signing_secret,
                                        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret)
+        if problems := credentials.check():
+            raise UsageError("Slack is half configured: " + "; ".join(problems))
         slack_poster, stop_slack = await start_slack(core, credentials, app.db, host=settings.http_host,
                                                      port=settings.slack_port)
         posters["slack"] = slack_poster

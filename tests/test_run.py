@@ -36,12 +36,7 @@ def start(env: dict[str, str]) -> subprocess.Popen[str]:
 def stop(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str, str]:
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=timeout)
-    texts = []
-    for handle in proc.files:  # type: ignore[attr-defined]
-        handle.seek(0)
-        texts.append(handle.read())
-        handle.close()
-    return proc.returncode, texts[0], texts[1]
+    return (proc.returncode, *_read(proc))
 
 
 def due_now(db_env: dict[str, str]) -> None:
@@ -107,7 +102,7 @@ def test_healthz_metrics_and_no_secret_in_any_log_line(db_env):
     with FakeOpenAI() as llm:
         env = {**db_env, "PAPERBOY_TICK_SECONDS": "0.5", "PAPERBOY_HTTP_PORT": str(port),
                "PAPERBOY_HTTP_HOST": "127.0.0.1", "PAPERBOY_LOG_LEVEL": "DEBUG", "PAPERBOY_LOG_FORMAT": "json",
-               "PAPERBOY_LLM_BASE_URL": llm.base_url, "PAPERBOY_LLM_API_KEY": LLM_KEY, "SLACK_BOT_TOKEN": SLACK_TOKEN}
+               "PAPERBOY_LLM_BASE_URL": llm.base_url, "PAPERBOY_LLM_API_KEY": LLM_KEY}
         proc = start(env)
         try:
             assert wait_for(lambda: _get(port, "/healthz") is not None), proc.poll()
@@ -123,9 +118,29 @@ def test_healthz_metrics_and_no_secret_in_any_log_line(db_env):
             code, out, err = stop(proc)
     assert code == 0
     assert err.strip(), "DEBUG logging produced nothing"
-    for secret in (SLACK_TOKEN, LLM_KEY, LLM_KEY[3:]):
+    for secret in (LLM_KEY, LLM_KEY[3:]):
         assert secret not in err and secret not in out
     assert all(line.startswith("{") for line in err.strip().splitlines())
+
+
+def test_half_configured_slack_is_one_clear_line_without_the_token(db_env):
+    env = {**db_env, "SLACK_BOT_TOKEN": SLACK_TOKEN, "PAPERBOY_LOG_LEVEL": "DEBUG"}
+    proc = start(env)
+    code = proc.wait(timeout=60)
+    out, err = _read(proc)
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith("error: Slack is half configured: set SLACK_BOT_TOKEN and "
+                                                   "SLACK_APP_TOKEN")
+    assert SLACK_TOKEN not in err and SLACK_TOKEN not in out and "Traceback" not in err
+
+
+def _read(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    texts = []
+    for handle in proc.files:  # type: ignore[attr-defined]
+        handle.seek(0)
+        texts.append(handle.read())
+        handle.close()
+    return texts[0], texts[1]
 
 
 def _get(port: int, path: str) -> httpx.Response | None:
