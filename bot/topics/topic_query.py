@@ -73,6 +73,11 @@ class TopicQuery:
             unique[tuple(t.word or t.stem for t in term.tokens)] = None
         return [list(p) for p in unique]
 
+    def core_fts_phrases(self) -> list[list[str]]:
+        """Only the topic itself and its synonyms: a cheap first pass over a large archive."""
+        core = [t for t in self.terms if self.origins.get(t.label) in ("typed", "glossary")]
+        return [[t.word or t.stem for t in term.tokens] for term in core]
+
     def fts_concepts(self) -> list[list[list[str]]]:
         """For loose matches: every concept (a list of alternative phrases) must appear somewhere."""
         if len(self.concepts) < 2:

@@ -137,9 +137,16 @@ async def match_topic(
         if fts is None:
             return []
         # Over a whole archive, score only the engine's best candidates (it ranks title hits first, as we
-        # do); within a day, score every candidate.
+        # do), asking first for the topic and its synonyms alone — sub-topics and loose phrasings widen the
+        # query (and its cost) only when those are not enough. Within a day, score every candidate.
         cap = None if within_days or limit is None else limit + 15
-        papers = await _load(session, await candidate_ids(session, dialect, fts, since=since, until=until, cap=cap))
+        ids: list[int] = []
+        if cap is not None and (core := build_query(dialect, query.core_fts_phrases())) is not None:
+            ids = await candidate_ids(session, dialect, core, since=since, until=until, cap=cap)
+        if cap is None or len(ids) < cap:
+            wider = await candidate_ids(session, dialect, fts, since=since, until=until, cap=cap)
+            ids = list(dict.fromkeys([*ids, *wider]))[:cap] if cap is not None else wider
+        papers = await _load(session, ids)
     embeddings = semantic is not None and semantic.embedder is not None
     ranked = matcher.rank(query, papers, keep_unmatched=not matched_only or semantic is not None, keep_all=embeddings)
     if semantic is not None:
