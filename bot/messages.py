@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from urllib.parse import quote, urlsplit
 
 
 class Visibility(StrEnum):
@@ -101,3 +102,18 @@ class Reply:
     @property
     def paper_ids(self) -> list[int]:
         return [item.paper_id for item in self.message.items]
+
+
+def http_url(url: str | None, *, keep: str) -> str | None:
+    """A link a renderer may emit: http(s) with a host only, everything outside `keep` percent-encoded.
+
+    Each platform's link syntax breaks on different characters (Slack on `<>|`, Discord markdown on `()`), so
+    renderers pass the characters their syntax tolerates; the scheme check is the same everywhere.
+    """
+    if not url:
+        return None
+    cleaned = url.strip()
+    parts = urlsplit(cleaned)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(cleaned, safe=keep)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, urlsplit
 
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
-from bot.messages import Message, PaperItem
+from bot.messages import Message, PaperItem, http_url
 
 # Discord's documented limits.
 MAX_EMBEDS = 10
@@ -69,12 +68,7 @@ def plain(text: str) -> str:
 
 def safe_url(url: str | None) -> str | None:
     """An http(s) URL safe inside `[text](url)`: parentheses, spaces and angle brackets percent-encoded."""
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return quote(url.strip(), safe=":/?#[]@!$&'*+,;=%-._~")
+    return http_url(url, keep=":/?#[]@!$&'*+,;=%-._~")
 
 
 def thread_name(message: Message) -> str:

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
 
-from bot.messages import ActionKind, Message, PaperItem
+from bot.messages import ActionKind, Message, PaperItem, http_url
 
 MAX_BLOCKS = 40  # Slack: 50
 MAX_SECTION_CHARS = 2800  # Slack: 3000
@@ -66,12 +65,7 @@ def _escaped_within(text: str, limit: int) -> str:
 
 def safe_url(url: str | None) -> str | None:
     """Only http(s) links, with the characters that end or split a Slack link (`<`, `>`, `|`, space) encoded."""
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~-._")
+    return http_url(url, keep=":/?#[]@!$&'()*+,;=%~-._")
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
