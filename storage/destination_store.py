@@ -82,12 +82,7 @@ async def find_posted(session: AsyncSession, destination: str, ref: str) -> Post
 
 async def posted_paper_ids(session: AsyncSession, destination: str, *, kind: str = "digest") -> set[int]:
     """Every paper ever posted to a destination in messages of `kind`: digests never repeat one."""
-    stmt = select(PostedMessage.paper_ids).where(PostedMessage.destination_key == destination,
-                                                 PostedMessage.kind == kind)
-    seen: set[int] = set()
-    for (ids,) in (await session.execute(stmt)).all():
-        seen.update(int(i) for i in ids or [])
-    return seen
+    return (await posted_paper_ids_by_destination(session, [destination], kind=kind))[destination]
 
 
 async def posted_paper_ids_by_destination(session: AsyncSession, destinations: Sequence[str], *,

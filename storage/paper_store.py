@@ -237,23 +237,21 @@ async def find_paper(session: AsyncSession, ref: str) -> Paper | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+def _as_date(value: Any) -> date:
+    """SQLite hands back an expression's date as text; PostgreSQL as a date."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
 async def latest_day(session: AsyncSession, on_or_before: date) -> date | None:
     """The most recent day with papers, not after `on_or_before` (weekends and holidays publish nothing)."""
     stmt = select(func.max(paper_day())).where(paper_day() <= on_or_before)
     value = (await session.execute(stmt)).scalar_one_or_none()
-    return value if isinstance(value, date) or value is None else date.fromisoformat(str(value))
+    return None if value is None else _as_date(value)
 
 
 async def latest_day_among(session: AsyncSession, ids: Iterable[int]) -> date | None:
     """The newest day of the given papers (e.g. the last day a channel's digests covered)."""
-    newest: date | None = None
-    id_list = list(ids)
-    for chunk in _chunks(id_list):
-        value = (await session.execute(select(func.max(paper_day())).where(Paper.id.in_(chunk)))).scalar_one()
-        if value is not None:
-            day = value if isinstance(value, date) else date.fromisoformat(str(value))
-            newest = day if newest is None or day > newest else newest
-    return newest
+    return max((await days_of(session, ids)).values(), default=None)
 
 
 async def count_papers(session: AsyncSession) -> int:
@@ -300,5 +298,5 @@ async def days_of(session: AsyncSession, ids: Iterable[int]) -> dict[int, date]:
     for chunk in _chunks(sorted(set(ids))):
         for pid, value in (await session.execute(select(Paper.id, paper_day()).where(Paper.id.in_(chunk)))).all():
             if value is not None:
-                found[int(pid)] = value if isinstance(value, date) else date.fromisoformat(str(value))
+                found[int(pid)] = _as_date(value)
     return found

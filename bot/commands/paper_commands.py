@@ -10,7 +10,7 @@ from bot.commands.context import ChatContext
 from bot.commands.grammar import PAPERS_USAGE
 from bot.commands.paper_items import items_with_tldrs, to_item
 from bot.commands.services import CoreServices
-from bot.digests.digest_composer import day_label, rank_for_topics
+from bot.digests.digest_composer import by_upvotes, day_label, rank_for_topics
 from bot.errors import UsageError
 from bot.messages import Message, Reply, Visibility
 from bot.summaries.summary_service import paper_text
@@ -54,7 +54,7 @@ async def today(services: CoreServices, ctx: ChatContext) -> Reply:
     if topics:
         ranked = rank_for_topics(services.matcher, topics, papers)
         matched_ids = {item.paper.id for item, _ in ranked}
-        rest = sorted((p for p in papers if p.id not in matched_ids), key=lambda p: (-(p.upvotes or 0), p.id))
+        rest = by_upvotes(p for p in papers if p.id not in matched_ids)
         chosen = [item.paper for item, _ in ranked][:TODAY_LIMIT]
         whys: list[str | None] = [f"{topic}: {item.result.why()}" for item, topic in ranked[:TODAY_LIMIT]]
         room = TODAY_LIMIT - len(chosen)
@@ -62,7 +62,7 @@ async def today(services: CoreServices, ctx: ChatContext) -> Reply:
         whys += [None] * len(rest[:room])
         note = f"{len(ranked)} of {len(papers)} papers match this channel's topics."
     else:
-        chosen = sorted(papers, key=lambda p: (-(p.upvotes or 0), p.id))[:TODAY_LIMIT]
+        chosen = by_upvotes(papers)[:TODAY_LIMIT]
         whys = [None] * len(chosen)
         note = "No topics yet: ranked by upvotes. Follow topics with /subscribe TOPIC."
     header = f"Papers of {day_label(day)}"

@@ -6,7 +6,7 @@ exactly what will be posted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -39,6 +39,11 @@ class DigestPlan:
 
 def day_label(day: date) -> str:
     return f"{day:%a} {day:%b} {day.day}, {day.year}"
+
+
+def by_upvotes(papers: Iterable[Paper]) -> list[Paper]:
+    """Without a topic to rank by: most upvoted first, oldest id breaking ties (stable across calls)."""
+    return sorted(papers, key=lambda p: (-(p.upvotes or 0), p.id))
 
 
 def rank_for_topics(
@@ -78,7 +83,7 @@ def choose(
         plan.whys = [f"{topic}: {item.result.why()}" for item, topic in chosen]
         plan.more = len(ranked) - len(chosen)
     else:
-        ordered = sorted((p for p in papers if p.id not in seen), key=lambda p: (-(p.upvotes or 0), p.id))
+        ordered = by_upvotes(p for p in papers if p.id not in seen)
         plan.papers = ordered[:max_items]
         plan.whys = [None] * len(plan.papers)
         plan.more = len(ordered) - len(plan.papers)
