@@ -28,14 +28,32 @@ class Scores:
     macro_f1: float
     mean_ap: float
     per_topic: dict[str, tuple[float, float | None]]
+    p_at_10: float = 0.0
+
+
+PARTS = ("tuning", "check")
 
 
 def load() -> dict:
     return json.loads(DEVSET.read_text())
 
 
+def part(data: dict, name: str) -> dict:
+    """One part of the dev set as its own corpus: its papers, and every topic labelled on it (the shared topics
+    and the part's own), with relevance restricted to its papers. The check part is never tuned on."""
+    papers = [p for p in data["papers"] if p["part"] == name]
+    titles = {p["title"] for p in papers}
+    topics = [
+        {**t, "relevant": [r for r in t["relevant"] if r in titles]}
+        for t in data["topics"]
+        if t.get("part", name) == name
+    ]
+    return {"papers": papers, "topics": topics}
+
+
 def evaluate(ranker: Ranker, data: dict) -> Scores:
     per_topic: dict[str, tuple[float, float | None]] = {}
+    precisions: list[float] = []
     for item in data["topics"]:
         relevant = set(item["relevant"])
         ranked = ranker(item["topic"])
@@ -53,10 +71,12 @@ def evaluate(ranker: Ranker, data: dict) -> Scores:
                     hits += 1
                     total += hits / rank
             ap = total / len(relevant)
+            top = ranked[: min(10, len(relevant))]
+            precisions.append(sum(1 for title, _, _ in top if title in relevant) / min(10, len(relevant)))
         per_topic[item["topic"]] = (f1, ap)
     f1s = [f for f, _ in per_topic.values()]
     aps = [a for _, a in per_topic.values() if a is not None]
-    return Scores(sum(f1s) / len(f1s), sum(aps) / len(aps), per_topic)
+    return Scores(sum(f1s) / len(f1s), sum(aps) / len(aps), per_topic, sum(precisions) / len(precisions))
 
 
 def paperboy_ranker(data: dict) -> Ranker:
@@ -110,11 +130,18 @@ def bm25_ranker(data: dict, k1: float = 1.2, b: float = 0.75) -> Ranker:
 
 def main() -> None:
     data = load()
-    for name, ranker in (("substring", substring_ranker(data)), ("bm25", bm25_ranker(data)),
-                         ("paperboy", paperboy_ranker(data))):
-        scores = evaluate(ranker, data)
-        print(f"{name:10s} macro-F1 {scores.macro_f1:.3f}  MAP {scores.mean_ap:.3f}")
-    scores = evaluate(paperboy_ranker(data), data)
+    parts = {name: part(data, name) for name in PARTS}
+    heads = [f"{name} ({len(d['papers'])} papers, {len(d['topics'])} topics)" for name, d in parts.items()]
+    print(f"{'':10s}" + "".join(f"{h:>40s}" for h in heads))
+    for label, make in (("substring", substring_ranker), ("bm25", bm25_ranker), ("paperboy", paperboy_ranker)):
+        row = []
+        for d in parts.values():
+            s = evaluate(make(d), d)
+            row.append(f"F1 {s.macro_f1:.3f}  MAP {s.mean_ap:.3f}  P@R10 {s.p_at_10:.3f}")
+        print(f"{label:10s}" + "".join(f"{r:>40s}" for r in row))
+    tuning = parts["tuning"]
+    scores = evaluate(paperboy_ranker(tuning), tuning)
+    print("\nper topic, tuning part only (the check part is never inspected topic by topic):")
     for topic, (f1, ap) in scores.per_topic.items():
         print(f"  {topic:28s} F1 {f1:.2f}  AP {'-' if ap is None else f'{ap:.2f}'}")
 
