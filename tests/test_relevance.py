@@ -1,7 +1,8 @@
-"""Relevance regression on the hand-labelled development set (tests/relevance/devset.json), through the database.
+"""Relevance regression on the hand-labelled dev set (tests/relevance/devset.json), through the database.
 
-Prints macro-F1 (matched sets) and mean average precision (rankings) next to the substring and BM25 baselines,
-and checks that SQLite and PostgreSQL produce the same matched sets as the pure matcher.
+The dev set is split by source page: the tuning part is what the matcher was tuned on, the check part (another
+page, plus topics labelled blind to the matcher) never is. The thresholds hold on the check part, because that
+is the figure users get on papers and topics nobody tuned for; the tuning figure is printed beside it.
 """
 
 from __future__ import annotations
@@ -11,43 +12,48 @@ import pytest
 from bot.papers import ParsedPaper
 from bot.topics.topic_service import TopicMatcher, match_topic
 from storage.paper_store import store_papers
-from tests.relevance.relevance_eval import bm25_ranker, evaluate, load, paperboy_ranker, substring_ranker
+from tests.relevance.relevance_eval import bm25_ranker, evaluate, load, paperboy_ranker, part, substring_ranker
 
-# The issue's targets for the offline matcher (no LLM, no embeddings).
+# The targets for the offline matcher (no LLM, no embeddings), on the check part.
 MIN_MACRO_F1 = 0.80
 MIN_MAP = 0.85
 
 DATA = load()
+CHECK = part(DATA, "check")
+TUNING = part(DATA, "tuning")
 
 
-def test_pure_matcher_scores_and_beats_baselines():
-    ours = evaluate(paperboy_ranker(DATA), DATA)
-    substring = evaluate(substring_ranker(DATA), DATA)
-    bm25 = evaluate(bm25_ranker(DATA), DATA)
-    print(f"\nrelevance on {len(DATA['papers'])} papers, {len(DATA['topics'])} topics:")
-    print(f"  substring  macro-F1 {substring.macro_f1:.3f}  MAP {substring.mean_ap:.3f}")
-    print(f"  BM25       macro-F1 {bm25.macro_f1:.3f}  MAP {bm25.mean_ap:.3f}")
-    print(f"  paperboy   macro-F1 {ours.macro_f1:.3f}  MAP {ours.mean_ap:.3f}")
-    assert ours.macro_f1 >= MIN_MACRO_F1 and ours.macro_f1 > substring.macro_f1
-    assert ours.mean_ap >= MIN_MAP and ours.mean_ap > bm25.mean_ap
+def test_check_part_scores_and_beats_baselines():
+    print()
+    for name, data in (("tuning", TUNING), ("check", CHECK)):
+        ours = evaluate(paperboy_ranker(data), data)
+        substring = evaluate(substring_ranker(data), data)
+        bm25 = evaluate(bm25_ranker(data), data)
+        print(f"{name} part: {len(data['papers'])} papers, {len(data['topics'])} topics")
+        print(f"  substring  macro-F1 {substring.macro_f1:.3f}  MAP {substring.mean_ap:.3f}")
+        print(f"  BM25       macro-F1 {bm25.macro_f1:.3f}  MAP {bm25.mean_ap:.3f}")
+        print(f"  paperboy   macro-F1 {ours.macro_f1:.3f}  MAP {ours.mean_ap:.3f}")
+    ours = evaluate(paperboy_ranker(CHECK), CHECK)
+    assert ours.macro_f1 >= MIN_MACRO_F1 and ours.macro_f1 > evaluate(substring_ranker(CHECK), CHECK).macro_f1
+    assert ours.mean_ap >= MIN_MAP and ours.mean_ap > evaluate(bm25_ranker(CHECK), CHECK).mean_ap
 
 
 @pytest.fixture
-async def devset_db(db):
-    papers = [ParsedPaper(title=p["title"], abstract=p["abstract"], source="hf-page") for p in DATA["papers"]]
+async def check_db(db):
+    papers = [ParsedPaper(title=p["title"], abstract=p["abstract"], source="hf-page") for p in CHECK["papers"]]
     async with db.session() as s:
         await store_papers(s, papers)
     return db
 
 
-async def test_database_path_gives_the_same_matches_on_both_backends(devset_db, backend):
-    reference = paperboy_ranker(DATA)
+async def test_database_path_gives_the_same_matches_on_both_backends(check_db, backend):
+    """What `topics match --all` and digests decide through each database equals the pure matcher's decision,
+    so the figure above is the figure users get."""
+    reference = paperboy_ranker(CHECK)
     matcher = TopicMatcher()
-    for item in DATA["topics"]:
-        async with devset_db.session() as s:
+    for item in CHECK["topics"]:
+        async with check_db.session() as s:
             ranked = await match_topic(s, matcher, item["topic"], limit=None)
         via_db = {r.paper.title for r in ranked if r.matched}
         expected = {title for title, _, matched in reference(item["topic"]) if matched}
         assert via_db == expected, (backend, item["topic"])
-    scores = evaluate(lambda t: [(r[0], r[1], r[2]) for r in reference(t)], DATA)
-    assert scores.macro_f1 >= MIN_MACRO_F1

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.topics.glossary import Term, TermToken
-from bot.topics.text_analysis import AnalyzedPaper, AnalyzedText
+from bot.topics.text_analysis import AnalyzedPaper, AnalyzedText, base_stem
 from bot.topics.topic_query import TopicQuery
 
 # Sentences where a paper says what it is about, as opposed to where it lists what it was evaluated on.
@@ -79,7 +79,7 @@ def occurrences(term: Term, text: AnalyzedText) -> list[int]:
                 word = text.tokens[i]
                 if word != token.exact and not (word[:-1] == token.exact and word[-1] == "s"):
                     break
-            elif text.stems[i] != token.stem:
+            elif text.stems[i] != token.stem and base_stem(text.stems[i]) != token.stem:
                 break
         else:
             found.append(start)

@@ -30,21 +30,38 @@ with we our via using use based towards toward new novel approach approaches met
 
 
 _IZE_RE = re.compile(r"(?:iz(?:e|es|ed|ing|ation|ations|er|ers)|isations?)$")
+_AGENT_RE = re.compile(r"(?:er|or)s?$")
+_BRITISH_RE = re.compile(r"is(er|ers|ation|ations)$")
+# Marks the stem of an agent noun: an optimizer is a thing, optimization a process.
+AGENT = "~er"
+
+
+def base_stem(stemmed: str) -> str:
+    """The process behind an agent noun ("optimiz~er" -> "optimiz"): a paper about optimizers is also about
+    optimization, but not the other way round."""
+    return stemmed[: -len(AGENT)] if stemmed.endswith(AGENT) else stemmed
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """Snowball, kept from merging words researchers keep apart: "generalization" is not "general" and
-    "fairly" is not "fairness" (while prune/pruning/pruned and quantize/quantization still meet)."""
+    """Snowball, kept from merging words researchers keep apart: "generalization" is not "general",
+    "fairly" is not "fairness", and an agent noun is not its process ("optimizers" are not every paper that
+    optimizes, an encoder is not an encoding) — while prune/pruning/pruned and quantize/quantization still meet.
+    """
     lowered = word.lower()
+    if len(lowered) > 6:
+        lowered = _BRITISH_RE.sub(r"iz\1", lowered)  # optimiser, optimisation: the same words as with -iz-
     stemmed = str(_STEMMER.stemWord(lowered))
+    if lowered.endswith(("former", "formers")):
+        return stemmed + "er"  # a transformer is not a transformation
+    # Snowball strips -er/-or only as a suffix ("optimizer" -> "optim"), never from "order" or "vector".
+    agent = len(lowered) > 5 and bool(_AGENT_RE.search(lowered)) and not stemmed.endswith(("er", "or"))
     if _IZE_RE.search(lowered) and not stemmed.endswith("iz"):
         stemmed += "iz"
     elif lowered.endswith("ly") and len(lowered) > 4 and not stemmed.endswith("li"):
         stemmed += "~ly"
-    elif lowered.endswith(("former", "formers")):
-        stemmed += "er"  # a transformer is not a transformation
-    return _STEM_EQUIVALENTS.get(stemmed, stemmed)
+    stemmed = _STEM_EQUIVALENTS.get(stemmed, stemmed)
+    return stemmed + AGENT if agent else stemmed
 
 
 def tokenize(text: str) -> list[str]:
@@ -103,6 +120,8 @@ class AnalyzedText:
                 by_stem[stemmed].append(i)
             else:
                 by_stem[stemmed] = [i]
+            if stemmed.endswith(AGENT):
+                by_stem.setdefault(base_stem(stemmed), []).append(i)
         for i, token in enumerate(tokens):
             if token in by_exact:
                 by_exact[token].append(i)
