@@ -112,6 +112,8 @@ def _terms_for_paper(query: TopicQuery, paper: AnalyzedPaper) -> list[tuple[Term
             if defined_as is not None and defined_as not in keys:
                 continue
         terms.append((term, query.origins.get(term.label, "typed")))
+    if query.head and any(occurrences(t, text) for t in query.head_context for text in (paper.title, paper.abstract)):
+        terms += [(t, "head") for t in query.head]
     known = {t.tokens[0].exact for t, _ in terms if len(t.tokens) == 1}
     for short, long_key in paper.defined.items():
         if long_key in keys and short not in known:

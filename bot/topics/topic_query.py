@@ -21,6 +21,21 @@ MAX_PHRASE_VARIANTS = 32
 _GENERIC_HEADS = frozenset({"model", "method", "approach", "algorithm", "techniqu", "framework", "system",
                             "architectur"})
 _MAX_GLOSSARY_SPAN = 6
+# Words that name where a topic lives rather than what it is: "llm quantization" is quantization, said of LLMs.
+_QUALIFIERS = frozenset(stem(w) for w in
+                        "llm llms lm lms language large deep neural transformer transformers model models".split())
+# Heads too broad to stand for the phrase alone: "federated learning" is not every paper about learning.
+_BROAD_HEADS = frozenset(stem(w) for w in """
+learning model network method system optimization alignment design analysis generation reasoning training
+representation prediction inference estimation classification understanding processing evaluation search control
+planning modeling modelling embedding regularization complexity gradient theory bound data task language vision
+detection recognition segmentation retrieval transfer adaptation selection policy agent function process problem
+structure space attention memory loss objective architecture framework algorithm technique application benchmark
+dataset tuning sampling decoding encoding efficiency robustness safety generalization scaling exploration
+play graph matching mining fusion editing answering understanding learner
+""".split())
+# "exploration in reinforcement learning": the head comes before the preposition.
+_PREPOSITIONS = frozenset("in for of on with under via".split())
 
 
 def normalize_topic(topic: str) -> str:
@@ -42,6 +57,10 @@ class TopicQuery:
     concepts: list[list[Term]] = field(default_factory=list)
     origins: dict[str, str] = field(default_factory=dict)  # term label -> typed | glossary | narrower | papers
     relaxed: list[Term] = field(default_factory=list)  # the topic without a generic head noun
+    # The head word alone ("forgetting" for "catastrophic forgetting"), which counts only in a paper that also
+    # says something of the phrase's sense (one of `head_context`): the head used in the phrase's sense.
+    head: list[Term] = field(default_factory=list)
+    head_context: list[Term] = field(default_factory=list)
 
     @cached_property
     def term_keys(self) -> frozenset[str]:
@@ -51,7 +70,7 @@ class TopicQuery:
     def anchors(self) -> tuple[frozenset[str], frozenset[str]]:
         """First words (by stem, by exact spelling) of everything that could match: a paper with none of them
         cannot match, which lets a digest run reject most (topic, paper) pairs with a few set lookups."""
-        terms = [*self.terms, *self.relaxed, *(alt for concept in self.concepts for alt in concept)]
+        terms = [*self.terms, *self.relaxed, *self.head, *(alt for concept in self.concepts for alt in concept)]
         stems = frozenset(t.tokens[0].stem for t in terms if t.tokens[0].exact is None)
         exacts = frozenset(t.tokens[0].exact for t in terms if t.tokens[0].exact is not None)
         return stems, exacts
@@ -69,7 +88,7 @@ class TopicQuery:
     def fts_phrases(self) -> list[list[str]]:
         """Word sequences for the database's full-text engine to retrieve candidates with."""
         unique: dict[tuple[str, ...], None] = {}
-        for term in [*self.terms, *self.relaxed]:
+        for term in [*self.terms, *self.relaxed, *self.head]:
             unique[tuple(t.word or t.stem for t in term.tokens)] = None
         return [list(p) for p in unique]
 
@@ -128,6 +147,52 @@ def _join(parts: tuple[Term, ...]) -> Term:
     return Term(" ".join(p.label for p in parts), tuple(t for p in parts for t in p.tokens))
 
 
+def _head_terms(
+    words: list[str], concepts: list[list[Term]], glossary: Glossary, phrase_key: str,
+) -> tuple[list[tuple[Term, str]], list[Term], list[Term]]:
+    """A phrase means at least its head in the phrase's sense. Returns terms that stand for the topic outright,
+    plus a head that counts only beside the phrase's context.
+
+    - "llm alignment", "llm quantization": the modifier only says where, so the head and its sub-topics
+      (RLHF, DPO, reward models…) are the topic.
+    - "preference alignment": the modifier is a word of the head's own sub-topics (preference optimization,
+      human preference), so it names the same sense.
+    - "catastrophic forgetting", "knowledge distillation": a specific head counts in a paper that also says the
+      modifier or one of the phrase's sub-topics ("distilled into a student" for knowledge distillation).
+    A broad head ("federated learning" → "learning") stands for nothing on its own.
+    """
+    lowered = [w.lower() for w in words]
+    cut = next((i for i, w in enumerate(lowered) if w in _PREPOSITIONS and i > 0), None)
+    front = words[:cut] if cut is not None else words
+    last = _segment(front[-1:], glossary)
+    rest = _segment(front[:-1], glossary) + (_segment(words[cut + 1:], glossary) if cut is not None else [])
+    if not last or not rest:
+        return [], [], []
+    head = last[0]
+    head_key = head[0].key
+    family = glossary.narrower(head_key)
+    family_keys = {t.key for t in family}
+    family_stems = {t.stem for term in family for t in term.tokens}
+
+    def qualifies(concept: list[Term]) -> bool:
+        if all(t.stem in _QUALIFIERS for t in concept[0].tokens) or any(a.key in _QUALIFIER_KEYS for a in concept):
+            return True
+        # a word of the head's own sub-topics, in a phrase that is not itself one of them
+        return bool(family) and phrase_key not in family_keys and all(
+            t.stem in family_stems for t in concept[0].tokens)
+
+    if all(qualifies(c) for c in rest):
+        return [(t, "head") for t in head] + [(t, "narrower") for t in family], [], []
+    token = head[0].tokens[0]
+    if len(head[0].tokens) == 1 and token.exact is None and token.stem not in _BROAD_HEADS and not family:
+        context = [t for concept in rest for t in concept] + glossary.narrower(phrase_key)
+        return [], list(head), context
+    return [], [], []
+
+
+_QUALIFIER_KEYS = frozenset(("larg languag model", "languag model", "deep learn", "deep neural network"))
+
+
 def compile_topic(
     topic: str,
     glossary: Glossary,
@@ -167,9 +232,18 @@ def compile_topic(
         for term in glossary.narrower(narrower_key):
             terms.append(term)
             origins.setdefault(term.label, "narrower")
+    head: list[Term] = []
+    head_context: list[Term] = []
+    if len(words) > 1:
+        outright, head, head_context = _head_terms(words, concepts, glossary, key)
+        for term, origin in outright:
+            terms.append(term)
+            origins.setdefault(term.label, origin)
+        for term in head:
+            origins.setdefault(term.label, "head")
     relaxed: list[Term] = []
     if len(words) >= 2 and stem(words[-1]) in _GENERIC_HEADS and (modifier := _segment(words[:-1], glossary)):
         for combo in itertools.islice(itertools.product(*modifier), MAX_PHRASE_VARIANTS):
             relaxed.append(_join(combo))
     return TopicQuery(topic=shown, key=key, terms=_dedupe(terms), concepts=concepts, origins=origins,
-                      relaxed=_dedupe(relaxed))
+                      relaxed=_dedupe(relaxed), head=_dedupe(head), head_context=_dedupe(head_context))
