@@ -73,7 +73,7 @@ async def test_top_search_show_why_help(loaded):
     assert "follows no topics yet" in bot.last()
     await bot.console.say("/subscribe continual learning")
     await bot.console.say("/papers why #1")
-    assert "✓ continual learning: “continual learning” in title" in bot.last()
+    assert "✓ continual learning: “Continual Learning” in title" in bot.last()
     await bot.console.say("/papers help")
     assert "/papers search QUERY" in bot.last() and "summarize 3" in bot.last()
 

@@ -131,7 +131,7 @@ async def test_expanded_terms_find_what_lexical_matching_misses_and_say_why(stor
     ranked = await match(stored, expanding(stored, client))
     assert set(matched(ranked)) == {TABULAR, SATELLITE, SMOKE}
     why = by_title(ranked)[SMOKE].result.why()
-    assert "“forest fire” (related term) in title" in why and "“smoke segmentation” (related term)" in why
+    assert "“Forest Fire” (related term) in title" in why and "“Smoke Segmentation” (related term)" in why
     assert view([r for r in ranked if r.paper.title != SMOKE]) == view(lexical)  # the rest is untouched
 
     (call,) = fake.calls
@@ -207,7 +207,7 @@ async def test_the_subscribe_preview_uses_the_semantic_layer(stored, fake, clien
     bot.core.services.semantic = expanding(stored, client)
     await bot.console.say(f"/subscribe {TOPIC}")
     assert "It matches 3 stored papers" in bot.last()
-    assert f"{SMOKE} — “forest fire” (related term) in title" in bot.last()
+    assert f"{SMOKE} — “Forest Fire” (related term) in title" in bot.last()
 
 
 # --- embeddings ------------------------------------------------------------------------------------------------

@@ -8,7 +8,11 @@ import pytest
 
 from bot.errors import UsageError
 from bot.papers import ParsedPaper
+from bot.topics.glossary import default_glossary
+from bot.topics.matcher import match_paper
 from bot.topics.subscriptions import MAX_TOPICS_PER_SCOPE, Scope
+from bot.topics.text_analysis import AnalyzedPaper
+from bot.topics.topic_query import compile_topic
 from bot.topics.topic_service import TopicMatcher, match_topic, search_papers
 from storage.paper_store import store_papers
 from storage.subscription_store import list_topics, subscribe, unsubscribe
@@ -92,13 +96,26 @@ async def test_upvotes_break_ties_but_never_make_a_match(stored):
     assert all(title != "Efficient Networks for Vision" for title, _ in found)
 
 
-async def test_every_match_explains_itself(stored):
+async def test_every_match_explains_itself_in_the_papers_own_words(stored):
     async with stored.session() as s:
         gnn = await match_topic(s, TopicMatcher(), "graph neural network", limit=5)
     scaling = next(r for r in gnn if r.paper.title.startswith("Scaling"))
-    assert scaling.result.why().startswith("“graph neural network” in title")
+    # the words found, as the paper writes them, so a false match is visible at once
+    assert scaling.result.why().startswith("“Graph Neural Networks” in title")
     molecules = next(r for r in gnn if r.paper.title.startswith("Message Passing"))
-    assert "“GNN” (synonym) in title" in molecules.result.why()
+    assert "“GNNs” (synonym) in title" in molecules.result.why()
+
+
+def test_why_quotes_the_paper_not_the_topic():
+    glossary = default_glossary()
+    paper = AnalyzedPaper.of("Efficient Optimization of Sparse Transformers",
+                             "We study bi-level Optimisation. Our optimizer, a second-order method, trains faster.")
+    why = match_paper(compile_topic("optimizers", glossary), paper).why()
+    assert "“optimizer”" in why and "Optimization" not in why
+    kd = match_paper(compile_topic("knowledge distillation", glossary),
+                     AnalyzedPaper.of("Distilling Reasoning into Small Models",
+                                      "We distill a teacher into student models. The student model matches it.")).why()
+    assert "“Distilling” (the topic's head word) in title" in kd
 
 
 async def test_search_titles_abstracts_and_filters(stored):

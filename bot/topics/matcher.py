@@ -51,6 +51,7 @@ class MatchResult:
         for hit in self.hits:
             times = f" ×{hit.count}" if hit.count > 1 else ""
             via = {"glossary": " (synonym)", "papers": " (defined in papers)", "narrower": " (sub-topic)",
+                   "head": " (the topic's head word)",
                    "llm": " (related term)",
                    "defined in paper": " (the paper's abbreviation)"}.get(hit.origin, "")
             parts.append(f"“{hit.term}”{via}{times} in {hit.where}")
@@ -99,6 +100,8 @@ class _Evidence:
     origin: str
     title: int = 0
     abstract_positions: list[int] = field(default_factory=list)
+    title_quote: str = ""
+    abstract_quote: str = ""
 
 
 def _terms_for_paper(query: TopicQuery, paper: AnalyzedPaper) -> list[tuple[Term, str]]:
@@ -153,10 +156,15 @@ def match_paper(query: TopicQuery, paper: AnalyzedPaper, *, rank_near_misses: bo
         return MatchResult(round(0.5 * _partial_overlap(query, paper), 4) if rank_near_misses else 0.0, False)
     evidence: list[_Evidence] = []
     for term, origin in _terms_for_paper(query, paper):
-        in_title = len(occurrences(term, paper.title))
+        title_at = occurrences(term, paper.title)
         in_abstract = occurrences(term, paper.abstract)
-        if in_title or in_abstract:
-            evidence.append(_Evidence(term.label, origin, in_title, in_abstract))
+        if title_at or in_abstract:
+            n = len(term.tokens)
+            evidence.append(_Evidence(
+                term.label, origin, len(title_at), in_abstract,
+                paper.title.quote(title_at[0], n) if title_at else "",
+                paper.abstract.quote(in_abstract[0], n) if in_abstract else "",
+            ))
 
     title_exact = any(e.title for e in evidence)
     positions = sorted({p for e in evidence for p in e.abstract_positions})
@@ -207,6 +215,7 @@ def match_paper(query: TopicQuery, paper: AnalyzedPaper, *, rank_near_misses: bo
         or relaxed_title
         or len(relaxed_sentences) >= 3
     )
-    hits = [Hit(e.label, "title", e.title, e.origin) for e in evidence if e.title]
-    hits += [Hit(e.label, "abstract", len(e.abstract_positions), e.origin) for e in evidence if e.abstract_positions]
+    hits = [Hit(e.title_quote, "title", e.title, e.origin) for e in evidence if e.title]
+    hits += [Hit(e.abstract_quote, "abstract", len(e.abstract_positions), e.origin)
+             for e in evidence if e.abstract_positions]
     return MatchResult(round(score, 4), bool(matched), hits, together, together_where)

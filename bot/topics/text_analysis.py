@@ -93,6 +93,14 @@ class AnalyzedText:
     sentence_count: int
     by_stem: dict[str, list[int]] = field(default_factory=dict)
     by_exact: dict[str, list[int]] = field(default_factory=dict)
+    text: str = ""
+    starts: list[int] = field(default_factory=list)  # where each token starts in `text`
+
+    def quote(self, position: int, length: int) -> str:
+        """The paper's own words for tokens [position, position+length): what a "why" shows, so a reader sees
+        at once what was found ("Efficient Optimization"), not what was looked for."""
+        end_token = min(position + length, len(self.tokens)) - 1
+        return self.text[self.starts[position]: self.starts[end_token] + len(self.tokens[end_token])]
 
     @classmethod
     def of(cls, text: str) -> AnalyzedText:
@@ -102,6 +110,7 @@ class AnalyzedText:
         # One regex pass for tokens; sentence numbers come from where each token starts.
         boundaries = [m.start() for m in _SENTENCE_END_RE.finditer(text)]
         tokens: list[str] = []
+        starts: list[int] = []
         sentence_of: list[int] = []
         sentence = 0
         next_boundary = boundaries[0] if boundaries else len(text) + 1
@@ -110,9 +119,10 @@ class AnalyzedText:
                 sentence += 1
                 next_boundary = boundaries[sentence] if sentence < len(boundaries) else len(text) + 1
             tokens.append(m.group())
+            starts.append(m.start())
             sentence_of.append(sentence)
         stems = [stem(t) for t in tokens]
-        analyzed = cls(tokens, stems, sentence_of, len(boundaries) + 1)
+        analyzed = cls(tokens, stems, sentence_of, len(boundaries) + 1, text=text, starts=starts)
         by_stem = analyzed.by_stem
         by_exact = analyzed.by_exact
         for i, stemmed in enumerate(stems):

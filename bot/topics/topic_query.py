@@ -184,8 +184,11 @@ def _head_terms(
     if all(qualifies(c) for c in rest):
         return [(t, "head") for t in head] + [(t, "narrower") for t in family], [], []
     token = head[0].tokens[0]
-    if len(head[0].tokens) == 1 and token.exact is None and token.stem not in _BROAD_HEADS and not family:
-        context = [t for concept in rest for t in concept] + glossary.narrower(phrase_key)
+    # A head with sub-topics of its own ("rl") stands for the phrase only when the phrase is one of them.
+    if (len(head[0].tokens) == 1 and token.exact is None and token.stem not in _BROAD_HEADS
+            and (not family or phrase_key in family_keys)):
+        context = [t for concept in rest for t in concept
+                   if not all(tok.stem in _BROAD_HEADS for tok in t.tokens)] + glossary.narrower(phrase_key)
         return [], list(head), context
     return [], [], []
 
