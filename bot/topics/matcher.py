@@ -116,7 +116,7 @@ def _terms_for_paper(query: TopicQuery, paper: AnalyzedPaper) -> list[tuple[Term
                 continue
         terms.append((term, query.origins.get(term.label, "typed")))
     if query.head and any(occurrences(t, text) for t in query.head_context for text in (paper.title, paper.abstract)):
-        terms += [(t, "head") for t in query.head]
+        terms += [(t, query.origins.get(t.label, "head")) for t in query.head]
     known = {t.tokens[0].exact for t, _ in terms if len(t.tokens) == 1}
     for short, long_key in paper.defined.items():
         if long_key in keys and short not in known:

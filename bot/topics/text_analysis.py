@@ -61,7 +61,11 @@ def stem(word: str) -> str:
     elif lowered.endswith("ly") and len(lowered) > 4 and not stemmed.endswith("li"):
         stemmed += "~ly"
     stemmed = _STEM_EQUIVALENTS.get(stemmed, stemmed)
-    return stemmed + AGENT if agent else stemmed
+    if agent:
+        return stemmed + AGENT
+    if lowered.endswith(("ive", "ives")) and not stemmed.endswith("iv"):
+        return stemmed + "~ive"  # a generative model is not every paper that generates; an objective is not an object
+    return stemmed
 
 
 def tokenize(text: str) -> list[str]:

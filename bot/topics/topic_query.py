@@ -244,6 +244,13 @@ def compile_topic(
             origins.setdefault(term.label, origin)
         for term in head:
             origins.setdefault(term.label, "head")
+    elif len(words) == 1 and typed is not None and stem(words[0]) in _BROAD_HEADS and group is None:
+        # One broad word with sub-topics of its own ("alignment"): the word counts where the paper also says
+        # something of that sense (RLHF, reward model, human preference…), not for image-text alignment.
+        family = glossary.narrower(key)
+        if family:
+            terms = [t for t in terms if t is not typed]
+            head, head_context = [typed], family
     relaxed: list[Term] = []
     if len(words) >= 2 and stem(words[-1]) in _GENERIC_HEADS and (modifier := _segment(words[:-1], glossary)):
         for combo in itertools.islice(itertools.product(*modifier), MAX_PHRASE_VARIANTS):
