@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.topics.glossary import Term, TermToken
 from bot.topics.text_analysis import AnalyzedPaper, AnalyzedText, base_stem
-from bot.topics.topic_query import TopicQuery
+from bot.topics.topic_query import BROAD_HEADS, TopicQuery
 
 # Sentences where a paper says what it is about, as opposed to where it lists what it was evaluated on.
 _FOCUS_RE = re.compile(
@@ -167,6 +167,8 @@ def match_paper(query: TopicQuery, paper: AnalyzedPaper, *, rank_near_misses: bo
             ))
 
     title_exact = any(e.title for e in evidence)
+    # A paper that coins an abbreviation for the topic ("Direct Preference Optimization (DPO)") works with it.
+    defines = any(long_key in query.term_keys for long_key in paper.defined.values())
     positions = sorted({p for e in evidence for p in e.abstract_positions})
     abstract_count = len(positions)
     hit_sentences = {paper.abstract.sentence_of[p] for p in positions}
@@ -174,6 +176,7 @@ def match_paper(query: TopicQuery, paper: AnalyzedPaper, *, rank_near_misses: bo
     together: list[str] = []
     together_where: str | None = None
     loose_title = False
+    head_title = False
     loose_sentences: set[int] = set()
     if len(query.concepts) > 1 and not title_exact:
         title_sets = [_concept_sentences(c, paper.title) for c in query.concepts]
@@ -181,6 +184,11 @@ def match_paper(query: TopicQuery, paper: AnalyzedPaper, *, rank_near_misses: bo
         abstract_sets = [_concept_sentences(c, paper.abstract) for c in query.concepts]
         if all(abstract_sets):
             loose_sentences = set.intersection(*abstract_sets) - hit_sentences
+        # the title names the topic's head and the abstract says the whole topic: the paper is about it
+        # (a specific head: "Learning-Reasoning" in a title says nothing about efficient reasoning)
+        specific_head = not all(t.stem in BROAD_HEADS for t in query.concepts[-1][0].tokens)
+        head_title = specific_head and bool(title_sets[-1]) and bool(abstract_sets[-1] and
+                                                                   (positions or loose_sentences))
         if loose_title or loose_sentences:
             together = [c[0].label for c in query.concepts]
             together_where = "title" if loose_title else "abstract"
@@ -210,8 +218,9 @@ def match_paper(query: TopicQuery, paper: AnalyzedPaper, *, rank_near_misses: bo
         title_exact
         or loose_title
         or len(hit_sentences) >= 2
-        or (len(hit_sentences) == 1 and focus)
+        or (len(hit_sentences) == 1 and (focus or defines))
         or len(loose_sentences) >= 2
+        or head_title
         or relaxed_title
         or len(relaxed_sentences) >= 3
     )

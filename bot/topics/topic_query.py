@@ -25,7 +25,7 @@ _MAX_GLOSSARY_SPAN = 6
 _QUALIFIERS = frozenset(stem(w) for w in
                         "llm llms lm lms language large deep neural transformer transformers model models".split())
 # Heads too broad to stand for the phrase alone: "federated learning" is not every paper about learning.
-_BROAD_HEADS = frozenset(stem(w) for w in """
+BROAD_HEADS = frozenset(stem(w) for w in """
 learning model network method system optimization alignment design analysis generation reasoning training
 representation prediction inference estimation classification understanding processing evaluation search control
 planning modeling modelling embedding regularization complexity gradient theory bound data task language vision
@@ -181,14 +181,19 @@ def _head_terms(
         return bool(family) and phrase_key not in family_keys and all(
             t.stem in family_stems for t in concept[0].tokens)
 
-    if all(qualifies(c) for c in rest):
-        return [(t, "head") for t in head] + [(t, "narrower") for t in family], [], []
     token = head[0].tokens[0]
+    broad = len(head[0].tokens) == 1 and token.stem in BROAD_HEADS
+    if all(qualifies(c) for c in rest):
+        sub_topics = [(t, "narrower") for t in family]
+        if broad:
+            # "llm evaluation" is not every paper that evaluates: the broad head counts beside its sub-topics
+            return sub_topics, (list(head) if family else []), family
+        return [(t, "head") for t in head] + sub_topics, [], []
     # A head with sub-topics of its own ("rl") stands for the phrase only when the phrase is one of them.
-    if (len(head[0].tokens) == 1 and token.exact is None and token.stem not in _BROAD_HEADS
+    if (len(head[0].tokens) == 1 and token.exact is None and token.stem not in BROAD_HEADS
             and (not family or phrase_key in family_keys)):
         context = [t for concept in rest for t in concept
-                   if not all(tok.stem in _BROAD_HEADS for tok in t.tokens)] + glossary.narrower(phrase_key)
+                   if not all(tok.stem in BROAD_HEADS for tok in t.tokens)] + glossary.narrower(phrase_key)
         return [], list(head), context
     return [], [], []
 
@@ -244,7 +249,7 @@ def compile_topic(
             origins.setdefault(term.label, origin)
         for term in head:
             origins.setdefault(term.label, "head")
-    elif len(words) == 1 and typed is not None and stem(words[0]) in _BROAD_HEADS and group is None:
+    elif len(words) == 1 and typed is not None and stem(words[0]) in BROAD_HEADS and group is None:
         # One broad word with sub-topics of its own ("alignment"): the word counts where the paper also says
         # something of that sense (RLHF, reward model, human preference…), not for image-text alignment.
         family = glossary.narrower(key)
