@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+import re
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.urls import default_database_url
@@ -38,7 +40,7 @@ class Settings(BaseSettings):
     digest_grace_hours: float = Field(default=6.0, ge=0, le=48)
     digest_tldr_deadline: float = Field(default=8.0, gt=0)  # seconds before offline TL;DRs stand in
     digest_nothing_new: str = Field(default="No new papers today.", max_length=300)
-    ingest_time: str = Field(default="06:00", pattern=r"^\d{2}:\d{2}$")  # daily HF fetch, PAPERBOY_TIMEZONE
+    ingest_time: str = "06:00"  # daily HF fetch, in PAPERBOY_TIMEZONE
     ingest_until_hour: int = Field(default=12, ge=0, le=23)  # keep retrying until then when nothing is out
 
     # Platforms. Slack and Discord read their usual variable names too (SLACK_BOT_TOKEN, DISCORD_TOKEN …).
@@ -67,6 +69,15 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(default=60.0, ge=0.5, le=3600)  # how often due digests are looked for
     log_format: str = Field(default="text", pattern=r"^(text|json)$")
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("ingest_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        """ASCII digits and a real time: `\\d` and `int()` would also take "٠٦:٠٠", and "25:00" crashes the
+        scheduler only when it first computes the next run."""
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value.strip()):
+            raise ValueError("use HH:MM with the digits 0-9, e.g. 06:00")
+        return value.strip()
 
     def secrets(self) -> list[str]:
         """Every secret value configured: the log filter masks them wherever they would appear."""
