@@ -56,6 +56,7 @@ async def serve(app: App, *, console: bool = False) -> None:
     settings = app.settings
     core = build_command_core(app)
     metrics = Metrics()
+    core.on_command = metrics.command_handled
     posters: dict[str, DigestPoster] = {}
     stoppers: list[Stopper] = []
     platforms: list[str] = []
@@ -116,7 +117,7 @@ async def serve(app: App, *, console: bool = False) -> None:
         web_runner = web.AppRunner(build_ops_app(app.db, metrics, lambda: scheduler.alive, app.today))
         await web_runner.setup()
         await web.TCPSite(web_runner, settings.http_host, settings.http_port).start()
-        log.info("serving /healthz and /metrics on port %d", settings.http_port)
+        log.info("serving /healthz and /metrics on %s:%d", settings.http_host, settings.http_port)
 
     gc.collect()
     gc.freeze()  # start-up objects never become garbage; keep them out of every collection

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # Running.
     console: bool = False  # `paperboy run` also serves a console channel (on by default without any platform)
     console_channel: str = "general"
-    http_host: str = "0.0.0.0"
+    http_host: str = "127.0.0.1"  # containers set 0.0.0.0 (deploy/compose.yaml, the Dockerfile)
     http_port: int | None = Field(default=None, ge=1, le=65535)  # /healthz, /metrics (and Slack HTTP mode)
     tick_seconds: float = Field(default=60.0, ge=0.5, le=3600)  # how often due digests are looked for
     log_format: str = Field(default="text", pattern=r"^(text|json)$")
