@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+from typing import get_args
+from urllib.parse import unquote, urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.redaction import mask_url_credentials
 from storage.urls import default_database_url
 
 
@@ -92,6 +96,13 @@ class Settings(BaseSettings):
             password = None
         if password:
             found.append(str(password))
+        for url in (self.llm_base_url, self.embeddings_base_url, self.hf_base_url, self.arxiv_base_url):
+            try:
+                password = urlsplit(url or "").password
+            except ValueError:
+                continue
+            if password:
+                found += [password, unquote(password)]  # an error may quote it outside its URL, decoded
         return [v for v in found if len(v) >= 4]
 
     @property
@@ -103,3 +114,35 @@ class Settings(BaseSettings):
     def embeddings_configured(self) -> bool:
         """Embeddings cost a call per new paper, so they are never implied by an LLM: a model must be named."""
         return bool(self.embeddings_model and self.embeddings_model.strip())
+
+
+def _variable(location: str) -> tuple[str, bool]:
+    """The environment variable a setting comes from (the one that is set, for settings with two names), and
+    whether its value is a secret that must not be echoed."""
+    for name, info in Settings.model_fields.items():
+        choices = info.validation_alias.choices if isinstance(info.validation_alias, AliasChoices) else []
+        names = [c for c in choices if isinstance(c, str)]
+        if location == name or location.upper() in names:
+            secret = info.annotation is SecretStr or SecretStr in get_args(info.annotation)
+            if not names:
+                return f"PAPERBOY_{name.upper()}", secret
+            return next((n for n in names if n in os.environ), names[0]), secret
+    return location.upper(), True
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per bad setting, naming its variable: what `paperboy` prints instead of pydantic's report."""
+    lines = []
+    for problem in error.errors():
+        location = ".".join(str(part) for part in problem["loc"])
+        if not location:
+            lines.append(f"settings: {problem['msg']}")
+            continue
+        variable, secret = _variable(location)
+        value = problem.get("input")
+        shown = ""
+        if not secret and isinstance(value, str | int | float):
+            shown = "=" + mask_url_credentials(str(value))[:40]  # masked before cut: a cut could split the "@"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{variable}{shown}: {message}")
+    return lines
