@@ -17,8 +17,9 @@ _URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinf
 
 def _masked(m: re.Match[str]) -> str:
     user, colon, _password = m.group("userinfo").partition(":")
-    # With a password, the user name helps an operator and is kept; a lone userinfo is often a token.
-    return f"{m.group('scheme')}{user}:{MASK}@" if colon else f"{m.group('scheme')}{MASK}@"
+    if not colon:
+        return m.group(0)  # a user name alone ("postgresql://paperboy@db/x") is no secret, and helps an operator
+    return f"{m.group('scheme')}{user}:{MASK}@"
 
 
 def mask_url_credentials(text: str) -> str:
