@@ -15,6 +15,7 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -22,9 +23,10 @@ from rich.table import Table
 from adapters.console import console_cli
 from bot import cli_config, cli_digests, cli_run, cli_summaries, cli_topics
 from bot.app import App, open_app
-from bot.config import Settings
+from bot.config import Settings, settings_problems
 from bot.errors import PaperboyError, UsageError
 from bot.ingestion.ingest_service import Source, parse_source, sample_sources
+from bot.redaction import mask_url_credentials
 from storage.paper_store import IngestCounts, find_paper, iter_papers, list_papers, paper_to_record
 
 T = TypeVar("T")
@@ -45,8 +47,14 @@ class State:
 
 
 def settings_from_cli() -> Settings:
-    """Settings from the environment and .env, with command-line overrides (--db)."""
-    settings = Settings()
+    """Settings from the environment and .env, with command-line overrides (--db). A bad setting is one line
+    naming its variable and exit status 2, for every command."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for line in settings_problems(exc):
+            print(f"error: {line}", file=sys.stderr)
+        raise typer.Exit(2) from None
     if State.db_url:
         settings.database_url = State.db_url
     return settings
@@ -54,15 +62,17 @@ def settings_from_cli() -> Settings:
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one line for the user and hand back the exit to raise."""
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {mask_url_credentials(message)}", file=sys.stderr)
     return typer.Exit(code)
 
 
 def run(command: Callable[[App], Coroutine[Any, Any, T]]) -> T:
     """Open the app, run one async command, and turn expected failures into one line and exit status 2."""
 
+    settings = settings_from_cli()
+
     async def main() -> T:
-        async with open_app(settings_from_cli()) as app:
+        async with open_app(settings) as app:
             return await command(app)
 
     try:

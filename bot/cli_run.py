@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -43,6 +44,7 @@ def register(cli: typer.Typer) -> None:
                                                    "is configured).")] = False,
     ) -> None:
         """Run the bot: adapters, scheduled digests and the daily ingest, until stopped (SIGTERM or Ctrl-C)."""
+        remember_stop_requests()
         settings = settings_from_cli()
         configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())
 
@@ -52,10 +54,33 @@ def register(cli: typer.Typer) -> None:
         run_app(go)
 
 
+class _StopRequested:
+    """A SIGTERM that arrives while the process is still starting (migrations, connecting to Slack) is kept,
+    not fatal: the default action would kill the process mid-way, with no clean shutdown and exit status -15."""
+
+    flag = False
+
+
+def _remember_stop(signum: int, _frame: object) -> None:
+    if _StopRequested.flag:  # asked twice while still starting: the operator means now
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    _StopRequested.flag = True
+
+
+def remember_stop_requests() -> None:
+    """First thing in `paperboy run`: from here on SIGTERM and Ctrl-C mean "stop cleanly", even before the
+    event loop's handlers take over in `serve`."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _remember_stop)
+
+
 async def serve(app: App, *, console: bool = False) -> None:
     settings = app.settings
     core = build_command_core(app)
     metrics = Metrics()
+    core.on_command = metrics.command_handled
     posters: dict[str, DigestPoster] = {}
     stoppers: list[Stopper] = []
     platforms: list[str] = []
@@ -106,6 +131,9 @@ async def serve(app: App, *, console: bool = False) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    if _StopRequested.flag:
+        log.info("asked to stop while starting")
+        stop.set()
 
     web_runner = None
     if settings.http_port:
@@ -116,7 +144,7 @@ async def serve(app: App, *, console: bool = False) -> None:
         web_runner = web.AppRunner(build_ops_app(app.db, metrics, lambda: scheduler.alive, app.today))
         await web_runner.setup()
         await web.TCPSite(web_runner, settings.http_host, settings.http_port).start()
-        log.info("serving /healthz and /metrics on port %d", settings.http_port)
+        log.info("serving /healthz and /metrics on %s:%d", settings.http_host, settings.http_port)
 
     gc.collect()
     gc.freeze()  # start-up objects never become garbage; keep them out of every collection

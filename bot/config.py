@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+import os
+import re
+from typing import get_args
+from urllib.parse import unquote, urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.redaction import mask_url_credentials
 from storage.urls import default_database_url
 
 
@@ -38,7 +44,7 @@ class Settings(BaseSettings):
     digest_grace_hours: float = Field(default=6.0, ge=0, le=48)
     digest_tldr_deadline: float = Field(default=8.0, gt=0)  # seconds before offline TL;DRs stand in
     digest_nothing_new: str = Field(default="No new papers today.", max_length=300)
-    ingest_time: str = Field(default="06:00", pattern=r"^\d{2}:\d{2}$")  # daily HF fetch, PAPERBOY_TIMEZONE
+    ingest_time: str = "06:00"  # daily HF fetch, in PAPERBOY_TIMEZONE
     ingest_until_hour: int = Field(default=12, ge=0, le=23)  # keep retrying until then when nothing is out
 
     # Platforms. Slack and Discord read their usual variable names too (SLACK_BOT_TOKEN, DISCORD_TOKEN …).
@@ -62,11 +68,20 @@ class Settings(BaseSettings):
     # Running.
     console: bool = False  # `paperboy run` also serves a console channel (on by default without any platform)
     console_channel: str = "general"
-    http_host: str = "0.0.0.0"
+    http_host: str = "127.0.0.1"  # containers set 0.0.0.0 (deploy/compose.yaml, the Dockerfile)
     http_port: int | None = Field(default=None, ge=1, le=65535)  # /healthz, /metrics (and Slack HTTP mode)
     tick_seconds: float = Field(default=60.0, ge=0.5, le=3600)  # how often due digests are looked for
     log_format: str = Field(default="text", pattern=r"^(text|json)$")
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("ingest_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        """ASCII digits and a real time: `\\d` and `int()` would also take "٠٦:٠٠", and "25:00" crashes the
+        scheduler only when it first computes the next run."""
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value.strip()):
+            raise ValueError("use HH:MM with the digits 0-9, e.g. 06:00")
+        return value.strip()
 
     def secrets(self) -> list[str]:
         """Every secret value configured: the log filter masks them wherever they would appear."""
@@ -81,6 +96,13 @@ class Settings(BaseSettings):
             password = None
         if password:
             found.append(str(password))
+        for url in (self.llm_base_url, self.embeddings_base_url, self.hf_base_url, self.arxiv_base_url):
+            try:
+                password = urlsplit(url or "").password
+            except ValueError:
+                continue
+            if password:
+                found += [password, unquote(password)]  # an error may quote it outside its URL, decoded
         return [v for v in found if len(v) >= 4]
 
     @property
@@ -92,3 +114,35 @@ class Settings(BaseSettings):
     def embeddings_configured(self) -> bool:
         """Embeddings cost a call per new paper, so they are never implied by an LLM: a model must be named."""
         return bool(self.embeddings_model and self.embeddings_model.strip())
+
+
+def _variable(location: str) -> tuple[str, bool]:
+    """The environment variable a setting comes from (the one that is set, for settings with two names), and
+    whether its value is a secret that must not be echoed."""
+    for name, info in Settings.model_fields.items():
+        choices = info.validation_alias.choices if isinstance(info.validation_alias, AliasChoices) else []
+        names = [c for c in choices if isinstance(c, str)]
+        if location == name or location.upper() in names:
+            secret = info.annotation is SecretStr or SecretStr in get_args(info.annotation)
+            if not names:
+                return f"PAPERBOY_{name.upper()}", secret
+            return next((n for n in names if n in os.environ), names[0]), secret
+    return location.upper(), True
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per bad setting, naming its variable: what `paperboy` prints instead of pydantic's report."""
+    lines = []
+    for problem in error.errors():
+        location = ".".join(str(part) for part in problem["loc"])
+        if not location:
+            lines.append(f"settings: {problem['msg']}")
+            continue
+        variable, secret = _variable(location)
+        value = problem.get("input")
+        shown = ""
+        if not secret and isinstance(value, str | int | float):
+            shown = "=" + mask_url_credentials(str(value))[:40]  # masked before cut: a cut could split the "@"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{variable}{shown}: {message}")
+    return lines

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from bot.clock import load_timezone
 from bot.config import Settings
 from bot.errors import PaperboyError
+from bot.redaction import mask_url_credentials
 from storage.database import Database
 from storage.urls import redact
 
@@ -48,13 +49,14 @@ async def check_llm(settings: Settings, report: Report, wait_seconds: float = 5.
     if not settings.llm_configured:
         report.plan.append("summaries: offline (no LLM configured)")
         return
-    base = (settings.llm_base_url or "https://api.openai.com/v1").rstrip("/")
+    url = (settings.llm_base_url or "https://api.openai.com/v1").rstrip("/")
+    base = mask_url_credentials(url)  # what the report shows
     headers = {}
     if key := _value(settings.llm_api_key):
         headers["Authorization"] = f"Bearer {key}"
     try:
         async with httpx.AsyncClient(timeout=wait_seconds) as client:
-            response = await client.get(f"{base}/models", headers=headers)
+            response = await client.get(f"{url}/models", headers=headers)
     except httpx.HTTPError as exc:
         report.problems.append(f"LLM endpoint {base}: unreachable ({type(exc).__name__})")
         return
@@ -67,6 +69,14 @@ async def check_llm(settings: Settings, report: Report, wait_seconds: float = 5.
 
 
 async def run_checks(settings: Settings) -> Report:
+    report = await _checks(settings)
+    # Every line, whatever produced it (a driver's error quoting the URL, say), is printed to a terminal.
+    report.plan = [mask_url_credentials(line) for line in report.plan]
+    report.problems = [mask_url_credentials(line) for line in report.problems]
+    return report
+
+
+async def _checks(settings: Settings) -> Report:
     report = Report()
     try:
         load_timezone(settings.timezone)

@@ -13,13 +13,14 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from bot.redaction import MASK, mask_url_credentials
+
 # Token shapes that must never be logged even when we were not told about them.
 _TOKEN_PATTERNS = re.compile(
     r"xox[abposr]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}|sk-[A-Za-z0-9_-]{12,}|"
     r"[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40}|"
     r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}"
 )
-MASK = "•••"
 
 
 class SecretFilter(logging.Filter):
@@ -30,7 +31,7 @@ class SecretFilter(logging.Filter):
     def clean(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, MASK)
-        return _TOKEN_PATTERNS.sub(MASK, text)
+        return mask_url_credentials(_TOKEN_PATTERNS.sub(MASK, text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -1,10 +1,14 @@
 """The operator's HTTP endpoints: /healthz (database reachable, scheduler alive) and /metrics (Prometheus).
 
 An aiohttp application, so Slack's HTTP mode can mount /slack/events on the same port.
+
+Nobody authenticates to these endpoints, so they say *whether* something is wrong, never *what*: the driver,
+user, host, port and database name in a connection error go to the log, which only operators read.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from aiohttp import web
@@ -14,16 +18,26 @@ from bot.metrics import Metrics
 from storage.database import Database
 from storage.summary_store import summary_stats
 
+log = logging.getLogger(__name__)
+
 
 def build_ops_app(db: Database, metrics: Metrics, scheduler_alive: Callable[[], bool],
                   today: Callable[[], object]) -> web.Application:
+    last_problem: list[str | None] = [None]  # log a database problem when it starts or changes, not every probe
+
     async def healthz(_request: web.Request) -> web.Response:
         checks: dict[str, str] = {}
         try:
             await db.ping()
             checks["database"] = "ok"
+            if last_problem[0] is not None:
+                log.info("healthz: database reachable again")
+            last_problem[0] = None
         except StorageError as exc:
-            checks["database"] = f"unreachable: {exc}"
+            checks["database"] = "unreachable"
+            if str(exc) != last_problem[0]:
+                log.warning("healthz: %s", exc)
+            last_problem[0] = str(exc)
         checks["scheduler"] = "ok" if scheduler_alive() else "stopped"
         healthy = all(v == "ok" for v in checks.values())
         return web.json_response({"status": "ok" if healthy else "unhealthy", **checks},

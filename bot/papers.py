@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 # New-style ids (0704.0001 onwards, 4+4 or 4+5 digits) and old-style archive ids (hep-th/9901001).
-_NEW_ID = r"\d{4}\.\d{4,5}"
-_OLD_ID = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
-ARXIV_ID_RE = re.compile(rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>\d+))?")
+# Digits are 0-9 only: `\d` also matches ٢٤٠١, which no arXiv id contains.
+_NEW_ID = r"[0-9]{4}\.[0-9]{4,5}"
+_OLD_ID = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7}"
+ARXIV_ID_RE = re.compile(rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>[0-9]+))?")
 _ID_IN_TEXT_RE = re.compile(
     rf"(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|arxiv:\s*|^)\s*"
-    rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>\d+))?(?:\.pdf)?/?\s*$",
+    rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>[0-9]+))?(?:\.pdf)?/?\s*$",
     re.IGNORECASE,
 )
 

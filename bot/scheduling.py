@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -48,6 +49,7 @@ class BotScheduler:
         self.tick_every = tick
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.last_tick: datetime | None = None
+        self.checked_once = False
         self._in_flight: set[asyncio.Task[object]] = set()
 
     def start(self) -> None:
@@ -71,7 +73,12 @@ class BotScheduler:
         if task is not None:
             self._in_flight.add(task)
         try:
-            await self.runner.run_due(self.last_tick)
+            outcomes = await self.runner.run_due(self.last_tick)
+            if not self.checked_once:  # operators (and tests) see that the scheduler really works
+                self.checked_once = True
+                counts = Counter(outcome.status for outcome in outcomes)
+                log.info("first digest check done: %s",
+                         ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing due")
         except Exception:
             log.exception("digest tick failed")
         finally:

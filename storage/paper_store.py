@@ -228,7 +228,7 @@ async def find_paper(session: AsyncSession, ref: str) -> Paper | None:
     arxiv = parse_arxiv_ref(ref)
     if arxiv is not None:
         return (await session.execute(select(Paper).where(Paper.arxiv_id == arxiv.arxiv_id))).scalar_one_or_none()
-    if ref.startswith("#") and ref[1:].isdigit() and len(ref) < 19:
+    if ref.startswith("#") and ref[1:].isascii() and ref[1:].isdigit() and len(ref) < 19:
         return await session.get(Paper, int(ref[1:]))
     key = normalize_title(ref)
     if not key:

@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.errors import StorageError
+from bot.redaction import mask_url_credentials
 
 _ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 _ALIASES = {"postgres": "postgresql", "pg": "postgresql"}
@@ -35,6 +36,6 @@ def to_async_url(raw: str) -> URL:
 
 
 def redact(url: URL | str) -> str:
-    """A URL safe to print or log: the password never appears."""
+    """A URL safe to print or log: the password never appears (masked the way every other URL is)."""
     parsed = url if isinstance(url, URL) else make_url(url)
-    return parsed.render_as_string(hide_password=True)
+    return mask_url_credentials(parsed.render_as_string(hide_password=False))

@@ -137,3 +137,29 @@ async def test_console_loop_lines(loaded):
     assert await bot.console.handle_line("reply x")
     assert bot.last().startswith("Usage: reply N TEXT")
     assert not await bot.console.handle_line("quit")
+
+
+async def test_numbers_and_times_take_the_digits_0_to_9_only(loaded):
+    """`int()` reads "٠٩" as 9, so "/papers digest ٠٩:٣٠" used to store "09:٣٠"; every number a user types is
+    refused with a hint when written in other digits, and nothing changes."""
+    bot = make_bot(loaded)
+    await bot.console.say("/papers digest 08:30 UTC")
+    for line in ("/papers digest ٠٩:٣٠", "/papers digest 09:٣٠", "/papers digest ０９:３０", "/papers digest 9:3²"):
+        await bot.console.say(line)
+        assert "please write numbers with the digits 0-9, e.g. /papers digest 09:30" in bot.last(), line
+    await bot.console.say("/papers digest")
+    assert "Daily digest is on: 08:30 UTC" in bot.last()
+    for line in ("/papers show #٥", "/papers why #٥", "/papers show ٢٦٠٤.٠١٢٣٤"):
+        await bot.console.say(line)
+        assert "please write numbers with the digits 0-9" in bot.last(), line
+    await bot.console.say("/papers show #5")
+    assert "1. " in bot.last()
+    await bot.console.say("/papers today")
+    await bot.console.say("summarize ٢", thread=1)
+    assert "please write numbers with the digits 0-9, e.g. “summarize 2”" in bot.last()
+    await bot.console.say("٢: what dataset do they use?", thread=1)
+    assert "please write numbers with the digits 0-9, e.g. “2: your question”" in bot.last()
+    assert await bot.console.handle_line("reply ١ summarize 1")
+    assert bot.last().startswith("Usage: reply N TEXT")
+    assert await bot.console.handle_line("reply ² summarize 1")  # isdigit() but not int(): was a traceback
+    assert bot.last().startswith("Usage: reply N TEXT")

@@ -269,13 +269,13 @@ async def test_separate_bot_processes_never_post_the_same_digest_twice(db: Datab
     try:
         for proc in procs:
             assert proc.stdout is not None
-            line = await asyncio.wait_for(proc.stdout.readline(), timeout=20)
+            line = await asyncio.wait_for(proc.stdout.readline(), timeout=120)  # start-up on a busy machine
             assert line.strip() == b"ready", (line, await proc.stderr.read() if proc.stderr else b"")
         for proc in procs:  # release them together
             assert proc.stdin is not None
             proc.stdin.write(b"go\n")
             await proc.stdin.drain()
-        outputs = [await asyncio.wait_for(proc.communicate(), timeout=20) for proc in procs]
+        outputs = [await asyncio.wait_for(proc.communicate(), timeout=120) for proc in procs]
     finally:
         for proc in procs:
             if proc.returncode is None:

@@ -213,11 +213,11 @@ async def test_racing_schedulers_post_each_digest_once(world, db_env):
 
 async def test_slow_or_dead_llm_still_posts_on_time_with_offline_tldrs(world):
     posts = Posts(world)
-    for reply in (hanging(10), server_error(500)):
+    for reply in (hanging(60), server_error(500)):
         with FakeOpenAI() as llm:
             llm.always(reply)
-            client = make_openai_client(llm.base_url, None, 20.0)
-            summarizer = LlmSummarizer(client, "fake-model", timeout=20.0)
+            client = make_openai_client(llm.base_url, None, 60.0)
+            summarizer = LlmSummarizer(client, "fake-model", timeout=60.0)
             service = SummaryService(world, llm=summarizer, today=lambda: DAY1,
                                      breaker=CircuitBreaker(failure_threshold=3, cooldown=60))
             runner = runner_for(world, posts, at(DAY1, 9), summaries=service,
@@ -227,7 +227,7 @@ async def test_slow_or_dead_llm_still_posts_on_time_with_offline_tldrs(world):
             async with world.session() as s:
                 destination = await ensure_destination(s, "console", "local", channel)
             outcome = await runner.run_one(destination, DAY1 if reply.delay else DAY2)
-            assert time.monotonic() - started < 3.0
+            assert time.monotonic() - started < 30.0  # the 0.5 s deadline, not the LLM's 60 s, even on a busy machine
             assert outcome.status == "posted"
             await client.close()
     assert all("TL;DR:" in p for p in posts.lines)
@@ -254,7 +254,10 @@ async def test_scheduler_ticks_and_retries_the_daily_ingest(world):
         assert len(posts.to("utc")) == 1 and scheduler.last_tick == at(DAY1, 9)
     finally:
         scheduler.shutdown(wait=False)
-    await asyncio.sleep(0.05)  # the asyncio scheduler stops on the loop's next turn
+    for _ in range(1000):  # the asyncio scheduler stops on one of the loop's next turns
+        if not scheduler.alive:
+            break
+        await asyncio.sleep(0.01)
     assert not scheduler.alive
 
 

@@ -19,6 +19,7 @@ from tests.fakes.fake_openai import FakeOpenAI, hanging
 
 SLACK_TOKEN = "xoxb-1234567890-abcdefghijklmnopqrstuv"
 LLM_KEY = "sk-test-0123456789abcdefghijklmnop"
+URL_PASSWORD = "hunter2-in-the-url"
 
 
 def start(env: dict[str, str]) -> subprocess.Popen[str]:
@@ -33,10 +34,26 @@ def start(env: dict[str, str]) -> subprocess.Popen[str]:
     return proc
 
 
-def stop(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str, str]:
+def stop(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str, str]:
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=timeout)
     return (proc.returncode, *_read(proc))
+
+
+def so_far(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """What a running process has written: pread leaves the file offset it shares with the process alone."""
+    texts = []
+    for handle in proc.files:  # type: ignore[attr-defined]
+        size = os.fstat(handle.fileno()).st_size
+        texts.append(os.pread(handle.fileno(), size, 0).decode("utf-8", "replace"))
+    return texts[0], texts[1]
+
+
+def wait_for_log(proc: subprocess.Popen[str], line: str, seconds: float = 120.0) -> None:
+    """Readiness is what the process says, never a fixed sleep: a busy machine can take many seconds to start."""
+    if not wait_for(lambda: line in so_far(proc)[1] or proc.poll() is not None, seconds) or line not in so_far(
+            proc)[1]:
+        raise AssertionError(f"no {line!r} within {seconds} s (exit {proc.poll()}):\n{so_far(proc)[1][-3000:]}")
 
 
 def due_now(db_env: dict[str, str]) -> None:
@@ -47,7 +64,7 @@ def due_now(db_env: dict[str, str]) -> None:
     assert "Daily digest for this channel at" in result.out, result.out
 
 
-def wait_for(predicate, seconds: float = 20.0) -> bool:
+def wait_for(predicate, seconds: float = 120.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
@@ -66,13 +83,13 @@ def test_run_posts_the_digest_at_its_time_and_sigterm_stops_cleanly(db_env):
     due_now(db_env)
     env = {**db_env, "PAPERBOY_TICK_SECONDS": "0.5"}
     proc = start(env)
-    time.sleep(4)
+    wait_for_log(proc, "first digest check done: 1 posted")
     code, out, err = stop(proc)
     assert code == 0, err
     assert out.count("— #ops —") == 1 and "Paperboy · " in out
     assert "stopped cleanly" in err and "Traceback" not in err
     again = start(env)
-    time.sleep(3)
+    wait_for_log(again, "first digest check done")
     code, out, err = stop(again)
     assert code == 0 and "— #ops —" not in out  # already posted: never twice
     status = paperboy("digest", "status", env=db_env)
@@ -91,7 +108,7 @@ def test_sigterm_during_a_digest_run_loses_nothing_and_posts_nothing_twice(db_en
         assert code == 0, err
         assert out.count("— #ops —") == 1 and "TL;DR:" in out
         again = start(env)
-        time.sleep(3)
+        wait_for_log(again, "first digest check done")
         code, out, err = stop(again)
     assert code == 0 and "— #ops —" not in out
 
@@ -100,27 +117,41 @@ def test_healthz_metrics_and_no_secret_in_any_log_line(db_env):
     due_now(db_env)
     port = free_port()
     with FakeOpenAI() as llm:
+        # A password inside a URL: httpx logs every request URL at INFO.
+        llm_url = llm.base_url.replace("http://", f"http://summaries:{URL_PASSWORD}@")
         env = {**db_env, "PAPERBOY_TICK_SECONDS": "0.5", "PAPERBOY_HTTP_PORT": str(port),
-               "PAPERBOY_HTTP_HOST": "127.0.0.1", "PAPERBOY_LOG_LEVEL": "DEBUG", "PAPERBOY_LOG_FORMAT": "json",
-               "PAPERBOY_LLM_BASE_URL": llm.base_url, "PAPERBOY_LLM_API_KEY": LLM_KEY}
+               "PAPERBOY_LOG_LEVEL": "DEBUG", "PAPERBOY_LOG_FORMAT": "json",
+               "PAPERBOY_LLM_BASE_URL": llm_url, "PAPERBOY_LLM_API_KEY": LLM_KEY}
         proc = start(env)
         try:
-            assert wait_for(lambda: _get(port, "/healthz") is not None), proc.poll()
+            wait_for_log(proc, f"serving /healthz and /metrics on 127.0.0.1:{port}")  # loopback by default
             health = _get(port, "/healthz")
             assert health is not None and health.status_code == 200
             assert health.json() == {"status": "ok", "database": "ok", "scheduler": "ok"}
-            time.sleep(2)  # the first tick posts the due digest
+            wait_for_log(proc, "first digest check done: 1 posted")
             metrics = _get(port, "/metrics")
             assert metrics is not None and metrics.status_code == 200
             assert "paperboy_digests_total" in metrics.text and "paperboy_scheduler_alive 1.0" in metrics.text
             assert 'paperboy_digests_total{status="posted"} 1.0' in metrics.text
         finally:
             code, out, err = stop(proc)
+        assert llm.calls, "the digest never asked the LLM, so its URL was never logged"
     assert code == 0
     assert err.strip(), "DEBUG logging produced nothing"
-    for secret in (LLM_KEY, LLM_KEY[3:]):
+    assert "http://summaries:•••@127.0.0.1" in err
+    for secret in (LLM_KEY, LLM_KEY[3:], URL_PASSWORD):
         assert secret not in err and secret not in out
     assert all(line.startswith("{") for line in err.strip().splitlines())
+
+
+def test_sigterm_while_still_starting_stops_cleanly(db_env):
+    """The handlers are the first thing `paperboy run` installs: a SIGTERM during migrations is a clean stop
+    (exit 0), not a kill (-15) that leaves no trace in the log."""
+    proc = start({**db_env, "PAPERBOY_LOG_LEVEL": "DEBUG"})
+    wait_for_log(proc, "Using selector")  # asyncio.run has begun: the app is opening the database
+    code, _out, err = stop(proc)
+    assert code == 0, err[-3000:]
+    assert "stopped cleanly" in err and "Traceback" not in err
 
 
 def test_half_configured_slack_is_one_clear_line_without_the_token(db_env):

@@ -74,7 +74,7 @@ def runtime_for(core: CommandCore, fake: FakeSlack, sleep: Callable[[float], Awa
     return build_slack_app(core, creds, sleep=sleep or Sleeps(), **kw)
 
 
-async def wait_for(check: Callable[[], Any], within: float = 8.0) -> Any:
+async def wait_for(check: Callable[[], Any], within: float = 60.0) -> Any:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         value = check()
@@ -170,12 +170,12 @@ def test_a_hostile_title_renders_as_inert_text():
 # -- slash commands ----------------------------------------------------------------------------------------------
 
 
-async def test_papers_today_acks_at_once_while_a_10s_llm_sits_behind_it(db: Database, fake: FakeSlack):
+async def test_papers_today_acks_at_once_while_a_hanging_llm_sits_behind_it(db: Database, fake: FakeSlack):
     await ingest_samples(db)
     with FakeOpenAI() as llm:
-        llm.always(hanging(10))
-        client = make_openai_client(llm.base_url, None, 20.0)
-        summaries = SummaryService(db, llm=LlmSummarizer(client, "fake-model", timeout=0.5, attempts=1),
+        llm.always(hanging(60))
+        client = make_openai_client(llm.base_url, None, 60.0)
+        summaries = SummaryService(db, llm=LlmSummarizer(client, "fake-model", timeout=3.0, attempts=1),
                                    today=lambda: NOW.date(), concurrency=16,
                                    breaker=CircuitBreaker(failure_threshold=2, cooldown=60))
         bot = make_bot(db, summaries=summaries)
@@ -185,7 +185,9 @@ async def test_papers_today_acks_at_once_while_a_10s_llm_sits_behind_it(db: Data
         response = await runtime.app.async_dispatch(command_request("/papers", "today", fake.response_url(1)))
         elapsed = time.monotonic() - started
         assert response.status == 200
-        assert elapsed < 0.1, elapsed
+        # Within Slack's 3 s, which is also the LLM's timeout: the ack cannot have waited for the LLM.
+        assert elapsed < 3.0, elapsed
+        assert not fake.responses(1)
         answers = await wait_for(lambda: fake.responses(1))
         await client.close()
     answer = answers[0]

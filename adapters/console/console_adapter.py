@@ -87,10 +87,11 @@ class ConsoleAdapter:
         if lowered.startswith("reply "):
             _, _, rest = text.partition(" ")
             number, _, message = rest.strip().partition(" ")
-            if not number.lstrip("#").isdigit() or not message.strip():
+            digits = number.lstrip("#")
+            if not (digits.isascii() and digits.isdigit()) or not message.strip():
                 self._write("Usage: reply N TEXT (N is the number shown as [#N])")
                 return True
-            await self.say(message, thread=int(number.lstrip("#")))
+            await self.say(message, thread=int(digits))
             return True
         await self.say(text)
         return True

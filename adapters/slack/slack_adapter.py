@@ -549,7 +549,7 @@ async def start_socket_mode(runtime: SlackRuntime, app_token: SecretStr) -> Stop
     return stop
 
 
-async def start_http(runtime: SlackRuntime, *, host: str = "0.0.0.0", port: int = 3000) -> Stopper:
+async def start_http(runtime: SlackRuntime, *, host: str = "127.0.0.1", port: int = 3000) -> Stopper:
     """Serve `/slack/events` (and `/slack/install`, `/slack/oauth_redirect` with OAuth); returns how to stop."""
     from aiohttp import web
 
@@ -578,7 +578,7 @@ def credentials_from_env(environ: Mapping[str, str]) -> SlackCredentials | None:
     return creds
 
 
-async def start_slack(core: CommandCore, credentials: SlackCredentials, db: Database, *, host: str = "0.0.0.0",
+async def start_slack(core: CommandCore, credentials: SlackCredentials, db: Database, *, host: str = "127.0.0.1",
                       port: int = 3000) -> tuple[SlackPoster, Stopper]:
     """Build and start Slack in the mode the credentials call for: Socket Mode, else HTTP (with OAuth when a
     client id and secret are given). Returns the digest poster and how to stop; used by `paperboy run`."""

@@ -7,7 +7,9 @@ apology for a bug (logged with its traceback for operators, never shown).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from bot.commands import digest_commands, paper_commands, subscription_commands, thread_replies
 from bot.commands.context import ChatContext
@@ -26,45 +28,86 @@ def error_reply(text: str) -> Reply:
     return Reply(Message(text=text), Visibility.EPHEMERAL)
 
 
-class CommandCore:
-    def __init__(self, services: CoreServices) -> None:
-        self.services = services
+# Called once per request with (command, outcome, seconds); the composition root points it at the metrics.
+CommandObserver = Callable[[str, str, float], None]
 
-    async def _guard(self, work: Callable[[], Awaitable[Reply | None]]) -> Reply | None:
+
+@dataclass
+class _Call:
+    """What a request turned out to be, named from the grammar's fixed vocabulary once it is parsed; a request
+    that never parses stays "invalid", so no user text ever becomes a label."""
+
+    command: str = "invalid"
+
+
+def command_label(command: Command) -> str:
+    return command.name if command.sub is None else f"{command.name} {command.sub}"
+
+
+class CommandCore:
+    def __init__(self, services: CoreServices, on_command: CommandObserver | None = None) -> None:
+        self.services = services
+        self.on_command = on_command
+
+    async def _guard(self, call: _Call, work: Callable[[], Awaitable[Reply | None]]) -> Reply | None:
+        started = time.perf_counter()
+        outcome = "cancelled"  # shutting down mid-request
         try:
-            return await work()
+            reply = await work()
+            outcome = "ok" if reply is not None else "ignored"
+            return reply
         except PaperboyError as exc:
+            outcome = "refused"
             return error_reply(str(exc))
         except Exception:
+            outcome = "failed"
             log.exception("command failed")
             return error_reply(SORRY)
+        finally:
+            if self.on_command is not None:
+                try:
+                    self.on_command(call.command, outcome, time.perf_counter() - started)
+                except Exception:
+                    log.exception("recording command metrics failed")
 
     async def handle_text(self, ctx: ChatContext, text: str) -> Reply:
         """A whole command line as typed ("/papers search gnn"), for the console and scripts."""
+        call = _Call()
 
         async def work() -> Reply:
             name, args = split_command(text)
-            return await self._dispatch(ctx, parse(name, args))
+            command = parse(name, args)
+            call.command = command_label(command)
+            return await self._dispatch(ctx, command)
 
-        reply = await self._guard(work)
+        reply = await self._guard(call, work)
         assert reply is not None
         return reply
 
     async def handle_command(self, ctx: ChatContext, name: str, args: str) -> Reply:
         """A slash command as platforms deliver it: its name and its argument text."""
-        reply = await self._guard(lambda: self._dispatch(ctx, parse(name, args)))
+        call = _Call()
+
+        async def work() -> Reply:
+            command = parse(name, args)
+            call.command = command_label(command)
+            return await self._dispatch(ctx, command)
+
+        reply = await self._guard(call, work)
         assert reply is not None
         return reply
 
     async def handle_thread_message(self, ctx: ChatContext, text: str) -> Reply | None:
         """A message in a thread under a bot post (or mentioning the bot there); None: not for us."""
-        return await self._guard(lambda: thread_replies.thread_reply(self.services, ctx, text))
+        return await self._guard(_Call("thread reply"), lambda: thread_replies.thread_reply(self.services, ctx, text))
 
     async def handle_action(self, ctx: ChatContext, action: ActionKind | str, paper_ref: str) -> Reply:
         """A button under a paper: Summarize (answered in the thread) or Why."""
+        call = _Call()
 
         async def work() -> Reply:
             kind = ActionKind(action)
+            call.command = f"button {kind.value}"
             if kind is ActionKind.WHY:
                 return await paper_commands.why(self.services, ctx, paper_ref)
             async with self.services.db.session() as session:
@@ -73,7 +116,7 @@ class CommandCore:
                 raise UsageError("that paper is no longer stored")
             return await thread_replies.summarize_paper(self.services, paper)
 
-        reply = await self._guard(work)
+        reply = await self._guard(call, work)
         assert reply is not None
         return reply
 

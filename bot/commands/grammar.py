@@ -92,14 +92,28 @@ def _parse_papers(args: str) -> Command:
                           "why": "Usage: /papers why ID"}[sub])
     if sub in ("search", "show", "why") and _FLAG_RE.match(rest.split(" ")[0]):
         raise UsageError(f"unknown option {rest.split(' ')[0][:30]}. {PAPERS_USAGE}")
+    if sub in ("show", "why") and not any(c.isalpha() for c in rest):  # an id (#12, 2401.12345), not a title
+        require_ascii_digits(rest, f"/papers {sub} #12")
     return Command("papers", sub, rest)
 
 
-_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+_TIME_RE = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
+
+
+def has_foreign_digits(text: str) -> bool:
+    """Digits other than 0-9 (Arabic-Indic ٣, fullwidth ３, superscript ²): `int()` reads most of them, so they
+    would slip into stored times and numbers looking unlike anything the bot shows back."""
+    return any(c.isdigit() and not c.isascii() for c in text)
+
+
+def require_ascii_digits(text: str, example: str) -> None:
+    if has_foreign_digits(text):
+        raise UsageError(f"{text[:20]!r}: please write numbers with the digits 0-9, e.g. {example}")
 
 
 def parse_time(text: str) -> str:
     """"8:30" → "08:30"; anything that is not a real time of day is refused."""
+    require_ascii_digits(text, "/papers digest 09:30")
     m = _TIME_RE.match(text.strip())
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise UsageError(f"{text[:20]!r} is not a time of day; use HH:MM, e.g. /papers digest 09:00 Europe/Paris")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from bot.commands.context import ChatContext
-from bot.commands.grammar import sanitize
+from bot.commands.grammar import require_ascii_digits, sanitize
 from bot.commands.services import CoreServices
 from bot.messages import Message, Reply
 from bot.summaries.kinds import MAX_QUESTION_CHARS, SummaryKind
@@ -37,6 +37,14 @@ async def _paper(services: CoreServices, paper_id: int) -> Paper | None:
         return await session.get(Paper, paper_id)
 
 
+def _number(digits: str | None, example: str) -> int | None:
+    """The regexes match any digit so that "summarize ٣" is recognised as a request and answered with a hint."""
+    if digits is None:
+        return None
+    require_ascii_digits(digits, example)
+    return int(digits)
+
+
 def _pick(ids: list[int], number: int | None) -> tuple[int | None, str | None]:
     if number is None:
         if len(ids) == 1:
@@ -60,8 +68,7 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
     ids = [int(i) for i in posted.paper_ids]
     request = _REQUEST_RE.match(text)
     if request:
-        number = int(request.group("number")) if request.group("number") else None
-        paper_id, problem = _pick(ids, number)
+        paper_id, problem = _pick(ids, _number(request.group("number"), "“summarize 2”"))
         if problem:
             return Reply(Message(text=problem), in_thread=True)
         assert paper_id is not None
@@ -72,7 +79,7 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
         return None
     numbered = _NUMBERED_QUESTION_RE.match(text)
     question = numbered.group("q") if numbered else text
-    paper_id, problem = _pick(ids, int(numbered.group("number")) if numbered else None)
+    paper_id, problem = _pick(ids, _number(numbered.group("number") if numbered else None, "“2: your question”"))
     if problem:
         return Reply(Message(text=problem.replace("“summarize 2”", "“2: your question”")), in_thread=True)
     assert paper_id is not None

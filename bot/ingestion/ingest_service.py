@@ -22,7 +22,7 @@ from bot.papers import ParsedPaper, parse_arxiv_ref
 from storage.database import Database
 from storage.paper_store import IngestCounts, store_papers
 
-_HF_RE = re.compile(r"^hf:(?P<day>today|\d{4}-\d{2}-\d{2})$", re.IGNORECASE)
+_HF_RE = re.compile(r"^hf:(?P<day>today|[0-9]{4}-[0-9]{2}-[0-9]{2})$", re.IGNORECASE)
 _MAX_STORE_ATTEMPTS = 3
 
 

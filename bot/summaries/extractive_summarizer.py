@@ -8,7 +8,7 @@ Sentences are scored for what they contribute (a method, a finding, a result) an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.summaries.kinds import (
     MAX_BULLETS,
@@ -20,6 +20,7 @@ from bot.summaries.kinds import (
     SummaryKind,
     SummaryRequest,
 )
+from bot.summaries.latex import latex_to_text
 from bot.summaries.sentences import content_words, end_with_stop, split_sentences, trim_words, word_count
 
 EXTRACTIVE_MODEL = "extractive"
@@ -80,6 +81,11 @@ _ASIDE_RES = (
     re.compile(r"\\(?=[%&_#$])|[{}]"),  # LaTeX left in abstracts: "99\\%" and "{QAE}"
 )
 _MIN_ANSWER_OVERLAP = 0.34
+
+
+def readable(paper: PaperText) -> PaperText:
+    """The paper as a reader should see it quoted: LaTeX rendered or dropped (bot/summaries/latex.py)."""
+    return replace(paper, title=latex_to_text(paper.title), abstract=latex_to_text(paper.abstract))
 
 
 def is_background(sentence: str) -> bool:
@@ -157,6 +163,7 @@ class ExtractiveSummarizer:
         return self.answer(request.paper, request.question or "")
 
     def tldr(self, paper: PaperText) -> str:
+        paper = readable(paper)
         limit = WORD_LIMITS[SummaryKind.TLDR]
         scored = _score(split_sentences(paper.abstract))
         usable = [s for s in scored if not s.background and not s.junk] or [s for s in scored if not s.junk]
@@ -173,6 +180,7 @@ class ExtractiveSummarizer:
 
     def summary(self, paper: PaperText) -> str:
         """Problem, method, result, why it matters, each from the sentence that best says it."""
+        paper = readable(paper)
         scored = [s for s in _score(split_sentences(paper.abstract)) if not s.junk]
         if not scored:
             return f"• {trim_words(paper.title, 30)}"
@@ -203,6 +211,7 @@ class ExtractiveSummarizer:
 
     def answer(self, paper: PaperText, question: str) -> str:
         """The sentences sharing most content words with the question, or a plain "does not say"."""
+        paper = readable(paper)
         wanted = content_words(question)
         if not wanted:
             return NOT_IN_ABSTRACT

@@ -24,7 +24,9 @@ _M = re.MULTILINE
 # `<#123>`, `</cmd:123>`, `<:emoji:123>`, `<t:123:R>`.
 _ANGLE_MENTION_RE = re.compile(r"<\s*(?:[@#!]|/[^<>\s]+:\d|a?:\w+:\d|t:\d)[^<>]*>")
 _BROADCAST_RE = re.compile(r"@+\s?(?:everyone|here|channel|all|group|room)\b", _I)
-_AT_WORD_RE = re.compile(r"@(?=\w)")
+# "@alice" loses its "@"; inside a word it is notation ("pass@32", "Recall@10") and stays. Broadcasts
+# ("x@everyone") and e-mail addresses have their own patterns above.
+_AT_WORD_RE = re.compile(r"(?<![\w.+\-])@(?=\w)")
 _SLACK_LINK_RE = re.compile(r"<\s*((?:[a-z][a-z0-9+.\-]*:)[^<>|\s]*)\s*(?:\|([^<>]*))?>", _I)
 _MD_IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _MD_LINK_RE = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
@@ -45,10 +47,12 @@ _CCTLDS = ("ac ad ae af ag al am ao aq ar as at au aw ax az ba bb bd be bf bg bh
            "nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re ro rs ru rw "
            "sa sb sc sd se sg si sk sl sm sn sr ss st su sv sx sy sz tc td tf tg th tj tk tl tm tn tr "
            "tt tw tz ua ug uk us uy uz va vc ve vg vi vn vu wf ye yt za zm zw").split()
-# A bare host ("evil.example", "bit.ly/x"): generic TLDs in any case; country codes only in lower case, so a
-# missing space after a full stop ("results.In") is not mistaken for a link.
+# A bare host ("evil.example", "bit.ly/x", "EVIL.COM"): a known TLD written in one case, country codes only in
+# lower case. A capitalised word after a full stop is never a TLD: abstracts often lack the space there
+# ("natural languages.To begin", "results.In short"), and those are words to keep, not hosts to delete.
 _BARE_HOST_RE = re.compile(
-    rf"(?<![\w@./-])(?:[a-zA-Z0-9](?:[a-zA-Z0-9\-]{{0,61}}[a-zA-Z0-9])?\.)+(?:(?i:{_GTLDS})|{'|'.join(_CCTLDS)})\b"
+    rf"(?<![\w@./-])(?:[a-zA-Z0-9](?:[a-zA-Z0-9\-]{{0,61}}[a-zA-Z0-9])?\.)+"
+    rf"(?:{_GTLDS}|{_GTLDS.upper()}|{'|'.join(_CCTLDS)})\b"
     r"(?:[/?#][^\s<>\"'`]*)?")
 _TRAILING_PUNCT = ".,;:!?)]}'\""
 _OWN_HOSTS = frozenset({"arxiv.org", "www.arxiv.org", "export.arxiv.org", "huggingface.co", "hf.co"})

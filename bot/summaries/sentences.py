@@ -12,6 +12,8 @@ import re
 from bot.papers import collapse
 
 _BOUNDARY_RE = re.compile(r"[.!?][\"'”’)\]]*\s+")
+# "…in natural languages.To begin, we…": a full stop after a lowercase word, glued to a capitalised word.
+_GLUED_STOP_RE = re.compile(r"(?<=[a-z]{3})([.!?])(?=[A-Z][a-z]+\b)")
 _ABBREVIATIONS = frozenset({
     "e.g", "i.e", "al", "vs", "fig", "figs", "eq", "eqs", "cf", "approx", "resp", "sec", "no", "dr",
     "mr", "ms", "prof", "w.r.t", "a.k.a", "incl", "ca", "st", "u.s", "ref", "refs", "viz", "tab", "vol", "pp",
@@ -49,7 +51,7 @@ _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s", "l
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of prose, not fooled by "e.g.", "et al.", initials, or a lowercase word after a period."""
-    text = collapse(text)
+    text = _GLUED_STOP_RE.sub(r"\1 ", collapse(text))
     sentences: list[str] = []
     start = 0
     for m in _BOUNDARY_RE.finditer(text):

@@ -1,0 +1,111 @@
+"""/healthz and /metrics over real HTTP on 127.0.0.1: what an unauthenticated caller may learn, and that the
+command counters move when people use the bot."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.config import Settings
+from bot.metrics import Metrics
+from bot.ops_server import build_ops_app
+from storage.database import Database
+from tests.chat_fixtures import TODAY, ingest_samples, make_bot
+
+
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[Callable[[str], str]]:
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield lambda path: f"http://127.0.0.1:{server.port}{path}"
+    finally:
+        await server.close()
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_healthz_with_the_database_down_says_unreachable_and_nothing_more(caplog):
+    url = f"postgresql://paperboy_admin:hunter2-secret@127.0.0.1:{closed_port()}/payroll_db"
+    db = Database(url)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.ops_server"):
+            async with serving(build_ops_app(db, Metrics(), lambda: True, lambda: TODAY)) as at:
+                async with httpx.AsyncClient() as client:
+                    first = await client.get(at("/healthz"))
+                    second = await client.get(at("/healthz"))
+    finally:
+        await db.dispose()
+    assert first.status_code == 503
+    assert first.json() == {"status": "unhealthy", "database": "unreachable", "scheduler": "ok"}
+    for detail in ("paperboy_admin", "hunter2", "payroll_db", "asyncpg", "postgresql", "127.0.0.1", "refused"):
+        assert detail not in first.text
+    assert second.json() == first.json()
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.ops_server"]
+    assert len(logged) == 1, logged  # the operator learns why once, not on every probe
+    assert "payroll_db" in logged[0] and "hunter2" not in logged[0]
+
+
+async def test_healthz_ok_on_a_live_database(db):
+    async with serving(build_ops_app(db, Metrics(), lambda: False, lambda: TODAY)) as at:
+        async with httpx.AsyncClient() as client:
+            health = await client.get(at("/healthz"))
+    assert health.status_code == 503  # the scheduler stopped
+    assert health.json() == {"status": "unhealthy", "database": "ok", "scheduler": "stopped"}
+
+
+def test_the_ops_port_listens_on_loopback_unless_told_otherwise(monkeypatch):
+    for name in ("PAPERBOY_HTTP_HOST", "PAPERBOY_HTTP_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings(_env_file=None).http_host == "127.0.0.1"  # type: ignore[call-arg]
+
+
+def _samples(text: str, metric: str) -> dict[str, float]:
+    """`metric{labels} value` lines of a Prometheus exposition, by their label text."""
+    found = {}
+    for line in text.splitlines():
+        if m := re.match(rf"^{metric}\{{(?P<labels>[^}}]*)\}} (?P<value>\S+)$", line):
+            found[m.group("labels")] = float(m.group("value"))
+    return found
+
+
+async def test_command_counters_move_and_never_carry_user_text(db):
+    await ingest_samples(db)
+    metrics = Metrics()
+    bot = make_bot(db)
+    bot.core.on_command = metrics.command_handled
+    await bot.console.say("/papers today")
+    await bot.console.say("/papers today")
+    await bot.console.say("/papers search secret-project-zebra")
+    await bot.console.say("/papers digest 99:99")
+    await bot.console.say("/frobnicate secret-project-zebra")
+    await bot.console.say("summarize 2", thread=1)
+    await bot.console.say("nice paper everyone", thread=1)
+    await bot.core.handle_command(bot.console.context(), "subscribe", "graph neural networks")
+    async with serving(build_ops_app(db, metrics, lambda: True, lambda: TODAY)) as at:
+        async with httpx.AsyncClient() as client:
+            exposed = (await client.get(at("/metrics"))).text
+    assert "secret-project-zebra" not in exposed and "frobnicate" not in exposed and "nice paper" not in exposed
+    assert _samples(exposed, "paperboy_commands_total") == {
+        'command="papers today",outcome="ok"': 2.0,
+        'command="papers search",outcome="ok"': 1.0,
+        'command="papers digest",outcome="refused"': 1.0,
+        'command="invalid",outcome="refused"': 1.0,
+        'command="thread reply",outcome="ok"': 1.0,
+        'command="thread reply",outcome="ignored"': 1.0,
+        'command="subscribe",outcome="ok"': 1.0,
+    }
+    counts = _samples(exposed, "paperboy_command_seconds_count")
+    assert counts['command="papers today"'] == 2.0 and counts['command="subscribe"'] == 1.0
+    assert _samples(exposed, "paperboy_command_seconds_sum")['command="papers today"'] > 0
