@@ -233,6 +233,26 @@ async def test_slow_or_dead_llm_still_posts_on_time_with_offline_tldrs(world):
     assert all("TL;DR:" in p for p in posts.lines)
 
 
+async def test_a_slow_topic_expansion_never_delays_the_digest_past_its_deadline(world):
+    """A 60 s LLM behind the semantic layer: the digest still goes out within its deadline, matched plainly."""
+    from bot.topics.semantic import OpenAITopicExpander, SemanticLayer
+
+    posts = Posts(world)
+    with FakeOpenAI() as llm:
+        llm.always(hanging(60))
+        client = make_openai_client(llm.base_url, None, 60.0)
+        runner = runner_for(world, posts, at(DAY1, 9), settings=DigestSettings(tldr_deadline=1.0))
+        runner.services.semantic = SemanticLayer(world, expander=OpenAITopicExpander(client, "fake", timeout=60.0))
+        started = time.monotonic()
+        outcomes = await runner.run_for(DAY1)
+        elapsed = time.monotonic() - started
+        await client.close()
+        assert len(llm.calls) >= 1  # the expansion was asked for, and abandoned at the deadline
+    assert elapsed < 30.0  # the 1 s deadline, not the LLM's 60 s (generous for a busy machine)
+    assert {o.status for o in outcomes} == {"posted"}
+    assert len(posts.to("utc")) == 1 and "graph neural networks study" in posts.to("utc")[0]
+
+
 async def test_scheduler_ticks_and_retries_the_daily_ingest(world):
     posts = Posts(world)
     moment = {"now": at(DAY1, 7)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -37,7 +38,9 @@ log = logging.getLogger(__name__)
 class DigestSettings:
     grace: timedelta = timedelta(hours=6)
     lease_seconds: float = 600.0
-    tldr_deadline: float = 8.0  # seconds the LLM gets before offline TL;DRs are used
+    # Seconds everything an LLM does for one digest may take (topic expansion, then TL;DRs) before the digest
+    # goes out with what is ready: the plain matcher's topics and offline TL;DRs.
+    tldr_deadline: float = 8.0
     nothing_new: str = NOTHING_NEW
     concurrency: int = 16
 
@@ -110,10 +113,28 @@ class DigestRunner:
             seen_days = await days_of(session, {i for ids in context.seen.values() for i in ids})
         for key, ids in context.seen.items():
             context.covered[key] = max((seen_days[i] for i in ids if i in seen_days), default=None)
+        context.tldr_deadline = self.settings.tldr_deadline
         if self.services.semantic is not None:
-            for topic in {t for topics in context.topics.values() for t in topics}:
-                await self.services.semantic.prepare(self.services.matcher, topic)
+            spent = await self._expand_topics({t for topics in context.topics.values() for t in topics})
+            context.tldr_deadline = max(self.settings.tldr_deadline - spent, self.settings.tldr_deadline / 4)
         return context
+
+    async def _expand_topics(self, topics: set[str]) -> float:
+        """Expand the followed topics side by side, for at most half the deadline: a topic whose expansion is
+        not ready is matched plainly this time (it is cached once the LLM answers a later run). Returns the
+        seconds spent, which the TL;DRs then do not get."""
+        semantic = self.services.semantic
+        if semantic is None or not topics:
+            return 0.0
+        started = time.monotonic()
+        tasks = [asyncio.ensure_future(semantic.prepare(self.services.matcher, topic)) for topic in sorted(topics)]
+        _, pending = await asyncio.wait(tasks, timeout=self.settings.tldr_deadline / 2)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)  # failures already mean "no extra terms"
+        if pending:
+            log.info("%d topic expansion(s) not ready within the deadline: matched without them", len(pending))
+        return time.monotonic() - started
 
     async def run_one(self, destination: Destination, day: date, *, now: datetime | None = None,
                       context: _RunContext | None = None) -> Outcome:
@@ -163,7 +184,7 @@ class DigestRunner:
         if not plan.papers:
             plan.day = day
         message = await render_digest(plan, services.summaries, nothing_new=self.settings.nothing_new,
-                                      deadline=self.settings.tldr_deadline)
+                                      deadline=context.tldr_deadline)
         return message, [p.id for p in plan.papers]
 
 
@@ -173,3 +194,4 @@ class _RunContext:
     topics: dict[str, list[str]] = field(default_factory=dict)
     seen: dict[str, set[int]] = field(default_factory=dict)
     covered: dict[str, date | None] = field(default_factory=dict)
+    tldr_deadline: float = 8.0
