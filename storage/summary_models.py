@@ -56,8 +56,10 @@ class LlmCall(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     day: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    prompt_version: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
-    __table_args__ = (Index("ix_llm_calls_day", "day"),)
+    __table_args__ = (Index("ix_llm_calls_day", "day"),
+                      Index("ix_llm_calls_paper_kind", "paper_id", "kind", "model", "created_at"))
 
 
 class SummaryCounter(Base):

@@ -7,7 +7,7 @@ the same moment both succeed, and both end up serving the one row that was store
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -62,10 +62,25 @@ async def save_summary(session: AsyncSession, key: SummaryKey, text: str, *, que
 
 
 async def record_call(session: AsyncSession, *, paper_id: int | None, kind: str, model: str, outcome: str,
-                      prompt_tokens: int, completion_tokens: int, latency_ms: int, attempts: int, day: date) -> None:
-    session.add(LlmCall(paper_id=paper_id, kind=kind, model=model, outcome=outcome, prompt_tokens=prompt_tokens,
-                        completion_tokens=completion_tokens, latency_ms=latency_ms, attempts=attempts, day=day))
+                      prompt_tokens: int, completion_tokens: int, latency_ms: int, attempts: int, day: date,
+                      prompt_version: str = "", at: datetime | None = None) -> None:
+    call = LlmCall(paper_id=paper_id, kind=kind, model=model, outcome=outcome, prompt_tokens=prompt_tokens,
+                   completion_tokens=completion_tokens, latency_ms=latency_ms, attempts=attempts, day=day,
+                   prompt_version=prompt_version)
+    if at is not None:
+        call.created_at = at
+    session.add(call)
     await session.flush()
+
+
+async def last_refusal(session: AsyncSession, *, paper_id: int, kind: str, model: str, prompt_version: str,
+                       outcomes: tuple[str, ...], since: datetime) -> datetime | None:
+    """When the LLM last gave this paper and kind nothing usable (a reply rejected for mentions), if after
+    `since`: such a paper is not sent again until the cool-down ends, by any process."""
+    stmt = select(func.max(LlmCall.created_at)).where(
+        LlmCall.paper_id == paper_id, LlmCall.kind == kind, LlmCall.model == model,
+        LlmCall.prompt_version == prompt_version, LlmCall.outcome.in_(outcomes), LlmCall.created_at >= since)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def count_event(session: AsyncSession, day: date, event: str, n: int = 1) -> None:

@@ -16,7 +16,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +39,15 @@ from bot.summaries.summarizer import Summarizer, SummaryFailure
 from bot.summaries.token_budget import DailyTokenBudget
 from storage.database import Database
 from storage.models import Paper
-from storage.summary_store import SummaryKey, cached_text, count_event, record_call, save_summary, tokens_spent
+from storage.summary_store import (
+    SummaryKey,
+    cached_text,
+    count_event,
+    last_refusal,
+    record_call,
+    save_summary,
+    tokens_spent,
+)
 
 NO_SUMMARY = "No summary available."
 _OFFLINE_MEMO_SIZE = 4096
@@ -50,6 +58,13 @@ FLUSH_AFTER = 30.0
 # Cached summaries also kept in memory (they never change under their key), so a digest fanned out to many
 # channels costs no database round trip per channel.
 MEMO_SIZE = 4096
+# A paper whose abstract talks the model into a mention will do it again: it is not sent again
+# for this long, by any process. A call that failed in our own client waits a shorter while. An outage (timeouts,
+# 5xx, 429) is the circuit breaker's business, not the paper's.
+REFUSAL_COOLDOWN = timedelta(hours=6)
+FAILURE_COOLDOWN = timedelta(minutes=10)
+_CONTENT_REFUSALS = ("rejected",)
+_FAILURES = ("error",)
 log = logging.getLogger(__name__)
 
 
@@ -89,6 +104,9 @@ class SummaryService:
         concurrency: int = 4,
         daily_token_budget: int | None = None,
         clock: MonotonicClock = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        refusal_cooldown: timedelta = REFUSAL_COOLDOWN,
+        failure_cooldown: timedelta = FAILURE_COOLDOWN,
     ) -> None:
         self.db = db
         self.llm = llm
@@ -97,6 +115,9 @@ class SummaryService:
         self.budget = DailyTokenBudget(daily_token_budget, today=today, spent_on=self._tokens_spent)
         self._today = today
         self._clock = clock
+        self._now = now
+        self._refusal_cooldown = refusal_cooldown
+        self._failure_cooldown = failure_cooldown
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._inflight: dict[SummaryKey, asyncio.Task[Summary]] = {}
         self._pending: Counter[tuple[date, str]] = Counter()
@@ -165,7 +186,22 @@ class SummaryService:
             self._memo.popitem(last=False)
         return summary
 
+    async def _refused_recently(self, key: SummaryKey, request: SummaryRequest) -> bool:
+        if request.kind is SummaryKind.ANSWER:
+            return False  # another question may well get a clean answer
+        now = self._now()
+        async with self.db.session() as session:
+            for outcomes, cooldown in ((_CONTENT_REFUSALS, self._refusal_cooldown),
+                                       (_FAILURES, self._failure_cooldown)):
+                if await last_refusal(session, paper_id=request.paper.paper_id, kind=key.kind, model=key.model,
+                                      prompt_version=key.prompt_version, outcomes=outcomes,
+                                      since=now - cooldown) is not None:
+                    return True
+        return False
+
     async def _generate(self, key: SummaryKey, request: SummaryRequest) -> Summary:
+        if await self._refused_recently(key, request):
+            return await self._fall_back(request, "refused earlier", "the LLM gave this paper no usable reply lately")
         if self.breaker.rejects():
             return await self._fall_back(request, "circuit open", "LLM paused after repeated failures")
         if await self.budget.exhausted():
@@ -210,7 +246,8 @@ class SummaryService:
             await record_call(session, paper_id=request.paper.paper_id, kind=request.kind.value, model=key.model,
                               outcome=outcome, prompt_tokens=draft.prompt_tokens,
                               completion_tokens=draft.completion_tokens, latency_ms=self._elapsed_ms(started),
-                              attempts=draft.attempts, day=day)
+                              attempts=draft.attempts, day=day, prompt_version=key.prompt_version,
+                              at=self._now())
             if outcome == "ok":
                 stored = await save_summary(session, key, cleaned.text, question=request.question,
                                             prompt_tokens=draft.prompt_tokens,
@@ -229,7 +266,7 @@ class SummaryService:
             await record_call(session, paper_id=request.paper.paper_id, kind=request.kind.value,
                               model=self.llm.model, outcome=failure.reason, prompt_tokens=failure.prompt_tokens,
                               completion_tokens=failure.completion_tokens, latency_ms=self._elapsed_ms(started),
-                              attempts=failure.attempts, day=day)
+                              attempts=failure.attempts, day=day, prompt_version=PROMPT_VERSION, at=self._now())
             self._pending[(day, f"fallback:{failure.reason}")] += 1
             await self._write_counts(session)
 
