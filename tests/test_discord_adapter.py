@@ -11,6 +11,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import discord
@@ -287,3 +288,24 @@ async def test_sync_registers_the_commands_and_the_invite_asks_for_exactly_what_
     assert sorted(o["name"] for o in papers["options"]) == ["digest", "help", "search", "show", "today", "top", "why"]
     url = invite_url("123")
     assert "scope=bot+applications.commands" in url and "permissions=309237730304" in url
+
+
+async def test_a_digest_carries_a_nonce_and_is_found_in_history_after_a_crash(api, client):
+    """The first part carries the claim as an enforced nonce (a quick retry returns the same message); later,
+    the bot's own recent messages are searched for the digest, so a takeover never posts it twice."""
+    from bot.digests.poster import DigestTag
+
+    poster = DiscordPoster(client, interval=0)
+    message = Message(header="Paperboy · Mon Apr 20, 2026", text="Two papers today.")
+    tag = DigestTag(discord_destination().key, date(2026, 4, 20))
+    assert await poster.find_digest(discord_destination(), message, tag) is None
+    first = await poster.post_digest(discord_destination(), message, tag=tag)
+    body = api.of(fd.MESSAGE)[0].json()
+    assert body["nonce"] == tag.nonce and body["enforce_nonce"] is True and len(tag.nonce) <= 25
+    again = await poster.post_digest(discord_destination(), message, tag=tag)
+    assert again.message_ref == first.message_ref  # Discord's dedup: no second digest
+    found = await poster.find_digest(discord_destination(), message, tag)
+    assert found is not None and found.message_ref == first.message_ref
+    other = Message(header="Paperboy · Tue Apr 21, 2026", text="x")
+    assert await poster.find_digest(discord_destination(), other, DigestTag(tag.destination_key,
+                                                                            date(2026, 4, 21))) is None

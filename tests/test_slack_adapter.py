@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -413,3 +414,23 @@ async def test_oauth_installs_are_stored_in_paperboys_database_and_used_for_dige
         await oauth_runtime.poster.post_digest(
             Destination(key="slack:T3:C1", platform="slack", workspace="T3", channel="C1"), Message(header="Hi"))
     assert caught.value.permanent
+
+
+async def test_a_digest_carries_its_claim_as_metadata_and_is_found_after_a_crash(fake: FakeSlack):
+    """A process that took over from one that died after posting asks Slack first (conversations.history with
+    metadata) and finds the digest instead of posting it twice."""
+    from bot.digests.poster import DigestTag
+
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), sleep=Sleeps())
+    message = Message(header="Paperboy · Mon Apr 20", items=[paper(1)])
+    tag = DigestTag(destination().key, date(2026, 4, 20))
+    assert await poster.find_digest(destination(), message, tag) is None  # nothing there yet: post
+    posted = await poster.post_digest(destination(), message, tag=tag)
+    assert fake.posts()[0]["metadata"] == {"event_type": "paperboy_digest", "event_payload": {"claim": tag.key}}
+    found = await poster.find_digest(destination(), message, tag)
+    assert found is not None and found.message_ref == posted.message_ref
+    history = fake.calls("/api/conversations.history")[-1]
+    assert {k: v[-1] for k, v in history.query.items()}.get("include_all_metadata") in ("true", "1")
+    other_day = DigestTag(destination().key, date(2026, 4, 21))
+    assert await poster.find_digest(destination(), message, other_day) is None
+    assert len(fake.posts()) == 1

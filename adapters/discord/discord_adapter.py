@@ -28,7 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from adapters.discord.discord_renderer import render_message, thread_name, truncate
 from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.context import ChatContext
-from bot.digests.poster import PostResult
+from bot.digests.poster import DigestTag, PostResult
 from bot.errors import DeliveryError
 from bot.messages import Message, Reply, Visibility
 from storage.destination_models import Destination
@@ -348,14 +348,20 @@ class DiscordPoster:
             return channel
         return self.client.get_partial_messageable(int(destination.channel), guild_id=int(destination.workspace))
 
-    async def post_digest(self, destination: Destination, message: Message) -> PostResult:
+    async def post_digest(self, destination: Destination, message: Message, *,
+                          tag: DigestTag | None = None) -> PostResult:
         channel = self._channel(destination)
         batches = render_message(message)
         first: discord.Message | None = None
         try:
             for batch in batches:
                 await self._pace.wait()
-                sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS)
+                # The first part carries the claim as its nonce (discord.py sends enforce_nonce with it): a retry
+                # within Discord's dedup window gets the same message back instead of a second one.
+                if tag is not None and first is None:
+                    sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS, nonce=tag.nonce)
+                else:
+                    sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS)
                 first = first or sent
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             if first is None:
@@ -363,6 +369,22 @@ class DiscordPoster:
             log.warning("digest for %s posted in part: %s", destination.key, exc)
         assert first is not None
         return PostResult(str(first.id), await self._open_thread(first, message, destination))
+
+    async def find_digest(self, destination: Destination, message: Message, tag: DigestTag) -> PostResult | None:
+        """The bot's recent messages in the channel, searched for this digest (Discord keeps nonces only for a
+        few minutes and never returns them in history): posted by us, with this digest's header (it names the day)."""
+        channel = self._channel(destination)
+        me = self.client.user
+        expected = render_message(message)[0][0].title
+        try:
+            async for posted in channel.history(limit=50):
+                if (me is not None and posted.author.id == me.id and posted.embeds
+                        and posted.embeds[0].title == expected):
+                    thread = posted.thread
+                    return PostResult(str(posted.id), str(thread.id) if thread is not None else None)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            raise delivery_error(exc) from exc
+        return None
 
     async def _open_thread(self, first: discord.Message, message: Message, destination: Destination) -> str | None:
         """The digest's thread; without it (no thread permission) replies to the message still work."""

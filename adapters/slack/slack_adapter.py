@@ -46,7 +46,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from adapters.slack.slack_renderer import SlackMessage, parse_action_id, render_message
 from bot.commands.command_core import CommandCore
 from bot.commands.context import ChatContext
-from bot.digests.poster import PostResult
+from bot.digests.poster import DigestTag, PostResult
 from bot.errors import DeliveryError
 from bot.messages import Message, Reply, Visibility
 from storage import event_store
@@ -340,6 +340,9 @@ def _error_code(exc: SlackApiError) -> str:
 TokenLookup = Callable[[str], Awaitable[str | None]]
 
 
+DIGEST_EVENT = "paperboy_digest"
+
+
 class SlackPoster:
     """Digests to Slack (`DigestPoster`): chat.postMessage per chunk, paced per channel, errors mapped.
 
@@ -360,20 +363,27 @@ class SlackPoster:
         self._last: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def post_digest(self, destination: Destination, message: Message) -> PostResult:
-        token: str | None = None
-        if self._token_for is not None:
-            token = await self._token_for(destination.workspace)
-            if not token:
-                raise DeliveryError(f"Paperboy is not installed in Slack workspace {destination.workspace}",
-                                    permanent=True)
+    async def _token(self, destination: Destination) -> str | None:
+        if self._token_for is None:
+            return None
+        token = await self._token_for(destination.workspace)
+        if not token:
+            raise DeliveryError(f"Paperboy is not installed in Slack workspace {destination.workspace}",
+                                permanent=True)
+        return token
+
+    async def post_digest(self, destination: Destination, message: Message, *,
+                          tag: DigestTag | None = None) -> PostResult:
+        token = await self._token(destination)
         chunks = render_message(message)
         refs: list[str] = []
         lock = self._locks.setdefault(destination.key, asyncio.Lock())
+        # The first part carries the claim as message metadata, where `find_digest` looks for it.
+        metadata = {"event_type": DIGEST_EVENT, "event_payload": {"claim": tag.key}} if tag else None
         async with lock:
             for chunk in chunks:
                 await self._pace(destination.key)
-                refs.append(await self._send(destination, chunk, token))
+                refs.append(await self._send(destination, chunk, token, metadata=None if refs else metadata))
         if self._db is not None and len(refs) > 1:
             ids = [item.paper_id for item in message.items]
             async with self._db.session() as session:
@@ -389,8 +399,29 @@ class SlackPoster:
                 await self._sleep(wait)
         self._last[key] = self._clock()
 
-    async def _send(self, destination: Destination, chunk: SlackMessage, token: str | None) -> str:
+    async def find_digest(self, destination: Destination, message: Message, tag: DigestTag) -> PostResult | None:
+        """The channel's recent history, with metadata, searched for this digest's claim."""
+        token = await self._token(destination)
         kwargs: dict[str, Any] = {"token": token} if token else {}
+        try:
+            response = await self.client.conversations_history(channel=destination.channel, limit=100,
+                                                               include_all_metadata=True, **kwargs)
+        except SlackApiError as exc:
+            raise _delivery_error(exc) from exc
+        except (TimeoutError, OSError) as exc:
+            raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
+        for posted in response.get("messages") or []:
+            metadata = posted.get("metadata") or {}
+            if (metadata.get("event_type") == DIGEST_EVENT
+                    and (metadata.get("event_payload") or {}).get("claim") == tag.key and posted.get("ts")):
+                return PostResult(str(posted["ts"]))
+        return None
+
+    async def _send(self, destination: Destination, chunk: SlackMessage, token: str | None, *,
+                    metadata: dict[str, Any] | None = None) -> str:
+        kwargs: dict[str, Any] = {"token": token} if token else {}
+        if metadata is not None:
+            kwargs["metadata"] = metadata
         try:
             response = await self.client.chat_postMessage(channel=destination.channel, text=chunk.text,
                                                           blocks=chunk.blocks, unfurl_links=False,

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from bot.clock import Clock
 from bot.commands.services import CoreServices
 from bot.digests.digest_composer import NOTHING_NEW, DigestPlan, choose, render_digest
-from bot.digests.poster import DigestPoster
+from bot.digests.poster import DigestPoster, DigestTag
 from bot.digests.schedule import due_day
 from bot.errors import DeliveryError
 from bot.messages import Message
@@ -156,7 +156,14 @@ class DigestRunner:
             poster = self.posters.get(destination.platform)
             if poster is None:
                 raise DeliveryError(f"no {destination.platform} adapter is running", permanent=True)
-            result = await poster.post_digest(destination, message)
+            tag = DigestTag(destination.key, day)
+            # The previous owner's lease ran out: it may have died after the platform took the digest and before
+            # recording it. Ask the platform first; posting again would be the duplicate exactly-once forbids.
+            found = await poster.find_digest(destination, message, tag) if claim.previous_owner else None
+            if found is not None:
+                log.info("digest for %s on %s was already posted by %s; recorded it", destination.key, day,
+                         claim.previous_owner)
+            result = found or await poster.post_digest(destination, message, tag=tag)
         except DeliveryError as exc:
             await delivery_store.fail(db, claim, exc, self.clock(), retry_after=exc.retry_after)
             log.warning("digest for %s on %s failed: %s", destination.key, day, exc)

@@ -47,14 +47,35 @@ class FakeSlack(FakeServer):
         self.route("POST", "/api/auth.test", ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="paperboy",
                                                 team="Paper Team", url="https://paper.slack.com/"))
         self.route("POST", "/api/chat.postMessage", self._post)
+        self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> messages, oldest first
+        for method in ("GET", "POST"):
+            self.route(method, "/api/conversations.history", self._history)
         self.route("POST", "/api/chat.postEphemeral", ok(message_ts="1700000000.999999"))
         for n in range(1, 6):
             self.route("POST", f"/response/{n}", Reply(200, b"ok", {"Content-Type": "text/plain"}))
 
     def _post(self, rec: Recorded) -> Reply:
+        body = rec.json() or {}
         with self._ts_lock:
             ts = f"1700000000.{next(self._ts):06d}"
-        return ok(ts=ts, channel=rec.json().get("channel"))
+            kept: dict[str, Any] = {"type": "message", "ts": ts, "bot_id": BOT_ID, "text": body.get("text", "")}
+            if isinstance(body.get("metadata"), dict):
+                kept["metadata"] = body["metadata"]
+            self.history.setdefault(str(body.get("channel")), []).append(kept)
+        return ok(ts=ts, channel=body.get("channel"))
+
+    def _history(self, rec: Recorded) -> Reply:
+        """As Slack documents conversations.history: newest first, at most `limit`, and message metadata only
+        when `include_all_metadata` is true."""
+        params = {k: v[-1] for k, v in rec.query.items()}
+        if rec.method == "POST" and rec.body:
+            params.update({k: v[-1] for k, v in parse_qs(rec.body.decode()).items()})
+        limit = int(params.get("limit", "100"))
+        with_metadata = params.get("include_all_metadata") in ("true", "1", "True")
+        with self._ts_lock:
+            found = list(reversed(self.history.get(params.get("channel", ""), [])))[:limit]
+        messages = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in found]
+        return ok(messages=messages, has_more=False)
 
     @property
     def api_url(self) -> str:
