@@ -51,9 +51,15 @@ async def test_database_path_gives_the_same_matches_on_both_backends(check_db, b
     so the figure above is the figure users get."""
     reference = paperboy_ranker(CHECK)
     matcher = TopicMatcher()
+    rankings = {}
     for item in CHECK["topics"]:
         async with check_db.session() as s:
             ranked = await match_topic(s, matcher, item["topic"], limit=None)
+            # what `paperboy topics match TOPIC --all --limit 10000 --json` ranks
+            rankings[item["topic"]] = [(r.paper.title, r.result.score, r.matched)
+                                       for r in await match_topic(s, matcher, item["topic"], limit=10_000)]
         via_db = {r.paper.title for r in ranked if r.matched}
         expected = {title for title, _, matched in reference(item["topic"]) if matched}
         assert via_db == expected, (backend, item["topic"])
+    listed = evaluate(lambda topic: rankings[topic], CHECK)
+    assert listed.macro_f1 >= MIN_MACRO_F1 and listed.mean_ap >= MIN_MAP, (listed.macro_f1, listed.mean_ap)

@@ -17,6 +17,7 @@ from bot.topics.glossary import Glossary, Term, TermToken, make_term, term_key
 from bot.topics.text_analysis import STOPWORDS, stem, tokenize
 
 MAX_PHRASE_VARIANTS = 32
+MAX_NEAR_WORDS = 48
 # "quantized models", "diffusion methods": the last word adds nothing, the modifier carries the topic.
 _GENERIC_HEADS = frozenset({"model", "method", "approach", "algorithm", "techniqu", "framework", "system",
                             "architectur"})
@@ -91,6 +92,15 @@ class TopicQuery:
         for term in [*self.terms, *self.relaxed, *self.head]:
             unique[tuple(t.word or t.stem for t in term.tokens)] = None
         return [list(p) for p in unique]
+
+    def fts_words(self) -> list[list[str]]:
+        """Each content word of the topic alone: the near misses a long ranking ("--all") also orders."""
+        words: dict[str, None] = {}
+        for term in [*self.terms, *(alt for concept in self.concepts for alt in concept)]:
+            for t in term.tokens:
+                if t.stem not in STOPWORDS:
+                    words[t.word or t.stem] = None
+        return [[w] for w in list(words)[:MAX_NEAR_WORDS]]
 
     def core_fts_phrases(self) -> list[list[str]]:
         """Only the topic itself and its synonyms: a cheap first pass over a large archive."""

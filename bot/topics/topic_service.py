@@ -146,6 +146,12 @@ async def match_topic(
         if cap is None or len(ids) < cap:
             wider = await candidate_ids(session, dialect, fts, since=since, until=until, cap=cap)
             ids = list(dict.fromkeys([*ids, *wider]))[:cap] if cap is not None else wider
+        # A long ranking ("--all --limit N") still short of N: papers sharing any word of the topic follow
+        # the matches, ordered as near misses, instead of missing from the list.
+        if cap is not None and cap > 100 and len(ids) < cap and not matched_only and (
+                near := build_query(dialect, query.fts_words())) is not None:
+            nearby = await candidate_ids(session, dialect, near, since=since, until=until, cap=cap)
+            ids = list(dict.fromkeys([*ids, *nearby]))[:cap]
         papers = await _load(session, ids)
     embeddings = semantic is not None and semantic.embedder is not None
     ranked = matcher.rank(query, papers, keep_unmatched=not matched_only or semantic is not None, keep_all=embeddings)
