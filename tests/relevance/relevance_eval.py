@@ -19,6 +19,7 @@ from bot.topics.text_analysis import AnalyzedPaper, stem, tokenize
 from bot.topics.topic_query import compile_topic
 
 DEVSET = Path(__file__).parent / "devset.json"
+SECOND = Path(__file__).parent / "check_second_labeller.json"
 
 Ranker = Callable[[str], list[tuple[str, float, bool]]]  # topic -> [(title, score, matched)] best first
 
@@ -36,6 +37,13 @@ PARTS = ("tuning", "check")
 
 def load() -> dict:
     return json.loads(DEVSET.read_text())
+
+
+def second_labeller(data: dict) -> dict:
+    """The check part with its check-only topics labelled by the second, independent labeller."""
+    second = {t["topic"]: t["relevant"] for t in json.loads(SECOND.read_text())["topics"]}
+    return {**data, "topics": [{**t, "relevant": second.get(t["topic"], t["relevant"])} if t.get("part") == "check"
+                               else t for t in data["topics"]]}
 
 
 def part(data: dict, name: str) -> dict:
@@ -139,6 +147,10 @@ def main() -> None:
             s = evaluate(make(d), d)
             row.append(f"F1 {s.macro_f1:.3f}  MAP {s.mean_ap:.3f}  P@R10 {s.p_at_10:.3f}")
         print(f"{label:10s}" + "".join(f"{r:>40s}" for r in row))
+    other = part(second_labeller(data), "check")
+    s = evaluate(paperboy_ranker(other), other)
+    second = f"second labeller: F1 {s.macro_f1:.3f}  MAP {s.mean_ap:.3f}"
+    print(f"{'paperboy':10s}{'':40s}{second:>40s}")
     tuning = parts["tuning"]
     scores = evaluate(paperboy_ranker(tuning), tuning)
     print("\nper topic, tuning part only (the check part is never inspected topic by topic):")
