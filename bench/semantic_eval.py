@@ -159,18 +159,20 @@ async def store_devset(db: Any, data: dict[str, Any]) -> None:
 Ranking = dict[str, list[tuple[str, float, bool]]]
 
 
-async def rankings(db: Any, data: dict[str, Any], part: str, semantic: Any) -> Ranking:
-    """Every topic of the part, ranked over the part's listing days exactly as `topics match --date` would."""
+async def rankings(db: Any, data: dict[str, Any], part: str, semantic: Any, *, archive: bool = False) -> Ranking:
+    """Every topic of the part, ranked over the part's listing days exactly as `topics match --date` would, or
+    with `archive` over every stored paper as `topics match --all` would (then kept to the part's papers)."""
     from bot.topics.topic_service import TopicMatcher, match_topic
 
     days = page_days(data)
     span = [days[p["page"]] for p in data["papers"] if p["part"] == part]
+    when = {} if archive else {"since": min(span), "until": max(span)}
+    titles = {p["title"] for p in data["papers"] if p["part"] == part}
     found: Ranking = {}
     for item in part_data(data, part)["topics"]:
         async with db.session() as session:
-            ranked = await match_topic(session, TopicMatcher(), item["topic"], since=min(span), until=max(span),
-                                       limit=None, semantic=semantic)
-        found[item["topic"]] = [(r.paper.title, r.result.score, r.matched) for r in ranked]
+            ranked = await match_topic(session, TopicMatcher(), item["topic"], limit=None, semantic=semantic, **when)
+        found[item["topic"]] = [(r.paper.title, r.result.score, r.matched) for r in ranked if r.paper.title in titles]
     return found
 
 
@@ -220,7 +222,15 @@ async def evaluate_all(base_url: str, sweep: bool) -> None:
                 hyb = scores(await rankings(db, data, part, layer(db, client)), data, part)
                 detail[part] = (off[2], words[2], hyb[2])
                 print(f"{part:8s} {len(sub['papers']):6d} {len(sub['topics']):6d}   {off[0]:.3f} / {off[1]:.3f}   "
-                      f"{words[0]:10.3f} / {words[1]:.3f}   {hyb[0]:.3f} / {hyb[1]:.3f}")
+                      f"{words[0]:10.3f} / {words[1]:.3f}   {hyb[0]:.3f} / {hyb[1]:.3f}   "
+                      f"topics below offline: F1 {below(hyb[2], off[2], 0)}, AP {below(hyb[2], off[2], 1)}")
+
+            print("\nover the whole archive (`topics match --all`: only the full-text candidates are ranked):")
+            for part in ("tuning", "check"):
+                off = scores(await rankings(db, data, part, None, archive=True), data, part)
+                hyb = scores(await rankings(db, data, part, layer(db, client), archive=True), data, part)
+                print(f"{part:8s} offline {off[0]:.3f} / {off[1]:.3f}   hybrid {hyb[0]:.3f} / {hyb[1]:.3f}   "
+                      f"topics below offline: F1 {below(hyb[2], off[2], 0)}, AP {below(hyb[2], off[2], 1)}")
 
             _, words_tuning, hyb_tuning = detail["tuning"]
             changed = [(t, words_tuning.per_topic[t], hyb_tuning.per_topic[t]) for t in words_tuning.per_topic
@@ -237,6 +247,12 @@ async def evaluate_all(base_url: str, sweep: bool) -> None:
             await db.dispose()
 
 
+def below(scores: Any, baseline: Any, which: int) -> int:
+    """How many topics score lower than the baseline on F1 (which=0) or AP (which=1)."""
+    return sum(1 for topic, pair in scores.per_topic.items()
+               if pair[which] is not None and pair[which] < (baseline.per_topic[topic][which] or 0.0) - 1e-9)
+
+
 def fmt(pair: tuple[float, float | None]) -> str:
     f1, ap = pair
     return f"{f1:.2f}, {'-' if ap is None else f'{ap:.2f}'}"
@@ -250,8 +266,7 @@ async def sweep_tuning(db: Any, data: dict[str, Any], client: Any, offline: Any,
         for floor in (0.0, 0.1, 0.25, 0.4):
             got = scores(await rankings(db, data, "tuning", layer(db, client, similarity_weight=weight,
                                                                   similarity_floor=floor)), data, "tuning")[2]
-            drops = sum(1 for t, (_, ap) in got.per_topic.items()
-                        if ap is not None and ap < (words.per_topic[t][1] or 0.0) - 1e-9)
+            drops = below(got, words, 1)
             flag = "" if got.macro_f1 >= offline.macro_f1 and got.mean_ap >= offline.mean_ap else "  below offline"
             print(f"  {weight:6.1f} {floor:5.2f}   {got.macro_f1:.3f} / {got.mean_ap:.3f}   {drops:3d}{flag}")
 
