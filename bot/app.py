@@ -122,9 +122,7 @@ def _semantic(settings: Settings, db: Database) -> tuple[SemanticLayer | None, C
         for client in clients:
             await client.close()
 
-    layer = SemanticLayer(db, expander=expander, embedder=embedder,
-                          match_similarity=settings.semantic_match_similarity,
-                          cooldown=settings.llm_breaker_cooldown)
+    layer = SemanticLayer(db, expander=expander, embedder=embedder, cooldown=settings.llm_breaker_cooldown)
     return layer, close
 
 

@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     embeddings_base_url: str | None = None
     embeddings_api_key: SecretStr | None = None
     topic_expansion: bool = True  # expand new topics with the chat LLM; only when an LLM is configured
-    semantic_match_similarity: float = Field(default=0.55, ge=0, le=1)
     digest_max_items: int = Field(default=10, ge=1, le=50)
     digest_grace_hours: float = Field(default=6.0, ge=0, le=48)
     digest_tldr_deadline: float = Field(default=8.0, gt=0)  # seconds before offline TL;DRs stand in

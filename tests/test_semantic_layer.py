@@ -213,37 +213,41 @@ async def test_the_subscribe_preview_uses_the_semantic_layer(stored, fake, clien
 # --- embeddings ------------------------------------------------------------------------------------------------
 
 
-async def test_hybrid_reranking_puts_the_semantically_closer_paper_first(stored, fake, client):
-    lexical = by_title(await match(stored, day=True))
-    assert matched(list(lexical.values())) == [TABULAR, SATELLITE]
-    assert lexical[TABULAR].result.score > lexical[SATELLITE].result.score
-
-    hybrid_list = await match(stored, embedding(stored, client), day=True)
-    hybrid = by_title(hybrid_list)
-    assert matched(hybrid_list)[:2] == [SATELLITE, TABULAR]  # the order changed
-    close, far = hybrid[SATELLITE].result, hybrid[TABULAR].result
-    assert close.similarity is not None and far.similarity is not None and close.similarity > far.similarity
-    assert close.score > lexical[SATELLITE].result.score
-    assert close.why() == f"{lexical[SATELLITE].result.why()}; semantic similarity {close.similarity:.2f}"
-    assert MOLECULES not in matched(hybrid_list)
-
-
-async def test_a_semantically_close_near_miss_counts_as_matched_above_the_threshold(stored, fake, client):
-    lexical = by_title(await match(stored, day=True, matched_only=True))
-    assert FIRE_BLAZE not in lexical
-
-    ranked = by_title(await match(stored, embedding(stored, client), day=True))
-    near = ranked[FIRE_BLAZE].result
-    assert near.matched and near.similarity is not None and near.similarity >= 0.55
-    assert near.why() == f"semantic similarity {near.similarity:.2f}"
-
-    strict = by_title(await match(stored, embedding(stored, client, match_similarity=0.95), day=True))
-    assert not strict[FIRE_BLAZE].matched
+async def test_embeddings_never_change_which_papers_match_nor_their_order(stored, fake, client):
+    """Digests match on words alone: a preview or `topics match` must promise exactly what a channel receives."""
+    layer = embedding(stored, client)
+    for day in (False, True):  # the whole archive's candidates, then every paper of a day
+        lexical = [r for r in await match(stored, day=day) if r.matched]
+        hybrid = await match(stored, layer, day=day)
+        assert [(r.paper.title, r.result.score) for r in hybrid if r.matched] == \
+            [(r.paper.title, r.result.score) for r in lexical]
+        assert hybrid[:len(lexical)] == [r for r in hybrid if r.matched]  # the matches come first
+    ranked = by_title(hybrid)
+    assert set(ranked) == {p.title for p in PAPERS}
+    # The least similar match keeps its place; the most similar papers without the phrase are not matches.
+    assert matched(hybrid) == [TABULAR, SATELLITE] and ranked[TABULAR].result.similarity < 0.5
+    for title in (FIRE_BLAZE, DRONES):
+        assert not ranked[title].matched and ranked[title].result.similarity > 0.8
+    preview = await match(stored, layer, matched_only=True)  # the /subscribe preview's path
+    assert [r.paper.title for r in preview] == [TABULAR, SATELLITE]
+    assert preview[1].result.why() == f"{by_title(lexical)[SATELLITE].result.why()}; " \
+        f"semantic similarity {preview[1].result.similarity:.2f}"
 
 
-async def test_a_semantically_close_paper_without_any_of_the_words_counts_as_matched(stored, fake, client):
-    ranked = by_title(await match(stored, embedding(stored, client), day=True))
-    assert DRONES in ranked and ranked[DRONES].matched
+async def test_embeddings_order_the_papers_the_words_did_not_match(stored, fake, client):
+    anomalies = "Detection Heads for Tabular Anomalies"
+    async with stored.session() as session:  # shares a word with the topic, not its meaning
+        await store_papers(session, [paper(anomalies, "We flag anomalous rows in tabular logs with a small "
+                                                      "detection head.", 7)])
+    lexical = TopicMatcher()
+    ranked = await match(stored, embedding(stored, client), day=True)
+    order = [r.paper.title for r in ranked]
+    assert lexical.explain(TOPIC, ranked[order.index(anomalies)].paper).score > \
+        lexical.explain(TOPIC, ranked[order.index(DRONES)].paper).score == 0  # the words prefer the near miss
+    assert order.index(DRONES) < order.index(anomalies)  # its meaning puts the paper about blazes first
+    assert order.index(FIRE_BLAZE) < order.index(anomalies) < order.index(MOLECULES)
+    near = by_title(ranked)[DRONES].result
+    assert not near.matched and near.why() == f"semantic similarity {near.similarity:.2f}"
 
 
 async def test_each_paper_and_topic_is_embedded_once(stored, fake, client):
@@ -314,13 +318,13 @@ async def test_open_app_builds_the_layer_only_when_configured_and_closes_its_cli
         assert app.semantic is None
 
     async with open_app(settings_for(db_env, llm_base_url=fake.base_url, llm_api_key=KEY, llm_model="m1",
-                                     embeddings_model="e1", semantic_match_similarity=0.7)) as app:
+                                     embeddings_model="e1")) as app:
         layer = app.semantic
         assert layer is not None and build_command_core(app).services.semantic is layer
         assert isinstance(layer.expander, OpenAITopicExpander) and layer.expander.model == "m1"
         assert isinstance(layer.embedder, OpenAIEmbedder) and layer.embedder.model == "e1"
         assert str(layer.embedder.client.base_url).rstrip("/") == fake.base_url  # defaults to the LLM's endpoint
-        assert layer.embedder.client.api_key == KEY and layer.match_similarity == 0.7
+        assert layer.embedder.client.api_key == KEY
     assert layer.expander.client.is_closed() and layer.embedder.client.is_closed()
 
     async with open_app(settings_for(db_env, embeddings_model="e2", embeddings_base_url="http://127.0.0.1:9/v1",
@@ -342,12 +346,16 @@ async def test_topics_match_cli_offline_and_with_the_semantic_layer(stored, db_e
     offline = cli_match(db_env, "--all")
     assert [(r["title"], r["matched"]) for r in offline] == [(TABULAR, True), (SATELLITE, True)]
 
-    env = {**db_env, "PAPERBOY_LLM_BASE_URL": fake.base_url, "PAPERBOY_LLM_API_KEY": KEY,
-           "PAPERBOY_LLM_MODEL": "fake-chat", "PAPERBOY_EMBEDDINGS_MODEL": "fake-embed", "PAPERBOY_LLM_TIMEOUT": "5"}
+    expanding_env = {**db_env, "PAPERBOY_LLM_BASE_URL": fake.base_url, "PAPERBOY_LLM_API_KEY": KEY,
+                     "PAPERBOY_LLM_MODEL": "fake-chat", "PAPERBOY_LLM_TIMEOUT": "5"}
+    words = [r["title"] for r in cli_match(expanding_env, "--date", DAY.isoformat()) if r["matched"]]
+    assert set(words) == {TABULAR, SATELLITE, SMOKE}
+
+    env = {**expanding_env, "PAPERBOY_EMBEDDINGS_MODEL": "fake-embed"}
     semantic = {r["title"]: r for r in cli_match(env, "--date", DAY.isoformat())}
     assert semantic[SMOKE]["matched"] and "(related term)" in str(semantic[SMOKE]["why"])
-    assert semantic[FIRE_BLAZE]["matched"] and "semantic similarity" in str(semantic[FIRE_BLAZE]["why"])
-    assert next(t for t, r in semantic.items() if r["matched"]) == SATELLITE
+    assert not semantic[FIRE_BLAZE]["matched"] and "semantic similarity" in str(semantic[FIRE_BLAZE]["why"])
+    assert [t for t, r in semantic.items() if r["matched"]] == words  # embeddings add no match, move none
     chat_calls, embedding_calls = len(fake.calls), len(fake.embedding_calls)
     assert chat_calls == 1 and embedding_calls >= 1
 

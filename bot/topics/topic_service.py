@@ -129,9 +129,10 @@ async def match_topic(
     query = matcher.compile(topic)
     dialect = _dialect(session)
     within_days = since is not None and until is not None
-    if within_days and semantic is not None and semantic.embedder is not None:
+    embeddings = semantic is not None and semantic.embedder is not None and not matched_only
+    if within_days and embeddings:
         assert since is not None and until is not None
-        papers = await papers_of_days(session, since, until)  # embeddings may match papers without the words
+        papers = await papers_of_days(session, since, until)  # embeddings also order papers without the words
     else:
         fts = build_query(dialect, query.fts_phrases(), query.fts_concepts())
         if fts is None:
@@ -153,12 +154,10 @@ async def match_topic(
             nearby = await candidate_ids(session, dialect, near, since=since, until=until, cap=cap)
             ids = list(dict.fromkeys([*ids, *nearby]))[:cap]
         papers = await _load(session, ids)
-    embeddings = semantic is not None and semantic.embedder is not None
-    ranked = matcher.rank(query, papers, keep_unmatched=not matched_only or semantic is not None, keep_all=embeddings)
+    # Embeddings never change which papers match (see semantic.py), so a matches-only list needs no others.
+    ranked = matcher.rank(query, papers, keep_unmatched=not matched_only, keep_all=embeddings)
     if semantic is not None:
         ranked = await semantic.rerank(topic, ranked)
-        if matched_only:
-            ranked = [r for r in ranked if r.matched]
     return ranked[:limit] if limit is not None else ranked
 
 
