@@ -19,6 +19,7 @@ from bot.topics.text_analysis import joined_compounds
 from storage.models import Paper
 
 _CHUNK = 500
+MAX_ROW_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL; larger numbers name no paper
 PAPERS = cast(Table, Paper.__table__)
 _FIELDS = ("arxiv_id", "version", "title", "title_key", "abstract", "authors", "author_count", "organization",
            "published_on", "listed_on", "upvotes", "sources", "extra", "compounds")
@@ -228,8 +229,9 @@ async def find_paper(session: AsyncSession, ref: str) -> Paper | None:
     arxiv = parse_arxiv_ref(ref)
     if arxiv is not None:
         return (await session.execute(select(Paper).where(Paper.arxiv_id == arxiv.arxiv_id))).scalar_one_or_none()
-    if ref.startswith("#") and ref[1:].isascii() and ref[1:].isdigit() and len(ref) < 19:
-        return await session.get(Paper, int(ref[1:]))
+    if ref.startswith("#") and ref[1:].isascii() and ref[1:].isdigit():
+        number = int(ref[1:]) if len(ref) < 19 else MAX_ROW_ID + 1
+        return await session.get(Paper, number) if 0 < number <= MAX_ROW_ID else None
     key = normalize_title(ref)
     if not key:
         return None

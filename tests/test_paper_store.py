@@ -143,3 +143,11 @@ async def test_find_paper_by_id_url_and_title(db):
         assert await find_paper(s, "2499.99999") is None
         assert await find_paper(s, "'; DROP TABLE papers; --") is None
         assert await count_papers(s) == 1
+
+
+async def test_numeric_ids_beyond_32_bits_name_no_paper_on_both_backends(db):
+    await ingest(db, [hf_sighting()])
+    async with db.session() as s:
+        assert (await find_paper(s, "#1")) is not None
+        for ref in ("#0", "#2147483648", "#99999999999", "#99999999999999999", "#" + "9" * 40):
+            assert await find_paper(s, ref) is None, ref
