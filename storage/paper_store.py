@@ -31,12 +31,14 @@ class IngestCounts:
     updated: int = 0
     unchanged: int = 0
     paper_ids: list[int] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # why each unstorable paper was left out
 
     def add(self, other: IngestCounts) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.paper_ids.extend(other.paper_ids)
+        self.skipped.extend(other.skipped)
 
     @property
     def total(self) -> int:

@@ -151,3 +151,29 @@ async def test_numeric_ids_beyond_32_bits_name_no_paper_on_both_backends(db):
         assert (await find_paper(s, "#1")) is not None
         for ref in ("#0", "#2147483648", "#99999999999", "#99999999999999999", "#" + "9" * 40):
             assert await find_paper(s, ref) is None, ref
+
+
+def _unique_words(chars: int, seed: str) -> str:
+    """Distinct words (the worst case for a tsvector's size) filling `chars` characters."""
+    words, n = [], 0
+    while sum(map(len, words)) + len(words) < chars - 12:
+        words.append(f"{seed}{n:x}")
+        n += 1
+    return " ".join(words)
+
+
+async def test_a_paper_at_every_limit_is_stored_on_both_backends(db):
+    from bot.ingestion import paper_checks as limits
+
+    names = _unique_words(limits.MAX_AUTHORS_TOTAL_CHARS - 10_000, "naé").split(" ")
+    authors = [" ".join(names[i:i + 20])[:limits.MAX_AUTHOR_CHARS] for i in range(0, len(names), 20)]
+    paper = limits.checked_paper(ParsedPaper(
+        title=_unique_words(limits.MAX_TITLE_CHARS, "tï"), abstract=_unique_words(limits.MAX_ABSTRACT_CHARS, "ab"),
+        source="hf-api", arxiv_id="a" * 56 + "/0101001", authors=authors, upvotes=limits.MAX_INT,
+        extra={"ai_summary": "s" * limits.MAX_META_CHARS, "keywords": ["k"] * limits.MAX_META_ITEMS},
+    ))
+    emoji = limits.checked_paper(ParsedPaper(title="🙂" * 500, abstract="An abstract.", source="hf-page"))
+    await ingest(db, [paper, emoji])
+    records = {r["title"][:2]: r for r in await export(db)}
+    assert records["tï"]["upvotes"] == limits.MAX_INT and len(records["tï"]["abstract"]) > 49_000
+    assert records["🙂🙂"]["title"] == "🙂" * 500

@@ -160,7 +160,7 @@ class HuggingFaceFetcher:
             docs.append(FetchedDocument(data, f"hf:{day.isoformat()} page {page + 1}", listed_on=day))
             try:
                 items = json.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 break  # the parser will report the malformed page
             if not isinstance(items, list) or len(items) < self.page_size:
                 break

@@ -1,7 +1,8 @@
 """From a source a user names (`file.txt`, `hf:2026-03-06`, `arxiv:QUERY`, the bundled sample) to stored papers.
 
-Each source is all-or-nothing: it is fetched and parsed completely before anything is written, and written in
-one transaction, so a bad source leaves the database exactly as it was.
+A source is fetched and parsed completely before anything is written, and written in one transaction, so a
+malformed source leaves the database exactly as it was. A single paper that cannot be stored (see
+`paper_checks`) is skipped and reported instead, so one poisoned item never blocks the rest of a day.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.errors import UsageError
 from bot.ingestion.formats import MAX_LISTING_BYTES, parse_listing
 from bot.ingestion.http_fetchers import ArxivFetcher, FetchedDocument, HuggingFaceFetcher
+from bot.ingestion.paper_checks import Unstorable, checked_paper
 from bot.papers import ParsedPaper, parse_arxiv_ref
 from storage.database import Database
 from storage.paper_store import IngestCounts, store_papers
@@ -106,11 +108,20 @@ class Ingestor:
         except OSError as exc:
             raise UsageError(f"{where}: cannot read ({exc.strerror})") from None
 
-    def parse(self, docs: list[FetchedDocument]) -> list[ParsedPaper]:
+    def parse(self, docs: list[FetchedDocument]) -> tuple[list[ParsedPaper], list[str]]:
+        """The storable papers of every document, and why each other one is skipped ("title too long at
+        item 17"; items count from 0, like the parsers' messages)."""
         papers: list[ParsedPaper] = []
+        skipped: list[str] = []
         for doc in docs:
-            papers.extend(parse_listing(doc.data, where=doc.where, today=self.today(), listed_on=doc.listed_on))
-        return papers
+            where = f"{doc.where} " if len(docs) > 1 else ""
+            parsed = parse_listing(doc.data, where=doc.where, today=self.today(), listed_on=doc.listed_on)
+            for index, paper in enumerate(parsed):
+                try:
+                    papers.append(checked_paper(paper))
+                except Unstorable as exc:
+                    skipped.append(f"{exc} at {where}item {index}")
+        return papers, skipped
 
     async def store(self, papers: list[ParsedPaper]) -> IngestCounts:
         """One transaction; retried when another process inserted the same paper at the same moment."""
@@ -124,7 +135,10 @@ class Ingestor:
         raise AssertionError("unreachable")
 
     async def ingest(self, source: Source) -> IngestCounts:
-        return await self.store(self.parse(await self.documents(source)))
+        papers, skipped = self.parse(await self.documents(source))
+        counts = await self.store(papers)
+        counts.skipped = skipped
+        return counts
 
 
 def _parse_day(value: str) -> date:
