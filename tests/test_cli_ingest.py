@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -148,4 +150,14 @@ def test_hostile_json_is_one_line_and_changes_nothing(db_env, tmp_path, content,
     result = paperboy("ingest", str(source), env=db_env)
     assert result.code == 2
     assert result.err.strip() == f"error: {source}: {message}"
+    assert export(db_env) == []
+
+
+def test_pipes_and_devices_are_refused_at_once(db_env, tmp_path):
+    fifo = tmp_path / "listing.fifo"
+    os.mkfifo(fifo)
+    for path, expected in ((fifo, "not a regular file"), (Path("/dev/zero"), "not a regular file"),
+                           (tmp_path, "is a directory")):
+        result = paperboy("ingest", str(path), env=db_env, timeout=60)
+        assert result.code == 2 and result.err.strip().startswith(f"error: {path}: {expected}"), result.err
     assert export(db_env) == []

@@ -7,7 +7,9 @@ malformed source leaves the database exactly as it was. A single paper that cann
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -96,11 +98,7 @@ class Ingestor:
         path = Path(source.value).expanduser()
         where = path.name if source.kind == "sample" else source.value
         try:
-            if path.is_dir():
-                raise UsageError(f"{where}: is a directory, not a listing file")
-            if path.stat().st_size > MAX_LISTING_BYTES:
-                raise UsageError(f"{where}: too large (limit {MAX_LISTING_BYTES // 1_000_000} MB)")
-            return FetchedDocument(path.read_bytes(), where)
+            return FetchedDocument(read_listing_file(path, where), where)
         except FileNotFoundError:
             raise UsageError(f"{where}: no such file") from None
         except PermissionError:
@@ -139,6 +137,24 @@ class Ingestor:
         counts = await self.store(papers)
         counts.skipped = skipped
         return counts
+
+
+def read_listing_file(path: Path, where: str) -> bytes:
+    """At most the size limit, from a regular file only: a FIFO would hang and `/dev/zero` never ends, and a
+    file's reported size is only what it was when we asked."""
+    # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise UsageError(f"{where}: is a directory, not a listing file")
+        raise UsageError(f"{where}: not a regular file (a pipe or device); save the listing to a file first")
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_LISTING_BYTES + 1)
+    if len(data) > MAX_LISTING_BYTES:
+        raise UsageError(f"{where}: too large (limit {MAX_LISTING_BYTES // 1_000_000} MB)")
+    return data
 
 
 def _parse_day(value: str) -> date:
