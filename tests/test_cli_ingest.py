@@ -161,3 +161,12 @@ def test_pipes_and_devices_are_refused_at_once(db_env, tmp_path):
         result = paperboy("ingest", str(path), env=db_env, timeout=60)
         assert result.code == 2 and result.err.strip().startswith(f"error: {path}: {expected}"), result.err
     assert export(db_env) == []
+
+
+def test_a_file_over_the_size_limit_is_refused_before_parsing(db_env, tmp_path):
+    from bot.ingestion.formats import MAX_LISTING_BYTES
+
+    big = tmp_path / "big.json"
+    big.write_bytes(b"[" + b" " * MAX_LISTING_BYTES + b"]")
+    result = paperboy("ingest", str(big), env=db_env)
+    assert result.code == 2 and result.err.strip() == f"error: {big}: too large (limit 20 MB)"
