@@ -148,3 +148,15 @@ async def test_redirects_are_followed_only_on_the_same_or_known_hosts(server, cl
     with pytest.raises(FetchError, match=r"redirected to 169\.254\.169\.254, which is not a known source"):
         await http.get(f"{server.url}/away", {})
     assert [c.path for c in server.requests] == ["/moved", "/api/daily_papers", "/away"]
+
+
+def test_one_poisoned_item_no_longer_fails_the_whole_hf_day(server, db_env):
+    items = json.loads(HF_2024)
+    items[1]["paper"]["upvotes"] = 2**40
+    items[2]["paper"]["title"] = "T" * 20_000
+    server.route("GET", "/api/daily_papers", Reply(body=json.dumps(items).encode()))
+    result = paperboy("ingest", "hf:2024-10-25", env={**db_env, "PAPERBOY_HF_BASE_URL": server.url})
+    assert result.code == 0, result.err
+    assert result.err.strip() == "warning: hf:2024-10-25: 1 skipped: title too long at item 2"
+    assert result.out.strip().endswith(f"{len(items) - 1} papers: {len(items) - 1} new, 0 updated, 0 unchanged, "
+                                       "1 skipped")
