@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.papers import ParsedPaper, normalize_title, paper_url, parse_arxiv_ref
@@ -182,12 +182,28 @@ async def store_papers(session: AsyncSession, papers: Sequence[ParsedPaper]) -> 
         for chunk in _chunks(rows):
             await session.execute(insert(PAPERS), list(chunk))
         new_ids = await _ids_of(session, {k: pending_new[k] for k in keys})
+        await _index_new_papers(session, list(new_ids.values()))
     counts.new = len(pending_new)
     counts.updated = len(changed)
     seen = {k for k in order if not isinstance(k, str)}
     counts.unchanged = len(seen) - len(changed)
     counts.paper_ids = list(dict.fromkeys(new_ids[k] if isinstance(k, str) else k for k in order))
     return counts
+
+
+_SQLITE_FTS_INSERT = text(
+    "INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
+    "SELECT id, title, abstract, compounds, authors FROM papers WHERE id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+
+
+async def _index_new_papers(session: AsyncSession, ids: list[int]) -> None:
+    """SQLite's full-text index for fresh rows, a chunk per statement (migration 0009: a trigger per row took
+    half the ingest). PostgreSQL's tsvector is a generated column and needs nothing."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    for chunk in _chunks(sorted(ids)):
+        await session.execute(_SQLITE_FTS_INSERT, {"ids": list(chunk)})
 
 
 async def _ids_of(session: AsyncSession, rows: dict[int | str, dict[str, Any]]) -> dict[int | str, int]:

@@ -37,6 +37,8 @@ class Unstorable(Exception):
 
 def clean_text(value: str) -> str:
     """Control characters dropped, lone surrogates shown as U+FFFD: what a reader sees stays the same."""
+    if value.isascii() and value.isprintable():
+        return value  # the common case, checked at C speed
     return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", value))
 
 
@@ -75,6 +77,14 @@ def _authors(authors: list[str] | None) -> list[str] | None:
     return [n for n in names if n]
 
 
+def _unchanged(paper: ParsedPaper, title: str, abstract: str, authors: list[str] | None,
+               organization: str | None, extra: Any) -> bool:
+    numbers_fit = all(_int_or_none(n) == n for n in (paper.version, paper.upvotes, paper.author_count))
+    return (numbers_fit and title == paper.title and abstract == paper.abstract and authors == paper.authors
+            and organization == paper.organization and extra == paper.extra
+            and len(paper.title_key.encode("utf-8")) <= MAX_TITLE_KEY_BYTES)
+
+
 def checked_paper(paper: ParsedPaper) -> ParsedPaper:
     """A storable copy of `paper`; raises `Unstorable` with the reason when there is none."""
     title = clean_text(paper.title)
@@ -88,6 +98,8 @@ def checked_paper(paper: ParsedPaper) -> ParsedPaper:
     authors = _authors(paper.authors)
     organization = _meta(paper.organization) if paper.organization is not None else None
     extra = _meta(paper.extra)
+    if _unchanged(paper, title, abstract, authors, organization, extra):
+        return paper  # nothing to normalise: skip rebuilding (and re-normalising) the record
     cleaned = dataclasses.replace(
         paper, title=title, abstract=abstract, authors=authors, organization=organization or None,
         version=_int_or_none(paper.version), upvotes=_int_or_none(paper.upvotes),
