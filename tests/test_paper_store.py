@@ -177,3 +177,16 @@ async def test_a_paper_at_every_limit_is_stored_on_both_backends(db):
     records = {r["title"][:2]: r for r in await export(db)}
     assert records["tï"]["upvotes"] == limits.MAX_INT and len(records["tï"]["abstract"]) > 49_000
     assert records["🙂🙂"]["title"] == "🙂" * 500
+
+
+async def test_metadata_no_database_can_hold_is_dropped_not_the_paper(db):
+    from bot.ingestion.paper_checks import checked_paper
+
+    paper = checked_paper(ParsedPaper(
+        title="Odd metadata", abstract="An abstract long enough to be one.", source="hf-api",
+        extra={"nan": float("nan"), "inf": float("inf"), "big": 2**40, "ok": 1.5, "words": ["\x00k", "ok"]},
+    ))
+    await ingest(db, [paper])
+    async with db.session() as s:
+        stored = await find_paper(s, "Odd metadata")
+        assert stored is not None and stored.extra == {"ok": 1.5, "words": ["k", "ok"]}

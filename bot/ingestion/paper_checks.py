@@ -10,6 +10,7 @@ short reason, and the rest of its source is stored. The limits sit far above any
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from typing import Any
 
@@ -51,8 +52,10 @@ def _meta(value: Any) -> Any:
     if isinstance(value, str):
         cleaned = clean_text(value)
         return cleaned if len(cleaned) <= MAX_META_CHARS else None
-    if isinstance(value, bool) or value is None or isinstance(value, float):
+    if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None  # NaN and Infinity are not JSON to PostgreSQL
     if isinstance(value, int):
         return _int_or_none(value, -MAX_INT)
     if isinstance(value, list):
