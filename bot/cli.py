@@ -26,6 +26,7 @@ from bot.app import App, open_app
 from bot.config import Settings, settings_problems
 from bot.errors import PaperboyError, UsageError
 from bot.ingestion.ingest_service import Source, parse_source, sample_sources
+from bot.ingestion.paper_checks import describe_skipped
 from bot.redaction import mask_url_credentials
 from storage.paper_store import IngestCounts, find_paper, iter_papers, list_papers, paper_to_record
 
@@ -93,7 +94,8 @@ def root(
 
 
 def _describe(counts: IngestCounts) -> str:
-    return f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
+    skipped = f", {len(counts.skipped)} skipped" if counts.skipped else ""
+    return f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged{skipped}"
 
 
 @cli.command()
@@ -127,6 +129,9 @@ def ingest(
                     progress.console.print(f"error: {exc}", markup=False)
                 else:
                     total.add(counts)
+                    if counts.skipped:
+                        progress.console.print(f"warning: {source}: {describe_skipped(counts.skipped)}",
+                                               markup=False)
                     if len(parsed) > 1:
                         progress.console.print(f"{source}: {counts.total} papers ({_describe(counts)})",
                                                markup=False)

@@ -24,6 +24,7 @@ from bot.digests.digest_runner import Outcome
 from bot.digests.poster import DigestPoster
 from bot.errors import UsageError
 from bot.ingestion.ingest_service import Source
+from bot.ingestion.paper_checks import describe_skipped
 from bot.logging_setup import configure_logging
 from bot.metrics import Metrics
 from bot.scheduling import BotScheduler
@@ -121,6 +122,8 @@ async def serve(app: App, *, console: bool = False) -> None:
     async def ingest() -> int:
         counts = await app.ingestor.ingest(Source("hf", "today"))
         log.info("daily ingest: %d new, %d updated", counts.new, counts.updated)
+        if counts.skipped:
+            log.warning("daily ingest: %s", describe_skipped(counts.skipped))
         return counts.new
 
     scheduler = BotScheduler(runner, app.clock, ingest=ingest, ingest_at=settings.ingest_time,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.papers import ParsedPaper, normalize_title, paper_url, parse_arxiv_ref
@@ -19,6 +19,7 @@ from bot.topics.text_analysis import joined_compounds
 from storage.models import Paper
 
 _CHUNK = 500
+MAX_ROW_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL; larger numbers name no paper
 PAPERS = cast(Table, Paper.__table__)
 _FIELDS = ("arxiv_id", "version", "title", "title_key", "abstract", "authors", "author_count", "organization",
            "published_on", "listed_on", "upvotes", "sources", "extra", "compounds")
@@ -30,12 +31,14 @@ class IngestCounts:
     updated: int = 0
     unchanged: int = 0
     paper_ids: list[int] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # why each unstorable paper was left out
 
     def add(self, other: IngestCounts) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.paper_ids.extend(other.paper_ids)
+        self.skipped.extend(other.skipped)
 
     @property
     def total(self) -> int:
@@ -179,12 +182,28 @@ async def store_papers(session: AsyncSession, papers: Sequence[ParsedPaper]) -> 
         for chunk in _chunks(rows):
             await session.execute(insert(PAPERS), list(chunk))
         new_ids = await _ids_of(session, {k: pending_new[k] for k in keys})
+        await _index_new_papers(session, list(new_ids.values()))
     counts.new = len(pending_new)
     counts.updated = len(changed)
     seen = {k for k in order if not isinstance(k, str)}
     counts.unchanged = len(seen) - len(changed)
     counts.paper_ids = list(dict.fromkeys(new_ids[k] if isinstance(k, str) else k for k in order))
     return counts
+
+
+_SQLITE_FTS_INSERT = text(
+    "INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
+    "SELECT id, title, abstract, compounds, authors FROM papers WHERE id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+
+
+async def _index_new_papers(session: AsyncSession, ids: list[int]) -> None:
+    """SQLite's full-text index for fresh rows, a chunk per statement (migration 0009: a trigger per row took
+    half the ingest). PostgreSQL's tsvector is a generated column and needs nothing."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    for chunk in _chunks(sorted(ids)):
+        await session.execute(_SQLITE_FTS_INSERT, {"ids": list(chunk)})
 
 
 async def _ids_of(session: AsyncSession, rows: dict[int | str, dict[str, Any]]) -> dict[int | str, int]:
@@ -228,8 +247,9 @@ async def find_paper(session: AsyncSession, ref: str) -> Paper | None:
     arxiv = parse_arxiv_ref(ref)
     if arxiv is not None:
         return (await session.execute(select(Paper).where(Paper.arxiv_id == arxiv.arxiv_id))).scalar_one_or_none()
-    if ref.startswith("#") and ref[1:].isascii() and ref[1:].isdigit() and len(ref) < 19:
-        return await session.get(Paper, int(ref[1:]))
+    if ref.startswith("#") and ref[1:].isascii() and ref[1:].isdigit():
+        number = int(ref[1:]) if len(ref) < 19 else MAX_ROW_ID + 1
+        return await session.get(Paper, number) if 0 < number <= MAX_ROW_ID else None
     key = normalize_title(ref)
     if not key:
         return None

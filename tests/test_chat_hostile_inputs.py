@@ -17,7 +17,7 @@ BASE = [
     "", " ", "/", "//", "/papers", "/papers ", "/papers  today  ", "/PAPERS TODAY", "/papers tomorrow",
     "/papers today extra", "/papers top year", "/papers top week month", "/papers search", "/papers show",
     "/papers why", "/papers why ''", "/papers show 0000.00000", "/papers show http://evil.example/2401.1",
-    "/papers show #99999999999999999999", "/papers show #-1", "/papers search ' OR 1=1 --",
+    "/papers show #99999999999999999999", "/papers show #99999999999", "/papers show #-1", "/papers search ' OR 1=1 --",
     "/papers search \"; DROP TABLE papers; --", "/papers search ) OR (", "/papers search * NEAR ( AND",
     "/papers search title:abc", "/papers search ^foo", "/papers --help", "/papers -x today", "/papers today --me",
     "/subscribe", "/subscribe --me", "/subscribe --you gnn", "/unsubscribe", "/unsubscribe --me",

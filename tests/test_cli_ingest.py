@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +99,74 @@ def test_unreachable_database_is_one_line():
     assert result.code == 2
     assert result.err.strip().startswith("error: cannot open database postgresql+asyncpg://nobody@127.0.0.1:1/none")
     assert len(result.err.strip().splitlines()) == 1
+
+
+def _item(n, **paper):
+    base = {"id": f"2401.{n:05d}", "title": f"A storable paper number {n}",
+            "summary": f"An abstract long enough to be a real abstract, for paper {n}."}
+    return {"paper": {**base, **paper}}
+
+
+def test_poisoned_items_are_normalised_or_skipped_and_the_rest_is_stored(db_env, tmp_path):
+    """Each of these aborted the whole source on PostgreSQL (or on both) with a traceback."""
+    items = [
+        _item(0),
+        _item(1, upvotes=2**31),  # int4 overflow on PostgreSQL: the count is unknown, the paper is kept
+        _item(2, upvotes=10**20),  # too large even for SQLite
+        _item(3, title="x" * 18_000),  # index row too big
+        _item(4, title="Nul\x00 in the title", summary="And one\x00 in an abstract that is long enough."),
+        _item(5, summary="word " * 250_000),  # over 1 MB: beyond PostgreSQL's tsvector
+        _item(6, id="a" + "b" * 62 + "/0101001"),  # an old-style id over 64 characters
+        _item(7, title="A lone \ud800 surrogate"),  # refused by both databases' UTF-8
+        _item(8, authors=[{"name": "Ada\x00 Lovelace"}], ai_summary="x\x00" * 10_000),
+        _item(9),
+    ]
+    source = tmp_path / "poisoned.json"
+    source.write_text(json.dumps(items))
+    result = paperboy("ingest", str(source), env=db_env)
+    assert result.code == 0, result.err
+    assert "Traceback" not in result.err
+    assert result.err.strip() == (f"warning: {source}: 3 skipped: title too long at item 3; abstract too long "
+                                  "at item 5; arXiv id too long at item 6")
+    assert result.out.strip().endswith("7 papers: 7 new, 0 updated, 0 unchanged, 3 skipped")
+    stored = {r["arxiv_id"]: r for r in export(db_env)}
+    assert sorted(stored) == [f"2401.{n:05d}" for n in (0, 1, 2, 4, 7, 8, 9)]
+    assert stored["2401.00001"]["upvotes"] is None and stored["2401.00002"]["upvotes"] is None
+    assert stored["2401.00004"]["title"] == "Nul in the title"
+    assert stored["2401.00007"]["title"] == "A lone \ufffd surrogate"
+    assert stored["2401.00008"]["authors"] == ["Ada Lovelace"]
+    again = paperboy("ingest", str(source), env=db_env)
+    assert again.out.strip().endswith("7 papers: 0 new, 0 updated, 7 unchanged, 3 skipped")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("[" * 100_000 + "]" * 100_000, "invalid JSON (nested too deeply)"),
+    ('[{"paper": {"id": "2401.00001", "title": "T", "summary": "S", "upvotes": ' + "9" * 5000 + "}}]",
+     "invalid JSON (a number of more than 4,300 digits)"),
+])
+def test_hostile_json_is_one_line_and_changes_nothing(db_env, tmp_path, content, message):
+    source = tmp_path / "hostile.json"
+    source.write_text(content)
+    result = paperboy("ingest", str(source), env=db_env)
+    assert result.code == 2
+    assert result.err.strip() == f"error: {source}: {message}"
+    assert export(db_env) == []
+
+
+def test_pipes_and_devices_are_refused_at_once(db_env, tmp_path):
+    fifo = tmp_path / "listing.fifo"
+    os.mkfifo(fifo)
+    for path, expected in ((fifo, "not a regular file"), (Path("/dev/zero"), "not a regular file"),
+                           (tmp_path, "is a directory")):
+        result = paperboy("ingest", str(path), env=db_env, timeout=60)
+        assert result.code == 2 and result.err.strip().startswith(f"error: {path}: {expected}"), result.err
+    assert export(db_env) == []
+
+
+def test_a_file_over_the_size_limit_is_refused_before_parsing(db_env, tmp_path):
+    from bot.ingestion.formats import MAX_LISTING_BYTES
+
+    big = tmp_path / "big.json"
+    big.write_bytes(b"[" + b" " * MAX_LISTING_BYTES + b"]")
+    result = paperboy("ingest", str(big), env=db_env)
+    assert result.code == 2 and result.err.strip() == f"error: {big}: too large (limit 20 MB)"

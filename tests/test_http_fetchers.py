@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -117,3 +118,45 @@ def test_cli_ingests_hf_and_arxiv_from_the_fake_servers(server, db_env):
                                    "1234.12345")
     down = paperboy("ingest", "hf:today", env={**db_env, "PAPERBOY_HF_BASE_URL": "http://127.0.0.1:9"})
     assert down.code == 2 and down.err.startswith("error: cannot reach 127.0.0.1:9")
+
+
+async def test_a_dripping_server_cannot_outlast_the_deadline(server):
+    """One byte every 0.3 s keeps a 0.5 s read timeout alive forever; the whole answer has a deadline."""
+    server.route("GET", "/drip", Reply(body=b"[" + b" " * 200 + b"]", drip=0.3))
+    async with httpx.AsyncClient(timeout=0.5) as quick:
+        http = HttpFetcher(quick, sleep=FakeTime().sleep, attempts=1, deadline=1.0)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(FetchError, match=r"no complete answer within 1 s"):
+            await http.get(f"{server.url}/drip", {})
+        assert asyncio.get_running_loop().time() - started < 5
+
+
+@pytest.mark.parametrize("declared", [None, -1, 10**12])  # honest, unsaid, claimed
+async def test_a_body_over_the_cap_is_refused_while_streaming(server, client, declared):
+    server.route("GET", "/big", Reply(body=b"x" * 5000, declared_length=declared))
+    http = HttpFetcher(client, sleep=FakeTime().sleep, attempts=1, max_bytes=1000)
+    with pytest.raises(FetchError, match=r"sent more than 0 MB; refusing the answer"):
+        await http.get(f"{server.url}/big", {})
+
+
+async def test_redirects_are_followed_only_on_the_same_or_known_hosts(server, client):
+    server.route("GET", "/moved", Reply(301, headers={"Location": "/api/daily_papers?date=2024-10-25"}))
+    server.route("GET", "/api/daily_papers", Reply(body=HF_2024))
+    server.route("GET", "/away", Reply(302, headers={"Location": "http://169.254.169.254/latest/meta-data"}))
+    http = HttpFetcher(client, sleep=FakeTime().sleep, attempts=1)
+    assert await http.get(f"{server.url}/moved", {}) == HF_2024
+    with pytest.raises(FetchError, match=r"redirected to 169\.254\.169\.254, which is not a known source"):
+        await http.get(f"{server.url}/away", {})
+    assert [c.path for c in server.requests] == ["/moved", "/api/daily_papers", "/away"]
+
+
+def test_one_poisoned_item_no_longer_fails_the_whole_hf_day(server, db_env):
+    items = json.loads(HF_2024)
+    items[1]["paper"]["upvotes"] = 2**40
+    items[2]["paper"]["title"] = "T" * 20_000
+    server.route("GET", "/api/daily_papers", Reply(body=json.dumps(items).encode()))
+    result = paperboy("ingest", "hf:2024-10-25", env={**db_env, "PAPERBOY_HF_BASE_URL": server.url})
+    assert result.code == 0, result.err
+    assert result.err.strip() == "warning: hf:2024-10-25: 1 skipped: title too long at item 2"
+    assert result.out.strip().endswith(f"{len(items) - 1} papers: {len(items) - 1} new, 0 updated, 0 unchanged, "
+                                       "1 skipped")

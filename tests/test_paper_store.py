@@ -143,3 +143,50 @@ async def test_find_paper_by_id_url_and_title(db):
         assert await find_paper(s, "2499.99999") is None
         assert await find_paper(s, "'; DROP TABLE papers; --") is None
         assert await count_papers(s) == 1
+
+
+async def test_numeric_ids_beyond_32_bits_name_no_paper_on_both_backends(db):
+    await ingest(db, [hf_sighting()])
+    async with db.session() as s:
+        assert (await find_paper(s, "#1")) is not None
+        for ref in ("#0", "#2147483648", "#99999999999", "#99999999999999999", "#" + "9" * 40):
+            assert await find_paper(s, ref) is None, ref
+
+
+def _unique_words(chars: int, seed: str) -> str:
+    """Distinct words (the worst case for a tsvector's size) filling `chars` characters."""
+    words, n = [], 0
+    while sum(map(len, words)) + len(words) < chars - 12:
+        words.append(f"{seed}{n:x}")
+        n += 1
+    return " ".join(words)
+
+
+async def test_a_paper_at_every_limit_is_stored_on_both_backends(db):
+    from bot.ingestion import paper_checks as limits
+
+    names = _unique_words(limits.MAX_AUTHORS_TOTAL_CHARS - 10_000, "naé").split(" ")
+    authors = [" ".join(names[i:i + 20])[:limits.MAX_AUTHOR_CHARS] for i in range(0, len(names), 20)]
+    paper = limits.checked_paper(ParsedPaper(
+        title=_unique_words(limits.MAX_TITLE_CHARS, "tï"), abstract=_unique_words(limits.MAX_ABSTRACT_CHARS, "ab"),
+        source="hf-api", arxiv_id="a" * 56 + "/0101001", authors=authors, upvotes=limits.MAX_INT,
+        extra={"ai_summary": "s" * limits.MAX_META_CHARS, "keywords": ["k"] * limits.MAX_META_ITEMS},
+    ))
+    emoji = limits.checked_paper(ParsedPaper(title="🙂" * 500, abstract="An abstract.", source="hf-page"))
+    await ingest(db, [paper, emoji])
+    records = {r["title"][:2]: r for r in await export(db)}
+    assert records["tï"]["upvotes"] == limits.MAX_INT and len(records["tï"]["abstract"]) > 49_000
+    assert records["🙂🙂"]["title"] == "🙂" * 500
+
+
+async def test_metadata_no_database_can_hold_is_dropped_not_the_paper(db):
+    from bot.ingestion.paper_checks import checked_paper
+
+    paper = checked_paper(ParsedPaper(
+        title="Odd metadata", abstract="An abstract long enough to be one.", source="hf-api",
+        extra={"nan": float("nan"), "inf": float("inf"), "big": 2**40, "ok": 1.5, "words": ["\x00k", "ok"]},
+    ))
+    await ingest(db, [paper])
+    async with db.session() as s:
+        stored = await find_paper(s, "Odd metadata")
+        assert stored is not None and stored.extra == {"ok": 1.5, "words": ["k", "ok"]}

@@ -10,7 +10,10 @@ from bot.ingestion.hf_json_parser import parse_hf_json
 from bot.ingestion.hf_page_parser import parse_hf_page
 from bot.papers import ParsedPaper
 
-MAX_LISTING_BYTES = 200 * 1024 * 1024
+# Real listings are at most a few MB (an arXiv API page of 2,000 results is ~5 MB). A listing is parsed whole,
+# at up to ~8 bytes of memory per byte of file (bench/big_file_bench.py), so this cap is what keeps an ingest
+# under 300 MB; a 195 MB file used to peak at 953 MB.
+MAX_LISTING_BYTES = 20 * 1_000_000
 
 
 def decode_listing(data: bytes, where: str) -> str:

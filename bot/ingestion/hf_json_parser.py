@@ -106,6 +106,10 @@ def parse_hf_json(text: str, *, where: str = "json", listed_on: date | None = No
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", where=where) from exc
+    except RecursionError:
+        raise ParseError("invalid JSON (nested too deeply)", where=where) from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise ParseError("invalid JSON (a number of more than 4,300 digits)", where=where) from None
     if isinstance(data, dict):
         if isinstance(data.get("papers"), list):
             data = data["papers"]

@@ -29,6 +29,9 @@ HF_PAGE_SIZE = 100
 ARXIV_PAGE_SIZE = 100
 ARXIV_MIN_INTERVAL = 3.0
 MAX_RETRY_AFTER = 120.0
+MAX_BODY_BYTES = 32 * 1024 * 1024  # one API page is well under 1 MB
+MAX_REDIRECTS = 5
+KNOWN_HOSTS = frozenset({"huggingface.co", "arxiv.org", "export.arxiv.org"})
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -62,11 +65,16 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, (_RetryableStatus, httpx.TransportError))
+    return isinstance(exc, (_RetryableStatus, httpx.TransportError, TimeoutError))
 
 
 class HttpFetcher:
-    """Shared request machinery: one client, retries, backoff and a minimum interval between requests."""
+    """Shared request machinery: one client, retries, backoff and a minimum interval between requests.
+
+    Every request has limits that hold whatever the server does: `deadline` seconds for the whole answer
+    (the client's timeout by default: a read timeout alone restarts with every byte), `max_bytes` of body,
+    and redirects only to the same host or `allowed_hosts`.
+    """
 
     def __init__(
         self,
@@ -77,8 +85,14 @@ class HttpFetcher:
         min_interval: float = 0.0,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
+        deadline: float | None = None,
+        max_bytes: int = MAX_BODY_BYTES,
+        allowed_hosts: frozenset[str] = KNOWN_HOSTS,
     ) -> None:
         self.client = client
+        self.deadline = deadline if deadline is not None else (client.timeout.read or 30.0)
+        self.max_bytes = max_bytes
+        self.allowed_hosts = allowed_hosts
         self.attempts = attempts
         self.backoff = backoff
         self.min_interval = min_interval
@@ -105,6 +119,48 @@ class HttpFetcher:
                 await self._sleep(remaining)
         self._last_request = self._clock()
 
+    def _may_follow(self, origin: httpx.URL, target: httpx.URL) -> bool:
+        """Redirects stay on the host we asked or go to a known source host, never anywhere a server says."""
+        if target.scheme not in ("http", "https"):
+            return False
+        return target.host == origin.host or target.host in self.allowed_hosts
+
+    async def _read_capped(self, response: httpx.Response, host: str) -> bytes:
+        """The body, refused as soon as it passes the cap: a server's Content-Length is only a claim."""
+        too_big = FetchError(f"{host} sent more than {self.max_bytes // 1_000_000} MB; refusing the answer")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
+            raise too_big
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > self.max_bytes:
+                raise too_big
+        return bytes(body)
+
+    async def _attempt(self, url: str, params: dict[str, str | int], host: str) -> bytes:
+        async with asyncio.timeout(self.deadline):  # one deadline for the whole answer, however slow it drips
+            origin = self.client.build_request("GET", url, params=params)
+            request = origin
+            for _ in range(MAX_REDIRECTS + 1):
+                response = await self.client.send(request, stream=True, follow_redirects=False)
+                try:
+                    if response.next_request is not None:
+                        target = response.next_request.url
+                        if not self._may_follow(origin.url, target):
+                            raise FetchError(f"{host} redirected to {target.host or 'an unusable address'}, "
+                                             "which is not a known source; not following")
+                        request = response.next_request
+                        continue
+                    if response.status_code == 429 or response.status_code >= 500:
+                        raise _RetryableStatus(response)
+                    if response.status_code >= 400:
+                        raise FetchError(f"{host} answered HTTP {response.status_code} for {url}")
+                    return await self._read_capped(response, host)
+                finally:
+                    await response.aclose()
+            raise FetchError(f"{host} redirected more than {MAX_REDIRECTS} times")
+
     async def get(self, url: str, params: dict[str, str | int]) -> bytes:
         host = urlsplit(url).netloc or url
         retrying = AsyncRetrying(
@@ -119,15 +175,13 @@ class HttpFetcher:
                 async for attempt in retrying:
                     with attempt:
                         await self._pace()
-                        response = await self.client.get(url, params=params)
-                        if response.status_code == 429 or response.status_code >= 500:
-                            raise _RetryableStatus(response)
-                        if response.status_code >= 400:
-                            raise FetchError(f"{host} answered HTTP {response.status_code} for {url}")
-                        return response.content
+                        return await self._attempt(url, params, host)
         except _RetryableStatus as exc:
             raise FetchError(f"{host} kept failing (HTTP {exc.response.status_code}) after "
                              f"{self.attempts} attempts") from exc
+        except TimeoutError as exc:
+            raise FetchError(f"{host} did not answer in time (no complete answer within {self.deadline:g} s, "
+                             f"after {self.attempts} attempts)") from exc
         except httpx.TimeoutException as exc:
             raise FetchError(f"{host} did not answer in time (after {self.attempts} attempts)") from exc
         except httpx.TransportError as exc:
@@ -140,7 +194,7 @@ def make_client(timeout: float = 30.0) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=10.0),
         headers={"User-Agent": USER_AGENT},
-        follow_redirects=True,
+        follow_redirects=False,  # HttpFetcher follows them itself, to known hosts only
     )
 
 
@@ -160,7 +214,7 @@ class HuggingFaceFetcher:
             docs.append(FetchedDocument(data, f"hf:{day.isoformat()} page {page + 1}", listed_on=day))
             try:
                 items = json.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 break  # the parser will report the malformed page
             if not isinstance(items, list) or len(items) < self.page_size:
                 break

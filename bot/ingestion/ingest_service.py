@@ -1,12 +1,15 @@
 """From a source a user names (`file.txt`, `hf:2026-03-06`, `arxiv:QUERY`, the bundled sample) to stored papers.
 
-Each source is all-or-nothing: it is fetched and parsed completely before anything is written, and written in
-one transaction, so a bad source leaves the database exactly as it was.
+A source is fetched and parsed completely before anything is written, and written in one transaction, so a
+malformed source leaves the database exactly as it was. A single paper that cannot be stored (see
+`paper_checks`) is skipped and reported instead, so one poisoned item never blocks the rest of a day.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.errors import UsageError
 from bot.ingestion.formats import MAX_LISTING_BYTES, parse_listing
 from bot.ingestion.http_fetchers import ArxivFetcher, FetchedDocument, HuggingFaceFetcher
+from bot.ingestion.paper_checks import Unstorable, checked_paper
 from bot.papers import ParsedPaper, parse_arxiv_ref
 from storage.database import Database
 from storage.paper_store import IngestCounts, store_papers
@@ -94,11 +98,7 @@ class Ingestor:
         path = Path(source.value).expanduser()
         where = path.name if source.kind == "sample" else source.value
         try:
-            if path.is_dir():
-                raise UsageError(f"{where}: is a directory, not a listing file")
-            if path.stat().st_size > MAX_LISTING_BYTES:
-                raise UsageError(f"{where}: too large (limit {MAX_LISTING_BYTES // 1_000_000} MB)")
-            return FetchedDocument(path.read_bytes(), where)
+            return FetchedDocument(read_listing_file(path, where), where)
         except FileNotFoundError:
             raise UsageError(f"{where}: no such file") from None
         except PermissionError:
@@ -106,11 +106,20 @@ class Ingestor:
         except OSError as exc:
             raise UsageError(f"{where}: cannot read ({exc.strerror})") from None
 
-    def parse(self, docs: list[FetchedDocument]) -> list[ParsedPaper]:
+    def parse(self, docs: list[FetchedDocument]) -> tuple[list[ParsedPaper], list[str]]:
+        """The storable papers of every document, and why each other one is skipped ("title too long at
+        item 17"; items count from 0, like the parsers' messages)."""
         papers: list[ParsedPaper] = []
+        skipped: list[str] = []
         for doc in docs:
-            papers.extend(parse_listing(doc.data, where=doc.where, today=self.today(), listed_on=doc.listed_on))
-        return papers
+            where = f"{doc.where} " if len(docs) > 1 else ""
+            parsed = parse_listing(doc.data, where=doc.where, today=self.today(), listed_on=doc.listed_on)
+            for index, paper in enumerate(parsed):
+                try:
+                    papers.append(checked_paper(paper))
+                except Unstorable as exc:
+                    skipped.append(f"{exc} at {where}item {index}")
+        return papers, skipped
 
     async def store(self, papers: list[ParsedPaper]) -> IngestCounts:
         """One transaction; retried when another process inserted the same paper at the same moment."""
@@ -124,7 +133,28 @@ class Ingestor:
         raise AssertionError("unreachable")
 
     async def ingest(self, source: Source) -> IngestCounts:
-        return await self.store(self.parse(await self.documents(source)))
+        papers, skipped = self.parse(await self.documents(source))
+        counts = await self.store(papers)
+        counts.skipped = skipped
+        return counts
+
+
+def read_listing_file(path: Path, where: str) -> bytes:
+    """At most the size limit, from a regular file only: a FIFO would hang and `/dev/zero` never ends, and a
+    file's reported size is only what it was when we asked."""
+    # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise UsageError(f"{where}: is a directory, not a listing file")
+        raise UsageError(f"{where}: not a regular file (a pipe or device); save the listing to a file first")
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_LISTING_BYTES + 1)
+    if len(data) > MAX_LISTING_BYTES:
+        raise UsageError(f"{where}: too large (limit {MAX_LISTING_BYTES // 1_000_000} MB)")
+    return data
 
 
 def _parse_day(value: str) -> date:

@@ -32,6 +32,8 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to stall before answering (a hanging upstream)
+    drip: float = 0.0  # seconds between single bytes of the body (a server that keeps a read timeout alive)
+    declared_length: int | None = None  # a Content-Length other than the real one; -1: none, body until close
 
 
 Handler = Callable[[Recorded], Reply]
@@ -66,9 +68,20 @@ class FakeServer:
                     headers = {"Content-Type": "application/json", **reply.headers}
                     for key, value in headers.items():
                         self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(reply.body)))
+                    length = reply.declared_length if reply.declared_length is not None else len(reply.body)
+                    if length >= 0:
+                        self.send_header("Content-Length", str(length))
+                    else:
+                        self.send_header("Connection", "close")
+                        self.close_connection = True
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    if not reply.drip:
+                        self.wfile.write(reply.body)
+                    for i in range(len(reply.body) if reply.drip else 0):
+                        self.wfile.write(reply.body[i:i + 1])
+                        self.wfile.flush()
+                        if server._stop.wait(reply.drip):
+                            break
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
