@@ -147,5 +147,5 @@ def build_digest_runner(app: App, core: CommandCore, posters: Mapping[str, Diges
 
     s = app.settings
     settings = DigestSettings(grace=timedelta(hours=s.digest_grace_hours), tldr_deadline=s.digest_tldr_deadline,
-                              nothing_new=s.digest_nothing_new)
+                              nothing_new=s.digest_nothing_new, lease_seconds=s.digest_lease_seconds)
     return DigestRunner(core.services, posters, owner=process_owner(), settings=settings)

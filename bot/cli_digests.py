@@ -70,6 +70,15 @@ def register(cli: typer.Typer) -> None:
                                      f"({upcoming:%a %H:%M} {zone})")
                     for f in failures:
                         lines.append(f"  failed {f.digest_day} (attempt {f.attempts}): {f.last_error}")
+                    for c in await delivery_store.open_claims(session, d.key):
+                        until = c.lease_expires_at
+                        if until is not None and until.replace(tzinfo=until.tzinfo or UTC) <= now:
+                            lines.append(f"  claim {c.digest_day} by {c.owner}: lease expired {until:%Y-%m-%d %H:%M:%S}"
+                                         " UTC (owner presumed dead; the next run checks the platform, then takes"
+                                         " over)")
+                        elif until is not None:
+                            lines.append(f"  claim {c.digest_day} held by {c.owner} until {until:%Y-%m-%d %H:%M:%S}"
+                                         " UTC (posting now, or frees up then if that process died)")
             return lines
 
         lines = run(go)

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     digest_max_items: int = Field(default=10, ge=1, le=50)
     digest_grace_hours: float = Field(default=6.0, ge=0, le=48)
     digest_tldr_deadline: float = Field(default=8.0, gt=0)  # seconds before offline TL;DRs stand in
+    # How long a process owns a digest it claimed; after that another process may take over (and first asks the
+    # platform whether the digest is already there). Longer than the slowest post, short enough to recover fast.
+    digest_lease_seconds: float = Field(default=600.0, ge=5, le=86_400)
     digest_nothing_new: str = Field(default="No new papers today.", max_length=300)
     ingest_time: str = "06:00"  # daily HF fetch, in PAPERBOY_TIMEZONE
     ingest_until_hour: int = Field(default=12, ge=0, le=23)  # keep retrying until then when nothing is out

@@ -284,6 +284,13 @@ async def last_posted(session: AsyncSession, destination_key: str) -> DeliveryVi
     return DeliveryView.of(row) if row is not None else None
 
 
+async def open_claims(session: AsyncSession, destination_key: str) -> list[DeliveryView]:
+    """Deliveries claimed and not finished: in progress, or left behind by a process that died."""
+    stmt = select(Delivery).where(Delivery.destination_key == destination_key, Delivery.status == CLAIMED) \
+        .order_by(Delivery.digest_day)
+    return [DeliveryView.of(row) for row in (await session.execute(stmt)).scalars()]
+
+
 async def recent_failures(session: AsyncSession, destination_key: str, limit: int = 5) -> list[DeliveryView]:
     """Deliveries that hit an error, newest first: failing now, or posted in the end after one (the error is
     kept on the row for exactly this)."""

@@ -253,6 +253,35 @@ async def test_a_slow_topic_expansion_never_delays_the_digest_past_its_deadline(
     assert len(posts.to("utc")) == 1 and "graph neural networks study" in posts.to("utc")[0]
 
 
+async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_not_posted_again(world):
+    """The crash window: the platform took the digest, the process died before `complete`. The process that
+    takes over after the lease finds the tagged digest on the platform and records it instead of posting."""
+    posts = Posts(world)
+
+    class DiesRightAfterPosting:
+        async def post_digest(self, destination, message, *, tag=None):
+            await posts.poster.post_digest(destination, message, tag=tag)
+            raise asyncio.CancelledError  # the process is gone: nothing after the post runs
+
+        async def find_digest(self, destination, message, tag):
+            return await posts.poster.find_digest(destination, message, tag)
+
+    first = runner_for(world, posts, at(DAY1, 9), owner="proc-dead", poster=DiesRightAfterPosting())
+    async with world.session() as s:
+        destination = await ensure_destination(s, "console", "local", "utc")
+    with pytest.raises(asyncio.CancelledError):
+        await first.run_one(destination, DAY1, now=at(DAY1, 9))
+    assert len(posts.to("utc")) == 1
+
+    later = at(DAY1, 9, 6)  # past the 300 s lease
+    second = runner_for(world, posts, later, owner="proc-2")
+    outcome = await second.run_one(destination, DAY1, now=later)
+    assert outcome.status == "posted"
+    assert len(posts.to("utc")) == 1  # found on the platform, not posted twice
+    again = await second.run_one(destination, DAY1, now=later)
+    assert again.status == "skipped" and len(posts.to("utc")) == 1
+
+
 async def test_scheduler_ticks_and_retries_the_daily_ingest(world):
     posts = Posts(world)
     moment = {"now": at(DAY1, 7)}
