@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from tests.cli_runner import ROOT, paperboy
 from tests.fakes.fake_openai import FakeOpenAI, hanging
@@ -179,3 +180,49 @@ def _get(port: int, path: str) -> httpx.Response | None:
         return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2)
     except httpx.HTTPError:
         return None
+
+
+def test_a_run_killed_between_posting_and_recording_never_posts_again(db_env, backend):
+    """The crash window with a real process: the digest is out, the completion is held by a row lock from
+    another PostgreSQL session, the process is killed (SIGKILL). After its lease, the next run finds the digest
+    the dead process posted (the console's delivery log) and records it instead of posting it again."""
+    if backend != "postgresql":
+        pytest.skip("the window is held open with a PostgreSQL row lock")
+    from tests.conftest import POSTGRES_URL
+
+    due_now(db_env)
+    schema = db_env["PAPERBOY_DATABASE_SCHEMA"]
+    # client_connection_check_interval: the server drops the lock as soon as the killed psql is gone
+    lock_sql = (f'SET client_connection_check_interval = 100; SET search_path TO "{schema}"; BEGIN; '
+                "SELECT id FROM deliveries WHERE status = 'claimed' FOR UPDATE; SELECT pg_sleep(600);")
+    with FakeOpenAI() as llm:
+        llm.always(hanging(60))
+        env = {**db_env, "PAPERBOY_TICK_SECONDS": "0.5", "PAPERBOY_LLM_BASE_URL": llm.base_url,
+               "PAPERBOY_DIGEST_TLDR_DEADLINE": "4", "PAPERBOY_DIGEST_LEASE_SECONDS": "5"}
+        proc = start(env)
+        locker = None
+        try:
+            assert wait_for(lambda: len(llm.calls) > 0), "the digest run never started"  # claimed, composing
+            locker = subprocess.Popen(["psql", POSTGRES_URL, "-v", "ON_ERROR_STOP=1", "-c", lock_sql],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            assert wait_for(lambda: "— #ops —" in so_far(proc)[0]), "the digest was never posted"
+            proc.kill()
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            if locker is not None:
+                locker.kill()
+                locker.wait(timeout=60)
+        first_out = _read(proc)[0]
+        assert first_out.count("— #ops —") == 1
+        status = paperboy("digest", "status", env=env)
+        assert "claim" in status.out, status.out  # posted, never recorded: the completion was held
+        assert wait_for(lambda: "lease expired" in paperboy("digest", "status", env=env).out, 120)
+        day = datetime.now(UTC).date().isoformat()
+        rerun = paperboy("digest", "run", "--date", day, env=env)
+    assert rerun.code == 0, rerun.err
+    assert "— #ops —" not in rerun.out  # found on the platform, not posted again
+    assert f"console:local:ops {day}: posted" in rerun.out, rerun.out
+    final = paperboy("digest", "status", env=env).out
+    assert "claim" not in final and "posted" in final
