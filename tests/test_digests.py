@@ -112,7 +112,7 @@ async def test_restart_in_the_middle_of_a_run_posts_nothing_twice(world):
     posting = []
 
     class CrashingPoster:
-        async def post_digest(self, destination, message):
+        async def post_digest(self, destination, message, *, tag=None):
             posting.append(destination.channel)
             if len(posting) == 2:
                 started.set()
@@ -148,7 +148,7 @@ async def test_one_failing_destination_never_delays_the_others_and_is_retried(wo
     calls = {"paris": 0}
 
     class FlakyPoster:
-        async def post_digest(self, destination, message):
+        async def post_digest(self, destination, message, *, tag=None):
             if destination.channel == "paris":
                 calls["paris"] += 1
                 if calls["paris"] == 1:
