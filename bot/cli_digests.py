@@ -35,7 +35,7 @@ def register(cli: typer.Typer) -> None:
             from adapters.console.console_poster import ConsolePoster
 
             core = build_command_core(app)
-            runner = build_digest_runner(app, core, {"console": ConsolePoster(app.db)})
+            runner = build_digest_runner(app, core, {"console": ConsolePoster(core)})
             return await runner.run_for(when or app.today(), destination)
 
         outcomes = run(go)

@@ -111,7 +111,7 @@ async def serve(app: App, *, console: bool = False) -> None:
     use_console = console or settings.console or not platforms
     from adapters.console.console_poster import ConsolePoster
 
-    posters["console"] = ConsolePoster(app.db)
+    posters["console"] = ConsolePoster(core)
 
     def on_outcome(outcome: Outcome) -> None:
         metrics.digests.labels(status=outcome.status).inc()

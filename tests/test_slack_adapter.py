@@ -25,13 +25,13 @@ from adapters.slack.slack_adapter import (
 )
 from adapters.slack.slack_renderer import SlackMessage, action_id, render_message
 from bot.commands.command_core import CommandCore
+from bot.destination import Destination
 from bot.errors import DeliveryError
 from bot.messages import Action, ActionKind, Message, PaperItem
 from bot.summaries.circuit_breaker import CircuitBreaker
 from bot.summaries.llm_summarizer import LlmSummarizer, make_openai_client
 from bot.summaries.summary_service import SummaryService
 from storage.database import Database
-from storage.destination_models import Destination
 from storage.destination_store import ensure_destination, find_posted, record_posted
 from tests.chat_fixtures import NOW, ingest_samples, make_bot
 from tests.fakes.fake_openai import FakeOpenAI, hanging

@@ -28,11 +28,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from adapters.discord.discord_renderer import render_message, thread_name, truncate
 from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.context import ChatContext
+from bot.destination import Destination
 from bot.digests.poster import DigestTag, PostResult
 from bot.errors import DeliveryError
 from bot.messages import Message, Reply, Visibility
-from storage.destination_models import Destination
-from storage.subscription_store import list_topics
 
 log = logging.getLogger(__name__)
 
@@ -218,16 +217,8 @@ class DiscordAdapter:
         if ctx is None:
             return []
         personal = bool(getattr(interaction.namespace, "personal", False))
-        scope = ctx.personal_scope if personal else ctx.channel_scope
-        try:
-            async with self.core.services.db.session() as session:
-                topics = await list_topics(session, scope)
-        except Exception:
-            log.exception("topic autocomplete failed")
-            return []
-        needle = current.casefold().strip()
-        found = [t for t in topics if needle in t.casefold()]
-        return [app_commands.Choice(name=truncate(t, 100), value=t[:100]) for t in found[:MAX_CHOICES]]
+        found = await self.core.topic_choices(ctx, current, personal=personal, limit=MAX_CHOICES)
+        return [app_commands.Choice(name=truncate(t, 100), value=t[:100]) for t in found]
 
     async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """A failure before our callback ran (a bad option): log it, and say something short if we still can."""

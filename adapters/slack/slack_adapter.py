@@ -46,12 +46,12 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from adapters.slack.slack_renderer import SlackMessage, parse_action_id, render_message
 from bot.commands.command_core import CommandCore
 from bot.commands.context import ChatContext
+from bot.destination import Destination
 from bot.digests.poster import DigestTag, PostResult
 from bot.errors import DeliveryError
 from bot.messages import Message, Reply, Visibility
 from storage import event_store
 from storage.database import Database
-from storage.destination_models import Destination
 from storage.destination_store import record_posted
 
 log = logging.getLogger(__name__)

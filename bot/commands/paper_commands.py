@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from bot.commands.context import ChatContext
 from bot.commands.grammar import PAPERS_USAGE
 from bot.commands.paper_items import items_with_tldrs, to_item
@@ -14,10 +12,10 @@ from bot.digests.digest_composer import by_upvotes, day_label, rank_for_topics
 from bot.errors import UsageError
 from bot.messages import Message, Reply, Visibility
 from bot.summaries.summary_service import paper_text
-from bot.topics.topic_service import papers_of_days, search_papers
+from bot.topics.topic_service import search_papers
 from storage.destination_store import get_destination
 from storage.models import Paper
-from storage.paper_store import find_paper, latest_day, paper_day
+from storage.paper_store import find_paper, latest_day, papers_of_days, top_papers
 from storage.subscription_store import list_topics
 
 TODAY_LIMIT = 10
@@ -78,9 +76,7 @@ async def top(services: CoreServices, ctx: ChatContext, period: str) -> Reply:
     end = services.today(await channel_timezone(services, ctx))
     start = end - timedelta(days=days - 1)
     async with services.db.session() as session:
-        stmt = (select(Paper).where(paper_day() >= start, paper_day() <= end)
-                .order_by(Paper.upvotes.desc().nulls_last(), Paper.id).limit(TODAY_LIMIT))
-        papers = list((await session.execute(stmt)).scalars())
+        papers = await top_papers(session, start, end, limit=TODAY_LIMIT)
     label = {1: "today", 7: "this week", 30: "this month"}[days]
     if not papers:
         return Reply(Message(text=f"No papers stored for {label} ({start} to {end})."))
