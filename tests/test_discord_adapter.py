@@ -18,8 +18,8 @@ import discord
 import pytest
 
 from adapters.discord.discord_adapter import DiscordAdapter, DiscordOptions, DiscordPoster, make_client
-from adapters.discord.discord_cli import invite_url
 from adapters.discord.discord_renderer import render_message
+from adapters.discord.discord_setup import invite_url
 from bot.destination import Destination
 from bot.digests.digest_runner import DigestRunner, DigestSettings
 from bot.errors import DeliveryError
@@ -278,7 +278,7 @@ async def test_delivery_errors_map_to_permanent_and_retry_after(api, client):
 
 
 async def test_sync_registers_the_commands_and_the_invite_asks_for_exactly_what_is_needed(db, api):
-    from adapters.discord.discord_cli import sync_commands
+    from adapters.discord.discord_setup import sync_commands
 
     names = await sync_commands(make_bot(db).core, "fake-token", fd.GUILD_ID)
     assert sorted(names) == ["papers", "subscribe", "subscriptions", "unsubscribe"]

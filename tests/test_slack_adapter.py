@@ -14,17 +14,11 @@ from pydantic import SecretStr
 from slack_sdk.models.blocks import Block
 from slack_sdk.oauth.installation_store import Installation
 
-from adapters.slack.slack_adapter import (
-    DatabaseEventDeduper,
-    EventDeduper,
-    SlackCredentials,
-    SlackPoster,
-    SlackRuntime,
-    build_slack_app,
-    make_web_client,
-)
+from adapters.slack.slack_poster import SlackPoster, make_web_client
 from adapters.slack.slack_renderer import SlackMessage, action_id, render_message
+from adapters.slack.slack_runtime import SlackCredentials, SlackRuntime, build_slack_app
 from bot.commands.command_core import CommandCore
+from bot.dedupe import DatabaseEventDeduper, EventDeduper
 from bot.destination import Destination
 from bot.errors import DeliveryError
 from bot.messages import Action, ActionKind, Message, PaperItem
@@ -230,7 +224,8 @@ async def post_digest(db: Database, core: CommandCore, fake: FakeSlack) -> tuple
     reply = await core.handle_command(ctx_for(), "papers", "today")
     async with db.session() as session:
         destination = await ensure_destination(session, "slack", TEAM, "C1")
-    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), db=db, sleep=Sleeps())
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url),
+                         record=core.record_digest_parts, sleep=Sleeps())
     result = await poster.post_digest(destination, reply.message)
     async with db.session() as session:
         await record_posted(session, destination.key, result.message_ref, reply.paper_ids, kind="digest")
@@ -350,8 +345,8 @@ async def test_a_429_with_retry_after_is_waited_out_and_the_digest_delivered(fak
 async def test_long_digests_are_split_paced_per_channel_and_each_part_recorded(db: Database, fake: FakeSlack):
     sleeps = Sleeps()
     clock = iter(range(100))
-    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), db=db, sleep=sleeps,
-                         clock=lambda: 0.25 * next(clock))
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url),
+                         record=make_bot(db).core.record_digest_parts, sleep=sleeps, clock=lambda: 0.25 * next(clock))
     message = Message(header="Digest", items=[paper(n) for n in range(1, 31)])
     result = await poster.post_digest(destination("C7"), message)
     posts = fake.posts()

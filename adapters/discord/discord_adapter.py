@@ -17,13 +17,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Literal
 
 import aiohttp
 import discord
 from discord import app_commands
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr
 
 from adapters.discord.discord_renderer import render_message, thread_name, truncate
 from bot.commands.command_core import CommandCore, error_reply
@@ -44,23 +44,16 @@ HINT = ("I answer in threads under my posts: mention me with “summarize 2”, 
 GUILD_ONLY = "Paperboy works in server channels, not in direct messages."
 
 
-class DiscordOptions(BaseSettings):
-    """Discord's own settings, read from the same environment (and .env) as the rest of Paperboy.
+@dataclass(frozen=True)
+class DiscordOptions:
+    """Discord's settings, handed in by the composition root (read from `bot.config.Settings`, like every other
+    platform's); secrets stay SecretStr."""
 
-    Kept next to the adapter so that only a Discord deployment needs to know about them; the names match
-    `bot.config.Settings` (PAPERBOY_DISCORD_TOKEN or DISCORD_TOKEN, …)."""
-
-    model_config = SettingsConfigDict(env_prefix="PAPERBOY_DISCORD_", env_file=".env", extra="ignore",
-                                      populate_by_name=True)
-
-    token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
-        "PAPERBOY_DISCORD_TOKEN", "DISCORD_TOKEN"))
-    application_id: str | None = Field(default=None, validation_alias=AliasChoices(
-        "PAPERBOY_DISCORD_APPLICATION_ID", "DISCORD_APPLICATION_ID", "PAPERBOY_DISCORD_CLIENT_ID",
-        "DISCORD_CLIENT_ID"))
+    token: SecretStr | None = None
+    application_id: str | None = None
     sharded: bool = False  # AutoShardedClient, from about 1,000 guilds
     message_content: bool = False  # the privileged intent: enable it in the developer portal first
-    post_interval: float = Field(default=0.25, ge=0, le=60)  # seconds between digest messages, across channels
+    post_interval: float = 0.25  # seconds between digest messages, across channels
 
 
 def make_intents(*, message_content: bool = False) -> discord.Intents:
@@ -105,7 +98,7 @@ class DiscordAdapter:
         self.client = client
         self.message_content = message_content
         self.tree: app_commands.CommandTree[discord.Client] = tree or app_commands.CommandTree(client)
-        self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        self.tree.error(self._on_tree_error)
         self._install_commands()
         client.event(self.on_message)
 
@@ -392,10 +385,12 @@ class DiscordPoster:
             return None
 
 
-class DiscordRunner:
-    """The adapter's life in `paperboy run`: log in, connect the gateway in the background, close on shutdown.
+class DiscordConnector:
+    """`Connector` for Discord: log in, connect the gateway in the background, close on shutdown.
 
     Commands are never synced here (a daily per-guild create limit): `paperboy discord sync` does that."""
+
+    platform = PLATFORM
 
     def __init__(self, core: CommandCore, options: DiscordOptions, *, client: discord.Client | None = None) -> None:
         self.options = options
@@ -405,7 +400,7 @@ class DiscordRunner:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        if self.options.token is None:
+        if self.options.token is None or not self.options.token.get_secret_value():
             raise DeliveryError("no Discord token configured (PAPERBOY_DISCORD_TOKEN)", permanent=True)
         await self.client.login(self.options.token.get_secret_value())
         self._task = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
@@ -416,9 +411,15 @@ class DiscordRunner:
         if not task.cancelled() and task.exception() is not None:
             log.error("Discord gateway stopped: %s", task.exception())
 
-    async def close(self) -> None:
-        await self.client.close()
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.client.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+
+    def health(self) -> str | None:
+        if self._task is None or self._task.done():
+            return "disconnected"
+        return "ok" if self.client.is_ready() else "connecting"

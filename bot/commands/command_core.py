@@ -16,6 +16,7 @@ from bot.commands import digest_commands, paper_commands, subscription_commands,
 from bot.commands.context import ChatContext
 from bot.commands.grammar import Command, parse, split_command
 from bot.commands.services import CoreServices
+from bot.dedupe import DatabaseEventDeduper, Deduper
 from bot.errors import PaperboyError, UsageError
 from bot.messages import ActionKind, Message, Reply, Visibility
 from storage.destination_store import count_posted, find_digest_post, record_posted
@@ -130,6 +131,18 @@ class CommandCore:
         async with self.services.db.session() as session:
             await record_posted(session, ctx.destination, message_ref, reply.paper_ids, kind=kind,
                                 thread_ref=thread_ref)
+
+    async def record_digest_parts(self, destination: str, message_refs: list[str], paper_ids: list[int]) -> None:
+        """A digest split over several messages: each continuation part lists the digest's papers too, so
+        "summarize 12" works in the thread of any part."""
+        async with self.services.db.session() as session:
+            for ref in message_refs:
+                await record_posted(session, destination, ref, paper_ids, kind="digest-part")
+
+    def event_deduper(self) -> Deduper:
+        """The deduper shared by every bot process (in the database), for platforms that may deliver one event
+        to several replicas."""
+        return DatabaseEventDeduper(self.services.db)
 
     async def topic_choices(self, ctx: ChatContext, current: str, *, personal: bool = False,
                             limit: int = 25) -> list[str]:
