@@ -429,3 +429,15 @@ async def test_a_digest_carries_its_claim_as_metadata_and_is_found_after_a_crash
     other_day = DigestTag(destination().key, date(2026, 4, 21))
     assert await poster.find_digest(destination(), message, other_day) is None
     assert len(fake.posts()) == 1
+
+
+async def test_a_failure_outside_the_core_gets_the_apology_through_bolts_error_hook(db: Database, fake: FakeSlack):
+    """Slack refuses the list post with a transient error: bolt's `app.error` hook tells the user, privately."""
+    await ingest_samples(db)
+    fake.route("POST", "/api/chat.postMessage", slack_error("internal_error"))
+    runtime = runtime_for(make_bot(db).core, fake, post_lists_as_messages=True)
+    await runtime.app.async_dispatch(command_request("/papers", "today", fake.response_url(9)))
+    (answer,) = await wait_for(lambda: fake.responses(9))
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("Sorry, something went wrong on my side")
+    assert "internal_error" not in answer["text"] and "Traceback" not in answer["text"]

@@ -25,8 +25,10 @@ import discord
 from discord import app_commands
 from pydantic import SecretStr
 
+from adapters.discord.discord_commands import app_commands_for
 from adapters.discord.discord_renderer import render_message, thread_name, truncate
 from bot.commands.command_core import CommandCore, error_reply
+from bot.commands.command_table import CommandSpec
 from bot.commands.context import ChatContext
 from bot.destination import Destination
 from bot.digests.poster import DigestTag, PostResult
@@ -105,73 +107,14 @@ class DiscordAdapter:
     # -- app commands ----------------------------------------------------------------------------------------
 
     def _install_commands(self) -> None:
-        """/papers (a group), /subscribe, /unsubscribe (topic autocomplete), /subscriptions."""
-        papers = app_commands.Group(name="papers", description="Today's research papers for this channel",
-                                    guild_only=True)
+        """The command groups and commands of `bot.commands.command_table`, as discord.py declares them."""
+        for command in app_commands_for(self):
+            self.tree.add_command(command)
 
-        @papers.command(name="today", description="Today's papers for this channel, matches first")
-        async def today(interaction: discord.Interaction) -> None:
-            await self.run_command(interaction, "papers", "today")
-
-        @papers.command(name="top", description="Most upvoted papers recently")
-        @app_commands.describe(period="How far back (default: week)")
-        async def top(interaction: discord.Interaction,
-                      period: Literal["day", "week", "month"] = "week") -> None:
-            await self.run_command(interaction, "papers", f"top {period}")
-
-        @papers.command(name="search", description="Search titles, abstracts and authors")
-        @app_commands.describe(query="Words to look for")
-        async def search(interaction: discord.Interaction, query: app_commands.Range[str, 1, 200]) -> None:
-            await self.run_command(interaction, "papers", f"search {query}", ephemeral=True)
-
-        @papers.command(name="show", description="One paper with its TL;DR")
-        @app_commands.describe(paper="arXiv id, URL or #id")
-        async def show(interaction: discord.Interaction, paper: app_commands.Range[str, 1, 300]) -> None:
-            await self.run_command(interaction, "papers", f"show {paper}")
-
-        @papers.command(name="why", description="Why a paper matches this channel")
-        @app_commands.describe(paper="arXiv id, URL or #id")
-        async def why(interaction: discord.Interaction, paper: app_commands.Range[str, 1, 300]) -> None:
-            await self.run_command(interaction, "papers", f"why {paper}", ephemeral=True)
-
-        @papers.command(name="digest", description="The daily digest: HH:MM [TIMEZONE], off, or preview")
-        @app_commands.describe(setting="HH:MM [TIMEZONE] | off | preview; empty shows the current setting")
-        async def digest(interaction: discord.Interaction, setting: app_commands.Range[str, 0, 100] = "") -> None:
-            private = setting.strip().lower() in ("", "preview")
-            await self.run_command(interaction, "papers", f"digest {setting}".strip(), ephemeral=private)
-
-        @papers.command(name="help", description="What Paperboy can do")
-        async def help_(interaction: discord.Interaction) -> None:
-            await self.run_command(interaction, "papers", "help", ephemeral=True)
-
-        self.tree.add_command(papers)
-
-        @self.tree.command(name="subscribe", description="Follow a topic in this channel (or just for you)")
-        @app_commands.guild_only()
-        @app_commands.describe(topic="A research topic, e.g. “diffusion models”",
-                               personal="Only for you (default: the whole channel)")
-        async def subscribe(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 200],
-                            personal: bool = False) -> None:
-            await self.run_command(interaction, "subscribe", f"--me {topic}" if personal else topic,
-                                   ephemeral=personal)
-
-        @self.tree.command(name="unsubscribe", description="Stop following a topic")
-        @app_commands.guild_only()
-        @app_commands.describe(topic="One of the topics followed here", personal="From your personal list")
-        async def unsubscribe(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 200],
-                              personal: bool = False) -> None:
-            await self.run_command(interaction, "unsubscribe", f"--me {topic}" if personal else topic,
-                                   ephemeral=personal)
-
-        @unsubscribe.autocomplete("topic")
-        async def unsubscribe_topics(interaction: discord.Interaction,
-                                     current: str) -> list[app_commands.Choice[str]]:
-            return await self.topic_choices(interaction, current)
-
-        @self.tree.command(name="subscriptions", description="Topics this channel and you follow")
-        @app_commands.guild_only()
-        async def subscriptions(interaction: discord.Interaction) -> None:
-            await self.run_command(interaction, "subscriptions", "", ephemeral=True)
+    async def run_spec(self, interaction: discord.Interaction, entry: CommandSpec, args: str) -> None:
+        """A table entry with its argument text: private or public as the table says."""
+        line = f"{entry.sub} {args}".strip() if entry.sub else args
+        await self.run_command(interaction, entry.name, line, ephemeral=entry.private(args))
 
     async def run_command(self, interaction: discord.Interaction, name: str, args: str, *,
                           ephemeral: bool = False) -> None:

@@ -28,6 +28,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from adapters.slack.slack_poster import PERMANENT_ERRORS, Sleep, error_code, retry_handlers
 from adapters.slack.slack_renderer import SlackMessage, parse_action_id, render_message
 from bot.commands.command_core import SORRY, CommandCore, error_reply
+from bot.commands.command_table import COMMANDS
 from bot.commands.context import ChatContext
 from bot.dedupe import Deduper, EventDeduper
 from bot.messages import Message, Reply, Visibility
@@ -35,7 +36,6 @@ from bot.messages import Message, Reply, Visibility
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-COMMANDS = ("papers", "subscribe", "unsubscribe", "subscriptions")
 ACTION_RE = re.compile(r"^paperboy:(summarize|why)(:\d+)?$")
 MENTION_HINT = ("I answer in threads under my paper lists: reply “summarize 2”, or mention me with a question "
                 "about a paper. For today's papers, try /papers today.")

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 
-from bot.commands import digest_commands, paper_commands, subscription_commands, thread_replies
+from bot.commands import paper_commands, thread_replies
+from bot.commands.command_table import spec
 from bot.commands.context import ChatContext
 from bot.commands.grammar import Command, parse, split_command
 from bot.commands.services import CoreServices
@@ -176,25 +177,4 @@ class CommandCore:
             return await count_posted(session, destination) + 1
 
     async def _dispatch(self, ctx: ChatContext, command: Command) -> Reply:
-        s = self.services
-        if command.name == "subscribe":
-            return await subscription_commands.do_subscribe(s, ctx, command.args, personal="me" in command.flags)
-        if command.name == "unsubscribe":
-            return await subscription_commands.do_unsubscribe(s, ctx, command.args, personal="me" in command.flags)
-        if command.name == "subscriptions":
-            return await subscription_commands.do_list(s, ctx)
-        match command.sub:
-            case "today":
-                return await paper_commands.today(s, ctx)
-            case "top":
-                return await paper_commands.top(s, ctx, command.args)
-            case "search":
-                return await paper_commands.search(s, ctx, command.args)
-            case "show":
-                return await paper_commands.show(s, ctx, command.args)
-            case "why":
-                return await paper_commands.why(s, ctx, command.args)
-            case "digest":
-                return await digest_commands.digest(s, ctx, command.args)
-            case _:
-                return paper_commands.help_reply()
+        return await spec(command.name, command.sub).handler(self.services, ctx, command)

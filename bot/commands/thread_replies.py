@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from bot.commands.command_input import require_ascii_digits, sanitize
 from bot.commands.context import ChatContext
-from bot.commands.grammar import require_ascii_digits, sanitize
 from bot.commands.services import CoreServices
 from bot.messages import Message, Reply
 from bot.summaries.kinds import MAX_QUESTION_CHARS, SummaryKind
