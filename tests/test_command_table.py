@@ -55,7 +55,7 @@ def test_help_and_usage_come_from_the_table():
                                   "/unsubscribe --bogus x"])
 def test_the_grammar_refuses_what_the_table_does_not_declare(line: str):
     name, _, args = line.lstrip("/").partition(" ")
-    with pytest.raises(UsageError, match="Usage|unknown"):
+    with pytest.raises(UsageError, match=r"Usage|unknown"):
         parse(name, args)
 
 
