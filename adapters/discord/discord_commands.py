@@ -1,26 +1,18 @@
-"""Discord's app commands, derived from `bot.commands.command_table`: names, descriptions, option limits,
-choices and privacy come from the table; discord.py reads the option types from these signatures.
+"""Discord's app commands, built from `bot.commands.command_table`: names, descriptions, option names, limits,
+choices, the personal flag and privacy all come from the table, so a new table entry is a new Discord command.
 
-No `from __future__ import annotations` here: discord.py evaluates these annotations, and the limits in them
-are read from the table when the module loads.
+No `from __future__ import annotations` here: discord.py reads the option types from the callbacks'
+annotations, which are built from the table when each command is made.
 """
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
 
-from bot.commands.command_table import CommandSpec, slash_command, spec
+from bot.commands.command_table import TABLE, Argument, CommandSpec, SlashCommand
 
-TODAY, TOP, SEARCH, SHOW, WHY, DIGEST, HELP = (spec("papers", sub) for sub in
-                                              ("today", "top", "search", "show", "why", "digest", "help"))
-SUBSCRIBE, UNSUBSCRIBE, SUBSCRIPTIONS = spec("subscribe"), spec("unsubscribe"), spec("subscriptions")
-PERIOD = TOP.arguments[0]
-SEARCH_MAX = SEARCH.arguments[0].max_chars
-PAPER_MAX = SHOW.arguments[0].max_chars
-SETTING_MAX = DIGEST.arguments[0].max_chars
-TOPIC_MAX = SUBSCRIBE.arguments[0].max_chars
-PERSONAL = "Only for you (default: the whole channel)"
+AppCommand = app_commands.Command[Any, ..., Any]
 
 
 class Bridge(Protocol):
@@ -32,88 +24,77 @@ class Bridge(Protocol):
                             current: str) -> list[app_commands.Choice[str]]: ...
 
 
-def _sub(entry: CommandSpec) -> str:
-    assert entry.sub is not None
-    return entry.sub
+def _with_flag(value: str, personal: bool) -> str:
+    return f"--me {value}" if personal else value
 
 
-def _describe(entry: CommandSpec) -> str:
-    return entry.description[:100]
+def _callback(bridge: Bridge, entry: CommandSpec, argument: Argument | None):  # type: ignore[no-untyped-def]
+    """The coroutine discord.py calls, with the option the table declares (named `value`, renamed below)."""
+    if argument is None:
+        async def no_option(interaction: discord.Interaction) -> None:
+            await bridge.run_spec(interaction, entry, "")
+
+        return no_option
+    text = str if argument.choices else app_commands.Range[str, 1 if argument.required else 0, argument.max_chars]
+    if entry.personal_option:
+        async def with_flag(interaction: discord.Interaction, value: text, personal: bool = False) -> None:  # type: ignore[valid-type]
+            await bridge.run_spec(interaction, entry, _with_flag(value, personal))
+
+        return with_flag
+    if argument.required:
+        async def required(interaction: discord.Interaction, value: text) -> None:  # type: ignore[valid-type]
+            await bridge.run_spec(interaction, entry, value)
+
+        return required
+
+    async def optional(interaction: discord.Interaction, value: text = argument.default) -> None:  # type: ignore[valid-type]
+        await bridge.run_spec(interaction, entry, value)
+
+    return optional
 
 
-class PapersGroup(app_commands.Group):
-    """/papers and its subcommands."""
+def command_for(bridge: Bridge, entry: CommandSpec, *, top_level: bool) -> AppCommand:
+    if len(entry.arguments) > 1:
+        raise ValueError(f"/{entry.name} {entry.sub}: Discord commands take at most one option here")
+    argument = entry.arguments[0] if entry.arguments else None
+    callback = _callback(bridge, entry, argument)
+    if argument is not None:
+        described = {"value": argument.description}
+        if entry.personal_option:
+            described["personal"] = entry.personal_option
+        callback = app_commands.describe(**described)(callback)
+        callback = app_commands.rename(value=argument.name)(callback)
+        if argument.choices:
+            callback = app_commands.choices(value=[app_commands.Choice(name=c, value=c)
+                                                   for c in argument.choices])(callback)
+    if top_level:
+        callback = app_commands.guild_only()(callback)
+    name = entry.sub if entry.sub is not None else entry.name
+    command: AppCommand = app_commands.Command(name=name, description=entry.description[:100], callback=callback)
+    if argument is not None and argument.suggest_followed_topics:
+        async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            return await bridge.topic_choices(interaction, current)
 
-    def __init__(self, bridge: Bridge) -> None:
-        command = slash_command("papers")
-        assert command is not None
-        super().__init__(name=command.name, description=command.group_description, guild_only=True)
-        self.bridge = bridge
-
-    @app_commands.command(name=_sub(TODAY), description=_describe(TODAY))
-    async def today(self, interaction: discord.Interaction) -> None:
-        await self.bridge.run_spec(interaction, TODAY, "")
-
-    @app_commands.command(name=_sub(TOP), description=_describe(TOP))
-    @app_commands.describe(period=PERIOD.description)
-    @app_commands.choices(period=[app_commands.Choice(name=c, value=c) for c in PERIOD.choices])
-    async def top(self, interaction: discord.Interaction, period: str = PERIOD.default) -> None:
-        await self.bridge.run_spec(interaction, TOP, period)
-
-    @app_commands.command(name=_sub(SEARCH), description=_describe(SEARCH))
-    @app_commands.describe(query=SEARCH.arguments[0].description)
-    async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, SEARCH_MAX]) -> None:
-        await self.bridge.run_spec(interaction, SEARCH, query)
-
-    @app_commands.command(name=_sub(SHOW), description=_describe(SHOW))
-    @app_commands.describe(paper=SHOW.arguments[0].description)
-    async def show(self, interaction: discord.Interaction, paper: app_commands.Range[str, 1, PAPER_MAX]) -> None:
-        await self.bridge.run_spec(interaction, SHOW, paper)
-
-    @app_commands.command(name=_sub(WHY), description=_describe(WHY))
-    @app_commands.describe(paper=WHY.arguments[0].description)
-    async def why(self, interaction: discord.Interaction, paper: app_commands.Range[str, 1, PAPER_MAX]) -> None:
-        await self.bridge.run_spec(interaction, WHY, paper)
-
-    @app_commands.command(name=_sub(DIGEST), description=_describe(DIGEST))
-    @app_commands.describe(setting=DIGEST.arguments[0].description)
-    async def digest(self, interaction: discord.Interaction,
-                     setting: app_commands.Range[str, 0, SETTING_MAX] = "") -> None:
-        await self.bridge.run_spec(interaction, DIGEST, setting)
-
-    @app_commands.command(name=_sub(HELP), description=_describe(HELP))
-    async def help_(self, interaction: discord.Interaction) -> None:
-        await self.bridge.run_spec(interaction, HELP, "")
+        command.autocomplete("value")(suggest)
+    return command
 
 
-def _personal(topic: str, personal: bool) -> str:
-    return f"--me {topic}" if personal else topic
+class CommandGroup(app_commands.Group):
+    """A slash command with subcommands (/papers today, /papers top …), one subcommand per table entry."""
+
+    def __init__(self, bridge: Bridge, command: SlashCommand) -> None:
+        super().__init__(name=command.name, description=command.group_description[:100], guild_only=True)
+        for entry in command.entries:
+            self.add_command(command_for(bridge, entry, top_level=False))
 
 
-def app_commands_for(bridge: Bridge) -> list[app_commands.Command | app_commands.Group]:  # type: ignore[type-arg]
+def app_commands_for(bridge: Bridge) -> list[AppCommand | app_commands.Group]:
     """Every command of the table, bound to one adapter."""
-
-    @app_commands.command(name=SUBSCRIBE.name, description=_describe(SUBSCRIBE))
-    @app_commands.guild_only()
-    @app_commands.describe(topic=SUBSCRIBE.arguments[0].description, personal=PERSONAL)
-    async def subscribe(interaction: discord.Interaction, topic: app_commands.Range[str, 1, TOPIC_MAX],
-                        personal: bool = False) -> None:
-        await bridge.run_spec(interaction, SUBSCRIBE, _personal(topic, personal))
-
-    @app_commands.command(name=UNSUBSCRIBE.name, description=_describe(UNSUBSCRIBE))
-    @app_commands.guild_only()
-    @app_commands.describe(topic=UNSUBSCRIBE.arguments[0].description, personal="From your personal list")
-    async def unsubscribe(interaction: discord.Interaction, topic: app_commands.Range[str, 1, TOPIC_MAX],
-                          personal: bool = False) -> None:
-        await bridge.run_spec(interaction, UNSUBSCRIBE, _personal(topic, personal))
-
-    @unsubscribe.autocomplete("topic")
-    async def unsubscribe_topics(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await bridge.topic_choices(interaction, current)
-
-    @app_commands.command(name=SUBSCRIPTIONS.name, description=_describe(SUBSCRIPTIONS))
-    @app_commands.guild_only()
-    async def subscriptions(interaction: discord.Interaction) -> None:
-        await bridge.run_spec(interaction, SUBSCRIPTIONS, "")
-
-    return [PapersGroup(bridge), subscribe, unsubscribe, subscriptions]
+    commands: list[AppCommand | app_commands.Group] = []
+    for command in TABLE:
+        if any(entry.sub is not None for entry in command.entries):
+            commands.append(CommandGroup(bridge, command))
+        else:
+            (entry,) = command.entries
+            commands.append(command_for(bridge, entry, top_level=True))
+    return commands

@@ -25,6 +25,7 @@ class Argument:
     required: bool = False
     choices: tuple[str, ...] = ()  # accepted words; empty: free text
     default: str = ""
+    suggest_followed_topics: bool = False  # platforms that autocomplete offer the topics followed here
     max_chars: int = 300
 
 
@@ -41,6 +42,7 @@ class CommandSpec:
     arguments: tuple[Argument, ...] = ()
     private: Callable[[str], bool] = lambda _args: False  # answered privately (Discord defers ephemerally)
     who: str = "anyone in the channel"  # who may run it
+    personal_option: str = ""  # the --me flag as a platform option, described so; empty: no such flag
     listed: bool = True  # a line of its own in `/papers help`
 
 
@@ -142,13 +144,14 @@ TABLE: tuple[SlashCommand, ...] = (
         CommandSpec("subscribe", None, "/subscribe TOPIC (for this channel) or /subscribe --me TOPIC (just for you)",
                     "/subscribe TOPIC, /subscribe --me TOPIC", "follow a topic",
                     "Follow a topic in this channel (or just for you)", "[--me] TOPIC", _subscribe, (TOPIC,),
-                    private=_private_when_personal),
+                    private=_private_when_personal, personal_option="Only for you (default: the whole channel)"),
     )),
     SlashCommand("unsubscribe", "Stop following a topic", (
         CommandSpec("unsubscribe", None, "/unsubscribe TOPIC or /unsubscribe --me TOPIC", "/unsubscribe TOPIC",
                     "stop following a topic", "Stop following a topic", "[--me] TOPIC", _unsubscribe,
-                    (Argument("topic", "One of the topics followed here", required=True, max_chars=200),),
-                    private=_private_when_personal),
+                    (Argument("topic", "One of the topics followed here", required=True, max_chars=200,
+                              suggest_followed_topics=True),),
+                    private=_private_when_personal, personal_option="From your personal list"),
     )),
     SlashCommand("subscriptions", "The topics this channel follows", (
         CommandSpec("subscriptions", None, "/subscriptions", "/subscriptions", "the topics followed here",
