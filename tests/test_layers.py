@@ -15,7 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "adapters", "storage")
-LEAF_MODULES = frozenset({"bot.errors", "bot.papers", "bot.scope", "bot.compounds", "bot.destination"})
+LEAF_MODULES = frozenset({"bot.errors", "bot.papers", "bot.scope", "bot.compounds", "bot.destination",
+                          "bot.redaction"})
 OUTER_RING = ("bot.cli", "bot.__main__")
 
 
