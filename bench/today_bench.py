@@ -26,10 +26,9 @@ from bot.commands.command_core import CommandCore
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
 from bot.summaries.summary_service import SummaryService
-from bot.topics.subscriptions import Scope
+from bot.topics.subscriptions import Scope, subscribe
 from bot.topics.topic_service import TopicMatcher
 from storage.database import Database
-from storage.subscription_store import subscribe
 
 CHANNELS = 200  # 1,000 subscriptions: 5 topics in each of 200 channels
 

@@ -18,8 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_data import fill
 from bot.topics.glossary import default_glossary
-from bot.topics.topic_service import TopicMatcher, match_many, match_topic, papers_of_days
+from bot.topics.topic_service import TopicMatcher, match_many, match_topic
 from storage.database import Database
+from storage.paper_store import papers_of_days
 
 TOPICS = ["gnn", "diffusion models", "knowledge distillation", "rlhf", "pruning", "continual learning", "moe",
           "in-context learning", "lora", "contrastive learning", "bayesian optimization", "text-to-image",

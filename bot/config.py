@@ -63,9 +63,21 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
         "PAPERBOY_DISCORD_TOKEN", "DISCORD_TOKEN"))
     discord_application_id: str | None = Field(default=None, validation_alias=AliasChoices(
-        "PAPERBOY_DISCORD_APPLICATION_ID", "DISCORD_APPLICATION_ID"))
+        "PAPERBOY_DISCORD_APPLICATION_ID", "DISCORD_APPLICATION_ID", "PAPERBOY_DISCORD_CLIENT_ID",
+        "DISCORD_CLIENT_ID"))
     slack_port: int = Field(default=3000, ge=1, le=65535)  # Slack HTTP mode: /slack/events, /slack/install
     discord_sharded: bool = False  # AutoShardedClient, from about 1,000 guilds
+    discord_message_content: bool = False  # the privileged intent: enable it in the developer portal first
+    discord_post_interval: float = Field(default=0.25, ge=0, le=60)  # seconds between digest messages
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(self.slack_bot_token or self.slack_app_token or self.slack_signing_secret
+                    or self.slack_client_id)
+
+    @property
+    def discord_configured(self) -> bool:
+        return self.discord_token is not None and bool(self.discord_token.get_secret_value())
 
     # Running.
     console: bool = False  # `paperboy run` also serves a console channel (on by default without any platform)

@@ -13,7 +13,6 @@ from bot.config import Settings
 from bot.errors import PaperboyError
 from bot.redaction import mask_url_credentials
 from storage.database import Database
-from storage.urls import redact
 
 _SLACK_SIGNING = re.compile(r"^[0-9a-f]{32}$")
 _DISCORD_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
@@ -109,10 +108,3 @@ async def _checks(settings: Settings) -> Report:
     if settings.http_port:
         report.plan.append(f"http: /healthz and /metrics on {settings.http_host}:{settings.http_port}")
     return report
-
-
-def describe_database(settings: Settings) -> str:
-    try:
-        return redact(settings.database_url)
-    except Exception:
-        return "(unparseable URL)"

@@ -1,4 +1,5 @@
-"""The operator's HTTP endpoints: /healthz (database reachable, scheduler alive) and /metrics (Prometheus).
+"""The operator's HTTP endpoints: /healthz (database reachable, scheduler alive, each connector connected) and
+/metrics (Prometheus).
 
 An aiohttp application, so Slack's HTTP mode can mount /slack/events on the same port.
 
@@ -9,10 +10,11 @@ user, host, port and database name in a connection error go to the log, which on
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
+from bot.connector import Connector
 from bot.errors import StorageError
 from bot.metrics import Metrics
 from storage.database import Database
@@ -22,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def build_ops_app(db: Database, metrics: Metrics, scheduler_alive: Callable[[], bool],
-                  today: Callable[[], object]) -> web.Application:
+                  today: Callable[[], object], *, connectors: Sequence[Connector] = ()) -> web.Application:
     last_problem: list[str | None] = [None]  # log a database problem when it starts or changes, not every probe
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -39,6 +41,9 @@ def build_ops_app(db: Database, metrics: Metrics, scheduler_alive: Callable[[], 
                 log.warning("healthz: %s", exc)
             last_problem[0] = str(exc)
         checks["scheduler"] = "ok" if scheduler_alive() else "stopped"
+        for connector in connectors:  # each platform's connection; the console has none to report
+            if (state := connector.health()) is not None:
+                checks[connector.platform] = state
         healthy = all(v == "ok" for v in checks.values())
         return web.json_response({"status": "ok" if healthy else "unhealthy", **checks},
                                  status=200 if healthy else 503)

@@ -30,6 +30,11 @@ _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 7_420_531_001
 
 
+def dialect_name(session: AsyncSession) -> str:
+    """"sqlite" or "postgresql": the few queries that differ by engine (upserts, full text) ask this."""
+    return session.bind.dialect.name if session.bind is not None else session.get_bind().dialect.name
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -14,7 +14,7 @@ from sqlalchemy import JSON, Date, DateTime, Dialect, Index, Integer, String, Un
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from storage.models import Base
+from storage.base import Base
 
 CLAIMED = "claimed"
 POSTED = "posted"

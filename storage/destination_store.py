@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.destination import Destination as DestinationValue
+from bot.destination import destination_key
 from storage.destination_models import Destination, PostedMessage
 
 
-def destination_key(platform: str, workspace: str, channel: str) -> str:
-    return f"{platform}:{workspace}:{channel}"
+def as_value(row: Destination) -> DestinationValue:
+    """The frozen destination adapters receive: a row never leaves the core."""
+    return DestinationValue(key=row.key, platform=row.platform, workspace=row.workspace, channel=row.channel,
+                              name=row.name, timezone=row.timezone)
 
 
 async def get_destination(session: AsyncSession, key: str) -> Destination | None:
@@ -105,3 +109,9 @@ async def posted_paper_ids_by_destination(session: AsyncSession, destinations: S
         for key, ids in (await session.execute(stmt)).all():
             seen[key].update(int(i) for i in ids or [])
     return seen
+
+
+async def count_posted(session: AsyncSession, destination: str) -> int:
+    """How many messages the bot has recorded in a channel (the console numbers its messages by this)."""
+    stmt = select(func.count(PostedMessage.id)).where(PostedMessage.destination_key == destination)
+    return int((await session.execute(stmt)).scalar_one())

@@ -9,8 +9,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.base import Base
 from storage.database import Database
-from storage.models import Base
 
 
 class ProcessedEvent(Base):

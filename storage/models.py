@@ -1,4 +1,4 @@
-"""Tables. Every schema change goes through an Alembic migration in `storage/migrations/versions`."""
+"""The papers table. Every schema change goes through an Alembic migration in `storage/migrations/versions`."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, Index, Integer, String, Text, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.base import Base
 
-class Base(DeclarativeBase):
-    pass
+__all__ = ["Base", "Paper"]
 
 
 class Paper(Base):
@@ -44,11 +44,3 @@ class Paper(Base):
         ),
     )
 
-
-# Feature modules define their tables on the same Base; importing them here makes the metadata complete.
-from storage import delivery_models as delivery_models  # noqa: E402
-from storage import destination_models as destination_models  # noqa: E402
-from storage import event_store as event_store  # noqa: E402
-from storage import semantic_cache_store as semantic_cache_store  # noqa: E402
-from storage import subscription_models as subscription_models  # noqa: E402
-from storage import summary_models as summary_models  # noqa: E402

@@ -14,8 +14,8 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.compounds import joined_compounds
 from bot.papers import ParsedPaper, normalize_title, paper_url, parse_arxiv_ref
-from bot.topics.text_analysis import joined_compounds
 from storage.models import Paper
 
 _CHUNK = 500
@@ -238,6 +238,32 @@ async def list_papers(session: AsyncSession, *, day: date | None = None, limit: 
     stmt = stmt.order_by(paper_day().desc().nulls_last(), Paper.upvotes.desc().nulls_last(), Paper.id)
     if limit is not None:
         stmt = stmt.limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def papers_of_days(session: AsyncSession, since: date, until: date) -> list[Paper]:
+    """Every paper of the days from `since` to `until` (inclusive), in id order."""
+    stmt = select(Paper).where(paper_day() >= since, paper_day() <= until).order_by(Paper.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def load_papers(session: AsyncSession, ids: Sequence[int]) -> list[Paper]:
+    """The papers with these ids (in no particular order), fetched in chunks the databases accept."""
+    papers: list[Paper] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        papers.extend((await session.execute(select(Paper).where(Paper.id.in_(chunk)))).scalars())
+    return papers
+
+
+async def get_paper(session: AsyncSession, paper_id: int) -> Paper | None:
+    return await session.get(Paper, paper_id)
+
+
+async def top_papers(session: AsyncSession, since: date, until: date, *, limit: int) -> list[Paper]:
+    """The most upvoted papers of the days from `since` to `until`; papers without upvotes last."""
+    stmt = (select(Paper).where(paper_day() >= since, paper_day() <= until)
+            .order_by(Paper.upvotes.desc().nulls_last(), Paper.id).limit(limit))
     return list((await session.execute(stmt)).scalars())
 
 

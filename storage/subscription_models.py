@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base
+from storage.base import Base
 
 
 class Subscription(Base):

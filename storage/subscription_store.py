@@ -1,4 +1,4 @@
-"""Reading and writing subscriptions; the rules themselves live in bot.topics.subscriptions."""
+"""Reading and writing subscriptions; the rules (cleaning, keys, limits) live in bot.topics.subscriptions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UsageError
-from bot.topics.subscriptions import MAX_TOPICS_PER_SCOPE, Scope, clean_topic
+from bot.scope import Scope
 from storage.subscription_models import Subscription
 
 
@@ -24,16 +24,17 @@ async def list_topics(session: AsyncSession, scope: Scope) -> list[str]:
     return list((await session.execute(stmt)).scalars())
 
 
-async def subscribe(session: AsyncSession, scope: Scope, raw_topic: str, by: str | None = None) -> SubscribeOutcome:
-    topic, key = clean_topic(raw_topic)
+async def add_subscription(session: AsyncSession, scope: Scope, topic: str, key: str, *, by: str | None = None,
+                           limit: int) -> SubscribeOutcome:
+    """Store a cleaned topic under its matching key; a friendly no-op when the scope already follows it."""
     existing = await session.execute(
         select(Subscription.topic).where(Subscription.scope == scope.key, Subscription.topic_key == key))
     if (found := existing.scalar_one_or_none()) is not None:
         return SubscribeOutcome(found, added=False)
     count = await session.execute(select(func.count(Subscription.id)).where(Subscription.scope == scope.key))
-    if int(count.scalar_one()) >= MAX_TOPICS_PER_SCOPE:
+    if int(count.scalar_one()) >= limit:
         raise UsageError(f"this {'list' if scope.is_personal else 'channel'} already follows "
-                         f"{MAX_TOPICS_PER_SCOPE} topics; unsubscribe from one first")
+                         f"{limit} topics; unsubscribe from one first")
     try:
         async with session.begin_nested():
             session.add(Subscription(
@@ -45,9 +46,8 @@ async def subscribe(session: AsyncSession, scope: Scope, raw_topic: str, by: str
     return SubscribeOutcome(topic, added=True)
 
 
-async def unsubscribe(session: AsyncSession, scope: Scope, raw_topic: str) -> str | None:
+async def remove_subscription(session: AsyncSession, scope: Scope, key: str) -> str | None:
     """The topic removed, or None when the scope did not follow it."""
-    _, key = clean_topic(raw_topic)
     found = await session.execute(
         select(Subscription.topic).where(Subscription.scope == scope.key, Subscription.topic_key == key))
     shown = found.scalar_one_or_none()

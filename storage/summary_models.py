@@ -1,6 +1,6 @@
 """Tables of the summarizer: the summary cache, a log of every LLM call, and per-day request counters.
 
-Defined on `storage.models.Base` so the metadata is complete; the schema itself is created by migration 0002.
+Defined on `storage.base.Base` (registered by `storage.schema`); the schema itself is created by migration 0002.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base
+from storage import models as models  # the "papers" table these rows refer to
+from storage.base import Base
 
 
 class StoredSummary(Base):

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.database import dialect_name
 from storage.summary_models import LlmCall, StoredSummary, SummaryCounter
 
 
@@ -35,10 +36,6 @@ class SummaryKey:
                 StoredSummary.question_hash == self.question_hash, StoredSummary.text_hash == self.text_hash]
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
-
-
 async def cached_text(session: AsyncSession, key: SummaryKey) -> str | None:
     stmt = select(StoredSummary.text).where(*key.where()).limit(1)
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -51,7 +48,7 @@ async def save_summary(session: AsyncSession, key: SummaryKey, text: str, *, que
               "question_hash": key.question_hash, "text_hash": key.text_hash, "question": question, "text": text,
               "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
     conflict = ["paper_id", "kind", "model", "prompt_version", "question_hash", "text_hash"]
-    if _dialect(session) == "postgresql":
+    if dialect_name(session) == "postgresql":
         await session.execute(postgresql.insert(StoredSummary).values(values)
                               .on_conflict_do_nothing(index_elements=conflict))
     else:
@@ -86,7 +83,7 @@ async def last_refusal(session: AsyncSession, *, paper_id: int, kind: str, model
 async def count_event(session: AsyncSession, day: date, event: str, n: int = 1) -> None:
     values = {"day": day, "event": event, "count": n}
     table = SummaryCounter.__table__
-    if _dialect(session) == "postgresql":
+    if dialect_name(session) == "postgresql":
         pg = postgresql.insert(SummaryCounter).values(values)
         await session.execute(pg.on_conflict_do_update(
             index_elements=["day", "event"], set_={"count": table.c.count + pg.excluded.count}))

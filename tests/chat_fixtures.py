@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from adapters.console.console_adapter import ConsoleAdapter
+from bot.app import App, build_command_core
 from bot.clock import fixed_clock
 from bot.commands.command_core import CommandCore
-from bot.commands.services import CoreServices
+from bot.config import Settings
 from bot.ingestion.ingest_service import Ingestor, sample_sources
 from bot.summaries.summary_service import SummaryService
-from bot.topics.topic_service import TopicMatcher
 from storage.database import Database
 
 # A Wednesday: the latest listing day in the sample is Monday 2026-04-20.
@@ -34,11 +34,12 @@ class Bot:
 
 def make_bot(db: Database, *, channel: str = "general", user: str = "ada", summaries: SummaryService | None = None,
              now: datetime = NOW) -> Bot:
-    clock = fixed_clock(now)
-    services = CoreServices(db=db, matcher=TopicMatcher(),
-                            summaries=summaries or SummaryService(db, llm=None, today=lambda: now.date()),
-                            clock=clock, default_timezone="UTC")
-    core = CommandCore(services)
+    """The bot as `paperboy run` builds it (`bot.app.build_command_core`), on default settings that ignore the
+    environment, with the console adapter writing into `output`."""
+    settings = Settings.model_construct(timezone="UTC")
+    app = App(settings=settings, db=db, clock=fixed_clock(now), ingestor=Ingestor(db, today=lambda: now.date()),
+              summaries=summaries or SummaryService(db, llm=None, today=lambda: now.date()))
+    core = build_command_core(app)
     output: list[str] = []
     return Bot(core, ConsoleAdapter(core, channel=channel, user=user, write=output.append), output)
 

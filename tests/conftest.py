@@ -18,7 +18,7 @@ import pytest
 from storage.database import Database
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SAMPLES = FIXTURES / "samples"
+SAMPLES = Path(__file__).parent.parent / "bot" / "samples"  # the pages `paperboy demo` ships; one copy
 POSTGRES_URL = os.environ.get("PAPERBOY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, str | None] = {}
 

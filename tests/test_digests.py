@@ -18,11 +18,10 @@ from bot.scheduling import BotScheduler
 from bot.summaries.circuit_breaker import CircuitBreaker
 from bot.summaries.llm_summarizer import LlmSummarizer, make_openai_client
 from bot.summaries.summary_service import SummaryService
-from bot.topics.subscriptions import Scope
+from bot.topics.subscriptions import Scope, subscribe
 from storage.database import Database
 from storage.destination_store import ensure_destination
 from storage.paper_store import store_papers
-from storage.subscription_store import subscribe
 from tests.chat_fixtures import make_bot
 from tests.fakes.fake_openai import FakeOpenAI, hanging, server_error
 
@@ -46,7 +45,7 @@ class Posts:
 
     def __init__(self, db: Database) -> None:
         self.lines: list[str] = []
-        self.poster = ConsolePoster(db, write=self.lines.append)
+        self.poster = ConsolePoster(make_bot(db).core, write=self.lines.append)
 
     def to(self, channel: str) -> list[str]:
         return [p for p in self.lines if p.startswith(f"— #{channel} —")]

@@ -18,18 +18,18 @@ import discord
 import pytest
 
 from adapters.discord.discord_adapter import DiscordAdapter, DiscordOptions, DiscordPoster, make_client
-from adapters.discord.discord_cli import invite_url
 from adapters.discord.discord_renderer import render_message
+from adapters.discord.discord_setup import invite_url
+from bot.destination import Destination
 from bot.digests.digest_runner import DigestRunner, DigestSettings
 from bot.errors import DeliveryError
 from bot.messages import Message, PaperItem
 from bot.papers import ParsedPaper
 from bot.summaries.llm_summarizer import LlmSummarizer, make_openai_client
 from bot.summaries.summary_service import SummaryService
-from storage.destination_models import Destination
+from bot.topics.subscriptions import subscribe
 from storage.destination_store import ensure_destination, find_posted
 from storage.paper_store import store_papers
-from storage.subscription_store import subscribe
 from tests.chat_fixtures import NOW, TODAY, ingest_samples, make_bot
 from tests.fakes import fake_discord as fd
 from tests.fakes.fake_discord import FakeDiscord
@@ -278,7 +278,7 @@ async def test_delivery_errors_map_to_permanent_and_retry_after(api, client):
 
 
 async def test_sync_registers_the_commands_and_the_invite_asks_for_exactly_what_is_needed(db, api):
-    from adapters.discord.discord_cli import sync_commands
+    from adapters.discord.discord_setup import sync_commands
 
     names = await sync_commands(make_bot(db).core, "fake-token", fd.GUILD_ID)
     assert sorted(names) == ["papers", "subscribe", "subscriptions", "unsubscribe"]

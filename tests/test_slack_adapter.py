@@ -14,24 +14,18 @@ from pydantic import SecretStr
 from slack_sdk.models.blocks import Block
 from slack_sdk.oauth.installation_store import Installation
 
-from adapters.slack.slack_adapter import (
-    DatabaseEventDeduper,
-    EventDeduper,
-    SlackCredentials,
-    SlackPoster,
-    SlackRuntime,
-    build_slack_app,
-    make_web_client,
-)
+from adapters.slack.slack_poster import SlackPoster, make_web_client
 from adapters.slack.slack_renderer import SlackMessage, action_id, render_message
+from adapters.slack.slack_runtime import SlackCredentials, SlackRuntime, build_slack_app
 from bot.commands.command_core import CommandCore
+from bot.dedupe import DatabaseEventDeduper, EventDeduper
+from bot.destination import Destination
 from bot.errors import DeliveryError
 from bot.messages import Action, ActionKind, Message, PaperItem
 from bot.summaries.circuit_breaker import CircuitBreaker
 from bot.summaries.llm_summarizer import LlmSummarizer, make_openai_client
 from bot.summaries.summary_service import SummaryService
 from storage.database import Database
-from storage.destination_models import Destination
 from storage.destination_store import ensure_destination, find_posted, record_posted
 from tests.chat_fixtures import NOW, ingest_samples, make_bot
 from tests.fakes.fake_openai import FakeOpenAI, hanging
@@ -230,7 +224,8 @@ async def post_digest(db: Database, core: CommandCore, fake: FakeSlack) -> tuple
     reply = await core.handle_command(ctx_for(), "papers", "today")
     async with db.session() as session:
         destination = await ensure_destination(session, "slack", TEAM, "C1")
-    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), db=db, sleep=Sleeps())
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url),
+                         record=core.record_digest_parts, sleep=Sleeps())
     result = await poster.post_digest(destination, reply.message)
     async with db.session() as session:
         await record_posted(session, destination.key, result.message_ref, reply.paper_ids, kind="digest")
@@ -350,8 +345,8 @@ async def test_a_429_with_retry_after_is_waited_out_and_the_digest_delivered(fak
 async def test_long_digests_are_split_paced_per_channel_and_each_part_recorded(db: Database, fake: FakeSlack):
     sleeps = Sleeps()
     clock = iter(range(100))
-    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), db=db, sleep=sleeps,
-                         clock=lambda: 0.25 * next(clock))
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url),
+                         record=make_bot(db).core.record_digest_parts, sleep=sleeps, clock=lambda: 0.25 * next(clock))
     message = Message(header="Digest", items=[paper(n) for n in range(1, 31)])
     result = await poster.post_digest(destination("C7"), message)
     posts = fake.posts()
@@ -434,3 +429,15 @@ async def test_a_digest_carries_its_claim_as_metadata_and_is_found_after_a_crash
     other_day = DigestTag(destination().key, date(2026, 4, 21))
     assert await poster.find_digest(destination(), message, other_day) is None
     assert len(fake.posts()) == 1
+
+
+async def test_a_failure_outside_the_core_gets_the_apology_through_bolts_error_hook(db: Database, fake: FakeSlack):
+    """Slack refuses the list post with a transient error: bolt's `app.error` hook tells the user, privately."""
+    await ingest_samples(db)
+    fake.route("POST", "/api/chat.postMessage", slack_error("internal_error"))
+    runtime = runtime_for(make_bot(db).core, fake, post_lists_as_messages=True)
+    await runtime.app.async_dispatch(command_request("/papers", "today", fake.response_url(9)))
+    (answer,) = await wait_for(lambda: fake.responses(9))
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("Sorry, something went wrong on my side")
+    assert "internal_error" not in answer["text"] and "Traceback" not in answer["text"]

@@ -8,7 +8,7 @@ import os
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli import build_cli
 from tests.cli_runner import Result, paperboy
 from tests.conftest import FIXTURES
 from tests.fakes.fake_openai import FakeOpenAI
@@ -57,7 +57,7 @@ def test_summarize_then_stats(db_env, llm, monkeypatch):
 
 def invoke(*args: str) -> Result:
     """In-process, for the checks that do not need a separate process: much faster than a subprocess."""
-    result = CliRunner().invoke(cli, list(args))
+    result = CliRunner().invoke(build_cli(), list(args))
     return Result(result.exit_code, result.stdout, result.stderr)
 
 

@@ -10,12 +10,12 @@ from bot.errors import UsageError
 from bot.papers import ParsedPaper
 from bot.topics.glossary import default_glossary
 from bot.topics.matcher import match_paper
-from bot.topics.subscriptions import MAX_TOPICS_PER_SCOPE, Scope
+from bot.topics.subscriptions import MAX_TOPICS_PER_SCOPE, Scope, subscribe, unsubscribe
 from bot.topics.text_analysis import AnalyzedPaper
 from bot.topics.topic_query import compile_topic
 from bot.topics.topic_service import TopicMatcher, match_topic, search_papers
 from storage.paper_store import store_papers
-from storage.subscription_store import list_topics, subscribe, unsubscribe
+from storage.subscription_store import list_topics
 
 CHANNEL = Scope.for_channel("slack", "T1", "C1")
 OTHER = Scope.for_channel("slack", "T1", "C2")

@@ -10,22 +10,10 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from sqlalchemy import func, select
-
 from adapters.console.console_renderer import render_reply
 from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.context import ChatContext
 from bot.messages import Message, Reply
-from storage.database import Database
-from storage.destination_models import PostedMessage
-
-
-async def next_console_number(db: Database, destination: str) -> int:
-    """Console messages are numbered per channel, persistently: #N keeps meaning the same message."""
-    async with db.session() as session:
-        stmt = select(func.count(PostedMessage.id)).where(PostedMessage.destination_key == destination)
-        return int((await session.execute(stmt)).scalar_one()) + 1
-
 
 PLATFORM = "console"
 WORKSPACE = "local"
@@ -46,7 +34,7 @@ class ConsoleAdapter:
                            thread_ref=str(thread) if thread is not None else None, mentioned=mentioned)
 
     async def _next_number(self) -> int:
-        return await next_console_number(self.core.services.db, self.context().destination)
+        return await self.core.next_message_number(self.context().destination)
 
     async def show(self, reply: Reply, *, thread: int | None = None, kind: str = "list") -> int | None:
         """Print a reply; a message listing papers is numbered and remembered for its thread."""

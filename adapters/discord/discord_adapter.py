@@ -17,22 +17,23 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Literal
 
 import aiohttp
 import discord
 from discord import app_commands
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr
 
+from adapters.discord.discord_commands import app_commands_for
 from adapters.discord.discord_renderer import render_message, thread_name, truncate
 from bot.commands.command_core import CommandCore, error_reply
+from bot.commands.command_table import CommandSpec
 from bot.commands.context import ChatContext
+from bot.destination import Destination
 from bot.digests.poster import DigestTag, PostResult
 from bot.errors import DeliveryError
 from bot.messages import Message, Reply, Visibility
-from storage.destination_models import Destination
-from storage.subscription_store import list_topics
 
 log = logging.getLogger(__name__)
 
@@ -45,23 +46,16 @@ HINT = ("I answer in threads under my posts: mention me with “summarize 2”, 
 GUILD_ONLY = "Paperboy works in server channels, not in direct messages."
 
 
-class DiscordOptions(BaseSettings):
-    """Discord's own settings, read from the same environment (and .env) as the rest of Paperboy.
+@dataclass(frozen=True)
+class DiscordOptions:
+    """Discord's settings, handed in by the composition root (read from `bot.config.Settings`, like every other
+    platform's); secrets stay SecretStr."""
 
-    Kept next to the adapter so that only a Discord deployment needs to know about them; the names match
-    `bot.config.Settings` (PAPERBOY_DISCORD_TOKEN or DISCORD_TOKEN, …)."""
-
-    model_config = SettingsConfigDict(env_prefix="PAPERBOY_DISCORD_", env_file=".env", extra="ignore",
-                                      populate_by_name=True)
-
-    token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
-        "PAPERBOY_DISCORD_TOKEN", "DISCORD_TOKEN"))
-    application_id: str | None = Field(default=None, validation_alias=AliasChoices(
-        "PAPERBOY_DISCORD_APPLICATION_ID", "DISCORD_APPLICATION_ID", "PAPERBOY_DISCORD_CLIENT_ID",
-        "DISCORD_CLIENT_ID"))
+    token: SecretStr | None = None
+    application_id: str | None = None
     sharded: bool = False  # AutoShardedClient, from about 1,000 guilds
     message_content: bool = False  # the privileged intent: enable it in the developer portal first
-    post_interval: float = Field(default=0.25, ge=0, le=60)  # seconds between digest messages, across channels
+    post_interval: float = 0.25  # seconds between digest messages, across channels
 
 
 def make_intents(*, message_content: bool = False) -> discord.Intents:
@@ -106,80 +100,21 @@ class DiscordAdapter:
         self.client = client
         self.message_content = message_content
         self.tree: app_commands.CommandTree[discord.Client] = tree or app_commands.CommandTree(client)
-        self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        self.tree.error(self._on_tree_error)
         self._install_commands()
         client.event(self.on_message)
 
     # -- app commands ----------------------------------------------------------------------------------------
 
     def _install_commands(self) -> None:
-        """/papers (a group), /subscribe, /unsubscribe (topic autocomplete), /subscriptions."""
-        papers = app_commands.Group(name="papers", description="Today's research papers for this channel",
-                                    guild_only=True)
+        """The command groups and commands of `bot.commands.command_table`, as discord.py declares them."""
+        for command in app_commands_for(self):
+            self.tree.add_command(command)
 
-        @papers.command(name="today", description="Today's papers for this channel, matches first")
-        async def today(interaction: discord.Interaction) -> None:
-            await self.run_command(interaction, "papers", "today")
-
-        @papers.command(name="top", description="Most upvoted papers recently")
-        @app_commands.describe(period="How far back (default: week)")
-        async def top(interaction: discord.Interaction,
-                      period: Literal["day", "week", "month"] = "week") -> None:
-            await self.run_command(interaction, "papers", f"top {period}")
-
-        @papers.command(name="search", description="Search titles, abstracts and authors")
-        @app_commands.describe(query="Words to look for")
-        async def search(interaction: discord.Interaction, query: app_commands.Range[str, 1, 200]) -> None:
-            await self.run_command(interaction, "papers", f"search {query}", ephemeral=True)
-
-        @papers.command(name="show", description="One paper with its TL;DR")
-        @app_commands.describe(paper="arXiv id, URL or #id")
-        async def show(interaction: discord.Interaction, paper: app_commands.Range[str, 1, 300]) -> None:
-            await self.run_command(interaction, "papers", f"show {paper}")
-
-        @papers.command(name="why", description="Why a paper matches this channel")
-        @app_commands.describe(paper="arXiv id, URL or #id")
-        async def why(interaction: discord.Interaction, paper: app_commands.Range[str, 1, 300]) -> None:
-            await self.run_command(interaction, "papers", f"why {paper}", ephemeral=True)
-
-        @papers.command(name="digest", description="The daily digest: HH:MM [TIMEZONE], off, or preview")
-        @app_commands.describe(setting="HH:MM [TIMEZONE] | off | preview; empty shows the current setting")
-        async def digest(interaction: discord.Interaction, setting: app_commands.Range[str, 0, 100] = "") -> None:
-            private = setting.strip().lower() in ("", "preview")
-            await self.run_command(interaction, "papers", f"digest {setting}".strip(), ephemeral=private)
-
-        @papers.command(name="help", description="What Paperboy can do")
-        async def help_(interaction: discord.Interaction) -> None:
-            await self.run_command(interaction, "papers", "help", ephemeral=True)
-
-        self.tree.add_command(papers)
-
-        @self.tree.command(name="subscribe", description="Follow a topic in this channel (or just for you)")
-        @app_commands.guild_only()
-        @app_commands.describe(topic="A research topic, e.g. “diffusion models”",
-                               personal="Only for you (default: the whole channel)")
-        async def subscribe(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 200],
-                            personal: bool = False) -> None:
-            await self.run_command(interaction, "subscribe", f"--me {topic}" if personal else topic,
-                                   ephemeral=personal)
-
-        @self.tree.command(name="unsubscribe", description="Stop following a topic")
-        @app_commands.guild_only()
-        @app_commands.describe(topic="One of the topics followed here", personal="From your personal list")
-        async def unsubscribe(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 200],
-                              personal: bool = False) -> None:
-            await self.run_command(interaction, "unsubscribe", f"--me {topic}" if personal else topic,
-                                   ephemeral=personal)
-
-        @unsubscribe.autocomplete("topic")
-        async def unsubscribe_topics(interaction: discord.Interaction,
-                                     current: str) -> list[app_commands.Choice[str]]:
-            return await self.topic_choices(interaction, current)
-
-        @self.tree.command(name="subscriptions", description="Topics this channel and you follow")
-        @app_commands.guild_only()
-        async def subscriptions(interaction: discord.Interaction) -> None:
-            await self.run_command(interaction, "subscriptions", "", ephemeral=True)
+    async def run_spec(self, interaction: discord.Interaction, entry: CommandSpec, args: str) -> None:
+        """A table entry with its argument text: private or public as the table says."""
+        line = f"{entry.sub} {args}".strip() if entry.sub else args
+        await self.run_command(interaction, entry.name, line, ephemeral=entry.private(args))
 
     async def run_command(self, interaction: discord.Interaction, name: str, args: str, *,
                           ephemeral: bool = False) -> None:
@@ -218,16 +153,8 @@ class DiscordAdapter:
         if ctx is None:
             return []
         personal = bool(getattr(interaction.namespace, "personal", False))
-        scope = ctx.personal_scope if personal else ctx.channel_scope
-        try:
-            async with self.core.services.db.session() as session:
-                topics = await list_topics(session, scope)
-        except Exception:
-            log.exception("topic autocomplete failed")
-            return []
-        needle = current.casefold().strip()
-        found = [t for t in topics if needle in t.casefold()]
-        return [app_commands.Choice(name=truncate(t, 100), value=t[:100]) for t in found[:MAX_CHOICES]]
+        found = await self.core.topic_choices(ctx, current, personal=personal, limit=MAX_CHOICES)
+        return [app_commands.Choice(name=truncate(t, 100), value=t[:100]) for t in found]
 
     async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """A failure before our callback ran (a bad option): log it, and say something short if we still can."""
@@ -401,10 +328,12 @@ class DiscordPoster:
             return None
 
 
-class DiscordRunner:
-    """The adapter's life in `paperboy run`: log in, connect the gateway in the background, close on shutdown.
+class DiscordConnector:
+    """`Connector` for Discord: log in, connect the gateway in the background, close on shutdown.
 
     Commands are never synced here (a daily per-guild create limit): `paperboy discord sync` does that."""
+
+    platform = PLATFORM
 
     def __init__(self, core: CommandCore, options: DiscordOptions, *, client: discord.Client | None = None) -> None:
         self.options = options
@@ -414,7 +343,7 @@ class DiscordRunner:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        if self.options.token is None:
+        if self.options.token is None or not self.options.token.get_secret_value():
             raise DeliveryError("no Discord token configured (PAPERBOY_DISCORD_TOKEN)", permanent=True)
         await self.client.login(self.options.token.get_secret_value())
         self._task = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
@@ -425,9 +354,15 @@ class DiscordRunner:
         if not task.cancelled() and task.exception() is not None:
             log.error("Discord gateway stopped: %s", task.exception())
 
-    async def close(self) -> None:
-        await self.client.close()
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.client.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+
+    def health(self) -> str | None:
+        if self._task is None or self._task.done():
+            return "disconnected"
+        return "ok" if self.client.is_ready() else "connecting"

@@ -178,26 +178,3 @@ def render_message(message: Message) -> list[list[discord.Embed]]:
     if footer:
         batches[-1][-1].set_footer(text=footer)
     return batches
-
-
-def limit_problems(embeds: list[discord.Embed]) -> list[str]:
-    """Every Discord limit one message's embeds break (empty when valid); tests and a last check before sending."""
-    problems: list[str] = []
-    if len(embeds) > MAX_EMBEDS:
-        problems.append(f"{len(embeds)} embeds > {MAX_EMBEDS}")
-    total = sum(len(e) for e in embeds)
-    if total > MAX_MESSAGE_TOTAL:
-        problems.append(f"{total} characters across embeds > {MAX_MESSAGE_TOTAL}")
-    for i, e in enumerate(embeds):
-        if e.title and len(e.title) > MAX_TITLE:
-            problems.append(f"embed {i}: title {len(e.title)} > {MAX_TITLE}")
-        if e.description and len(e.description) > MAX_DESCRIPTION:
-            problems.append(f"embed {i}: description {len(e.description)} > {MAX_DESCRIPTION}")
-        if len(e.fields) > MAX_FIELDS:
-            problems.append(f"embed {i}: {len(e.fields)} fields > {MAX_FIELDS}")
-        for f in e.fields:
-            if len(f.name or "") > MAX_FIELD_NAME or len(f.value or "") > MAX_FIELD_VALUE:
-                problems.append(f"embed {i}: field over its limits")
-        if e.footer.text and len(e.footer.text) > MAX_FOOTER:
-            problems.append(f"embed {i}: footer {len(e.footer.text)} > {MAX_FOOTER}")
-    return problems

@@ -10,15 +10,19 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 
-from bot.commands import digest_commands, paper_commands, subscription_commands, thread_replies
+from bot.commands import paper_commands, thread_replies
+from bot.commands.command_table import spec
 from bot.commands.context import ChatContext
 from bot.commands.grammar import Command, parse, split_command
 from bot.commands.services import CoreServices
+from bot.dedupe import DatabaseEventDeduper, Deduper
 from bot.errors import PaperboyError, UsageError
 from bot.messages import ActionKind, Message, Reply, Visibility
-from storage.destination_store import record_posted
+from storage.destination_store import count_posted, find_digest_post, record_posted
 from storage.paper_store import find_paper
+from storage.subscription_store import list_topics
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
@@ -129,26 +133,48 @@ class CommandCore:
             await record_posted(session, ctx.destination, message_ref, reply.paper_ids, kind=kind,
                                 thread_ref=thread_ref)
 
+    async def record_digest_parts(self, destination: str, message_refs: list[str], paper_ids: list[int]) -> None:
+        """A digest split over several messages: each continuation part lists the digest's papers too, so
+        "summarize 12" works in the thread of any part."""
+        async with self.services.db.session() as session:
+            for ref in message_refs:
+                await record_posted(session, destination, ref, paper_ids, kind="digest-part")
+
+    def event_deduper(self) -> Deduper:
+        """The deduper shared by every bot process (in the database), for platforms that may deliver one event
+        to several replicas."""
+        return DatabaseEventDeduper(self.services.db)
+
+    async def topic_choices(self, ctx: ChatContext, current: str, *, personal: bool = False,
+                            limit: int = 25) -> list[str]:
+        """Autocomplete for unsubscribing: the topics this channel (or the person) follows that contain `current`.
+        Never fails: a suggestion list is not worth an error message."""
+        scope = ctx.personal_scope if personal else ctx.channel_scope
+        try:
+            async with self.services.db.session() as session:
+                topics = await list_topics(session, scope)
+        except Exception:
+            log.exception("topic autocomplete failed")
+            return []
+        needle = current.casefold().strip()
+        return [t for t in topics if needle in t.casefold()][:limit]
+
+    async def record_digest_post(self, destination: str, message_ref: str, paper_ids: list[int],
+                                 digest_day: date | None) -> None:
+        """A digest's own delivery log, for posters whose platform keeps none (the console)."""
+        async with self.services.db.session() as session:
+            await record_posted(session, destination, message_ref, paper_ids, kind="digest", digest_day=digest_day)
+
+    async def find_digest_post(self, destination: str, digest_day: date) -> tuple[str, str | None] | None:
+        """(message ref, thread ref) of the digest logged for this destination and day, if any."""
+        async with self.services.db.session() as session:
+            found = await find_digest_post(session, destination, digest_day)
+        return (found.message_ref, found.thread_ref) if found is not None else None
+
+    async def next_message_number(self, destination: str) -> int:
+        """The console numbers its messages per channel, persistently: #N keeps meaning the same message."""
+        async with self.services.db.session() as session:
+            return await count_posted(session, destination) + 1
+
     async def _dispatch(self, ctx: ChatContext, command: Command) -> Reply:
-        s = self.services
-        if command.name == "subscribe":
-            return await subscription_commands.do_subscribe(s, ctx, command.args, personal="me" in command.flags)
-        if command.name == "unsubscribe":
-            return await subscription_commands.do_unsubscribe(s, ctx, command.args, personal="me" in command.flags)
-        if command.name == "subscriptions":
-            return await subscription_commands.do_list(s, ctx)
-        match command.sub:
-            case "today":
-                return await paper_commands.today(s, ctx)
-            case "top":
-                return await paper_commands.top(s, ctx, command.args)
-            case "search":
-                return await paper_commands.search(s, ctx, command.args)
-            case "show":
-                return await paper_commands.show(s, ctx, command.args)
-            case "why":
-                return await paper_commands.why(s, ctx, command.args)
-            case "digest":
-                return await digest_commands.digest(s, ctx, command.args)
-            case _:
-                return paper_commands.help_reply()
+        return await spec(command.name, command.sub).handler(self.services, ctx, command)

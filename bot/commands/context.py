@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.topics.subscriptions import Scope
-from storage.destination_store import destination_key
+from bot.destination import destination_key
+from bot.scope import Scope
 
 
 @dataclass(frozen=True)

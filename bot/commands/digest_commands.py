@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from bot.clock import load_timezone
+from bot.commands.command_input import parse_time
 from bot.commands.context import ChatContext
-from bot.commands.grammar import parse_time
 from bot.commands.paper_commands import channel_timezone
 from bot.commands.services import CoreServices
 from bot.digests.digest_composer import plan_digest, render_digest

@@ -1,39 +1,23 @@
-"""/papers today | top | search | show | why | help."""
+"""/papers today | top | search | show | why (declared in bot.commands.command_table)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from bot.commands.context import ChatContext
-from bot.commands.grammar import PAPERS_USAGE
 from bot.commands.paper_items import items_with_tldrs, to_item
 from bot.commands.services import CoreServices
 from bot.digests.digest_composer import by_upvotes, day_label, rank_for_topics
 from bot.errors import UsageError
 from bot.messages import Message, Reply, Visibility
 from bot.summaries.summary_service import paper_text
-from bot.topics.topic_service import papers_of_days, search_papers
+from bot.topics.topic_service import search_papers
 from storage.destination_store import get_destination
 from storage.models import Paper
-from storage.paper_store import find_paper, latest_day, paper_day
+from storage.paper_store import find_paper, latest_day, papers_of_days, top_papers
 from storage.subscription_store import list_topics
 
 TODAY_LIMIT = 10
-
-HELP = (
-    "Paperboy posts the day's research papers matched to this channel's topics.\n"
-    "• /papers today — today's papers for this channel (matches first)\n"
-    "• /papers top [week|month] — most upvoted recently\n"
-    "• /papers search QUERY — search titles, abstracts and authors\n"
-    "• /papers show ID_OR_URL — one paper with its TL;DR\n"
-    "• /papers why ID — why a paper matches this channel\n"
-    "• /papers digest HH:MM [TIMEZONE] | off | preview — the daily digest\n"
-    "• /subscribe TOPIC, /subscribe --me TOPIC, /unsubscribe TOPIC, /subscriptions\n"
-    "In a thread under my posts: “summarize 3”, “tl;dr 2”, or @mention me with a question."
-)
-
 
 async def channel_timezone(services: CoreServices, ctx: ChatContext) -> str:
     async with services.db.session() as session:
@@ -78,9 +62,7 @@ async def top(services: CoreServices, ctx: ChatContext, period: str) -> Reply:
     end = services.today(await channel_timezone(services, ctx))
     start = end - timedelta(days=days - 1)
     async with services.db.session() as session:
-        stmt = (select(Paper).where(paper_day() >= start, paper_day() <= end)
-                .order_by(Paper.upvotes.desc().nulls_last(), Paper.id).limit(TODAY_LIMIT))
-        papers = list((await session.execute(stmt)).scalars())
+        papers = await top_papers(session, start, end, limit=TODAY_LIMIT)
     label = {1: "today", 7: "this week", 30: "this month"}[days]
     if not papers:
         return Reply(Message(text=f"No papers stored for {label} ({start} to {end})."))
@@ -129,9 +111,3 @@ async def why(services: CoreServices, ctx: ChatContext, ref: str) -> Reply:
         mark = "✓" if result.matched else "✗"
         lines.append(f"{mark} {topic}: {result.why()}")
     return Reply(Message(header=f"Why: {paper.title}", body="\n".join(lines)), Visibility.EPHEMERAL)
-
-
-def help_reply() -> Reply:
-    return Reply(Message(header="Paperboy help", body=HELP, context=[PAPERS_USAGE]), Visibility.EPHEMERAL)
-
-

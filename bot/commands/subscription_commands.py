@@ -5,10 +5,10 @@ from __future__ import annotations
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
 from bot.messages import Message, Reply, Visibility
-from bot.topics.subscriptions import clean_topic
+from bot.topics.subscriptions import clean_topic, subscribe, unsubscribe
 from bot.topics.topic_service import match_topic
 from storage.destination_store import ensure_destination
-from storage.subscription_store import list_topics, subscribe, unsubscribe
+from storage.subscription_store import list_topics
 
 PREVIEW_SCAN = 200
 PREVIEW_EXAMPLES = 3

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 
+from bot.commands.command_input import require_ascii_digits, sanitize
 from bot.commands.context import ChatContext
-from bot.commands.grammar import require_ascii_digits, sanitize
 from bot.commands.services import CoreServices
 from bot.messages import Message, Reply
 from bot.summaries.kinds import MAX_QUESTION_CHARS, SummaryKind
 from bot.summaries.summary_service import paper_text
 from storage.destination_store import find_posted
 from storage.models import Paper
+from storage.paper_store import get_paper
 
 _MENTION_RE = re.compile(r"<@[!&]?[A-Za-z0-9]+(?:\|[^>]*)?>|@paperboy\b", re.IGNORECASE)
 _REQUEST_RE = re.compile(
@@ -34,7 +35,7 @@ def strip_mentions(text: str) -> str:
 
 async def _paper(services: CoreServices, paper_id: int) -> Paper | None:
     async with services.db.session() as session:
-        return await session.get(Paper, paper_id)
+        return await get_paper(session, paper_id)
 
 
 def _number(digits: str | None, example: str) -> int | None:

@@ -16,10 +16,10 @@ from bot.commands.paper_items import items_with_tldrs
 from bot.messages import Message
 from bot.summaries.summary_service import SummaryService
 from bot.topics.subscriptions import Scope
-from bot.topics.topic_service import RankedPaper, TopicMatcher, match_many, papers_of_days, rank_key
+from bot.topics.topic_service import RankedPaper, TopicMatcher, match_many, rank_key
 from storage.destination_store import posted_paper_ids
 from storage.models import Paper
-from storage.paper_store import latest_day_among
+from storage.paper_store import latest_day_among, papers_of_days
 from storage.subscription_store import list_topics
 
 DEFAULT_MAX_ITEMS = 10

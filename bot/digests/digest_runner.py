@@ -23,12 +23,11 @@ from bot.digests.schedule import due_day
 from bot.errors import DeliveryError
 from bot.messages import Message
 from bot.topics.subscriptions import Scope
-from bot.topics.topic_service import papers_of_days
 from storage import delivery_store
 from storage.destination_models import Destination
-from storage.destination_store import get_destination, list_destinations, posted_paper_ids_by_destination
+from storage.destination_store import as_value, get_destination, list_destinations, posted_paper_ids_by_destination
 from storage.models import Paper
-from storage.paper_store import days_of, latest_day
+from storage.paper_store import days_of, latest_day, papers_of_days
 from storage.subscription_store import all_channel_subscriptions
 
 log = logging.getLogger(__name__)
@@ -159,11 +158,11 @@ class DigestRunner:
             tag = DigestTag(destination.key, day)
             # The previous owner's lease ran out: it may have died after the platform took the digest and before
             # recording it. Ask the platform first; posting again would be the duplicate exactly-once forbids.
-            found = await poster.find_digest(destination, message, tag) if claim.previous_owner else None
+            found = await poster.find_digest(as_value(destination), message, tag) if claim.previous_owner else None
             if found is not None:
                 log.info("digest for %s on %s was already posted by %s; recorded it", destination.key, day,
                          claim.previous_owner)
-            result = found or await poster.post_digest(destination, message, tag=tag)
+            result = found or await poster.post_digest(as_value(destination), message, tag=tag)
         except DeliveryError as exc:
             await delivery_store.fail(db, claim, exc, self.clock(), retry_after=exc.retry_after)
             log.warning("digest for %s on %s failed: %s", destination.key, day, exc)

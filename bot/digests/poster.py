@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from bot.destination import Destination
 from bot.messages import Message
-from storage.destination_models import Destination
 
 
 @dataclass(frozen=True)

@@ -3,57 +3,20 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UsageError
+from bot.scope import Scope
 from bot.topics.glossary import term_key
 from bot.topics.topic_query import normalize_topic
+from storage import subscription_store
+from storage.subscription_store import SubscribeOutcome
 
 MAX_TOPICS_PER_SCOPE = 50
 MAX_TOPIC_CHARS = 100
-_ID_LIMIT = 128
 
-
-def _clean_id(value: str, what: str) -> str:
-    cleaned = value.strip()
-    if not cleaned or len(cleaned) > _ID_LIMIT or any(c in cleaned for c in ":\n\r\t"):
-        raise UsageError(f"invalid {what} {cleaned[:40]!r}")
-    return cleaned
-
-
-@dataclass(frozen=True)
-class Scope:
-    """A channel (platform + workspace/guild + channel) or one person on a platform."""
-
-    platform: str
-    workspace: str
-    channel: str | None = None
-    user: str | None = None
-
-    def __post_init__(self) -> None:
-        if (self.channel is None) == (self.user is None):
-            raise ValueError("a scope is either a channel or a user")
-        _clean_id(self.platform, "platform")
-        _clean_id(self.workspace, "workspace")
-        _clean_id(self.channel or self.user or "", "channel" if self.channel else "user")
-
-    @classmethod
-    def for_channel(cls, platform: str, workspace: str, channel: str) -> Scope:
-        return cls(platform, workspace, channel=channel)
-
-    @classmethod
-    def for_user(cls, platform: str, workspace: str, user: str) -> Scope:
-        return cls(platform, workspace, user=user)
-
-    @property
-    def key(self) -> str:
-        if self.channel is not None:
-            return f"channel:{self.platform}:{self.workspace}:{self.channel}"
-        return f"user:{self.platform}:{self.workspace}:{self.user}"
-
-    @property
-    def is_personal(self) -> bool:
-        return self.user is not None
+__all__ = ["MAX_TOPICS_PER_SCOPE", "Scope", "clean_topic", "subscribe", "unsubscribe"]
 
 
 def clean_topic(raw: str) -> tuple[str, str]:
@@ -71,3 +34,15 @@ def clean_topic(raw: str) -> tuple[str, str]:
     if not key:
         raise UsageError(f"{shown[:40]!r} has no words to match papers with")
     return shown, key
+
+
+async def subscribe(session: AsyncSession, scope: Scope, raw_topic: str, by: str | None = None) -> SubscribeOutcome:
+    """Follow a topic as typed: cleaned and keyed here (the matcher's rules), stored by `storage/`."""
+    topic, key = clean_topic(raw_topic)
+    return await subscription_store.add_subscription(session, scope, topic, key, by=by, limit=MAX_TOPICS_PER_SCOPE)
+
+
+async def unsubscribe(session: AsyncSession, scope: Scope, raw_topic: str) -> str | None:
+    """The topic removed, or None when the scope did not follow it."""
+    _, key = clean_topic(raw_topic)
+    return await subscription_store.remove_subscription(session, scope, key)

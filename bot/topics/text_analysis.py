@@ -12,11 +12,11 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from bot.compounds import COMPOUND_RE
 from bot.topics.acronyms import find_definitions
 
 _TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-_COMPOUND_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)+", re.UNICODE)
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 _STEMMER = snowballstemmer.stemmer("english")
 
@@ -70,17 +70,6 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
-
-
-def joined_compounds(text: str) -> list[str]:
-    """"Bi-Level" → "BiLevel": hyphenated words written as one, so "bilevel" finds "bi-level" (also in the
-    database's full-text index, which is why this lives in one function both sides use)."""
-    found: dict[str, None] = {}
-    if "-" in text:
-        for chunk in text.split():
-            if "-" in chunk and (m := _COMPOUND_RE.search(chunk)):
-                found[m.group(0).replace("-", "")] = None
-    return list(found)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -148,7 +137,7 @@ class AnalyzedText:
             # "Bi-Level" also reads as "bilevel", "pre-training" as "pretraining": index the joined form too.
             firsts: dict[str, str] = {}
             for chunk in text.split():
-                if "-" in chunk and (compound := _COMPOUND_RE.search(chunk)):
+                if "-" in chunk and (compound := COMPOUND_RE.search(chunk)):
                     firsts[compound.group(0).split("-")[0]] = compound.group(0).replace("-", "")
             # (the same joins as joined_compounds(), here kept with the position of their first part)
             for i, token in enumerate(tokens):

@@ -11,20 +11,29 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.topics.glossary import Glossary, default_glossary, term_key
 from bot.topics.matcher import MatchResult, match_paper
 from bot.topics.text_analysis import AnalyzedPaper, tokenize
 from bot.topics.topic_query import TopicQuery, compile_topic, normalize_topic
+from storage.database import dialect_name
 from storage.models import Paper
+from storage.paper_store import load_papers, papers_of_days
 from storage.search_index import build_all_words_query, build_query, candidate_ids
 
-if TYPE_CHECKING:
-    from bot.topics.semantic import SemanticLayer
+
+class SemanticReranker(Protocol):
+    """What matching asks of the optional semantic layer (`bot.topics.semantic.SemanticLayer`, which builds on
+    this module): expand a new topic, and re-score candidates by meaning when embeddings are configured."""
+
+    embedder: Any  # None: no embeddings, candidates come from the full-text engine only
+
+    async def prepare(self, matcher: TopicMatcher, topic: str) -> object: ...
+
+    async def rerank(self, topic: str, ranked: list[RankedPaper]) -> list[RankedPaper]: ...
 
 _ANALYSIS_CACHE_SIZE = 20_000
 
@@ -100,18 +109,6 @@ class TopicMatcher:
         return match_paper(self.compile(topic), self.analyze(paper))
 
 
-async def _load(session: AsyncSession, ids: Sequence[int]) -> list[Paper]:
-    papers: list[Paper] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        papers.extend((await session.execute(select(Paper).where(Paper.id.in_(chunk)))).scalars())
-    return papers
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
 async def match_topic(
     session: AsyncSession,
     matcher: TopicMatcher,
@@ -121,13 +118,13 @@ async def match_topic(
     until: date | None = None,
     limit: int | None = 50,
     matched_only: bool = False,
-    semantic: SemanticLayer | None = None,
+    semantic: SemanticReranker | None = None,
 ) -> list[RankedPaper]:
     """Papers for `topic` (optionally within days), matches first, each with its explanation."""
     if semantic is not None:
         await semantic.prepare(matcher, topic)
     query = matcher.compile(topic)
-    dialect = _dialect(session)
+    dialect = dialect_name(session)
     within_days = since is not None and until is not None
     embeddings = semantic is not None and semantic.embedder is not None and not matched_only
     if within_days and embeddings:
@@ -153,7 +150,7 @@ async def match_topic(
                 near := build_query(dialect, query.fts_words())) is not None:
             nearby = await candidate_ids(session, dialect, near, since=since, until=until, cap=cap)
             ids = list(dict.fromkeys([*ids, *nearby]))[:cap]
-        papers = await _load(session, ids)
+        papers = await load_papers(session, ids)
     # Embeddings never change which papers match (see semantic.py), so a matches-only list needs no others.
     ranked = matcher.rank(query, papers, keep_unmatched=not matched_only, keep_all=embeddings)
     if semantic is not None:
@@ -173,24 +170,18 @@ async def search_papers(
 ) -> list[RankedPaper]:
     """Free text over titles, abstracts and authors: every word must appear; phrase and title hits rank first."""
     words = tokenize(text)[:32]
-    dialect = _dialect(session)
+    dialect = dialect_name(session)
     fts = build_all_words_query(dialect, words)
     if fts is None:
         return []
     ids = await candidate_ids(session, dialect, fts, since=since, until=until, min_upvotes=min_upvotes,
                               cap=max(limit * 10, 200))
-    papers = await _load(session, ids)
+    papers = await load_papers(session, ids)
     engine_order = {pid: i for i, pid in enumerate(ids)}
     query = matcher.compile(" ".join(words))
     scored = [RankedPaper(p, match_paper(query, matcher.analyze(p))) for p in papers]
     scored.sort(key=lambda r: (-r.result.score, engine_order[r.paper.id]))
     return scored[:limit]
-
-
-async def papers_of_days(session: AsyncSession, since: date, until: date) -> list[Paper]:
-    day = func.coalesce(Paper.listed_on, Paper.published_on)
-    stmt = select(Paper).where(day >= since, day <= until).order_by(Paper.id)
-    return list((await session.execute(stmt)).scalars())
 
 
 class DayIndex:

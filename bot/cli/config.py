@@ -7,16 +7,16 @@ import sys
 
 import typer
 
-config_cli = typer.Typer(no_args_is_help=True, help="Configuration.")
+from bot.cli.common import settings_from_cli
 
 
 def register(cli: typer.Typer) -> None:
+    config_cli = typer.Typer(no_args_is_help=True, help="Configuration.")
     cli.add_typer(config_cli, name="config")
 
     @config_cli.command("check")
     def check() -> None:
         """Validate the configuration without sending any message, and say what `paperboy run` will start."""
-        from bot.cli import settings_from_cli
         from bot.config_check import run_checks
 
         settings = settings_from_cli()

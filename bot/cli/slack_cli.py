@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 import typer
 
-from adapters.slack.slack_adapter import credentials_from_env, make_web_client
+from adapters.slack.slack_poster import make_web_client
+from bot.cli.common import fail, out, settings_from_cli
+from bot.cli.connectors import slack_credentials
 
 
 def register(cli: typer.Typer) -> None:
@@ -17,9 +18,7 @@ def register(cli: typer.Typer) -> None:
     @slack.command()
     def check() -> None:
         """Check SLACK_* settings and call auth.test with the bot token (secrets are never printed)."""
-        from bot.cli import fail, out
-
-        creds = credentials_from_env(os.environ)
+        creds = slack_credentials(settings_from_cli())
         if creds is None:
             raise fail("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see deploy/slack/README.md)")
         problems = creds.check()

@@ -8,11 +8,10 @@ from typing import Annotated
 import typer
 
 from bot.app import App
+from bot.cli.common import fail, out, parse_date_option, run
 from bot.topics.subscriptions import clean_topic
 from bot.topics.topic_service import RankedPaper, TopicMatcher, match_topic, search_papers
 from storage.paper_store import latest_day, paper_to_record
-
-topics_cli = typer.Typer(no_args_is_help=True, help="Topic matching: what a subscription would receive.")
 
 
 def _record(item: RankedPaper) -> dict[str, object]:
@@ -25,8 +24,6 @@ def _record(item: RankedPaper) -> dict[str, object]:
 
 
 def _print(items: list[RankedPaper], as_json: bool, empty: str) -> None:
-    from bot.cli import out
-
     if as_json:
         print(json.dumps([_record(i) for i in items], ensure_ascii=False, indent=1))
         return
@@ -41,8 +38,7 @@ def _print(items: list[RankedPaper], as_json: bool, empty: str) -> None:
 
 
 def register(cli: typer.Typer) -> None:
-    from bot.cli import fail, parse_date_option, run
-
+    topics_cli = typer.Typer(no_args_is_help=True, help="Topic matching: what a subscription would receive.")
     cli.add_typer(topics_cli, name="topics")
 
     @topics_cli.command("match")

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from bot.app import App
+from bot.cli.common import fail, out, run
 from bot.errors import UsageError
 from bot.summaries.kinds import Summary, SummaryKind
 from bot.summaries.summary_service import make_request, paper_text
@@ -59,8 +60,6 @@ def describe_stats(stats: SummaryStats, budget: int | None) -> list[str]:
 
 
 def register(cli: typer.Typer) -> None:
-    from bot.cli import fail, out, run
-
     @cli.command()
     def summarize(
         ref: Annotated[str, typer.Argument(help="arXiv id or URL, #id, or exact title.")],

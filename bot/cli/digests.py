@@ -8,17 +8,15 @@ from typing import Annotated
 import typer
 
 from bot.app import App, build_command_core, build_digest_runner
+from bot.cli.common import out, parse_date_option, run
 from bot.digests.digest_runner import Outcome
 from bot.digests.schedule import next_run
 from storage import delivery_store
 from storage.destination_store import list_destinations
 
-digest_cli = typer.Typer(no_args_is_help=True, help="Daily digests: run them by hand, see what happened.")
-
 
 def register(cli: typer.Typer) -> None:
-    from bot.cli import out, parse_date_option, run
-
+    digest_cli = typer.Typer(no_args_is_help=True, help="Daily digests: run them by hand, see what happened.")
     cli.add_typer(digest_cli, name="digest")
 
     @digest_cli.command("run")
@@ -35,7 +33,7 @@ def register(cli: typer.Typer) -> None:
             from adapters.console.console_poster import ConsolePoster
 
             core = build_command_core(app)
-            runner = build_digest_runner(app, core, {"console": ConsolePoster(app.db)})
+            runner = build_digest_runner(app, core, {"console": ConsolePoster(core)})
             return await runner.run_for(when or app.today(), destination)
 
         outcomes = run(go)

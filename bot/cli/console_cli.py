@@ -9,6 +9,7 @@ import typer
 
 from adapters.console.console_adapter import ConsoleAdapter
 from bot.app import App, build_command_core
+from bot.cli.common import fail, out, run
 from bot.ingestion.ingest_service import sample_sources
 from storage.paper_store import IngestCounts, latest_day
 
@@ -20,8 +21,6 @@ UserOption = Annotated[str, typer.Option("--user", help="Who is typing.", max=80
 
 
 def register(cli: typer.Typer) -> None:
-    from bot.cli import fail, run
-
     @cli.command()
     def console(channel: ChannelOption = "general", user: UserOption = "you") -> None:
         """Chat with Paperboy in the terminal: /papers today, /subscribe TOPIC, reply N TEXT …"""
@@ -50,7 +49,6 @@ def register(cli: typer.Typer) -> None:
     @cli.command()
     def demo() -> None:
         """Try Paperboy offline: ingest the bundled sample, follow a few topics, post today's digest, chat."""
-        from bot.cli import out
         from bot.digests.digest_composer import plan_digest, render_digest
 
         async def go(app: App) -> None:

@@ -1,0 +1,230 @@
+"""The Slack adapter: slack-bolt requests in, core calls, Block Kit out. All behaviour stays in the core.
+
+Paths into the core:
+- slash commands `/papers`, `/subscribe`, `/unsubscribe`, `/subscriptions`: acknowledged at once (Slack gives
+  3 s), then the core does its database and LLM work and the answer goes to the command's `response_url`;
+- `message` events in threads under the bot's posts and `app_mention`s: slash commands cannot be used in
+  threads, so these are how people ask "summarize 2" or a question there; the answer is posted in the thread;
+- buttons under papers ("Summarize", "Why"): answered in the thread of the message they sit on.
+
+Everything the adapter needs is handed in (the core, the bolt app, clocks and sleeps), so tests run it against
+a fake Slack on 127.0.0.1 and production wires it once in the composition root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack.slack_poster import PERMANENT_ERRORS, Sleep, error_code, retry_handlers
+from adapters.slack.slack_renderer import SlackMessage, parse_action_id, render_message
+from bot.commands.command_core import SORRY, CommandCore, error_reply
+from bot.commands.command_table import COMMANDS
+from bot.commands.context import ChatContext
+from bot.dedupe import Deduper, EventDeduper
+from bot.messages import Message, Reply, Visibility
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+ACTION_RE = re.compile(r"^paperboy:(summarize|why)(:\d+)?$")
+MENTION_HINT = ("I answer in threads under my paper lists: reply “summarize 2”, or mention me with a question "
+                "about a paper. For today's papers, try /papers today.")
+
+
+def _event_key(body: Mapping[str, Any]) -> str | None:
+    if body.get("type") != "event_callback":
+        return None
+    event_id = body.get("event_id")
+    if event_id:
+        return str(event_id)
+    event = body.get("event") or {}
+    if event.get("ts") and event.get("channel"):
+        return f"{event.get('type')}:{event['channel']}:{event['ts']}"
+    return None
+
+
+def _text_chunks(reply: Reply) -> list[SlackMessage]:
+    return render_message(reply.message)
+
+
+class SlackAdapter:
+    """Registers Paperboy's listeners on a bolt `AsyncApp` and translates between Slack and the core.
+
+    `post_lists_as_messages`: a slash command's answer normally goes to `response_url`, which returns no message
+    ts, so a thread under it cannot be tied to the papers it listed. With this on, channel-visible lists are
+    posted with chat.postMessage instead (recorded, so "summarize 2" works in their threads), falling back to
+    `response_url` when the bot may not post there (not in the channel).
+    """
+
+    def __init__(self, core: CommandCore, app: AsyncApp, *, deduper: Deduper | None = None,
+                 webhook_sleep: Sleep = asyncio.sleep, post_lists_as_messages: bool = False) -> None:
+        self.core = core
+        self.app = app
+        self.deduper = deduper or EventDeduper()
+        self._webhook_sleep = webhook_sleep
+        self.post_lists_as_messages = post_lists_as_messages
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def register(self) -> None:
+        self.app.middleware(self._dedupe)
+        for name in COMMANDS:
+            self.app.command(f"/{name}")(self._on_command)
+        self.app.event("app_mention")(self._on_mention)
+        self.app.event("message")(self._on_message)
+        self.app.action(ACTION_RE)(self._on_action)
+        self.app.error(self._on_error)
+
+    # -- middleware ----------------------------------------------------------------------------------------
+
+    async def _dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+        """Bolt names the continuation `next`; a duplicate event is acknowledged (200) and dropped."""
+        key = _event_key(body)
+        fresh = True
+        if key is not None:
+            fresh = await self.deduper.first_time(key)
+        if not fresh:
+            log.info("slack event %s delivered again; already handled", key)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    # -- failures --------------------------------------------------------------------------------------------
+
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        """bolt's global error hook: a listener failed outside the core's own error boundary (Slack refused a
+        post, the network broke). Operators get the traceback; whoever asked gets the short apology, privately,
+        when the request carries a `response_url` (commands and buttons)."""
+        log.error("slack listener failed: %s", type(error).__name__, exc_info=error)
+        response_url = str(body.get("response_url") or "")
+        if response_url:
+            try:
+                await self._respond(response_url, error_reply(SORRY), replace_original=False)
+            except Exception:
+                log.warning("could not tell the user about the failure")
+
+    # -- slash commands ------------------------------------------------------------------------------------
+
+    async def _on_command(self, ack: Callable[..., Awaitable[None]], command: dict[str, Any],
+                          context: AsyncBoltContext) -> None:
+        await ack()  # first, always: database and LLM work happen after Slack has its answer
+        ctx = ChatContext(PLATFORM, str(command.get("team_id") or context.team_id or ""),
+                          str(command.get("channel_id") or ""), str(command.get("user_id") or ""),
+                          channel_name=command.get("channel_name"))
+        name = str(command.get("command", "")).lstrip("/")
+        reply = await self.core.handle_command(ctx, name, str(command.get("text") or ""))
+        response_url = str(command.get("response_url") or "")
+        if (self.post_lists_as_messages and reply.paper_ids and reply.visibility is Visibility.CHANNEL
+                and context.client is not None):
+            try:
+                await self._post(context.client, ctx, reply, thread_ts=None)
+                return
+            except SlackApiError as exc:
+                if error_code(exc) not in PERMANENT_ERRORS:
+                    raise
+                log.info("cannot post in %s (%s); answering through response_url", ctx.channel, error_code(exc))
+        await self._respond(response_url, reply)
+
+    async def _respond(self, response_url: str, reply: Reply, *, replace_original: bool | None = None) -> None:
+        """Answer through `response_url` (works without the bot in the channel; 5 uses in 30 minutes)."""
+        if not response_url:
+            log.warning("no response_url to answer on")
+            return
+        client = AsyncWebhookClient(response_url, retry_handlers=retry_handlers(self._webhook_sleep))
+        response_type = "ephemeral" if reply.visibility is Visibility.EPHEMERAL else "in_channel"
+        for chunk in _text_chunks(reply)[:5]:
+            kwargs: dict[str, Any] = {}
+            if replace_original is not None:
+                kwargs["replace_original"] = replace_original
+            result = await client.send(text=chunk.text, blocks=chunk.blocks, response_type=response_type, **kwargs)
+            if result.status_code != 200:
+                log.warning("response_url answered %s", result.status_code)
+                return
+
+    # -- threads -------------------------------------------------------------------------------------------
+
+    async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """A reply in a thread. Edits, joins, bot posts and top-level chatter are not for us; a message that
+        mentions the bot arrives as `app_mention` too and is answered there, once."""
+        if event.get("subtype") or event.get("bot_id"):
+            return
+        thread_ts = event.get("thread_ts")
+        if not thread_ts or thread_ts == event.get("ts"):
+            return
+        text = str(event.get("text") or "")
+        if context.bot_user_id and f"<@{context.bot_user_id}" in text:
+            return
+        ctx = self._event_context(event, body, context, thread_ts=str(thread_ts), mentioned=False)
+        reply = await self.core.handle_thread_message(ctx, text)
+        if reply is not None and context.client is not None:
+            await self._post(context.client, ctx, reply, thread_ts=str(thread_ts))
+
+    async def _on_mention(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
+        thread_ts = event.get("thread_ts")
+        ctx = self._event_context(event, body, context, thread_ts=str(thread_ts) if thread_ts else None,
+                                  mentioned=True)
+        reply = await self.core.handle_thread_message(ctx, str(event.get("text") or "")) if thread_ts else None
+        if reply is None:
+            reply = Reply(Message(text=MENTION_HINT), Visibility.EPHEMERAL, in_thread=True)
+        if context.client is not None:
+            await self._post(context.client, ctx, reply, thread_ts=str(thread_ts or event.get("ts") or "") or None)
+
+    def _event_context(self, event: Mapping[str, Any], body: Mapping[str, Any], context: AsyncBoltContext, *,
+                       thread_ts: str | None, mentioned: bool) -> ChatContext:
+        team = body.get("team_id") or event.get("team") or context.team_id or ""
+        return ChatContext(PLATFORM, str(team), str(event.get("channel") or ""), str(event.get("user") or ""),
+                           thread_ref=thread_ts, mentioned=mentioned)
+
+    # -- buttons -------------------------------------------------------------------------------------------
+
+    async def _on_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
+                         context: AsyncBoltContext) -> None:
+        await ack()
+        actions = body.get("actions") or [{}]
+        action = actions[0]
+        kind = parse_action_id(str(action.get("action_id") or ""))
+        paper_ref = str(action.get("value") or "")
+        if kind is None or not paper_ref:
+            return
+        message = body.get("message") or {}
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+        team = (body.get("team") or {}).get("id") or context.team_id or ""
+        thread_ts = message.get("thread_ts") or message.get("ts") or container.get("message_ts")
+        ctx = ChatContext(PLATFORM, str(team), str(channel), str((body.get("user") or {}).get("id") or ""),
+                          thread_ref=str(thread_ts) if thread_ts else None)
+        reply = await self.core.handle_action(ctx, kind, paper_ref)
+        if container.get("is_ephemeral") or not thread_ts or context.client is None:
+            # An ephemeral message has no thread of its own: answer the clicker privately.
+            await self._respond(str(body.get("response_url") or ""), Reply(reply.message, Visibility.EPHEMERAL),
+                                replace_original=False)
+            return
+        await self._post(context.client, ctx, reply, thread_ts=str(thread_ts))
+
+    # -- posting -------------------------------------------------------------------------------------------
+
+    async def _post(self, client: AsyncWebClient, ctx: ChatContext, reply: Reply, *, thread_ts: str | None) -> None:
+        """Post a reply (in `thread_ts` when given); a channel-visible reply listing papers is recorded under
+        its ts so replies in its thread can refer to its papers by number."""
+        for index, chunk in enumerate(_text_chunks(reply)):
+            if reply.visibility is Visibility.EPHEMERAL and ctx.user:
+                await client.chat_postEphemeral(channel=ctx.channel, user=ctx.user, text=chunk.text,
+                                                blocks=chunk.blocks, thread_ts=thread_ts)
+                continue
+            response = await client.chat_postMessage(channel=ctx.channel, text=chunk.text, blocks=chunk.blocks,
+                                                     thread_ts=thread_ts, unfurl_links=False, unfurl_media=False)
+            ts = response.get("ts")
+            if ts and reply.paper_ids:
+                kind = "list" if index == 0 else "list-part"
+                await self.core.record_posted(ctx, reply, str(ts), thread_ref=thread_ts, kind=kind)
+
+

@@ -1,0 +1,203 @@
+"""Slack's Web API side: clients with retries that respect rate limits, and digests posted as paced messages.
+
+Errors are mapped to the core's `DeliveryError` (permanent when retrying cannot help, `retry_after` on 429s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from pydantic import SecretStr
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.slack_renderer import SlackMessage, render_message
+from bot.destination import Destination
+from bot.digests.poster import DigestTag, PostResult
+from bot.errors import DeliveryError
+from bot.messages import Message
+
+PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive",
+                              "invalid_auth", "token_revoked", "missing_scope", "restricted_action",
+                              "team_access_not_granted", "no_permission", "ekm_access_denied"})
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+class PacedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's rate-limit handler (waits out `Retry-After` on a 429), with the sleep handed in so tests do
+    not really wait, and a cap so a huge Retry-After becomes a `DeliveryError(retry_after=…)` instead of a
+    request that blocks a digest run for minutes."""
+
+    def __init__(self, *, max_retry_count: int = 2, sleep: Sleep = asyncio.sleep, max_wait: float = 30.0) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._sleep = sleep
+        self._max_wait = max_wait
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                               response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        return _retry_after(response.headers) <= self._max_wait
+
+    async def prepare_for_next_attempt_async(self, *, state: RetryState, request: HttpRequest,
+                                             response: HttpResponse | None = None,
+                                             error: Exception | None = None) -> None:
+        if response is None:
+            raise error or RuntimeError("retry without a response")
+        state.next_attempt_requested = True
+        await self._sleep(_retry_after(response.headers) + random.random() * 0.25)
+        state.increment_current_attempt()
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float:
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list | tuple) else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                return 1.0
+    return 1.0
+
+
+def retry_handlers(sleep: Sleep = asyncio.sleep) -> list[AsyncRetryHandler]:
+    """What every Slack client we build gets: connection errors retried once, 429s waited out."""
+    return [AsyncConnectionErrorRetryHandler(), PacedRateLimitRetryHandler(sleep=sleep)]
+
+
+def make_web_client(token: SecretStr | None = None, *, base_url: str | None = None,
+                    sleep: Sleep = asyncio.sleep) -> AsyncWebClient:
+    kwargs: dict[str, Any] = {"retry_handlers": retry_handlers(sleep)}
+    if base_url:
+        kwargs["base_url"] = base_url
+    return AsyncWebClient(token=token.get_secret_value() if token else None, **kwargs)
+
+
+def error_code(exc: SlackApiError) -> str:
+    response = exc.response
+    try:
+        return str(response.get("error") or "")
+    except Exception:
+        return ""
+
+
+TokenLookup = Callable[[str], Awaitable[str | None]]
+
+DIGEST_EVENT = "paperboy_digest"
+RecordParts = Callable[[str, list[str], list[int]], Awaitable[None]]
+
+
+class SlackPoster:
+    """Digests to Slack (`DigestPoster`): chat.postMessage per chunk, paced per channel, errors mapped.
+
+    Slack allows about one message per second per channel; a long digest is split and each part waits its turn.
+    Continuation parts are recorded with the digest's papers (through `record`, the core's
+    `record_digest_parts`), so "summarize 12" works in the thread of any part. `token_for(team_id)` finds each
+    workspace's bot token (OAuth installs); without it, the client's own token is used (one workspace).
+    """
+
+    def __init__(self, client: AsyncWebClient, *, token_for: TokenLookup | None = None,
+                 record: RecordParts | None = None, interval: float = 1.0, sleep: Sleep = asyncio.sleep,
+                 clock: Clock = time.monotonic) -> None:
+        self.client = client
+        self._token_for = token_for
+        self._record = record
+        self._interval = interval
+        self._sleep = sleep
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def _token(self, destination: Destination) -> str | None:
+        if self._token_for is None:
+            return None
+        token = await self._token_for(destination.workspace)
+        if not token:
+            raise DeliveryError(f"Paperboy is not installed in Slack workspace {destination.workspace}",
+                                permanent=True)
+        return token
+
+    async def post_digest(self, destination: Destination, message: Message, *,
+                          tag: DigestTag | None = None) -> PostResult:
+        token = await self._token(destination)
+        chunks = render_message(message)
+        refs: list[str] = []
+        lock = self._locks.setdefault(destination.key, asyncio.Lock())
+        # The first part carries the claim as message metadata, where `find_digest` looks for it.
+        metadata = {"event_type": DIGEST_EVENT, "event_payload": {"claim": tag.key}} if tag else None
+        async with lock:
+            for chunk in chunks:
+                await self._pace(destination.key)
+                refs.append(await self._send(destination, chunk, token, metadata=None if refs else metadata))
+        if self._record is not None and len(refs) > 1:
+            await self._record(destination.key, refs[1:], [item.paper_id for item in message.items])
+        return PostResult(refs[0])
+
+    async def _pace(self, key: str) -> None:
+        last = self._last.get(key)
+        if last is not None:
+            wait = self._interval - (self._clock() - last)
+            if wait > 0:
+                await self._sleep(wait)
+        self._last[key] = self._clock()
+
+    async def find_digest(self, destination: Destination, message: Message, tag: DigestTag) -> PostResult | None:
+        """The channel's recent history, with metadata, searched for this digest's claim."""
+        token = await self._token(destination)
+        kwargs: dict[str, Any] = {"token": token} if token else {}
+        try:
+            response = await self.client.conversations_history(channel=destination.channel, limit=100,
+                                                               include_all_metadata=True, **kwargs)
+        except SlackApiError as exc:
+            raise _delivery_error(exc) from exc
+        except (TimeoutError, OSError) as exc:
+            raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
+        for posted in response.get("messages") or []:
+            metadata = posted.get("metadata") or {}
+            if (metadata.get("event_type") == DIGEST_EVENT
+                    and (metadata.get("event_payload") or {}).get("claim") == tag.key and posted.get("ts")):
+                return PostResult(str(posted["ts"]))
+        return None
+
+    async def _send(self, destination: Destination, chunk: SlackMessage, token: str | None, *,
+                    metadata: dict[str, Any] | None = None) -> str:
+        kwargs: dict[str, Any] = {"token": token} if token else {}
+        if metadata is not None:
+            kwargs["metadata"] = metadata
+        try:
+            response = await self.client.chat_postMessage(channel=destination.channel, text=chunk.text,
+                                                          blocks=chunk.blocks, unfurl_links=False,
+                                                          unfurl_media=False, **kwargs)
+        except SlackApiError as exc:
+            raise _delivery_error(exc) from exc
+        except (TimeoutError, OSError) as exc:
+            raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
+        ts = response.get("ts")
+        if not ts:
+            raise DeliveryError("Slack accepted the post but returned no message ts")
+        return str(ts)
+
+
+def _delivery_error(exc: SlackApiError) -> DeliveryError:
+    code = error_code(exc) or "unknown_error"
+    status = getattr(exc.response, "status_code", None)
+    if code == "ratelimited" or status == 429:
+        headers = getattr(exc.response, "headers", {}) or {}
+        return DeliveryError("Slack rate limit", retry_after=_retry_after(headers))
+    if code in PERMANENT_ERRORS:
+        return DeliveryError(f"Slack refused the post: {code}", permanent=True)
+    return DeliveryError(f"Slack refused the post: {code}")

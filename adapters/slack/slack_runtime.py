@@ -1,0 +1,221 @@
+"""Slack's life in `paperboy run`: credentials, the bolt app with its OAuth stores, and the `SlackConnector`
+that starts it in Socket Mode or HTTP mode and stops it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import SecretStr
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.slack.slack_listeners import SlackAdapter
+from adapters.slack.slack_poster import SlackPoster, Sleep, TokenLookup, make_web_client
+from bot.commands.command_core import CommandCore
+from bot.dedupe import Deduper
+from bot.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+SCOPES = ("commands", "chat:write", "app_mentions:read", "channels:history", "groups:history", "im:history",
+          "mpim:history")
+
+
+class EngineHolder(Protocol):
+    """The database, as far as slack_sdk's OAuth stores need it: its async engine."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+
+@dataclass(frozen=True)
+class SlackCredentials:
+    """The Slack settings, read by the composition root (environment) and handed in; secrets stay SecretStr.
+
+    Socket Mode needs `bot_token` (xoxb-) and `app_token` (xapp-). HTTP mode needs `signing_secret` and, for
+    installs into many workspaces, `client_id` + `client_secret`.
+    """
+
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    scopes: Sequence[str] = SCOPES
+    api_base_url: str | None = None  # tests: a fake Slack on 127.0.0.1
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token and self.bot_token)
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.client_id and self.client_secret and self.signing_secret)
+
+    def check(self) -> list[str]:
+        """What is missing or wrong, as lines for people (never echoing a secret)."""
+        problems = []
+        if not (self.socket_mode or self.signing_secret):
+            problems.append("set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode), or SLACK_SIGNING_SECRET "
+                            "(HTTP mode, with SLACK_BOT_TOKEN or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET)")
+        if self.bot_token and not self.bot_token.get_secret_value().startswith("xoxb-"):
+            problems.append("SLACK_BOT_TOKEN should start with xoxb-")
+        if self.app_token and not self.app_token.get_secret_value().startswith("xapp-"):
+            problems.append("SLACK_APP_TOKEN should start with xapp-")
+        if self.signing_secret and not (self.bot_token or self.oauth):
+            problems.append("HTTP mode needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+                            "SLACK_CLIENT_SECRET (OAuth installs)")
+        return problems
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+@dataclass
+class SlackRuntime:
+    """A built Slack app and what goes with it: the adapter, the digest poster, and the OAuth store if any."""
+
+    app: AsyncApp
+    adapter: SlackAdapter
+    poster: SlackPoster
+    client: AsyncWebClient
+    installation_store: AsyncInstallationStore | None = None
+    state_store: AsyncSQLAlchemyOAuthStateStore | None = None
+
+    async def prepare(self) -> None:
+        """Create slack_sdk's own OAuth tables (slack_installations, slack_bots, slack_oauth_states) if missing.
+        They belong to slack_sdk, not to Paperboy's migrations; `create_all` only adds what is absent."""
+        if isinstance(self.installation_store, AsyncSQLAlchemyInstallationStore):
+            await self.installation_store.create_tables()  # type: ignore[no-untyped-call]
+        if self.state_store is not None:
+            await self.state_store.create_tables()  # type: ignore[no-untyped-call]
+
+
+def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: EngineHolder | None = None,
+                    sleep: Sleep = asyncio.sleep, post_lists_as_messages: bool = False,
+                    deduper: Deduper | None = None) -> SlackRuntime:
+    """The bolt app for the given credentials: OAuth (many workspaces, installs stored in Paperboy's database)
+    when a client id and secret are given, otherwise one workspace with a fixed bot token.
+
+    The OAuth stores use slack_sdk's *async* SQLAlchemy classes on the database's own async engine (aiosqlite
+    or asyncpg), so no second, sync URL is needed; on PostgreSQL the engine's search_path puts the tables in
+    Paperboy's schema.
+    """
+    problems = credentials.check()
+    if problems:
+        raise ValueError("; ".join(problems))
+    client = make_web_client(credentials.bot_token if not credentials.oauth else None,
+                             base_url=credentials.api_base_url, sleep=sleep)
+    installation_store: AsyncInstallationStore | None = None
+    state_store: AsyncSQLAlchemyOAuthStateStore | None = None
+    token_for: TokenLookup | None = None
+    if credentials.oauth:
+        if db is None:
+            raise ValueError("OAuth installs need the database")
+        assert credentials.client_id is not None
+        sql_store = AsyncSQLAlchemyInstallationStore(client_id=credentials.client_id, engine=db.engine)
+        installation_store = sql_store
+        state_store = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=db.engine)
+        settings = AsyncOAuthSettings(client_id=credentials.client_id,
+                                      client_secret=_secret(credentials.client_secret),
+                                      scopes=list(credentials.scopes), installation_store=installation_store,
+                                      state_store=state_store, install_path="/slack/install",
+                                      redirect_uri_path="/slack/oauth_redirect")
+        app = AsyncApp(signing_secret=_secret(credentials.signing_secret), client=client, oauth_settings=settings)
+
+        async def lookup(team_id: str) -> str | None:
+            bot = await sql_store.async_find_bot(enterprise_id=None, team_id=team_id)
+            return bot.bot_token if bot is not None else None
+
+        token_for = lookup
+    else:
+        # The token travels in `client`; an explicit "" keeps bolt from reading SLACK_SIGNING_SECRET itself.
+        app = AsyncApp(client=client, signing_secret=_secret(credentials.signing_secret) or "",
+                       request_verification_enabled=not credentials.socket_mode)
+    if deduper is None and db is not None and not credentials.socket_mode:
+        deduper = core.event_deduper()  # HTTP mode may run as several replicas: dedupe in the database
+    adapter = SlackAdapter(core, app, deduper=deduper, webhook_sleep=sleep,
+                           post_lists_as_messages=post_lists_as_messages)
+    adapter.register()
+    poster = SlackPoster(client, token_for=token_for, record=core.record_digest_parts if db is not None else None,
+                         sleep=sleep)
+    return SlackRuntime(app, adapter, poster, client, installation_store, state_store)
+
+
+Stopper = Callable[[], Awaitable[None]]
+
+
+async def start_socket_mode(runtime: SlackRuntime, app_token: SecretStr) -> Stopper:
+    """Connect over Socket Mode (one workspace, no public URL); returns how to disconnect."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(runtime.app, app_token.get_secret_value())
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+
+    async def stop() -> None:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+    return stop
+
+
+async def start_http(runtime: SlackRuntime, *, host: str = "127.0.0.1", port: int = 3000) -> Stopper:
+    """Serve `/slack/events` (and `/slack/install`, `/slack/oauth_redirect` with OAuth); returns how to stop."""
+    from aiohttp import web
+
+    await runtime.prepare()
+    runner = web.AppRunner(runtime.app.web_app(path="/slack/events", port=port))
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("Slack HTTP endpoints on %s:%s (/slack/events%s)", host, port,
+             ", /slack/install, /slack/oauth_redirect" if runtime.installation_store else "")
+    return runner.cleanup
+
+
+class SlackConnector:
+    """`Connector` for Slack: Socket Mode with an app token, else HTTP (with OAuth when a client id and secret
+    are given). The bolt app is built at once, so the digest poster exists before the connection does."""
+
+    platform = PLATFORM
+
+    def __init__(self, core: CommandCore, credentials: SlackCredentials, db: EngineHolder, *,
+                 host: str = "127.0.0.1", port: int = 3000) -> None:
+        if problems := credentials.check():
+            raise UsageError("Slack is half configured: " + "; ".join(problems))
+        self.credentials = credentials
+        self.runtime = build_slack_app(core, credentials, db=db)
+        self._host = host
+        self._port = port
+        self._stop: Stopper | None = None
+
+    @property
+    def poster(self) -> SlackPoster:
+        return self.runtime.poster
+
+    async def start(self) -> None:
+        if self.credentials.socket_mode and not self.credentials.oauth:
+            assert self.credentials.app_token is not None
+            self._stop = await start_socket_mode(self.runtime, self.credentials.app_token)
+        else:
+            self._stop = await start_http(self.runtime, host=self._host, port=self._port)
+
+    async def stop(self) -> None:
+        stop, self._stop = self._stop, None
+        if stop is not None:
+            try:
+                await stop()
+            except Exception:
+                log.exception("Slack did not stop cleanly")
+
+    def health(self) -> str | None:
+        return "ok" if self._stop is not None else "stopped"

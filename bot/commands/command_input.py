@@ -1,0 +1,54 @@
+"""A command as the grammar hands it to handlers, and the input rules every typed text goes through.
+
+Everything typed in a chat passes `sanitize` first, so this is where hostile input stops: oversized text,
+control and bidi-override characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from bot.errors import UsageError
+
+MAX_INPUT_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # papers | subscribe | unsubscribe | subscriptions
+    sub: str | None = None  # for papers: today | top | search | …
+    args: str = ""
+    flags: frozenset[str] = field(default_factory=frozenset)
+
+
+def sanitize(text: str) -> str:
+    """Control, format (bidi overrides, zero-width) and other invisible characters become spaces."""
+    if len(text) > MAX_INPUT_CHARS:
+        raise UsageError(f"that is too long ({len(text):,} characters; at most {MAX_INPUT_CHARS:,})")
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp") else c for c in text)
+    return " ".join(cleaned.split())
+
+
+_TIME_RE = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
+
+
+def has_foreign_digits(text: str) -> bool:
+    """Digits other than 0-9 (Arabic-Indic ٣, fullwidth ３, superscript ²): `int()` reads most of them, so they
+    would slip into stored times and numbers looking unlike anything the bot shows back."""
+    return any(c.isdigit() and not c.isascii() for c in text)
+
+
+def require_ascii_digits(text: str, example: str) -> None:
+    if has_foreign_digits(text):
+        raise UsageError(f"{text[:20]!r}: please write numbers with the digits 0-9, e.g. {example}")
+
+
+def parse_time(text: str) -> str:
+    """"8:30" → "08:30"; anything that is not a real time of day is refused."""
+    require_ascii_digits(text, "/papers digest 09:30")
+    m = _TIME_RE.match(text.strip())
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise UsageError(f"{text[:20]!r} is not a time of day; use HH:MM, e.g. /papers digest 09:00 Europe/Paris")
+    return f"{int(m.group(1)):02d}:{m.group(2)}"

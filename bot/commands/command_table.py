@@ -1,0 +1,202 @@
+"""Every chat command, declared once. The grammar, the core's dispatch, `/papers help`, Slack's command list
+(checked against `deploy/slack/manifest.yml` by a test) and Discord's app-command groups are derived from it.
+
+Adding a command is one `CommandSpec` here plus its handler; see README "Layout".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.commands import digest_commands, paper_commands, subscription_commands
+from bot.commands.command_input import Command
+from bot.commands.context import ChatContext
+from bot.commands.services import CoreServices
+from bot.messages import Message, Reply, Visibility
+
+Handler = Callable[[CoreServices, ChatContext, Command], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Argument:
+    name: str
+    description: str  # shown by Discord next to the option
+    required: bool = False
+    choices: tuple[str, ...] = ()  # accepted words; empty: free text
+    default: str = ""
+    suggest_followed_topics: bool = False  # platforms that autocomplete offer the topics followed here
+    max_chars: int = 300
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str  # the slash command: papers, subscribe, …
+    sub: str | None  # its subcommand (/papers today), or None
+    usage: str  # as the grammar states it in usage errors ("/papers search QUERY")
+    synopsis: str  # as `/papers help` lists it
+    help: str  # what it does, for `/papers help`
+    description: str  # what it does, for Discord's command picker (at most 100 characters)
+    hint: str  # the part of Slack's usage hint for this entry ("search QUERY")
+    handler: Handler
+    arguments: tuple[Argument, ...] = ()
+    private: Callable[[str], bool] = lambda _args: False  # answered privately (Discord defers ephemerally)
+    who: str = "anyone in the channel"  # who may run it
+    personal_option: str = ""  # the --me flag as a platform option, described so; empty: no such flag
+    listed: bool = True  # a line of its own in `/papers help`
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    """A top-level slash command as Slack lists it, with its entries."""
+
+    name: str
+    slack_description: str
+    entries: tuple[CommandSpec, ...]
+    group_description: str = ""  # for Discord, when the entries are subcommands (a command group)
+
+    @property
+    def usage_hint(self) -> str:
+        return " | ".join(entry.hint for entry in self.entries if entry.hint)
+
+
+def _private_when_personal(args: str) -> bool:
+    return args.split(" ", 1)[0] in ("--me", "-m")
+
+
+def _private_when_asking(args: str) -> bool:
+    return args.strip().lower() in ("", "preview")
+
+
+def _always(_args: str) -> bool:
+    return True
+
+
+async def _today(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await paper_commands.today(s, ctx)
+
+
+async def _top(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await paper_commands.top(s, ctx, c.args)
+
+
+async def _search(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await paper_commands.search(s, ctx, c.args)
+
+
+async def _show(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await paper_commands.show(s, ctx, c.args)
+
+
+async def _why(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await paper_commands.why(s, ctx, c.args)
+
+
+async def _digest(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await digest_commands.digest(s, ctx, c.args)
+
+
+async def _help(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return help_reply()
+
+
+async def _subscribe(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await subscription_commands.do_subscribe(s, ctx, c.args, personal="me" in c.flags)
+
+
+async def _unsubscribe(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await subscription_commands.do_unsubscribe(s, ctx, c.args, personal="me" in c.flags)
+
+
+async def _subscriptions(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await subscription_commands.do_list(s, ctx)
+
+
+PAPER_REF = Argument("paper", "arXiv id, URL or #id", required=True, max_chars=300)
+TOPIC = Argument("topic", "A research topic, e.g. “diffusion models”", required=True, max_chars=200)
+
+TABLE: tuple[SlashCommand, ...] = (
+    SlashCommand("papers", "Today's papers, top, search, show, why, digest settings", (
+        CommandSpec("papers", "today", "/papers [today]", "/papers today",
+                    "today's papers for this channel (matches first)",
+                    "Today's papers for this channel, matches first", "today", _today),
+        CommandSpec("papers", "top", "/papers top [week|month]", "/papers top [week|month]",
+                    "most upvoted recently", "Most upvoted papers recently", "top [week|month]", _top,
+                    (Argument("period", "How far back (default: week)", choices=("day", "week", "month"),
+                              default="week"),)),
+        CommandSpec("papers", "search", "/papers search QUERY", "/papers search QUERY",
+                    "search titles, abstracts and authors", "Search titles, abstracts and authors", "search QUERY",
+                    _search, (Argument("query", "Words to look for", required=True, max_chars=200),),
+                    private=_always),
+        CommandSpec("papers", "show", "/papers show ID_OR_URL", "/papers show ID_OR_URL",
+                    "one paper with its TL;DR", "One paper with its TL;DR", "show ID", _show, (PAPER_REF,)),
+        CommandSpec("papers", "why", "/papers why ID", "/papers why ID", "why a paper matches this channel",
+                    "Why a paper matches this channel", "why ID", _why, (PAPER_REF,), private=_always),
+        CommandSpec("papers", "digest", "/papers digest HH:MM [TIMEZONE] | off | preview",
+                    "/papers digest HH:MM [TIMEZONE] | off | preview", "the daily digest",
+                    "The daily digest: HH:MM [TIMEZONE], off, or preview", "digest HH:MM", _digest,
+                    (Argument("setting", "HH:MM [TIMEZONE] | off | preview; empty shows the current setting",
+                              max_chars=100),), private=_private_when_asking),
+        CommandSpec("papers", "help", "/papers help", "/papers help", "what Paperboy can do", "What Paperboy can do",
+                    "help", _help, private=_always, listed=False),
+    ), group_description="Today's research papers for this channel"),
+    SlashCommand("subscribe", "Follow a topic in this channel (--me for yourself)", (
+        CommandSpec("subscribe", None, "/subscribe TOPIC (for this channel) or /subscribe --me TOPIC (just for you)",
+                    "/subscribe TOPIC, /subscribe --me TOPIC", "follow a topic",
+                    "Follow a topic in this channel (or just for you)", "[--me] TOPIC", _subscribe, (TOPIC,),
+                    private=_private_when_personal, personal_option="Only for you (default: the whole channel)"),
+    )),
+    SlashCommand("unsubscribe", "Stop following a topic", (
+        CommandSpec("unsubscribe", None, "/unsubscribe TOPIC or /unsubscribe --me TOPIC", "/unsubscribe TOPIC",
+                    "stop following a topic", "Stop following a topic", "[--me] TOPIC", _unsubscribe,
+                    (Argument("topic", "One of the topics followed here", required=True, max_chars=200,
+                              suggest_followed_topics=True),),
+                    private=_private_when_personal, personal_option="From your personal list"),
+    )),
+    SlashCommand("subscriptions", "The topics this channel follows", (
+        CommandSpec("subscriptions", None, "/subscriptions", "/subscriptions", "the topics followed here",
+                    "Topics this channel and you follow", "", _subscriptions, private=_always),
+    )),
+)
+
+COMMANDS: tuple[str, ...] = tuple(command.name for command in TABLE)
+
+
+def slash_command(name: str) -> SlashCommand | None:
+    return next((command for command in TABLE if command.name == name), None)
+
+
+def spec(name: str, sub: str | None = None) -> CommandSpec:
+    """The entry for /name [sub]; KeyError for anything not in the table (the grammar has refused it already)."""
+    command = slash_command(name)
+    found = next((e for e in command.entries if e.sub == sub), None) if command is not None else None
+    if found is None:
+        raise KeyError(f"/{name} {sub or ''}".strip())
+    return found
+
+
+def usage_line(name: str) -> str:
+    """"Usage: /papers [today] · /papers top [week|month] · …": every entry of a command, as the grammar says."""
+    command = slash_command(name)
+    assert command is not None
+    return "Usage: " + " · ".join(entry.usage for entry in command.entries)
+
+
+def help_text() -> str:
+    """`/papers help`: a line per listed subcommand, then the other commands on one line."""
+    lines = ["Paperboy posts the day's research papers matched to this channel's topics."]
+    others = []
+    for command in TABLE:
+        for entry in command.entries:
+            if entry.sub is None:
+                others.append(entry.synopsis)
+            elif entry.listed:
+                lines.append(f"• {entry.synopsis} — {entry.help}")
+    lines.append("• " + ", ".join(others))
+    lines.append("In a thread under my posts: “summarize 3”, “tl;dr 2”, or @mention me with a question.")
+    return "\n".join(lines)
+
+
+def help_reply() -> Reply:
+    return Reply(Message(header="Paperboy help", body=help_text(), context=[usage_line("papers")]),
+                 Visibility.EPHEMERAL)
