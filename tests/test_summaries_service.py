@@ -39,6 +39,10 @@ class World:
     def clock(self) -> float:
         return self.now
 
+    def wall(self) -> datetime:
+        """Wall time moving with `now`: what failures remembered in the database (shared by processes) expire by."""
+        return datetime(2026, 11, 23, tzinfo=UTC) + timedelta(seconds=self.now)
+
     def day(self) -> date:
         return self.today
 
@@ -72,7 +76,7 @@ async def make_service(db: Database, llm: FakeOpenAI, world: World) -> AsyncIter
         clock = world.clock if fake_time else time.monotonic
         summarizer = LlmSummarizer(client, "fake-model", timeout=timeout, sleep=world.sleep, clock=clock)
         return SummaryService(db, llm=summarizer, today=world.day, concurrency=concurrency,
-                              daily_token_budget=budget, clock=clock,
+                              daily_token_budget=budget, clock=clock, now=world.wall,
                               breaker=CircuitBreaker(failure_threshold=threshold, cooldown=60, clock=clock))
 
     yield build
@@ -331,3 +335,25 @@ async def test_an_unexpected_error_still_gives_the_offline_summary(db, world, ca
     result = await service.tldr(paper)
     assert result.model is None and result.fallback_reason == "LLM error" and result.text
     assert "unexpected LLM failure" in caplog.text and "RuntimeError: a bug" in caplog.text
+
+
+async def test_a_failing_server_costs_one_requests_attempts_per_paper_and_kind_not_one_per_process(
+        db, llm, make_service, world):
+    """Three bot processes on one database, each with its own (closed) circuit breaker, ask for the same paper
+    while the server answers 500: the first request's attempts are all it costs, retries included."""
+    (paper,) = await store(db, parsed(1))
+    llm.always(server_error(500))
+    replicas = [make_service() for _ in range(3)]
+    first = await replicas[0].tldr(paper)
+    assert first.model is None and first.fallback_reason == "LLM server error"
+    for replica in replicas[1:]:
+        assert (await replica.tldr(paper)).model is None
+    assert len(llm.calls) == 3  # PAPERBOY_LLM_MAX_ATTEMPTS for one request; was 3 per process: 9
+    assert (await replicas[2].summary(paper)).model is None
+    assert (await replicas[1].summary(paper)).model is None
+    assert len(llm.calls) == 6  # the other kind is its own request, capped the same way
+    world.now += 61  # the breaker's cool-down passes: one process asks again, within the same cap
+    llm.always(lambda rec: completion("A fine summary of the paper."))
+    assert (await replicas[1].tldr(paper)).model == "fake-model"
+    assert (await replicas[2].tldr(paper)).cached
+    assert len(llm.calls) == 7

@@ -60,11 +60,14 @@ FLUSH_AFTER = 30.0
 MEMO_SIZE = 4096
 # A paper whose abstract talks the model into a mention will do it again: it is not sent again
 # for this long, by any process. A call that failed in our own client waits a shorter while. An outage (timeouts,
-# 5xx, 429) is the circuit breaker's business, not the paper's.
+# 5xx, 429) is the circuit breaker's business; but each process has its own breaker, so the paper a call failed
+# on also waits out the breaker's cool-down in every process: a failing server costs one request's attempts per
+# paper and kind, not one request's attempts per process.
 REFUSAL_COOLDOWN = timedelta(hours=6)
 FAILURE_COOLDOWN = timedelta(minutes=10)
 _CONTENT_REFUSALS = ("rejected",)
 _FAILURES = ("error",)
+_OUTAGES = ("server error", "rate-limited", "timeout", "unreachable", "refused")
 log = logging.getLogger(__name__)
 
 
@@ -192,7 +195,8 @@ class SummaryService:
         now = self._now()
         async with self.db.session() as session:
             for outcomes, cooldown in ((_CONTENT_REFUSALS, self._refusal_cooldown),
-                                       (_FAILURES, self._failure_cooldown)):
+                                       (_FAILURES, self._failure_cooldown),
+                                       (_OUTAGES, timedelta(seconds=self.breaker.cooldown))):
                 if await last_refusal(session, paper_id=request.paper.paper_id, kind=key.kind, model=key.model,
                                       prompt_version=key.prompt_version, outcomes=outcomes,
                                       since=now - cooldown) is not None:
