@@ -28,7 +28,7 @@ from bench.topics_bench import subscription_topics
 from bot.clock import fixed_clock
 from bot.commands.services import CoreServices
 from bot.digests.digest_runner import DigestRunner, DigestSettings
-from bot.digests.poster import PostResult
+from bot.digests.poster import DigestTag, PostResult
 from bot.messages import Message
 from bot.summaries.kinds import Draft, SummaryRequest
 from bot.summaries.summary_service import SummaryService
@@ -55,10 +55,14 @@ class MemoryPoster:
         self.posts = 0
         self.papers: set[int] = set()
 
-    async def post_digest(self, destination: Destination, message: Message) -> PostResult:
+    async def post_digest(self, destination: Destination, message: Message, *,
+                          tag: DigestTag | None = None) -> PostResult:
         self.posts += 1
         self.papers.update(item.paper_id for item in message.items)
         return PostResult(f"m{self.posts}")
+
+    async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:
+        return None  # every delivery of the bench is a first attempt
 
 
 async def run(destinations: int, full_run: int) -> None:

@@ -66,6 +66,7 @@ async def open_app(settings: Settings, *, clock: Clock = system_clock) -> AsyncI
             daily_token_budget=settings.llm_daily_token_budget,
             breaker=CircuitBreaker(failure_threshold=settings.llm_breaker_failures,
                                    cooldown=settings.llm_breaker_cooldown),
+            now=clock,
         )
         yield App(settings=settings, db=db, clock=clock, ingestor=Ingestor(db, today=today, hf=hf, arxiv=arxiv),
                   summaries=summaries, semantic=semantic)

@@ -71,3 +71,22 @@ class Delivery(Base):
         # The scheduler's "what is due for a retry or orphaned" scan.
         Index("ix_deliveries_status_next", "status", "next_attempt_at"),
     )
+
+
+class ConsolePost(Base):
+    """The console's own delivery log: each digest it printed, under the tag of the delivery it belongs to.
+
+    A real platform keeps its channel history and can be asked "is this digest there already?"; the console
+    prints to a terminal that forgets, so this table is its history. It is written (and committed) before the
+    digest is printed, apart from the delivery's completion, so a process killed between printing and
+    completing leaves the evidence the next claimer needs to complete instead of printing again."""
+
+    __tablename__ = "console_posts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    destination_key: Mapped[str] = mapped_column(String(400))
+    number: Mapped[int] = mapped_column(Integer)  # the console message number (#N) the digest was printed as
+    tag: Mapped[str] = mapped_column(String(100), unique=True)
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+
+    __table_args__ = (Index("ix_console_posts_destination", "destination_key", "number"),)

@@ -26,7 +26,7 @@ import re
 import socket
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
@@ -35,8 +35,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import Database
-from storage.delivery_models import CLAIMED, ERROR_MAX_CHARS, FAILED, POSTED, Delivery
-from storage.destination_store import record_posted
+from storage.delivery_models import CLAIMED, ERROR_MAX_CHARS, FAILED, POSTED, ConsolePost, Delivery
+from storage.destination_store import count_posted, record_posted
 
 DELIVERIES = cast(Table, Delivery.__table__)
 BACKOFF_BASE = timedelta(minutes=1)
@@ -72,6 +72,9 @@ class Claim:
     lease_expires_at: datetime
     previous_owner: str | None = None
     previous_error: str | None = None
+    # Set on every claim after the first (`attempt` > 1): when the delivery was first claimed, where a platform
+    # search for an earlier attempt's post starts.
+    first_claimed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,25 @@ def process_owner() -> str:
     """An owner id unique to this process instance: a restarted bot must not mistake its predecessor's claim
     for its own, and two processes on one host must differ."""
     return f"{socket.gethostname()[:120]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_running(owner: str | None) -> bool | None:
+    """Whether the process behind a `process_owner` id still runs: known only for owners on this host (a
+    signal-0 probe of its pid); None for other hosts or ids of another shape. A reused pid reads as running,
+    which errs on the side of "wait for the lease"."""
+    parts = (owner or "").rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname()[:120] or not parts[1].isdigit():
+        return None
+    pid = int(parts[1])
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -193,7 +215,7 @@ async def claim(db: Database, destination_key: str, digest_day: date, owner: str
             return None
         return Claim(id=row.id, destination_key=destination_key, digest_day=digest_day, owner=owner,
                      attempt=attempt, claimed_at=now, lease_expires_at=lease, previous_owner=previous_owner,
-                     previous_error=previous_error)
+                     previous_error=previous_error, first_claimed_at=row.created_at or row.claimed_at)
 
 
 async def renew(db: Database, held: Claim, now: datetime, lease_seconds: float) -> Claim | None:
@@ -212,9 +234,7 @@ async def renew(db: Database, held: Claim, now: datetime, lease_seconds: float) 
         )).scalar_one_or_none()
     if done is None:
         return None
-    return Claim(id=held.id, destination_key=held.destination_key, digest_day=held.digest_day, owner=held.owner,
-                 attempt=held.attempt, claimed_at=held.claimed_at, lease_expires_at=lease,
-                 previous_owner=held.previous_owner, previous_error=held.previous_error)
+    return replace(held, lease_expires_at=lease)
 
 
 async def complete(db: Database, held: Claim, message_ref: str, paper_ids: Sequence[int], now: datetime, *,
@@ -313,3 +333,39 @@ async def due_deliveries(session: AsyncSession, now: datetime, *, since: date) -
             .order_by(Delivery.digest_day, Delivery.destination_key))
     return [DeliveryView.of(row) for row in (await session.execute(stmt)).scalars()]
 
+
+
+# -- the console's delivery log ------------------------------------------------------------------------------
+
+
+async def console_numbers_used(session: AsyncSession, destination_key: str) -> int:
+    """The highest console message number taken in a channel: by a recorded message, or by a digest that was
+    printed but whose delivery was never completed (its number is in the console log only)."""
+    logged = select(func.max(ConsolePost.number)).where(ConsolePost.destination_key == destination_key)
+    highest = int((await session.execute(logged)).scalar_one() or 0)
+    return max(await count_posted(session, destination_key), highest)
+
+
+async def log_console_post(db: Database, destination_key: str, tag: str, number: int) -> tuple[int, bool]:
+    """Write a digest into the console's log under its delivery tag, committed before it is printed.
+
+    Returns the number the tagged digest has and whether this call logged it; False means an earlier attempt
+    already printed it (under the returned number), so it must not be printed again."""
+    dialect_insert = postgresql.insert if db.is_postgres else sqlite.insert
+    table = cast(Table, ConsolePost.__table__)
+    async with db.session() as session:
+        inserted = (await session.execute(
+            dialect_insert(table).values(destination_key=destination_key, tag=tag[:100], number=number)
+            .on_conflict_do_nothing(index_elements=["tag"]).returning(table.c.id)
+        )).scalar_one_or_none()
+        if inserted is not None:
+            return number, True
+        existing = await find_console_post(session, tag)
+    assert existing is not None  # the conflicting row exists: rows are never deleted
+    return existing, False
+
+
+async def find_console_post(session: AsyncSession, tag: str) -> int | None:
+    """The console number a tagged digest was printed as, if it was."""
+    stmt = select(ConsolePost.number).where(ConsolePost.tag == tag[:100])
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -75,15 +75,6 @@ async def record_posted(
         pass  # recorded already (a retried post)
 
 
-async def find_digest_post(session: AsyncSession, destination: str, digest_day: date) -> PostedMessage | None:
-    """The digest message already logged for this destination and day (the console's delivery log)."""
-    stmt = select(PostedMessage).where(
-        PostedMessage.destination_key == destination, PostedMessage.kind == "digest",
-        PostedMessage.digest_day == digest_day,
-    ).order_by(PostedMessage.id).limit(1)
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
 async def find_posted(session: AsyncSession, destination: str, ref: str) -> PostedMessage | None:
     """The bot's message a thread hangs off: by its own ref or by the thread it opened (Discord threads)."""
     stmt = select(PostedMessage).where(

@@ -4,10 +4,16 @@ failure isolation, a slow or dead LLM, and never a paper twice. SQLite and Postg
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
+import signal
+import sys
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from adapters.console.console_poster import ConsolePoster
 from bot.digests.digest_runner import DigestRunner, DigestSettings
@@ -18,12 +24,17 @@ from bot.scheduling import BotScheduler
 from bot.summaries.circuit_breaker import CircuitBreaker
 from bot.summaries.llm_summarizer import LlmSummarizer, make_openai_client
 from bot.summaries.summary_service import SummaryService
+from bot.topics.semantic import OpenAITopicExpander, SemanticLayer
 from bot.topics.subscriptions import Scope, subscribe
 from storage.database import Database
-from storage.destination_store import ensure_destination
+from storage.delivery_store import get_delivery
+from storage.destination_store import ensure_destination, find_posted
 from storage.paper_store import store_papers
+from storage.semantic_cache_store import get_many
 from tests.chat_fixtures import make_bot
-from tests.fakes.fake_openai import FakeOpenAI, hanging, server_error
+from tests.cli_runner import ROOT, paperboy
+from tests.digest_crash import post_then_die, take_over
+from tests.fakes.fake_openai import FakeOpenAI, default_reply, expansion, hanging, request_kind, server_error
 
 DAY1 = date(2026, 4, 20)  # Monday
 DAY2 = date(2026, 4, 21)
@@ -152,7 +163,10 @@ async def test_one_failing_destination_never_delays_the_others_and_is_retried(wo
                 calls["paris"] += 1
                 if calls["paris"] == 1:
                     raise DeliveryError("rate limited", retry_after=90)
-            return await posts.poster.post_digest(destination, message)
+            return await posts.poster.post_digest(destination, message, tag=tag)
+
+        async def find_digest(self, destination, tag):
+            return await posts.poster.find_digest(destination, tag)
 
     flaky = FlakyPoster()
     first = await runner_for(world, posts, at(DAY1, 9), poster=flaky).run_due()
@@ -262,8 +276,8 @@ async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_not
             await posts.poster.post_digest(destination, message, tag=tag)
             raise asyncio.CancelledError  # the process is gone: nothing after the post runs
 
-        async def find_digest(self, destination, message, tag):
-            return await posts.poster.find_digest(destination, message, tag)
+        async def find_digest(self, destination, tag):
+            return await posts.poster.find_digest(destination, tag)
 
     first = runner_for(world, posts, at(DAY1, 9), owner="proc-dead", poster=DiesRightAfterPosting())
     async with world.session() as s:
@@ -325,3 +339,207 @@ async def test_a_preview_posts_and_records_nothing(world):
     assert len(posts.to("utc")) == 1 and "TL;DR:" in posts.to("utc")[0]
 
 
+
+
+# -- posted, then killed before recording it --------------------------------------------------------------------
+
+
+async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_found_not_posted_again(world):
+    posts = Posts(world)
+    services = make_bot(world, now=at(DAY1, 9)).core.services
+    async with world.session() as s:
+        destination = await ensure_destination(s, "console", "local", "utc")
+    first = await post_then_die(services, "console", posts.poster, destination, DAY1, at(DAY1, 9))
+    assert len(posts.to("utc")) == 1
+    async with world.session() as s:
+        assert (await get_delivery(s, destination.key, DAY1)).status == "claimed"
+
+    outcome = await take_over(services, "console", posts.poster, destination, DAY1, at(DAY1, 9))
+    assert outcome.status == "posted" and "found from an earlier attempt" in outcome.detail
+    assert len(posts.to("utc")) == 1  # nothing printed a second time
+    async with world.session() as s:
+        delivery = await get_delivery(s, destination.key, DAY1)
+        recorded = await find_posted(s, destination.key, first.message_ref)
+    assert delivery.status == "posted" and delivery.message_ref == first.message_ref == "1"
+    assert recorded is not None and recorded.kind == "digest" and len(recorded.paper_ids) == 10
+    assert list(outcome.paper_ids) == list(recorded.paper_ids)
+    assert await make_bot(world).core.next_message_number(destination.key) == 2
+    # Those ten papers count as posted: the next day's digest does not bring them back.
+    await runner_for(world, posts, at(DAY2, 9)).run_due()
+    assert posts.to("utc")[-1].endswith("No new papers today.")
+
+
+async def test_a_retry_after_a_failure_looks_before_it_posts_and_a_first_attempt_never_looks(world):
+    posts = Posts(world)
+    lookups = []
+    failures = iter([DeliveryError("Slack unreachable: TimeoutError")])
+
+    class TimesOutOnce:
+        """The first post times out before the platform answers: it may or may not have gone out."""
+
+        async def post_digest(self, destination, message, *, tag=None):
+            if destination.channel == "utc" and (error := next(failures, None)) is not None:
+                raise error
+            return await posts.poster.post_digest(destination, message, tag=tag)
+
+        async def find_digest(self, destination, tag):
+            lookups.append(tag)
+            return await posts.poster.find_digest(destination, tag)
+
+    first = await runner_for(world, posts, at(DAY1, 9), poster=TimesOutOnce()).run_due()
+    assert sorted(o.status for o in first) == ["failed", "posted"] and lookups == []  # first attempts never look
+    retried = await runner_for(world, posts, at(DAY1, 9, 5), poster=TimesOutOnce()).run_due()
+    assert [o.status for o in retried if o.destination.endswith(":utc")] == ["posted"]
+    assert [(t.destination_key, t.day, t.since) for t in lookups] == [("console:local:utc", DAY1, at(DAY1, 9))]
+    assert len(posts.to("utc")) == 1 and len(posts.to("paris")) == 1
+
+
+def _twelve_channels() -> dict[str, tuple[str, str]]:
+    return {f"ch{i:02d}": ("09:00", "UTC") for i in range(12)}
+
+
+async def _wait_until(check, what: str, within: float = 90.0) -> None:
+    try:
+        async with asyncio.timeout(within):
+            while not await check():  # noqa: ASYNC110 - another process's progress, seen through PostgreSQL
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        pytest.fail(f"not within {within:g} s: {what}")
+
+
+async def test_a_killed_process_between_posting_and_recording_never_causes_a_second_post(db, db_env, backend):
+    """The crash window with a real process: `paperboy digest run` posts twelve digests to the console while the
+    test holds a lock that makes every completion wait (a SHARE lock on posted_messages blocks the insert that
+    completes a delivery, and nothing before it). The process is killed with SIGKILL in that window; after its
+    lease, another run completes all twelve from the console's delivery log and prints nothing."""
+    if backend != "postgresql":
+        pytest.skip("the window is held open with a PostgreSQL table lock (the in-process test covers SQLite)")
+    async with db.session() as s:
+        await store_papers(s, papers_for(DAY1, 14, "Monday"))
+    await setup_channels(db, _twelve_channels())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
+    env.update(db_env, PAPERBOY_DIGEST_LEASE_SECONDS="900", PYTHONPATH=str(ROOT))
+
+    blocker = await db.engine.connect()
+    await blocker.begin()
+    await blocker.execute(text("LOCK TABLE posted_messages IN SHARE MODE"))
+
+    async def scalar(sql: str) -> int:
+        return int((await blocker.execute(text(sql))).scalar_one())
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "digest", "run", "--date", DAY1.isoformat(), env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    printed: list[str] = []
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(120):
+            while sum(line.startswith("— #ch") for line in printed) < 12:
+                line = (await proc.stdout.readline()).decode()
+                assert line, f"paperboy exited early: {(await proc.stderr.read()).decode()[-2000:]}"  # type: ignore[union-attr]
+                printed.append(line)
+        # All twelve are printed; once each is inside its completion, waiting for the lock, the window is open.
+        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'posted_messages'::regclass"
+
+        async def all_waiting() -> bool:
+            return await scalar(waiting) == 12
+
+        await _wait_until(all_waiting, "twelve completions waiting")
+        proc.kill()
+        assert await proc.wait() == -signal.SIGKILL
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await blocker.rollback()
+    # The dead process's database sessions end once they can run on and find their client gone.
+    holding = ("SELECT count(*) FROM pg_locks WHERE pid <> pg_backend_pid() AND "
+               "relation IN ('deliveries'::regclass, 'posted_messages'::regclass)")
+
+    async def released() -> bool:
+        return await scalar(holding) == 0
+
+    await _wait_until(released, "the killed process's transactions rolled back")
+    await blocker.close()
+    assert sorted(line.strip() for line in printed if line.startswith("— #ch")) == \
+        [f"— #ch{i:02d} —" for i in range(12)]
+
+    status = paperboy("digest", "status", env={**db_env, "PAPERBOY_DIGEST_LEASE_SECONDS": "900"})
+    assert status.code == 0, status.err
+    assert status.out.count("owner is not running; frees up at") == 12, status.out
+
+    async with db.session() as s:
+        claimed = [await get_delivery(s, f"console:local:ch{i:02d}", DAY1) for i in range(12)]
+    assert all(d is not None and d.status == "claimed" for d in claimed)
+    lease = claimed[0].lease_expires_at - claimed[0].claimed_at
+    assert lease == timedelta(seconds=900)  # PAPERBOY_DIGEST_LEASE_SECONDS
+
+    posts = Posts(db)
+    within = await runner_for(db, posts, claimed[0].claimed_at + timedelta(seconds=60), owner="heir").run_for(DAY1)
+    assert {o.status for o in within} == {"skipped"}  # the dead process's claims hold until their lease ends
+    after_lease = claimed[0].lease_expires_at + timedelta(seconds=1)
+    outcomes = await runner_for(db, posts, after_lease, owner="heir").run_for(DAY1)
+    assert [o.status for o in outcomes] == ["posted"] * 12, outcomes
+    assert all("found from an earlier attempt" in o.detail and len(o.paper_ids) == 10 for o in outcomes)
+    assert posts.lines == []  # each digest is on the console exactly once: printed by the killed process only
+    async with db.session() as s:
+        for outcome in outcomes:
+            after = await get_delivery(s, outcome.destination, DAY1)
+            assert after.status == "posted" and after.message_ref == "1"
+            assert after.paper_ids == list(outcome.paper_ids)
+            recorded = await find_posted(s, outcome.destination, "1")
+            assert recorded is not None and list(recorded.paper_ids) == list(outcome.paper_ids)
+
+
+# -- topic expansion within the deadline --------------------------------------------------------------------------
+
+
+async def test_a_slow_topic_expansion_never_holds_up_the_digest(world):
+    """The LLM answers the expansion of the followed topic only when the test lets it, which is after the run:
+    a run that waited for it would never finish. It must post on time with the plain matcher's result."""
+    posts = Posts(world)
+    answer = threading.Event()
+    with FakeOpenAI() as llm:
+        def reply(rec):
+            if request_kind(rec) == "expansion":
+                answer.wait(120)
+                return expansion("Graph learning.", "message passing")
+            return default_reply(rec)
+
+        llm.always(reply)
+        client = make_openai_client(llm.base_url, None, 120.0)
+        layer = SemanticLayer(world, expander=OpenAITopicExpander(client, "fake-model", timeout=120.0))
+        services = dataclasses.replace(make_bot(world, now=at(DAY1, 9)).core.services, semantic=layer)
+        runner = DigestRunner(services, {"console": posts.poster}, owner="proc-1",
+                              settings=DigestSettings(tldr_deadline=1.0, lease_seconds=300))
+        try:
+            outcomes = await asyncio.wait_for(runner.run_for(DAY1), timeout=60)
+            unanswered = not answer.is_set()
+        finally:
+            answer.set()
+            await client.close()
+    assert unanswered and [request_kind(r) for r in llm.calls] == ["expansion"]  # asked, then abandoned
+    assert sorted(o.status for o in outcomes) == ["posted", "posted"]
+    for channel in ("paris", "utc"):
+        (digest,) = posts.to(channel)
+        assert digest.count("TL;DR:") == 10 and "why: gnn:" in digest  # the plain matcher's digest
+    async with world.session() as s:
+        assert (await get_many(s, "topic_expansion", "fake-model", ["gnn"])) == {}
+
+
+def test_status_says_who_holds_a_claim_and_when_it_frees_up():
+    from bot.cli.digests import claim_line
+    from storage.delivery_store import DeliveryView, owner_running, process_owner
+
+    def view(owner: str, expires: datetime) -> DeliveryView:
+        return DeliveryView(destination_key="console:local:utc", digest_day=DAY1, status="claimed", owner=owner,
+                            attempts=1, claimed_at=at(DAY1, 9), lease_expires_at=expires, last_error=None,
+                            next_attempt_at=None, posted_at=None, message_ref=None, paper_ids=[], updated_at=None)
+
+    now = at(DAY1, 9, 5)
+    assert owner_running(process_owner()) is True and owner_running("elsewhere:123:abcd") is None
+    dead = view("here:1:x", at(DAY1, 9, 10))
+    assert claim_line(dead, now, False).endswith("owner is not running; frees up at 2026-04-20 09:10 UTC (in 5 min)")
+    assert claim_line(dead, now, None).endswith("in progress; lease until 2026-04-20 09:10 UTC (in 5 min)")
+    expired = claim_line(view("here:1:x", at(DAY1, 9)), now, False)
+    assert "owner gone, lease expired at 2026-04-20 09:00 UTC; free now" in expired

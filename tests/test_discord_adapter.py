@@ -11,7 +11,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import discord
@@ -22,15 +22,18 @@ from adapters.discord.discord_renderer import render_message
 from adapters.discord.discord_setup import invite_url
 from bot.destination import Destination
 from bot.digests.digest_runner import DigestRunner, DigestSettings
+from bot.digests.poster import DigestTag
 from bot.errors import DeliveryError
 from bot.messages import Message, PaperItem
 from bot.papers import ParsedPaper
 from bot.summaries.llm_summarizer import LlmSummarizer, make_openai_client
 from bot.summaries.summary_service import SummaryService
 from bot.topics.subscriptions import subscribe
+from storage.delivery_store import get_delivery
 from storage.destination_store import ensure_destination, find_posted
 from storage.paper_store import store_papers
 from tests.chat_fixtures import NOW, TODAY, ingest_samples, make_bot
+from tests.digest_crash import post_then_die, take_over
 from tests.fakes import fake_discord as fd
 from tests.fakes.fake_discord import FakeDiscord
 from tests.fakes.fake_openai import FakeOpenAI, hanging
@@ -290,22 +293,50 @@ async def test_sync_registers_the_commands_and_the_invite_asks_for_exactly_what_
     assert "scope=bot+applications.commands" in url and "permissions=309237730304" in url
 
 
-async def test_a_digest_carries_a_nonce_and_is_found_in_history_after_a_crash(api, client):
-    """The first part carries the claim as an enforced nonce (a quick retry returns the same message); later,
-    the bot's own recent messages are searched for the digest, so a takeover never posts it twice."""
-    from bot.digests.poster import DigestTag
+async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_found_not_posted_again(db, api, client):
+    await ingest_samples(db)
+    services = make_bot(db).core.services
+    poster = DiscordPoster(client, interval=0)
+    async with db.session() as s:
+        destination = await ensure_destination(s, "discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), "papers")
+    # The fake hands out snowflakes of this moment (its first id); the dead process claimed a minute earlier.
+    claimed_at = discord.utils.snowflake_time(fd.FIRST_ID) - timedelta(minutes=1)
+    first = await post_then_die(services, "discord", poster, destination, TODAY, claimed_at)
+    tag = DigestTag(destination.key, TODAY)
+    sent = [rec.json() for rec in api.of(fd.MESSAGE)]
+    assert sent[0]["nonce"] == tag.part_nonce(0) and sent[0]["enforce_nonce"] is True
+    assert len({body["nonce"] for body in sent}) == len(sent) and all(len(b["nonce"]) <= 25 for b in sent)
+    assert f"ref {tag.token}" in sent[0]["embeds"][-1]["footer"]["text"].splitlines()
+    assert_safe_sends(api)
 
+    outcome = await take_over(services, "discord", poster, destination, TODAY, claimed_at)
+    assert outcome.status == "posted" and "found from an earlier attempt" in outcome.detail
+    assert len(api.of(fd.MESSAGE)) == len(sent) and len(api.of(fd.THREAD)) == 1  # nothing posted or opened again
+    (lookup,) = api.of(fd.HISTORY)
+    assert lookup.path == f"{fd.API}/channels/{fd.CHANNEL_ID}/messages"
+    assert discord.utils.snowflake_time(int(lookup.query["after"][0])) <= claimed_at
+    async with db.session() as s:
+        delivery = await get_delivery(s, destination.key, TODAY)
+        recorded = await find_posted(s, destination.key, str(first.thread_ref))
+    assert delivery is not None and delivery.status == "posted" and delivery.message_ref == first.message_ref
+    assert recorded is not None and recorded.thread_ref == first.thread_ref and list(recorded.paper_ids)
+    # Another delivery's tag is not mistaken for this one.
+    other = DigestTag(destination.key, TODAY + timedelta(days=1), since=claimed_at)
+    assert await poster.find_digest(destination, other) is None
+
+
+async def test_a_digest_carries_enforced_nonces_and_is_found_in_history(api, client):
+    """Each part carries its own nonce with enforce_nonce (a quick retry gets the same message back); later the
+    bot's own recent messages are searched for the digest's ref, so a takeover never posts it twice."""
     poster = DiscordPoster(client, interval=0)
     message = Message(header="Paperboy · Mon Apr 20, 2026", text="Two papers today.")
     tag = DigestTag(discord_destination().key, date(2026, 4, 20))
-    assert await poster.find_digest(discord_destination(), message, tag) is None
+    assert await poster.find_digest(discord_destination(), tag) is None
     first = await poster.post_digest(discord_destination(), message, tag=tag)
     body = api.of(fd.MESSAGE)[0].json()
-    assert body["nonce"] == tag.nonce and body["enforce_nonce"] is True and len(tag.nonce) <= 25
+    assert body["nonce"] == tag.part_nonce(0) and body["enforce_nonce"] is True and len(body["nonce"]) <= 25
     again = await poster.post_digest(discord_destination(), message, tag=tag)
     assert again.message_ref == first.message_ref  # Discord's dedup: no second digest
-    found = await poster.find_digest(discord_destination(), message, tag)
+    found = await poster.find_digest(discord_destination(), tag)
     assert found is not None and found.message_ref == first.message_ref
-    other = Message(header="Paperboy · Tue Apr 21, 2026", text="x")
-    assert await poster.find_digest(discord_destination(), other, DigestTag(tag.destination_key,
-                                                                            date(2026, 4, 21))) is None
+    assert await poster.find_digest(discord_destination(), DigestTag(tag.destination_key, date(2026, 4, 21))) is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,14 +20,17 @@ from adapters.slack.slack_runtime import SlackCredentials, SlackRuntime, build_s
 from bot.commands.command_core import CommandCore
 from bot.dedupe import DatabaseEventDeduper, EventDeduper
 from bot.destination import Destination
+from bot.digests.poster import DigestTag
 from bot.errors import DeliveryError
 from bot.messages import Action, ActionKind, Message, PaperItem
 from bot.summaries.circuit_breaker import CircuitBreaker
 from bot.summaries.llm_summarizer import LlmSummarizer, make_openai_client
 from bot.summaries.summary_service import SummaryService
 from storage.database import Database
+from storage.delivery_store import get_delivery
 from storage.destination_store import ensure_destination, find_posted, record_posted
-from tests.chat_fixtures import NOW, ingest_samples, make_bot
+from tests.chat_fixtures import NOW, TODAY, ingest_samples, make_bot
+from tests.digest_crash import post_then_die, take_over
 from tests.fakes.fake_openai import FakeOpenAI, hanging
 from tests.fakes.fake_slack import (
     BOT_USER,
@@ -411,23 +414,65 @@ async def test_oauth_installs_are_stored_in_paperboys_database_and_used_for_dige
     assert caught.value.permanent
 
 
-async def test_a_digest_carries_its_claim_as_metadata_and_is_found_after_a_crash(fake: FakeSlack):
-    """A process that took over from one that died after posting asks Slack first (conversations.history with
-    metadata) and finds the digest instead of posting it twice."""
-    from bot.digests.poster import DigestTag
+async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_found_not_posted_again(
+        db: Database, fake: FakeSlack):
+    await ingest_samples(db)
+    core = make_bot(db).core
+    services = core.services
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url),
+                         record=core.record_digest_parts, sleep=Sleeps())
+    async with db.session() as s:
+        destination = await ensure_destination(s, "slack", TEAM, "C1")
+    # The fake's message timestamps are 1700000000.x; the dead process claimed a minute before its post.
+    claimed_at = datetime.fromtimestamp(1_700_000_000 - 60, UTC)
+    first = await post_then_die(services, "slack", poster, destination, TODAY, claimed_at)
+    tag = DigestTag(destination.key, TODAY)
+    sent = fake.posts()
+    assert [p["metadata"] for p in sent] == [
+        {"event_type": "paperboy_digest", "event_payload": {"tag": tag.token, "day": TODAY.isoformat(), "part": i}}
+        for i in range(len(sent))]
+    # Someone chats in the channel afterwards; the search reads past it.
+    fake.history["C1"].append({"type": "message", "ts": "1700000100.000001", "text": "thanks!", "user": "U1"})
 
+    outcome = await take_over(services, "slack", poster, destination, TODAY, claimed_at)
+    assert outcome.status == "posted" and "found from an earlier attempt" in outcome.detail
+    assert len(fake.posts()) == len(sent)  # nothing posted a second time
+    (lookup,) = fake.history_calls()
+    assert lookup.query["channel"] == ["C1"] and lookup.query["include_all_metadata"] == ["1"]
+    assert float(lookup.query["oldest"][0]) <= claimed_at.timestamp()
+    async with db.session() as s:
+        delivery = await get_delivery(s, destination.key, TODAY)
+        recorded = await find_posted(s, destination.key, first.message_ref)
+    assert delivery is not None and delivery.status == "posted" and delivery.message_ref == first.message_ref
+    assert recorded is not None and recorded.kind == "digest" and list(recorded.paper_ids) == list(outcome.paper_ids)
+    other = DigestTag(destination.key, TODAY + timedelta(days=1), since=claimed_at)
+    assert await poster.find_digest(destination, other) is None
+
+
+async def test_a_failed_history_lookup_posts_nothing_and_is_retried(fake: FakeSlack):
+    fake.route("GET", "/api/conversations.history", slack_error("missing_scope"))
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), sleep=Sleeps())
+    tag = DigestTag(destination().key, TODAY, since=datetime(2026, 4, 22, 9, tzinfo=UTC))
+    with pytest.raises(DeliveryError) as caught:
+        await poster.find_digest(destination(), tag)
+    assert "history lookup" in str(caught.value) and "missing_scope" in str(caught.value)
+    assert fake.posts() == []
+
+
+async def test_a_digest_carries_its_tag_as_metadata_and_is_found_in_history(fake: FakeSlack):
+    """Every part of a digest carries its delivery's tag as message metadata; conversations.history with
+    metadata finds it, so a process taking over never posts it twice."""
     poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), sleep=Sleeps())
     message = Message(header="Paperboy · Mon Apr 20", items=[paper(1)])
     tag = DigestTag(destination().key, date(2026, 4, 20))
-    assert await poster.find_digest(destination(), message, tag) is None  # nothing there yet: post
+    assert await poster.find_digest(destination(), tag) is None  # nothing there yet: post
     posted = await poster.post_digest(destination(), message, tag=tag)
-    assert fake.posts()[0]["metadata"] == {"event_type": "paperboy_digest", "event_payload": {"claim": tag.key}}
-    found = await poster.find_digest(destination(), message, tag)
+    assert fake.posts()[0]["metadata"] == {
+        "event_type": "paperboy_digest", "event_payload": {"tag": tag.token, "day": "2026-04-20", "part": 0}}
+    found = await poster.find_digest(destination(), tag)
     assert found is not None and found.message_ref == posted.message_ref
-    history = fake.calls("/api/conversations.history")[-1]
-    assert {k: v[-1] for k, v in history.query.items()}.get("include_all_metadata") in ("true", "1")
-    other_day = DigestTag(destination().key, date(2026, 4, 21))
-    assert await poster.find_digest(destination(), message, other_day) is None
+    assert fake.history_calls()[-1].query["include_all_metadata"] == ["1"]
+    assert await poster.find_digest(destination(), DigestTag(destination().key, date(2026, 4, 21))) is None
     assert len(fake.posts()) == 1
 
 

@@ -1,4 +1,9 @@
-"""Digests posted to the console: printed with their number, so `reply N …` works on them like any post."""
+"""Digests posted to the console: printed with their number, so `reply N …` works on them like any post.
+
+The terminal keeps no history that could be searched later, so the console keeps a delivery log instead: each
+tagged digest is logged (and committed) before it is printed. A later attempt at the same delivery finds it
+there (`find_digest`), and a repeated post of the same tag is refused by the log itself, never printed twice.
+"""
 
 from __future__ import annotations
 
@@ -22,13 +27,13 @@ class ConsolePoster:
                           tag: DigestTag | None = None) -> PostResult:
         async with self._lock:
             number = await self.core.next_message_number(destination.key)
+            if tag is not None:
+                number, logged = await self.core.log_console_digest(destination.key, tag.token, number)
+                if not logged:
+                    return PostResult(str(number))
             self._write(f"— #{destination.channel} —\n" + render_reply(Reply(message), number))
-            # The console's delivery log, written the moment the digest is out: a process that takes over
-            # after this one died finds it here instead of printing the digest again (and #N stays unique).
-            await self.core.record_digest_post(destination.key, str(number), [i.paper_id for i in message.items],
-                                               tag.day if tag else None)
         return PostResult(str(number))
 
-    async def find_digest(self, destination: Destination, message: Message, tag: DigestTag) -> PostResult | None:
-        found = await self.core.find_digest_post(destination.key, tag.day)
-        return PostResult(*found) if found is not None else None
+    async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:
+        number = await self.core.find_console_digest(tag.token)
+        return PostResult(str(number)) if number is not None else None

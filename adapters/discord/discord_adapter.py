@@ -18,7 +18,8 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Literal
+from datetime import timedelta
+from typing import Any, Literal
 
 import aiohttp
 import discord
@@ -31,7 +32,7 @@ from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.command_table import CommandSpec
 from bot.commands.context import ChatContext
 from bot.destination import Destination
-from bot.digests.poster import DigestTag, PostResult
+from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult
 from bot.errors import DeliveryError
 from bot.messages import Message, Reply, Visibility
 
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
 THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440
+HISTORY_PAGE_SIZE = 100  # Discord's maximum per request
+HISTORY_PAGES = 5  # how far a search for an earlier attempt's digest reads
 MAX_CHOICES = 25
 HINT = ("I answer in threads under my posts: mention me with “summarize 2”, “tl;dr 3”, or a question "
         "(“2: which dataset?”). For everything else: /papers help.")
@@ -258,6 +261,33 @@ def _retry_after(exc: discord.HTTPException) -> float | None:
     return None
 
 
+def digest_marker(tag: DigestTag) -> str:
+    """The tag as users see it in the small print of a digest's first message: short, and searchable later."""
+    return f"ref {tag.token}"
+
+
+def mark_digest(embed: discord.Embed, tag: DigestTag) -> None:
+    """Put the tag in the footer of the first message's last embed (after its own small print, if any); the
+    renderer leaves a margin below Discord's limits that these few characters fit in."""
+    footer = embed.footer.text if embed.footer and embed.footer.text else ""
+    embed.set_footer(text=f"{footer}\n{digest_marker(tag)}" if footer else digest_marker(tag))
+
+
+def is_tagged(item: Any, tag: DigestTag) -> bool:
+    """Whether a message (as the REST API returns it) is the first message of the tagged digest."""
+    if not isinstance(item, dict):
+        return False
+    if str(item.get("nonce") or "") == tag.part_nonce(0):
+        return True
+    marker = digest_marker(tag)
+    for embed in item.get("embeds") or []:
+        footer = (embed.get("footer") or {}) if isinstance(embed, dict) else {}
+        text = footer.get("text") if isinstance(footer, dict) else None
+        if isinstance(text, str) and marker in text.splitlines():
+            return True
+    return False
+
+
 class DiscordPoster:
     """`DigestPoster` for Discord: the digest as embed messages, then a thread on the first one.
 
@@ -279,14 +309,15 @@ class DiscordPoster:
                           tag: DigestTag | None = None) -> PostResult:
         channel = self._channel(destination)
         batches = render_message(message)
+        if tag is not None:
+            mark_digest(batches[0][-1], tag)
         first: discord.Message | None = None
         try:
-            for batch in batches:
+            for index, batch in enumerate(batches):
                 await self._pace.wait()
-                # The first part carries the claim as its nonce (discord.py sends enforce_nonce with it): a retry
-                # within Discord's dedup window gets the same message back instead of a second one.
-                if tag is not None and first is None:
-                    sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS, nonce=tag.nonce)
+                # A nonce with enforce_nonce (discord.py sets it): Discord itself drops a repeat within minutes.
+                if tag is not None:
+                    sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS, nonce=tag.part_nonce(index))
                 else:
                     sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS)
                 first = first or sent
@@ -297,21 +328,43 @@ class DiscordPoster:
         assert first is not None
         return PostResult(str(first.id), await self._open_thread(first, message, destination))
 
-    async def find_digest(self, destination: Destination, message: Message, tag: DigestTag) -> PostResult | None:
-        """The bot's recent messages in the channel, searched for this digest (Discord keeps nonces only for a
-        few minutes and never returns them in history): posted by us, with this digest's header (it names the day)."""
-        channel = self._channel(destination)
-        me = self.client.user
-        expected = render_message(message)[0][0].title
-        try:
-            async for posted in channel.history(limit=50):
-                if (me is not None and posted.author.id == me.id and posted.embeds
-                        and posted.embeds[0].title == expected):
-                    thread = posted.thread
-                    return PostResult(str(posted.id), str(thread.id) if thread is not None else None)
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            raise delivery_error(exc) from exc
+    async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:
+        """The bot's tagged digest among the channel's messages since the delivery was first claimed.
+
+        Discord keeps a nonce only briefly and does not return it with history, so the search looks for the
+        tag in the footer of the digest's first message (`mark_digest`); a thread the dead attempt did not get
+        to open is opened now."""
+        channel_id = int(destination.channel)
+        me = self.client.user.id if self.client.user is not None else None
+        after = (discord.utils.time_snowflake(tag.since - timedelta(seconds=SEARCH_MARGIN_SECONDS))
+                 if tag.since is not None else None)
+        for _ in range(HISTORY_PAGES):
+            try:
+                page = await self.client.http.logs_from(channel_id, HISTORY_PAGE_SIZE, after=after)
+            except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+                raise delivery_error(exc) from exc
+            for item in page:
+                author = item.get("author") or {}
+                if (me is None or str(author.get("id")) == str(me)) and is_tagged(item, tag):
+                    return PostResult(str(item["id"]), await self._thread_of(item, destination))
+            if len(page) < HISTORY_PAGE_SIZE:
+                break
+            after = max(int(item["id"]) for item in page)  # the next page: messages after the newest seen
         return None
+
+    async def _thread_of(self, item: Any, destination: Destination) -> str | None:
+        thread = item.get("thread")
+        if isinstance(thread, dict) and thread.get("id"):
+            return str(thread["id"])
+        embeds = item.get("embeds") or [{}]
+        name = truncate(str(embeds[0].get("title") or "Paperboy digest"), 100)
+        try:
+            data = await self.client.http.start_thread_with_message(
+                int(destination.channel), int(item["id"]), name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+            return str(data["id"])
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("no thread for the digest in %s: %s", destination.key, exc)
+            return None
 
     async def _open_thread(self, first: discord.Message, message: Message, destination: Destination) -> str | None:
         """The digest's thread; without it (no thread permission) replies to the message still work."""

@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.slack_renderer import SlackMessage, render_message
 from bot.destination import Destination
-from bot.digests.poster import DigestTag, PostResult
+from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult
 from bot.errors import DeliveryError
 from bot.messages import Message
 
@@ -97,7 +97,9 @@ def error_code(exc: SlackApiError) -> str:
 
 TokenLookup = Callable[[str], Awaitable[str | None]]
 
+# Digest messages carry this metadata event type (with their delivery's tag), so a later attempt can find them.
 DIGEST_EVENT = "paperboy_digest"
+HISTORY_PAGES = 5  # of 200 messages: how far back a search for an earlier attempt's digest reads
 RecordParts = Callable[[str, list[str], list[int]], Awaitable[None]]
 
 
@@ -137,12 +139,10 @@ class SlackPoster:
         chunks = render_message(message)
         refs: list[str] = []
         lock = self._locks.setdefault(destination.key, asyncio.Lock())
-        # The first part carries the claim as message metadata, where `find_digest` looks for it.
-        metadata = {"event_type": DIGEST_EVENT, "event_payload": {"claim": tag.key}} if tag else None
         async with lock:
-            for chunk in chunks:
+            for index, chunk in enumerate(chunks):
                 await self._pace(destination.key)
-                refs.append(await self._send(destination, chunk, token, metadata=None if refs else metadata))
+                refs.append(await self._send(destination, chunk, token, metadata=digest_metadata(tag, index)))
         if self._record is not None and len(refs) > 1:
             await self._record(destination.key, refs[1:], [item.paper_id for item in message.items])
         return PostResult(refs[0])
@@ -155,23 +155,33 @@ class SlackPoster:
                 await self._sleep(wait)
         self._last[key] = self._clock()
 
-    async def find_digest(self, destination: Destination, message: Message, tag: DigestTag) -> PostResult | None:
-        """The channel's recent history, with metadata, searched for this digest's claim."""
+    async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:
+        """The tagged digest in the channel's history since the delivery was first claimed (its first part when
+        it was split), read with its message metadata; needs the history scopes the manifest asks for."""
         token = await self._token(destination)
         kwargs: dict[str, Any] = {"token": token} if token else {}
-        try:
-            response = await self.client.conversations_history(channel=destination.channel, limit=100,
-                                                               include_all_metadata=True, **kwargs)
-        except SlackApiError as exc:
-            raise _delivery_error(exc) from exc
-        except (TimeoutError, OSError) as exc:
-            raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
-        for posted in response.get("messages") or []:
-            metadata = posted.get("metadata") or {}
-            if (metadata.get("event_type") == DIGEST_EVENT
-                    and (metadata.get("event_payload") or {}).get("claim") == tag.key and posted.get("ts")):
-                return PostResult(str(posted["ts"]))
-        return None
+        if tag.since is not None:
+            kwargs["oldest"] = f"{tag.since.timestamp() - SEARCH_MARGIN_SECONDS:.6f}"
+        found: tuple[int, str] | None = None
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            try:
+                response = await self.client.conversations_history(
+                    channel=destination.channel, include_all_metadata=True, limit=200, cursor=cursor, **kwargs)
+            except SlackApiError as exc:
+                raise _delivery_error(exc, "Slack refused the history lookup") from exc
+            except (TimeoutError, OSError) as exc:
+                raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
+            for item in response.get("messages") or []:
+                part = tagged_part(item, tag)
+                if part is not None and item.get("ts") and (found is None or part < found[0]):
+                    found = (part, str(item["ts"]))
+            if found is not None and found[0] == 0:
+                break
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return PostResult(found[1]) if found is not None else None
 
     async def _send(self, destination: Destination, chunk: SlackMessage, token: str | None, *,
                     metadata: dict[str, Any] | None = None) -> str:
@@ -192,12 +202,32 @@ class SlackPoster:
         return str(ts)
 
 
-def _delivery_error(exc: SlackApiError) -> DeliveryError:
+def digest_metadata(tag: DigestTag | None, part: int) -> dict[str, Any] | None:
+    """Slack message metadata marking one part of a digest with its delivery (invisible in the channel)."""
+    if tag is None:
+        return None
+    return {"event_type": DIGEST_EVENT,
+            "event_payload": {"tag": tag.token, "day": tag.day.isoformat(), "part": part}}
+
+
+def tagged_part(item: Any, tag: DigestTag) -> int | None:
+    """Which part of the tagged digest a history item is, or None when it is not one."""
+    metadata = item.get("metadata") if isinstance(item, dict) else None
+    if not isinstance(metadata, dict) or metadata.get("event_type") != DIGEST_EVENT:
+        return None
+    payload = metadata.get("event_payload")
+    if not isinstance(payload, dict) or payload.get("tag") != tag.token:
+        return None
+    part = payload.get("part", 0)
+    return part if isinstance(part, int) and part >= 0 else 0
+
+
+def _delivery_error(exc: SlackApiError, what: str = "Slack refused the post") -> DeliveryError:
     code = error_code(exc) or "unknown_error"
     status = getattr(exc.response, "status_code", None)
     if code == "ratelimited" or status == 429:
         headers = getattr(exc.response, "headers", {}) or {}
         return DeliveryError("Slack rate limit", retry_after=_retry_after(headers))
     if code in PERMANENT_ERRORS:
-        return DeliveryError(f"Slack refused the post: {code}", permanent=True)
-    return DeliveryError(f"Slack refused the post: {code}")
+        return DeliveryError(f"{what}: {code}", permanent=True)
+    return DeliveryError(f"{what}: {code}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -13,6 +13,25 @@ from bot.digests.digest_runner import Outcome
 from bot.digests.schedule import next_run
 from storage import delivery_store
 from storage.destination_store import list_destinations
+
+
+def claim_line(claim: delivery_store.DeliveryView, now: datetime, running: bool | None) -> str:
+    """One claimed delivery in words: who holds it, whether that process is gone, and when it frees up.
+
+    `running` is what can be known about the owner (False: a process of this host that is gone; None: another
+    host). An expired lease is free whatever the owner: the next run or tick takes it over (and looks for the
+    dead owner's post in the channel before posting)."""
+    head = f"claimed {claim.digest_day} by {claim.owner or '?'} (attempt {claim.attempts})"
+    expires = claim.lease_expires_at
+    if expires is None or expires <= now:
+        since = f" at {expires.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if expires else ""
+        gone = "owner gone" if running is False else "owner not renewing"
+        return f"{head}: {gone}, lease expired{since}; free now — the next run takes it over"
+    left = max(1, round((expires - now).total_seconds() / 60))
+    until = f"{expires.astimezone(UTC):%Y-%m-%d %H:%M} UTC (in {left} min)"
+    if running is False:
+        return f"{head}: owner is not running; frees up at {until}"
+    return f"{head}: in progress; lease until {until}"
 
 
 def register(cli: typer.Typer) -> None:
@@ -69,14 +88,7 @@ def register(cli: typer.Typer) -> None:
                     for f in failures:
                         lines.append(f"  failed {f.digest_day} (attempt {f.attempts}): {f.last_error}")
                     for c in await delivery_store.open_claims(session, d.key):
-                        until = c.lease_expires_at
-                        if until is not None and until.replace(tzinfo=until.tzinfo or UTC) <= now:
-                            lines.append(f"  claim {c.digest_day} by {c.owner}: lease expired {until:%Y-%m-%d %H:%M:%S}"
-                                         " UTC (owner presumed dead; the next run checks the platform, then takes"
-                                         " over)")
-                        elif until is not None:
-                            lines.append(f"  claim {c.digest_day} held by {c.owner} until {until:%Y-%m-%d %H:%M:%S}"
-                                         " UTC (posting now, or frees up then if that process died)")
+                        lines.append("  " + claim_line(c, now, delivery_store.owner_running(c.owner)))
             return lines
 
         lines = run(go)

@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
 
 from bot.commands import paper_commands, thread_replies
 from bot.commands.command_table import spec
@@ -20,7 +19,8 @@ from bot.commands.services import CoreServices
 from bot.dedupe import DatabaseEventDeduper, Deduper
 from bot.errors import PaperboyError, UsageError
 from bot.messages import ActionKind, Message, Reply, Visibility
-from storage.destination_store import count_posted, find_digest_post, record_posted
+from storage.delivery_store import console_numbers_used, find_console_post, log_console_post
+from storage.destination_store import record_posted
 from storage.paper_store import find_paper
 from storage.subscription_store import list_topics
 
@@ -159,22 +159,22 @@ class CommandCore:
         needle = current.casefold().strip()
         return [t for t in topics if needle in t.casefold()][:limit]
 
-    async def record_digest_post(self, destination: str, message_ref: str, paper_ids: list[int],
-                                 digest_day: date | None) -> None:
-        """A digest's own delivery log, for posters whose platform keeps none (the console)."""
-        async with self.services.db.session() as session:
-            await record_posted(session, destination, message_ref, paper_ids, kind="digest", digest_day=digest_day)
+    async def log_console_digest(self, destination: str, tag: str, number: int) -> tuple[int, bool]:
+        """The console's delivery log (its platform keeps no history): a digest is logged under its delivery's
+        tag before it is printed. Returns its number and whether this call logged it; False: an earlier attempt
+        already printed it, under that number."""
+        return await log_console_post(self.services.db, destination, tag, number)
 
-    async def find_digest_post(self, destination: str, digest_day: date) -> tuple[str, str | None] | None:
-        """(message ref, thread ref) of the digest logged for this destination and day, if any."""
+    async def find_console_digest(self, tag: str) -> int | None:
+        """The number the console printed a tagged digest as, if an earlier attempt did."""
         async with self.services.db.session() as session:
-            found = await find_digest_post(session, destination, digest_day)
-        return (found.message_ref, found.thread_ref) if found is not None else None
+            return await find_console_post(session, tag)
 
     async def next_message_number(self, destination: str) -> int:
-        """The console numbers its messages per channel, persistently: #N keeps meaning the same message."""
+        """The console numbers its messages per channel, persistently: #N keeps meaning the same message (also
+        a digest that was printed but whose delivery a killed process never completed)."""
         async with self.services.db.session() as session:
-            return await count_posted(session, destination) + 1
+            return await console_numbers_used(session, destination) + 1
 
     async def _dispatch(self, ctx: ChatContext, command: Command) -> Reply:
         return await spec(command.name, command.sub).handler(self.services, ctx, command)

@@ -4,6 +4,10 @@ Each destination is claimed in the database before anything is composed (so two 
 post it), composed from papers not yet posted there, posted through its platform's adapter, and completed in
 the same transaction that records which papers it listed. A failure for one channel is recorded with backoff
 and never holds up the others; a crash leaves a claim whose lease expires and is retried.
+
+Posting and completing cannot be one transaction (the platform is not our database), so every message of a
+digest carries its delivery's tag (`DigestTag`). A later attempt asks the platform for the tagged message before
+posting; when an earlier attempt's post is there, the delivery is completed with it and nothing is posted again.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from datetime import date, datetime, timedelta
 from bot.clock import Clock
 from bot.commands.services import CoreServices
 from bot.digests.digest_composer import NOTHING_NEW, DigestPlan, choose, render_digest
-from bot.digests.poster import DigestPoster, DigestTag
+from bot.digests.poster import DigestPoster, DigestTag, PostResult
 from bot.digests.schedule import due_day
 from bot.errors import DeliveryError
 from bot.messages import Message
@@ -36,7 +40,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class DigestSettings:
     grace: timedelta = timedelta(hours=6)
-    lease_seconds: float = 600.0
+    lease_seconds: float = 600.0  # how long a claim holds before another process may take it over
     # Seconds everything an LLM does for one digest may take (topic expansion, then TL;DRs) before the digest
     # goes out with what is ready: the plain matcher's topics and offline TL;DRs.
     tldr_deadline: float = 8.0
@@ -83,6 +87,8 @@ class DigestRunner:
                 continue
             if day is not None:
                 due.append((destination, day))
+        if not due:  # most ticks: nothing to load, and no topic expansion asked of the LLM
+            return []
         context = await self._prepare([d for d, _ in due], {day for _, day in due})
         return list(await asyncio.gather(*(self.run_one(d, day, now=moment, context=context) for d, day in due)))
 
@@ -150,19 +156,21 @@ class DigestRunner:
         claim = await delivery_store.claim(db, destination.key, day, self.owner, now, self.settings.lease_seconds)
         if claim is None:
             return Outcome(destination.key, day, "skipped", "already posted, in progress, or backing off")
+        # Every attempt after the first may follow one that reached the platform and then died (or timed out
+        # waiting for its answer) before recording it: the tag lets this one find that post instead of repeating it.
+        tag = DigestTag(destination.key, day, since=claim.first_claimed_at if claim.attempt > 1 else None)
         try:
-            message, paper_ids = await self._compose(destination, day, context)
             poster = self.posters.get(destination.platform)
             if poster is None:
                 raise DeliveryError(f"no {destination.platform} adapter is running", permanent=True)
-            tag = DigestTag(destination.key, day)
-            # The previous owner's lease ran out: it may have died after the platform took the digest and before
-            # recording it. Ask the platform first; posting again would be the duplicate exactly-once forbids.
-            found = await poster.find_digest(as_value(destination), message, tag) if claim.previous_owner else None
+            # Composed first either way: the same inputs give the same digest, so a found post is recorded with
+            # the papers it lists (nothing is written between claim and completion that a stuck database could
+            # hold up before the post).
+            message, paper_ids = await self._compose(destination, day, context)
+            found = await poster.find_digest(as_value(destination), tag) if tag.since is not None else None
             if found is not None:
-                log.info("digest for %s on %s was already posted by %s; recorded it", destination.key, day,
-                         claim.previous_owner)
-            result = found or await poster.post_digest(as_value(destination), message, tag=tag)
+                return await self._complete_found(claim, destination, day, found, paper_ids)
+            result = await poster.post_digest(as_value(destination), message, tag=tag)
         except DeliveryError as exc:
             await delivery_store.fail(db, claim, exc, self.clock(), retry_after=exc.retry_after)
             log.warning("digest for %s on %s failed: %s", destination.key, day, exc)
@@ -176,6 +184,19 @@ class DigestRunner:
         if not done:  # our lease ran out and someone else took over: they own the record now
             log.warning("digest for %s on %s posted after losing its claim", destination.key, day)
         return Outcome(destination.key, day, "posted", result.message_ref, tuple(paper_ids))
+
+    async def _complete_found(self, claim: delivery_store.Claim, destination: Destination, day: date,
+                              found: PostResult, paper_ids: list[int]) -> Outcome:
+        """An earlier attempt's digest is on the platform already: record it as this delivery's post, with the
+        papers the digest lists, and post nothing."""
+        done = await delivery_store.complete(self.services.db, claim, found.message_ref, paper_ids, self.clock(),
+                                             thread_ref=found.thread_ref)
+        log.warning("digest for %s on %s was already posted by %s (message %s); recorded it, posted nothing",
+                    destination.key, day, claim.previous_owner or "an earlier attempt", found.message_ref)
+        if not done:
+            return Outcome(destination.key, day, "skipped", "claim lost while recording an earlier post")
+        return Outcome(destination.key, day, "posted", f"{found.message_ref}, found from an earlier attempt",
+                       tuple(paper_ids))
 
     async def _compose(self, destination: Destination, day: date, context: _RunContext) -> tuple[Message, list[int]]:
         services = self.services

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from bot.destination import Destination
 from bot.messages import Message
+
+# How far before an earlier attempt's claim a platform search starts: clocks of hosts and platforms differ.
+SEARCH_MARGIN_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -19,29 +22,39 @@ class PostResult:
 
 @dataclass(frozen=True)
 class DigestTag:
-    """The claim a digest message carries on its platform, so that a process taking over from one that died
-    between posting and recording can ask the platform whether the digest is already there."""
+    """The mark every message of one delivery (destination, day) carries on its platform.
+
+    A process can die after the platform accepted its digest but before the delivery was completed; the next
+    claimer then asks the platform for a message with this tag (`DigestPoster.find_digest`) and completes the
+    delivery instead of posting it a second time. `since` is when the delivery was first claimed, where such
+    a search starts (None on a first attempt, which never searches)."""
 
     destination_key: str
     day: date
+    since: datetime | None = None
 
     @property
     def key(self) -> str:
-        return f"{self.destination_key}|{self.day.isoformat()}"
+        """The claim's key in words: the delivery it marks."""
+        return f"{self.destination_key}/{self.day.isoformat()}"
 
     @property
-    def nonce(self) -> str:
-        """Short enough for a Discord nonce (25 characters), the same for every attempt at this digest."""
-        return "pb" + hashlib.sha256(self.key.encode()).hexdigest()[:22]
+    def token(self) -> str:
+        """A short, stable stand-in for `key`, for places with little room (a Discord nonce is ≤ 25 characters)."""
+        return hashlib.sha256(self.key.encode()).hexdigest()[:20]
+
+    def part_nonce(self, index: int) -> str:
+        """A distinct nonce per message of a split digest (Discord returns the first message for a reused one)."""
+        return f"{self.token}{index:02d}"[:25]
 
 
 class DigestPoster(Protocol):
     async def post_digest(self, destination: Destination, message: Message, *,
                           tag: DigestTag | None = None) -> PostResult:
-        """Post or raise `bot.errors.DeliveryError`; may split a long message into several. The first message
-        carries `tag` in whatever way the platform keeps it (Slack metadata, Discord nonce, console log)."""
+        """Post or raise `bot.errors.DeliveryError`; may split a long message into several, each carrying `tag`."""
         ...
 
-    async def find_digest(self, destination: Destination, message: Message, tag: DigestTag) -> PostResult | None:
-        """The digest already on the platform under `tag`, if any (checked only after a crashed owner)."""
+    async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:
+        """The digest an earlier attempt posted with `tag`, if the platform has it; None if it is not there.
+        Raise `DeliveryError` when the platform cannot be asked: posting blind could post it twice."""
         ...

@@ -31,6 +31,7 @@ DELETE_ORIGINAL = "delete-original"
 MESSAGE = "message"
 THREAD = "thread"
 TYPING = "typing"
+HISTORY = "history"
 
 
 def user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
@@ -97,7 +98,7 @@ class FakeDiscord(FakeServer):
         self._failures: list[tuple[re.Pattern[str], Reply]] = []
         self.events: list[tuple[str, Recorded]] = []
         self.channels: dict[int, dict[str, Any]] = {CHANNEL_ID: text_channel()}
-        self.history: dict[int, list[dict[str, Any]]] = {}  # channel -> messages created, oldest first
+        self.posted: dict[int, list[dict[str, Any]]] = {}  # channel → messages the bot posted there, in order
         self._nonces: dict[str, dict[str, Any]] = {}
         self._patterns: list[tuple[str, re.Pattern[str], str, Callable[[Recorded, re.Match[str]], Reply]]] = [
             ("GET", re.compile(rf"^{API}/users/@me$"), "login", lambda r, m: _json(user(BOT_ID, "Paperboy", bot=True))),
@@ -107,7 +108,7 @@ class FakeDiscord(FakeServer):
             ("DELETE", re.compile(rf"^{API}/webhooks/(\d+)/([^/]+)/messages/@original$"), DELETE_ORIGINAL,
              lambda r, m: Reply(204, b"", {"Content-Type": "text/plain"})),
             ("POST", re.compile(rf"^{API}/channels/(\d+)/messages$"), MESSAGE, self._message),
-            ("GET", re.compile(rf"^{API}/channels/(\d+)/messages$"), "history", self._history),
+            ("GET", re.compile(rf"^{API}/channels/(\d+)/messages$"), HISTORY, self._history),
             ("POST", re.compile(rf"^{API}/channels/(\d+)/messages/(\d+)/threads$"), THREAD, self._thread),
             ("POST", re.compile(rf"^{API}/channels/(\d+)/typing$"), TYPING,
              lambda r, m: Reply(204, b"", {"Content-Type": "text/plain"})),
@@ -157,32 +158,36 @@ class FakeDiscord(FakeServer):
 
     def _message(self, rec: Recorded, match: re.Match[str]) -> Reply:
         """As documented for Create Message: with `enforce_nonce`, a nonce the same author used moments ago
-        returns that message instead of creating another. History never carries the nonce."""
+        returns that message instead of creating another. The reply echoes the nonce; history never carries it
+        (Discord keeps nonces only briefly)."""
         body = rec.json() or {}
-        nonce = body.get("nonce")
+        channel = int(match.group(1))
+        nonce = str(body["nonce"]) if body.get("nonce") is not None else None
         with self._lock:
-            if nonce is not None and body.get("enforce_nonce") and str(nonce) in self._nonces:
-                return _json(self._nonces[str(nonce)])
-            created = message(self.next_id(), int(match.group(1)), embeds=body.get("embeds"),
-                              content=body.get("content", ""))
-            self.history.setdefault(int(match.group(1)), []).append(created)
+            if nonce is not None and body.get("enforce_nonce") and nonce in self._nonces:
+                return _json(self._nonces[nonce])
+            sent = message(self.next_id(), channel, embeds=body.get("embeds"), content=body.get("content", ""))
+            self.posted.setdefault(channel, []).append(sent)
             if nonce is not None:
-                self._nonces[str(nonce)] = {**created, "nonce": str(nonce)}
-        return _json({**created, "nonce": str(nonce)} if nonce is not None else created)
+                self._nonces[nonce] = {**sent, "nonce": nonce}
+        return _json({**sent, "nonce": nonce} if nonce is not None else sent)
 
     def _history(self, rec: Recorded, match: re.Match[str]) -> Reply:
-        """Get Channel Messages: newest first, at most `limit` (100), before/after a message id."""
-        limit = int((rec.query.get("limit") or ["50"])[-1])
-        before = int((rec.query.get("before") or ["0"])[-1]) or None
-        after = int((rec.query.get("after") or ["0"])[-1]) or None
+        """GET channel messages: newest first; `after` gives the `limit` oldest messages after that id."""
+        limit = int((rec.query.get("limit") or ["50"])[0])
+        after = int((rec.query.get("after") or ["0"])[0])
         with self._lock:
-            found = [m for m in reversed(self.history.get(int(match.group(1)), []))
-                     if (before is None or int(m["id"]) < before) and (after is None or int(m["id"]) > after)]
-        return _json(found[:min(limit, 100)])
+            found = [dict(m) for m in self.posted.get(int(match.group(1)), []) if int(m["id"]) > after]
+        page = found[:limit] if after else found[-limit:]
+        return _json(list(reversed(page)))
 
     def _thread(self, rec: Recorded, match: re.Match[str]) -> Reply:
         thread = thread_channel(int(match.group(2)), int(match.group(1)), (rec.json() or {}).get("name", "t"))
         self.channels[int(match.group(2))] = thread
+        with self._lock:
+            for sent in self.posted.get(int(match.group(1)), []):
+                if sent["id"] == match.group(2):
+                    sent["thread"] = thread
         return _json(thread, 201)
 
     def _channel(self, rec: Recorded, match: re.Match[str]) -> Reply:

@@ -38,44 +38,52 @@ def rate_limited(retry_after: int = 3) -> Reply:
 
 
 class FakeSlack(FakeServer):
-    """Serves auth.test, chat.postMessage (fresh ts each time), chat.postEphemeral and any response_url."""
+    """Serves auth.test, chat.postMessage (fresh ts each time), chat.postEphemeral and any response_url, and
+    conversations.history over what was posted (newest first, `oldest`, `limit`, cursors; message metadata only
+    with `include_all_metadata`, as Slack does)."""
 
     def __init__(self) -> None:
         super().__init__()
         self._ts = itertools.count(1)
         self._ts_lock = threading.Lock()
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        self.route("GET", "/api/conversations.history", self._history)
         self.route("POST", "/api/auth.test", ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="paperboy",
                                                 team="Paper Team", url="https://paper.slack.com/"))
         self.route("POST", "/api/chat.postMessage", self._post)
-        self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> messages, oldest first
-        for method in ("GET", "POST"):
-            self.route(method, "/api/conversations.history", self._history)
         self.route("POST", "/api/chat.postEphemeral", ok(message_ts="1700000000.999999"))
         for n in range(1, 6):
             self.route("POST", f"/response/{n}", Reply(200, b"ok", {"Content-Type": "text/plain"}))
 
     def _post(self, rec: Recorded) -> Reply:
-        body = rec.json() or {}
+        body = rec.json()
         with self._ts_lock:
             ts = f"1700000000.{next(self._ts):06d}"
-            kept: dict[str, Any] = {"type": "message", "ts": ts, "bot_id": BOT_ID, "text": body.get("text", "")}
-            if isinstance(body.get("metadata"), dict):
-                kept["metadata"] = body["metadata"]
-            self.history.setdefault(str(body.get("channel")), []).append(kept)
+            item: dict[str, Any] = {"type": "message", "ts": ts, "text": body.get("text", ""), "user": BOT_USER,
+                                    "bot_id": BOT_ID}
+            if body.get("metadata"):
+                item["metadata"] = body["metadata"]
+            self.history.setdefault(str(body.get("channel")), []).append(item)
         return ok(ts=ts, channel=body.get("channel"))
 
     def _history(self, rec: Recorded) -> Reply:
-        """As Slack documents conversations.history: newest first, at most `limit`, and message metadata only
-        when `include_all_metadata` is true."""
-        params = {k: v[-1] for k, v in rec.query.items()}
-        if rec.method == "POST" and rec.body:
-            params.update({k: v[-1] for k, v in parse_qs(rec.body.decode()).items()})
-        limit = int(params.get("limit", "100"))
-        with_metadata = params.get("include_all_metadata") in ("true", "1", "True")
+        query = {k: v[0] for k, v in rec.query.items()}
+        channel = query.get("channel", "")
+        oldest = float(query.get("oldest") or 0)
+        limit = int(query.get("limit") or 100)
+        start = int(query.get("cursor") or 0)
         with self._ts_lock:
-            found = list(reversed(self.history.get(params.get("channel", ""), [])))[:limit]
-        messages = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in found]
-        return ok(messages=messages, has_more=False)
+            found = [dict(m) for m in reversed(self.history.get(channel, [])) if float(m["ts"]) > oldest]
+        if query.get("include_all_metadata") not in ("1", "true"):
+            for m in found:
+                m.pop("metadata", None)
+        page = found[start:start + limit]
+        more = start + limit < len(found)
+        return ok(messages=page, has_more=more,
+                  response_metadata={"next_cursor": str(start + limit) if more else ""})
+
+    def history_calls(self) -> list[Recorded]:
+        return self.calls("/api/conversations.history")
 
     @property
     def api_url(self) -> str:
