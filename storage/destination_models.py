@@ -22,6 +22,8 @@ class Destination(Base):
     platform: Mapped[str] = mapped_column(String(32))
     workspace: Mapped[str] = mapped_column(String(128))
     channel: Mapped[str] = mapped_column(String(128))
+    # Set for a person's own digest by direct message (key platform:workspace:@user); None for a channel.
+    user_id: Mapped[str | None] = mapped_column(String(128))
     name: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str | None] = mapped_column(String(64))  # None: the configured default
     digest_time: Mapped[str] = mapped_column(String(5), default="09:00")  # HH:MM local time
