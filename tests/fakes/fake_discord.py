@@ -107,6 +107,7 @@ class FakeDiscord(FakeServer):
         self.posted: dict[int, list[dict[str, Any]]] = {}  # channel → messages the bot posted there, in order
         self._nonces: dict[str, dict[str, Any]] = {}
         self.dms: dict[int, dict[str, Any]] = {}  # user id → their DM channel with the bot
+        self.closed_dms: set[int] = set()  # users who closed DMs or left every shared server: sends get 50007
         self._patterns: list[tuple[str, re.Pattern[str], str, Callable[[Recorded, re.Match[str]], Reply]]] = [
             ("GET", re.compile(rf"^{API}/users/@me$"), "login", lambda r, m: _json(user(BOT_ID, "Paperboy", bot=True))),
             ("GET", re.compile(rf"^{API}/oauth2/applications/@me$"), "app", self._app),
@@ -172,6 +173,9 @@ class FakeDiscord(FakeServer):
         channel = int(match.group(1))
         nonce = str(body["nonce"]) if body.get("nonce") is not None else None
         with self._lock:
+            dm = self.channels.get(channel) or {}
+            if dm.get("type") == 1 and any(int(r["id"]) in self.closed_dms for r in dm.get("recipients", [])):
+                return _json({"message": "Cannot send messages to this user", "code": 50007}, 403)
             if nonce is not None and body.get("enforce_nonce") and nonce in self._nonces:
                 return _json(self._nonces[nonce])
             sent = message(self.next_id(), channel, embeds=body.get("embeds"), content=body.get("content", ""))

@@ -71,9 +71,7 @@ class FakeSlack(FakeServer):
     def _open(self, rec: Recorded) -> Reply:
         """conversations.open with `users` (one user): that person's DM with the bot, the same id every time, as
         Slack documents it (`channel.id` "D…"); a deactivated user gets `user_disabled`."""
-        fields = {k: v[0] for k, v in form(rec).items()} if rec.body and not rec.body.startswith(b"{") \
-            else (rec.json() or {})
-        users = str(fields.get("users") or "")
+        users = str(arguments(rec).get("users") or "")
         if not users:
             return slack_error("users_list_not_supplied")
         if users in self.departed:
@@ -84,11 +82,7 @@ class FakeSlack(FakeServer):
 
     def opens(self) -> list[str]:
         """The users conversations.open was called for, in order."""
-        found = []
-        for rec in self.calls("/api/conversations.open"):
-            fields = {k: v[0] for k, v in form(rec).items()} if not rec.body.startswith(b"{") else rec.json()
-            found.append(str(fields.get("users")))
-        return found
+        return [str(arguments(rec).get("users")) for rec in self.calls("/api/conversations.open")]
 
     def _history(self, rec: Recorded) -> Reply:
         query = {k: v[0] for k, v in rec.query.items()}
@@ -167,3 +161,14 @@ def action_request(action_id: str, value: str, *, message_ts: str, channel: str 
 
 def form(rec: Recorded) -> dict[str, list[str]]:
     return parse_qs(rec.body.decode())
+
+
+def arguments(rec: Recorded) -> dict[str, Any]:
+    """A Web API call's arguments, wherever the client put them: Slack reads the query string, a form body or a
+    JSON body alike."""
+    found: dict[str, Any] = {k: v[0] for k, v in rec.query.items()}
+    if rec.body.startswith(b"{"):
+        found.update(rec.json() or {})
+    elif rec.body:
+        found.update({k: v[0] for k, v in form(rec).items()})
+    return found
