@@ -32,6 +32,11 @@ class Destination(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+    @property
+    def user(self) -> str | None:
+        """As on the frozen `bot.destination.Destination`: whose DM digest this is (None: a channel's)."""
+        return self.user_id
+
 
 class PostedMessage(Base):
     __tablename__ = "posted_messages"
