@@ -41,6 +41,7 @@ ELLIPSIS = "…"
 _MENTION_LIKE = re.compile(r"<(?=[@#:/]|a:|t:)")
 USER_ID = re.compile(r"[0-9]{15,21}")  # a Discord user id (snowflake): the only thing a mention is built from
 MENTION = re.compile(r"<@([0-9]{15,21})>")
+MAX_PINGS = 50  # people pinged by one message (each "<@id> " is at most 25 characters)
 _LINE_START = re.compile(r"^(\s*)(#{1,3}\s|-#\s|[-*+]\s|>\s|\d+[.)]\s)", re.MULTILINE)
 
 
@@ -112,7 +113,7 @@ def batch_mentions(batch: list[discord.Embed], message: Message) -> list[str]:
         for user in MENTION.findall(embed.description or ""):
             if user in routed and user not in found:
                 found.append(user)
-    return found
+    return found[:MAX_PINGS]  # the content line stays far below 2000 characters
 
 
 def _split_long(text: str, budget: int) -> list[str]:
