@@ -151,7 +151,7 @@ TABLE: tuple[SlashCommand, ...] = (
                               max_chars=100),), private=_private_when_asking_or_personal,
                     personal_option="Your own digest, by direct message (default: this channel's)"),
         CommandSpec("papers", "mention", "/papers mention me on|off", "/papers mention me on|off",
-                    "name you on this channel's digest items that match your own topics",
+                    "mention you on this channel's digest items that match your own topics",
                     "Be mentioned on digest items here that match your own topics", "mention me on|off",
                     _mention, (Argument("setting", "me on, me off; empty shows yours", choices=("me on", "me off")),),
                     private=_always),
