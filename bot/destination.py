@@ -12,6 +12,11 @@ def destination_key(platform: str, workspace: str, channel: str) -> str:
     return f"{platform}:{workspace}:{channel}"
 
 
+def personal_key(platform: str, workspace: str, user: str) -> str:
+    """A person's own digest (by direct message): `@` never starts a Slack, Discord or console channel id."""
+    return f"{platform}:{workspace}:@{user}"
+
+
 @dataclass(frozen=True)
 class Destination:
     key: str  # platform:workspace:channel
@@ -20,3 +25,4 @@ class Destination:
     channel: str
     name: str | None = None
     timezone: str | None = None  # None: the configured default
+    user: str | None = None  # a person's digest, posted to them by direct message; None: a channel

@@ -45,6 +45,10 @@ class PaperItem:
     organization: str | None = None
     why: str | None = None
     actions: tuple[Action, ...] = ()
+    # Platform user ids to mention after the item ("→ @u1"): set only by the digest runner, from people who
+    # opted in (`/papers mention me on`) and follow a matching topic; never from paper or LLM text. Renderers
+    # build the mention from these ids, and only from ids of their platform's shape.
+    mentions: tuple[str, ...] = ()
 
     @property
     def byline(self) -> str | None:
@@ -98,6 +102,8 @@ class Reply:
     message: Message
     visibility: Visibility = Visibility.CHANNEL
     in_thread: bool = False  # answer in the thread the request came from
+    # A second message only the asker sees, sent after this one (the "for you" list under `/papers today`).
+    private: Message | None = None
 
     @property
     def paper_ids(self) -> list[int]:

@@ -22,6 +22,8 @@ class Destination(Base):
     platform: Mapped[str] = mapped_column(String(32))
     workspace: Mapped[str] = mapped_column(String(128))
     channel: Mapped[str] = mapped_column(String(128))
+    # Set for a person's own digest by direct message (key platform:workspace:@user); None for a channel.
+    user_id: Mapped[str | None] = mapped_column(String(128))
     name: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str | None] = mapped_column(String(64))  # None: the configured default
     digest_time: Mapped[str] = mapped_column(String(5), default="09:00")  # HH:MM local time
@@ -29,6 +31,11 @@ class Destination(Base):
     digest_days: Mapped[str] = mapped_column(String(32), default="mon-fri")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    @property
+    def user(self) -> str | None:
+        """As on the frozen `bot.destination.Destination`: whose DM digest this is (None: a channel's)."""
+        return self.user_id
 
 
 class PostedMessage(Base):

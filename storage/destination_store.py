@@ -17,7 +17,7 @@ from storage.destination_models import Destination, PostedMessage
 def as_value(row: Destination) -> DestinationValue:
     """The frozen destination adapters receive: a row never leaves the core."""
     return DestinationValue(key=row.key, platform=row.platform, workspace=row.workspace, channel=row.channel,
-                              name=row.name, timezone=row.timezone)
+                              name=row.name, timezone=row.timezone, user=row.user_id)
 
 
 async def get_destination(session: AsyncSession, key: str) -> Destination | None:

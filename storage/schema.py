@@ -9,12 +9,13 @@ from storage import (
                  destination_models,
                  event_store,
                  models,
+                 personal_models,
                  semantic_cache_store,
                  subscription_models,
                  summary_models,
 )
 from storage.base import Base
 
-TABLE_MODULES = (models, delivery_models, destination_models, event_store, semantic_cache_store,
-                 subscription_models, summary_models)
+TABLE_MODULES = (models, delivery_models, destination_models, event_store, personal_models,
+                 semantic_cache_store, subscription_models, summary_models)
 metadata: MetaData = Base.metadata

@@ -13,7 +13,7 @@ from typing import TextIO
 from adapters.console.console_renderer import render_reply
 from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.context import ChatContext
-from bot.messages import Message, Reply
+from bot.messages import Message, Reply, Visibility
 
 PLATFORM = "console"
 WORKSPACE = "local"
@@ -43,6 +43,8 @@ class ConsoleAdapter:
             number = await self._next_number()
             await self.core.record_posted(self.context(), reply, str(number), kind=kind)
         self._write(render_reply(reply, number, thread))
+        if reply.private is not None:  # the "for you" part: marked as seen by the asker only
+            self._write(render_reply(Reply(reply.private, Visibility.EPHEMERAL), None, thread))
         return number
 
     async def post(self, message: Message, *, kind: str = "digest") -> str:

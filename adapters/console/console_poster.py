@@ -31,7 +31,8 @@ class ConsolePoster:
                 number, logged = await self.core.log_console_digest(destination.key, tag.token, number)
                 if not logged:
                     return PostResult(str(number))
-            self._write(f"— #{destination.channel} —\n" + render_reply(Reply(message), number))
+            where = f"@{destination.user}" if destination.user else f"#{destination.channel}"  # a DM digest: @USER
+            self._write(f"— {where} —\n" + render_reply(Reply(message), number))
         return PostResult(str(number))
 
     async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:

@@ -29,6 +29,8 @@ def render_message(message: Message, number: int | None = None) -> str:
             lines.append(f"    TL;DR: {item.tldr}")
         if item.why:
             lines.append(f"    why: {item.why}")
+        if item.mentions:
+            lines.append("    → " + " ".join(f"@{user}" for user in item.mentions))
     lines.extend(f"  · {line}" for line in message.context)
     return "\n".join(lines)
 

@@ -27,7 +27,7 @@ from discord import app_commands
 from pydantic import SecretStr
 
 from adapters.discord.discord_commands import app_commands_for
-from adapters.discord.discord_renderer import render_message, thread_name, truncate
+from adapters.discord.discord_renderer import batch_mentions, render_message, thread_name, truncate
 from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.command_table import CommandSpec
 from bot.commands.context import ChatContext
@@ -147,6 +147,9 @@ class DiscordAdapter:
                                                        allowed_mentions=NO_MENTIONS, wait=True)
                 if ctx is not None and not ephemeral and reply.paper_ids:
                     await self.core.record_posted(ctx, reply, str(sent.id))
+            if reply.private is not None and ctx is not None:  # the "for you" part: only the asker sees it
+                for batch in render_message(reply.private):
+                    await interaction.followup.send(embeds=batch, ephemeral=True, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as exc:
             log.warning("follow-up failed: %s", exc)
 
@@ -299,6 +302,17 @@ class DiscordPoster:
         self.client = client
         self._pace = Pacer(interval)
 
+    async def _direct(self, destination: Destination) -> discord.DMChannel:
+        """A personal digest's channel: the person's DM with the bot (POST /users/@me/channels, cached by
+        discord.py). A user who left or cannot be reached fails here or on the send, as a `DeliveryError`."""
+        assert destination.user is not None
+        try:
+            return await self.client.create_dm(discord.Object(int(destination.user)))
+        except ValueError as exc:
+            raise DeliveryError(f"not a Discord user id: {destination.user[:30]!r}", permanent=True) from exc
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            raise delivery_error(exc) from exc
+
     def _channel(self, destination: Destination) -> discord.abc.Messageable:
         channel = self.client.get_channel(int(destination.channel))
         if isinstance(channel, discord.abc.Messageable):
@@ -307,7 +321,8 @@ class DiscordPoster:
 
     async def post_digest(self, destination: Destination, message: Message, *,
                           tag: DigestTag | None = None) -> PostResult:
-        channel = self._channel(destination)
+        channel: discord.abc.Messageable = await self._direct(destination) if destination.user else self._channel(
+            destination)
         batches = render_message(message)
         if tag is not None:
             mark_digest(batches[0][-1], tag)
@@ -315,17 +330,23 @@ class DiscordPoster:
         try:
             for index, batch in enumerate(batches):
                 await self._pace.wait()
+                extra: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+                if users := batch_mentions(batch, message):  # opted-in people: pinged, and no one else
+                    extra["content"] = "→ " + " ".join(f"<@{u}>" for u in users)
+                    extra["allowed_mentions"] = discord.AllowedMentions(
+                        everyone=False, roles=False, replied_user=False, users=[discord.Object(int(u)) for u in users])
                 # A nonce with enforce_nonce (discord.py sets it): Discord itself drops a repeat within minutes.
                 if tag is not None:
-                    sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS, nonce=tag.part_nonce(index))
-                else:
-                    sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS)
+                    extra["nonce"] = tag.part_nonce(index)
+                sent = await channel.send(embeds=batch, **extra)
                 first = first or sent
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             if first is None:
                 raise delivery_error(exc) from exc
             log.warning("digest for %s posted in part: %s", destination.key, exc)
         assert first is not None
+        if destination.user:  # a DM has no threads: replies there go to the digest itself
+            return PostResult(str(first.id))
         return PostResult(str(first.id), await self._open_thread(first, message, destination))
 
     async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:
@@ -334,7 +355,7 @@ class DiscordPoster:
         Discord keeps a nonce only briefly and does not return it with history, so the search looks for the
         tag in the footer of the digest's first message (`mark_digest`); a thread the dead attempt did not get
         to open is opened now."""
-        channel_id = int(destination.channel)
+        channel_id = (await self._direct(destination)).id if destination.user else int(destination.channel)
         me = self.client.user.id if self.client.user is not None else None
         after = (discord.utils.time_snowflake(tag.since - timedelta(seconds=SEARCH_MARGIN_SECONDS))
                  if tag.since is not None else None)
@@ -346,6 +367,8 @@ class DiscordPoster:
             for item in page:
                 author = item.get("author") or {}
                 if (me is None or str(author.get("id")) == str(me)) and is_tagged(item, tag):
+                    if destination.user:
+                        return PostResult(str(item["id"]))
                     return PostResult(str(item["id"]), await self._thread_of(item, destination))
             if len(page) < HISTORY_PAGE_SIZE:
                 break

@@ -36,11 +36,17 @@ def _callback(bridge: Bridge, entry: CommandSpec, argument: Argument | None):  #
 
         return no_option
     text = str if argument.choices else app_commands.Range[str, 1 if argument.required else 0, argument.max_chars]
-    if entry.personal_option:
+    if entry.personal_option and argument.required:
         async def with_flag(interaction: discord.Interaction, value: text, personal: bool = False) -> None:  # type: ignore[valid-type]
             await bridge.run_spec(interaction, entry, _with_flag(value, personal))
 
         return with_flag
+    if entry.personal_option:
+        async def optional_with_flag(interaction: discord.Interaction, value: text = argument.default,  # type: ignore[valid-type]
+                                     personal: bool = False) -> None:
+            await bridge.run_spec(interaction, entry, _with_flag(value, personal).strip())
+
+        return optional_with_flag
     if argument.required:
         async def required(interaction: discord.Interaction, value: text) -> None:  # type: ignore[valid-type]
             await bridge.run_spec(interaction, entry, value)

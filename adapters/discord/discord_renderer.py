@@ -39,6 +39,9 @@ WHY_BUDGET = 300
 COLOUR = discord.Colour(0xF5A623)
 ELLIPSIS = "…"
 _MENTION_LIKE = re.compile(r"<(?=[@#:/]|a:|t:)")
+USER_ID = re.compile(r"[0-9]{15,21}")  # a Discord user id (snowflake): the only thing a mention is built from
+MENTION = re.compile(r"<@([0-9]{15,21})>")
+MAX_PINGS = 50  # people pinged by one message (each "<@id> " is at most 25 characters)
 _LINE_START = re.compile(r"^(\s*)(#{1,3}\s|-#\s|[-*+]\s|>\s|\d+[.)]\s)", re.MULTILINE)
 
 
@@ -90,7 +93,27 @@ def paper_block(item: PaperItem) -> str:
         lines.append(escape(truncate(" ".join(item.tldr.split()), TLDR_BUDGET)))
     if item.why:
         lines.append(f"-# why: {escape(truncate(' '.join(item.why.split()), WHY_BUDGET))}")
-    return truncate("\n".join(lines), PAPER_BLOCK_BUDGET)
+    text = truncate("\n".join(lines), PAPER_BLOCK_BUDGET)
+    users = mentioned_users(item)
+    return text + "\n→ " + " ".join(f"<@{u}>" for u in users) if users else text
+
+
+def mentioned_users(item: PaperItem) -> list[str]:
+    """The people this item is routed to, as Discord ids: only stored ids of a snowflake's shape, never text
+    (all outside text goes through `neutralise_mentions`, so `<@…>` in a message can only come from here)."""
+    return [u for u in item.mentions if USER_ID.fullmatch(u)]
+
+
+def batch_mentions(batch: list[discord.Embed], message: Message) -> list[str]:
+    """Whom one message of a split digest mentions: the routed people whose items it carries. An embed mention
+    never pings, so the sender puts these in the message content with `allowed_mentions` listing exactly them."""
+    routed = {u for item in message.items for u in mentioned_users(item)}
+    found: list[str] = []
+    for embed in batch:
+        for user in MENTION.findall(embed.description or ""):
+            if user in routed and user not in found:
+                found.append(user)
+    return found[:MAX_PINGS]  # the content line stays far below 2000 characters
 
 
 def _split_long(text: str, budget: int) -> list[str]:

@@ -127,12 +127,19 @@ class SlackAdapter:
                 and context.client is not None):
             try:
                 await self._post(context.client, ctx, reply, thread_ts=None)
+                await self._respond_private(response_url, reply)
                 return
             except SlackApiError as exc:
                 if error_code(exc) not in PERMANENT_ERRORS:
                     raise
                 log.info("cannot post in %s (%s); answering through response_url", ctx.channel, error_code(exc))
         await self._respond(response_url, reply)
+        await self._respond_private(response_url, reply)
+
+    async def _respond_private(self, response_url: str, reply: Reply) -> None:
+        """The part of a reply only the asker sees (the "for you" list), as an ephemeral response."""
+        if reply.private is not None:
+            await self._respond(response_url, Reply(reply.private, Visibility.EPHEMERAL), replace_original=False)
 
     async def _respond(self, response_url: str, reply: Reply, *, replace_original: bool | None = None) -> None:
         """Answer through `response_url` (works without the bot in the channel; 5 uses in 30 minutes)."""

@@ -6,6 +6,7 @@ Errors are mapped to the core's `DeliveryError` (permanent when retrying cannot 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,7 +32,10 @@ from bot.messages import Message
 
 PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive",
                               "invalid_auth", "token_revoked", "missing_scope", "restricted_action",
-                              "team_access_not_granted", "no_permission", "ekm_access_denied"})
+                              "team_access_not_granted", "no_permission", "ekm_access_denied",
+                              # a personal digest's person: gone, deactivated, or not reachable by DM
+                              "user_not_found", "user_disabled", "cannot_dm_bot", "user_not_visible",
+                              "messages_tab_disabled"})
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -133,9 +137,27 @@ class SlackPoster:
                                 permanent=True)
         return token
 
+    async def _direct(self, destination: Destination, token: str | None) -> Destination:
+        """A personal digest goes to the person's DM with the bot: conversations.open (scope `im:write`) gives
+        its channel id, the same one every time. A channel destination is returned as it is."""
+        if destination.user is None:
+            return destination
+        kwargs: dict[str, Any] = {"token": token} if token else {}
+        try:
+            response = await self.client.conversations_open(users=destination.user, **kwargs)
+        except SlackApiError as exc:
+            raise _delivery_error(exc, "Slack refused the direct message") from exc
+        except (TimeoutError, OSError) as exc:
+            raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
+        channel = (response.get("channel") or {}).get("id")
+        if not channel:
+            raise DeliveryError("Slack opened no direct message channel")
+        return dataclasses.replace(destination, channel=str(channel))
+
     async def post_digest(self, destination: Destination, message: Message, *,
                           tag: DigestTag | None = None) -> PostResult:
         token = await self._token(destination)
+        destination = await self._direct(destination, token)
         chunks = render_message(message)
         refs: list[str] = []
         lock = self._locks.setdefault(destination.key, asyncio.Lock())
@@ -159,6 +181,7 @@ class SlackPoster:
         """The tagged digest in the channel's history since the delivery was first claimed (its first part when
         it was split), read with its message metadata; needs the history scopes the manifest asks for."""
         token = await self._token(destination)
+        destination = await self._direct(destination, token)
         kwargs: dict[str, Any] = {"token": token} if token else {}
         if tag.since is not None:
             kwargs["oldest"] = f"{tag.since.timestamp() - SEARCH_MARGIN_SECONDS:.6f}"

@@ -12,6 +12,7 @@ reject messages below them: we budget well under each and split long content acr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ MAX_FALLBACK_CHARS = 3_500  # the notification text: long enough to be faithful,
 MAX_BUTTON_VALUE = 1900  # Slack: 2000
 ACTION_PREFIX = "paperboy:"  # action ids are "paperboy:summarize:3": unique per message, as Slack requires
 ELLIPSIS = "…"
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")  # a Slack user id: the only thing a mention is ever built from
 
 Block = dict[str, Any]
 
@@ -127,7 +129,16 @@ def _item_text(item: PaperItem) -> str:
         lines.append(f"TL;DR: {_escaped_within(item.tldr, 1400)}")
     if item.why:
         lines.append(f"_why: {_escaped_within(item.why, 400)}_")
-    return truncate("\n".join(lines), MAX_SECTION_CHARS)
+    text = truncate("\n".join(lines), MAX_SECTION_CHARS)
+    mentions = mention_line(item)
+    return f"{text}\n{mentions}" if mentions else text
+
+
+def mention_line(item: PaperItem) -> str | None:
+    """"→ <@U…>" for the people this item is routed to (opted in, matching topic): built here from stored user
+    ids of Slack's shape only, never from text, so nothing else in a message can become a mention."""
+    users = [u for u in item.mentions if USER_ID.fullmatch(u)]
+    return "→ " + " ".join(f"<@{u}>" for u in users) if users else None
 
 
 def _item_actions(item: PaperItem) -> Block | None:
@@ -170,8 +181,9 @@ def _block_chars(block: Block) -> int:
 def _fallback(message: Message, items: list[PaperItem], *, first: bool, last: bool) -> str:
     part = Message(header=message.header, text=message.text if first else None,
                    body=message.body if first else None, items=items, context=message.context if last else [])
-    text = part.plain_text() or (message.header or "Paperboy")
-    return _escaped_within(text, MAX_FALLBACK_CHARS)
+    text = _escaped_within(part.plain_text() or (message.header or "Paperboy"), MAX_FALLBACK_CHARS)
+    mentions = [line for line in (mention_line(item) for item in items) if line]
+    return "\n".join([text, *mentions]) if mentions else text  # notifications name the same people
 
 
 def render_message(message: Message) -> list[SlackMessage]:

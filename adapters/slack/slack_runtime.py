@@ -27,8 +27,8 @@ from bot.errors import UsageError
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-SCOPES = ("commands", "chat:write", "app_mentions:read", "channels:history", "groups:history", "im:history",
-          "mpim:history")
+SCOPES = ("commands", "chat:write", "im:write", "app_mentions:read", "channels:history", "groups:history",
+          "im:history", "mpim:history")  # im:write: conversations.open for personal digests by direct message
 
 
 class EngineHolder(Protocol):

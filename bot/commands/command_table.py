@@ -14,6 +14,7 @@ from bot.commands.command_input import Command
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
 from bot.messages import Message, Reply, Visibility
+from bot.personal import personal_commands
 
 Handler = Callable[[CoreServices, ChatContext, Command], Awaitable[Reply]]
 
@@ -68,6 +69,10 @@ def _private_when_asking(args: str) -> bool:
     return args.strip().lower() in ("", "preview")
 
 
+def _private_when_asking_or_personal(args: str) -> bool:
+    return _private_when_asking(args) or _private_when_personal(args)
+
+
 def _always(_args: str) -> bool:
     return True
 
@@ -93,7 +98,13 @@ async def _why(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
 
 
 async def _digest(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    if personal_commands.is_personal(c.args):
+        return await personal_commands.personal_digest(s, ctx, c.args)
     return await digest_commands.digest(s, ctx, c.args)
+
+
+async def _mention(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await personal_commands.mention(s, ctx, c.args)
 
 
 async def _help(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
@@ -132,11 +143,18 @@ TABLE: tuple[SlashCommand, ...] = (
                     "one paper with its TL;DR", "One paper with its TL;DR", "show ID", _show, (PAPER_REF,)),
         CommandSpec("papers", "why", "/papers why ID", "/papers why ID", "why a paper matches this channel",
                     "Why a paper matches this channel", "why ID", _why, (PAPER_REF,), private=_always),
-        CommandSpec("papers", "digest", "/papers digest HH:MM [TIMEZONE] | off | preview",
-                    "/papers digest HH:MM [TIMEZONE] | off | preview", "the daily digest",
-                    "The daily digest: HH:MM [TIMEZONE], off, or preview", "digest HH:MM", _digest,
+        CommandSpec("papers", "digest", "/papers digest [--me] HH:MM [TIMEZONE] | off | preview",
+                    "/papers digest [--me] HH:MM [TIMEZONE] | off | preview",
+                    "the channel's daily digest, or with --me your own by direct message",
+                    "The daily digest: HH:MM [TIMEZONE], off, or preview", "digest [--me] HH:MM", _digest,
                     (Argument("setting", "HH:MM [TIMEZONE] | off | preview; empty shows the current setting",
-                              max_chars=100),), private=_private_when_asking),
+                              max_chars=100),), private=_private_when_asking_or_personal,
+                    personal_option="Your own digest, by direct message (default: this channel's)"),
+        CommandSpec("papers", "mention", "/papers mention me on|off", "/papers mention me on|off",
+                    "mention you on this channel's digest items that match your own topics",
+                    "Be mentioned on digest items here that match your own topics", "mention me on|off",
+                    _mention, (Argument("setting", "me on, me off; empty shows yours", choices=("me on", "me off")),),
+                    private=_always),
         CommandSpec("papers", "help", "/papers help", "/papers help", "what Paperboy can do", "What Paperboy can do",
                     "help", _help, private=_always, listed=False),
     ), group_description="Today's research papers for this channel"),

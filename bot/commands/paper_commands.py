@@ -10,6 +10,7 @@ from bot.commands.services import CoreServices
 from bot.digests.digest_composer import by_upvotes, day_label, rank_for_topics
 from bot.errors import UsageError
 from bot.messages import Message, Reply, Visibility
+from bot.personal.for_you import for_you
 from bot.summaries.summary_service import paper_text
 from bot.topics.topic_service import search_papers
 from storage.destination_store import get_destination
@@ -54,7 +55,8 @@ async def today(services: CoreServices, ctx: ChatContext) -> Reply:
     if day != now_day:
         context.insert(0, f"Nothing new on {day_label(now_day)}; showing the latest day, {day_label(day)}.")
     items = await items_with_tldrs(services.summaries, chosen, whys)
-    return Reply(Message(header=header, items=items, context=context))
+    private = await for_you(services, ctx, papers, {p.id for p in chosen})
+    return Reply(Message(header=header, items=items, context=context), private=private)
 
 
 async def top(services: CoreServices, ctx: ChatContext, period: str) -> Reply:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
 from bot.messages import Message, Reply, Visibility
+from bot.personal.personal_commands import status_lines
 from bot.topics.subscriptions import clean_topic, subscribe, unsubscribe
 from bot.topics.topic_service import match_topic
 from storage.destination_store import ensure_destination
@@ -63,5 +64,6 @@ async def do_list(services: CoreServices, ctx: ChatContext) -> Reply:
     lines = [
         "This channel follows: " + (", ".join(channel) if channel else "nothing yet (/subscribe TOPIC)"),
         "You follow: " + (", ".join(mine) if mine else "nothing yet (/subscribe --me TOPIC)"),
+        *await status_lines(services, ctx),
     ]
     return Reply(Message(header="Subscriptions", body="\n".join(lines)), Visibility.EPHEMERAL)

@@ -26,12 +26,13 @@ from bot.digests.poster import DigestPoster, DigestTag, PostResult
 from bot.digests.schedule import due_day
 from bot.errors import DeliveryError
 from bot.messages import Message
-from bot.topics.subscriptions import Scope
+from bot.personal import routing
 from storage import delivery_store
 from storage.destination_models import Destination
 from storage.destination_store import as_value, get_destination, list_destinations, posted_paper_ids_by_destination
 from storage.models import Paper
 from storage.paper_store import days_of, latest_day, papers_of_days
+from storage.personal_store import all_personal_subscriptions, mention_opt_ins
 from storage.subscription_store import all_channel_subscriptions
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,8 @@ class DigestRunner:
                 papers = await papers_of_days(session, listing_day, listing_day) if listing_day else []
                 context.days[day] = (listing_day, papers)
             context.topics = await all_channel_subscriptions(session)
+            context.topics.update(await all_personal_subscriptions(session))  # DM digests, mention routing
+            context.mentions = await mention_opt_ins(session, keys)
             context.seen = await posted_paper_ids_by_destination(session, keys)
             seen_days = await days_of(session, {i for ids in context.seen.values() for i in ids})
         for key, ids in context.seen.items():
@@ -200,18 +203,22 @@ class DigestRunner:
 
     async def _compose(self, destination: Destination, day: date, context: _RunContext) -> tuple[Message, list[int]]:
         services = self.services
-        scope = Scope.for_channel(destination.platform, destination.workspace, destination.channel)
+        scope = routing.digest_scope(destination)  # the channel's topics, or the person's for a DM digest
         listing_day, papers = context.days[day]
         topics = context.topics.get(scope.key, [])
-        if listing_day is None:
+        if listing_day is None or (destination.user_id and not topics):
             plan = DigestPlan(day=day, topics=topics)
         else:
             plan = choose(services.matcher, listing_day, papers, topics, seen=context.seen.get(destination.key, set()),
                           covered_day=context.covered.get(destination.key), max_items=services.digest_max_items)
         if not plan.papers:
             plan.day = day
-        message = await render_digest(plan, services.summaries, nothing_new=self.settings.nothing_new,
+        message = await render_digest(plan, services.summaries,
+                                      nothing_new=routing.nothing_new(destination, topics, self.settings.nothing_new),
                                       deadline=context.tldr_deadline)
+        message = routing.personalize(destination, message)
+        message = routing.with_mentions(services.matcher, destination, message, plan.papers,
+                                        context.mentions.get(destination.key, []), context.topics)
         return message, [p.id for p in plan.papers]
 
 
@@ -221,4 +228,5 @@ class _RunContext:
     topics: dict[str, list[str]] = field(default_factory=dict)
     seen: dict[str, set[int]] = field(default_factory=dict)
     covered: dict[str, date | None] = field(default_factory=dict)
+    mentions: dict[str, list[str]] = field(default_factory=dict)  # channel → people opted in to mentions there
     tldr_deadline: float = 8.0

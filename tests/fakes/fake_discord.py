@@ -32,6 +32,7 @@ MESSAGE = "message"
 THREAD = "thread"
 TYPING = "typing"
 HISTORY = "history"
+DM_OPEN = "dm-open"
 
 
 def user(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
@@ -64,6 +65,11 @@ def message(message_id: int, channel_id: int, *, author: dict[str, Any] | None =
     if reference:
         data["message_reference"] = {"message_id": str(reference), "channel_id": str(channel_id)}
     return data
+
+
+def dm_channel(channel_id: int, recipient: dict[str, Any]) -> dict[str, Any]:
+    """A DM channel as Create DM returns it (type 1, the other person in `recipients`)."""
+    return {"id": str(channel_id), "type": 1, "last_message_id": None, "recipients": [recipient]}
 
 
 def interaction(command: str, options: list[dict[str, Any]] | None = None, *, subcommand: str | None = None,
@@ -100,6 +106,8 @@ class FakeDiscord(FakeServer):
         self.channels: dict[int, dict[str, Any]] = {CHANNEL_ID: text_channel()}
         self.posted: dict[int, list[dict[str, Any]]] = {}  # channel → messages the bot posted there, in order
         self._nonces: dict[str, dict[str, Any]] = {}
+        self.dms: dict[int, dict[str, Any]] = {}  # user id → their DM channel with the bot
+        self.closed_dms: set[int] = set()  # users who closed DMs or left every shared server: sends get 50007
         self._patterns: list[tuple[str, re.Pattern[str], str, Callable[[Recorded, re.Match[str]], Reply]]] = [
             ("GET", re.compile(rf"^{API}/users/@me$"), "login", lambda r, m: _json(user(BOT_ID, "Paperboy", bot=True))),
             ("GET", re.compile(rf"^{API}/oauth2/applications/@me$"), "app", self._app),
@@ -113,6 +121,7 @@ class FakeDiscord(FakeServer):
             ("POST", re.compile(rf"^{API}/channels/(\d+)/typing$"), TYPING,
              lambda r, m: Reply(204, b"", {"Content-Type": "text/plain"})),
             ("GET", re.compile(rf"^{API}/channels/(\d+)$"), "channel", self._channel),
+            ("POST", re.compile(rf"^{API}/users/@me/channels$"), DM_OPEN, self._create_dm),
             ("PUT", re.compile(rf"^{API}/applications/(\d+)(?:/guilds/\d+)?/commands$"), "sync", self._sync),
         ]
 
@@ -164,6 +173,9 @@ class FakeDiscord(FakeServer):
         channel = int(match.group(1))
         nonce = str(body["nonce"]) if body.get("nonce") is not None else None
         with self._lock:
+            dm = self.channels.get(channel) or {}
+            if dm.get("type") == 1 and any(int(r["id"]) in self.closed_dms for r in dm.get("recipients", [])):
+                return _json({"message": "Cannot send messages to this user", "code": 50007}, 403)
             if nonce is not None and body.get("enforce_nonce") and nonce in self._nonces:
                 return _json(self._nonces[nonce])
             sent = message(self.next_id(), channel, embeds=body.get("embeds"), content=body.get("content", ""))
@@ -189,6 +201,20 @@ class FakeDiscord(FakeServer):
                 if sent["id"] == match.group(2):
                     sent["thread"] = thread
         return _json(thread, 201)
+
+    def _create_dm(self, rec: Recorded, match: re.Match[str]) -> Reply:
+        """Create DM (POST /users/@me/channels with `recipient_id`): the existing DM channel with that user, or a
+        new one. Sending there can still fail (403, code 50007) when the person closed their DMs or left."""
+        recipient = str((rec.json() or {}).get("recipient_id") or "")
+        if not recipient.isdigit():
+            return _json({"message": "Invalid Form Body", "code": 50035}, 400)
+        with self._lock:
+            existing = self.dms.get(int(recipient))
+            if existing is None:
+                existing = dm_channel(self.next_id(), user(int(recipient), f"user{recipient[-3:]}"))
+                self.dms[int(recipient)] = existing
+                self.channels[int(existing["id"])] = existing
+        return _json(existing)
 
     def _channel(self, rec: Recorded, match: re.Match[str]) -> Reply:
         found = self.channels.get(int(match.group(1)))

@@ -47,11 +47,13 @@ class FakeSlack(FakeServer):
         self._ts = itertools.count(1)
         self._ts_lock = threading.Lock()
         self.history: dict[str, list[dict[str, Any]]] = {}
+        self.departed: set[str] = set()  # users conversations.open answers `user_disabled` for (deactivated)
         self.route("GET", "/api/conversations.history", self._history)
         self.route("POST", "/api/auth.test", ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="paperboy",
                                                 team="Paper Team", url="https://paper.slack.com/"))
         self.route("POST", "/api/chat.postMessage", self._post)
         self.route("POST", "/api/chat.postEphemeral", ok(message_ts="1700000000.999999"))
+        self.route("POST", "/api/conversations.open", self._open)
         for n in range(1, 6):
             self.route("POST", f"/response/{n}", Reply(200, b"ok", {"Content-Type": "text/plain"}))
 
@@ -65,6 +67,22 @@ class FakeSlack(FakeServer):
                 item["metadata"] = body["metadata"]
             self.history.setdefault(str(body.get("channel")), []).append(item)
         return ok(ts=ts, channel=body.get("channel"))
+
+    def _open(self, rec: Recorded) -> Reply:
+        """conversations.open with `users` (one user): that person's DM with the bot, the same id every time, as
+        Slack documents it (`channel.id` "D…"); a deactivated user gets `user_disabled`."""
+        users = str(arguments(rec).get("users") or "")
+        if not users:
+            return slack_error("users_list_not_supplied")
+        if users in self.departed:
+            return slack_error("user_disabled")
+        if "," in users:
+            return ok(channel={"id": "G" + users.replace(",", "")})
+        return ok(channel={"id": f"D{users}"})
+
+    def opens(self) -> list[str]:
+        """The users conversations.open was called for, in order."""
+        return [str(arguments(rec).get("users")) for rec in self.calls("/api/conversations.open")]
 
     def _history(self, rec: Recorded) -> Reply:
         query = {k: v[0] for k, v in rec.query.items()}
@@ -143,3 +161,14 @@ def action_request(action_id: str, value: str, *, message_ts: str, channel: str 
 
 def form(rec: Recorded) -> dict[str, list[str]]:
     return parse_qs(rec.body.decode())
+
+
+def arguments(rec: Recorded) -> dict[str, Any]:
+    """A Web API call's arguments, wherever the client put them: Slack reads the query string, a form body or a
+    JSON body alike."""
+    found: dict[str, Any] = {k: v[0] for k, v in rec.query.items()}
+    if rec.body.startswith(b"{"):
+        found.update(rec.json() or {})
+    elif rec.body:
+        found.update({k: v[0] for k, v in form(rec).items()})
+    return found

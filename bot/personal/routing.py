@@ -1,0 +1,68 @@
+"""What a digest run does with personal topics: the scope a destination's digest matches (a channel's topics,
+or a person's for their DM digest), and the "→ @person" mentions on channel digest items.
+
+Mentions are data (`PaperItem.mentions`, platform user ids), never text: they come only from the people who
+opted in to mentions in that channel and follow a topic the paper matches, so no paper title, abstract or LLM
+reply can add one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from bot.digests.digest_composer import rank_for_topics
+from bot.messages import Message
+from bot.scope import Scope
+from bot.topics.topic_service import TopicMatcher
+from storage.destination_models import Destination
+from storage.models import Paper
+
+MAX_MENTIONS_PER_ITEM = 10  # a paper many people follow names the first ten who opted in, not a wall of pings
+NO_PERSONAL_TOPICS = "You follow no topics of your own yet: /subscribe --me TOPIC, and your digest will list them."
+NOTHING_NEW_FOR_YOU = "No new papers for your topics today."
+
+
+def digest_scope(destination: Destination) -> Scope:
+    """Whose topics a destination's digest matches: the channel's, or the person's for a DM digest."""
+    if destination.user_id:
+        return Scope.for_user(destination.platform, destination.workspace, destination.user_id)
+    return Scope.for_channel(destination.platform, destination.workspace, destination.channel)
+
+
+def nothing_new(destination: Destination, topics: Sequence[str], default: str) -> str:
+    if not destination.user_id:
+        return default
+    return NOTHING_NEW_FOR_YOU if topics else NO_PERSONAL_TOPICS
+
+
+def personalize(destination: Destination, message: Message) -> Message:
+    """A DM digest says it is the person's own: "for you" in the header, "Your topics" in the small print."""
+    if not destination.user_id:
+        return message
+    if message.header:
+        message.header = f"{message.header} · for you"
+    message.context = [("Your topics: " + line.removeprefix("Topics: ")) if line.startswith("Topics: ") else line
+                       for line in message.context]
+    message.context.append("Your personal digest: /papers digest --me off stops it.")
+    return message
+
+
+def with_mentions(matcher: TopicMatcher, destination: Destination, message: Message, papers: Sequence[Paper],
+                  opted_in: Sequence[str], topics_by_scope: Mapping[str, Sequence[str]]) -> Message:
+    """A channel digest whose items name the opted-in people whose own topics they match ("→ @u1")."""
+    if destination.user_id or not opted_in or not message.items:
+        return message
+    wanted: dict[int, list[str]] = {}
+    for user in opted_in:
+        scope = Scope.for_user(destination.platform, destination.workspace, user)
+        topics = topics_by_scope.get(scope.key, [])
+        if not topics:
+            continue
+        for item, _topic in rank_for_topics(matcher, topics, papers):
+            people = wanted.setdefault(item.paper.id, [])
+            if user not in people and len(people) < MAX_MENTIONS_PER_ITEM:
+                people.append(user)
+    if wanted:
+        message.items = [replace(item, mentions=tuple(wanted.get(item.paper_id, ()))) for item in message.items]
+    return message
