@@ -34,6 +34,7 @@ from bot.commands.context import ChatContext
 from bot.destination import Destination
 from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult
 from bot.errors import DeliveryError
+from bot.followups.poster import ThreadTarget
 from bot.messages import Message, Reply, Visibility
 
 log = logging.getLogger(__name__)
@@ -379,6 +380,32 @@ class DiscordPoster:
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("no thread for the digest in %s: %s", destination.key, exc)
             return None
+
+    async def post_followup(self, destination: Destination, target: ThreadTarget, message: Message) -> str:
+        """A follow-up in the digest's thread (or, when it opened none, as a reply to the digest), with an
+        enforced nonce per (thread, day): Discord itself drops a repeat sent moments later."""
+        reference = None
+        if target.thread_ref:
+            channel: discord.abc.Messageable = self.client.get_partial_messageable(
+                int(target.thread_ref), guild_id=int(destination.workspace))
+        else:
+            channel = self._channel(destination)
+            reference = discord.MessageReference(message_id=int(target.message_ref),
+                                                 channel_id=int(destination.channel), fail_if_not_exists=False)
+        first: discord.Message | None = None
+        try:
+            for index, batch in enumerate(render_message(message)):
+                await self._pace.wait()
+                sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS,
+                                          nonce=f"{target.tag}{index:02d}"[:25],
+                                          reference=reference if index == 0 else None)  # type: ignore[arg-type]
+                first = first or sent
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            if first is None:
+                raise delivery_error(exc) from exc
+            log.warning("follow-up for %s posted in part: %s", destination.key, exc)
+        assert first is not None
+        return str(first.id)
 
 
 class DiscordConnector:
