@@ -64,6 +64,7 @@ def render_followup(news: Sequence[PaperNews]) -> Message:
         head = f"{paper.number}. " if paper.number else ""
         url = paper_url(paper.arxiv_id)
         lines = [f"{head}{_short(paper.title, MAX_TITLE_CHARS)}" + (f" — {url}" if url else "")]
-        lines += [f"   • {event_line(kind, detail)}" for kind, detail in paper.events]
+        lines += [f"   • {event_line(kind, detail)}" + (" (not in its thread yet)" if detail.get("pending") else "")
+                  for kind, detail in paper.events]
         blocks.append("\n".join(lines))
     return Message(header=HEADER, body="\n\n".join(blocks))
