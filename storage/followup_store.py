@@ -71,6 +71,17 @@ async def digest_threads(session: AsyncSession, since: date) -> list[DigestThrea
             for row in (await session.execute(stmt)).scalars() if row.digest_day is not None]
 
 
+async def latest_digest_threads(session: AsyncSession, destination_key: str, *, limit: int) -> list[DigestThread]:
+    """A channel's last `limit` digests, newest first."""
+    stmt = (select(PostedMessage).where(PostedMessage.kind == "digest",
+                                        PostedMessage.destination_key == destination_key,
+                                        PostedMessage.digest_day.is_not(None))
+            .order_by(PostedMessage.digest_day.desc(), PostedMessage.id.desc()).limit(limit))
+    return [DigestThread(row.destination_key, row.message_ref, row.thread_ref, row.digest_day,  # type: ignore[arg-type]
+                         tuple(int(i) for i in row.paper_ids or []))
+            for row in (await session.execute(stmt)).scalars()]
+
+
 async def papers_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Paper]:
     return {p.id: p for p in await load_papers(session, sorted(set(ids)))}
 
@@ -309,13 +320,17 @@ async def get_claim(session: AsyncSession, claim_key: str, day: date) -> ClaimVi
     return ClaimView.of(row) if row is not None else None
 
 
-async def recent_claims(session: AsyncSession, since: date, *, destination_key: str | None = None) -> list[ClaimView]:
-    """Claims of the days from `since` on, newest first: `followups status`."""
-    stmt = select(FollowupClaim).where(FollowupClaim.day >= since)
-    if destination_key is not None:
-        stmt = stmt.where(FollowupClaim.destination_key == destination_key)
-    stmt = stmt.order_by(FollowupClaim.day.desc(), FollowupClaim.id.desc())
+async def latest_claims(session: AsyncSession, *, refresh: bool, limit: int) -> list[ClaimView]:
+    """The newest refresh claims, or the newest thread claims: `followups status`."""
+    is_refresh = FollowupClaim.claim_key == REFRESH_KEY
+    stmt = (select(FollowupClaim).where(is_refresh if refresh else ~is_refresh)
+            .order_by(FollowupClaim.day.desc(), FollowupClaim.id.desc()).limit(limit))
     return [ClaimView.of(row) for row in (await session.execute(stmt)).scalars()]
+
+
+async def latest_events(session: AsyncSession, *, limit: int) -> list[FollowupEvent]:
+    stmt = select(FollowupEvent).order_by(FollowupEvent.id.desc()).limit(limit)
+    return list((await session.execute(stmt)).scalars())
 
 
 async def recent_events(session: AsyncSession, since: date) -> list[FollowupEvent]:

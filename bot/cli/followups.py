@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -56,26 +55,23 @@ def register(cli: typer.Typer) -> None:
         """The last refreshes, recent events, and each thread's replies and failures."""
 
         async def go(app: App) -> list[str]:
-            since = app.today() - timedelta(days=7)
             lines = []
             async with app.db.session() as session:
-                claims = await followup_store.recent_claims(session, since)
-                events = await followup_store.recent_events(session, since)
+                refreshes = await followup_store.latest_claims(session, refresh=True, limit=3)
+                claims = await followup_store.latest_claims(session, refresh=False, limit=30)
+                events = await followup_store.latest_events(session, limit=20)
                 papers = await followup_store.papers_by_id(session, {e.paper_id for e in events})
                 switch = await followup_store.followups_enabled(
                     session, {c.destination_key for c in claims if c.destination_key})
-            refreshes = [c for c in claims if c.claim_key == followup_store.REFRESH_KEY]
             lines.append("refresh: " + (", ".join(f"{c.day} {c.status}" + (f" ({c.last_error})" if c.last_error
                                                                               and c.status != "posted" else "")
-                                                  for c in refreshes[:3]) or "never"))
-            lines.append(f"events in the last 7 days: {len(events)}")
-            for e in events[:20]:
+                                                  for c in refreshes) or "never"))
+            lines.append(f"latest events: {len(events)}" if events else "no events yet")
+            for e in events:
                 paper = papers.get(e.paper_id)
                 name = (paper.arxiv_id or f"#{paper.id}") if paper else f"#{e.paper_id}"
                 lines.append(f"  {e.day} {name}: {event_line(e.kind, dict(e.detail or {}))}")
             for c in claims:
-                if c.claim_key == followup_store.REFRESH_KEY:
-                    continue
                 state = "" if switch.get(c.destination_key or "", True) else " [follow-ups off]"
                 status = "replied" if c.status == "posted" else c.status
                 extra = f": {c.last_error}" if c.last_error and c.status != "posted" else ""

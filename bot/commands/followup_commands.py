@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date
 
 from bot.commands.context import ChatContext
-from bot.commands.paper_commands import channel_timezone
 from bot.commands.services import CoreServices
 from bot.errors import UsageError
 from bot.followups.followup_message import PaperNews, render_followup
@@ -13,7 +12,8 @@ from bot.messages import Message, Reply, Visibility
 from storage import followup_store
 
 USAGE = "Usage: /papers followups on · /papers followups off · /papers followups (the recent ones)"
-RECENT_DAYS = 14
+RECENT_DIGESTS = 20  # the papers of the channel's last 20 digests
+SHOWN = 10  # papers listed, newest news first
 
 
 async def followups(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
@@ -30,13 +30,11 @@ async def followups(services: CoreServices, ctx: ChatContext, args: str) -> Repl
 
 
 async def _recent(services: CoreServices, ctx: ChatContext) -> Reply:
-    today = services.today(await channel_timezone(services, ctx))
     async with services.db.session() as session:
         enabled = (await followup_store.followups_enabled(session, [ctx.destination]))[ctx.destination]
-        threads = [t for t in await followup_store.digest_threads(session, today - timedelta(days=30))
-                   if t.destination_key == ctx.destination]
+        threads = await followup_store.latest_digest_threads(session, ctx.destination, limit=RECENT_DIGESTS)
         ids = {i for t in threads for i in t.paper_ids}
-        events = await followup_store.events_for(session, ids, since=today - timedelta(days=RECENT_DAYS))
+        events = await followup_store.events_for(session, ids, since=date.min)
         told = await followup_store.sent_events(session, ctx.destination)
         papers = await followup_store.papers_by_id(session, {e.paper_id for e in events})
     state = "on" if enabled else "off"
@@ -50,10 +48,10 @@ async def _recent(services: CoreServices, ctx: ChatContext) -> Reply:
         if paper is not None:
             news.append(PaperNews(None, paper.title, paper.arxiv_id, mine))
     if not news:
-        return Reply(Message(text=f"No follow-ups in the last {RECENT_DAYS} days for papers posted here.",
+        return Reply(Message(text="No follow-ups yet for the papers of this channel's recent digests.",
                              context=context), Visibility.EPHEMERAL)
-    message = render_followup(news[:10])
-    message.header = f"Follow-ups of the last {RECENT_DAYS} days"
+    message = render_followup(news[:SHOWN])
+    message.header = "Recent follow-ups in this channel's digest threads"
     if any(detail.get("pending") for n in news for _, detail in n.events):
         context.append("Some are not in their thread yet: they go out in the channel's daytime.")
     message.context = context

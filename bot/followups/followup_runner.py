@@ -134,7 +134,7 @@ class FollowupRunner:
         ticket = await followup_store.claim(self.db, followup_store.REFRESH_KEY, day, self.owner, self.clock(),
                                             self.settings.lease_seconds)
         if ticket is None:
-            report.refresh = "skipped"
+            report.refresh, report.refresh_detail = "skipped", "done today already, or in progress elsewhere"
             return
         errors: list[str] = []
         try:

@@ -1,0 +1,196 @@
+"""Follow-ups in digest threads, with Hugging Face and arXiv played by a local fake server that serves a paper
+first as v1 without code, then as v2 with a `githubRepo` and 40 more upvotes: through `paperboy` itself (console),
+Slack's and Discord's fakes, on SQLite and PostgreSQL, with injected clocks (nothing really waits 3 s)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot.clock import fixed_clock
+from bot.followups.changes import code_link, pages_in
+from bot.followups.followup_runner import FollowupRunner
+from bot.ingestion.http_fetchers import ArxivFetcher, HttpFetcher, HuggingFaceFetcher, make_client
+from bot.ingestion.ingest_service import Ingestor, Source
+from bot.papers import ParsedPaper
+from storage.database import Database
+from storage.destination_store import record_posted
+from storage.paper_store import store_papers
+from tests.cli_runner import paperboy
+from tests.fakes.fake_time import FakeTime
+from tests.fakes.http_server import FakeServer, Reply
+from tests.followup_sources import ARXIV_ID, CODE, DAY_TEXT, PaperSources
+
+DAY = date.fromisoformat(DAY_TEXT)  # a Friday
+REPLY_MARK = "↳ in the thread of #"
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=UTC)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    with FakeServer() as fake:
+        yield fake
+
+
+def replies(output: str) -> list[str]:
+    """Each follow-up the console printed, as one text."""
+    parts = re.split(r"(?m)^— #", output)
+    return [p for p in parts if REPLY_MARK in p]
+
+
+def assert_names_v2_code_and_rise(text: str) -> None:
+    assert "New version v2 (was v1)" in text
+    assert CODE in text
+    assert "Rising: ▲10 → ▲50 upvotes" in text
+    for ping in ("<!channel>", "@everyone", "<@U123>", "evil.example"):
+        assert ping not in text
+
+
+# -- pure rules ---------------------------------------------------------------------------------------------------
+
+
+def test_only_known_code_hosts_count_and_links_are_rebuilt():
+    assert code_link("Code: github.com/org/repo.git.") == "https://github.com/org/repo"
+    assert code_link("see https://gitlab.com/team/tool/-/tree/main") == "https://gitlab.com/team/tool"
+    assert code_link("weights at https://huggingface.co/datasets/org/data") == "https://huggingface.co/datasets/org/data"
+    assert code_link("https://huggingface.co/papers/2602.23229") is None  # the paper's page, not code
+    assert code_link("https://evil.example/github.com/org/repo") is None
+    assert code_link("https://bit.ly/x or https://example.com/code") is None
+    assert pages_in("Accepted at ICML 2026; 14 pages, 5 figures") == 14 and pages_in("camera ready") is None
+
+
+# -- the console, through `paperboy` ------------------------------------------------------------------------------
+
+
+def test_console_digest_then_one_followup_then_nothing(server, db_env):
+    sources = PaperSources(server)
+    env = {**db_env, "PAPERBOY_HF_BASE_URL": server.url, "PAPERBOY_ARXIV_BASE_URL": server.url}
+    ingest = paperboy("ingest", f"hf:{DAY_TEXT}", f"arxiv:{ARXIV_ID}", env=env)
+    assert ingest.code == 0, ingest.err
+    for channel in ("ml", "quiet"):
+        assert paperboy("say", "/papers digest 09:00 UTC", "--channel", channel, env=env).code == 0
+    off = paperboy("say", "/papers followups off", "--channel", "quiet", env=env)
+    assert "Follow-ups are off" in off.out
+    digest = paperboy("digest", "run", "--date", DAY_TEXT, env=env)
+    assert digest.code == 0, digest.err
+    assert digest.out.count("In-Context Classifiers") == 2  # both channels posted the paper
+    sources.to_v2()
+
+    first = paperboy("followups", "run", "--date", DAY_TEXT, env=env)
+    assert first.code == 0, first.err
+    posted = replies(first.out)
+    assert len(posted) == 1, first.out
+    assert posted[0].startswith("ml —") and f"{REPLY_MARK}1" in posted[0]
+    assert_names_v2_code_and_rise(posted[0])
+    assert "Accepted at ICML 2026" in posted[0] and "9 → 14 pages" in posted[0]
+    assert "refresh: done" in first.out
+
+    again = paperboy("followups", "run", "--date", DAY_TEXT, env=env)
+    assert again.code == 0, again.err
+    assert replies(again.out) == [] and "posted" not in again.out
+    assert "refresh: skipped (done today already" in again.out
+    requests = len(server.requests)
+    assert requests == 4  # ingest: HF + arXiv; the one refresh: HF + arXiv; the second run fetched nothing
+
+    listed = paperboy("say", "/papers followups", "--channel", "ml", env=env)
+    assert "New version v2" in listed.out and "Follow-ups are on here" in listed.out
+    status = paperboy("followups", "status", env=env)
+    assert status.code == 0 and f"refresh: {DAY_TEXT} posted" in status.out
+    assert "console:local:ml thread 1" in status.out and "replied, 3 event(s)" in status.out
+
+
+def test_two_concurrent_runs_on_postgresql_post_once(server, db_env, backend):
+    if backend != "postgresql":
+        pytest.skip("the race is about PostgreSQL's row locks; SQLite has one writer")
+    sources = PaperSources(server)
+    env = {**db_env, "PAPERBOY_HF_BASE_URL": server.url, "PAPERBOY_ARXIV_BASE_URL": server.url}
+    assert paperboy("ingest", f"hf:{DAY_TEXT}", f"arxiv:{ARXIV_ID}", env=env).code == 0
+    assert paperboy("say", "/papers digest 09:00 UTC", "--channel", "ml", env=env).code == 0
+    assert paperboy("digest", "run", "--date", DAY_TEXT, env=env).code == 0
+    sources.to_v2()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: paperboy("followups", "run", "--date", DAY_TEXT, env=env), range(2)))
+    assert all(r.code == 0 for r in runs), [r.err for r in runs]
+    posted = [p for r in runs for p in replies(r.out)]
+    assert len(posted) == 1
+    assert_names_v2_code_and_rise(posted[0])
+    assert sorted(("refresh: done" in r.out, "refresh: skipped" in r.out) for r in runs) == [(False, True),
+                                                                                           (True, False)]
+
+
+# -- refresh etiquette ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[object]:
+    async with make_client(timeout=5) as client:
+        yield client
+
+
+def ingestor_for(db: Database, server: FakeServer, client, time: FakeTime) -> Ingestor:
+    return Ingestor(db, today=lambda: DAY,
+                    hf=HuggingFaceFetcher(HttpFetcher(client, sleep=time.sleep), server.url),
+                    arxiv=ArxivFetcher(HttpFetcher(client, min_interval=3.0, sleep=time.sleep, clock=time.clock),
+                                       server.url))
+
+
+async def test_refresh_batches_arxiv_ids_by_100_one_request_every_3_s_and_hf_for_the_last_week(db, server, http):
+    empty = (pytest.importorskip("tests.conftest").FIXTURES / "arxiv_query_empty.xml").read_bytes()
+    server.route("GET", "/api/query", Reply(body=empty, headers={"Content-Type": "application/atom+xml"}))
+    server.route("GET", "/api/daily_papers", Reply(body=b"[]"))
+    days = [DAY - timedelta(days=n) for n in range(15)]  # 15 listing days, 10 papers each
+    papers = [ParsedPaper(title=f"Paper {d} {i}", abstract="We study things.", source="hf-api",
+                          arxiv_id=f"2603.{d.day:02d}{i:03d}", listed_on=d, upvotes=i) for d in days for i in range(10)]
+    async with db.session() as s:
+        counts = await store_papers(s, papers)
+        for d, start in zip(days, range(0, 150, 10), strict=True):
+            await record_posted(s, "console:local:ml", f"{start + 1}", counts.paper_ids[start:start + 10],
+                                kind="digest", digest_day=d)
+    time = FakeTime()
+    runner = FollowupRunner(db, ingestor_for(db, server, http, time), {}, owner="p1", clock=fixed_clock(at(DAY, 6)))
+    report = await runner.run(day=DAY)
+    assert report.refresh == "done" and report.baselined == 20  # the last two days; refresh does the rest
+    calls = [c.query for c in server.calls("/api/query")]
+    assert [len(c["id_list"][0].split(",")) for c in calls] == [100, 50]
+    assert time.sleeps == [3.0]  # one request every 3 s, waited on the injected clock
+    hf_days = sorted(c.query["date"][0] for c in server.calls("/api/daily_papers"))
+    assert hf_days == sorted(d.isoformat() for d in days[:7])
+    await runner.run(day=DAY)  # the day's refresh is done: no second round of requests
+    assert len(server.requests) == 9
+
+
+async def test_console_in_process_waits_for_the_channels_daytime(db, server, http):
+    from adapters.console.console_poster import ConsolePoster
+    from tests.chat_fixtures import make_bot
+
+    sources = PaperSources(server, v2_comment="Accepted at ICML 2026")
+    time = FakeTime()
+    ingestor = ingestor_for(db, server, http, time)
+    await ingestor.ingest(Source("hf", DAY_TEXT))
+    await ingestor.ingest(Source("arxiv", ARXIV_ID))
+    bot = make_bot(db, channel="ml", now=at(DAY, 9))
+    await bot.console.say("/papers digest 14:00 Europe/Paris")
+    lines: list[str] = []
+    poster = ConsolePoster(bot.core, write=lines.append)
+    from bot.digests.digest_runner import DigestRunner
+
+    outcomes = await DigestRunner(bot.core.services, {"console": poster}, owner="p1").run_due(at(DAY, 13))
+    assert [o.status for o in outcomes] == ["posted"]
+    sources.to_v2()
+    runner = FollowupRunner(db, ingestor, {"console": poster}, owner="p1", clock=fixed_clock(at(DAY + timedelta(3), 6)))
+    monday = DAY + timedelta(days=3)
+    early = await runner.run(at(monday, 6))  # 07:00 in Paris: before the channel's digest time
+    assert early.refresh == "done" and [o.status for o in early.outcomes] == ["waiting"]
+    assert len(lines) == 1
+    later = await runner.run(at(monday, 13, 5))
+    assert [o.status for o in later.outcomes] == ["posted"]
+    assert len(lines) == 2 and REPLY_MARK in lines[-1] and "Code released" in lines[-1]
+    assert [o.status for o in (await runner.run(at(monday, 15))).outcomes] == []
+    assert len(lines) == 2
