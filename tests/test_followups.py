@@ -194,3 +194,108 @@ async def test_console_in_process_waits_for_the_channels_daytime(db, server, htt
     assert len(lines) == 2 and REPLY_MARK in lines[-1] and "Code released" in lines[-1]
     assert [o.status for o in (await runner.run(at(monday, 15))).outcomes] == []
     assert len(lines) == 2
+
+
+# -- Slack and Discord ------------------------------------------------------------------------------------------
+
+
+async def digest_then_v2(db: Database, server: FakeServer, http, poster, platform: str, workspace: str,
+                         channel: str) -> tuple[FollowupRunner, PaperSources]:
+    """v1 ingested from the fake sources, the day's digest posted through `poster`, the sources moved to v2, and
+    a follow-up runner for that platform."""
+    from bot.digests.digest_runner import DigestRunner
+    from storage.destination_store import ensure_destination
+    from tests.chat_fixtures import make_bot
+
+    sources = PaperSources(server)
+    time = FakeTime()
+    ingestor = ingestor_for(db, server, http, time)
+    await ingestor.ingest(Source("hf", DAY_TEXT))
+    await ingestor.ingest(Source("arxiv", ARXIV_ID))
+    async with db.session() as s:
+        destination = await ensure_destination(s, platform, workspace, channel, "papers")
+    bot = make_bot(db, now=at(DAY, 9))
+    outcome = await DigestRunner(bot.core.services, {platform: poster}, owner="p1").run_one(destination, DAY,
+                                                                                            now=at(DAY, 9))
+    assert outcome.status == "posted", outcome
+    sources.to_v2()
+    runner = FollowupRunner(db, ingestor, {platform: poster}, owner="p1", clock=fixed_clock(at(DAY, 12)))
+    return runner, sources
+
+
+async def test_slack_digest_thread_gets_one_reply_with_thread_ts(db, server, http):
+    from pydantic import SecretStr
+
+    from adapters.slack.slack_poster import SlackPoster, make_web_client
+    from tests.fakes.fake_slack import TEAM, FakeSlack
+
+    with FakeSlack() as slack:
+        time = FakeTime()
+        poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=time.sleep,
+                             clock=time.clock)
+        runner, _ = await digest_then_v2(db, server, http, poster, "slack", TEAM, "C1")
+        digest_ts = slack.history["C1"][0]["ts"]
+        report = await runner.run(at(DAY, 12))
+        assert [o.status for o in report.outcomes] == ["posted"]
+        replies_sent = [p for p in slack.posts() if p.get("thread_ts")]
+        assert len(replies_sent) == 1 and len(slack.posts()) == 2
+        reply = replies_sent[0]
+        assert reply["thread_ts"] == digest_ts and reply["channel"] == "C1"
+        assert reply["metadata"]["event_type"] == "paperboy_followup"
+        shown = reply["text"] + str(reply["blocks"])
+        assert_names_v2_code_and_rise(shown)
+        assert "<!" not in shown and "<@" not in shown
+        assert (await runner.run(at(DAY, 13))).outcomes == []  # told already: nothing more today or ever
+        assert len(slack.posts()) == 2
+
+
+async def test_slack_failure_is_retried_with_backoff_and_told_once(db, server, http):
+    from pydantic import SecretStr
+
+    from adapters.slack.slack_poster import SlackPoster, make_web_client
+    from tests.fakes.fake_slack import TEAM, FakeSlack, slack_error
+
+    with FakeSlack() as slack:
+        time = FakeTime()
+        poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=time.sleep,
+                             clock=time.clock)
+        runner, _ = await digest_then_v2(db, server, http, poster, "slack", TEAM, "C1")
+        working = slack.routes[("POST", "/api/chat.postMessage")]
+        slack.route("POST", "/api/chat.postMessage", slack_error("internal_error"))
+        failed = await runner.run(at(DAY, 12))
+        assert [o.status for o in failed.outcomes] == ["failed"]
+        assert [o.status for o in (await runner.run(at(DAY, 12, 0))).outcomes] == ["skipped"]  # backing off
+        slack.route("POST", "/api/chat.postMessage", working)
+        retried = await runner.run(at(DAY, 12, 2))
+        assert [o.status for o in retried.outcomes] == ["posted"]
+        assert len([p for p in slack.posts() if p.get("thread_ts")]) == 2  # the failed attempt, then the reply
+
+
+async def test_discord_reply_goes_into_the_digests_thread(db, server, http, monkeypatch):
+    import discord
+
+    from adapters.discord.discord_adapter import DiscordOptions, DiscordPoster, make_client
+    from tests.fakes import fake_discord as fd
+
+    with fd.FakeDiscord() as api:
+        monkeypatch.setattr(discord.http.Route, "BASE", api.url + fd.API)
+        client = make_client(DiscordOptions(post_interval=0))
+        await client.login("fake-token")
+        try:
+            poster = DiscordPoster(client, interval=0)
+            runner, _ = await digest_then_v2(db, server, http, poster, "discord", str(fd.GUILD_ID),
+                                             str(fd.CHANNEL_ID))
+            thread_id = int(api.of(fd.THREAD)[0].path.split("/")[-2])
+            before = len(api.of(fd.MESSAGE))
+            report = await runner.run(at(DAY, 12))
+            assert [o.status for o in report.outcomes] == ["posted"]
+            sent = api.of(fd.MESSAGE)[before:]
+            assert len(sent) == 1 and sent[0].path == f"{fd.API}/channels/{thread_id}/messages"
+            body = sent[0].json()
+            assert body["allowed_mentions"] == {"parse": []} and body.get("enforce_nonce") is True
+            shown = str(body["embeds"])
+            assert_names_v2_code_and_rise(shown.replace("\\\\", "").replace("\\", ""))
+            assert (await runner.run(at(DAY, 13))).outcomes == []
+            assert len(api.of(fd.MESSAGE)) == before + 1
+        finally:
+            await client.close()
