@@ -299,3 +299,27 @@ async def test_discord_reply_goes_into_the_digests_thread(db, server, http, monk
             assert len(api.of(fd.MESSAGE)) == before + 1
         finally:
             await client.close()
+
+
+async def test_the_scheduler_runs_followups_in_their_own_job_and_survives_their_failures(db):
+    from bot.digests.digest_runner import DigestRunner
+    from bot.scheduling import BotScheduler
+    from tests.chat_fixtures import make_bot
+
+    calls: list[int] = []
+
+    async def failing() -> None:
+        calls.append(1)
+        raise RuntimeError("a source is down")
+
+    runner = DigestRunner(make_bot(db).core.services, {}, owner="p1")
+    scheduler = BotScheduler(runner, fixed_clock(at(DAY, 9)), followups=failing, tick=timedelta(minutes=1))
+    scheduler.start()
+    try:
+        job = scheduler.scheduler.get_job("followups")
+        assert job is not None and job.id != "digests" and job.max_instances == 1
+        await scheduler.followups_tick()  # logged, not raised: the digests' job is untouched
+        await scheduler.tick()
+        assert calls == [1] and scheduler.last_tick == at(DAY, 9)
+    finally:
+        scheduler.shutdown(wait=False)

@@ -94,7 +94,7 @@ class FollowupRunner:
         today = day or local_today(lambda: moment, self.default_timezone)
         report = RunReport()
         report.baselined = await self.take_baselines(today - timedelta(days=1), today)
-        await self.refresh(today, report)
+        await self.refresh(today, report, include_today=day is not None)
         report.outcomes = await self.post(moment, today, by_hand=day is not None)
         return report
 
@@ -128,9 +128,12 @@ class FollowupRunner:
 
     # -- refresh and detection -------------------------------------------------------------------------------
 
-    async def refresh(self, day: date, report: RunReport) -> None:
+    async def refresh(self, day: date, report: RunReport, *, include_today: bool = False) -> None:
         """Once per day (claimed): re-read the posted papers from the sources, merged like any ingestion, then
-        detect their events. A failed source is retried later the same day, with backoff."""
+        detect their events. A failed source is retried later the same day, with backoff.
+
+        On schedule the refresh runs at the day's first tick and covers the digests of the days before (a paper
+        posted today has nothing to follow up yet); by hand (`--date D`) it also covers D's digests."""
         ticket = await followup_store.claim(self.db, followup_store.REFRESH_KEY, day, self.owner, self.clock(),
                                             self.settings.lease_seconds)
         if ticket is None:
@@ -140,7 +143,7 @@ class FollowupRunner:
         try:
             await self.take_baselines(day - timedelta(days=self.settings.arxiv_days), day)
             async with self.db.session() as session:
-                threads = await self._threads(session, day)
+                threads = [t for t in await self._threads(session, day) if include_today or t.digest_day < day]
                 papers = await followup_store.papers_by_id(session, {i for t in threads for i in t.paper_ids})
             errors = await self._fetch(day, list(papers.values()))
             report.events = await self.detect(day, threads)
