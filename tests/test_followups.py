@@ -7,25 +7,40 @@ from __future__ import annotations
 import concurrent.futures
 import re
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import discord
 import pytest
+from pydantic import SecretStr
 
+from adapters.console.console_poster import ConsolePoster
+from adapters.discord.discord_adapter import DiscordOptions, DiscordPoster
+from adapters.discord.discord_adapter import make_client as make_discord_client
+from adapters.slack.slack_poster import SlackPoster, make_web_client
 from bot.clock import fixed_clock
-from bot.followups.changes import code_link, pages_in
+from bot.digests.digest_runner import DigestRunner
+from bot.followups.changes import Snapshot, code_link, detect, pages_in, rising
 from bot.followups.followup_runner import FollowupRunner
 from bot.ingestion.http_fetchers import ArxivFetcher, HttpFetcher, HuggingFaceFetcher, make_client
 from bot.ingestion.ingest_service import Ingestor, Source
 from bot.papers import ParsedPaper
+from bot.scheduling import BotScheduler
 from storage.database import Database
-from storage.destination_store import record_posted
+from storage.destination_store import ensure_destination, record_posted
+from storage.followup_store import set_followups
 from storage.paper_store import store_papers
+from tests.chat_fixtures import make_bot
 from tests.cli_runner import paperboy
+from tests.conftest import FIXTURES
+from tests.fakes import fake_discord as fd
+from tests.fakes.fake_slack import TEAM, FakeSlack, slack_error
 from tests.fakes.fake_time import FakeTime
 from tests.fakes.http_server import FakeServer, Reply
 from tests.followup_sources import ARXIV_ID, CODE, DAY_TEXT, PaperSources
 
 DAY = date.fromisoformat(DAY_TEXT)  # a Friday
+MONDAY = DAY + timedelta(days=3)  # the next digest day: follow-ups come on days after the digest
 REPLY_MARK = "↳ in the thread of #"
 
 
@@ -142,7 +157,7 @@ def ingestor_for(db: Database, server: FakeServer, client, time: FakeTime) -> In
 
 
 async def test_refresh_batches_arxiv_ids_by_100_one_request_every_3_s_and_hf_for_the_last_week(db, server, http):
-    empty = (pytest.importorskip("tests.conftest").FIXTURES / "arxiv_query_empty.xml").read_bytes()
+    empty = (FIXTURES / "arxiv_query_empty.xml").read_bytes()
     server.route("GET", "/api/query", Reply(body=empty, headers={"Content-Type": "application/atom+xml"}))
     server.route("GET", "/api/daily_papers", Reply(body=b"[]"))
     days = [DAY - timedelta(days=n) for n in range(15)]  # 15 listing days, 10 papers each
@@ -167,9 +182,6 @@ async def test_refresh_batches_arxiv_ids_by_100_one_request_every_3_s_and_hf_for
 
 
 async def test_console_in_process_waits_for_the_channels_daytime(db, server, http):
-    from adapters.console.console_poster import ConsolePoster
-    from tests.chat_fixtures import make_bot
-
     sources = PaperSources(server, v2_comment="Accepted at ICML 2026")
     time = FakeTime()
     ingestor = ingestor_for(db, server, http, time)
@@ -179,7 +191,6 @@ async def test_console_in_process_waits_for_the_channels_daytime(db, server, htt
     await bot.console.say("/papers digest 14:00 Europe/Paris")
     lines: list[str] = []
     poster = ConsolePoster(bot.core, write=lines.append)
-    from bot.digests.digest_runner import DigestRunner
 
     outcomes = await DigestRunner(bot.core.services, {"console": poster}, owner="p1").run_due(at(DAY, 13))
     assert [o.status for o in outcomes] == ["posted"]
@@ -200,112 +211,91 @@ async def test_console_in_process_waits_for_the_channels_daytime(db, server, htt
 
 
 async def digest_then_v2(db: Database, server: FakeServer, http, poster, platform: str, workspace: str,
-                         channel: str) -> tuple[FollowupRunner, PaperSources]:
-    """v1 ingested from the fake sources, the day's digest posted through `poster`, the sources moved to v2, and
-    a follow-up runner for that platform."""
-    from bot.digests.digest_runner import DigestRunner
-    from storage.destination_store import ensure_destination
-    from tests.chat_fixtures import make_bot
-
+                         channel: str, quiet: str) -> tuple[FollowupRunner, PaperSources]:
+    """v1 ingested from the fake sources, the day's digest posted through `poster` to `channel` and to `quiet`
+    (whose follow-ups are off), the sources moved to v2, and a follow-up runner for that platform."""
     sources = PaperSources(server)
     time = FakeTime()
     ingestor = ingestor_for(db, server, http, time)
     await ingestor.ingest(Source("hf", DAY_TEXT))
     await ingestor.ingest(Source("arxiv", ARXIV_ID))
     async with db.session() as s:
-        destination = await ensure_destination(s, platform, workspace, channel, "papers")
+        destinations = [await ensure_destination(s, platform, workspace, c, "papers") for c in (channel, quiet)]
     bot = make_bot(db, now=at(DAY, 9))
-    outcome = await DigestRunner(bot.core.services, {platform: poster}, owner="p1").run_one(destination, DAY,
-                                                                                            now=at(DAY, 9))
-    assert outcome.status == "posted", outcome
+    for destination in destinations:
+        outcome = await DigestRunner(bot.core.services, {platform: poster}, owner="p1").run_one(destination, DAY,
+                                                                                                now=at(DAY, 9))
+        assert outcome.status == "posted", outcome
+    await set_followups(db, destinations[1].key, False, at(DAY, 10))
     sources.to_v2()
-    runner = FollowupRunner(db, ingestor, {platform: poster}, owner="p1", clock=fixed_clock(at(DAY, 12)))
+    runner = FollowupRunner(db, ingestor, {platform: poster}, owner="p1", clock=fixed_clock(at(MONDAY, 12)))
     return runner, sources
 
 
 async def test_slack_digest_thread_gets_one_reply_with_thread_ts(db, server, http):
-    from pydantic import SecretStr
-
-    from adapters.slack.slack_poster import SlackPoster, make_web_client
-    from tests.fakes.fake_slack import TEAM, FakeSlack
-
     with FakeSlack() as slack:
         time = FakeTime()
         poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=time.sleep,
                              clock=time.clock)
-        runner, _ = await digest_then_v2(db, server, http, poster, "slack", TEAM, "C1")
+        runner, _ = await digest_then_v2(db, server, http, poster, "slack", TEAM, "C1", "C2")
         digest_ts = slack.history["C1"][0]["ts"]
-        report = await runner.run(at(DAY, 12))
-        assert [o.status for o in report.outcomes] == ["posted"]
+        report = await runner.run(at(MONDAY, 12))
+        assert sorted(o.status for o in report.outcomes) == ["off", "posted"]
         replies_sent = [p for p in slack.posts() if p.get("thread_ts")]
-        assert len(replies_sent) == 1 and len(slack.posts()) == 2
+        assert len(replies_sent) == 1 and len(slack.posts()) == 3  # two digests, one follow-up
         reply = replies_sent[0]
         assert reply["thread_ts"] == digest_ts and reply["channel"] == "C1"
         assert reply["metadata"]["event_type"] == "paperboy_followup"
         shown = reply["text"] + str(reply["blocks"])
         assert_names_v2_code_and_rise(shown)
         assert "<!" not in shown and "<@" not in shown
-        assert (await runner.run(at(DAY, 13))).outcomes == []  # told already: nothing more today or ever
-        assert len(slack.posts()) == 2
+        assert [o.status for o in (await runner.run(at(MONDAY, 13))).outcomes] == ["off"]  # C1 was told already
+        assert len(slack.posts()) == 3
 
 
 async def test_slack_failure_is_retried_with_backoff_and_told_once(db, server, http):
-    from pydantic import SecretStr
-
-    from adapters.slack.slack_poster import SlackPoster, make_web_client
-    from tests.fakes.fake_slack import TEAM, FakeSlack, slack_error
-
     with FakeSlack() as slack:
         time = FakeTime()
         poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=time.sleep,
                              clock=time.clock)
-        runner, _ = await digest_then_v2(db, server, http, poster, "slack", TEAM, "C1")
+        runner, _ = await digest_then_v2(db, server, http, poster, "slack", TEAM, "C1", "C2")
         working = slack.routes[("POST", "/api/chat.postMessage")]
         slack.route("POST", "/api/chat.postMessage", slack_error("internal_error"))
-        failed = await runner.run(at(DAY, 12))
-        assert [o.status for o in failed.outcomes] == ["failed"]
-        assert [o.status for o in (await runner.run(at(DAY, 12, 0))).outcomes] == ["skipped"]  # backing off
+        failed = await runner.run(at(MONDAY, 12))
+        assert sorted(o.status for o in failed.outcomes) == ["failed", "off"]
+        assert sorted(o.status for o in (await runner.run(at(MONDAY, 12, 0))).outcomes) == ["off", "skipped"]
         slack.route("POST", "/api/chat.postMessage", working)
-        retried = await runner.run(at(DAY, 12, 2))
-        assert [o.status for o in retried.outcomes] == ["posted"]
+        retried = await runner.run(at(MONDAY, 12, 2))  # after the first backoff (1 minute)
+        assert sorted(o.status for o in retried.outcomes) == ["off", "posted"]
         assert len([p for p in slack.posts() if p.get("thread_ts")]) == 2  # the failed attempt, then the reply
 
 
 async def test_discord_reply_goes_into_the_digests_thread(db, server, http, monkeypatch):
-    import discord
-
-    from adapters.discord.discord_adapter import DiscordOptions, DiscordPoster, make_client
-    from tests.fakes import fake_discord as fd
-
     with fd.FakeDiscord() as api:
         monkeypatch.setattr(discord.http.Route, "BASE", api.url + fd.API)
-        client = make_client(DiscordOptions(post_interval=0))
+        client = make_discord_client(DiscordOptions(post_interval=0))
         await client.login("fake-token")
         try:
             poster = DiscordPoster(client, interval=0)
             runner, _ = await digest_then_v2(db, server, http, poster, "discord", str(fd.GUILD_ID),
-                                             str(fd.CHANNEL_ID))
+                                             str(fd.CHANNEL_ID), str(fd.CHANNEL_ID + 1))
             thread_id = int(api.of(fd.THREAD)[0].path.split("/")[-2])
             before = len(api.of(fd.MESSAGE))
-            report = await runner.run(at(DAY, 12))
-            assert [o.status for o in report.outcomes] == ["posted"]
+            report = await runner.run(at(MONDAY, 12))
+            assert sorted(o.status for o in report.outcomes) == ["off", "posted"]
             sent = api.of(fd.MESSAGE)[before:]
             assert len(sent) == 1 and sent[0].path == f"{fd.API}/channels/{thread_id}/messages"
             body = sent[0].json()
             assert body["allowed_mentions"] == {"parse": []} and body.get("enforce_nonce") is True
             shown = str(body["embeds"])
             assert_names_v2_code_and_rise(shown.replace("\\\\", "").replace("\\", ""))
-            assert (await runner.run(at(DAY, 13))).outcomes == []
+            assert [o.status for o in (await runner.run(at(MONDAY, 13))).outcomes] == ["off"]
             assert len(api.of(fd.MESSAGE)) == before + 1
         finally:
             await client.close()
 
 
 async def test_the_scheduler_runs_followups_in_their_own_job_and_survives_their_failures(db):
-    from bot.digests.digest_runner import DigestRunner
-    from bot.scheduling import BotScheduler
-    from tests.chat_fixtures import make_bot
-
     calls: list[int] = []
 
     async def failing() -> None:
@@ -323,3 +313,18 @@ async def test_the_scheduler_runs_followups_in_their_own_job_and_survives_their_
         assert calls == [1] and scheduler.last_tick == at(DAY, 9)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_v1_after_a_listing_without_a_version_is_not_news_and_v2_is():
+    listed = Snapshot(version=None, title="T", abstract_chars=100, comment=None, pages=None, code_url=None,
+                      upvotes=5)
+    v1 = Snapshot(version=1, title="T", abstract_chars=100, comment="9 pages", pages=9, code_url=None, upvotes=5)
+    assert detect(listed, v1, "abstract") == []
+    v2 = Snapshot(version=2, title="T", abstract_chars=120, comment="see github.com/a/b; 10 pages", pages=10,
+                  code_url=None, upvotes=25)  # 5× and exactly 20 more
+    events = detect(v1, v2, "abstract")
+    assert [(e.kind, e.key) for e in events] == [("version", "version:2"), ("code", "code"), ("rising", "rising")]
+    assert events[0].detail["pages"] == [9, 10] and "title" not in events[0].detail
+    assert events[1].detail == {"url": "https://github.com/a/b"}
+    assert rising(v1, replace(v1, upvotes=24)) is None  # 19 more: not yet
+    assert rising(v1, replace(v1, day_rank=2)) == {"from": 5, "to": 5, "rank": 2}  # entered the day's top 3

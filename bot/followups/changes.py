@@ -98,7 +98,8 @@ def snapshot(*, version: int | None, title: str, abstract: str, extra: dict[str,
 def detect(before: Snapshot, now: Snapshot, abstract: str) -> list[Event]:
     """The events between the baseline and now, in reading order: version, code, rising."""
     events: list[Event] = []
-    new_version = now.version is not None and (before.version is None or now.version > before.version)
+    # v1 after a sighting without a version (a Hugging Face listing) is the version readers saw, not news.
+    new_version = now.version is not None and now.version > (before.version or 1)
     if new_version:
         detail: dict[str, Any] = {"version": now.version, "from": before.version}
         if now.title != before.title:

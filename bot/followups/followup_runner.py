@@ -213,7 +213,13 @@ class FollowupRunner:
                               comment=base.comment, pages=base.pages, code_url=base.code_url, upvotes=base.upvotes,
                               day_rank=base.day_rank)
             now = self._snapshot(paper, ranks.get(pid))
-            for event in detect(before, now, paper.abstract):
+            events = detect(before, now, paper.abstract)
+            if now.version != before.version and not any(e.kind == "version" for e in events):
+                # First seen without a version, now known as v1: that text is what readers saw.
+                await followup_store.move_baseline(self.db, pid, {
+                    "version": now.version, "title": now.title, "abstract_chars": now.abstract_chars,
+                    "comment": now.comment, "pages": now.pages}, self.clock())
+            for event in events:
                 if await followup_store.record_event(self.db, pid, event.kind, event.key, event.detail, day,
                                                      self.clock()):
                     found.append(f"{paper.arxiv_id or f'#{pid}'} {event.key}")
