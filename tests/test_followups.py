@@ -5,6 +5,7 @@ Slack's and Discord's fakes, on SQLite and PostgreSQL, with injected clocks (not
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -33,6 +34,7 @@ from storage.paper_store import store_papers
 from tests.chat_fixtures import make_bot
 from tests.cli_runner import paperboy
 from tests.conftest import FIXTURES
+from tests.digest_crash import ProcessDied
 from tests.fakes import fake_discord as fd
 from tests.fakes.fake_slack import TEAM, FakeSlack, slack_error
 from tests.fakes.fake_time import FakeTime
@@ -328,3 +330,68 @@ def test_v1_after_a_listing_without_a_version_is_not_news_and_v2_is():
     assert events[1].detail == {"url": "https://github.com/a/b"}
     assert rising(v1, replace(v1, upvotes=24)) is None  # 19 more: not yet
     assert rising(v1, replace(v1, day_rank=2)) == {"from": 5, "to": 5, "rank": 2}  # entered the day's top 3
+
+
+class DiesAfterReplying:
+    """Replies through the real poster, then the process "dies" before the runner records the reply."""
+
+    def __init__(self, poster) -> None:
+        self.poster = poster
+        self.posted: list[str] = []
+
+    async def post_followup(self, destination, target, message) -> str:
+        self.posted.append(await self.poster.post_followup(destination, target, message))
+        raise ProcessDied
+
+    async def find_followup(self, destination, target) -> str | None:
+        return await self.poster.find_followup(destination, target)
+
+
+@pytest.mark.parametrize("platform", ["console", "slack", "discord"])
+async def test_a_reply_posted_by_a_process_that_died_before_recording_it_is_found_not_posted_again(
+        db, server, http, monkeypatch, platform):
+    async with contextlib.AsyncExitStack() as stack:
+        if platform == "console":
+            lines: list[str] = []
+            poster = ConsolePoster(make_bot(db).core, write=lines.append)
+            workspace, channel, quiet = "local", "ml", "quiet"
+
+            def replies_posted() -> int:
+                return sum(REPLY_MARK in line for line in lines)
+        elif platform == "slack":
+            slack = stack.enter_context(FakeSlack())
+            time = FakeTime()
+            poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=time.sleep,
+                                 clock=time.clock)
+            workspace, channel, quiet = TEAM, "C1", "C2"
+
+            def replies_posted() -> int:
+                return len([p for p in slack.posts() if p.get("thread_ts")])
+        else:
+            api = stack.enter_context(fd.FakeDiscord())
+            monkeypatch.setattr(discord.http.Route, "BASE", api.url + fd.API)
+            client = make_discord_client(DiscordOptions(post_interval=0))
+            await client.login("fake-token")
+            stack.push_async_callback(client.close)
+            poster = DiscordPoster(client, interval=0)
+            workspace, channel, quiet = str(fd.GUILD_ID), str(fd.CHANNEL_ID), str(fd.CHANNEL_ID + 1)
+            digests = 2
+
+            def replies_posted() -> int:
+                return len(api.of(fd.MESSAGE)) - digests
+
+        runner, _ = await digest_then_v2(db, server, http, poster, platform, workspace, channel, quiet)
+        dying = DiesAfterReplying(poster)
+        dead = FollowupRunner(db, runner.ingestor, {platform: dying}, owner="dead-host:1:0",
+                              clock=fixed_clock(at(MONDAY, 12)))
+        with pytest.raises(ProcessDied):
+            await dead.run(at(MONDAY, 12))
+        assert len(dying.posted) == 1 and replies_posted() == 1
+        heir = FollowupRunner(db, runner.ingestor, {platform: poster}, owner="heir-host:2:1",
+                              clock=fixed_clock(at(MONDAY, 12, 11)))
+        assert [o.status for o in (await heir.run(at(MONDAY, 12, 5))).outcomes if o.status != "off"] == ["skipped"]
+        taken = await heir.run(at(MONDAY, 12, 11))  # the dead owner's lease (10 minutes) has run out
+        assert [(o.status, o.detail) for o in taken.outcomes if o.status != "off"] == [("posted", dying.posted[0])]
+        assert replies_posted() == 1  # found on the platform, recorded, not posted again
+        assert [o.status for o in (await heir.run(at(MONDAY, 13))).outcomes] == ["off"]
+        assert replies_posted() == 1

@@ -49,3 +49,7 @@ class ConsolePoster:
                 reply = render_reply(Reply(message, in_thread=True), None, thread)
                 self._write(f"— #{destination.channel} —\n" + reply)
         return f"{target.message_ref}:{target.tag}"
+
+    async def find_followup(self, destination: Destination, target: ThreadTarget) -> str | None:
+        number = await self.core.find_console_digest(target.tag)
+        return f"{target.message_ref}:{target.tag}" if number is not None else None

@@ -226,6 +226,31 @@ class SlackPoster:
         return refs[0] if refs else ""
 
 
+    async def find_followup(self, destination: Destination, target: ThreadTarget) -> str | None:
+        """The tagged follow-up among the digest thread's replies (`conversations.replies` with metadata)."""
+        token = await self._token(destination)
+        kwargs: dict[str, Any] = {"token": token} if token else {}
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            try:
+                response = await self.client.conversations_replies(
+                    channel=destination.channel, ts=target.message_ref, include_all_metadata=True, limit=200,
+                    cursor=cursor, **kwargs)
+            except SlackApiError as exc:
+                raise _delivery_error(exc, "Slack refused the thread lookup") from exc
+            except (TimeoutError, OSError) as exc:
+                raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
+            for item in response.get("messages") or []:
+                metadata = item.get("metadata") if isinstance(item, dict) else None
+                payload = metadata.get("event_payload") if isinstance(metadata, dict) else None
+                if (isinstance(payload, dict) and metadata.get("event_type") == FOLLOWUP_EVENT  # type: ignore[union-attr]
+                        and payload.get("tag") == target.tag and item.get("ts")):
+                    return str(item["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return None
+
 def digest_metadata(tag: DigestTag | None, part: int) -> dict[str, Any] | None:
     """Slack message metadata marking one part of a digest with its delivery (invisible in the channel)."""
     if tag is None:

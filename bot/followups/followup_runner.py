@@ -313,8 +313,15 @@ class FollowupRunner:
                 if not pending:
                     await followup_store.complete(self.db, ticket, self.clock(), told=[])
                     return None
-                message = render_followup(self._news(thread, pending, papers))
-                ref = await poster.post_followup(as_value(destination), target, message)
+                # An attempt after the first may follow one that posted and died before recording it.
+                found = await poster.find_followup(as_value(destination), target) if ticket.attempt > 1 else None
+                if found is not None:
+                    ref = found
+                    log.warning("follow-up for %s in %s was posted by an earlier attempt; recorded it",
+                                key, thread.message_ref)
+                else:
+                    message = render_followup(self._news(thread, pending, papers))
+                    ref = await poster.post_followup(as_value(destination), target, message)
             except DeliveryError as exc:
                 await followup_store.fail(self.db, ticket, exc, self.clock(), retry_after=exc.retry_after)
                 log.warning("follow-up for %s in %s failed: %s", key, thread.message_ref, exc)

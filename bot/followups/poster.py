@@ -35,3 +35,8 @@ class FollowupPoster(Protocol):
         """Reply in the thread and return the reply's message ref; raise `bot.errors.DeliveryError` on failure.
         Never mentions anyone."""
         ...
+
+    async def find_followup(self, destination: Destination, target: ThreadTarget) -> str | None:
+        """The reply an earlier attempt posted with `target.tag`, if the platform has it (a process can die
+        after posting and before recording); raise `DeliveryError` when the platform cannot be asked."""
+        ...
