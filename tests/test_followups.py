@@ -107,6 +107,9 @@ def test_console_digest_then_one_followup_then_nothing(server, db_env):
     assert posted[0].startswith("ml —") and f"{REPLY_MARK}1" in posted[0]
     assert_names_v2_code_and_rise(posted[0])
     assert "Accepted at ICML 2026" in posted[0] and "9 → 14 pages" in posted[0]
+    lines = posted[0].splitlines()
+    assert lines[3].strip().startswith("1. Large Multimodal Models as General In-Context Classifiers — ")  # as posted
+    assert [line.strip()[:10] for line in lines[4:7]] == ["• New vers", "• Code rel", "• Rising: "]
     assert "refresh: done" in first.out
 
     again = paperboy("followups", "run", "--date", DAY_TEXT, env=env)

@@ -103,7 +103,7 @@ def detect(before: Snapshot, now: Snapshot, abstract: str) -> list[Event]:
     if new_version:
         detail: dict[str, Any] = {"version": now.version, "from": before.version}
         if now.title != before.title:
-            detail["title"] = now.title
+            detail["title"], detail["title_was"] = now.title, before.title
         if now.abstract_chars != before.abstract_chars:
             detail["abstract_chars"] = [before.abstract_chars, now.abstract_chars]
         if now.comment and now.comment != before.comment:

@@ -62,8 +62,11 @@ def render_followup(news: Sequence[PaperNews]) -> Message:
     blocks = []
     for paper in news:
         head = f"{paper.number}. " if paper.number else ""
+        # The title readers know from the digest, also when a new version renamed the paper.
+        title = next((str(d["title_was"]) for kind, d in paper.events if kind == "version" and d.get("title_was")),
+                     paper.title)
         url = paper_url(paper.arxiv_id)
-        lines = [f"{head}{_short(paper.title, MAX_TITLE_CHARS)}" + (f" — {url}" if url else "")]
+        lines = [f"{head}{_short(title, MAX_TITLE_CHARS)}" + (f" — {url}" if url else "")]
         lines += [f"   • {event_line(kind, detail)}" + (" (not in its thread yet)" if detail.get("pending") else "")
                   for kind, detail in paper.events]
         blocks.append("\n".join(lines))

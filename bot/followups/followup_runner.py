@@ -238,7 +238,8 @@ class FollowupRunner:
         a run by hand)."""
         since = day - timedelta(days=self.settings.pending_days)
         async with self.db.session() as session:
-            events = [e for e in await followup_store.recent_events(session, since) if e.day <= day]
+            events = sorted((e for e in await followup_store.recent_events(session, since) if e.day <= day),
+                            key=lambda e: e.id)
             if not events:
                 return []
             papers_with_news = {e.paper_id for e in events}
