@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from bot.commands.command_core import CommandCore
     from bot.digests.digest_runner import DigestRunner
     from bot.digests.poster import DigestPoster
+    from bot.followups.followup_runner import FollowupRunner
     from bot.topics.semantic import SemanticLayer
 
 Close = Callable[[], Awaitable[None]]
@@ -150,3 +151,13 @@ def build_digest_runner(app: App, core: CommandCore, posters: Mapping[str, Diges
     settings = DigestSettings(grace=timedelta(hours=s.digest_grace_hours), tldr_deadline=s.digest_tldr_deadline,
                               nothing_new=s.digest_nothing_new, lease_seconds=s.digest_lease_seconds)
     return DigestRunner(core.services, posters, owner=process_owner(), settings=settings)
+
+
+def build_followup_runner(app: App, posters: Mapping[str, object]) -> FollowupRunner:
+    """Follow-ups refresh through the app's own fetchers (one arXiv pace for ingestion and follow-ups) and reply
+    through the posters that can reply in threads."""
+    from bot.followups.followup_runner import FollowupRunner
+    from storage.delivery_store import process_owner
+
+    return FollowupRunner(app.db, app.ingestor, posters, owner=process_owner(), clock=app.clock,
+                          default_timezone=app.settings.timezone)

@@ -24,6 +24,7 @@ from bot.digests.digest_runner import DigestRunner
 log = logging.getLogger(__name__)
 
 IngestJob = Callable[[], Awaitable[int]]  # returns how many new papers arrived
+FollowupJob = Callable[[], Awaitable[object]]  # one follow-up pass (refresh once a day, replies in daytime)
 
 
 class BotScheduler:
@@ -38,6 +39,7 @@ class BotScheduler:
         ingest_retry: timedelta = timedelta(minutes=15),
         timezone: str = "UTC",
         tick: timedelta = timedelta(minutes=1),
+        followups: FollowupJob | None = None,
     ) -> None:
         self.runner = runner
         self.clock = clock
@@ -47,6 +49,7 @@ class BotScheduler:
         self.ingest_retry = ingest_retry
         self.timezone = timezone
         self.tick_every = tick
+        self.followups = followups
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.last_tick: datetime | None = None
         self.checked_once = False
@@ -60,6 +63,9 @@ class BotScheduler:
             self.scheduler.add_job(self.ingest_once, CronTrigger(day_of_week="mon-fri", hour=hour, minute=minute,
                                                                  timezone=load_timezone(self.timezone)),
                                    id="ingest", max_instances=1, coalesce=True)
+        if self.followups is not None:  # its own job: a slow refresh or platform never delays a digest tick
+            self.scheduler.add_job(self.followups_tick, IntervalTrigger(seconds=self.tick_every.total_seconds()),
+                                   id="followups", max_instances=1, coalesce=True)
         self.scheduler.start()
 
     @property
@@ -81,6 +87,20 @@ class BotScheduler:
                          ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing due")
         except Exception:
             log.exception("digest tick failed")
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def followups_tick(self) -> None:
+        """One follow-up pass; never lets an exception kill the job."""
+        assert self.followups is not None
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self.followups()
+        except Exception:
+            log.exception("follow-up tick failed")
         finally:
             if task is not None:
                 self._in_flight.discard(task)

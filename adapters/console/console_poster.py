@@ -14,6 +14,7 @@ from adapters.console.console_renderer import render_reply
 from bot.commands.command_core import CommandCore
 from bot.destination import Destination
 from bot.digests.poster import DigestTag, PostResult
+from bot.followups.poster import ThreadTarget
 from bot.messages import Message, Reply
 
 
@@ -38,3 +39,18 @@ class ConsolePoster:
     async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:
         number = await self.core.find_console_digest(tag.token)
         return PostResult(str(number)) if number is not None else None
+
+    async def post_followup(self, destination: Destination, target: ThreadTarget, message: Message) -> str:
+        """A follow-up printed in the thread of the digest's number, logged under its tag first (like a digest),
+        so a retry after a crash never prints it twice."""
+        thread = int(target.message_ref) if target.message_ref.isdigit() else 0
+        async with self._lock:
+            _, logged = await self.core.log_console_digest(destination.key, target.tag, thread)
+            if logged:
+                reply = render_reply(Reply(message, in_thread=True), None, thread)
+                self._write(f"— #{destination.channel} —\n" + reply)
+        return f"{target.message_ref}:{target.tag}"
+
+    async def find_followup(self, destination: Destination, target: ThreadTarget) -> str | None:
+        number = await self.core.find_console_digest(target.tag)
+        return f"{target.message_ref}:{target.tag}" if number is not None else None

@@ -34,6 +34,7 @@ from bot.commands.context import ChatContext
 from bot.destination import Destination
 from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult
 from bot.errors import DeliveryError
+from bot.followups.poster import ThreadTarget
 from bot.messages import Message, Reply, Visibility
 
 log = logging.getLogger(__name__)
@@ -403,6 +404,60 @@ class DiscordPoster:
             log.warning("no thread for the digest in %s: %s", destination.key, exc)
             return None
 
+    async def post_followup(self, destination: Destination, target: ThreadTarget, message: Message) -> str:
+        """A follow-up in the digest's thread (or, when it opened none, as a reply to the digest), with an
+        enforced nonce per (thread, day): Discord itself drops a repeat sent moments later."""
+        reference = None
+        if target.thread_ref:
+            channel: discord.abc.Messageable = self.client.get_partial_messageable(
+                int(target.thread_ref), guild_id=int(destination.workspace))
+        else:
+            channel = self._channel(destination)
+            reference = discord.MessageReference(message_id=int(target.message_ref),
+                                                 channel_id=int(destination.channel), fail_if_not_exists=False)
+        batches = render_message(message)
+        last = batches[0][-1]
+        footer = last.footer.text if last.footer and last.footer.text else ""
+        last.set_footer(text=f"{footer}\nref {target.tag}" if footer else f"ref {target.tag}")
+        first: discord.Message | None = None
+        try:
+            for index, batch in enumerate(batches):
+                await self._pace.wait()
+                sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS,
+                                          nonce=f"{target.tag}{index:02d}"[:25],
+                                          reference=reference if index == 0 else None)  # type: ignore[arg-type]
+                first = first or sent
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            if first is None:
+                raise delivery_error(exc) from exc
+            log.warning("follow-up for %s posted in part: %s", destination.key, exc)
+        assert first is not None
+        return str(first.id)
+
+
+    async def find_followup(self, destination: Destination, target: ThreadTarget) -> str | None:
+        """The bot's follow-up carrying `ref <tag>` in its footer among the thread's latest messages."""
+        channel_id = int(target.thread_ref or destination.channel)
+        me = self.client.user.id if self.client.user is not None else None
+        marker = f"ref {target.tag}"
+        before: int | None = None
+        for _ in range(HISTORY_PAGES):
+            try:
+                page = await self.client.http.logs_from(channel_id, HISTORY_PAGE_SIZE, before=before)
+            except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+                raise delivery_error(exc) from exc
+            for item in page:
+                found: Any = item
+                author = found.get("author") or {}
+                footers = [str((e.get("footer") or {}).get("text") or "") for e in found.get("embeds") or []
+                           if isinstance(e, dict)]
+                if (me is None or str(author.get("id")) == str(me)) and any(
+                        marker in text.splitlines() for text in footers):
+                    return str(found["id"])
+            if len(page) < HISTORY_PAGE_SIZE:
+                break
+            before = min(int(item["id"]) for item in page)
+        return None
 
 class DiscordConnector:
     """`Connector` for Discord: log in, connect the gateway in the background, close on shutdown.

@@ -28,6 +28,7 @@ from adapters.slack.slack_renderer import SlackMessage, render_message
 from bot.destination import Destination
 from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult
 from bot.errors import DeliveryError
+from bot.followups.poster import ThreadTarget
 from bot.messages import Message
 
 PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive",
@@ -103,6 +104,7 @@ TokenLookup = Callable[[str], Awaitable[str | None]]
 
 # Digest messages carry this metadata event type (with their delivery's tag), so a later attempt can find them.
 DIGEST_EVENT = "paperboy_digest"
+FOLLOWUP_EVENT = "paperboy_followup"  # follow-up replies in a digest's thread, tagged per (thread, day)
 HISTORY_PAGES = 5  # of 200 messages: how far back a search for an earlier attempt's digest reads
 RecordParts = Callable[[str, list[str], list[int]], Awaitable[None]]
 
@@ -224,6 +226,53 @@ class SlackPoster:
             raise DeliveryError("Slack accepted the post but returned no message ts")
         return str(ts)
 
+    async def post_followup(self, destination: Destination, target: ThreadTarget, message: Message) -> str:
+        """A follow-up as a reply in the digest's thread (`thread_ts`), paced like any post in the channel and
+        marked with its (thread, day) tag as message metadata."""
+        token = await self._token(destination)
+        kwargs: dict[str, Any] = {"token": token} if token else {}
+        refs: list[str] = []
+        async with self._locks.setdefault(destination.key, asyncio.Lock()):
+            for part, chunk in enumerate(render_message(message)):
+                await self._pace(destination.key)
+                try:
+                    response = await self.client.chat_postMessage(
+                        channel=destination.channel, thread_ts=target.message_ref, text=chunk.text,
+                        blocks=chunk.blocks, unfurl_links=False, unfurl_media=False,
+                        metadata={"event_type": FOLLOWUP_EVENT, "event_payload": {"tag": target.tag, "part": part}},
+                        **kwargs)
+                except SlackApiError as exc:
+                    raise _delivery_error(exc) from exc
+                except (TimeoutError, OSError) as exc:
+                    raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
+                refs.append(str(response.get("ts") or ""))
+        return refs[0] if refs else ""
+
+
+    async def find_followup(self, destination: Destination, target: ThreadTarget) -> str | None:
+        """The tagged follow-up among the digest thread's replies (`conversations.replies` with metadata)."""
+        token = await self._token(destination)
+        kwargs: dict[str, Any] = {"token": token} if token else {}
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            try:
+                response = await self.client.conversations_replies(
+                    channel=destination.channel, ts=target.message_ref, include_all_metadata=True, limit=200,
+                    cursor=cursor, **kwargs)
+            except SlackApiError as exc:
+                raise _delivery_error(exc, "Slack refused the thread lookup") from exc
+            except (TimeoutError, OSError) as exc:
+                raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
+            for item in response.get("messages") or []:
+                metadata = item.get("metadata") if isinstance(item, dict) else None
+                payload = metadata.get("event_payload") if isinstance(metadata, dict) else None
+                if (isinstance(payload, dict) and metadata.get("event_type") == FOLLOWUP_EVENT  # type: ignore[union-attr]
+                        and payload.get("tag") == target.tag and item.get("ts")):
+                    return str(item["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return None
 
 def digest_metadata(tag: DigestTag | None, part: int) -> dict[str, Any] | None:
     """Slack message metadata marking one part of a digest with its delivery (invisible in the channel)."""

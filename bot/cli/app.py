@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import config, console_cli, digests, papers, run, summaries, topics
+from bot.cli import config, console_cli, digests, followups, papers, run, summaries, topics
 
 # Platform groups: module and the help shown while the group is not loaded.
 PLATFORM_GROUPS = {
@@ -40,7 +40,7 @@ def build_cli(platform: str | None = None) -> typer.Typer:
         help="Daily research papers, matched to your team's topics, in Slack and Discord.",
     )
     cli.callback()(_root)
-    for group in (papers, topics, summaries, console_cli, digests, run, config):
+    for group in (papers, topics, summaries, console_cli, digests, followups, run, config):
         group.register(cli)
     for name, (module, help_text) in PLATFORM_GROUPS.items():
         if name == platform:

@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from bot.app import App, build_command_core, build_digest_runner
+from bot.app import App, build_command_core, build_digest_runner, build_followup_runner
 from bot.cli.common import run as run_app
 from bot.cli.common import settings_from_cli
 from bot.cli.connectors import build_connectors
@@ -96,9 +96,10 @@ async def serve(app: App, *, console: bool = False) -> None:
             log.warning("daily ingest: %s", describe_skipped(counts.skipped))
         return counts.new
 
+    followup_runner = build_followup_runner(app, {c.platform: c.poster for c in connectors})
     scheduler = BotScheduler(runner, app.clock, ingest=ingest, ingest_at=settings.ingest_time,
                              ingest_until_hour=settings.ingest_until_hour, timezone=settings.timezone,
-                             tick=timedelta(seconds=settings.tick_seconds))
+                             tick=timedelta(seconds=settings.tick_seconds), followups=followup_runner.run)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):

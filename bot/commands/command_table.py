@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.commands import digest_commands, paper_commands, subscription_commands
+from bot.commands import digest_commands, followup_commands, paper_commands, subscription_commands
 from bot.commands.command_input import Command
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
@@ -107,6 +107,10 @@ async def _mention(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
     return await personal_commands.mention(s, ctx, c.args)
 
 
+async def _followups(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await followup_commands.followups(s, ctx, c.args)
+
+
 async def _help(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
     return help_reply()
 
@@ -155,6 +159,11 @@ TABLE: tuple[SlashCommand, ...] = (
                     "Be mentioned on digest items here that match your own topics", "mention me on|off",
                     _mention, (Argument("setting", "me on, me off; empty shows yours", choices=("me on", "me off")),),
                     private=_always),
+        CommandSpec("papers", "followups", "/papers followups [on|off]", "/papers followups [on|off]",
+                    "news about posted papers in their digest thread (new version, code, rising)",
+                    "Follow-ups in digest threads: on, off, or the recent ones", "followups [on|off]", _followups,
+                    (Argument("setting", "on | off; empty lists the recent follow-ups", choices=("on", "off")),),
+                    private=_private_when_asking),
         CommandSpec("papers", "help", "/papers help", "/papers help", "what Paperboy can do", "What Paperboy can do",
                     "help", _help, private=_always, listed=False),
     ), group_description="Today's research papers for this channel"),

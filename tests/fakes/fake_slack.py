@@ -40,7 +40,7 @@ def rate_limited(retry_after: int = 3) -> Reply:
 class FakeSlack(FakeServer):
     """Serves auth.test, chat.postMessage (fresh ts each time), chat.postEphemeral and any response_url, and
     conversations.history over what was posted (newest first, `oldest`, `limit`, cursors; message metadata only
-    with `include_all_metadata`, as Slack does)."""
+    with `include_all_metadata`, as Slack does) and conversations.replies for one thread."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,6 +49,7 @@ class FakeSlack(FakeServer):
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.departed: set[str] = set()  # users conversations.open answers `user_disabled` for (deactivated)
         self.route("GET", "/api/conversations.history", self._history)
+        self.route("GET", "/api/conversations.replies", self._replies)
         self.route("POST", "/api/auth.test", ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="paperboy",
                                                 team="Paper Team", url="https://paper.slack.com/"))
         self.route("POST", "/api/chat.postMessage", self._post)
@@ -65,6 +66,8 @@ class FakeSlack(FakeServer):
                                     "bot_id": BOT_ID}
             if body.get("metadata"):
                 item["metadata"] = body["metadata"]
+            if body.get("thread_ts"):
+                item["thread_ts"] = str(body["thread_ts"])
             self.history.setdefault(str(body.get("channel")), []).append(item)
         return ok(ts=ts, channel=body.get("channel"))
 
@@ -92,6 +95,26 @@ class FakeSlack(FakeServer):
         start = int(query.get("cursor") or 0)
         with self._ts_lock:
             found = [dict(m) for m in reversed(self.history.get(channel, [])) if float(m["ts"]) > oldest]
+        if query.get("include_all_metadata") not in ("1", "true"):
+            for m in found:
+                m.pop("metadata", None)
+        page = found[start:start + limit]
+        more = start + limit < len(found)
+        return ok(messages=page, has_more=more,
+                  response_metadata={"next_cursor": str(start + limit) if more else ""})
+
+    def _replies(self, rec: Recorded) -> Reply:
+        """conversations.replies: the parent, then its thread's replies, oldest first; metadata only with
+        `include_all_metadata`, cursors like history."""
+        query = {k: v[0] for k, v in rec.query.items()}
+        channel, ts = query.get("channel", ""), query.get("ts", "")
+        limit = int(query.get("limit") or 100)
+        start = int(query.get("cursor") or 0)
+        with self._ts_lock:
+            found = [dict(m) for m in self.history.get(channel, [])
+                     if m["ts"] == ts or m.get("thread_ts") == ts]
+        if not any(m["ts"] == ts for m in found):
+            return slack_error("thread_not_found")
         if query.get("include_all_metadata") not in ("1", "true"):
             for m in found:
                 m.pop("metadata", None)

@@ -1,0 +1,400 @@
+"""Follow-ups in digest threads, with Hugging Face and arXiv played by a local fake server that serves a paper
+first as v1 without code, then as v2 with a `githubRepo` and 40 more upvotes: through `paperboy` itself (console),
+Slack's and Discord's fakes, on SQLite and PostgreSQL, with injected clocks (nothing really waits 3 s)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import discord
+import pytest
+from pydantic import SecretStr
+
+from adapters.console.console_poster import ConsolePoster
+from adapters.discord.discord_adapter import DiscordOptions, DiscordPoster
+from adapters.discord.discord_adapter import make_client as make_discord_client
+from adapters.slack.slack_poster import SlackPoster, make_web_client
+from bot.clock import fixed_clock
+from bot.digests.digest_runner import DigestRunner
+from bot.followups.changes import Snapshot, code_link, detect, pages_in, rising
+from bot.followups.followup_runner import FollowupRunner
+from bot.ingestion.http_fetchers import ArxivFetcher, HttpFetcher, HuggingFaceFetcher, make_client
+from bot.ingestion.ingest_service import Ingestor, Source
+from bot.papers import ParsedPaper
+from bot.scheduling import BotScheduler
+from storage.database import Database
+from storage.destination_store import ensure_destination, record_posted
+from storage.followup_store import set_followups
+from storage.paper_store import store_papers
+from tests.chat_fixtures import make_bot
+from tests.cli_runner import paperboy
+from tests.conftest import FIXTURES
+from tests.digest_crash import ProcessDied
+from tests.fakes import fake_discord as fd
+from tests.fakes.fake_slack import TEAM, FakeSlack, slack_error
+from tests.fakes.fake_time import FakeTime
+from tests.fakes.http_server import FakeServer, Reply
+from tests.followup_sources import ARXIV_ID, CODE, DAY_TEXT, PaperSources
+
+DAY = date.fromisoformat(DAY_TEXT)  # a Friday
+MONDAY = DAY + timedelta(days=3)  # the next digest day: follow-ups come on days after the digest
+REPLY_MARK = "↳ in the thread of #"
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=UTC)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    with FakeServer() as fake:
+        yield fake
+
+
+def replies(output: str) -> list[str]:
+    """Each follow-up the console printed, as one text."""
+    parts = re.split(r"(?m)^— #", output)
+    return [p for p in parts if REPLY_MARK in p]
+
+
+def assert_names_v2_code_and_rise(text: str) -> None:
+    assert "New version v2 (was v1)" in text
+    assert CODE in text
+    assert "Rising: ▲10 → ▲50 upvotes" in text
+    for ping in ("<!channel>", "@everyone", "<@U123>", "evil.example"):
+        assert ping not in text
+
+
+# -- pure rules ---------------------------------------------------------------------------------------------------
+
+
+def test_only_known_code_hosts_count_and_links_are_rebuilt():
+    assert code_link("Code: github.com/org/repo.git.") == "https://github.com/org/repo"
+    assert code_link("see https://gitlab.com/team/tool/-/tree/main") == "https://gitlab.com/team/tool"
+    assert code_link("weights at https://huggingface.co/datasets/org/data") == "https://huggingface.co/datasets/org/data"
+    assert code_link("https://huggingface.co/papers/2602.23229") is None  # the paper's page, not code
+    assert code_link("https://evil.example/github.com/org/repo") is None
+    assert code_link("https://bit.ly/x or https://example.com/code") is None
+    assert pages_in("Accepted at ICML 2026; 14 pages, 5 figures") == 14 and pages_in("camera ready") is None
+
+
+# -- the console, through `paperboy` ------------------------------------------------------------------------------
+
+
+def test_console_digest_then_one_followup_then_nothing(server, db_env):
+    sources = PaperSources(server)
+    env = {**db_env, "PAPERBOY_HF_BASE_URL": server.url, "PAPERBOY_ARXIV_BASE_URL": server.url}
+    ingest = paperboy("ingest", f"hf:{DAY_TEXT}", f"arxiv:{ARXIV_ID}", env=env)
+    assert ingest.code == 0, ingest.err
+    for channel in ("ml", "quiet"):
+        assert paperboy("say", "/papers digest 09:00 UTC", "--channel", channel, env=env).code == 0
+    off = paperboy("say", "/papers followups off", "--channel", "quiet", env=env)
+    assert "Follow-ups are off" in off.out
+    digest = paperboy("digest", "run", "--date", DAY_TEXT, env=env)
+    assert digest.code == 0, digest.err
+    assert digest.out.count("In-Context Classifiers") == 2  # both channels posted the paper
+    sources.to_v2()
+
+    first = paperboy("followups", "run", "--date", DAY_TEXT, env=env)
+    assert first.code == 0, first.err
+    posted = replies(first.out)
+    assert len(posted) == 1, first.out
+    assert posted[0].startswith("ml —") and f"{REPLY_MARK}1" in posted[0]
+    assert_names_v2_code_and_rise(posted[0])
+    assert "Accepted at ICML 2026" in posted[0] and "9 → 14 pages" in posted[0]
+    lines = posted[0].splitlines()
+    assert lines[3].strip().startswith("1. Large Multimodal Models as General In-Context Classifiers — ")  # as posted
+    assert [line.strip()[:10] for line in lines[4:7]] == ["• New vers", "• Code rel", "• Rising: "]
+    assert "refresh: done" in first.out
+
+    again = paperboy("followups", "run", "--date", DAY_TEXT, env=env)
+    assert again.code == 0, again.err
+    assert replies(again.out) == [] and "posted" not in again.out
+    assert "refresh: skipped (done today already" in again.out
+    requests = len(server.requests)
+    assert requests == 4  # ingest: HF + arXiv; the one refresh: HF + arXiv; the second run fetched nothing
+
+    listed = paperboy("say", "/papers followups", "--channel", "ml", env=env)
+    assert "New version v2" in listed.out and "Follow-ups are on here" in listed.out
+    status = paperboy("followups", "status", env=env)
+    assert status.code == 0 and f"refresh: {DAY_TEXT} posted" in status.out
+    assert "console:local:ml thread 1" in status.out and "replied, 3 event(s)" in status.out
+
+
+def test_two_concurrent_runs_on_postgresql_post_once(server, db_env, backend):
+    if backend != "postgresql":
+        pytest.skip("the race is about PostgreSQL's row locks; SQLite has one writer")
+    sources = PaperSources(server)
+    env = {**db_env, "PAPERBOY_HF_BASE_URL": server.url, "PAPERBOY_ARXIV_BASE_URL": server.url}
+    assert paperboy("ingest", f"hf:{DAY_TEXT}", f"arxiv:{ARXIV_ID}", env=env).code == 0
+    assert paperboy("say", "/papers digest 09:00 UTC", "--channel", "ml", env=env).code == 0
+    assert paperboy("digest", "run", "--date", DAY_TEXT, env=env).code == 0
+    sources.to_v2()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: paperboy("followups", "run", "--date", DAY_TEXT, env=env), range(2)))
+    assert all(r.code == 0 for r in runs), [r.err for r in runs]
+    posted = [p for r in runs for p in replies(r.out)]
+    assert len(posted) == 1
+    assert_names_v2_code_and_rise(posted[0])
+    assert sorted(("refresh: done" in r.out, "refresh: skipped" in r.out) for r in runs) == [(False, True),
+                                                                                           (True, False)]
+
+
+# -- refresh etiquette ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[object]:
+    async with make_client(timeout=5) as client:
+        yield client
+
+
+def ingestor_for(db: Database, server: FakeServer, client, time: FakeTime) -> Ingestor:
+    return Ingestor(db, today=lambda: DAY,
+                    hf=HuggingFaceFetcher(HttpFetcher(client, sleep=time.sleep), server.url),
+                    arxiv=ArxivFetcher(HttpFetcher(client, min_interval=3.0, sleep=time.sleep, clock=time.clock),
+                                       server.url))
+
+
+async def test_refresh_batches_arxiv_ids_by_100_one_request_every_3_s_and_hf_for_the_last_week(db, server, http):
+    empty = (FIXTURES / "arxiv_query_empty.xml").read_bytes()
+    server.route("GET", "/api/query", Reply(body=empty, headers={"Content-Type": "application/atom+xml"}))
+    server.route("GET", "/api/daily_papers", Reply(body=b"[]"))
+    days = [DAY - timedelta(days=n) for n in range(15)]  # 15 listing days, 10 papers each
+    papers = [ParsedPaper(title=f"Paper {d} {i}", abstract="We study things.", source="hf-api",
+                          arxiv_id=f"2603.{d.day:02d}{i:03d}", listed_on=d, upvotes=i) for d in days for i in range(10)]
+    async with db.session() as s:
+        counts = await store_papers(s, papers)
+        for d, start in zip(days, range(0, 150, 10), strict=True):
+            await record_posted(s, "console:local:ml", f"{start + 1}", counts.paper_ids[start:start + 10],
+                                kind="digest", digest_day=d)
+    time = FakeTime()
+    runner = FollowupRunner(db, ingestor_for(db, server, http, time), {}, owner="p1", clock=fixed_clock(at(DAY, 6)))
+    report = await runner.run(day=DAY)
+    assert report.refresh == "done" and report.baselined == 20  # the last two days; refresh does the rest
+    calls = [c.query for c in server.calls("/api/query")]
+    assert [len(c["id_list"][0].split(",")) for c in calls] == [100, 50]
+    assert time.sleeps == [3.0]  # one request every 3 s, waited on the injected clock
+    hf_days = sorted(c.query["date"][0] for c in server.calls("/api/daily_papers"))
+    assert hf_days == sorted(d.isoformat() for d in days[:7])
+    await runner.run(day=DAY)  # the day's refresh is done: no second round of requests
+    assert len(server.requests) == 9
+
+
+async def test_console_in_process_waits_for_the_channels_daytime(db, server, http):
+    sources = PaperSources(server, v2_comment="Accepted at ICML 2026")
+    time = FakeTime()
+    ingestor = ingestor_for(db, server, http, time)
+    await ingestor.ingest(Source("hf", DAY_TEXT))
+    await ingestor.ingest(Source("arxiv", ARXIV_ID))
+    bot = make_bot(db, channel="ml", now=at(DAY, 9))
+    await bot.console.say("/papers digest 14:00 Europe/Paris")
+    lines: list[str] = []
+    poster = ConsolePoster(bot.core, write=lines.append)
+
+    outcomes = await DigestRunner(bot.core.services, {"console": poster}, owner="p1").run_due(at(DAY, 13))
+    assert [o.status for o in outcomes] == ["posted"]
+    sources.to_v2()
+    runner = FollowupRunner(db, ingestor, {"console": poster}, owner="p1", clock=fixed_clock(at(DAY + timedelta(3), 6)))
+    monday = DAY + timedelta(days=3)
+    early = await runner.run(at(monday, 6))  # 07:00 in Paris: before the channel's digest time
+    assert early.refresh == "done" and [o.status for o in early.outcomes] == ["waiting"]
+    assert len(lines) == 1
+    later = await runner.run(at(monday, 13, 5))
+    assert [o.status for o in later.outcomes] == ["posted"]
+    assert len(lines) == 2 and REPLY_MARK in lines[-1] and "Code released" in lines[-1]
+    assert [o.status for o in (await runner.run(at(monday, 15))).outcomes] == []
+    assert len(lines) == 2
+
+
+# -- Slack and Discord ------------------------------------------------------------------------------------------
+
+
+async def digest_then_v2(db: Database, server: FakeServer, http, poster, platform: str, workspace: str,
+                         channel: str, quiet: str) -> tuple[FollowupRunner, PaperSources]:
+    """v1 ingested from the fake sources, the day's digest posted through `poster` to `channel` and to `quiet`
+    (whose follow-ups are off), the sources moved to v2, and a follow-up runner for that platform."""
+    sources = PaperSources(server)
+    time = FakeTime()
+    ingestor = ingestor_for(db, server, http, time)
+    await ingestor.ingest(Source("hf", DAY_TEXT))
+    await ingestor.ingest(Source("arxiv", ARXIV_ID))
+    async with db.session() as s:
+        destinations = [await ensure_destination(s, platform, workspace, c, "papers") for c in (channel, quiet)]
+    bot = make_bot(db, now=at(DAY, 9))
+    for destination in destinations:
+        outcome = await DigestRunner(bot.core.services, {platform: poster}, owner="p1").run_one(destination, DAY,
+                                                                                                now=at(DAY, 9))
+        assert outcome.status == "posted", outcome
+    await set_followups(db, destinations[1].key, False, at(DAY, 10))
+    sources.to_v2()
+    runner = FollowupRunner(db, ingestor, {platform: poster}, owner="p1", clock=fixed_clock(at(MONDAY, 12)))
+    return runner, sources
+
+
+async def test_slack_digest_thread_gets_one_reply_with_thread_ts(db, server, http):
+    with FakeSlack() as slack:
+        time = FakeTime()
+        poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=time.sleep,
+                             clock=time.clock)
+        runner, _ = await digest_then_v2(db, server, http, poster, "slack", TEAM, "C1", "C2")
+        digest_ts = slack.history["C1"][0]["ts"]
+        report = await runner.run(at(MONDAY, 12))
+        assert sorted(o.status for o in report.outcomes) == ["off", "posted"]
+        replies_sent = [p for p in slack.posts() if p.get("thread_ts")]
+        assert len(replies_sent) == 1 and len(slack.posts()) == 3  # two digests, one follow-up
+        reply = replies_sent[0]
+        assert reply["thread_ts"] == digest_ts and reply["channel"] == "C1"
+        assert reply["metadata"]["event_type"] == "paperboy_followup"
+        shown = reply["text"] + str(reply["blocks"])
+        assert_names_v2_code_and_rise(shown)
+        assert "<!" not in shown and "<@" not in shown
+        assert [o.status for o in (await runner.run(at(MONDAY, 13))).outcomes] == ["off"]  # C1 was told already
+        assert len(slack.posts()) == 3
+
+
+async def test_slack_failure_is_retried_with_backoff_and_told_once(db, server, http):
+    with FakeSlack() as slack:
+        time = FakeTime()
+        poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=time.sleep,
+                             clock=time.clock)
+        runner, _ = await digest_then_v2(db, server, http, poster, "slack", TEAM, "C1", "C2")
+        working = slack.routes[("POST", "/api/chat.postMessage")]
+        slack.route("POST", "/api/chat.postMessage", slack_error("internal_error"))
+        failed = await runner.run(at(MONDAY, 12))
+        assert sorted(o.status for o in failed.outcomes) == ["failed", "off"]
+        assert sorted(o.status for o in (await runner.run(at(MONDAY, 12, 0))).outcomes) == ["off", "skipped"]
+        slack.route("POST", "/api/chat.postMessage", working)
+        retried = await runner.run(at(MONDAY, 12, 2))  # after the first backoff (1 minute)
+        assert sorted(o.status for o in retried.outcomes) == ["off", "posted"]
+        assert len([p for p in slack.posts() if p.get("thread_ts")]) == 2  # the failed attempt, then the reply
+
+
+async def test_discord_reply_goes_into_the_digests_thread(db, server, http, monkeypatch):
+    with fd.FakeDiscord() as api:
+        monkeypatch.setattr(discord.http.Route, "BASE", api.url + fd.API)
+        client = make_discord_client(DiscordOptions(post_interval=0))
+        await client.login("fake-token")
+        try:
+            poster = DiscordPoster(client, interval=0)
+            runner, _ = await digest_then_v2(db, server, http, poster, "discord", str(fd.GUILD_ID),
+                                             str(fd.CHANNEL_ID), str(fd.CHANNEL_ID + 1))
+            thread_id = int(api.of(fd.THREAD)[0].path.split("/")[-2])
+            before = len(api.of(fd.MESSAGE))
+            report = await runner.run(at(MONDAY, 12))
+            assert sorted(o.status for o in report.outcomes) == ["off", "posted"]
+            sent = api.of(fd.MESSAGE)[before:]
+            assert len(sent) == 1 and sent[0].path == f"{fd.API}/channels/{thread_id}/messages"
+            body = sent[0].json()
+            assert body["allowed_mentions"] == {"parse": []} and body.get("enforce_nonce") is True
+            shown = str(body["embeds"])
+            assert_names_v2_code_and_rise(shown.replace("\\\\", "").replace("\\", ""))
+            assert [o.status for o in (await runner.run(at(MONDAY, 13))).outcomes] == ["off"]
+            assert len(api.of(fd.MESSAGE)) == before + 1
+        finally:
+            await client.close()
+
+
+async def test_the_scheduler_runs_followups_in_their_own_job_and_survives_their_failures(db):
+    calls: list[int] = []
+
+    async def failing() -> None:
+        calls.append(1)
+        raise RuntimeError("a source is down")
+
+    runner = DigestRunner(make_bot(db).core.services, {}, owner="p1")
+    scheduler = BotScheduler(runner, fixed_clock(at(DAY, 9)), followups=failing, tick=timedelta(minutes=1))
+    scheduler.start()
+    try:
+        job = scheduler.scheduler.get_job("followups")
+        assert job is not None and job.id != "digests" and job.max_instances == 1
+        await scheduler.followups_tick()  # logged, not raised: the digests' job is untouched
+        await scheduler.tick()
+        assert calls == [1] and scheduler.last_tick == at(DAY, 9)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_v1_after_a_listing_without_a_version_is_not_news_and_v2_is():
+    listed = Snapshot(version=None, title="T", abstract_chars=100, comment=None, pages=None, code_url=None,
+                      upvotes=5)
+    v1 = Snapshot(version=1, title="T", abstract_chars=100, comment="9 pages", pages=9, code_url=None, upvotes=5)
+    assert detect(listed, v1, "abstract") == []
+    v2 = Snapshot(version=2, title="T", abstract_chars=120, comment="see github.com/a/b; 10 pages", pages=10,
+                  code_url=None, upvotes=25)  # 5× and exactly 20 more
+    events = detect(v1, v2, "abstract")
+    assert [(e.kind, e.key) for e in events] == [("version", "version:2"), ("code", "code"), ("rising", "rising")]
+    assert events[0].detail["pages"] == [9, 10] and "title" not in events[0].detail
+    assert events[1].detail == {"url": "https://github.com/a/b"}
+    assert rising(v1, replace(v1, upvotes=24)) is None  # 19 more: not yet
+    assert rising(v1, replace(v1, day_rank=2)) == {"from": 5, "to": 5, "rank": 2}  # entered the day's top 3
+
+
+class DiesAfterReplying:
+    """Replies through the real poster, then the process "dies" before the runner records the reply."""
+
+    def __init__(self, poster) -> None:
+        self.poster = poster
+        self.posted: list[str] = []
+
+    async def post_followup(self, destination, target, message) -> str:
+        self.posted.append(await self.poster.post_followup(destination, target, message))
+        raise ProcessDied
+
+    async def find_followup(self, destination, target) -> str | None:
+        return await self.poster.find_followup(destination, target)
+
+
+@pytest.mark.parametrize("platform", ["console", "slack", "discord"])
+async def test_a_reply_posted_by_a_process_that_died_before_recording_it_is_found_not_posted_again(
+        db, server, http, monkeypatch, platform):
+    async with contextlib.AsyncExitStack() as stack:
+        if platform == "console":
+            lines: list[str] = []
+            poster = ConsolePoster(make_bot(db).core, write=lines.append)
+            workspace, channel, quiet = "local", "ml", "quiet"
+
+            def replies_posted() -> int:
+                return sum(REPLY_MARK in line for line in lines)
+        elif platform == "slack":
+            slack = stack.enter_context(FakeSlack())
+            time = FakeTime()
+            poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=time.sleep,
+                                 clock=time.clock)
+            workspace, channel, quiet = TEAM, "C1", "C2"
+
+            def replies_posted() -> int:
+                return len([p for p in slack.posts() if p.get("thread_ts")])
+        else:
+            api = stack.enter_context(fd.FakeDiscord())
+            monkeypatch.setattr(discord.http.Route, "BASE", api.url + fd.API)
+            client = make_discord_client(DiscordOptions(post_interval=0))
+            await client.login("fake-token")
+            stack.push_async_callback(client.close)
+            poster = DiscordPoster(client, interval=0)
+            workspace, channel, quiet = str(fd.GUILD_ID), str(fd.CHANNEL_ID), str(fd.CHANNEL_ID + 1)
+            digests = 2
+
+            def replies_posted() -> int:
+                return len(api.of(fd.MESSAGE)) - digests
+
+        runner, _ = await digest_then_v2(db, server, http, poster, platform, workspace, channel, quiet)
+        dying = DiesAfterReplying(poster)
+        dead = FollowupRunner(db, runner.ingestor, {platform: dying}, owner="dead-host:1:0",
+                              clock=fixed_clock(at(MONDAY, 12)))
+        with pytest.raises(ProcessDied):
+            await dead.run(at(MONDAY, 12))
+        assert len(dying.posted) == 1 and replies_posted() == 1
+        heir = FollowupRunner(db, runner.ingestor, {platform: poster}, owner="heir-host:2:1",
+                              clock=fixed_clock(at(MONDAY, 12, 11)))
+        assert [o.status for o in (await heir.run(at(MONDAY, 12, 5))).outcomes if o.status != "off"] == ["skipped"]
+        taken = await heir.run(at(MONDAY, 12, 11))  # the dead owner's lease (10 minutes) has run out
+        assert [(o.status, o.detail) for o in taken.outcomes if o.status != "off"] == [("posted", dying.posted[0])]
+        assert replies_posted() == 1  # found on the platform, recorded, not posted again
+        assert [o.status for o in (await heir.run(at(MONDAY, 13))).outcomes] == ["off"]
+        assert replies_posted() == 1
