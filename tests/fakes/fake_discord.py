@@ -97,6 +97,7 @@ class FakeDiscord(FakeServer):
         self._ids = itertools.count(FIRST_ID)
         self._failures: list[tuple[re.Pattern[str], Reply]] = []
         self.events: list[tuple[str, Recorded]] = []
+        self.token: str | None = None  # when set, the only bot token accepted (others: 401, as Discord answers)
         self.channels: dict[int, dict[str, Any]] = {CHANNEL_ID: text_channel()}
         self.posted: dict[int, list[dict[str, Any]]] = {}  # channel → messages the bot posted there, in order
         self._nonces: dict[str, dict[str, Any]] = {}
@@ -127,6 +128,10 @@ class FakeDiscord(FakeServer):
     def _reply(self, rec: Recorded) -> Reply:
         with self._lock:
             self.requests.append(rec)
+            if (self.token is not None and rec.path.startswith((f"{API}/users", f"{API}/oauth2", f"{API}/channels",
+                                                                  f"{API}/applications"))
+                    and rec.headers.get("Authorization") != f"Bot {self.token}"):
+                return _json({"message": "401: Unauthorized", "code": 0}, 401)
             for i, (pattern, failure) in enumerate(self._failures):
                 if pattern.search(rec.path):
                     del self._failures[i]
@@ -196,8 +201,8 @@ class FakeDiscord(FakeServer):
 
     def _sync(self, rec: Recorded, match: re.Match[str]) -> Reply:
         commands = rec.json() or []
-        return _json([{**c, "id": str(self.next_id()), "application_id": str(APP_ID), "version": "1",
-                       "default_member_permissions": None, "dm_permission": True, "nsfw": False}
+        return _json([{"default_member_permissions": None, "dm_permission": True, "nsfw": False, **c,
+                       "id": str(self.next_id()), "application_id": str(APP_ID), "version": "1"}
                       for c in commands])
 
     # -- what tests look at ----------------------------------------------------------------------------------
@@ -213,3 +218,139 @@ class FakeDiscord(FakeServer):
     def sends(self) -> list[dict[str, Any]]:
         """The JSON body of every request that can carry text to users (messages, follow-ups)."""
         return [rec.json() for rec in self.of(MESSAGE) + self.of(FOLLOWUP)]
+
+
+# -- the gateway -----------------------------------------------------------------------------------------------
+
+HELLO, IDENTIFY, RESUME, HEARTBEAT, HEARTBEAT_ACK, DISPATCH = 10, 2, 6, 1, 11, 0
+
+
+def guild_create(channels: list[dict[str, Any]] | None = None,
+                 threads: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The GUILD_CREATE payload the gateway sends for the fake's one server."""
+    return {"id": str(GUILD_ID), "name": "Lab", "owner_id": str(USER_ID), "roles": [], "emojis": [], "stickers": [],
+            "features": [], "member_count": 2, "members": [], "channels": channels or [text_channel()],
+            "threads": threads or [], "unavailable": False, "joined_at": TIMESTAMP}
+
+
+class FakeGateway:
+    """Discord's gateway as documented (Gateway → Connection lifecycle), on a websocket at 127.0.0.1.
+
+    HELLO, then IDENTIFY is answered by READY (and the server's GUILD_CREATE), RESUME by RESUMED, heartbeats by
+    acks. A test can make the gateway close a session with a close code (4014: disallowed intents, 4004: bad
+    token), drop every connection and refuse new ones (an outage), and dispatch events (MESSAGE_CREATE,
+    INTERACTION_CREATE) to every identified connection. Sessions and their intents are recorded."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self._asyncio = asyncio
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._sockets: list[Any] = []
+        self._lock = threading.Lock()
+        self.identified: list[dict[str, Any]] = []  # the IDENTIFY payloads, in order
+        self.resumed = 0
+        self.close_code: int | None = None  # close every new session with this code after IDENTIFY
+        self.refusing = False  # answer the websocket handshake with 503 (Discord down)
+        self.threads: list[dict[str, Any]] = []  # sent in GUILD_CREATE
+        self._seq = 0
+        self.url = ""
+
+    def __enter__(self) -> FakeGateway:
+        self._thread.start()
+        self._asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+    async def _start(self) -> None:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_get("/", self._session)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"ws://127.0.0.1:{port}/"
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    async def _session(self, request: Any) -> Any:
+        from aiohttp import WSMsgType, web
+
+        if self.refusing:
+            return web.Response(status=503, text="gateway unavailable")
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"op": HELLO, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                break
+            payload = json.loads(msg.data)
+            op = payload.get("op")
+            if op == HEARTBEAT:
+                await ws.send_json({"op": HEARTBEAT_ACK, "d": None, "s": None, "t": None})
+            elif op == IDENTIFY:
+                with self._lock:
+                    self.identified.append(payload["d"])
+                if self.close_code is not None:
+                    await ws.close(code=self.close_code, message=b"closed by the fake gateway")
+                    break
+                await self._send(ws, "READY", {
+                    "v": 10, "user": {**user(BOT_ID, "Paperboy", bot=True), "verified": True, "mfa_enabled": False},
+                    "guilds": [{"id": str(GUILD_ID), "unavailable": True}], "session_id": "fake-session",
+                    "resume_gateway_url": self.url, "application": {"id": str(APP_ID), "flags": 0},
+                    "private_channels": [], "relationships": []})
+                await self._send(ws, "GUILD_CREATE", guild_create(threads=self.threads))
+                with self._lock:
+                    self._sockets.append(ws)
+            elif op == RESUME:
+                with self._lock:
+                    self.resumed += 1
+                    self._sockets.append(ws)
+                await self._send(ws, "RESUMED", {})
+        with self._lock:
+            if ws in self._sockets:
+                self._sockets.remove(ws)
+        return ws
+
+    async def _send(self, ws: Any, event: str, data: dict[str, Any]) -> None:
+        await ws.send_json({"op": DISPATCH, "t": event, "s": self._next_seq(), "d": data})
+
+    def _run(self, coro: Any) -> Any:
+        return self._asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send an event to every live session (as Discord does to each shard that should see it)."""
+
+        async def send() -> None:
+            for ws in list(self._sockets):
+                await self._send(ws, event, data)
+
+        self._run(send())
+
+    def drop(self, *, refuse: bool = True, code: int = 4000) -> None:
+        """Close every session (an outage or a network cut); with `refuse`, new connections fail until `restore`."""
+        self.refusing = refuse
+
+        async def close() -> None:
+            for ws in list(self._sockets):
+                await ws.close(code=code, message=b"dropped by the fake gateway")
+
+        self._run(close())
+
+    def restore(self) -> None:
+        self.refusing = False
+
+    @property
+    def sessions(self) -> int:
+        with self._lock:
+            return len(self._sockets)
