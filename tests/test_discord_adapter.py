@@ -63,6 +63,11 @@ def embed_problems(embeds: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def shown(markdown: str) -> str:
+    """What Discord displays for escaped text: a backslash before punctuation is dropped, the character kept."""
+    return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", markdown)
+
+
 def assert_safe_sends(api: FakeDiscord) -> None:
     sends = api.sends()
     assert sends
@@ -204,8 +209,8 @@ async def test_mention_asking_to_summarize_2_in_a_digest_thread_is_answered_ther
         from storage.models import Paper
 
         second = await s.get(Paper, int(posted.paper_ids[1]))
-    assert embed["title"].startswith("Summary:") and second is not None
-    assert second.title.split()[0] in embed["title"]
+    assert shown(embed["title"]).startswith("Summary:") and second is not None
+    assert second.title.split()[0] in shown(embed["title"])
     assert api.of(fd.TYPING)  # "Paperboy is typing…" while the summary is made
     assert_safe_sends(api)
     # Chatter without a mention is not for the bot (and without the content intent, Discord sends no text).
@@ -340,3 +345,74 @@ async def test_a_digest_carries_enforced_nonces_and_is_found_in_history(api, cli
     found = await poster.find_digest(discord_destination(), tag)
     assert found is not None and found.message_ref == first.message_ref
     assert await poster.find_digest(discord_destination(), DigestTag(tag.destination_key, date(2026, 4, 21))) is None
+
+
+FRAGMENTS = ("**", "*", "__", "_", "~~", "||", "`", "```", "> ", ">>> ", "# ", "## ", "-# ", "1. ", "- ", "+ ",
+             "[a](http://x)", "[b](<https://y.example>)", "https://evil.example/p?q=(1)", "<https://e.example>",
+             "http://a.b/c", "<@123456789012345678>", "@everyone", "@here", "<t:1700000000:R>", "<#789>", "\\",
+             "\\*", "](", ")", "[", "(", ":smile:", "<:e:1>", "word", "Graph", "Nets", " ", " ", "steam://run/1")
+PAPER_URL = re.compile(r"^https://arxiv\.org/abs/2604\.\d{5}$")
+
+
+def hostile_text(rng: Any, parts: int) -> str:
+    return "".join(rng.choice(FRAGMENTS) + rng.choice(("", " ", "")) for _ in range(parts)).strip() or "x"
+
+
+def active_markup(markdown: str) -> list[str]:
+    """Characters Discord's markdown would act on: any metacharacter not escaped by a backslash."""
+    from adapters.discord.discord_renderer import MARKDOWN_CHARS
+
+    found, i = [], 0
+    while i < len(markdown):
+        if markdown[i] == "\\" and i + 1 < len(markdown) and not markdown[i + 1].isalnum() \
+                and not markdown[i + 1].isspace():
+            i += 2
+            continue
+        if markdown[i] in MARKDOWN_CHARS:
+            found.append(markdown[max(0, i - 10):i + 10])
+        i += 1
+    return found
+
+
+def literal(markdown: str) -> str:
+    return shown(markdown).replace("\u200b", "")
+
+
+async def test_a_fuzz_of_hostile_titles_renders_as_plain_text_with_only_the_papers_own_links(api, client):
+    """Titles, TL;DRs and topics built from every markdown and link construct Discord knows go through the
+    poster to the fake Discord; in what Discord receives, the paper's link is the only link and every other
+    character is literal text that displays exactly as written."""
+    import random
+
+    rng = random.Random(15)
+    poster = DiscordPoster(client, interval=0)
+    originals: dict[int, tuple[str, str, str]] = {}
+    for digest in range(12):
+        items = []
+        for k in range(1, 21):
+            n = digest * 20 + k
+            title, tldr, why = hostile_text(rng, 12), hostile_text(rng, 20), hostile_text(rng, 4)
+            originals[n] = (" ".join(title.split()), " ".join(tldr.split()), " ".join(why.split()))
+            items.append(PaperItem(number=n, paper_id=n, title=title, url=f"https://arxiv.org/abs/2604.{n:05d}",
+                                   arxiv_id=f"2604.{n:05d}", tldr=tldr, why=why))
+        header = hostile_text(rng, 6)
+        await poster.post_digest(discord_destination(), Message(header=header, items=items))
+        first = api.of(fd.MESSAGE)[-len(render_message(Message(header=header, items=items)))].json()
+        title = first["embeds"][0]["title"]
+        assert not active_markup(title) and literal(title) == " ".join(header.split()), title
+    assert_safe_sends(api)
+    seen = set()
+    for body in api.sends():
+        for embed in body["embeds"]:
+            for block in embed.get("description", "").split("\n\n"):
+                head, tldr, why = block.split("\n")
+                match = re.fullmatch(r"\*\*(\d+)\. \[(.*)\]\(([^()\s]+)\)\*\*", head)
+                assert match, head
+                n, title, url = int(match.group(1)), match.group(2), match.group(3)
+                assert PAPER_URL.match(url) and url.endswith(f"{n:05d}")  # the paper's own link, the only one
+                assert not active_markup(title), (originals[n][0], title)
+                assert not active_markup(tldr), (originals[n][1], tldr)
+                assert why.startswith("-# why: ") and not active_markup(why.removeprefix("-# why: "))
+                assert (literal(title), literal(tldr), literal(why.removeprefix("-# why: "))) == originals[n]
+                seen.add(n)
+    assert seen == set(originals)
