@@ -257,7 +257,7 @@ async def test_errors_are_private_and_autocomplete_offers_the_channels_topics(db
     assert api.of(fd.DEFER)[-1].json()["data"]["flags"] & 64
     for i in range(30):
         await invoke(adapter, fd.interaction("subscribe", [{"type": 3, "name": "topic", "value": f"topic number {i}"}],
-                                             interaction_id=940000000000000100 + i))
+                                             interaction_id=940000000000000100 + i, permissions=fd.MANAGE_CHANNELS))
     assert ctx_scope  # subscriptions above went to this channel
     interaction = discord.Interaction(data=fd.interaction(
         "unsubscribe", [{"type": 3, "name": "topic", "value": "number 1", "focused": True}], kind=4),
@@ -289,13 +289,32 @@ async def test_sync_registers_the_commands_and_the_invite_asks_for_exactly_what_
     from adapters.discord.discord_setup import sync_commands
 
     names = await sync_commands(make_bot(db).core, "fake-token", fd.GUILD_ID)
-    assert sorted(names) == ["papers", "subscribe", "subscriptions", "unsubscribe"]
+    assert sorted(names) == ["digest", "papers", "subscribe", "subscriptions", "unsubscribe"]
     synced = api.of("sync")[0]
     assert synced.path == f"{fd.API}/applications/{fd.APP_ID}/guilds/{fd.GUILD_ID}/commands"
-    papers = next(c for c in synced.json() if c["name"] == "papers")
-    assert sorted(o["name"] for o in papers["options"]) == ["digest", "help", "search", "show", "today", "top", "why"]
+    commands = {c["name"]: c for c in synced.json()}
+    assert sorted(o["name"] for o in commands["papers"]["options"]) == ["help", "search", "show", "today", "top", "why"]
+    for name, command in commands.items():
+        assert command["contexts"] == [0], name  # servers only, as `contexts` (dm_permission is deprecated)
+        # Channel settings need Manage Channels by default (admins can change that in Integrations); the rest is
+        # open to everyone, and the bot checks channel-wide /subscribe itself.
+        expected = str(fd.MANAGE_CHANNELS) if name == "digest" else None
+        declared = command["default_member_permissions"]
+        assert (None if declared is None else str(declared)) == expected, name
+    assert commands["subscribe"]["options"][0]["max_length"] == 100  # what the core accepts (MAX_TOPIC_CHARS)
+    assert commands["unsubscribe"]["options"][0]["max_length"] == 100
     url = invite_url("123")
     assert "scope=bot+applications.commands" in url and "permissions=309237730304" in url
+
+
+async def test_sync_clear_removes_a_servers_commands(db, api):
+    from adapters.discord.discord_setup import sync_commands
+
+    assert await sync_commands(make_bot(db).core, "fake-token", fd.GUILD_ID, clear=True) == []
+    assert await sync_commands(make_bot(db).core, "fake-token", None, clear=True) == []
+    guild, everywhere = api.of("sync")
+    assert guild.path == f"{fd.API}/applications/{fd.APP_ID}/guilds/{fd.GUILD_ID}/commands" and guild.json() == []
+    assert everywhere.path == f"{fd.API}/applications/{fd.APP_ID}/commands" and everywhere.json() == []
 
 
 async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_found_not_posted_again(db, api, client):

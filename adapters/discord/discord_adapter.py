@@ -8,7 +8,7 @@ and the core's `Reply` becomes embeds (`discord_renderer`). Three Discord rules 
   is the same), whatever the text contains.
 - The message-content intent is privileged; without it the bot still gets the text of messages that mention
   it, which is all thread replies need. With it (`PAPERBOY_DISCORD_MESSAGE_CONTENT=true`), plain
-  "summarize 3" in a digest thread works without a mention.
+  "summarize 3" in a digest thread works without a mention; other messages there stay unanswered.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from adapters.discord.discord_renderer import render_message, thread_name, trunc
 from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.command_table import CommandSpec
 from bot.commands.context import ChatContext
+from bot.commands.thread_replies import is_thread_request
 from bot.destination import Destination
 from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult
 from bot.errors import DeliveryError, StartupError
@@ -47,6 +48,8 @@ MAX_CHOICES = 25
 HINT = ("I answer in threads under my posts: mention me with “summarize 2”, “tl;dr 3”, or a question "
         "(“2: which dataset?”). For everything else: /papers help.")
 GUILD_ONLY = "Paperboy works in server channels, not in direct messages."
+NEEDS_MANAGE_CHANNELS = ("Changing this channel's digest or topics needs the Manage Channels permission. "
+                         "To follow a topic just for yourself: /subscribe with personal: True.")
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,14 @@ class DiscordAdapter:
             self.tree.add_command(command)
 
     async def run_spec(self, interaction: discord.Interaction, entry: CommandSpec, args: str) -> None:
-        """A table entry with its argument text: private or public as the table says."""
+        """A table entry with its argument text: private or public as the table says. A change to the channel
+        for everyone (its digest, its topics) needs Manage Channels: Discord hides /digest from members by
+        default, but a server may have changed that, and /subscribe is open to all for personal topics."""
+        if entry.changes_channel(args) and not interaction.permissions.manage_channels:
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.response.send_message(NEEDS_MANAGE_CHANNELS, ephemeral=True,
+                                                        allowed_mentions=NO_MENTIONS)
+            return
         line = f"{entry.sub} {args}".strip() if entry.sub else args
         await self.run_command(interaction, entry.name, line, ephemeral=entry.private(args))
 
@@ -178,21 +188,34 @@ class DiscordAdapter:
         me = self.client.user
         return me is not None and any(user.id == me.id for user in message.mentions)
 
+    def _ours(self, channel: object) -> bool:
+        """A thread the bot opened (every digest thread is): the only threads it speaks in unasked."""
+        me = self.client.user
+        return isinstance(channel, discord.Thread) and me is not None and channel.owner_id == me.id
+
+    def _replies_to_me(self, message: discord.Message) -> bool:
+        me = self.client.user
+        resolved = message.reference.resolved if message.reference else None
+        return me is not None and isinstance(resolved, discord.Message) and resolved.author.id == me.id
+
     async def on_message(self, message: discord.Message) -> None:
-        """A mention (or, with the content intent, any message) in a digest thread or replying to a bot post."""
+        """A mention, or (with the content intent) a thread command such as "summarize 3", in one of the bot's
+        own threads or replying to one of its messages. Whether the message is for the bot is settled before
+        anything is sent (not even "typing…"): people talk in threads, and other bots own threads too."""
         if message.author.bot or message.guild is None:
             return
         mentioned = self._mentions_me(message)
-        if not (mentioned or self.message_content):
-            return
+        if not mentioned and not (self.message_content and is_thread_request(message.content)):
+            return  # chatter, or a question not addressed to the bot
         channel: object = message.channel
         if isinstance(channel, discord.PartialMessageable):  # not cached: ask once what it is
             with contextlib.suppress(discord.HTTPException):
                 channel = await self.client.fetch_channel(channel.id)
-        reference = message.reference.message_id if message.reference else None
         channel_id, name, thread_ref = _guild_channel(channel, message.channel.id)
-        if thread_ref is None and reference is not None:
-            thread_ref = str(reference)  # a reply to one of the bot's messages
+        if thread_ref is not None and not self._ours(channel):
+            thread_ref = None  # someone else's thread: answer only a mention, with the hint
+        if thread_ref is None and message.reference is not None and self._replies_to_me(message):
+            thread_ref = str(message.reference.message_id)  # a reply to one of the bot's messages
         if thread_ref is None and not mentioned:
             return
         ctx = ChatContext(PLATFORM, str(message.guild.id), str(channel_id), str(message.author.id),
@@ -202,7 +225,7 @@ class DiscordAdapter:
             async with message.channel.typing():
                 answer = await self.core.handle_thread_message(ctx, message.content)
         if answer is None and not mentioned:
-            return  # people talk in these threads too
+            return
         reply = answer or Reply(Message(text=HINT))
         await self.send_in_thread(message, reply, in_thread=isinstance(channel, discord.Thread))
 

@@ -24,6 +24,8 @@ CHANNEL_ID = 920000000000000001
 USER_ID = 930000000000000001
 FIRST_ID = 960000000000000001  # the first id the fake hands out (messages, threads)
 TIMESTAMP = "2026-04-22T10:00:00.000000+00:00"
+SEND_MESSAGES = 1 << 11  # permission bits, as documented
+MANAGE_CHANNELS = 1 << 4
 
 DEFER = "defer"
 FOLLOWUP = "followup"
@@ -68,8 +70,9 @@ def message(message_id: int, channel_id: int, *, author: dict[str, Any] | None =
 
 def interaction(command: str, options: list[dict[str, Any]] | None = None, *, subcommand: str | None = None,
                 interaction_id: int = 940000000000000001, channel: dict[str, Any] | None = None,
-                kind: int = 2) -> dict[str, Any]:
-    """An APPLICATION_COMMAND (2) or autocomplete (4) interaction as the gateway delivers it."""
+                kind: int = 2, permissions: int = SEND_MESSAGES) -> dict[str, Any]:
+    """An APPLICATION_COMMAND (2) or autocomplete (4) interaction as the gateway delivers it. `permissions` are
+    the member's computed permissions in the channel (`member.permissions`): a plain member by default."""
     opts = options or []
     if subcommand:
         opts = [{"type": 1, "name": subcommand, "options": opts}]
@@ -79,7 +82,7 @@ def interaction(command: str, options: list[dict[str, Any]] | None = None, *, su
         "channel": channel or text_channel(), "attachment_size_limit": 8_000_000, "locale": "en-US",
         "app_permissions": "0",
         "member": {"user": user(USER_ID, "ada"), "roles": [], "joined_at": TIMESTAMP, "deaf": False, "mute": False,
-                   "permissions": "0", "flags": 0},
+                   "permissions": str(permissions), "flags": 0},
         "data": {"id": "950000000000000001", "name": command, "type": 1, "options": opts},
     }
 
