@@ -435,3 +435,152 @@ async def test_a_fuzz_of_hostile_titles_renders_as_plain_text_with_only_the_pape
                 assert (literal(title), literal(tldr), literal(why.removeprefix("-# why: "))) == originals[n]
                 seen.add(n)
     assert seen == set(originals)
+
+
+# -- through the gateway: a connected client receives interactions and messages as Discord sends them ---------
+
+OTHER_USER = 930000000000000002
+
+
+@pytest.fixture
+async def gateway(api: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[fd.FakeGateway]:
+    import yarl
+
+    with fd.FakeGateway() as fake:
+        monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.url))
+        yield fake
+
+
+async def connected(db: Any, *, message_content: bool = False) -> tuple[Any, Any]:
+    """A started `DiscordConnector` (READY received), as `paperboy run` starts it, and the bot behind it."""
+    from pydantic import SecretStr
+
+    from adapters.discord.discord_adapter import DiscordConnector
+
+    bot = make_bot(db)
+    connector = DiscordConnector(bot.core, DiscordOptions(token=SecretStr("fake-token"), post_interval=0,
+                                                          message_content=message_content))
+    await asyncio.wait_for(connector.start(), 30)
+    return connector, bot
+
+
+async def test_channel_settings_need_manage_channels_and_reading_stays_open(db, api, gateway):
+    connector, _bot = await connected(db)
+    try:
+        def command(name: str, value: str | None, n: int, permissions: int = fd.SEND_MESSAGES,
+                    personal: bool = False) -> None:
+            option = {"digest": "setting", "subscribe": "topic"}[name]
+            options = [{"type": 3, "name": option, "value": value}] if value is not None else []
+            if personal:
+                options.append({"type": 5, "name": "personal", "value": True})
+            gateway.dispatch("INTERACTION_CREATE", fd.interaction(name, options, interaction_id=940000000000000500 + n,
+                                                                  permissions=permissions))
+
+        command("digest", "09:00 UTC", 1)  # a member: refused, at once and privately
+        command("subscribe", "graph networks", 2)
+        await wait_for(lambda: len(api.of(fd.DEFER)) == 2)
+        for refusal in api.of(fd.DEFER):
+            body = refusal.json()
+            assert body["type"] == 4 and body["data"]["flags"] & 64  # an ephemeral answer, no deferral
+            assert "Manage Channels" in body["data"]["content"]
+        command("digest", None, 4)  # reading the setting: open to everyone
+        await wait_for(lambda: len(api.of(fd.FOLLOWUP)) == 1)
+        command("subscribe", "graph networks", 3, personal=True)  # personal: open to everyone
+        command("digest", "09:00 UTC", 5, permissions=fd.MANAGE_CHANNELS)  # a moderator
+        command("subscribe", "diffusion models", 6, permissions=fd.MANAGE_CHANNELS)
+        await wait_for(lambda: len(api.of(fd.FOLLOWUP)) == 4)
+        texts = [e.get("description", "") for rec in api.of(fd.FOLLOWUP) for e in rec.json()["embeds"]]
+        answers = " | ".join(shown(t) for t in texts)
+        assert "Daily digest for this channel at 09:00 UTC" in answers
+        assert "No digest set up here yet. Usage: /digest HH:MM" in answers  # Discord's own command name
+        assert answers.count("graph networks") == 1 and "diffusion models" in answers
+    finally:
+        await connector.stop()
+    from storage.destination_store import get_destination
+    from storage.subscription_store import list_topics
+    from bot.scope import Scope
+
+    async with db.session() as s:
+        channel = Scope.for_channel("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID))
+        mine = Scope.for_user("discord", str(fd.GUILD_ID), str(fd.USER_ID))
+        assert await list_topics(s, channel) == ["diffusion models"]  # not the member's "graph networks"
+        assert await list_topics(s, mine) == ["graph networks"]
+        destination = await get_destination(s, f"discord:{fd.GUILD_ID}:{fd.CHANNEL_ID}")
+        assert destination is not None and destination.digest_time == "09:00"
+
+
+async def test_with_the_content_intent_only_our_threads_and_only_requests_get_an_answer(db, api, gateway):
+    await ingest_samples(db)
+    connector, bot = await connected(db, message_content=True)
+    try:
+        assert gateway.identified[-1]["intents"] & (1 << 15)
+        async with db.session() as s:
+            destination = await ensure_destination(s, "discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), "papers")
+        runner = DigestRunner(bot.core.services, {"discord": connector.poster}, owner="test",
+                              settings=DigestSettings(lease_seconds=300))
+        assert (await runner.run_one(destination, TODAY, now=NOW)).status == "posted"
+        ours = int(api.of(fd.THREAD)[0].path.split("/")[-2])
+        theirs = 980000000000000001  # a thread a person opened
+        gateway.dispatch("THREAD_CREATE", {**fd.thread_channel(ours), "newly_created": True})
+        gateway.dispatch("THREAD_CREATE", {**fd.thread_channel(theirs, owner_id=OTHER_USER, name="chat"),
+                                           "newly_created": True})
+        posts_before = len(api.of(fd.MESSAGE))
+
+        def say(n: int, channel: int, text: str, *, mention: bool = False) -> None:
+            mentions = [fd.user(fd.BOT_ID, "Paperboy", bot=True)] if mention else []
+            content = f"<@{fd.BOT_ID}> {text}" if mention else text
+            gateway.dispatch("MESSAGE_CREATE", {**fd.message(970000000000000100 + n, channel, content=content,
+                                                             author=fd.user(fd.USER_ID, "ada"), mentions=mentions),
+                                                "guild_id": str(fd.GUILD_ID)})
+
+        say(1, theirs, "summarize 2")  # someone else's thread: not ours to answer, not even "typing…"
+        say(2, ours, "has anyone read this?")  # people talking in the digest thread
+        say(3, fd.CHANNEL_ID, "summarize 2")  # the channel itself, not addressed
+        say(4, ours, "summarize 2")  # a thread command, in our thread
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > posts_before)
+        say(5, theirs, "what is this?", mention=True)  # addressed to the bot: the hint, no "typing…"
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > posts_before + 1)
+    finally:
+        await connector.stop()
+    answer, hint = api.of(fd.MESSAGE)[posts_before:]
+    assert answer.path == f"{fd.API}/channels/{ours}/messages"
+    assert shown(answer.json()["embeds"][0]["title"]).startswith("Summary:")
+    assert hint.path == f"{fd.API}/channels/{theirs}/messages"
+    assert "mention me" in shown(hint.json()["embeds"][0]["description"])
+    assert [rec.path for rec in api.of(fd.TYPING)] == [f"{fd.API}/channels/{ours}/typing"]
+    assert_safe_sends(api)
+
+
+async def test_help_on_discord_describes_discords_commands(db, api, gateway):
+    connector, _bot = await connected(db)
+    try:
+        gateway.dispatch("INTERACTION_CREATE", fd.interaction("papers", subcommand="help"))
+        await wait_for(lambda: api.of(fd.FOLLOWUP))
+    finally:
+        await connector.stop()
+    embed = api.of(fd.FOLLOWUP)[0].json()["embeds"][0]
+    text = shown(embed["description"]) + "\n" + embed["footer"]["text"]
+    assert "--me" not in text and "/papers digest" not in text  # console and Slack syntax
+    assert "/subscribe topic [personal]" in text and "/digest [setting]" in text
+    assert "mention me: “@Paperboy summarize 3”" in text
+    assert "In a thread under my posts: “summarize 3”" not in text  # untrue without the content intent
+
+
+async def test_papers_today_answers_within_the_digests_tldr_deadline_while_the_llm_hangs(db, api, client):
+    """The list waits for LLM TL;DRs only as long as a digest does (PAPERBOY_DIGEST_TLDR_DEADLINE), not for the
+    LLM's own timeout: "thinking…" must not outlast the user's patience."""
+    await ingest_samples(db)
+    with FakeOpenAI() as llm:
+        llm.always(hanging(120))
+        openai_client = make_openai_client(llm.base_url, None, 90.0)
+        service = SummaryService(db, llm=LlmSummarizer(openai_client, "fake-model", timeout=90.0, attempts=1),
+                                 today=lambda: TODAY)
+        bot = make_bot(db, summaries=service)
+        assert bot.core.services.tldr_deadline == 8.0  # the digest's deadline, from the settings' default
+        bot.core.services.tldr_deadline = 1.0
+        adapter = DiscordAdapter(bot.core, client)
+        await asyncio.wait_for(invoke(adapter, fd.interaction("papers", subcommand="today")), 45)  # << 90 s
+        await openai_client.close()
+    assert llm.calls and api.of(fd.FOLLOWUP)
+    text = "\n".join(shown(e.get("description", "")) for rec in api.of(fd.FOLLOWUP) for e in rec.json()["embeds"])
+    assert "**1. " in api.of(fd.FOLLOWUP)[0].json()["embeds"][0]["description"] and len(text) > 200

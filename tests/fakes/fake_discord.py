@@ -47,9 +47,10 @@ def text_channel(channel_id: int = CHANNEL_ID, name: str = "papers") -> dict[str
             "rate_limit_per_user": 0, "last_message_id": None}
 
 
-def thread_channel(thread_id: int, parent_id: int = CHANNEL_ID, name: str = "digest") -> dict[str, Any]:
+def thread_channel(thread_id: int, parent_id: int = CHANNEL_ID, name: str = "digest",
+                   owner_id: int = BOT_ID) -> dict[str, Any]:
     return {"id": str(thread_id), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(parent_id),
-            "owner_id": str(BOT_ID), "name": name, "member_count": 1, "message_count": 0, "rate_limit_per_user": 0,
+            "owner_id": str(owner_id), "name": name, "member_count": 1, "message_count": 0, "rate_limit_per_user": 0,
             "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "archive_timestamp": TIMESTAMP,
                                 "locked": False}}
 
