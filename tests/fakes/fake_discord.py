@@ -101,6 +101,7 @@ class FakeDiscord(FakeServer):
         self._ids = itertools.count(FIRST_ID)
         self._failures: list[tuple[re.Pattern[str], Reply]] = []
         self.events: list[tuple[str, Recorded]] = []
+        self.app_flags = 0  # the application's flags: 1 << 19 (or 1 << 18) once the portal enables message content
         self.token: str | None = None  # when set, the only bot token accepted (others: 401, as Discord answers)
         self.channels: dict[int, dict[str, Any]] = {CHANNEL_ID: text_channel()}
         self.posted: dict[int, list[dict[str, Any]]] = {}  # channel → messages the bot posted there, in order
@@ -153,7 +154,7 @@ class FakeDiscord(FakeServer):
     def _app(self, rec: Recorded, match: re.Match[str]) -> Reply:
         return _json({"id": str(APP_ID), "name": "Paperboy", "description": "", "icon": None, "bot_public": True,
                       "bot_require_code_grant": False, "owner": user(USER_ID, "ada"), "verify_key": "00",
-                      "flags": 0})
+                      "flags": self.app_flags})
 
     def _callback(self, rec: Recorded, match: re.Match[str]) -> Reply:
         flags = ((rec.json() or {}).get("data") or {}).get("flags", 0)
