@@ -125,7 +125,8 @@ async def check_discord(settings: Settings, report: Report, wait_seconds: float 
         report.problems.append(f"DISCORD_TOKEN: Discord is unreachable ({type(exc).__name__})")
         return
     if me.status_code == 401:
-        report.problems.append("DISCORD_TOKEN: Discord rejected it (copy it again from the Developer Portal's Bot page)")
+        report.problems.append("DISCORD_TOKEN: Discord rejected it (copy it again from the Developer Portal's "
+                               "Bot page)")
         return
     if me.status_code != 200 or app is None or app.status_code != 200:
         report.problems.append(f"DISCORD_TOKEN: Discord answered HTTP {me.status_code}")

@@ -496,9 +496,9 @@ async def test_channel_settings_need_manage_channels_and_reading_stays_open(db, 
         assert answers.count("graph networks") == 1 and "diffusion models" in answers
     finally:
         await connector.stop()
+    from bot.scope import Scope
     from storage.destination_store import get_destination
     from storage.subscription_store import list_topics
-    from bot.scope import Scope
 
     async with db.session() as s:
         channel = Scope.for_channel("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID))

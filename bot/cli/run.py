@@ -138,17 +138,17 @@ async def serve(app: App, *, console: bool = False) -> None:
         log.info("stopped cleanly")
 
 
-async def start_connectors(connectors: list[Connector], timeout: float) -> None:
-    """Every connector at once, each within `timeout` seconds. One that fails (a rejected credential, an
+async def start_connectors(connectors: list[Connector], seconds: float) -> None:
+    """Every connector at once, each within `seconds`. One that fails (a rejected credential, an
     unreachable platform) ends `paperboy run` with one line naming it, after stopping them all: a process that
     stays up but serves nothing looks healthy to a restart policy and to an operator."""
 
     async def start_one(connector: Connector) -> str | None:
         try:
-            await asyncio.wait_for(connector.start(), timeout)
+            await asyncio.wait_for(connector.start(), seconds)
             return None
         except TimeoutError:
-            return (f"{connector.platform}: not connected within {timeout:g} s (PAPERBOY_STARTUP_TIMEOUT); "
+            return (f"{connector.platform}: not connected within {seconds:g} s (PAPERBOY_STARTUP_TIMEOUT); "
                     "the log says what was tried")
         except PaperboyError as exc:
             text = str(exc)
