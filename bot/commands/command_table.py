@@ -114,7 +114,7 @@ async def _why(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
 
 
 async def _digest(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
-    return await digest_commands.digest(s, ctx, c.args)
+    return await digest_commands.digest(s, ctx, c.args, command=invocation(ctx.platform, "papers", "digest"))
 
 
 async def _help(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
