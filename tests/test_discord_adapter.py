@@ -584,3 +584,23 @@ async def test_papers_today_answers_within_the_digests_tldr_deadline_while_the_l
     assert llm.calls and api.of(fd.FOLLOWUP)
     text = "\n".join(shown(e.get("description", "")) for rec in api.of(fd.FOLLOWUP) for e in rec.json()["embeds"])
     assert "**1. " in api.of(fd.FOLLOWUP)[0].json()["embeds"][0]["description"] and len(text) > 200
+
+
+def test_discord_sync_clear_from_the_command_line(tmp_path):
+    """`paperboy discord sync --guild ID --clear` as an operator runs it, against the fake Discord."""
+    from tests.cli_runner import paperboy
+
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
+    with FakeDiscord() as fake:
+        fake.token = token
+        env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "DISCORD_TOKEN": token,
+               "PAPERBOY_DISCORD_API_URL": fake.url + fd.API}
+        synced = paperboy("discord", "sync", "--guild", str(fd.GUILD_ID), env=env)
+        cleared = paperboy("discord", "sync", "--guild", str(fd.GUILD_ID), "--clear", env=env)
+        refused = paperboy("discord", "sync", "--clear", env={**env, "DISCORD_TOKEN": token[:-2] + "XY"})
+        first, second = fake.of("sync")
+    assert synced.code == 0 and "/digest" in synced.out and len(first.json()) == 5
+    assert cleared.code == 0 and cleared.out.strip() == f"Removed Paperboy's commands from server {fd.GUILD_ID}."
+    assert second.path == f"{fd.API}/applications/{fd.APP_ID}/guilds/{fd.GUILD_ID}/commands" and second.json() == []
+    assert refused.code == 2 and refused.err.strip().splitlines() == [
+        "error: Discord refused the token (is it the bot token from the Bot page?)"]
