@@ -136,7 +136,8 @@ def build_command_core(app: App) -> CommandCore:
 
     services = CoreServices(db=app.db, matcher=TopicMatcher(), summaries=app.summaries, clock=app.clock,
                             default_timezone=app.settings.timezone, semantic=app.semantic,
-                            digest_max_items=app.settings.digest_max_items)
+                            digest_max_items=app.settings.digest_max_items,
+                            tldr_deadline=app.settings.digest_tldr_deadline)
     return CommandCore(services)
 
 

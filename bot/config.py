@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     discord_sharded: bool = False  # AutoShardedClient, from about 1,000 guilds
     discord_message_content: bool = False  # the privileged intent: enable it in the developer portal first
     discord_post_interval: float = Field(default=0.25, ge=0, le=60)  # seconds between digest messages
+    # Where the platforms' APIs are: their public hosts by default; a proxy, or a fake server in tests.
+    slack_api_url: str | None = None  # slack_sdk's https://slack.com/api/ when unset
+    discord_api_url: str | None = None  # discord.py's https://discord.com/api/v10 when unset
+    discord_gateway_url: str | None = None  # discord.py's wss://gateway.discord.gg/ when unset
 
     @property
     def slack_configured(self) -> bool:
@@ -85,6 +89,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"  # containers set 0.0.0.0 (deploy/compose.yaml, the Dockerfile)
     http_port: int | None = Field(default=None, ge=1, le=65535)  # /healthz, /metrics (and Slack HTTP mode)
     tick_seconds: float = Field(default=60.0, ge=0.5, le=3600)  # how often due digests are looked for
+    # Seconds every configured platform gets to connect at start; after that `paperboy run` exits with one line.
+    startup_timeout: float = Field(default=30.0, gt=0, le=600)
     log_format: str = Field(default="text", pattern=r"^(text|json)$")
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 

@@ -67,6 +67,80 @@ async def check_llm(settings: Settings, report: Report, wait_seconds: float = 5.
         report.plan.append(f"summaries: {settings.llm_model} at {base} (reachable)")
 
 
+SLACK_API = "https://slack.com/api/"
+DISCORD_API = "https://discord.com/api/v10"
+MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)  # GATEWAY_MESSAGE_CONTENT, GATEWAY_MESSAGE_CONTENT_LIMITED
+
+
+async def _slack_call(base: str, method: str, token: str, wait_seconds: float) -> str | None:
+    """A Web API method with a token: None when Slack accepts it, else Slack's error code (or why it could not
+    be asked). Plain HTTP, like Slack documents it: the core does not import platform SDKs."""
+    try:
+        async with httpx.AsyncClient(timeout=wait_seconds) as client:
+            response = await client.post(f"{base.rstrip('/')}/{method}", headers={"Authorization": f"Bearer {token}"})
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return f"unreachable ({type(exc).__name__})"
+    if not isinstance(body, dict):
+        return f"unexpected answer (HTTP {response.status_code})"
+    return None if body.get("ok") else str(body.get("error") or f"HTTP {response.status_code}")[:60]
+
+
+async def check_slack(settings: Settings, report: Report, wait_seconds: float = 5.0) -> None:
+    """Both tokens as Slack sees them: the bot token with auth.test, the app token with apps.connections.open
+    (what Socket Mode calls first; nothing connects until the returned URL is opened)."""
+    base = settings.slack_api_url or SLACK_API
+    checks = [("SLACK_BOT_TOKEN", "auth.test", _value(settings.slack_bot_token)),
+              ("SLACK_APP_TOKEN", "apps.connections.open", _value(settings.slack_app_token))]
+    for name, method, token in checks:
+        if token is None:
+            continue
+        error = await _slack_call(base, method, token, wait_seconds)
+        if error is None:
+            report.plan.append(f"slack: {name} accepted ({method})")
+        elif error.startswith("unreachable"):
+            report.problems.append(f"{name}: Slack is {error}")
+        else:
+            report.problems.append(f"{name}: Slack rejected it ({method}: {error})")
+
+
+async def check_discord(settings: Settings, report: Report, wait_seconds: float = 5.0) -> None:
+    """The bot token (GET /users/@me) and, when the message-content intent is asked for, whether the Developer
+    Portal has enabled it for this application: otherwise Discord closes the gateway (4014) at start."""
+    token = _value(settings.discord_token)
+    if token is None:
+        return
+    intent = settings.discord_message_content
+    report.plan.append("discord: message-content intent " + (
+        "on (PAPERBOY_DISCORD_MESSAGE_CONTENT): plain “summarize 3” works in digest threads" if intent else
+        "off: in digest threads people mention the bot (“@Paperboy summarize 3”)"))
+    base = (settings.discord_api_url or DISCORD_API).rstrip("/")
+    headers = {"Authorization": f"Bot {token}"}
+    try:
+        async with httpx.AsyncClient(timeout=wait_seconds) as client:
+            me = await client.get(f"{base}/users/@me", headers=headers)
+            app = await client.get(f"{base}/oauth2/applications/@me", headers=headers) if me.status_code == 200 \
+                else None
+    except httpx.HTTPError as exc:
+        report.problems.append(f"DISCORD_TOKEN: Discord is unreachable ({type(exc).__name__})")
+        return
+    if me.status_code == 401:
+        report.problems.append("DISCORD_TOKEN: Discord rejected it (copy it again from the Developer Portal's "
+                               "Bot page)")
+        return
+    if me.status_code != 200 or app is None or app.status_code != 200:
+        report.problems.append(f"DISCORD_TOKEN: Discord answered HTTP {me.status_code}")
+        return
+    report.plan.append("discord: token accepted")
+    try:
+        flags = int(app.json().get("flags") or 0)
+    except (ValueError, TypeError, AttributeError):
+        flags = 0
+    if intent and not flags & MESSAGE_CONTENT_FLAGS:
+        report.problems.append("PAPERBOY_DISCORD_MESSAGE_CONTENT=true but the Message Content intent is not enabled "
+                               "on the Developer Portal's Bot page: enable it, or set it to false")
+
+
 async def run_checks(settings: Settings) -> Report:
     report = await _checks(settings)
     # Every line, whatever produced it (a driver's error quoting the URL, say), is printed to a terminal.
@@ -93,6 +167,8 @@ async def _checks(settings: Settings) -> Report:
         if db is not None:
             await db.dispose()
     await check_llm(settings, report)
+    await check_slack(settings, report)
+    await check_discord(settings, report)
     slack = _value(settings.slack_bot_token)
     if slack and _value(settings.slack_app_token):
         report.plan.append("slack: Socket Mode (one workspace)")

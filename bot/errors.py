@@ -31,6 +31,12 @@ class UsageError(PaperboyError):
     """A user asked for something malformed: a bad date, id, source or option."""
 
 
+class StartupError(PaperboyError):
+    """A configured platform could not be started: it rejected its credential, refused the connection, or was not
+    reached within `PAPERBOY_STARTUP_TIMEOUT`. `paperboy run` ends with this one line and a non-zero exit, so a
+    restart policy or an operator sees it at once instead of a process that looks up and serves nothing."""
+
+
 class DeliveryError(PaperboyError):
     """A platform refused or failed a post. `retry_after` (seconds) when it said when to come back; `permanent`
     when retrying cannot help (channel gone, bot removed) — the delivery is still retried with long backoff,

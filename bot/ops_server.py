@@ -23,30 +23,54 @@ from storage.summary_store import summary_stats
 log = logging.getLogger(__name__)
 
 
-def build_ops_app(db: Database, metrics: Metrics, scheduler_alive: Callable[[], bool],
-                  today: Callable[[], object], *, connectors: Sequence[Connector] = ()) -> web.Application:
-    last_problem: list[str | None] = [None]  # log a database problem when it starts or changes, not every probe
+class HealthCheck:
+    """The answer of /healthz, apart from any web framework, so whichever listener serves it (the ops port, or
+    one shared with Slack's routes) asks the same thing: the database, the scheduler, and each platform's
+    connection by name ("discord": "reconnecting"). Only names and one-word states: nobody authenticates here."""
 
-    async def healthz(_request: web.Request) -> web.Response:
+    def __init__(self, db: Database, scheduler_alive: Callable[[], bool],
+                 connectors: Sequence[Connector] = ()) -> None:
+        self.db = db
+        self.scheduler_alive = scheduler_alive
+        self.connectors = connectors
+        self._last_problem: str | None = None  # log a database problem when it starts or changes, not every probe
+
+    async def report(self) -> tuple[int, dict[str, str]]:
+        """(HTTP status, body): 200 when everything is "ok", else 503 with what is not."""
         checks: dict[str, str] = {}
         try:
-            await db.ping()
+            await self.db.ping()
             checks["database"] = "ok"
-            if last_problem[0] is not None:
+            if self._last_problem is not None:
                 log.info("healthz: database reachable again")
-            last_problem[0] = None
+            self._last_problem = None
         except StorageError as exc:
             checks["database"] = "unreachable"
-            if str(exc) != last_problem[0]:
+            if str(exc) != self._last_problem:
                 log.warning("healthz: %s", exc)
-            last_problem[0] = str(exc)
-        checks["scheduler"] = "ok" if scheduler_alive() else "stopped"
-        for connector in connectors:  # each platform's connection; the console has none to report
+            self._last_problem = str(exc)
+        checks["scheduler"] = "ok" if self.scheduler_alive() else "stopped"
+        for connector in self.connectors:  # each platform's connection; the console has none to report
             if (state := connector.health()) is not None:
-                checks[connector.platform] = state
+                checks[connector.platform] = _short_state(state)
         healthy = all(v == "ok" for v in checks.values())
-        return web.json_response({"status": "ok" if healthy else "unhealthy", **checks},
-                                 status=200 if healthy else 503)
+        return (200 if healthy else 503), {"status": "ok" if healthy else "unhealthy", **checks}
+
+
+def _short_state(state: str) -> str:
+    """A connector's own words, cut to one short token: a connector that put an error text in its state must
+    not publish it (a host name, an account) on an unauthenticated endpoint."""
+    word = state.strip().split(" ", 1)[0].split(":", 1)[0][:20]
+    return word if word.replace("_", "").replace("-", "").isalpha() else "unhealthy"
+
+
+def build_ops_app(db: Database, metrics: Metrics, scheduler_alive: Callable[[], bool],
+                  today: Callable[[], object], *, connectors: Sequence[Connector] = ()) -> web.Application:
+    health = HealthCheck(db, scheduler_alive, connectors)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        status, body = await health.report()
+        return web.json_response(body, status=status)
 
     async def metrics_view(_request: web.Request) -> web.Response:
         try:

@@ -80,3 +80,59 @@ def test_the_log_filter_masks_passwords_in_urls_and_quoted_alone():
     ]:
         record = logging.LogRecord("httpx", logging.INFO, __file__, 1, message, None, None)
         assert log_filter.filter(record) and record.getMessage() == shown
+
+
+SLACK_BOT = "xoxb-1234567890-abcdefghijklmnopqrstuv"
+SLACK_APP = "xapp-1-A0PAPER-1234567890-abcdefabcdef"
+DISCORD_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
+
+
+def test_config_check_asks_slack_about_the_app_token_too(tmp_path):
+    """Socket Mode's first call is apps.connections.open with the xapp- token: config check makes it, so a
+    revoked app token fails here instead of looping in `paperboy run`."""
+    import json
+
+    from tests.fakes.fake_slack import FakeSlack
+    from tests.fakes.http_server import Reply
+
+    def connections_open(rec):
+        accepted = rec.headers.get("Authorization") == f"Bearer {SLACK_APP}"
+        body = {"ok": True, "url": "wss://127.0.0.1:9/link"} if accepted else {"ok": False, "error": "invalid_auth"}
+        return Reply(200, json.dumps(body).encode())
+
+    with FakeSlack() as slack:
+        slack.route("POST", "/api/apps.connections.open", connections_open)
+        env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "SLACK_BOT_TOKEN": SLACK_BOT,
+               "PAPERBOY_SLACK_API_URL": slack.api_url}
+        rejected = paperboy("config", "check", env={**env, "SLACK_APP_TOKEN": SLACK_APP[:-4] + "0000"})
+        accepted = paperboy("config", "check", env={**env, "SLACK_APP_TOKEN": SLACK_APP})
+    assert rejected.code == 1
+    assert "FAIL SLACK_APP_TOKEN: Slack rejected it (apps.connections.open: invalid_auth)" in rejected.err
+    assert "ok   slack: SLACK_BOT_TOKEN accepted (auth.test)" in rejected.out
+    assert accepted.code == 0, accepted.err
+    assert "ok   slack: SLACK_APP_TOKEN accepted (apps.connections.open)" in accepted.out
+    for result in (rejected, accepted):
+        assert SLACK_APP[8:] not in result.out + result.err and SLACK_BOT[8:] not in result.out + result.err
+
+
+def test_config_check_reports_the_discord_intent_and_whether_the_portal_enabled_it(tmp_path):
+    from tests.fakes.fake_discord import API, FakeDiscord
+
+    with FakeDiscord() as discord_api:
+        discord_api.token = DISCORD_TOKEN
+        env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "DISCORD_TOKEN": DISCORD_TOKEN,
+               "PAPERBOY_DISCORD_API_URL": discord_api.url + API}
+        off = paperboy("config", "check", env=env)
+        not_enabled = paperboy("config", "check", env={**env, "PAPERBOY_DISCORD_MESSAGE_CONTENT": "true"})
+        discord_api.app_flags = 1 << 19  # the portal's switch, for a bot in fewer than 100 servers
+        enabled = paperboy("config", "check", env={**env, "PAPERBOY_DISCORD_MESSAGE_CONTENT": "true"})
+        bad = paperboy("config", "check", env={**env, "DISCORD_TOKEN": DISCORD_TOKEN[:-2] + "XY"})
+    assert off.code == 0, off.err
+    assert "ok   discord: message-content intent off" in off.out and "ok   discord: token accepted" in off.out
+    assert not_enabled.code == 1
+    assert ("FAIL PAPERBOY_DISCORD_MESSAGE_CONTENT=true but the Message Content intent is not enabled"
+            in not_enabled.err)
+    assert enabled.code == 0 and "ok   discord: message-content intent on" in enabled.out
+    assert bad.code == 1 and "FAIL DISCORD_TOKEN: Discord rejected it" in bad.err
+    for result in (off, not_enabled, enabled, bad):
+        assert DISCORD_TOKEN[30:] not in result.out + result.err

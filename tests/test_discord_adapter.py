@@ -63,6 +63,11 @@ def embed_problems(embeds: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def shown(markdown: str) -> str:
+    """What Discord displays for escaped text: a backslash before punctuation is dropped, the character kept."""
+    return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", markdown)
+
+
 def assert_safe_sends(api: FakeDiscord) -> None:
     sends = api.sends()
     assert sends
@@ -204,8 +209,8 @@ async def test_mention_asking_to_summarize_2_in_a_digest_thread_is_answered_ther
         from storage.models import Paper
 
         second = await s.get(Paper, int(posted.paper_ids[1]))
-    assert embed["title"].startswith("Summary:") and second is not None
-    assert second.title.split()[0] in embed["title"]
+    assert shown(embed["title"]).startswith("Summary:") and second is not None
+    assert second.title.split()[0] in shown(embed["title"])
     assert api.of(fd.TYPING)  # "Paperboy is typing…" while the summary is made
     assert_safe_sends(api)
     # Chatter without a mention is not for the bot (and without the content intent, Discord sends no text).
@@ -252,7 +257,7 @@ async def test_errors_are_private_and_autocomplete_offers_the_channels_topics(db
     assert api.of(fd.DEFER)[-1].json()["data"]["flags"] & 64
     for i in range(30):
         await invoke(adapter, fd.interaction("subscribe", [{"type": 3, "name": "topic", "value": f"topic number {i}"}],
-                                             interaction_id=940000000000000100 + i))
+                                             interaction_id=940000000000000100 + i, permissions=fd.MANAGE_CHANNELS))
     assert ctx_scope  # subscriptions above went to this channel
     interaction = discord.Interaction(data=fd.interaction(
         "unsubscribe", [{"type": 3, "name": "topic", "value": "number 1", "focused": True}], kind=4),
@@ -284,14 +289,33 @@ async def test_sync_registers_the_commands_and_the_invite_asks_for_exactly_what_
     from adapters.discord.discord_setup import sync_commands
 
     names = await sync_commands(make_bot(db).core, "fake-token", fd.GUILD_ID)
-    assert sorted(names) == ["papers", "subscribe", "subscriptions", "unsubscribe"]
+    assert sorted(names) == ["digest", "papers", "subscribe", "subscriptions", "unsubscribe"]
     synced = api.of("sync")[0]
     assert synced.path == f"{fd.API}/applications/{fd.APP_ID}/guilds/{fd.GUILD_ID}/commands"
-    papers = next(c for c in synced.json() if c["name"] == "papers")
-    assert sorted(o["name"] for o in papers["options"]) == ["digest", "followups", "help", "mention", "search", "show",
-                                                            "today", "top", "why"]
+    commands = {c["name"]: c for c in synced.json()}
+    assert sorted(o["name"] for o in commands["papers"]["options"]) == [
+        "followups", "help", "mention", "search", "show", "today", "top", "why"]
+    for name, command in commands.items():
+        assert command["contexts"] == [0], name  # servers only, as `contexts` (dm_permission is deprecated)
+        # Channel settings need Manage Channels by default (admins can change that in Integrations); the rest is
+        # open to everyone, and the bot checks channel-wide /subscribe itself.
+        # /digest also sets each member's own DM digest (personal:true), so it is declared open and the bot
+        # refuses channel-wide changes itself (test_channel_settings_need_manage_channels_and_reading_stays_open).
+        assert command["default_member_permissions"] is None, name
+    assert commands["subscribe"]["options"][0]["max_length"] == 100  # what the core accepts (MAX_TOPIC_CHARS)
+    assert commands["unsubscribe"]["options"][0]["max_length"] == 100
     url = invite_url("123")
     assert "scope=bot+applications.commands" in url and "permissions=309237730304" in url
+
+
+async def test_sync_clear_removes_a_servers_commands(db, api):
+    from adapters.discord.discord_setup import sync_commands
+
+    assert await sync_commands(make_bot(db).core, "fake-token", fd.GUILD_ID, clear=True) == []
+    assert await sync_commands(make_bot(db).core, "fake-token", None, clear=True) == []
+    guild, everywhere = api.of("sync")
+    assert guild.path == f"{fd.API}/applications/{fd.APP_ID}/guilds/{fd.GUILD_ID}/commands" and guild.json() == []
+    assert everywhere.path == f"{fd.API}/applications/{fd.APP_ID}/commands" and everywhere.json() == []
 
 
 async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_found_not_posted_again(db, api, client):
@@ -341,3 +365,243 @@ async def test_a_digest_carries_enforced_nonces_and_is_found_in_history(api, cli
     found = await poster.find_digest(discord_destination(), tag)
     assert found is not None and found.message_ref == first.message_ref
     assert await poster.find_digest(discord_destination(), DigestTag(tag.destination_key, date(2026, 4, 21))) is None
+
+
+FRAGMENTS = ("**", "*", "__", "_", "~~", "||", "`", "```", "> ", ">>> ", "# ", "## ", "-# ", "1. ", "- ", "+ ",
+             "[a](http://x)", "[b](<https://y.example>)", "https://evil.example/p?q=(1)", "<https://e.example>",
+             "http://a.b/c", "<@123456789012345678>", "@everyone", "@here", "<t:1700000000:R>", "<#789>", "\\",
+             "\\*", "](", ")", "[", "(", ":smile:", "<:e:1>", "word", "Graph", "Nets", " ", " ", "steam://run/1")
+PAPER_URL = re.compile(r"^https://arxiv\.org/abs/2604\.\d{5}$")
+
+
+def hostile_text(rng: Any, parts: int) -> str:
+    return "".join(rng.choice(FRAGMENTS) + rng.choice(("", " ", "")) for _ in range(parts)).strip() or "x"
+
+
+def active_markup(markdown: str) -> list[str]:
+    """Characters Discord's markdown would act on: any metacharacter not escaped by a backslash."""
+    from adapters.discord.discord_renderer import MARKDOWN_CHARS
+
+    found, i = [], 0
+    while i < len(markdown):
+        if markdown[i] == "\\" and i + 1 < len(markdown) and not markdown[i + 1].isalnum() \
+                and not markdown[i + 1].isspace():
+            i += 2
+            continue
+        if markdown[i] in MARKDOWN_CHARS:
+            found.append(markdown[max(0, i - 10):i + 10])
+        i += 1
+    return found
+
+
+def literal(markdown: str) -> str:
+    return shown(markdown).replace("\u200b", "")
+
+
+async def test_a_fuzz_of_hostile_titles_renders_as_plain_text_with_only_the_papers_own_links(api, client):
+    """Titles, TL;DRs and topics built from every markdown and link construct Discord knows go through the
+    poster to the fake Discord; in what Discord receives, the paper's link is the only link and every other
+    character is literal text that displays exactly as written."""
+    import random
+
+    rng = random.Random(15)
+    poster = DiscordPoster(client, interval=0)
+    originals: dict[int, tuple[str, str, str]] = {}
+    for digest in range(12):
+        items = []
+        for k in range(1, 21):
+            n = digest * 20 + k
+            title, tldr, why = hostile_text(rng, 12), hostile_text(rng, 20), hostile_text(rng, 4)
+            originals[n] = (" ".join(title.split()), " ".join(tldr.split()), " ".join(why.split()))
+            items.append(PaperItem(number=n, paper_id=n, title=title, url=f"https://arxiv.org/abs/2604.{n:05d}",
+                                   arxiv_id=f"2604.{n:05d}", tldr=tldr, why=why))
+        header = hostile_text(rng, 6)
+        await poster.post_digest(discord_destination(), Message(header=header, items=items))
+        first = api.of(fd.MESSAGE)[-len(render_message(Message(header=header, items=items)))].json()
+        title = first["embeds"][0]["title"]
+        assert not active_markup(title) and literal(title) == " ".join(header.split()), title
+    assert_safe_sends(api)
+    seen = set()
+    for body in api.sends():
+        for embed in body["embeds"]:
+            for block in embed.get("description", "").split("\n\n"):
+                head, tldr, why = block.split("\n")
+                match = re.fullmatch(r"\*\*(\d+)\. \[(.*)\]\(([^()\s]+)\)\*\*", head)
+                assert match, head
+                n, title, url = int(match.group(1)), match.group(2), match.group(3)
+                assert PAPER_URL.match(url) and url.endswith(f"{n:05d}")  # the paper's own link, the only one
+                assert not active_markup(title), (originals[n][0], title)
+                assert not active_markup(tldr), (originals[n][1], tldr)
+                assert why.startswith("-# why: ") and not active_markup(why.removeprefix("-# why: "))
+                assert (literal(title), literal(tldr), literal(why.removeprefix("-# why: "))) == originals[n]
+                seen.add(n)
+    assert seen == set(originals)
+
+
+# -- through the gateway: a connected client receives interactions and messages as Discord sends them ---------
+
+OTHER_USER = 930000000000000002
+
+
+@pytest.fixture
+async def gateway(api: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[fd.FakeGateway]:
+    import yarl
+
+    with fd.FakeGateway() as fake:
+        monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.url))
+        yield fake
+
+
+async def connected(db: Any, *, message_content: bool = False) -> tuple[Any, Any]:
+    """A started `DiscordConnector` (READY received), as `paperboy run` starts it, and the bot behind it."""
+    from pydantic import SecretStr
+
+    from adapters.discord.discord_adapter import DiscordConnector
+
+    bot = make_bot(db)
+    connector = DiscordConnector(bot.core, DiscordOptions(token=SecretStr("fake-token"), post_interval=0,
+                                                          message_content=message_content))
+    await asyncio.wait_for(connector.start(), 30)
+    return connector, bot
+
+
+async def test_channel_settings_need_manage_channels_and_reading_stays_open(db, api, gateway):
+    connector, _bot = await connected(db)
+    try:
+        def command(name: str, value: str | None, n: int, permissions: int = fd.SEND_MESSAGES,
+                    personal: bool = False) -> None:
+            option = {"digest": "setting", "subscribe": "topic"}[name]
+            options = [{"type": 3, "name": option, "value": value}] if value is not None else []
+            if personal:
+                options.append({"type": 5, "name": "personal", "value": True})
+            gateway.dispatch("INTERACTION_CREATE", fd.interaction(name, options, interaction_id=940000000000000500 + n,
+                                                                  permissions=permissions))
+
+        command("digest", "09:00 UTC", 1)  # a member: refused, at once and privately
+        command("subscribe", "graph networks", 2)
+        await wait_for(lambda: len(api.of(fd.DEFER)) == 2)
+        for refusal in api.of(fd.DEFER):
+            body = refusal.json()
+            assert body["type"] == 4 and body["data"]["flags"] & 64  # an ephemeral answer, no deferral
+            assert "Manage Channels" in body["data"]["content"]
+        command("digest", None, 4)  # reading the setting: open to everyone
+        await wait_for(lambda: len(api.of(fd.FOLLOWUP)) == 1)
+        command("subscribe", "graph networks", 3, personal=True)  # personal: open to everyone
+        command("digest", "09:00 UTC", 5, permissions=fd.MANAGE_CHANNELS)  # a moderator
+        command("subscribe", "diffusion models", 6, permissions=fd.MANAGE_CHANNELS)
+        await wait_for(lambda: len(api.of(fd.FOLLOWUP)) == 4)
+        texts = [e.get("description", "") for rec in api.of(fd.FOLLOWUP) for e in rec.json()["embeds"]]
+        answers = " | ".join(shown(t) for t in texts)
+        assert "Daily digest for this channel at 09:00 UTC" in answers
+        assert "No digest set up here yet. Usage: /digest HH:MM" in answers  # Discord's own command name
+        assert answers.count("graph networks") == 1 and "diffusion models" in answers
+    finally:
+        await connector.stop()
+    from bot.scope import Scope
+    from storage.destination_store import get_destination
+    from storage.subscription_store import list_topics
+
+    async with db.session() as s:
+        channel = Scope.for_channel("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID))
+        mine = Scope.for_user("discord", str(fd.GUILD_ID), str(fd.USER_ID))
+        assert await list_topics(s, channel) == ["diffusion models"]  # not the member's "graph networks"
+        assert await list_topics(s, mine) == ["graph networks"]
+        destination = await get_destination(s, f"discord:{fd.GUILD_ID}:{fd.CHANNEL_ID}")
+        assert destination is not None and destination.digest_time == "09:00"
+
+
+async def test_with_the_content_intent_only_our_threads_and_only_requests_get_an_answer(db, api, gateway):
+    await ingest_samples(db)
+    connector, bot = await connected(db, message_content=True)
+    try:
+        assert gateway.identified[-1]["intents"] & (1 << 15)
+        async with db.session() as s:
+            destination = await ensure_destination(s, "discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), "papers")
+        runner = DigestRunner(bot.core.services, {"discord": connector.poster}, owner="test",
+                              settings=DigestSettings(lease_seconds=300))
+        assert (await runner.run_one(destination, TODAY, now=NOW)).status == "posted"
+        ours = int(api.of(fd.THREAD)[0].path.split("/")[-2])
+        theirs = 980000000000000001  # a thread a person opened
+        gateway.dispatch("THREAD_CREATE", {**fd.thread_channel(ours), "newly_created": True})
+        gateway.dispatch("THREAD_CREATE", {**fd.thread_channel(theirs, owner_id=OTHER_USER, name="chat"),
+                                           "newly_created": True})
+        posts_before = len(api.of(fd.MESSAGE))
+
+        def say(n: int, channel: int, text: str, *, mention: bool = False) -> None:
+            mentions = [fd.user(fd.BOT_ID, "Paperboy", bot=True)] if mention else []
+            content = f"<@{fd.BOT_ID}> {text}" if mention else text
+            gateway.dispatch("MESSAGE_CREATE", {**fd.message(970000000000000100 + n, channel, content=content,
+                                                             author=fd.user(fd.USER_ID, "ada"), mentions=mentions),
+                                                "guild_id": str(fd.GUILD_ID)})
+
+        say(1, theirs, "summarize 2")  # someone else's thread: not ours to answer, not even "typing…"
+        say(2, ours, "has anyone read this?")  # people talking in the digest thread
+        say(3, fd.CHANNEL_ID, "summarize 2")  # the channel itself, not addressed
+        say(4, ours, "summarize 2")  # a thread command, in our thread
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > posts_before)
+        say(5, theirs, "what is this?", mention=True)  # addressed to the bot: the hint, no "typing…"
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > posts_before + 1)
+    finally:
+        await connector.stop()
+    answer, hint = api.of(fd.MESSAGE)[posts_before:]
+    assert answer.path == f"{fd.API}/channels/{ours}/messages"
+    assert shown(answer.json()["embeds"][0]["title"]).startswith("Summary:")
+    assert hint.path == f"{fd.API}/channels/{theirs}/messages"
+    assert "mention me" in shown(hint.json()["embeds"][0]["description"])
+    assert [rec.path for rec in api.of(fd.TYPING)] == [f"{fd.API}/channels/{ours}/typing"]
+    assert_safe_sends(api)
+
+
+async def test_help_on_discord_describes_discords_commands(db, api, gateway):
+    connector, _bot = await connected(db)
+    try:
+        gateway.dispatch("INTERACTION_CREATE", fd.interaction("papers", subcommand="help"))
+        await wait_for(lambda: api.of(fd.FOLLOWUP))
+    finally:
+        await connector.stop()
+    embed = api.of(fd.FOLLOWUP)[0].json()["embeds"][0]
+    text = shown(embed["description"]) + "\n" + embed["footer"]["text"]
+    assert "--me" not in text and "/papers digest" not in text  # console and Slack syntax
+    assert "/subscribe topic [personal]" in text and "/digest [setting]" in text
+    assert "mention me: “@Paperboy summarize 3”" in text
+    assert "In a thread under my posts: “summarize 3”" not in text  # untrue without the content intent
+
+
+async def test_papers_today_answers_within_the_digests_tldr_deadline_while_the_llm_hangs(db, api, client):
+    """The list waits for LLM TL;DRs only as long as a digest does (PAPERBOY_DIGEST_TLDR_DEADLINE), not for the
+    LLM's own timeout: "thinking…" must not outlast the user's patience."""
+    await ingest_samples(db)
+    with FakeOpenAI() as llm:
+        llm.always(hanging(120))
+        openai_client = make_openai_client(llm.base_url, None, 90.0)
+        service = SummaryService(db, llm=LlmSummarizer(openai_client, "fake-model", timeout=90.0, attempts=1),
+                                 today=lambda: TODAY)
+        bot = make_bot(db, summaries=service)
+        assert bot.core.services.tldr_deadline == 8.0  # the digest's deadline, from the settings' default
+        bot.core.services.tldr_deadline = 1.0
+        adapter = DiscordAdapter(bot.core, client)
+        await asyncio.wait_for(invoke(adapter, fd.interaction("papers", subcommand="today")), 45)  # << 90 s
+        await openai_client.close()
+    assert llm.calls and api.of(fd.FOLLOWUP)
+    text = "\n".join(shown(e.get("description", "")) for rec in api.of(fd.FOLLOWUP) for e in rec.json()["embeds"])
+    assert "**1. " in api.of(fd.FOLLOWUP)[0].json()["embeds"][0]["description"] and len(text) > 200
+
+
+def test_discord_sync_clear_from_the_command_line(tmp_path):
+    """`paperboy discord sync --guild ID --clear` as an operator runs it, against the fake Discord."""
+    from tests.cli_runner import paperboy
+
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
+    with FakeDiscord() as fake:
+        fake.token = token
+        env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "DISCORD_TOKEN": token,
+               "PAPERBOY_DISCORD_API_URL": fake.url + fd.API}
+        synced = paperboy("discord", "sync", "--guild", str(fd.GUILD_ID), env=env)
+        cleared = paperboy("discord", "sync", "--guild", str(fd.GUILD_ID), "--clear", env=env)
+        refused = paperboy("discord", "sync", "--clear", env={**env, "DISCORD_TOKEN": token[:-2] + "XY"})
+        first, second = fake.of("sync")
+    assert synced.code == 0 and "/digest" in synced.out and len(first.json()) == 5
+    assert cleared.code == 0 and cleared.out.strip() == f"Removed Paperboy's commands from server {fd.GUILD_ID}."
+    assert second.path == f"{fd.API}/applications/{fd.APP_ID}/guilds/{fd.GUILD_ID}/commands" and second.json() == []
+    assert refused.code == 2 and refused.err.strip().splitlines() == [
+        "error: Discord refused the token (is it the bot token from the Bot page?)"]

@@ -3,6 +3,7 @@ command counters move when people use the bot."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import socket
@@ -109,3 +110,59 @@ async def test_command_counters_move_and_never_carry_user_text(db):
     counts = _samples(exposed, "paperboy_command_seconds_count")
     assert counts['command="papers today"'] == 2.0 and counts['command="subscribe"'] == 1.0
     assert _samples(exposed, "paperboy_command_seconds_sum")['command="papers today"'] > 0
+
+
+class _WordyConnector:
+    """A connector whose health() says too much: what /healthz publishes must still be one short word."""
+
+    platform = "slack"
+    poster = None
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def health(self) -> str | None:
+        return "invalid_auth: xoxb-123-secret rejected by https://slack.internal.example:8443"
+
+
+async def test_healthz_names_each_platform_with_a_short_state(db, monkeypatch):
+    """A real Discord connection (discord.py against the fake REST API and gateway) is reported by name; when the
+    gateway goes away /healthz says which platform is down, and comes back to 200 after discord.py resumes."""
+    import discord
+    import yarl
+    from pydantic import SecretStr
+
+    from adapters.discord.discord_adapter import DiscordConnector, DiscordOptions
+    from tests.fakes import fake_discord as fd
+
+    with fd.FakeDiscord() as rest, fd.FakeGateway() as gateway:
+        monkeypatch.setattr(discord.http.Route, "BASE", rest.url + fd.API)
+        monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(gateway.url))
+        discord_connector = DiscordConnector(make_bot(db).core, DiscordOptions(token=SecretStr("fake-token")))
+        await discord_connector.start()
+        try:
+            async with serving(build_ops_app(db, Metrics(), lambda: True, lambda: TODAY,
+                                             connectors=[discord_connector])) as at:
+                async with httpx.AsyncClient() as client:
+                    up = await client.get(at("/healthz"))
+                    gateway.drop(refuse=True)
+                    async with asyncio.timeout(60):
+                        while (down := await client.get(at("/healthz"))).status_code == 200:  # noqa: ASYNC110
+                            await asyncio.sleep(0.05)
+                    gateway.restore()
+                    async with asyncio.timeout(60):
+                        while (back := await client.get(at("/healthz"))).status_code != 200:  # noqa: ASYNC110
+                            await asyncio.sleep(0.05)
+            async with serving(build_ops_app(db, Metrics(), lambda: True, lambda: TODAY,
+                                             connectors=[discord_connector, _WordyConnector()])) as at:
+                async with httpx.AsyncClient() as client:
+                    wordy = await client.get(at("/healthz"))
+        finally:
+            await discord_connector.stop()
+    assert up.status_code == 200 and up.json() == {"status": "ok", "database": "ok", "scheduler": "ok",
+                                                   "discord": "ok"}
+    assert down.status_code == 503 and down.json()["discord"] == "reconnecting" and down.json()["scheduler"] == "ok"
+    assert back.json()["discord"] == "ok"
+    assert wordy.status_code == 503 and wordy.json() == {"status": "unhealthy", "database": "ok", "scheduler": "ok",
+                                                         "discord": "ok", "slack": "invalid_auth"}

@@ -226,3 +226,98 @@ def test_a_run_killed_between_posting_and_recording_never_posts_again(db_env, ba
     assert f"console:local:ops {day}: posted" in rerun.out, rerun.out
     final = paperboy("digest", "status", env=env).out
     assert "claim" not in final and "posted" in final
+
+
+# -- starting and staying up: a real Discord connection against the fake REST API and gateway ---------------
+
+DISCORD_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
+
+
+@pytest.fixture
+def discord_fakes():
+    from tests.fakes.fake_discord import API, FakeDiscord, FakeGateway
+
+    with FakeDiscord() as rest, FakeGateway() as gateway:
+        rest.token = DISCORD_TOKEN
+        yield rest, gateway, {"PAPERBOY_DISCORD_TOKEN": DISCORD_TOKEN, "PAPERBOY_DISCORD_API_URL": rest.url + API,
+                              "PAPERBOY_DISCORD_GATEWAY_URL": gateway.url}
+
+
+def ends_with_one_line(env: dict[str, str], seconds: float = 120) -> str:
+    """`paperboy run` that must not stay up: exit 2, the last line is the one error line, and no traceback."""
+    proc = start(env)
+    code = proc.wait(timeout=seconds)
+    out, err = _read(proc)
+    assert code == 2, err[-3000:]
+    assert "Traceback" not in err and DISCORD_TOKEN not in err + out, err[-3000:]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and err.strip().splitlines()[-1] == errors[0], err[-3000:]
+    return errors[0]
+
+
+def test_a_rejected_discord_token_ends_run_with_one_line(db_env, discord_fakes):
+    _rest, gateway, env = discord_fakes
+    line = ends_with_one_line({**db_env, **env, "PAPERBOY_DISCORD_TOKEN": DISCORD_TOKEN[:-2] + "XY"})
+    assert line.startswith("error: Discord rejected the bot token (PAPERBOY_DISCORD_TOKEN)"), line
+    assert not gateway.identified  # never got as far as the gateway
+
+
+def test_a_privileged_intent_the_portal_did_not_enable_ends_run_with_one_line(db_env, discord_fakes):
+    _rest, gateway, env = discord_fakes
+    gateway.close_code = 4014
+    line = ends_with_one_line({**db_env, **env, "PAPERBOY_DISCORD_MESSAGE_CONTENT": "true"})
+    assert line.startswith("error: Discord closed the gateway (4014): the Message Content intent is not enabled")
+    assert "PAPERBOY_DISCORD_MESSAGE_CONTENT=false" in line
+    assert gateway.identified[0]["intents"] & (1 << 15)  # it did ask for the intent
+
+
+def test_an_unreachable_gateway_ends_run_with_one_line(db_env, discord_fakes):
+    _rest, gateway, env = discord_fakes
+    gateway.refusing = True
+    line = ends_with_one_line({**db_env, **env})
+    assert line == "error: Discord's gateway could not be reached", line
+
+
+def test_a_discord_that_does_not_answer_ends_run_after_the_startup_timeout(db_env, discord_fakes):
+    from tests.fakes.fake_discord import API
+    from tests.fakes.http_server import Reply
+
+    rest, _gateway, env = discord_fakes
+    rest.fail(rf"^{API}/users/@me$", Reply(200, b"{}", delay=60))  # logging in hangs
+    started = time.monotonic()
+    line = ends_with_one_line({**db_env, **env, "PAPERBOY_STARTUP_TIMEOUT": "4"})
+    assert line == ("error: discord: not connected within 4 s (PAPERBOY_STARTUP_TIMEOUT); "
+                    "the log says what was tried")
+    assert time.monotonic() - started >= 4
+
+
+def test_healthz_names_the_platform_that_is_down_while_the_scheduler_goes_on(db_env, discord_fakes):
+    _rest, gateway, env = discord_fakes
+    port = free_port()
+    proc = start({**db_env, **env, "PAPERBOY_TICK_SECONDS": "0.5", "PAPERBOY_HTTP_PORT": str(port)})
+    try:
+        wait_for_log(proc, f"serving /healthz and /metrics on 127.0.0.1:{port}")
+        health = _get(port, "/healthz")
+        assert health is not None and health.status_code == 200, so_far(proc)[1][-3000:]
+        assert health.json() == {"status": "ok", "database": "ok", "scheduler": "ok", "discord": "ok"}
+
+        gateway.drop(refuse=True)  # Discord goes away: the client retries with backoff
+        assert wait_for(lambda: (h := _get(port, "/healthz")) is not None and h.status_code == 503)
+        down = _get(port, "/healthz")
+        assert down is not None
+        assert down.json() == {"status": "unhealthy", "database": "ok", "scheduler": "ok", "discord": "reconnecting"}
+        due_now(db_env)  # meanwhile the console's digest is due: the scheduler posts it
+        assert wait_for(lambda: "— #ops —" in so_far(proc)[0]), so_far(proc)[1][-3000:]
+
+        gateway.restore()
+        assert wait_for(lambda: (h := _get(port, "/healthz")) is not None and h.status_code == 200, 60)
+        assert gateway.resumed >= 1
+
+        gateway.drop(refuse=False, code=4014)  # a close reconnecting cannot fix: down, and the log says why
+        assert wait_for(lambda: (h := _get(port, "/healthz")) is not None and h.json().get("discord") == "down")
+        assert _get(port, "/healthz").status_code == 503  # type: ignore[union-attr]
+        wait_for_log(proc, "Discord is down: Discord closed the gateway (4014)")
+    finally:
+        code, out, err = stop(proc)
+    assert code == 0 and "Traceback" not in err, err[-3000:]
+    assert DISCORD_TOKEN not in err + out

@@ -8,7 +8,7 @@ and the core's `Reply` becomes embeds (`discord_renderer`). Three Discord rules 
   is the same), whatever the text contains.
 - The message-content intent is privileged; without it the bot still gets the text of messages that mention
   it, which is all thread replies need. With it (`PAPERBOY_DISCORD_MESSAGE_CONTENT=true`), plain
-  "summarize 3" in a digest thread works without a mention.
+  "summarize 3" in a digest thread works without a mention; other messages there stay unanswered.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from adapters.discord.discord_renderer import batch_mentions, render_message, th
 from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.command_table import CommandSpec
 from bot.commands.context import ChatContext
+from bot.commands.thread_replies import is_thread_request
 from bot.destination import Destination
 from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, StartupError
 from bot.followups.poster import ThreadTarget
 from bot.messages import Message, Reply, Visibility
 
@@ -48,6 +49,8 @@ MAX_CHOICES = 25
 HINT = ("I answer in threads under my posts: mention me with “summarize 2”, “tl;dr 3”, or a question "
         "(“2: which dataset?”). For everything else: /papers help.")
 GUILD_ONLY = "Paperboy works in server channels, not in direct messages."
+NEEDS_MANAGE_CHANNELS = ("Changing this channel's digest or topics needs the Manage Channels permission. "
+                         "To follow a topic just for yourself: /subscribe with personal: True.")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class DiscordOptions:
     sharded: bool = False  # AutoShardedClient, from about 1,000 guilds
     message_content: bool = False  # the privileged intent: enable it in the developer portal first
     post_interval: float = 0.25  # seconds between digest messages, across channels
+    api_url: str | None = None  # discord.py's REST base (https://discord.com/api/v10) unless set
+    gateway_url: str | None = None  # discord.py's gateway (wss://gateway.discord.gg/) unless set
 
 
 def make_intents(*, message_content: bool = False) -> discord.Intents:
@@ -116,7 +121,14 @@ class DiscordAdapter:
             self.tree.add_command(command)
 
     async def run_spec(self, interaction: discord.Interaction, entry: CommandSpec, args: str) -> None:
-        """A table entry with its argument text: private or public as the table says."""
+        """A table entry with its argument text: private or public as the table says. A change to the channel
+        for everyone (its digest, its topics) needs Manage Channels: Discord hides /digest from members by
+        default, but a server may have changed that, and /subscribe is open to all for personal topics."""
+        if entry.changes_channel(args) and not interaction.permissions.manage_channels:
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.response.send_message(NEEDS_MANAGE_CHANNELS, ephemeral=True,
+                                                        allowed_mentions=NO_MENTIONS)
+            return
         line = f"{entry.sub} {args}".strip() if entry.sub else args
         await self.run_command(interaction, entry.name, line, ephemeral=entry.private(args))
 
@@ -180,21 +192,34 @@ class DiscordAdapter:
         me = self.client.user
         return me is not None and any(user.id == me.id for user in message.mentions)
 
+    def _ours(self, channel: object) -> bool:
+        """A thread the bot opened (every digest thread is): the only threads it speaks in unasked."""
+        me = self.client.user
+        return isinstance(channel, discord.Thread) and me is not None and channel.owner_id == me.id
+
+    def _replies_to_me(self, message: discord.Message) -> bool:
+        me = self.client.user
+        resolved = message.reference.resolved if message.reference else None
+        return me is not None and isinstance(resolved, discord.Message) and resolved.author.id == me.id
+
     async def on_message(self, message: discord.Message) -> None:
-        """A mention (or, with the content intent, any message) in a digest thread or replying to a bot post."""
+        """A mention, or (with the content intent) a thread command such as "summarize 3", in one of the bot's
+        own threads or replying to one of its messages. Whether the message is for the bot is settled before
+        anything is sent (not even "typing…"): people talk in threads, and other bots own threads too."""
         if message.author.bot or message.guild is None:
             return
         mentioned = self._mentions_me(message)
-        if not (mentioned or self.message_content):
-            return
+        if not mentioned and not (self.message_content and is_thread_request(message.content)):
+            return  # chatter, or a question not addressed to the bot
         channel: object = message.channel
         if isinstance(channel, discord.PartialMessageable):  # not cached: ask once what it is
             with contextlib.suppress(discord.HTTPException):
                 channel = await self.client.fetch_channel(channel.id)
-        reference = message.reference.message_id if message.reference else None
         channel_id, name, thread_ref = _guild_channel(channel, message.channel.id)
-        if thread_ref is None and reference is not None:
-            thread_ref = str(reference)  # a reply to one of the bot's messages
+        if thread_ref is not None and not self._ours(channel):
+            thread_ref = None  # someone else's thread: answer only a mention, with the hint
+        if thread_ref is None and message.reference is not None and self._replies_to_me(message):
+            thread_ref = str(message.reference.message_id)  # a reply to one of the bot's messages
         if thread_ref is None and not mentioned:
             return
         ctx = ChatContext(PLATFORM, str(message.guild.id), str(channel_id), str(message.author.id),
@@ -204,7 +229,7 @@ class DiscordAdapter:
             async with message.channel.typing():
                 answer = await self.core.handle_thread_message(ctx, message.content)
         if answer is None and not mentioned:
-            return  # people talk in these threads too
+            return
         reply = answer or Reply(Message(text=HINT))
         await self.send_in_thread(message, reply, in_thread=isinstance(channel, discord.Thread))
 
@@ -459,8 +484,62 @@ class DiscordPoster:
             before = min(int(item["id"]) for item in page)
         return None
 
+class GatewayLogFilter(logging.Filter):
+    """discord.py logs every reconnect attempt with a full traceback (`Attempting a reconnect in …`): one line
+    with the cause is what an operator needs, every time the connection drops."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and "reconnect" in str(record.msg):
+            record.msg = f"{record.getMessage()} ({gateway_problem(record.exc_info[1])})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"  # retried: not an error yet
+        return True
+
+
+def gateway_problem(exc: BaseException | None) -> str:
+    """Why the gateway connection ended, in one line an operator can act on (never the token)."""
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return ("Discord closed the gateway (4014): the Message Content intent is not enabled for this bot; enable "
+                "it on the Developer Portal's Bot page or set PAPERBOY_DISCORD_MESSAGE_CONTENT=false")
+    if isinstance(exc, discord.ConnectionClosed):
+        if exc.code == 4004:
+            return "Discord rejected the bot token at the gateway (4004): reset it on the Developer Portal's Bot page"
+        return f"Discord closed the gateway ({exc.code})"
+    if isinstance(exc, discord.LoginFailure):
+        return ("Discord rejected the bot token (PAPERBOY_DISCORD_TOKEN): copy it again from the Developer "
+                "Portal's Bot page")
+    if isinstance(exc, discord.HTTPException):
+        return f"Discord answered HTTP {exc.status}"
+    if exc is None:
+        return "Discord gateway stopped"
+    if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
+        return f"Discord is unreachable ({type(exc).__name__})"
+    # discord.py 2.7 fails a first connection it cannot open with an AttributeError of its own (no websocket to
+    # resume): the reason is still that the gateway was not reached.
+    log.debug("gateway failure", exc_info=exc)
+    return "Discord's gateway could not be reached"
+
+
+def point_at(api_url: str | None, gateway_url: str | None) -> None:
+    """discord.py's REST base and gateway are class attributes: set them once per process (a proxy, or a fake
+    Discord in tests)."""
+    if api_url:
+        discord.http.Route.BASE = api_url.rstrip("/")
+    if gateway_url:
+        import yarl
+
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
 class DiscordConnector:
-    """`Connector` for Discord: log in, connect the gateway in the background, close on shutdown.
+    """`Connector` for Discord: log in, connect the gateway, and watch the connection.
+
+    `start` returns once the gateway is READY, and raises `StartupError` with one line when Discord rejects the
+    token (REST 401 or gateway 4004) or a privileged intent (4014). Once running, discord.py reconnects with
+    exponential backoff by itself; `health()` says "reconnecting" meanwhile, and "down" when the gateway gave up
+    (a close code that reconnecting cannot fix), while the scheduler and other platforms go on.
 
     Commands are never synced here (a daily per-guild create limit): `paperboy discord sync` does that."""
 
@@ -468,24 +547,60 @@ class DiscordConnector:
 
     def __init__(self, core: CommandCore, options: DiscordOptions, *, client: discord.Client | None = None) -> None:
         self.options = options
+        point_at(options.api_url, options.gateway_url)
         self.client = client or make_client(options)
         self.adapter = DiscordAdapter(core, self.client, message_content=options.message_content)
         self.poster = self.adapter.poster(interval=options.post_interval)
         self._task: asyncio.Task[None] | None = None
+        self._state = "starting"
+        for handler in (self._on_ready, self._on_resumed, self._on_disconnect):
+            setattr(self.client, handler.__name__.removeprefix("_"), handler)
+        gateway_log = logging.getLogger("discord.client")
+        if not any(isinstance(f, GatewayLogFilter) for f in gateway_log.filters):
+            gateway_log.addFilter(GatewayLogFilter())
+
+    async def _on_ready(self) -> None:
+        if self._state != "ok":
+            log.info("Discord gateway connected")
+        self._state = "ok"
+
+    async def _on_resumed(self) -> None:
+        await self._on_ready()
+
+    async def _on_disconnect(self) -> None:
+        if self._state == "ok":
+            log.warning("Discord gateway disconnected; reconnecting")
+        if self._state != "down":
+            self._state = "reconnecting" if self._state == "ok" else self._state
 
     async def start(self) -> None:
-        if self.options.token is None or not self.options.token.get_secret_value():
-            raise DeliveryError("no Discord token configured (PAPERBOY_DISCORD_TOKEN)", permanent=True)
-        await self.client.login(self.options.token.get_secret_value())
+        token = self.options.token.get_secret_value().strip() if self.options.token is not None else ""
+        if not token:
+            raise StartupError("no Discord token configured (PAPERBOY_DISCORD_TOKEN)")
+        try:
+            await self.client.login(token)
+        except (discord.HTTPException, discord.LoginFailure, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise StartupError(gateway_problem(exc)) from None
         self._task = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        try:
+            await asyncio.wait({ready, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if self._task.done():
+            self._state = "down"
+            raise StartupError(gateway_problem(None if self._task.cancelled() else self._task.exception()))
+        self._state = "ok"
         self._task.add_done_callback(self._gateway_done)
 
-    @staticmethod
-    def _gateway_done(task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Discord gateway stopped: %s", task.exception())
+    def _gateway_done(self, task: asyncio.Task[None]) -> None:
+        self._state = "down"
+        if not task.cancelled() and not self.client.is_closed():
+            log.error("Discord is down: %s", gateway_problem(task.exception()))
 
     async def stop(self) -> None:
+        if self._task is not None:
+            self._task.remove_done_callback(self._gateway_done)
         with contextlib.suppress(Exception):
             await self.client.close()
         if self._task is not None:
@@ -494,6 +609,7 @@ class DiscordConnector:
                 await self._task
 
     def health(self) -> str | None:
-        if self._task is None or self._task.done():
-            return "disconnected"
-        return "ok" if self.client.is_ready() else "connecting"
+        """One word for /healthz: ok, starting, reconnecting or down (the log says why)."""
+        if self._task is not None and self._task.done():
+            return "down"
+        return self._state

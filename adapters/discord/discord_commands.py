@@ -1,5 +1,10 @@
 """Discord's app commands, built from `bot.commands.command_table`: names, descriptions, option names, limits,
 choices, the personal flag and privacy all come from the table, so a new table entry is a new Discord command.
+An entry marked `own_command` (the channel's digest settings) becomes a top-level command of its own, so admins
+can restrict it in Server Settings → Integrations without hiding `/papers today`. It is declared with
+`default_member_permissions` = Manage Channels unless it also has a personal flag (`/digest personal:true` is every
+member's own DM digest, which a default permission would hide from them); either way the adapter refuses a
+channel-wide change to anyone without Manage Channels.
 
 No `from __future__ import annotations` here: discord.py reads the option types from the callbacks'
 annotations, which are built from the table when each command is made.
@@ -74,7 +79,9 @@ def command_for(bridge: Bridge, entry: CommandSpec, *, top_level: bool) -> AppCo
             callback = app_commands.choices(value=[app_commands.Choice(name=c, value=c)
                                                    for c in argument.choices])(callback)
     if top_level:
-        callback = app_commands.guild_only()(callback)
+        callback = app_commands.guild_only()(callback)  # `contexts: [0]` (guilds), not the deprecated dm_permission
+        if entry.own_command and not entry.personal_option:
+            callback = app_commands.default_permissions(manage_channels=True)(callback)
     name = entry.sub if entry.sub is not None else entry.name
     command: AppCommand = app_commands.Command(name=name, description=entry.description[:100], callback=callback)
     if argument is not None and argument.suggest_followed_topics:
@@ -89,9 +96,11 @@ class CommandGroup(app_commands.Group):
     """A slash command with subcommands (/papers today, /papers top …), one subcommand per table entry."""
 
     def __init__(self, bridge: Bridge, command: SlashCommand) -> None:
-        super().__init__(name=command.name, description=command.group_description[:100], guild_only=True)
+        super().__init__(name=command.name, description=command.group_description[:100], guild_only=True,
+                         allowed_contexts=app_commands.AppCommandContext(guild=True))
         for entry in command.entries:
-            self.add_command(command_for(bridge, entry, top_level=False))
+            if not entry.own_command:
+                self.add_command(command_for(bridge, entry, top_level=False))
 
 
 def app_commands_for(bridge: Bridge) -> list[AppCommand | app_commands.Group]:
@@ -100,6 +109,9 @@ def app_commands_for(bridge: Bridge) -> list[AppCommand | app_commands.Group]:
     for command in TABLE:
         if any(entry.sub is not None for entry in command.entries):
             commands.append(CommandGroup(bridge, command))
+            # Channel settings (/digest) as commands of their own: an admin can restrict them in Integrations
+            # without hiding /papers today from everyone.
+            commands += [command_for(bridge, entry, top_level=True) for entry in command.entries if entry.own_command]
         else:
             (entry,) = command.entries
             commands.append(command_for(bridge, entry, top_level=True))

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 
 import discord
-from discord.utils import escape_markdown, escape_mentions
+from discord.utils import escape_mentions
 
 from bot.messages import Message, PaperItem, http_url
 
@@ -43,6 +43,11 @@ USER_ID = re.compile(r"[0-9]{15,21}")  # a Discord user id (snowflake): the only
 MENTION = re.compile(r"<@([0-9]{15,21})>")
 MAX_PINGS = 50  # people pinged by one message (each "<@id> " is at most 25 characters)
 _LINE_START = re.compile(r"^(\s*)(#{1,3}\s|-#\s|[-*+]\s|>\s|\d+[.)]\s)", re.MULTILINE)
+# Every character Discord's markdown gives a meaning to (emphasis, spoilers, code, quotes, headings, small print,
+# lists, masked links, autolinked URLs through "://", mentions and timestamps through "<"), escaped with a
+# backslash: Discord renders "\x" as a literal "x" for any punctuation x, so the text reads as it was written.
+MARKDOWN_CHARS = "\\*_~`|<>#-+.[]():@"
+_METACHAR = re.compile("([" + re.escape(MARKDOWN_CHARS) + "])")
 
 
 def truncate(text: str, limit: int) -> str:
@@ -57,11 +62,11 @@ def neutralise_mentions(text: str) -> str:
 
 
 def escape(text: str) -> str:
-    """Outside text as literal text in a markdown-rendering field: markdown, masked links, list/heading markers
-    at line starts and mentions all lose their meaning."""
-    escaped = escape_markdown(text).replace("]", "\\]") if text else ""
-    escaped = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
-    return neutralise_mentions(escaped)
+    """Outside text as literal text in a markdown-rendering field: every metacharacter escaped one by one (not
+    discord.py's `escape_markdown`, which leaves formatting between two masked links active), so no title can
+    bold, hide, quote or link anything; bare URLs are not clickable either ("https\\://"), leaving the paper's
+    own link the only link. Mentions are neutralised on top."""
+    return neutralise_mentions(_METACHAR.sub(r"\\\1", text)) if text else ""
 
 
 def plain(text: str) -> str:

@@ -25,16 +25,23 @@ def invite_url(client_id: str) -> str:
     return discord.utils.oauth_url(client_id, permissions=bot_permissions(), scopes=SCOPES)
 
 
-async def sync_commands(core: CommandCore, token: str, guild_id: int | None) -> list[str]:
-    """Log in over REST only (no gateway), register the command tree, and return the synced names."""
+async def sync_commands(core: CommandCore, token: str, guild_id: int | None, *, clear: bool = False) -> list[str]:
+    """Log in over REST only (no gateway), register the command tree, and return the synced names. With
+    `clear`, register nothing instead: Discord then removes every command of that scope (a test server's
+    guild commands, which would otherwise show twice next to the global ones)."""
     client = make_client(DiscordOptions(sharded=False))
     adapter = DiscordAdapter(core, client)
     async with client:
         await client.login(token)
         if guild_id is not None:
             guild = discord.Object(id=guild_id)
-            adapter.tree.copy_global_to(guild=guild)
+            adapter.tree.clear_commands(guild=guild)
+            if not clear:
+                adapter.tree.copy_global_to(guild=guild)
             synced = await adapter.tree.sync(guild=guild)
+        elif clear:
+            adapter.tree.clear_commands(guild=None)
+            synced = await adapter.tree.sync()
         else:
             synced = await adapter.tree.sync()
     return [command.name for command in synced]

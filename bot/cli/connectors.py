@@ -36,7 +36,8 @@ def discord_options(settings: Settings) -> DiscordOptions:
 
     return DiscordOptions(token=settings.discord_token, application_id=settings.discord_application_id,
                           sharded=settings.discord_sharded, message_content=settings.discord_message_content,
-                          post_interval=settings.discord_post_interval)
+                          post_interval=settings.discord_post_interval, api_url=settings.discord_api_url,
+                          gateway_url=settings.discord_gateway_url)
 
 
 def build_connectors(app: App, core: CommandCore, *, console: bool = False, interactive: bool = False,

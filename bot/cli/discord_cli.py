@@ -12,6 +12,7 @@ from typing import Annotated
 import discord
 import typer
 
+from adapters.discord.discord_adapter import point_at
 from adapters.discord.discord_setup import invite_url, sync_commands
 from bot.app import App, build_command_core
 from bot.cli.common import fail, out, run, settings_from_cli
@@ -25,22 +26,30 @@ def register(cli: typer.Typer) -> None:
     @discord_cli.command("sync")
     def sync(guild: Annotated[int | None, typer.Option(
             "--guild", help="Sync to one server only (instant; for testing). Default: globally.", min=1)] = None,
+             clear: Annotated[bool, typer.Option(
+            "--clear", help="Remove the commands instead (of that server with --guild, else the global ones).")]
+             = False,
     ) -> None:
-        """Register /papers, /subscribe, /unsubscribe and /subscriptions with Discord (run after upgrades)."""
+        """Register /papers, /digest, /subscribe, /unsubscribe and /subscriptions with Discord (after upgrades)."""
         options = discord_options(settings_from_cli())
         if options.token is None or not options.token.get_secret_value():
             raise fail("set PAPERBOY_DISCORD_TOKEN (or DISCORD_TOKEN) to the bot token first")
         token = options.token.get_secret_value()
+        point_at(options.api_url, options.gateway_url)
 
         async def go(app: App) -> list[str]:
             try:
-                return await sync_commands(build_command_core(app), token, guild)
+                return await sync_commands(build_command_core(app), token, guild, clear=clear)
             except discord.LoginFailure:
                 raise fail("Discord refused the token (is it the bot token from the Bot page?)") from None
             except discord.HTTPException as exc:
                 raise fail(f"Discord refused the sync ({exc.status}): {exc.text[:200]}") from None
 
         names = run(go)
+        if clear:
+            where = f"server {guild}" if guild is not None else "all servers (global commands)"
+            out.print(f"Removed Paperboy's commands from {where}.", markup=False)
+            return
         where = f"server {guild}" if guild is not None else "all servers (may take a while to appear)"
         out.print(f"Synced {len(names)} commands to {where}: " + ", ".join(f"/{n}" for n in names), markup=False)
 

@@ -24,6 +24,7 @@ from bot.cli.common import settings_from_cli
 from bot.cli.connectors import build_connectors
 from bot.connector import Connector
 from bot.digests.digest_runner import Outcome
+from bot.errors import PaperboyError, StartupError
 from bot.ingestion.ingest_service import Source
 from bot.ingestion.paper_checks import describe_skipped
 from bot.logging_setup import configure_logging
@@ -108,12 +109,9 @@ async def serve(app: App, *, console: bool = False) -> None:
         log.info("asked to stop while starting")
         stop.set()
 
-    started: list[Connector] = []
+    await start_connectors(connectors, settings.startup_timeout)
     web_runner = None
     try:
-        for connector in connectors:
-            await connector.start()
-            started.append(connector)
         if settings.http_port:
             from aiohttp import web
 
@@ -134,11 +132,34 @@ async def serve(app: App, *, console: bool = False) -> None:
     finally:
         log.info("stopping: letting in-flight digests finish")
         await scheduler.drain()
-        for connector in reversed(started):
+        for connector in reversed(connectors):
             await connector.stop()
         if web_runner is not None:
             await web_runner.cleanup()
         log.info("stopped cleanly")
+
+
+async def start_connectors(connectors: list[Connector], seconds: float) -> None:
+    """Every connector at once, each within `seconds`. One that fails (a rejected credential, an
+    unreachable platform) ends `paperboy run` with one line naming it, after stopping them all: a process that
+    stays up but serves nothing looks healthy to a restart policy and to an operator."""
+
+    async def start_one(connector: Connector) -> str | None:
+        try:
+            await asyncio.wait_for(connector.start(), seconds)
+            return None
+        except TimeoutError:
+            return (f"{connector.platform}: not connected within {seconds:g} s (PAPERBOY_STARTUP_TIMEOUT); "
+                    "the log says what was tried")
+        except PaperboyError as exc:
+            text = str(exc)
+            return text if connector.platform in text.lower() else f"{connector.platform}: {text}"
+
+    problems = [p for p in await asyncio.gather(*(start_one(c) for c in connectors)) if p]
+    if problems:
+        for connector in reversed(connectors):  # safe whether or not it started
+            await connector.stop()
+        raise StartupError("; ".join(problems))
 
 
 def _describe(connectors: list[Connector], console_wanted: bool) -> str:

@@ -15,6 +15,7 @@ from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
 from bot.messages import Message, Reply, Visibility
 from bot.personal import personal_commands
+from bot.topics.subscriptions import MAX_TOPIC_CHARS
 
 Handler = Callable[[CoreServices, ChatContext, Command], Awaitable[Reply]]
 
@@ -45,6 +46,18 @@ class CommandSpec:
     who: str = "anyone in the channel"  # who may run it
     personal_option: str = ""  # the --me flag as a platform option, described so; empty: no such flag
     listed: bool = True  # a line of its own in `/papers help`
+    # Whether these arguments change the channel for everyone (its digest, its topics): platforms with roles ask
+    # for the right to manage the channel (Discord: Manage Channels) before the core sees the command.
+    changes_channel: Callable[[str], bool] = lambda _args: False
+    # Discord: a top-level command of its own, named after the subcommand (/digest), declared as needing Manage
+    # Channels, so server admins can adjust who sees it in Integrations without hiding the rest of /papers.
+    own_command: bool = False
+
+    def option_synopsis(self) -> str:
+        """The entry as a platform with typed options shows it: "/subscribe topic [personal]", "/digest [setting]"."""
+        path = self.sub if self.own_command and self.sub else " ".join(p for p in (self.name, self.sub) if p)
+        words = [f"/{path}"] + [a.name if a.required else f"[{a.name}]" for a in self.arguments]
+        return " ".join(words + (["[personal]"] if self.personal_option else []))
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,19 @@ def _always(_args: str) -> bool:
     return True
 
 
+def _for_the_channel(args: str) -> bool:
+    return not _private_when_personal(args)
+
+
+def _setting_changed(args: str) -> bool:
+    return not _private_when_asking(args)
+
+
+def _channel_setting_changed(args: str) -> bool:
+    """A digest setting of the channel's own (not --me, not a look at the current one): admins only on Discord."""
+    return not _private_when_asking_or_personal(args)
+
+
 async def _today(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
     return await paper_commands.today(s, ctx)
 
@@ -100,7 +126,7 @@ async def _why(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
 async def _digest(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
     if personal_commands.is_personal(c.args):
         return await personal_commands.personal_digest(s, ctx, c.args)
-    return await digest_commands.digest(s, ctx, c.args)
+    return await digest_commands.digest(s, ctx, c.args, command=invocation(ctx.platform, "papers", "digest"))
 
 
 async def _mention(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
@@ -112,7 +138,7 @@ async def _followups(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
 
 
 async def _help(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
-    return help_reply()
+    return help_reply(ctx.platform)
 
 
 async def _subscribe(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
@@ -128,7 +154,7 @@ async def _subscriptions(s: CoreServices, ctx: ChatContext, c: Command) -> Reply
 
 
 PAPER_REF = Argument("paper", "arXiv id, URL or #id", required=True, max_chars=300)
-TOPIC = Argument("topic", "A research topic, e.g. “diffusion models”", required=True, max_chars=200)
+TOPIC = Argument("topic", "A research topic, e.g. “diffusion models”", required=True, max_chars=MAX_TOPIC_CHARS)
 
 TABLE: tuple[SlashCommand, ...] = (
     SlashCommand("papers", "Today's papers, top, search, show, why, digest settings", (
@@ -149,11 +175,12 @@ TABLE: tuple[SlashCommand, ...] = (
                     "Why a paper matches this channel", "why ID", _why, (PAPER_REF,), private=_always),
         CommandSpec("papers", "digest", "/papers digest [--me] HH:MM [TIMEZONE] | off | preview",
                     "/papers digest [--me] HH:MM [TIMEZONE] | off | preview",
-                    "the channel's daily digest, or with --me your own by direct message",
+                    "the channel's daily digest, or your own by direct message",
                     "The daily digest: HH:MM [TIMEZONE], off, or preview", "digest [--me] HH:MM", _digest,
                     (Argument("setting", "HH:MM [TIMEZONE] | off | preview; empty shows the current setting",
                               max_chars=100),), private=_private_when_asking_or_personal,
-                    personal_option="Your own digest, by direct message (default: this channel's)"),
+                    personal_option="Your own digest, by direct message (default: this channel's)",
+                    changes_channel=_channel_setting_changed, own_command=True),
         CommandSpec("papers", "mention", "/papers mention me on|off", "/papers mention me on|off",
                     "mention you on this channel's digest items that match your own topics",
                     "Be mentioned on digest items here that match your own topics", "mention me on|off",
@@ -163,7 +190,7 @@ TABLE: tuple[SlashCommand, ...] = (
                     "news about posted papers in their digest thread (new version, code, rising)",
                     "Follow-ups in digest threads: on, off, or the recent ones", "followups [on|off]", _followups,
                     (Argument("setting", "on | off; empty lists the recent follow-ups", choices=("on", "off")),),
-                    private=_private_when_asking),
+                    private=_private_when_asking, changes_channel=_setting_changed),
         CommandSpec("papers", "help", "/papers help", "/papers help", "what Paperboy can do", "What Paperboy can do",
                     "help", _help, private=_always, listed=False),
     ), group_description="Today's research papers for this channel"),
@@ -171,14 +198,16 @@ TABLE: tuple[SlashCommand, ...] = (
         CommandSpec("subscribe", None, "/subscribe TOPIC (for this channel) or /subscribe --me TOPIC (just for you)",
                     "/subscribe TOPIC, /subscribe --me TOPIC", "follow a topic",
                     "Follow a topic in this channel (or just for you)", "[--me] TOPIC", _subscribe, (TOPIC,),
-                    private=_private_when_personal, personal_option="Only for you (default: the whole channel)"),
+                    private=_private_when_personal, personal_option="Only for you (default: the whole channel)",
+                    changes_channel=_for_the_channel),
     )),
     SlashCommand("unsubscribe", "Stop following a topic", (
         CommandSpec("unsubscribe", None, "/unsubscribe TOPIC or /unsubscribe --me TOPIC", "/unsubscribe TOPIC",
                     "stop following a topic", "Stop following a topic", "[--me] TOPIC", _unsubscribe,
-                    (Argument("topic", "One of the topics followed here", required=True, max_chars=200,
+                    (Argument("topic", "One of the topics followed here", required=True, max_chars=MAX_TOPIC_CHARS,
                               suggest_followed_topics=True),),
-                    private=_private_when_personal, personal_option="From your personal list"),
+                    private=_private_when_personal, personal_option="From your personal list",
+                    changes_channel=_for_the_channel),
     )),
     SlashCommand("subscriptions", "The topics this channel follows", (
         CommandSpec("subscriptions", None, "/subscriptions", "/subscriptions", "the topics followed here",
@@ -209,21 +238,46 @@ def usage_line(name: str) -> str:
     return "Usage: " + " · ".join(entry.usage for entry in command.entries)
 
 
-def help_text() -> str:
-    """`/papers help`: a line per listed subcommand, then the other commands on one line."""
+# Platforms whose commands take typed options (Discord's app commands) rather than a line of text.
+OPTION_PLATFORMS = ("discord",)
+
+
+def help_text(platform: str = "console") -> str:
+    """`/papers help` as true for the platform asking: typed syntax (--me) for the console and Slack, option
+    names for Discord, where channel settings are a command of their own and threads need a mention."""
+    options = platform in OPTION_PLATFORMS
     lines = ["Paperboy posts the day's research papers matched to this channel's topics."]
     others = []
     for command in TABLE:
         for entry in command.entries:
-            if entry.sub is None:
-                others.append(entry.synopsis)
+            synopsis = entry.option_synopsis() if options else entry.synopsis
+            if options and entry.own_command:
+                detail = f" ({entry.arguments[0].description})" if entry.arguments else ""
+                lines.append(f"• {synopsis} — {entry.help}{detail}")
+            elif entry.sub is None:
+                others.append(synopsis)
             elif entry.listed:
-                lines.append(f"• {entry.synopsis} — {entry.help}")
+                lines.append(f"• {synopsis} — {entry.help}")
     lines.append("• " + ", ".join(others))
-    lines.append("In a thread under my posts: “summarize 3”, “tl;dr 2”, or @mention me with a question.")
+    if options:
+        lines.append("In a thread under my posts, mention me: “@Paperboy summarize 3”, “@Paperboy tl;dr 2”, or "
+                     "“@Paperboy 2: which dataset?”.")
+        lines.append("Changing the channel's digest or topics needs the Manage Channels permission; "
+                     "personal subscriptions do not.")
+    else:
+        lines.append("In a thread under my posts: “summarize 3”, “tl;dr 2”, or @mention me with a question.")
     return "\n".join(lines)
 
 
-def help_reply() -> Reply:
-    return Reply(Message(header="Paperboy help", body=help_text(), context=[usage_line("papers")]),
-                 Visibility.EPHEMERAL)
+def help_reply(platform: str = "console") -> Reply:
+    footer = ("Type / and pick a Paperboy command: Discord shows each option."
+              if platform in OPTION_PLATFORMS else usage_line("papers"))
+    return Reply(Message(header="Paperboy help", body=help_text(platform), context=[footer]), Visibility.EPHEMERAL)
+
+
+def invocation(platform: str, name: str, sub: str | None = None) -> str:
+    """How a user types an entry on a platform: "/papers digest", or "/digest" where it is a command of its own."""
+    entry = spec(name, sub)
+    if platform in OPTION_PLATFORMS and entry.own_command and entry.sub:
+        return f"/{entry.sub}"
+    return " ".join(["/" + entry.name] + ([entry.sub] if entry.sub else []))

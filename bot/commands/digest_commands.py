@@ -16,25 +16,26 @@ from bot.messages import Message, Reply, Visibility
 from storage.destination_store import ensure_destination, get_destination, touch
 from storage.paper_store import latest_day
 
-USAGE = "Usage: /papers digest HH:MM [TIMEZONE] [DAYS, e.g. mon-fri] · /papers digest off · /papers digest preview"
+USAGE = "Usage: {c} HH:MM [TIMEZONE] [DAYS, e.g. mon-fri] · {c} off · {c} preview"
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-async def digest(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
+async def digest(services: CoreServices, ctx: ChatContext, args: str, *, command: str = "/papers digest") -> Reply:
+    """`command` is how the asker's platform spells this command (/digest on Discord), for the hints."""
     words = args.split()
     if not words:
-        return await _describe(services, ctx)
+        return await _describe(services, ctx, command)
     if words[0].lower() == "off" and len(words) == 1:
         async with services.db.session() as session:
             destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel,
                                                    ctx.channel_name)
             destination.digest_enabled = False
             touch(destination)
-        return Reply(Message(text="Daily digest turned off for this channel. Turn it on with /papers digest HH:MM."))
+        return Reply(Message(text=f"Daily digest turned off for this channel. Turn it on with {command} HH:MM."))
     if words[0].lower() == "preview" and len(words) == 1:
         return await _preview(services, ctx)
     if len(words) > 3:
-        raise UsageError(USAGE)
+        raise UsageError(USAGE.format(c=command))
     at = parse_time(words[0])
     timezone = None
     days = None
@@ -45,7 +46,7 @@ async def digest(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
         elif timezone is None:
             timezone = str(load_timezone(word))
         else:
-            raise UsageError(USAGE)
+            raise UsageError(USAGE.format(c=command))
     async with services.db.session() as session:
         destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name)
         destination.digest_time = at
@@ -64,11 +65,11 @@ def _days(spec: str) -> str:
     return {"mon-fri": "weekdays", "mon-sun": "every day"}.get(spec, spec)  # noqa: RUF100
 
 
-async def _describe(services: CoreServices, ctx: ChatContext) -> Reply:
+async def _describe(services: CoreServices, ctx: ChatContext, command: str) -> Reply:
     async with services.db.session() as session:
         destination = await get_destination(session, ctx.destination)
     if destination is None:
-        return Reply(Message(text=f"No digest set up here yet. {USAGE}"), Visibility.EPHEMERAL)
+        return Reply(Message(text=f"No digest set up here yet. {USAGE.format(c=command)}"), Visibility.EPHEMERAL)
     zone = destination.timezone or services.default_timezone
     state = "on" if destination.digest_enabled else "off"
     return Reply(Message(text=f"Daily digest is {state}: {destination.digest_time} {zone} "

@@ -54,7 +54,7 @@ async def today(services: CoreServices, ctx: ChatContext) -> Reply:
     context = [note]
     if day != now_day:
         context.insert(0, f"Nothing new on {day_label(now_day)}; showing the latest day, {day_label(day)}.")
-    items = await items_with_tldrs(services.summaries, chosen, whys)
+    items = await items_with_tldrs(services.summaries, chosen, whys, deadline=services.tldr_deadline)
     private = await for_you(services, ctx, papers, {p.id for p in chosen})
     return Reply(Message(header=header, items=items, context=context), private=private)
 
@@ -68,7 +68,7 @@ async def top(services: CoreServices, ctx: ChatContext, period: str) -> Reply:
     label = {1: "today", 7: "this week", 30: "this month"}[days]
     if not papers:
         return Reply(Message(text=f"No papers stored for {label} ({start} to {end})."))
-    items = await items_with_tldrs(services.summaries, papers)
+    items = await items_with_tldrs(services.summaries, papers, deadline=services.tldr_deadline)
     return Reply(Message(header=f"Top papers {label}", items=items, context=[f"{start} to {end}, by upvotes"]))
 
 

@@ -24,6 +24,9 @@ class CoreServices:
     default_timezone: str = "UTC"
     digest_max_items: int = 10
     semantic: SemanticLayer | None = None  # the optional semantic layer; None is the offline path
+    # Seconds a list (/papers today, top) waits for LLM TL;DRs before offline ones stand in, as digests do: an
+    # interaction's "thinking…" must not last as long as the LLM's timeout. None: wait for them all.
+    tldr_deadline: float | None = None
 
     def today(self, timezone: str | None = None) -> date:
         return local_today(self.clock, timezone or self.default_timezone)

@@ -56,6 +56,12 @@ def _pick(ids: list[int], number: int | None) -> tuple[int | None, str | None]:
     return None, f"That message lists {len(ids)} paper{'s' if len(ids) != 1 else ''}; pick 1 to {len(ids)}."
 
 
+def is_thread_request(raw: str) -> bool:
+    """Whether a message is one of the thread commands ("summarize 3", "tl;dr 2") even without a mention:
+    platforms that see every message in a thread answer only these, or messages addressed to the bot."""
+    return bool(_REQUEST_RE.match(strip_mentions(sanitize(raw))))
+
+
 async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Reply | None:
     if ctx.thread_ref is None:
         return None

@@ -24,6 +24,8 @@ CHANNEL_ID = 920000000000000001
 USER_ID = 930000000000000001
 FIRST_ID = 960000000000000001  # the first id the fake hands out (messages, threads)
 TIMESTAMP = "2026-04-22T10:00:00.000000+00:00"
+SEND_MESSAGES = 1 << 11  # permission bits, as documented
+MANAGE_CHANNELS = 1 << 4
 
 DEFER = "defer"
 FOLLOWUP = "followup"
@@ -46,9 +48,10 @@ def text_channel(channel_id: int = CHANNEL_ID, name: str = "papers") -> dict[str
             "rate_limit_per_user": 0, "last_message_id": None}
 
 
-def thread_channel(thread_id: int, parent_id: int = CHANNEL_ID, name: str = "digest") -> dict[str, Any]:
+def thread_channel(thread_id: int, parent_id: int = CHANNEL_ID, name: str = "digest",
+                   owner_id: int = BOT_ID) -> dict[str, Any]:
     return {"id": str(thread_id), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(parent_id),
-            "owner_id": str(BOT_ID), "name": name, "member_count": 1, "message_count": 0, "rate_limit_per_user": 0,
+            "owner_id": str(owner_id), "name": name, "member_count": 1, "message_count": 0, "rate_limit_per_user": 0,
             "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "archive_timestamp": TIMESTAMP,
                                 "locked": False}}
 
@@ -74,8 +77,9 @@ def dm_channel(channel_id: int, recipient: dict[str, Any]) -> dict[str, Any]:
 
 def interaction(command: str, options: list[dict[str, Any]] | None = None, *, subcommand: str | None = None,
                 interaction_id: int = 940000000000000001, channel: dict[str, Any] | None = None,
-                kind: int = 2) -> dict[str, Any]:
-    """An APPLICATION_COMMAND (2) or autocomplete (4) interaction as the gateway delivers it."""
+                kind: int = 2, permissions: int = SEND_MESSAGES) -> dict[str, Any]:
+    """An APPLICATION_COMMAND (2) or autocomplete (4) interaction as the gateway delivers it. `permissions` are
+    the member's computed permissions in the channel (`member.permissions`): a plain member by default."""
     opts = options or []
     if subcommand:
         opts = [{"type": 1, "name": subcommand, "options": opts}]
@@ -85,7 +89,7 @@ def interaction(command: str, options: list[dict[str, Any]] | None = None, *, su
         "channel": channel or text_channel(), "attachment_size_limit": 8_000_000, "locale": "en-US",
         "app_permissions": "0",
         "member": {"user": user(USER_ID, "ada"), "roles": [], "joined_at": TIMESTAMP, "deaf": False, "mute": False,
-                   "permissions": "0", "flags": 0},
+                   "permissions": str(permissions), "flags": 0},
         "data": {"id": "950000000000000001", "name": command, "type": 1, "options": opts},
     }
 
@@ -103,6 +107,8 @@ class FakeDiscord(FakeServer):
         self._ids = itertools.count(FIRST_ID)
         self._failures: list[tuple[re.Pattern[str], Reply]] = []
         self.events: list[tuple[str, Recorded]] = []
+        self.app_flags = 0  # the application's flags: 1 << 19 (or 1 << 18) once the portal enables message content
+        self.token: str | None = None  # when set, the only bot token accepted (others: 401, as Discord answers)
         self.channels: dict[int, dict[str, Any]] = {CHANNEL_ID: text_channel()}
         self.posted: dict[int, list[dict[str, Any]]] = {}  # channel → messages the bot posted there, in order
         self._nonces: dict[str, dict[str, Any]] = {}
@@ -136,6 +142,10 @@ class FakeDiscord(FakeServer):
     def _reply(self, rec: Recorded) -> Reply:
         with self._lock:
             self.requests.append(rec)
+            if (self.token is not None and rec.path.startswith((f"{API}/users", f"{API}/oauth2", f"{API}/channels",
+                                                                  f"{API}/applications"))
+                    and rec.headers.get("Authorization") != f"Bot {self.token}"):
+                return _json({"message": "401: Unauthorized", "code": 0}, 401)
             for i, (pattern, failure) in enumerate(self._failures):
                 if pattern.search(rec.path):
                     del self._failures[i]
@@ -153,7 +163,7 @@ class FakeDiscord(FakeServer):
     def _app(self, rec: Recorded, match: re.Match[str]) -> Reply:
         return _json({"id": str(APP_ID), "name": "Paperboy", "description": "", "icon": None, "bot_public": True,
                       "bot_require_code_grant": False, "owner": user(USER_ID, "ada"), "verify_key": "00",
-                      "flags": 0})
+                      "flags": self.app_flags})
 
     def _callback(self, rec: Recorded, match: re.Match[str]) -> Reply:
         flags = ((rec.json() or {}).get("data") or {}).get("flags", 0)
@@ -222,8 +232,8 @@ class FakeDiscord(FakeServer):
 
     def _sync(self, rec: Recorded, match: re.Match[str]) -> Reply:
         commands = rec.json() or []
-        return _json([{**c, "id": str(self.next_id()), "application_id": str(APP_ID), "version": "1",
-                       "default_member_permissions": None, "dm_permission": True, "nsfw": False}
+        return _json([{"default_member_permissions": None, "dm_permission": True, "nsfw": False, **c,
+                       "id": str(self.next_id()), "application_id": str(APP_ID), "version": "1"}
                       for c in commands])
 
     # -- what tests look at ----------------------------------------------------------------------------------
@@ -239,3 +249,139 @@ class FakeDiscord(FakeServer):
     def sends(self) -> list[dict[str, Any]]:
         """The JSON body of every request that can carry text to users (messages, follow-ups)."""
         return [rec.json() for rec in self.of(MESSAGE) + self.of(FOLLOWUP)]
+
+
+# -- the gateway -----------------------------------------------------------------------------------------------
+
+HELLO, IDENTIFY, RESUME, HEARTBEAT, HEARTBEAT_ACK, DISPATCH = 10, 2, 6, 1, 11, 0
+
+
+def guild_create(channels: list[dict[str, Any]] | None = None,
+                 threads: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The GUILD_CREATE payload the gateway sends for the fake's one server."""
+    return {"id": str(GUILD_ID), "name": "Lab", "owner_id": str(USER_ID), "roles": [], "emojis": [], "stickers": [],
+            "features": [], "member_count": 2, "members": [], "channels": channels or [text_channel()],
+            "threads": threads or [], "unavailable": False, "joined_at": TIMESTAMP}
+
+
+class FakeGateway:
+    """Discord's gateway as documented (Gateway → Connection lifecycle), on a websocket at 127.0.0.1.
+
+    HELLO, then IDENTIFY is answered by READY (and the server's GUILD_CREATE), RESUME by RESUMED, heartbeats by
+    acks. A test can make the gateway close a session with a close code (4014: disallowed intents, 4004: bad
+    token), drop every connection and refuse new ones (an outage), and dispatch events (MESSAGE_CREATE,
+    INTERACTION_CREATE) to every identified connection. Sessions and their intents are recorded."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self._asyncio = asyncio
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._sockets: list[Any] = []
+        self._lock = threading.Lock()
+        self.identified: list[dict[str, Any]] = []  # the IDENTIFY payloads, in order
+        self.resumed = 0
+        self.close_code: int | None = None  # close every new session with this code after IDENTIFY
+        self.refusing = False  # answer the websocket handshake with 503 (Discord down)
+        self.threads: list[dict[str, Any]] = []  # sent in GUILD_CREATE
+        self._seq = 0
+        self.url = ""
+
+    def __enter__(self) -> FakeGateway:
+        self._thread.start()
+        self._asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+    async def _start(self) -> None:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_get("/", self._session)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"ws://127.0.0.1:{port}/"
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    async def _session(self, request: Any) -> Any:
+        from aiohttp import WSMsgType, web
+
+        if self.refusing:
+            return web.Response(status=503, text="gateway unavailable")
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"op": HELLO, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                break
+            payload = json.loads(msg.data)
+            op = payload.get("op")
+            if op == HEARTBEAT:
+                await ws.send_json({"op": HEARTBEAT_ACK, "d": None, "s": None, "t": None})
+            elif op == IDENTIFY:
+                with self._lock:
+                    self.identified.append(payload["d"])
+                if self.close_code is not None:
+                    await ws.close(code=self.close_code, message=b"closed by the fake gateway")
+                    break
+                await self._send(ws, "READY", {
+                    "v": 10, "user": {**user(BOT_ID, "Paperboy", bot=True), "verified": True, "mfa_enabled": False},
+                    "guilds": [{"id": str(GUILD_ID), "unavailable": True}], "session_id": "fake-session",
+                    "resume_gateway_url": self.url, "application": {"id": str(APP_ID), "flags": 0},
+                    "private_channels": [], "relationships": []})
+                await self._send(ws, "GUILD_CREATE", guild_create(threads=self.threads))
+                with self._lock:
+                    self._sockets.append(ws)
+            elif op == RESUME:
+                with self._lock:
+                    self.resumed += 1
+                    self._sockets.append(ws)
+                await self._send(ws, "RESUMED", {})
+        with self._lock:
+            if ws in self._sockets:
+                self._sockets.remove(ws)
+        return ws
+
+    async def _send(self, ws: Any, event: str, data: dict[str, Any]) -> None:
+        await ws.send_json({"op": DISPATCH, "t": event, "s": self._next_seq(), "d": data})
+
+    def _run(self, coro: Any) -> Any:
+        return self._asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send an event to every live session (as Discord does to each shard that should see it)."""
+
+        async def send() -> None:
+            for ws in list(self._sockets):
+                await self._send(ws, event, data)
+
+        self._run(send())
+
+    def drop(self, *, refuse: bool = True, code: int = 4000) -> None:
+        """Close every session (an outage or a network cut); with `refuse`, new connections fail until `restore`."""
+        self.refusing = refuse
+
+        async def close() -> None:
+            for ws in list(self._sockets):
+                await ws.close(code=code, message=b"dropped by the fake gateway")
+
+        self._run(close())
+
+    def restore(self) -> None:
+        self.refusing = False
+
+    @property
+    def sessions(self) -> int:
+        with self._lock:
+            return len(self._sockets)
