@@ -49,7 +49,7 @@ def build_connectors(app: App, core: CommandCore, *, console: bool = False, inte
     if credentials is not None:
         from adapters.slack.slack_runtime import SlackConnector
 
-        connectors.append(SlackConnector(core, credentials, app.db, host=settings.http_host, port=settings.slack_port))
+        connectors.append(SlackConnector(core, credentials, app.db, http_port=settings.http_port))
     if settings.discord_configured:
         from adapters.discord.discord_adapter import DiscordConnector
 

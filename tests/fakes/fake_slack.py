@@ -44,16 +44,41 @@ class FakeSlack(FakeServer):
 
     def __init__(self) -> None:
         super().__init__()
+        self.rejected_tokens: set[str] = set()  # tokens Slack answers `invalid_auth` for (revoked, mistyped)
+        self.socket_url = "ws://127.0.0.1:9/link"  # what apps.connections.open hands out (a FakeSocketMode's)
         self._ts = itertools.count(1)
         self._ts_lock = threading.Lock()
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.route("GET", "/api/conversations.history", self._history)
-        self.route("POST", "/api/auth.test", ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="paperboy",
-                                                team="Paper Team", url="https://paper.slack.com/"))
+        self.route("POST", "/api/auth.test", self._auth_test)
+        self.route("POST", "/api/apps.connections.open", self._connections_open)
         self.route("POST", "/api/chat.postMessage", self._post)
         self.route("POST", "/api/chat.postEphemeral", ok(message_ts="1700000000.999999"))
         for n in range(1, 6):
             self.route("POST", f"/response/{n}", Reply(200, b"ok", {"Content-Type": "text/plain"}))
+
+    def _token(self, rec: Recorded) -> str:
+        auth = rec.headers.get("Authorization") or rec.headers.get("authorization") or ""
+        return auth.removeprefix("Bearer ").strip()
+
+    def _auth_test(self, rec: Recorded) -> Reply:
+        if not self._token(rec):
+            return slack_error("not_authed")
+        if self._token(rec) in self.rejected_tokens:
+            return slack_error("invalid_auth")
+        return ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="paperboy", team="Paper Team",
+                  url="https://paper.slack.com/")
+
+    def _connections_open(self, rec: Recorded) -> Reply:
+        """apps.connections.open takes only an app-level token (xapp-): a bot token is `not_allowed_token_type`."""
+        token = self._token(rec)
+        if not token:
+            return slack_error("not_authed")
+        if token in self.rejected_tokens:
+            return slack_error("invalid_auth")
+        if not token.startswith("xapp-"):
+            return slack_error("not_allowed_token_type")
+        return ok(url=self.socket_url)
 
     def _post(self, rec: Recorded) -> Reply:
         body = rec.json()
@@ -143,3 +168,59 @@ def action_request(action_id: str, value: str, *, message_ts: str, channel: str 
 
 def form(rec: Recorded) -> dict[str, list[str]]:
     return parse_qs(rec.body.decode())
+
+
+class FakeSocketMode:
+    """Slack's Socket Mode endpoint on 127.0.0.1: a WebSocket that greets with `hello`, delivers envelopes the test
+    pushes, records the client's acknowledgements, and can drop every connection or refuse new ones (an outage)."""
+
+    def __init__(self) -> None:
+        from aiohttp import web
+
+        self.sockets: list[Any] = []
+        self.acks: list[dict[str, Any]] = []
+        self.connections = 0
+        self.refusing = False
+        self._web = web
+        app = web.Application()
+        app.router.add_get("/link", self._link)
+        self._runner = web.AppRunner(app)
+        self.url = ""
+
+    async def __aenter__(self) -> FakeSocketMode:
+        await self._runner.setup()
+        site = self._web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"ws://127.0.0.1:{port}/link"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.drop()
+        await self._runner.cleanup()
+
+    async def _link(self, request: Any) -> Any:
+        if self.refusing:
+            return self._web.Response(status=503)
+        ws = self._web.WebSocketResponse()
+        await ws.prepare(request)
+        self.connections += 1
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"},
+                            "debug_info": {"host": "fake"}})
+        async for message in ws:
+            if message.type == self._web.WSMsgType.TEXT:
+                self.acks.append(json.loads(message.data))
+        if ws in self.sockets:
+            self.sockets.remove(ws)
+        return ws
+
+    async def drop(self) -> None:
+        """Close every open connection from Slack's side (as on a network cut or a Slack refresh)."""
+        for ws in list(self.sockets):
+            await ws.close()
+        self.sockets.clear()
+
+    async def send(self, envelope: dict[str, Any]) -> None:
+        for ws in self.sockets:
+            await ws.send_json(envelope)
