@@ -35,8 +35,9 @@ PLATFORM = "slack"
 # What Slack answers when a token itself is bad (not a passing failure).
 REJECTED = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
                       "not_allowed_token_type", "invalid_token", "team_disabled", "app_uninstalled"})
+# channels:read and groups:read: conversations.info, to check the bot is in a channel before it is subscribed.
 SCOPES = ("commands", "chat:write", "app_mentions:read", "channels:history", "groups:history", "im:history",
-          "mpim:history")
+          "mpim:history", "channels:read", "groups:read")
 
 
 class EngineHolder(Protocol):
@@ -111,7 +112,7 @@ class SlackRuntime:
 
 
 def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: EngineHolder | None = None,
-                    sleep: Sleep = asyncio.sleep, post_lists_as_messages: bool = False,
+                    sleep: Sleep = asyncio.sleep, post_lists_as_messages: bool = True,
                     deduper: Deduper | None = None) -> SlackRuntime:
     """The bolt app for the given credentials: OAuth (many workspaces, installs stored in Paperboy's database)
     when a client id and secret are given, otherwise one workspace with a fixed bot token.
@@ -141,6 +142,8 @@ def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: Eng
                                       state_store=state_store, install_path="/slack/install",
                                       redirect_uri_path="/slack/oauth_redirect")
         app = SlackBoltApp(signing_secret=_secret(credentials.signing_secret), client=client, oauth_settings=settings)
+        # app_uninstalled / tokens_revoked (manifest events): bolt deletes the workspace's rows from the store.
+        app.enable_token_revocation_listeners()
 
         async def lookup(team_id: str) -> str | None:
             bot = await sql_store.async_find_bot(enterprise_id=None, team_id=team_id)

@@ -44,6 +44,8 @@ class CommandSpec:
     who: str = "anyone in the channel"  # who may run it
     personal_option: str = ""  # the --me flag as a platform option, described so; empty: no such flag
     listed: bool = True  # a line of its own in `/papers help`
+    # The command makes Paperboy post in this channel later (digests): platforms check first that it can.
+    posts_here: Callable[[str], bool] = lambda _args: False
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,16 @@ def _always(_args: str) -> bool:
     return True
 
 
+def _channel_wide(args: str) -> bool:
+    return not _private_when_personal(args)
+
+
+def _digest_on(args: str) -> bool:
+    return args.strip().lower() not in ("", "off", "preview")
+
+
 async def _today(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
-    return await paper_commands.today(s, ctx)
+    return await paper_commands.today(s, ctx, c.args)
 
 
 async def _top(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
@@ -117,9 +127,10 @@ TOPIC = Argument("topic", "A research topic, e.g. “diffusion models”", requi
 
 TABLE: tuple[SlashCommand, ...] = (
     SlashCommand("papers", "Today's papers, top, search, show, why, digest settings", (
-        CommandSpec("papers", "today", "/papers [today]", "/papers today",
-                    "today's papers for this channel (matches first)",
-                    "Today's papers for this channel, matches first", "today", _today),
+        CommandSpec("papers", "today", "/papers [today [PAGE]]", "/papers today [PAGE]",
+                    "today's papers for this channel (matches first), ten a page",
+                    "Today's papers for this channel, matches first", "today [PAGE]", _today,
+                    (Argument("page", "Which ten: 2 for the 11th to 20th, … (default: 1)", max_chars=3),)),
         CommandSpec("papers", "top", "/papers top [week|month]", "/papers top [week|month]",
                     "most upvoted recently", "Most upvoted papers recently", "top [week|month]", _top,
                     (Argument("period", "How far back (default: week)", choices=("day", "week", "month"),
@@ -136,7 +147,7 @@ TABLE: tuple[SlashCommand, ...] = (
                     "/papers digest HH:MM [TIMEZONE] | off | preview", "the daily digest",
                     "The daily digest: HH:MM [TIMEZONE], off, or preview", "digest HH:MM", _digest,
                     (Argument("setting", "HH:MM [TIMEZONE] | off | preview; empty shows the current setting",
-                              max_chars=100),), private=_private_when_asking),
+                              max_chars=100),), private=_private_when_asking, posts_here=_digest_on),
         CommandSpec("papers", "help", "/papers help", "/papers help", "what Paperboy can do", "What Paperboy can do",
                     "help", _help, private=_always, listed=False),
     ), group_description="Today's research papers for this channel"),
@@ -144,7 +155,8 @@ TABLE: tuple[SlashCommand, ...] = (
         CommandSpec("subscribe", None, "/subscribe TOPIC (for this channel) or /subscribe --me TOPIC (just for you)",
                     "/subscribe TOPIC, /subscribe --me TOPIC", "follow a topic",
                     "Follow a topic in this channel (or just for you)", "[--me] TOPIC", _subscribe, (TOPIC,),
-                    private=_private_when_personal, personal_option="Only for you (default: the whole channel)"),
+                    private=_private_when_personal, personal_option="Only for you (default: the whole channel)",
+                    posts_here=_channel_wide),
     )),
     SlashCommand("unsubscribe", "Stop following a topic", (
         CommandSpec("unsubscribe", None, "/unsubscribe TOPIC or /unsubscribe --me TOPIC", "/unsubscribe TOPIC",
@@ -164,6 +176,23 @@ COMMANDS: tuple[str, ...] = tuple(command.name for command in TABLE)
 
 def slash_command(name: str) -> SlashCommand | None:
     return next((command for command in TABLE if command.name == name), None)
+
+
+def posts_here(name: str, args: str) -> bool:
+    """Whether `/name args` asks Paperboy to post in this channel later (a channel subscription, a digest time),
+    so a platform can check first that the bot may post there. False for anything the grammar would refuse."""
+    command = slash_command(name.lstrip("/").lower())
+    if command is None:
+        return False
+    words = args.strip()
+    entry = command.entries[0]
+    if any(e.sub is not None for e in command.entries):
+        sub, _, rest = words.partition(" ")
+        found = next((e for e in command.entries if e.sub == sub.lower()), None) if sub else entry
+        if found is None:
+            return False
+        entry, words = found, (rest.strip() if sub else "")
+    return entry.posts_here(words)
 
 
 def spec(name: str, sub: str | None = None) -> CommandSpec:

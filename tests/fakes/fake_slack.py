@@ -46,6 +46,10 @@ class FakeSlack(FakeServer):
         super().__init__()
         self.rejected_tokens: set[str] = set()  # tokens Slack answers `invalid_auth` for (revoked, mistyped)
         self.socket_url = "ws://127.0.0.1:9/link"  # what apps.connections.open hands out (a FakeSocketMode's)
+        # Channels the bot is not in: public ones it can see (`is_member: false`, posting gives
+        # `not_in_channel`) and private ones or other people's DMs it cannot (`channel_not_found`).
+        self.not_member: set[str] = set()
+        self.hidden: set[str] = set()
         self._ts = itertools.count(1)
         self._ts_lock = threading.Lock()
         self.history: dict[str, list[dict[str, Any]]] = {}
@@ -54,6 +58,7 @@ class FakeSlack(FakeServer):
         self.route("POST", "/api/apps.connections.open", self._connections_open)
         self.route("POST", "/api/chat.postMessage", self._post)
         self.route("POST", "/api/chat.postEphemeral", ok(message_ts="1700000000.999999"))
+        self.route("GET", "/api/conversations.info", self._info)
         for n in range(1, 6):
             self.route("POST", f"/response/{n}", Reply(200, b"ok", {"Content-Type": "text/plain"}))
 
@@ -80,8 +85,21 @@ class FakeSlack(FakeServer):
             return slack_error("not_allowed_token_type")
         return ok(url=self.socket_url)
 
+    def _info(self, rec: Recorded) -> Reply:
+        channel = (rec.query.get("channel") or [""])[0]
+        if channel in self.hidden:
+            return slack_error("channel_not_found")
+        if channel.startswith("D"):  # a DM with the bot: no is_member field
+            return ok(channel={"id": channel, "is_im": True, "user": "U1"})
+        return ok(channel={"id": channel, "name": channel.lower(), "is_channel": True, "is_private": False,
+                           "is_member": channel not in self.not_member})
+
     def _post(self, rec: Recorded) -> Reply:
         body = rec.json()
+        if body.get("channel") in self.hidden:
+            return slack_error("channel_not_found")
+        if body.get("channel") in self.not_member:
+            return slack_error("not_in_channel")
         with self._ts_lock:
             ts = f"1700000000.{next(self._ts):06d}"
             item: dict[str, Any] = {"type": "message", "ts": ts, "text": body.get("text", ""), "user": BOT_USER,
@@ -151,7 +169,8 @@ def event_request(event: dict[str, Any], *, event_id: str = "Ev1", retry: int | 
 
 
 def action_request(action_id: str, value: str, *, message_ts: str, channel: str = "C1", user: str = "U1",
-                   response_url: str = "", thread_ts: str | None = None) -> AsyncBoltRequest:
+                   response_url: str = "", thread_ts: str | None = None,
+                   action_ts: str = "1700000001.000000") -> AsyncBoltRequest:
     message: dict[str, Any] = {"type": "message", "ts": message_ts, "user": BOT_USER, "text": "digest"}
     if thread_ts:
         message["thread_ts"] = thread_ts
@@ -161,7 +180,7 @@ def action_request(action_id: str, value: str, *, message_ts: str, channel: str 
                              "is_ephemeral": False},
                "channel": {"id": channel, "name": "general"}, "message": message,
                "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
-                            "action_ts": "1700000001.000000", "text": {"type": "plain_text", "text": "Summarize"}}]}
+                            "action_ts": action_ts, "text": {"type": "plain_text", "text": "Summarize"}}]}
     body = urlencode({"payload": json.dumps(payload)})
     return signed(body, content_type="application/x-www-form-urlencoded")
 
