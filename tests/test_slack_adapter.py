@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
 from slack_sdk.models.blocks import Block
 from slack_sdk.oauth.installation_store import Installation
+from sqlalchemy import select
 
 from adapters.slack.slack_poster import SlackPoster, make_web_client
 from adapters.slack.slack_renderer import SlackMessage, action_id, render_message
@@ -684,3 +684,36 @@ async def test_a_garbled_request_timestamp_gets_401_not_500(fake: FakeSlack, db:
         request.headers["x-slack-request-timestamp"] = [stamp]
         assert (await runtime.app.async_dispatch(request)).status == 401
     assert not fake.posts()
+
+
+async def test_after_a_429_other_channels_of_the_workspace_wait_it_out_too(fake: FakeSlack):
+    """Slack's limit is per workspace: once it said "Retry-After: 3", the next channel's digest waits the same
+    3 s before posting, instead of hitting the limit again (the clock stands still: it comes right after)."""
+    from tests.fakes.fake_time import FakeTime
+
+    fake.route("POST", "/api/chat.postMessage", [rate_limited(3), ok(ts="1700000000.500000")])
+    time_ = FakeTime()
+    time_.now = 1000.0
+
+    async def sleep(seconds: float) -> None:  # records, lets time stand still
+        time_.sleeps.append(seconds)
+
+    client = make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url, sleep=sleep, clock=time_.clock)
+    poster = SlackPoster(client, sleep=sleep, clock=time_.clock)
+    await poster.post_digest(destination("C1"), Message(header="Digest", items=[paper(1)]))
+    assert len(time_.sleeps) == 1 and 3 <= time_.sleeps[0] < 4  # the 429 itself, waited out
+    await poster.post_digest(destination("C2"), Message(header="Digest", items=[paper(1)]))
+    assert time_.sleeps[1:] == [3.0]  # another channel, same workspace: held back as long
+    other = SlackPoster(make_web_client(SecretStr("xoxb-other"), base_url=fake.api_url, sleep=sleep,
+                                        clock=time_.clock), sleep=sleep, clock=time_.clock)
+    await other.post_digest(destination("C3"), Message(header="Digest", items=[paper(1)]))
+    assert time_.sleeps[1:] == [3.0]  # another workspace: not held
+    time_.now += 200
+    fake.route("POST", "/api/chat.postMessage", [rate_limited(120), ok(ts="1700000000.600000")])
+    with pytest.raises(DeliveryError):
+        await poster.post_digest(destination("C4"), Message(header="Digest", items=[paper(1)]))
+    requests = len(fake.posts())
+    with pytest.raises(DeliveryError) as caught:  # beyond the cap: retried later, without another request
+        await poster.post_digest(destination("C5"), Message(header="Digest", items=[paper(1)]))
+    assert caught.value.retry_after is not None and caught.value.retry_after > 100
+    assert len(fake.posts()) == requests

@@ -44,8 +44,6 @@ class CommandSpec:
     who: str = "anyone in the channel"  # who may run it
     personal_option: str = ""  # the --me flag as a platform option, described so; empty: no such flag
     listed: bool = True  # a line of its own in `/papers help`
-    # The command makes Paperboy post in this channel later (digests): platforms check first that it can.
-    posts_here: Callable[[str], bool] = lambda _args: False
 
 
 @dataclass(frozen=True)
@@ -72,14 +70,6 @@ def _private_when_asking(args: str) -> bool:
 
 def _always(_args: str) -> bool:
     return True
-
-
-def _channel_wide(args: str) -> bool:
-    return not _private_when_personal(args)
-
-
-def _digest_on(args: str) -> bool:
-    return args.strip().lower() not in ("", "off", "preview")
 
 
 async def _today(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
@@ -147,7 +137,7 @@ TABLE: tuple[SlashCommand, ...] = (
                     "/papers digest HH:MM [TIMEZONE] | off | preview", "the daily digest",
                     "The daily digest: HH:MM [TIMEZONE], off, or preview", "digest HH:MM", _digest,
                     (Argument("setting", "HH:MM [TIMEZONE] | off | preview; empty shows the current setting",
-                              max_chars=100),), private=_private_when_asking, posts_here=_digest_on),
+                              max_chars=100),), private=_private_when_asking),
         CommandSpec("papers", "help", "/papers help", "/papers help", "what Paperboy can do", "What Paperboy can do",
                     "help", _help, private=_always, listed=False),
     ), group_description="Today's research papers for this channel"),
@@ -155,8 +145,7 @@ TABLE: tuple[SlashCommand, ...] = (
         CommandSpec("subscribe", None, "/subscribe TOPIC (for this channel) or /subscribe --me TOPIC (just for you)",
                     "/subscribe TOPIC, /subscribe --me TOPIC", "follow a topic",
                     "Follow a topic in this channel (or just for you)", "[--me] TOPIC", _subscribe, (TOPIC,),
-                    private=_private_when_personal, personal_option="Only for you (default: the whole channel)",
-                    posts_here=_channel_wide),
+                    private=_private_when_personal, personal_option="Only for you (default: the whole channel)"),
     )),
     SlashCommand("unsubscribe", "Stop following a topic", (
         CommandSpec("unsubscribe", None, "/unsubscribe TOPIC or /unsubscribe --me TOPIC", "/unsubscribe TOPIC",
@@ -178,9 +167,17 @@ def slash_command(name: str) -> SlashCommand | None:
     return next((command for command in TABLE if command.name == name), None)
 
 
+# The entries that make Paperboy post in the channel later (digests), with the arguments that do: a channel
+# subscription, a digest time. Platforms check that the bot may post there before the core records anything.
+POSTS_HERE: dict[tuple[str, str | None], Callable[[str], bool]] = {
+    ("subscribe", None): lambda args: not _private_when_personal(args),
+    ("papers", "digest"): lambda args: args.strip().lower() not in ("", "off", "preview"),
+}
+
+
 def posts_here(name: str, args: str) -> bool:
-    """Whether `/name args` asks Paperboy to post in this channel later (a channel subscription, a digest time),
-    so a platform can check first that the bot may post there. False for anything the grammar would refuse."""
+    """Whether `/name args` asks Paperboy to post in this channel later (see POSTS_HERE). False for anything
+    the grammar would refuse."""
     command = slash_command(name.lstrip("/").lower())
     if command is None:
         return False
@@ -192,7 +189,8 @@ def posts_here(name: str, args: str) -> bool:
         if found is None:
             return False
         entry, words = found, (rest.strip() if sub else "")
-    return entry.posts_here(words)
+    check = POSTS_HERE.get((entry.name, entry.sub))
+    return check is not None and check(words)
 
 
 def spec(name: str, sub: str | None = None) -> CommandSpec:
