@@ -717,3 +717,27 @@ async def test_after_a_429_other_channels_of_the_workspace_wait_it_out_too(fake:
         await poster.post_digest(destination("C5"), Message(header="Digest", items=[paper(1)]))
     assert caught.value.retry_after is not None and caught.value.retry_after > 100
     assert len(fake.posts()) == requests
+
+
+async def test_a_channel_the_bot_is_not_in_is_listed_as_failing_in_digest_status(db: Database, db_env: dict[str, str],
+                                                                                 fake: FakeSlack):
+    from bot.digests.digest_runner import DigestRunner, DigestSettings
+    from tests.cli_runner import paperboy
+
+    await ingest_samples(db)
+    fake.not_member.add("C6")
+    async with db.session() as session:
+        await ensure_destination(session, "slack", TEAM, "C6")
+        await ensure_destination(session, "slack", TEAM, "C1")
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), sleep=Sleeps())
+    runner = DigestRunner(make_bot(db).core.services, {"slack": poster}, owner="test",
+                          settings=DigestSettings(lease_seconds=300))
+    outcomes = {o.destination: o.status for o in await runner.run_for(TODAY)}
+    assert outcomes == {f"slack:{TEAM}:C1": "posted", f"slack:{TEAM}:C6": "failed"}
+    status = await asyncio.to_thread(paperboy, "digest", "status", env=db_env)
+    assert status.code == 0, status.err
+    failing = status.out.split("\n\n")[0].splitlines()
+    assert failing[0] == "Failing: 1 destination"
+    assert failing[1].startswith(f"  slack:{TEAM}:C6 {TODAY}") and "not_in_channel" in failing[1]
+    assert "/invite @paperboy" in failing[1]
+    assert f"slack:{TEAM}:C1" not in "\n".join(failing[:2])
