@@ -153,7 +153,7 @@ def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: Eng
     else:
         # The token travels in `client`; an explicit "" keeps bolt from reading SLACK_SIGNING_SECRET itself.
         app = SlackBoltApp(client=client, signing_secret=_secret(credentials.signing_secret) or "",
-                       request_verification_enabled=not credentials.socket_mode)
+                           request_verification_enabled=not credentials.socket_mode)
     if deduper is None and db is not None and not credentials.socket_mode:
         deduper = core.event_deduper()  # HTTP mode may run as several replicas: dedupe in the database
     adapter = SlackAdapter(core, app, deduper=deduper, webhook_sleep=sleep,
@@ -214,7 +214,12 @@ class SlackConnector:
             await self._socket.open(str(response.get("url") or ""))
             log.info("Slack: connected over Socket Mode")
         else:
-            await self.runtime.prepare()
+            try:
+                await self.runtime.prepare()
+            except Exception as exc:  # SQLAlchemy's own errors: the database is Paperboy's, the line is ours
+                log.warning("Slack: creating slack_sdk's OAuth tables failed", exc_info=exc)
+                raise PaperboyError("Slack HTTP mode: could not create slack_sdk's OAuth tables in the database "
+                                    f"({type(exc).__name__}; the log says more)") from None
         self._state = "ok"
 
     async def _call(self, variable: str, method: str, call: Awaitable[Any]) -> Any:
