@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     discord_sharded: bool = False  # AutoShardedClient, from about 1,000 guilds
     discord_message_content: bool = False  # the privileged intent: enable it in the developer portal first
     discord_post_interval: float = Field(default=0.25, ge=0, le=60)  # seconds between digest messages
+    # Where the platforms' APIs are: their public hosts by default; a proxy, or a fake server in tests.
+    slack_api_url: str | None = None  # slack_sdk's https://slack.com/api/ when unset
+    discord_api_url: str | None = None  # discord.py's https://discord.com/api/v10 when unset
+    discord_gateway_url: str | None = None  # discord.py's wss://gateway.discord.gg/ when unset
 
     @property
     def slack_configured(self) -> bool:

@@ -234,3 +234,111 @@ def compose_service(text: str, name: str) -> dict[str, Any]:
         elif section == "ports" and line.strip().startswith("- "):
             found["ports"].append(line.strip()[2:].strip('"'))
     return found
+
+
+def test_slack_check_asks_slack_about_the_app_token_too(tmp_path: Path, fake: FakeSlack):
+    from tests.cli_runner import paperboy
+
+    fake.rejected_tokens.add("xapp-1-revoked")
+    env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PAPERBOY_SLACK_API_URL": fake.api_url,
+           "SLACK_BOT_TOKEN": "xoxb-good"}
+    rejected = paperboy("slack", "check", env={**env, "SLACK_APP_TOKEN": "xapp-1-revoked"})
+    assert rejected.code != 0
+    assert rejected.err.strip().splitlines()[-1].endswith(
+        "Slack rejected SLACK_APP_TOKEN (apps.connections.open: invalid_auth)")
+    assert "revoked" not in rejected.out + rejected.err.replace("invalid_auth", "")
+    accepted = paperboy("slack", "check", env={**env, "SLACK_APP_TOKEN": "xapp-1-good"})
+    assert accepted.code == 0, accepted.err
+    assert "ok: SLACK_APP_TOKEN accepted (apps.connections.open)" in accepted.out
+
+
+# -- `paperboy run`, as operators start it -------------------------------------------------------------------------
+
+
+async def _health(port: int) -> tuple[int, dict[str, Any]] | None:
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            return response.status, await response.json()
+    except (aiohttp.ClientError, OSError):
+        return None
+
+
+async def until(check: Callable[[], Any], what: str, within: float = 120.0) -> Any:
+    """Poll an async check until it holds (a process's own signal), with a generous deadline."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if value := await check():
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {what} within {within} s")
+
+
+def run_env(tmp_path: Path, fake: FakeSlack, **extra: str) -> dict[str, str]:
+    return {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PAPERBOY_SLACK_API_URL": fake.api_url,
+            "PAPERBOY_TICK_SECONDS": "0.5", **extra}
+
+
+async def test_paperboy_run_with_a_rejected_app_token_exits_at_once_with_one_line(tmp_path: Path, fake: FakeSlack):
+    from tests.test_run import so_far, start
+
+    fake.rejected_tokens.add("xapp-1-revoked")
+    proc = start(run_env(tmp_path, fake, SLACK_BOT_TOKEN="xoxb-good", SLACK_APP_TOKEN="xapp-1-revoked"))
+    code = await asyncio.to_thread(proc.wait, 120)
+    out, err = so_far(proc)
+    assert code != 0
+    assert err.strip().splitlines()[-1] == "error: Slack rejected SLACK_APP_TOKEN (apps.connections.open: invalid_auth)"
+    assert "Traceback" not in err and "xapp-1-revoked" not in out + err
+
+
+async def test_paperboy_run_in_http_mode_serves_slack_on_the_http_port(tmp_path: Path, fake: FakeSlack):
+    from tests.test_run import free_port, start, stop
+
+    port = free_port()
+    proc = start(run_env(tmp_path, fake, SLACK_BOT_TOKEN="xoxb-good", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                         PAPERBOY_HTTP_PORT=str(port)))
+    try:
+        status, body = await until(lambda: _health(port), "/healthz")
+        assert status == 200 and body["slack"] == "ok"
+        request = command_request("/papers", "help", fake.response_url(1))
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"http://127.0.0.1:{port}/slack/events", data=request.raw_body,
+                                 headers={k: v[0] for k, v in request.headers.items()}) as response:
+                assert response.status == 200
+        (answer,) = await eventually(lambda: fake.responses(1), within=60)
+        assert "summarize" in answer["text"]
+    finally:
+        code, _out, err = await asyncio.to_thread(stop, proc)
+    assert code == 0, err[-2000:]
+
+
+async def test_paperboy_run_reports_a_lost_socket_on_healthz_until_it_is_back(tmp_path: Path, fake: FakeSlack,
+                                                                              socket_server: FakeSocketMode):
+    from tests.test_run import free_port, start, stop
+
+    port = free_port()
+    proc = start(run_env(tmp_path, fake, SLACK_BOT_TOKEN="xoxb-good", SLACK_APP_TOKEN="xapp-1-good",
+                         PAPERBOY_HTTP_PORT=str(port)))
+    try:
+        status, body = await until(lambda: _health(port), "/healthz")
+        assert (status, body["slack"]) == (200, "ok") and socket_server.connections == 1
+        socket_server.refusing = True
+        await socket_server.drop()
+
+        async def down() -> Any:
+            found = await _health(port)
+            return found if found and found[0] == 503 else None
+
+        status, body = await until(down, "a 503")
+        assert body["slack"] == "reconnecting" and body["scheduler"] == "ok"
+        socket_server.refusing = False
+
+        async def back() -> Any:
+            found = await _health(port)
+            return found if found and found[0] == 200 else None
+
+        status, body = await until(back, "slack back on /healthz")
+        assert body["slack"] == "ok" and socket_server.connections >= 2
+    finally:
+        code, _out, err = await asyncio.to_thread(stop, proc)
+    assert code == 0, err[-2000:]
+    assert "Traceback" not in err

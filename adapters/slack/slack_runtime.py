@@ -164,6 +164,44 @@ def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: Eng
     return SlackRuntime(app, adapter, poster, client, installation_store, state_store)
 
 
+@dataclass(frozen=True)
+class TokenCheck:
+    """What Slack said about the tokens: the bot's identity (auth.test) and, for Socket Mode, a fresh connection
+    URL (apps.connections.open)."""
+
+    bot: dict[str, str]
+    socket_url: str | None = None
+
+
+async def check_tokens(client: AsyncWebClient, credentials: SlackCredentials, *, socket_mode: bool) -> TokenCheck:
+    """Ask Slack about each configured token, as `paperboy run` does at start and `paperboy slack check` does on
+    request; a rejection or an unreachable Slack is a `PaperboyError` of one line naming the variable."""
+    bot: dict[str, str] = {}
+    if credentials.bot_token is not None:
+        response = await _ask(credentials, "SLACK_BOT_TOKEN", "auth.test", client.auth_test())
+        bot = {k: str(response.get(k, "")) for k in ("team", "team_id", "user", "user_id")}
+    url = None
+    if socket_mode and credentials.app_token is not None:
+        token = credentials.app_token.get_secret_value()
+        response = await _ask(credentials, "SLACK_APP_TOKEN", "apps.connections.open",
+                              client.apps_connections_open(app_token=token))
+        url = str(response.get("url") or "")
+    return TokenCheck(bot, url)
+
+
+async def _ask(credentials: SlackCredentials, variable: str, method: str, call: Awaitable[Any]) -> Any:
+    try:
+        return await call
+    except SlackApiError as exc:
+        code = error_code(exc) or "unknown_error"
+        if code in REJECTED:
+            raise PaperboyError(f"Slack rejected {variable} ({method}: {code})") from None
+        raise PaperboyError(f"Slack refused {method} for {variable}: {code}") from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        where = credentials.api_base_url or "https://slack.com/api/"
+        raise PaperboyError(f"Slack unreachable at {where} ({method}: {type(exc).__name__})") from None
+
+
 class SlackConnector:
     """`Connector` for Slack: Socket Mode with an app token, else HTTP mode (with OAuth when a client id and secret
     are given), whose routes `paperboy run` serves on its one listener (PAPERBOY_HTTP_PORT) through `add_routes`.
@@ -202,16 +240,13 @@ class SlackConnector:
             log.info("Slack HTTP mode: %s served with /healthz", ", ".join(paths))
 
     async def start(self) -> None:
-        if self.credentials.bot_token is not None:
-            await self._call("SLACK_BOT_TOKEN", "auth.test", self.runtime.client.auth_test())
+        checked = await check_tokens(self.runtime.client, self.credentials, socket_mode=self.socket_mode)
         if self.socket_mode:
-            assert self.credentials.app_token is not None
+            assert self.credentials.app_token is not None and checked.socket_url is not None
             token = self.credentials.app_token.get_secret_value()
-            response = await self._call("SLACK_APP_TOKEN", "apps.connections.open",
-                                        self.runtime.client.apps_connections_open(app_token=token))
             self._socket = SocketModeConnection(self.runtime.app, token, web_client=self.runtime.client,
                                                 ping_interval=self._ping_interval, sleep=self._sleep)
-            await self._socket.open(str(response.get("url") or ""))
+            await self._socket.open(checked.socket_url)
             log.info("Slack: connected over Socket Mode")
         else:
             try:
@@ -221,19 +256,6 @@ class SlackConnector:
                 raise PaperboyError("Slack HTTP mode: could not create slack_sdk's OAuth tables in the database "
                                     f"({type(exc).__name__}; the log says more)") from None
         self._state = "ok"
-
-    async def _call(self, variable: str, method: str, call: Awaitable[Any]) -> Any:
-        """A credential check, its failure in one line naming the variable (never the token)."""
-        try:
-            return await call
-        except SlackApiError as exc:
-            code = error_code(exc) or "unknown_error"
-            if code in REJECTED:
-                raise PaperboyError(f"Slack rejected {variable} ({method}: {code})") from None
-            raise PaperboyError(f"Slack refused {method} for {variable}: {code}") from None
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            where = self.credentials.api_base_url or "https://slack.com/api/"
-            raise PaperboyError(f"Slack unreachable at {where} ({method}: {type(exc).__name__})") from None
 
     async def stop(self) -> None:
         socket, self._socket = self._socket, None

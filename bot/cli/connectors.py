@@ -28,7 +28,7 @@ def slack_credentials(settings: Settings) -> SlackCredentials | None:
     return SlackCredentials(bot_token=settings.slack_bot_token, app_token=settings.slack_app_token,
                             signing_secret=settings.slack_signing_secret,
                             client_id=(settings.slack_client_id or "").strip() or None,
-                            client_secret=settings.slack_client_secret)
+                            client_secret=settings.slack_client_secret, api_base_url=settings.slack_api_url)
 
 
 def discord_options(settings: Settings) -> DiscordOptions:
