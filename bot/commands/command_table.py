@@ -171,7 +171,8 @@ def slash_command(name: str) -> SlashCommand | None:
 # subscription, a digest time. Platforms check that the bot may post there before the core records anything.
 POSTS_HERE: dict[tuple[str, str | None], Callable[[str], bool]] = {
     ("subscribe", None): lambda args: not _private_when_personal(args),
-    ("papers", "digest"): lambda args: args.strip().lower() not in ("", "off", "preview"),
+    ("papers", "digest"): lambda args: (args.strip().lower() not in ("", "off", "preview")
+                                        and not _private_when_personal(args)),
 }
 
 

@@ -49,27 +49,27 @@ async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -
             return Reply(Message(text="No papers stored yet. New papers arrive every weekday."))
         papers = await papers_of_days(session, day, day)
         topics = await list_topics(session, ctx.channel_scope)
-    ordered: list[Paper]
-    reasons: list[str | None]
+    chosen: list[Paper]
     if topics:
         ranked = rank_for_topics(services.matcher, topics, papers)
         matched_ids = {item.paper.id for item, _ in ranked}
-        ordered = [item.paper for item, _ in ranked] + by_upvotes(p for p in papers if p.id not in matched_ids)
-        reasons = [f"{topic}: {item.result.why()}" for item, topic in ranked]
-        reasons += [None] * (len(ordered) - len(reasons))
+        rest = by_upvotes(p for p in papers if p.id not in matched_ids)
+        chosen = [item.paper for item, _ in ranked] + rest
+        whys: list[str | None] = [f"{topic}: {item.result.why()}" for item, topic in ranked]
+        whys += [None] * len(rest)
         note = f"{len(ranked)} of {len(papers)} papers match this channel's topics."
     else:
-        ordered = by_upvotes(papers)
-        reasons = [None] * len(ordered)
+        chosen = by_upvotes(papers)
+        whys = [None] * len(chosen)
         note = "No topics yet: ranked by upvotes. Follow topics with /subscribe TOPIC."
-    chosen = ordered[skip:skip + TODAY_LIMIT]
-    whys = reasons[skip:skip + TODAY_LIMIT]
+    total = len(chosen)
+    chosen, whys = chosen[skip:skip + TODAY_LIMIT], whys[skip:skip + TODAY_LIMIT]
     if not chosen:
-        return Reply(Message(text=f"{len(ordered)} papers on {day_label(day)}: there is no page {page}."),
+        return Reply(Message(text=f"{total} papers on {day_label(day)}: there is no page {page}."),
                      Visibility.EPHEMERAL)
     header = f"Papers of {day_label(day)}" + (f" ({skip + 1}–{skip + len(chosen)})" if page > 1 else "")
     context = [note]
-    if (left := len(ordered) - skip - len(chosen)) > 0:
+    if (left := total - skip - len(chosen)) > 0:
         context.append(f"{left} more — /papers today {page + 1}")
     if day != now_day:
         context.insert(0, f"Nothing new on {day_label(now_day)}; showing the latest day, {day_label(day)}.")

@@ -54,33 +54,32 @@ class FakeSlack(FakeServer):
         self._ts_lock = threading.Lock()
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.route("GET", "/api/conversations.history", self._history)
-        self.route("POST", "/api/auth.test", self._auth_test)
-        self.route("POST", "/api/apps.connections.open", self._connections_open)
+        self.route("POST", "/api/auth.test", ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="paperboy",
+                                                team="Paper Team", url="https://paper.slack.com/"))
         self.route("POST", "/api/chat.postMessage", self._post)
         self.route("POST", "/api/chat.postEphemeral", ok(message_ts="1700000000.999999"))
-        self.route("GET", "/api/conversations.info", self._info)
         for n in range(1, 6):
             self.route("POST", f"/response/{n}", Reply(200, b"ok", {"Content-Type": "text/plain"}))
+        self.route("POST", "/api/apps.connections.open", self._connections_open)
+        self.route("GET", "/api/conversations.info", self._info)
 
     def _token(self, rec: Recorded) -> str:
         auth = rec.headers.get("Authorization") or rec.headers.get("authorization") or ""
         return auth.removeprefix("Bearer ").strip()
 
-    def _auth_test(self, rec: Recorded) -> Reply:
-        if not self._token(rec):
-            return slack_error("not_authed")
-        if self._token(rec) in self.rejected_tokens:
+    def _reply(self, rec: Recorded) -> Reply:
+        """Any Web API method called with a revoked or mistyped token answers `invalid_auth`, as Slack does."""
+        if rec.path.startswith("/api/") and self._token(rec) in self.rejected_tokens:
+            with self._lock:
+                self.requests.append(rec)
             return slack_error("invalid_auth")
-        return ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="paperboy", team="Paper Team",
-                  url="https://paper.slack.com/")
+        return super()._reply(rec)
 
     def _connections_open(self, rec: Recorded) -> Reply:
         """apps.connections.open takes only an app-level token (xapp-): a bot token is `not_allowed_token_type`."""
         token = self._token(rec)
         if not token:
             return slack_error("not_authed")
-        if token in self.rejected_tokens:
-            return slack_error("invalid_auth")
         if not token.startswith("xapp-"):
             return slack_error("not_allowed_token_type")
         return ok(url=self.socket_url)
@@ -142,53 +141,6 @@ class FakeSlack(FakeServer):
         return [r.json() for r in self.calls(f"/response/{n}")]
 
 
-def signed(body: str, *, content_type: str, secret: str = SIGNING_SECRET, timestamp: int | None = None,
-           extra: dict[str, str] | None = None) -> AsyncBoltRequest:
-    ts = str(timestamp if timestamp is not None else int(time.time()))
-    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-    headers: dict[str, str] = {"content-type": content_type, "x-slack-request-timestamp": ts,
-                               "x-slack-signature": str(signature), **(extra or {})}
-    return AsyncBoltRequest(body=body, headers={k: [v] for k, v in headers.items()})
-
-
-def command_request(command: str, text: str, response_url: str, *, channel: str = "C1", user: str = "U1",
-                    **kw: Any) -> AsyncBoltRequest:
-    body = urlencode({"token": "legacy", "team_id": TEAM, "team_domain": "paper", "channel_id": channel,
-                      "channel_name": "general", "user_id": user, "user_name": "ada", "command": command,
-                      "text": text, "api_app_id": "A1", "response_url": response_url, "trigger_id": "1.2.3"})
-    return signed(body, content_type="application/x-www-form-urlencoded", **kw)
-
-
-def event_request(event: dict[str, Any], *, event_id: str = "Ev1", retry: int | None = None,
-                  **kw: Any) -> AsyncBoltRequest:
-    body = json.dumps({"token": "legacy", "team_id": TEAM, "api_app_id": "A1", "event": event,
-                       "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),
-                       "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}]})
-    extra = {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"} if retry else None
-    return signed(body, content_type="application/json", extra=extra, **kw)
-
-
-def action_request(action_id: str, value: str, *, message_ts: str, channel: str = "C1", user: str = "U1",
-                   response_url: str = "", thread_ts: str | None = None,
-                   action_ts: str = "1700000001.000000") -> AsyncBoltRequest:
-    message: dict[str, Any] = {"type": "message", "ts": message_ts, "user": BOT_USER, "text": "digest"}
-    if thread_ts:
-        message["thread_ts"] = thread_ts
-    payload = {"type": "block_actions", "team": {"id": TEAM, "domain": "paper"}, "user": {"id": user},
-               "api_app_id": "A1", "token": "legacy", "trigger_id": "1.2.3", "response_url": response_url,
-               "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
-                             "is_ephemeral": False},
-               "channel": {"id": channel, "name": "general"}, "message": message,
-               "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
-                            "action_ts": action_ts, "text": {"type": "plain_text", "text": "Summarize"}}]}
-    body = urlencode({"payload": json.dumps(payload)})
-    return signed(body, content_type="application/x-www-form-urlencoded")
-
-
-def form(rec: Recorded) -> dict[str, list[str]]:
-    return parse_qs(rec.body.decode())
-
-
 class FakeSocketMode:
     """Slack's Socket Mode endpoint on 127.0.0.1: a WebSocket that greets with `hello`, delivers envelopes the test
     pushes, records the client's acknowledgements, and can drop every connection or refuse new ones (an outage)."""
@@ -243,3 +195,51 @@ class FakeSocketMode:
     async def send(self, envelope: dict[str, Any]) -> None:
         for ws in self.sockets:
             await ws.send_json(envelope)
+
+
+def signed(body: str, *, content_type: str, secret: str = SIGNING_SECRET, timestamp: int | None = None,
+           extra: dict[str, str] | None = None) -> AsyncBoltRequest:
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    headers: dict[str, str] = {"content-type": content_type, "x-slack-request-timestamp": ts,
+                               "x-slack-signature": str(signature), **(extra or {})}
+    return AsyncBoltRequest(body=body, headers={k: [v] for k, v in headers.items()})
+
+
+def command_request(command: str, text: str, response_url: str, *, channel: str = "C1", user: str = "U1",
+                    **kw: Any) -> AsyncBoltRequest:
+    body = urlencode({"token": "legacy", "team_id": TEAM, "team_domain": "paper", "channel_id": channel,
+                      "channel_name": "general", "user_id": user, "user_name": "ada", "command": command,
+                      "text": text, "api_app_id": "A1", "response_url": response_url, "trigger_id": "1.2.3"})
+    return signed(body, content_type="application/x-www-form-urlencoded", **kw)
+
+
+def event_request(event: dict[str, Any], *, event_id: str = "Ev1", retry: int | None = None,
+                  **kw: Any) -> AsyncBoltRequest:
+    body = json.dumps({"token": "legacy", "team_id": TEAM, "api_app_id": "A1", "event": event,
+                       "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),
+                       "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}]})
+    extra = {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"} if retry else None
+    return signed(body, content_type="application/json", extra=extra, **kw)
+
+
+def action_request(action_id: str, value: str, *, message_ts: str, channel: str = "C1", user: str = "U1",
+                   response_url: str = "", thread_ts: str | None = None,
+                   action_ts: str = "1700000001.000000") -> AsyncBoltRequest:
+    message: dict[str, Any] = {"type": "message", "ts": message_ts, "user": BOT_USER, "text": "digest"}
+    if thread_ts:
+        message["thread_ts"] = thread_ts
+    payload = {"type": "block_actions", "team": {"id": TEAM, "domain": "paper"}, "user": {"id": user},
+               "api_app_id": "A1", "token": "legacy", "trigger_id": "1.2.3", "response_url": response_url,
+               "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
+                             "is_ephemeral": False},
+               "channel": {"id": channel, "name": "general"}, "message": message,
+               "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
+                            "action_ts": action_ts, "text": {"type": "plain_text", "text": "Summarize"}}]}
+    body = urlencode({"payload": json.dumps(payload)})
+    return signed(body, content_type="application/x-www-form-urlencoded")
+
+
+def form(rec: Recorded) -> dict[str, list[str]]:
+    return parse_qs(rec.body.decode())
+
