@@ -32,12 +32,12 @@ from bot.errors import PaperboyError, UsageError
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+SCOPES = ("commands", "chat:write", "app_mentions:read", "channels:history", "groups:history", "im:history",
+          "mpim:history", "channels:read", "groups:read")  # *:read: conversations.info, is the bot a member
+
 # What Slack answers when a token itself is bad (not a passing failure).
 REJECTED = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
                       "not_allowed_token_type", "invalid_token", "team_disabled", "app_uninstalled"})
-# channels:read and groups:read: conversations.info, to check the bot is in a channel before it is subscribed.
-SCOPES = ("commands", "chat:write", "app_mentions:read", "channels:history", "groups:history", "im:history",
-          "mpim:history", "channels:read", "groups:read")
 
 
 class EngineHolder(Protocol):

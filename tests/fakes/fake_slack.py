@@ -242,4 +242,3 @@ def action_request(action_id: str, value: str, *, message_ts: str, channel: str 
 
 def form(rec: Recorded) -> dict[str, list[str]]:
     return parse_qs(rec.body.decode())
-
