@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 SCOPES = ("commands", "chat:write", "app_mentions:read", "channels:history", "groups:history", "im:history",
-          "mpim:history", "channels:read", "groups:read")  # *:read: conversations.info, is the bot a member
+          "mpim:history")
+# conversations.info: whether the bot is a member of a channel before it is subscribed there.
+MEMBERSHIP_SCOPES = ("channels:read", "groups:read")
 
 # What Slack answers when a token itself is bad (not a passing failure).
 REJECTED = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
@@ -60,7 +62,7 @@ class SlackCredentials:
     signing_secret: SecretStr | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None
-    scopes: Sequence[str] = SCOPES
+    scopes: Sequence[str] = SCOPES + MEMBERSHIP_SCOPES
     api_base_url: str | None = None  # tests: a fake Slack on 127.0.0.1
 
     @property
