@@ -34,12 +34,6 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 SCOPES = ("commands", "chat:write", "app_mentions:read", "channels:history", "groups:history", "im:history",
           "mpim:history")
-# conversations.info: whether the bot is a member of a channel before it is subscribed there.
-MEMBERSHIP_SCOPES = ("channels:read", "groups:read")
-
-# What Slack answers when a token itself is bad (not a passing failure).
-REJECTED = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
-                      "not_allowed_token_type", "invalid_token", "team_disabled", "app_uninstalled"})
 
 
 class EngineHolder(Protocol):
@@ -47,6 +41,10 @@ class EngineHolder(Protocol):
 
     @property
     def engine(self) -> AsyncEngine: ...
+
+
+# conversations.info: whether the bot is a member of a channel before it is subscribed there.
+MEMBERSHIP_SCOPES = ("channels:read", "groups:read")
 
 
 @dataclass(frozen=True)
@@ -164,6 +162,11 @@ def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: Eng
     poster = SlackPoster(client, token_for=token_for, record=core.record_digest_parts if db is not None else None,
                          sleep=sleep)
     return SlackRuntime(app, adapter, poster, client, installation_store, state_store)
+
+
+# What Slack answers when a token itself is bad (not a passing failure).
+REJECTED = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
+                      "not_allowed_token_type", "invalid_token", "team_disabled", "app_uninstalled"})
 
 
 @dataclass(frozen=True)
