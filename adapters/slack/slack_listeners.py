@@ -2,7 +2,9 @@
 
 Paths into the core:
 - slash commands `/papers`, `/subscribe`, `/unsubscribe`, `/subscriptions`: acknowledged at once (Slack gives
-  3 s), then the core does its database and LLM work and the answer goes to the command's `response_url`;
+  3 s), then the core does its database and LLM work; a list of papers is posted in the channel (so replies in
+  its thread work), anything else — and everything where the bot is not a member — goes to the command's
+  `response_url`; `/subscribe` and `/papers digest` first check that the bot is a member of the channel;
 - `message` events in threads under the bot's posts and `app_mention`s: slash commands cannot be used in
   threads, so these are how people ask "summarize 2" or a question there; the answer is posted in the thread;
 - buttons under papers ("Summarize", "Why"): answered in the thread of the message they sit on, or privately
@@ -73,7 +75,8 @@ def slack_text(text: str) -> str:
 
 def _click_keys(body: Mapping[str, Any], action: Mapping[str, Any], channel: str) -> list[str]:
     """Two keys for one click, on two time grids offset by half a window: two clicks of the same button by the
-    same person less than half a window apart share a key (one is dropped); a minute apart they never do."""
+    same person less than half a window apart share a key (one is dropped); more than a window apart they never
+    do."""
     try:
         at = float(action.get("action_ts") or 0) or time.time()
     except (TypeError, ValueError):
