@@ -65,7 +65,6 @@ class Settings(BaseSettings):
     discord_application_id: str | None = Field(default=None, validation_alias=AliasChoices(
         "PAPERBOY_DISCORD_APPLICATION_ID", "DISCORD_APPLICATION_ID", "PAPERBOY_DISCORD_CLIENT_ID",
         "DISCORD_CLIENT_ID"))
-    slack_port: int = Field(default=3000, ge=1, le=65535)  # Slack HTTP mode: /slack/events, /slack/install
     discord_sharded: bool = False  # AutoShardedClient, from about 1,000 guilds
     discord_message_content: bool = False  # the privileged intent: enable it in the developer portal first
     discord_post_interval: float = Field(default=0.25, ge=0, le=60)  # seconds between digest messages

@@ -173,7 +173,10 @@ async def _checks(settings: Settings) -> Report:
     if slack and _value(settings.slack_app_token):
         report.plan.append("slack: Socket Mode (one workspace)")
     elif _value(settings.slack_signing_secret) and (slack or settings.slack_client_id):
-        report.plan.append(f"slack: HTTP mode, /slack/events on port {settings.slack_port}")
+        if settings.http_port:
+            report.plan.append(f"slack: HTTP mode, /slack/events on port {settings.http_port} (with /healthz)")
+        else:
+            report.problems.append("slack: HTTP mode needs PAPERBOY_HTTP_PORT (the port /slack/events is served on)")
     if _value(settings.discord_token):
         report.plan.append("discord: " + ("AutoShardedClient" if settings.discord_sharded else "Client"))
     if not any(line.startswith(("slack", "discord")) for line in report.plan) or settings.console:

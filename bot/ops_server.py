@@ -1,7 +1,8 @@
 """The operator's HTTP endpoints: /healthz (database reachable, scheduler alive, each connector connected) and
 /metrics (Prometheus).
 
-An aiohttp application, so Slack's HTTP mode can mount /slack/events on the same port.
+An aiohttp application; Slack's HTTP mode adds /slack/events (and its OAuth pages) to it, so one port
+(PAPERBOY_HTTP_PORT) serves everything.
 
 Nobody authenticates to these endpoints, so they say *whether* something is wrong, never *what*: the driver,
 user, host, port and database name in a connection error go to the log, which only operators read.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 
@@ -86,4 +88,14 @@ def build_ops_app(db: Database, metrics: Metrics, scheduler_alive: Callable[[], 
     app = web.Application()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
+    for connector in connectors:  # Slack's HTTP mode: /slack/events on this same listener
+        if isinstance(connector, HttpRoutes):
+            connector.add_routes(app)
     return app
+
+
+@runtime_checkable
+class HttpRoutes(Protocol):
+    """A connector that receives its platform's requests over HTTP adds its routes to the one listener."""
+
+    def add_routes(self, web_app: web.Application) -> None: ...

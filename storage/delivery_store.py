@@ -297,6 +297,12 @@ async def status(session: AsyncSession, destination_keys: Sequence[str] | None =
     return [DeliveryView.of(row) for row in (await session.execute(stmt)).scalars()]
 
 
+async def failing_destinations(session: AsyncSession) -> list[DeliveryView]:
+    """Destinations whose latest delivery failed (the bot was removed from the channel, the channel is gone, the
+    platform refuses): what `paperboy digest status` lists first, with the error."""
+    return [view for view in await status(session) if view.status == FAILED]
+
+
 async def last_posted(session: AsyncSession, destination_key: str) -> DeliveryView | None:
     stmt = (select(Delivery).where(Delivery.destination_key == destination_key, Delivery.status == POSTED)
             .order_by(Delivery.digest_day.desc()).limit(1))

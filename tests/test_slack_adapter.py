@@ -13,6 +13,7 @@ import pytest
 from pydantic import SecretStr
 from slack_sdk.models.blocks import Block
 from slack_sdk.oauth.installation_store import Installation
+from sqlalchemy import select
 
 from adapters.slack.slack_poster import SlackPoster, make_web_client
 from adapters.slack.slack_renderer import SlackMessage, action_id, render_message
@@ -29,6 +30,7 @@ from bot.summaries.summary_service import SummaryService
 from storage.database import Database
 from storage.delivery_store import get_delivery
 from storage.destination_store import ensure_destination, find_posted, record_posted
+from storage.models import Paper
 from tests.chat_fixtures import NOW, TODAY, ingest_samples, make_bot
 from tests.digest_crash import post_then_die, take_over
 from tests.fakes.fake_openai import FakeOpenAI, hanging
@@ -185,11 +187,11 @@ async def test_papers_today_acks_at_once_while_a_hanging_llm_sits_behind_it(db: 
         assert response.status == 200
         # Within Slack's 3 s, which is also the LLM's timeout: the ack cannot have waited for the LLM.
         assert elapsed < 3.0, elapsed
-        assert not fake.responses(1)
-        answers = await wait_for(lambda: fake.responses(1))
+        assert not fake.posts()
+        answers = await wait_for(lambda: fake.posts())
         await client.close()
     answer = answers[0]
-    assert answer["response_type"] == "in_channel"
+    assert answer["channel"] == "C1"
     assert answer["text"].startswith("Papers of")
     for block in answer["blocks"]:
         Block.parse(block).validate_json()  # type: ignore[union-attr]
@@ -486,3 +488,256 @@ async def test_a_failure_outside_the_core_gets_the_apology_through_bolts_error_h
     assert answer["response_type"] == "ephemeral"
     assert answer["text"].startswith("Sorry, something went wrong on my side")
     assert "internal_error" not in answer["text"] and "Traceback" not in answer["text"]
+
+
+# -- issue 15: Slack as admins deploy it ---------------------------------------------------------------------------
+
+
+async def recorded(db: Database, channel: str, ts: str) -> Any:
+    for _ in range(200):  # recorded just after the post returns
+        async with db.session() as session:
+            if (found := await find_posted(session, f"slack:{TEAM}:{channel}", ts)) is not None:
+                return found
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{ts} in {channel} was not recorded")
+
+
+async def test_a_click_where_the_bot_is_not_a_member_is_answered_privately(db: Database, fake: FakeSlack):
+    """/papers today in a channel the bot is not in answers through response_url; a Summarize click on that list
+    cannot be posted in the thread (not_in_channel), so it is answered to the clicker through the click's own
+    response_url instead of failing silently."""
+    await ingest_samples(db)
+    fake.not_member.add("C5")
+    runtime = runtime_for(make_bot(db).core, fake)
+    await runtime.app.async_dispatch(command_request("/papers", "today", fake.response_url(1), channel="C5"))
+    (listing,) = await wait_for(lambda: fake.responses(1))
+    assert listing["response_type"] == "in_channel" and listing["text"].startswith("Papers of")
+    button = next(b for b in listing["blocks"] if b["type"] == "actions")["elements"][0]
+    click = action_request(button["action_id"], button["value"], message_ts="1700000050.000001", channel="C5",
+                           response_url=fake.response_url(2))
+    assert (await runtime.app.async_dispatch(click)).status == 200
+    (answer,) = await wait_for(lambda: fake.responses(2))
+    assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
+    assert answer["text"].startswith("Summary:")
+
+
+@pytest.mark.parametrize("command", ["today", "show"])
+async def test_thread_replies_under_papers_today_and_show_work_by_default(db: Database, fake: FakeSlack,
+                                                                          command: str):
+    await ingest_samples(db)
+    runtime = runtime_for(make_bot(db).core, fake)  # as `paperboy run` builds it: no option to set
+    if command == "show":
+        async with db.session() as session:
+            paper_id = (await session.execute(select(Paper.id).order_by(Paper.id).limit(1))).scalar()
+        command = f"show #{paper_id}"
+    await runtime.app.async_dispatch(command_request("/papers", command, fake.response_url(3)))
+    await wait_for(lambda: fake.posts() or fake.responses(3))
+    assert not fake.responses(3), fake.responses(3)
+    (listing,) = await wait_for(lambda: fake.posts())
+    assert listing["channel"] == "C1" and not fake.responses(3)
+    await recorded(db, "C1", "1700000000.000001")
+    reply = {"type": "message", "channel": "C1", "user": "U1", "text": "summarize 1", "ts": "1700000099.000010",
+             "thread_ts": "1700000000.000001"}
+    await runtime.app.async_dispatch(event_request(reply, event_id="EvListThread"))
+    answer = (await wait_for(lambda: fake.posts()[1:]))[0]
+    assert answer["thread_ts"] == "1700000000.000001" and answer["text"].startswith("Summary:")
+
+
+async def test_typed_ampersands_and_angle_brackets_are_decoded_once(db: Database, fake: FakeSlack):
+    """Slack sends "R&D" as "R&amp;D": the topic is stored as typed, and shown escaped once."""
+    from bot.scope import Scope
+    from storage.subscription_store import list_topics
+
+    await ingest_samples(db)
+    bot = make_bot(db)
+    runtime = runtime_for(bot.core, fake)
+    await runtime.app.async_dispatch(command_request("/subscribe", "R&amp;D &lt;robots&gt;", fake.response_url(4)))
+    (answer,) = await wait_for(lambda: fake.responses(4))
+    async with db.session() as session:
+        topics = await list_topics(session, Scope.for_channel("slack", TEAM, "C1"))
+    assert [t.lower() for t in topics] == ["r&d <robots>"]
+    assert "&amp;amp;" not in answer["text"] and "&amp;lt;" not in answer["text"]
+
+    digest_ts, _ = await post_digest(db, bot.core, fake)
+    question = {"type": "message", "channel": "C1", "user": "U1", "ts": "1700000099.000011", "thread_ts": digest_ts,
+                "text": "1: is &lt;b&gt;this&lt;/b&gt; R&amp;D?"}
+    await runtime.app.async_dispatch(event_request(question, event_id="EvEntities"))
+    reply = (await wait_for(lambda: fake.posts()[1:]))[0]
+    assert reply["text"].startswith("Q: is &lt;b&gt;this&lt;/b&gt; R&amp;D?")  # mrkdwn-escaped once, not twice
+
+
+@pytest.mark.parametrize(("channel", "command", "text"), [
+    ("C6", "/subscribe", "diffusion models"), ("C6", "/papers", "digest 09:00"), ("G7", "/subscribe", "robots")])
+async def test_subscribing_a_channel_the_bot_is_not_in_says_how_to_invite_it(db: Database, fake: FakeSlack,
+                                                                             channel: str, command: str, text: str):
+    from bot.scope import Scope
+    from storage.destination_store import get_destination
+    from storage.subscription_store import list_topics
+
+    fake.not_member.add("C6")
+    fake.hidden.add("G7")  # a private channel the bot is not in: Slack does not even show it
+    runtime = runtime_for(make_bot(db).core, fake)
+    await runtime.app.async_dispatch(command_request(command, text, fake.response_url(5), channel=channel))
+    (answer,) = await wait_for(lambda: fake.responses(5))
+    assert answer["response_type"] == "ephemeral"
+    assert "/invite @paperboy" in answer["text"] and "Nothing was changed" in answer["text"]
+    assert fake.calls("/api/conversations.info")[0].query["channel"] == [channel]
+    async with db.session() as session:
+        assert await list_topics(session, Scope.for_channel("slack", TEAM, channel)) == []
+        destination = await get_destination(session, f"slack:{TEAM}:{channel}")
+    assert destination is None or not destination.digest_enabled or command == "/subscribe"
+
+
+async def test_member_channels_and_personal_subscriptions_are_not_held_up(db: Database, fake: FakeSlack):
+    from bot.scope import Scope
+    from storage.subscription_store import list_topics
+
+    fake.not_member.add("C6")
+    runtime = runtime_for(make_bot(db).core, fake)
+    await runtime.app.async_dispatch(command_request("/subscribe", "robots", fake.response_url(1), channel="C1"))
+    await runtime.app.async_dispatch(command_request("/subscribe", "--me graphs", fake.response_url(2), channel="C6"))
+    await wait_for(lambda: fake.responses(1) and fake.responses(2))
+    async with db.session() as session:
+        assert await list_topics(session, Scope.for_channel("slack", TEAM, "C1")) == ["robots"]
+        assert await list_topics(session, Scope.for_user("slack", TEAM, "U1")) == ["graphs"]
+    assert [c.query["channel"] for c in fake.calls("/api/conversations.info")] == [["C1"]]
+
+
+async def test_a_double_clicked_button_posts_once(db: Database, fake: FakeSlack):
+    await ingest_samples(db)
+    bot = make_bot(db)
+    runtime = runtime_for(bot.core, fake, deduper=EventDeduper())
+    digest_ts, _ = await post_digest(db, bot.core, fake)
+    button = fake.posts()[0]["blocks"][2]["elements"][0]
+
+    def click(at: str) -> Any:
+        return action_request(button["action_id"], button["value"], message_ts=digest_ts, action_ts=at)
+
+    first, second = await asyncio.gather(runtime.app.async_dispatch(click("1700000101.100000")),
+                                         runtime.app.async_dispatch(click("1700000101.400000")))
+    assert first.status == second.status == 200
+    await wait_for(lambda: fake.posts()[1:])
+    await asyncio.sleep(0.3)
+    assert len(fake.posts()) == 2  # the digest and one summary
+    # A deliberate click a minute later is answered again.
+    await runtime.app.async_dispatch(click("1700000161.000000"))
+    await wait_for(lambda: fake.posts()[2:])
+
+
+async def test_today_pages_so_the_digest_footer_leads_somewhere(db: Database, fake: FakeSlack):
+    await ingest_samples(db)
+    runtime = runtime_for(make_bot(db).core, fake)
+    await runtime.app.async_dispatch(command_request("/papers", "today", fake.response_url(1)))
+    (first,) = await wait_for(lambda: fake.posts())
+    footer = [e["text"] for b in first["blocks"] if b["type"] == "context" for e in b["elements"]]
+    more = next(t for t in footer if "more —" in t)
+    assert more.endswith("/papers today 2")
+    await runtime.app.async_dispatch(command_request("/papers", "today 2", fake.response_url(2)))
+    second = (await wait_for(lambda: fake.posts()[1:]))[0]
+    assert "(11–" in second["blocks"][0]["text"]["text"]
+    first_titles = {b["text"]["text"] for b in first["blocks"] if b["type"] == "section"}
+    assert not first_titles & {b["text"]["text"] for b in second["blocks"] if b["type"] == "section"}
+    await runtime.app.async_dispatch(command_request("/papers", "today 99", fake.response_url(3)))
+    (nothing,) = await wait_for(lambda: fake.responses(3))
+    assert nothing["response_type"] == "ephemeral" and "no page 99" in nothing["text"]
+
+
+async def test_uninstalling_the_app_removes_the_workspaces_install(oauth_runtime: SlackRuntime, fake: FakeSlack):
+    store = oauth_runtime.installation_store
+    assert store is not None
+    for team in (TEAM, "T2"):
+        await store.async_save(Installation(app_id="A1", team_id=team, bot_token=f"xoxb-{team}", bot_id="B1",
+                                            bot_user_id=BOT_USER, bot_scopes=["chat:write"], user_id="U9"))
+    response = await oauth_runtime.app.async_dispatch(event_request({"type": "app_uninstalled"},
+                                                                    event_id="EvUninstall"))
+    assert response.status == 200
+    for _ in range(200):
+        if await store.async_find_bot(enterprise_id=None, team_id=TEAM) is None:
+            break
+        await asyncio.sleep(0.02)
+    assert await store.async_find_bot(enterprise_id=None, team_id=TEAM) is None
+    assert await store.async_find_bot(enterprise_id=None, team_id="T2") is not None  # other workspaces stay
+    with pytest.raises(DeliveryError) as caught:
+        await oauth_runtime.poster.post_digest(destination("C1"), Message(header="Hi"))
+    assert caught.value.permanent and fake.posts() == []
+
+
+async def test_revoked_bot_tokens_are_removed(oauth_runtime: SlackRuntime):
+    store = oauth_runtime.installation_store
+    assert store is not None
+    await store.async_save(Installation(app_id="A1", team_id=TEAM, bot_token="xoxb-revoked", bot_id="B1",
+                                        bot_user_id=BOT_USER, bot_scopes=["chat:write"], user_id="U9"))
+    event = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [BOT_USER]}}
+    assert (await oauth_runtime.app.async_dispatch(event_request(event, event_id="EvRevoked"))).status == 200
+    for _ in range(200):
+        if await store.async_find_bot(enterprise_id=None, team_id=TEAM) is None:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the revoked bot token is still stored")
+
+
+async def test_a_garbled_request_timestamp_gets_401_not_500(fake: FakeSlack, db: Database):
+    runtime = runtime_for(make_bot(db).core, fake)
+    event = {"type": "app_mention", "channel": "C1", "user": "U1", "text": "hi", "ts": "1.1"}
+    for stamp in ("soon", "", "1e9", "-5"):
+        request = event_request(event, event_id="EvStamp")
+        request.headers["x-slack-request-timestamp"] = [stamp]
+        assert (await runtime.app.async_dispatch(request)).status == 401
+    assert not fake.posts()
+
+
+async def test_after_a_429_other_channels_of_the_workspace_wait_it_out_too(fake: FakeSlack):
+    """Slack's limit is per workspace: once it said "Retry-After: 3", the next channel's digest waits the same
+    3 s before posting, instead of hitting the limit again (the clock stands still: it comes right after)."""
+    from tests.fakes.fake_time import FakeTime
+
+    fake.route("POST", "/api/chat.postMessage", [rate_limited(3), ok(ts="1700000000.500000")])
+    time_ = FakeTime()
+    time_.now = 1000.0
+
+    async def sleep(seconds: float) -> None:  # records, lets time stand still
+        time_.sleeps.append(seconds)
+
+    client = make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url, sleep=sleep, clock=time_.clock)
+    poster = SlackPoster(client, sleep=sleep, clock=time_.clock)
+    await poster.post_digest(destination("C1"), Message(header="Digest", items=[paper(1)]))
+    assert len(time_.sleeps) == 1 and 3 <= time_.sleeps[0] < 4  # the 429 itself, waited out
+    await poster.post_digest(destination("C2"), Message(header="Digest", items=[paper(1)]))
+    assert time_.sleeps[1:] == [3.0]  # another channel, same workspace: held back as long
+    other = SlackPoster(make_web_client(SecretStr("xoxb-other"), base_url=fake.api_url, sleep=sleep,
+                                        clock=time_.clock), sleep=sleep, clock=time_.clock)
+    await other.post_digest(destination("C3"), Message(header="Digest", items=[paper(1)]))
+    assert time_.sleeps[1:] == [3.0]  # another workspace: not held
+    time_.now += 200
+    fake.route("POST", "/api/chat.postMessage", [rate_limited(120), ok(ts="1700000000.600000")])
+    with pytest.raises(DeliveryError):
+        await poster.post_digest(destination("C4"), Message(header="Digest", items=[paper(1)]))
+    requests = len(fake.posts())
+    with pytest.raises(DeliveryError) as caught:  # beyond the cap: retried later, without another request
+        await poster.post_digest(destination("C5"), Message(header="Digest", items=[paper(1)]))
+    assert caught.value.retry_after is not None and caught.value.retry_after > 100
+    assert len(fake.posts()) == requests
+
+
+async def test_a_channel_the_bot_is_not_in_is_listed_as_failing_in_digest_status(db: Database, db_env: dict[str, str],
+                                                                                 fake: FakeSlack):
+    from bot.digests.digest_runner import DigestRunner, DigestSettings
+    from tests.cli_runner import paperboy
+
+    await ingest_samples(db)
+    fake.not_member.add("C6")
+    async with db.session() as session:
+        await ensure_destination(session, "slack", TEAM, "C6")
+        await ensure_destination(session, "slack", TEAM, "C1")
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), sleep=Sleeps())
+    runner = DigestRunner(make_bot(db).core.services, {"slack": poster}, owner="test",
+                          settings=DigestSettings(lease_seconds=300))
+    outcomes = {o.destination: o.status for o in await runner.run_for(TODAY)}
+    assert outcomes == {f"slack:{TEAM}:C1": "posted", f"slack:{TEAM}:C6": "failed"}
+    status = await asyncio.to_thread(paperboy, "digest", "status", env=db_env)
+    assert status.code == 0, status.err
+    failing = status.out.split("\n\n")[0].splitlines()
+    assert failing[0] == "Failing: 1 destination"
+    assert failing[1].startswith(f"  slack:{TEAM}:C6 {TODAY}") and "not_in_channel" in failing[1]
+    assert "/invite @paperboy" in failing[1]
+    assert f"slack:{TEAM}:C1" not in "\n".join(failing[:2])

@@ -2,10 +2,16 @@
 
 Paths into the core:
 - slash commands `/papers`, `/subscribe`, `/unsubscribe`, `/subscriptions`: acknowledged at once (Slack gives
-  3 s), then the core does its database and LLM work and the answer goes to the command's `response_url`;
+  3 s), then the core does its database and LLM work; a list of papers is posted in the channel (so replies in
+  its thread work), anything else — and everything where the bot is not a member — goes to the command's
+  `response_url`; `/subscribe` and `/papers digest` first check that the bot is a member of the channel;
 - `message` events in threads under the bot's posts and `app_mention`s: slash commands cannot be used in
   threads, so these are how people ask "summarize 2" or a question there; the answer is posted in the thread;
-- buttons under papers ("Summarize", "Why"): answered in the thread of the message they sit on.
+- buttons under papers ("Summarize", "Why"): answered in the thread of the message they sit on, or privately
+  through the click's `response_url` where the bot may not post (not a member of the channel).
+
+Slack escapes `&`, `<` and `>` in what people type (`&amp;`, `&lt;`, `&gt;`); `slack_text` decodes them once,
+here at the edge, so the core sees "R&D" and renderers escape it once again on the way out.
 
 Everything the adapter needs is handed in (the core, the bolt app, clocks and sleeps), so tests run it against
 a fake Slack on 127.0.0.1 and production wires it once in the composition root.
@@ -16,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -28,7 +36,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from adapters.slack.slack_poster import PERMANENT_ERRORS, Sleep, error_code, retry_handlers
 from adapters.slack.slack_renderer import SlackMessage, parse_action_id, render_message
 from bot.commands.command_core import SORRY, CommandCore, error_reply
-from bot.commands.command_table import COMMANDS
+from bot.commands.command_table import COMMANDS, posts_here
 from bot.commands.context import ChatContext
 from bot.dedupe import Deduper, EventDeduper
 from bot.messages import Message, Reply, Visibility
@@ -37,6 +45,12 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 ACTION_RE = re.compile(r"^paperboy:(summarize|why)(:\d+)?$")
+NOT_A_MEMBER = ("I'm not a member of this channel, so I could not post its digests here. Add me first: type "
+                "/invite @paperboy in this channel (or mention me and pick Invite), then run the command again. "
+                "Nothing was changed.")
+CLICK_WINDOW = 10.0  # seconds: the same button clicked again by the same person within half of this is one click
+_ENTITY_RE = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 MENTION_HINT = ("I answer in threads under my paper lists: reply “summarize 2”, or mention me with a question "
                 "about a paper. For today's papers, try /papers today.")
 
@@ -53,6 +67,28 @@ def _event_key(body: Mapping[str, Any]) -> str | None:
     return None
 
 
+def slack_text(text: str) -> str:
+    """What the person typed: Slack sends `&`, `<`, `>` as `&amp;`, `&lt;`, `&gt;` (and escapes nothing else).
+    One pass, so a typed "&amp;lt;" stays "&lt;"."""
+    return _ENTITY_RE.sub(lambda m: _ENTITIES[m.group(1)], text)
+
+
+def _click_keys(body: Mapping[str, Any], action: Mapping[str, Any], channel: str) -> list[str]:
+    """Two keys for one click, on two time grids offset by half a window: two clicks of the same button by the
+    same person less than half a window apart share a key (one is dropped); more than a window apart they never
+    do."""
+    try:
+        at = float(action.get("action_ts") or 0) or time.time()
+    except (TypeError, ValueError):
+        at = time.time()
+    message = body.get("message") or {}
+    container = body.get("container") or {}
+    base = ":".join(str(part) for part in (
+        "click", (body.get("team") or {}).get("id"), channel, message.get("ts") or container.get("message_ts"),
+        (body.get("user") or {}).get("id"), action.get("action_id"), action.get("value")))
+    return [f"{base}:{int(at // CLICK_WINDOW)}", f"{base}:h{int((at + CLICK_WINDOW / 2) // CLICK_WINDOW)}"]
+
+
 def _text_chunks(reply: Reply) -> list[SlackMessage]:
     return render_message(reply.message)
 
@@ -60,14 +96,14 @@ def _text_chunks(reply: Reply) -> list[SlackMessage]:
 class SlackAdapter:
     """Registers Paperboy's listeners on a bolt `AsyncApp` and translates between Slack and the core.
 
-    `post_lists_as_messages`: a slash command's answer normally goes to `response_url`, which returns no message
-    ts, so a thread under it cannot be tied to the papers it listed. With this on, channel-visible lists are
-    posted with chat.postMessage instead (recorded, so "summarize 2" works in their threads), falling back to
-    `response_url` when the bot may not post there (not in the channel).
+    `post_lists_as_messages` (on by default): an answer through `response_url` returns no message ts, so a thread
+    under it could not be tied to the papers it listed. Channel-visible lists are posted with chat.postMessage
+    instead (recorded, so "summarize 2" works in their threads, as for digests), falling back to `response_url`
+    when the bot may not post there (not in the channel).
     """
 
     def __init__(self, core: CommandCore, app: AsyncApp, *, deduper: Deduper | None = None,
-                 webhook_sleep: Sleep = asyncio.sleep, post_lists_as_messages: bool = False) -> None:
+                 webhook_sleep: Sleep = asyncio.sleep, post_lists_as_messages: bool = True) -> None:
         self.core = core
         self.app = app
         self.deduper = deduper or EventDeduper()
@@ -121,8 +157,13 @@ class SlackAdapter:
                           str(command.get("channel_id") or ""), str(command.get("user_id") or ""),
                           channel_name=command.get("channel_name"))
         name = str(command.get("command", "")).lstrip("/")
-        reply = await self.core.handle_command(ctx, name, str(command.get("text") or ""))
+        text = slack_text(str(command.get("text") or ""))
         response_url = str(command.get("response_url") or "")
+        if posts_here(name, text) and context.client is not None and not await self._is_member(context.client,
+                                                                                                 ctx.channel):
+            await self._respond(response_url, Reply(Message(text=NOT_A_MEMBER), Visibility.EPHEMERAL))
+            return
+        reply = await self.core.handle_command(ctx, name, text)
         if (self.post_lists_as_messages and reply.paper_ids and reply.visibility is Visibility.CHANNEL
                 and context.client is not None):
             try:
@@ -140,6 +181,24 @@ class SlackAdapter:
         """The part of a reply only the asker sees (the "for you" list), as an ephemeral response."""
         if reply.private is not None:
             await self._respond(response_url, Reply(reply.private, Visibility.EPHEMERAL), replace_original=False)
+
+    async def _is_member(self, client: AsyncWebClient, channel: str) -> bool:
+        """Whether the bot may post in `channel` (conversations.info's `is_member`). A channel the bot cannot
+        see (private, or someone else's DM) is `channel_not_found`: no. When Slack cannot say (no
+        `channels:read` scope on an older install, an outage), assume yes: the digest will tell."""
+        try:
+            info = await client.conversations_info(channel=channel)
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if code in ("channel_not_found", "not_in_channel"):
+                return False
+            log.info("cannot tell whether I am in %s (%s); going ahead", channel, code)
+            return True
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.info("cannot tell whether I am in %s (%s); going ahead", channel, type(exc).__name__)
+            return True
+        found = info.get("channel") or {}
+        return found.get("is_member") is not False  # a DM has no is_member: the bot's own DMs are fine
 
     async def _respond(self, response_url: str, reply: Reply, *, replace_original: bool | None = None) -> None:
         """Answer through `response_url` (works without the bot in the channel; 5 uses in 30 minutes)."""
@@ -171,7 +230,7 @@ class SlackAdapter:
         if context.bot_user_id and f"<@{context.bot_user_id}" in text:
             return
         ctx = self._event_context(event, body, context, thread_ts=str(thread_ts), mentioned=False)
-        reply = await self.core.handle_thread_message(ctx, text)
+        reply = await self.core.handle_thread_message(ctx, slack_text(text))
         if reply is not None and context.client is not None:
             await self._post(context.client, ctx, reply, thread_ts=str(thread_ts))
 
@@ -179,7 +238,8 @@ class SlackAdapter:
         thread_ts = event.get("thread_ts")
         ctx = self._event_context(event, body, context, thread_ts=str(thread_ts) if thread_ts else None,
                                   mentioned=True)
-        reply = await self.core.handle_thread_message(ctx, str(event.get("text") or "")) if thread_ts else None
+        text = slack_text(str(event.get("text") or ""))
+        reply = await self.core.handle_thread_message(ctx, text) if thread_ts else None
         if reply is None:
             reply = Reply(Message(text=MENTION_HINT), Visibility.EPHEMERAL, in_thread=True)
         if context.client is not None:
@@ -205,17 +265,30 @@ class SlackAdapter:
         message = body.get("message") or {}
         container = body.get("container") or {}
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+        fresh = [await self.deduper.first_time(key) for key in _click_keys(body, action, str(channel))]
+        if not all(fresh):
+            log.info("the same button clicked again at once; answered once")
+            return
         team = (body.get("team") or {}).get("id") or context.team_id or ""
         thread_ts = message.get("thread_ts") or message.get("ts") or container.get("message_ts")
         ctx = ChatContext(PLATFORM, str(team), str(channel), str((body.get("user") or {}).get("id") or ""),
                           thread_ref=str(thread_ts) if thread_ts else None)
         reply = await self.core.handle_action(ctx, kind, paper_ref)
+        privately = Reply(reply.message, Visibility.EPHEMERAL)
+        response_url = str(body.get("response_url") or "")
         if container.get("is_ephemeral") or not thread_ts or context.client is None:
             # An ephemeral message has no thread of its own: answer the clicker privately.
-            await self._respond(str(body.get("response_url") or ""), Reply(reply.message, Visibility.EPHEMERAL),
-                                replace_original=False)
+            await self._respond(response_url, privately, replace_original=False)
             return
-        await self._post(context.client, ctx, reply, thread_ts=str(thread_ts))
+        try:
+            await self._post(context.client, ctx, reply, thread_ts=str(thread_ts))
+        except SlackApiError as exc:
+            if error_code(exc) not in PERMANENT_ERRORS:
+                raise
+            # A list answered through response_url sits in a channel the bot is not in: the click still gets
+            # its answer, privately.
+            log.info("cannot post in %s (%s); answering the click privately", ctx.channel, error_code(exc))
+            await self._respond(response_url, privately, replace_original=False)
 
     # -- posting -------------------------------------------------------------------------------------------
 

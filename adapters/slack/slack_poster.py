@@ -42,21 +42,41 @@ Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 
 
+class RateHold:
+    """Slack's rate limits count per workspace (per token), not per channel: after a 429 with `Retry-After: N`,
+    every post with that token waits until then — the digests of the other channels, run concurrently, included —
+    instead of each hitting the limit again and retrying all at once."""
+
+    def __init__(self, *, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._until: dict[str, float] = {}
+
+    def hold(self, token: str, seconds: float) -> None:
+        until = self._clock() + seconds
+        self._until[token] = max(until, self._until.get(token, 0.0))
+
+    def left(self, token: str) -> float:
+        return max(0.0, self._until.get(token, 0.0) - self._clock())
+
+
 class PacedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
     """slack_sdk's rate-limit handler (waits out `Retry-After` on a 429), with the sleep handed in so tests do
     not really wait, and a cap so a huge Retry-After becomes a `DeliveryError(retry_after=…)` instead of a
-    request that blocks a digest run for minutes."""
+    request that blocks a digest run for minutes. Each 429 also sets the token's `RateHold`."""
 
-    def __init__(self, *, max_retry_count: int = 2, sleep: Sleep = asyncio.sleep, max_wait: float = 30.0) -> None:
+    def __init__(self, *, max_retry_count: int = 2, sleep: Sleep = asyncio.sleep, max_wait: float = 30.0,
+                 hold: RateHold | None = None) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self._sleep = sleep
-        self._max_wait = max_wait
+        self.max_wait = max_wait
+        self.hold = hold or RateHold()
 
     async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
                                response: HttpResponse | None = None, error: Exception | None = None) -> bool:
         if response is None or response.status_code != 429:
             return False
-        return _retry_after(response.headers) <= self._max_wait
+        self.hold.hold(_bearer(request.headers), _retry_after(response.headers))
+        return _retry_after(response.headers) <= self.max_wait
 
     async def prepare_for_next_attempt_async(self, *, state: RetryState, request: HttpRequest,
                                              response: HttpResponse | None = None,
@@ -79,14 +99,21 @@ def _retry_after(headers: Mapping[str, Any]) -> float:
     return 1.0
 
 
-def retry_handlers(sleep: Sleep = asyncio.sleep) -> list[AsyncRetryHandler]:
+def _bearer(headers: Mapping[str, Any]) -> str:
+    for key, value in headers.items():
+        if key.lower() == "authorization":
+            return str(value[0] if isinstance(value, list | tuple) else value).removeprefix("Bearer ").strip()
+    return ""
+
+
+def retry_handlers(sleep: Sleep = asyncio.sleep, clock: Clock = time.monotonic) -> list[AsyncRetryHandler]:
     """What every Slack client we build gets: connection errors retried once, 429s waited out."""
-    return [AsyncConnectionErrorRetryHandler(), PacedRateLimitRetryHandler(sleep=sleep)]
+    return [AsyncConnectionErrorRetryHandler(), PacedRateLimitRetryHandler(sleep=sleep, hold=RateHold(clock=clock))]
 
 
 def make_web_client(token: SecretStr | None = None, *, base_url: str | None = None,
-                    sleep: Sleep = asyncio.sleep) -> AsyncWebClient:
-    kwargs: dict[str, Any] = {"retry_handlers": retry_handlers(sleep)}
+                    sleep: Sleep = asyncio.sleep, clock: Clock = time.monotonic) -> AsyncWebClient:
+    kwargs: dict[str, Any] = {"retry_handlers": retry_handlers(sleep, clock)}
     if base_url:
         kwargs["base_url"] = base_url
     return AsyncWebClient(token=token.get_secret_value() if token else None, **kwargs)
@@ -129,6 +156,7 @@ class SlackPoster:
         self._clock = clock
         self._last: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._limits = next((h for h in client.retry_handlers if isinstance(h, PacedRateLimitRetryHandler)), None)
 
     async def _token(self, destination: Destination) -> str | None:
         if self._token_for is None:
@@ -166,6 +194,7 @@ class SlackPoster:
         async with lock:
             for index, chunk in enumerate(chunks):
                 await self._pace(destination.key)
+                await self._wait_for_rate_limit(token)
                 refs.append(await self._send(destination, chunk, token, metadata=digest_metadata(tag, index)))
         if self._record is not None and len(refs) > 1:
             await self._record(destination.key, refs[1:], [item.paper_id for item in message.items])
@@ -178,6 +207,17 @@ class SlackPoster:
             if wait > 0:
                 await self._sleep(wait)
         self._last[key] = self._clock()
+
+    async def _wait_for_rate_limit(self, token: str | None) -> None:
+        """After a 429 for this workspace, wait until Slack said to come back (or, beyond the handler's cap,
+        leave it to the digest's retry) before posting again."""
+        if self._limits is None:
+            return
+        left = self._limits.hold.left(token or self.client.token or "")
+        if left > self._limits.max_wait:
+            raise DeliveryError("Slack rate limit", retry_after=left)
+        if left > 0:
+            await self._sleep(left)
 
     async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:
         """The tagged digest in the channel's history since the delivery was first claimed (its first part when

@@ -5,24 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+import aiohttp
+from aiohttp import web
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.slack.slack_http import SlackBoltApp, add_slack_routes
 from adapters.slack.slack_listeners import SlackAdapter
-from adapters.slack.slack_poster import SlackPoster, Sleep, TokenLookup, make_web_client
+from adapters.slack.slack_poster import SlackPoster, Sleep, TokenLookup, error_code, make_web_client
+from adapters.slack.slack_socket import SocketModeConnection
 from bot.commands.command_core import CommandCore
 from bot.dedupe import Deduper
-from bot.errors import UsageError
+from bot.errors import PaperboyError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,10 @@ class EngineHolder(Protocol):
     def engine(self) -> AsyncEngine: ...
 
 
+# conversations.info: whether the bot is a member of a channel before it is subscribed there.
+MEMBERSHIP_SCOPES = ("channels:read", "groups:read")
+
+
 @dataclass(frozen=True)
 class SlackCredentials:
     """The Slack settings, read by the composition root (environment) and handed in; secrets stay SecretStr.
@@ -51,7 +60,7 @@ class SlackCredentials:
     signing_secret: SecretStr | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None
-    scopes: Sequence[str] = SCOPES
+    scopes: Sequence[str] = SCOPES + MEMBERSHIP_SCOPES
     api_base_url: str | None = None  # tests: a fake Slack on 127.0.0.1
 
     @property
@@ -103,7 +112,7 @@ class SlackRuntime:
 
 
 def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: EngineHolder | None = None,
-                    sleep: Sleep = asyncio.sleep, post_lists_as_messages: bool = False,
+                    sleep: Sleep = asyncio.sleep, post_lists_as_messages: bool = True,
                     deduper: Deduper | None = None) -> SlackRuntime:
     """The bolt app for the given credentials: OAuth (many workspaces, installs stored in Paperboy's database)
     when a client id and secret are given, otherwise one workspace with a fixed bot token.
@@ -132,7 +141,9 @@ def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: Eng
                                       scopes=list(credentials.scopes), installation_store=installation_store,
                                       state_store=state_store, install_path="/slack/install",
                                       redirect_uri_path="/slack/oauth_redirect")
-        app = AsyncApp(signing_secret=_secret(credentials.signing_secret), client=client, oauth_settings=settings)
+        app = SlackBoltApp(signing_secret=_secret(credentials.signing_secret), client=client, oauth_settings=settings)
+        # app_uninstalled / tokens_revoked (manifest events): bolt deletes the workspace's rows from the store.
+        app.enable_token_revocation_listeners()
 
         async def lookup(team_id: str) -> str | None:
             bot = await sql_store.async_find_bot(enterprise_id=None, team_id=team_id)
@@ -141,8 +152,8 @@ def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: Eng
         token_for = lookup
     else:
         # The token travels in `client`; an explicit "" keeps bolt from reading SLACK_SIGNING_SECRET itself.
-        app = AsyncApp(client=client, signing_secret=_secret(credentials.signing_secret) or "",
-                       request_verification_enabled=not credentials.socket_mode)
+        app = SlackBoltApp(client=client, signing_secret=_secret(credentials.signing_secret) or "",
+                           request_verification_enabled=not credentials.socket_mode)
     if deduper is None and db is not None and not credentials.socket_mode:
         deduper = core.event_deduper()  # HTTP mode may run as several replicas: dedupe in the database
     adapter = SlackAdapter(core, app, deduper=deduper, webhook_sleep=sleep,
@@ -153,69 +164,114 @@ def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: Eng
     return SlackRuntime(app, adapter, poster, client, installation_store, state_store)
 
 
-Stopper = Callable[[], Awaitable[None]]
+# What Slack answers when a token itself is bad (not a passing failure).
+REJECTED = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
+                      "not_allowed_token_type", "invalid_token", "team_disabled", "app_uninstalled"})
 
 
-async def start_socket_mode(runtime: SlackRuntime, app_token: SecretStr) -> Stopper:
-    """Connect over Socket Mode (one workspace, no public URL); returns how to disconnect."""
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+@dataclass(frozen=True)
+class TokenCheck:
+    """What Slack said about the tokens: the bot's identity (auth.test) and, for Socket Mode, a fresh connection
+    URL (apps.connections.open)."""
 
-    handler = AsyncSocketModeHandler(runtime.app, app_token.get_secret_value())
-    await handler.connect_async()  # type: ignore[no-untyped-call]
-
-    async def stop() -> None:
-        await handler.close_async()  # type: ignore[no-untyped-call]
-
-    return stop
+    bot: dict[str, str]
+    socket_url: str | None = None
 
 
-async def start_http(runtime: SlackRuntime, *, host: str = "127.0.0.1", port: int = 3000) -> Stopper:
-    """Serve `/slack/events` (and `/slack/install`, `/slack/oauth_redirect` with OAuth); returns how to stop."""
-    from aiohttp import web
+async def check_tokens(client: AsyncWebClient, credentials: SlackCredentials, *, socket_mode: bool) -> TokenCheck:
+    """Ask Slack about each configured token, as `paperboy run` does at start and `paperboy slack check` does on
+    request; a rejection or an unreachable Slack is a `PaperboyError` of one line naming the variable."""
+    bot: dict[str, str] = {}
+    if credentials.bot_token is not None:
+        response = await _ask(credentials, "SLACK_BOT_TOKEN", "auth.test", client.auth_test())
+        bot = {k: str(response.get(k, "")) for k in ("team", "team_id", "user", "user_id")}
+    url = None
+    if socket_mode and credentials.app_token is not None:
+        token = credentials.app_token.get_secret_value()
+        response = await _ask(credentials, "SLACK_APP_TOKEN", "apps.connections.open",
+                              client.apps_connections_open(app_token=token))
+        url = str(response.get("url") or "")
+    return TokenCheck(bot, url)
 
-    await runtime.prepare()
-    runner = web.AppRunner(runtime.app.web_app(path="/slack/events", port=port))
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    log.info("Slack HTTP endpoints on %s:%s (/slack/events%s)", host, port,
-             ", /slack/install, /slack/oauth_redirect" if runtime.installation_store else "")
-    return runner.cleanup
+
+async def _ask(credentials: SlackCredentials, variable: str, method: str, call: Awaitable[Any]) -> Any:
+    try:
+        return await call
+    except SlackApiError as exc:
+        code = error_code(exc) or "unknown_error"
+        if code in REJECTED:
+            raise PaperboyError(f"Slack rejected {variable} ({method}: {code})") from None
+        raise PaperboyError(f"Slack refused {method} for {variable}: {code}") from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        where = credentials.api_base_url or "https://slack.com/api/"
+        raise PaperboyError(f"Slack unreachable at {where} ({method}: {type(exc).__name__})") from None
 
 
 class SlackConnector:
-    """`Connector` for Slack: Socket Mode with an app token, else HTTP (with OAuth when a client id and secret
-    are given). The bolt app is built at once, so the digest poster exists before the connection does."""
+    """`Connector` for Slack: Socket Mode with an app token, else HTTP mode (with OAuth when a client id and secret
+    are given), whose routes `paperboy run` serves on its one listener (PAPERBOY_HTTP_PORT) through `add_routes`.
+
+    `start` returns only when Slack accepted the credentials (auth.test for the bot token; apps.connections.open
+    and a live socket for the app token) and raises `PaperboyError` with one line when it refused them or could
+    not be reached. Afterwards slack_sdk re-opens a lost socket (with growing pauses) and `health` says
+    "reconnecting" until it is back.
+    """
 
     platform = PLATFORM
 
     def __init__(self, core: CommandCore, credentials: SlackCredentials, db: EngineHolder, *,
-                 host: str = "127.0.0.1", port: int = 3000) -> None:
+                 http_port: int | None = None, ping_interval: float = 10.0, sleep: Sleep = asyncio.sleep) -> None:
         if problems := credentials.check():
             raise UsageError("Slack is half configured: " + "; ".join(problems))
         self.credentials = credentials
-        self.runtime = build_slack_app(core, credentials, db=db)
-        self._host = host
-        self._port = port
-        self._stop: Stopper | None = None
+        self.socket_mode = credentials.socket_mode and not credentials.oauth
+        if not self.socket_mode and http_port is None:
+            raise UsageError("Slack HTTP mode needs PAPERBOY_HTTP_PORT: Slack's requests (/slack/events) are "
+                             "served on that port, with /healthz and /metrics")
+        self.runtime = build_slack_app(core, credentials, db=db, sleep=sleep)
+        self._ping_interval = ping_interval
+        self._sleep = sleep
+        self._socket: SocketModeConnection | None = None
+        self._state = "connecting"
 
     @property
     def poster(self) -> SlackPoster:
         return self.runtime.poster
 
+    def add_routes(self, web_app: web.Application) -> None:
+        """HTTP mode: /slack/events (and the OAuth pages) on the ops listener; Socket Mode needs no route."""
+        if not self.socket_mode:
+            paths = add_slack_routes(web_app, self.runtime.app)
+            log.info("Slack HTTP mode: %s served with /healthz", ", ".join(paths))
+
     async def start(self) -> None:
-        if self.credentials.socket_mode and not self.credentials.oauth:
-            assert self.credentials.app_token is not None
-            self._stop = await start_socket_mode(self.runtime, self.credentials.app_token)
+        checked = await check_tokens(self.runtime.client, self.credentials, socket_mode=self.socket_mode)
+        if self.socket_mode:
+            assert self.credentials.app_token is not None and checked.socket_url is not None
+            token = self.credentials.app_token.get_secret_value()
+            self._socket = SocketModeConnection(self.runtime.app, token, web_client=self.runtime.client,
+                                                ping_interval=self._ping_interval, sleep=self._sleep)
+            await self._socket.open(checked.socket_url)
+            log.info("Slack: connected over Socket Mode")
         else:
-            self._stop = await start_http(self.runtime, host=self._host, port=self._port)
+            try:
+                await self.runtime.prepare()
+            except Exception as exc:  # SQLAlchemy's own errors: the database is Paperboy's, the line is ours
+                log.warning("Slack: creating slack_sdk's OAuth tables failed", exc_info=exc)
+                raise PaperboyError("Slack HTTP mode: could not create slack_sdk's OAuth tables in the database "
+                                    f"({type(exc).__name__}; the log says more)") from None
+        self._state = "ok"
 
     async def stop(self) -> None:
-        stop, self._stop = self._stop, None
-        if stop is not None:
+        socket, self._socket = self._socket, None
+        self._state = "stopped"
+        if socket is not None:
             try:
-                await stop()
+                await socket.close_async()  # type: ignore[no-untyped-call]
             except Exception:
                 log.exception("Slack did not stop cleanly")
 
     def health(self) -> str | None:
-        return "ok" if self._stop is not None else "stopped"
+        if self._state == "ok" and self._socket is not None and not self._socket.connected():
+            return "reconnecting"
+        return self._state

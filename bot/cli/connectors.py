@@ -28,7 +28,7 @@ def slack_credentials(settings: Settings) -> SlackCredentials | None:
     return SlackCredentials(bot_token=settings.slack_bot_token, app_token=settings.slack_app_token,
                             signing_secret=settings.slack_signing_secret,
                             client_id=(settings.slack_client_id or "").strip() or None,
-                            client_secret=settings.slack_client_secret)
+                            client_secret=settings.slack_client_secret, api_base_url=settings.slack_api_url)
 
 
 def discord_options(settings: Settings) -> DiscordOptions:
@@ -50,7 +50,7 @@ def build_connectors(app: App, core: CommandCore, *, console: bool = False, inte
     if credentials is not None:
         from adapters.slack.slack_runtime import SlackConnector
 
-        connectors.append(SlackConnector(core, credentials, app.db, host=settings.http_host, port=settings.slack_port))
+        connectors.append(SlackConnector(core, credentials, app.db, http_port=settings.http_port))
     if settings.discord_configured:
         from adapters.discord.discord_adapter import DiscordConnector
 

@@ -34,6 +34,24 @@ def claim_line(claim: delivery_store.DeliveryView, now: datetime, running: bool 
     return f"{head}: in progress; lease until {until}"
 
 
+# Errors that mean the bot may not post there: the fix is on the platform's side, not a later retry.
+NOT_ALLOWED = ("not_in_channel", "channel_not_found", "is_archived", "not installed", "Missing Access",
+               "Unknown Channel")
+
+
+def failing_lines(failing: list[delivery_store.DeliveryView]) -> list[str]:
+    """The destinations whose latest digest failed, first in `digest status`, with what to do where it is clear."""
+    if not failing:
+        return []
+    lines = [f"Failing: {len(failing)} destination{'s' if len(failing) > 1 else ''}"]
+    for f in failing:
+        hint = ""
+        if any(word in (f.last_error or "") for word in NOT_ALLOWED):
+            hint = " — add the bot to the channel (Slack: /invite @paperboy) or turn its digest off"
+        lines.append(f"  {f.destination_key} {f.digest_day} (attempt {f.attempts}): {f.last_error}{hint}")
+    return lines
+
+
 def register(cli: typer.Typer) -> None:
     digest_cli = typer.Typer(no_args_is_help=True, help="Daily digests: run them by hand, see what happened.")
     cli.add_typer(digest_cli, name="digest")
@@ -73,6 +91,7 @@ def register(cli: typer.Typer) -> None:
             now = app.clock()
             lines = []
             async with app.db.session() as session:
+                lines += failing_lines(await delivery_store.failing_destinations(session))
                 for d in await list_destinations(session):
                     zone = d.timezone or app.settings.timezone
                     last = await delivery_store.last_posted(session, d.key)

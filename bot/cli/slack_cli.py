@@ -1,4 +1,5 @@
-"""`paperboy slack check`: are the Slack settings complete, and does Slack accept the bot token?"""
+"""`paperboy slack check`: are the Slack settings complete, and does Slack accept the bot token (auth.test) and,
+for Socket Mode, the app token (apps.connections.open)?"""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import asyncio
 import typer
 
 from adapters.slack.slack_poster import make_web_client
+from adapters.slack.slack_runtime import TokenCheck, check_tokens
 from bot.cli.common import fail, out, settings_from_cli
 from bot.cli.connectors import slack_credentials
+from bot.errors import PaperboyError
 
 
 def register(cli: typer.Typer) -> None:
@@ -17,7 +20,8 @@ def register(cli: typer.Typer) -> None:
 
     @slack.command()
     def check() -> None:
-        """Check SLACK_* settings and call auth.test with the bot token (secrets are never printed)."""
+        """Check SLACK_* settings and ask Slack about the tokens: auth.test, apps.connections.open (secrets are
+        never printed)."""
         creds = slack_credentials(settings_from_cli())
         if creds is None:
             raise fail("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see deploy/slack/README.md)")
@@ -30,12 +34,15 @@ def register(cli: typer.Typer) -> None:
             out.print("OAuth: tokens come from installs (/slack/install); nothing to test yet.", markup=False)
             return
 
-        async def auth_test() -> dict[str, str]:
-            response = await make_web_client(creds.bot_token).auth_test()
-            return {k: str(response.get(k, "")) for k in ("team", "team_id", "user", "user_id")}
+        async def ask_slack() -> TokenCheck:
+            client = make_web_client(creds.bot_token, base_url=creds.api_base_url)
+            return await check_tokens(client, creds, socket_mode=creds.socket_mode and not creds.oauth)
 
         try:
-            info = asyncio.run(auth_test())
-        except Exception as exc:  # SlackApiError, network: one line, never the token
-            raise fail(f"Slack rejected the bot token or is unreachable: {type(exc).__name__}") from None
+            checked = asyncio.run(ask_slack())
+        except PaperboyError as exc:  # one line naming the variable, never the token
+            raise fail(str(exc)) from None
+        info = checked.bot
         out.print(f"ok: bot @{info['user']} ({info['user_id']}) in {info['team']} ({info['team_id']})", markup=False)
+        if checked.socket_url is not None:
+            out.print("ok: SLACK_APP_TOKEN accepted (apps.connections.open)", markup=False)

@@ -104,7 +104,7 @@ def _channel_setting_changed(args: str) -> bool:
 
 
 async def _today(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
-    return await paper_commands.today(s, ctx)
+    return await paper_commands.today(s, ctx, c.args)
 
 
 async def _top(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
@@ -158,9 +158,10 @@ TOPIC = Argument("topic", "A research topic, e.g. “diffusion models”", requi
 
 TABLE: tuple[SlashCommand, ...] = (
     SlashCommand("papers", "Today's papers, top, search, show, why, digest settings", (
-        CommandSpec("papers", "today", "/papers [today]", "/papers today",
-                    "today's papers for this channel (matches first)",
-                    "Today's papers for this channel, matches first", "today", _today),
+        CommandSpec("papers", "today", "/papers [today [PAGE]]", "/papers today [PAGE]",
+                    "today's papers for this channel (matches first), ten a page",
+                    "Today's papers for this channel, matches first", "today [PAGE]", _today,
+                    (Argument("page", "Which ten: 2 for the 11th to 20th, … (default: 1)", max_chars=3),)),
         CommandSpec("papers", "top", "/papers top [week|month]", "/papers top [week|month]",
                     "most upvoted recently", "Most upvoted papers recently", "top [week|month]", _top,
                     (Argument("period", "How far back (default: week)", choices=("day", "week", "month"),
@@ -220,6 +221,33 @@ COMMANDS: tuple[str, ...] = tuple(command.name for command in TABLE)
 
 def slash_command(name: str) -> SlashCommand | None:
     return next((command for command in TABLE if command.name == name), None)
+
+
+# The entries that make Paperboy post in the channel later (digests), with the arguments that do: a channel
+# subscription, a digest time. Platforms check that the bot may post there before the core records anything.
+POSTS_HERE: dict[tuple[str, str | None], Callable[[str], bool]] = {
+    ("subscribe", None): lambda args: not _private_when_personal(args),
+    ("papers", "digest"): lambda args: (args.strip().lower() not in ("", "off", "preview")
+                                        and not _private_when_personal(args)),
+}
+
+
+def posts_here(name: str, args: str) -> bool:
+    """Whether `/name args` asks Paperboy to post in this channel later (see POSTS_HERE). False for anything
+    the grammar would refuse."""
+    command = slash_command(name.lstrip("/").lower())
+    if command is None:
+        return False
+    words = args.strip()
+    entry = command.entries[0]
+    if any(e.sub is not None for e in command.entries):
+        sub, _, rest = words.partition(" ")
+        found = next((e for e in command.entries if e.sub == sub.lower()), None) if sub else entry
+        if found is None:
+            return False
+        entry, words = found, (rest.strip() if sub else "")
+    check = POSTS_HERE.get((entry.name, entry.sub))
+    return check is not None and check(words)
 
 
 def spec(name: str, sub: str | None = None) -> CommandSpec:

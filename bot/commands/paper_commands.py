@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.commands.command_input import require_ascii_digits
 from bot.commands.context import ChatContext
 from bot.commands.paper_items import items_with_tldrs, to_item
 from bot.commands.services import CoreServices
@@ -26,7 +27,21 @@ async def channel_timezone(services: CoreServices, ctx: ChatContext) -> str:
     return destination.timezone if destination is not None and destination.timezone else services.default_timezone
 
 
-async def today(services: CoreServices, ctx: ChatContext) -> Reply:
+def _page_number(text: str) -> int:
+    words = text.strip()
+    if not words:
+        return 1
+    require_ascii_digits(words, "/papers today 2")
+    if not words.isdigit() or not 1 <= int(words) <= 99:
+        raise UsageError(f"{words[:10]!r} is not a page; use a number, e.g. /papers today 2 for the next ten")
+    return int(words)
+
+
+async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -> Reply:
+    """Today's papers, ten a page (`page_text` "2": the 11th to 20th), matches first; a footer says how to see
+    the next ten, so a digest's "N more" footer points at `/papers today 2`."""
+    page = _page_number(page_text)
+    skip = (page - 1) * TODAY_LIMIT
     timezone = await channel_timezone(services, ctx)
     now_day = services.today(timezone)
     async with services.db.session() as session:
@@ -40,18 +55,23 @@ async def today(services: CoreServices, ctx: ChatContext) -> Reply:
         ranked = rank_for_topics(services.matcher, topics, papers)
         matched_ids = {item.paper.id for item, _ in ranked}
         rest = by_upvotes(p for p in papers if p.id not in matched_ids)
-        chosen = [item.paper for item, _ in ranked][:TODAY_LIMIT]
-        whys: list[str | None] = [f"{topic}: {item.result.why()}" for item, topic in ranked[:TODAY_LIMIT]]
-        room = TODAY_LIMIT - len(chosen)
-        chosen += rest[:room]
-        whys += [None] * len(rest[:room])
+        chosen = [item.paper for item, _ in ranked] + rest
+        whys: list[str | None] = [f"{topic}: {item.result.why()}" for item, topic in ranked]
+        whys += [None] * len(rest)
         note = f"{len(ranked)} of {len(papers)} papers match this channel's topics."
     else:
-        chosen = by_upvotes(papers)[:TODAY_LIMIT]
+        chosen = by_upvotes(papers)
         whys = [None] * len(chosen)
         note = "No topics yet: ranked by upvotes. Follow topics with /subscribe TOPIC."
-    header = f"Papers of {day_label(day)}"
+    total = len(chosen)
+    chosen, whys = chosen[skip:skip + TODAY_LIMIT], whys[skip:skip + TODAY_LIMIT]
+    if not chosen:
+        return Reply(Message(text=f"{total} papers on {day_label(day)}: there is no page {page}."),
+                     Visibility.EPHEMERAL)
+    header = f"Papers of {day_label(day)}" + (f" ({skip + 1}–{skip + len(chosen)})" if page > 1 else "")
     context = [note]
+    if (left := total - skip - len(chosen)) > 0:
+        context.append(f"{left} more — /papers today {page + 1}")
     if day != now_day:
         context.insert(0, f"Nothing new on {day_label(now_day)}; showing the latest day, {day_label(day)}.")
     items = await items_with_tldrs(services.summaries, chosen, whys, deadline=services.tldr_deadline)

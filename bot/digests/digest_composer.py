@@ -121,5 +121,5 @@ async def render_digest(plan: DigestPlan, summaries: SummaryService, *, nothing_
     else:
         context.append("Top papers by upvotes. Follow topics with /subscribe TOPIC.")
     if plan.more:
-        context.append(f"{plan.more} more — /papers today")
+        context.append(f"{plan.more} more — /papers today 2")  # the next ten (page 1 is about this digest)
     return Message(header=f"Paperboy · {day_label(plan.day)}", items=items, context=context)

@@ -44,6 +44,12 @@ class FakeSlack(FakeServer):
 
     def __init__(self) -> None:
         super().__init__()
+        self.rejected_tokens: set[str] = set()  # tokens Slack answers `invalid_auth` for (revoked, mistyped)
+        self.socket_url = "ws://127.0.0.1:9/link"  # what apps.connections.open hands out (a FakeSocketMode's)
+        # Channels the bot is not in: public ones it can see (`is_member: false`, posting gives
+        # `not_in_channel`) and private ones or other people's DMs it cannot (`channel_not_found`).
+        self.not_member: set[str] = set()
+        self.hidden: set[str] = set()
         self._ts = itertools.count(1)
         self._ts_lock = threading.Lock()
         self.history: dict[str, list[dict[str, Any]]] = {}
@@ -57,9 +63,45 @@ class FakeSlack(FakeServer):
         self.route("POST", "/api/conversations.open", self._open)
         for n in range(1, 6):
             self.route("POST", f"/response/{n}", Reply(200, b"ok", {"Content-Type": "text/plain"}))
+        self.route("POST", "/api/apps.connections.open", self._connections_open)
+        self.route("GET", "/api/conversations.info", self._info)
+
+    def _token(self, rec: Recorded) -> str:
+        auth = rec.headers.get("Authorization") or rec.headers.get("authorization") or ""
+        return auth.removeprefix("Bearer ").strip()
+
+    def _reply(self, rec: Recorded) -> Reply:
+        """Any Web API method called with a revoked or mistyped token answers `invalid_auth`, as Slack does."""
+        if rec.path.startswith("/api/") and self._token(rec) in self.rejected_tokens:
+            with self._lock:
+                self.requests.append(rec)
+            return slack_error("invalid_auth")
+        return super()._reply(rec)
+
+    def _connections_open(self, rec: Recorded) -> Reply:
+        """apps.connections.open takes only an app-level token (xapp-): a bot token is `not_allowed_token_type`."""
+        token = self._token(rec)
+        if not token:
+            return slack_error("not_authed")
+        if not token.startswith("xapp-"):
+            return slack_error("not_allowed_token_type")
+        return ok(url=self.socket_url)
+
+    def _info(self, rec: Recorded) -> Reply:
+        channel = (rec.query.get("channel") or [""])[0]
+        if channel in self.hidden:
+            return slack_error("channel_not_found")
+        if channel.startswith("D"):  # a DM with the bot: no is_member field
+            return ok(channel={"id": channel, "is_im": True, "user": "U1"})
+        return ok(channel={"id": channel, "name": channel.lower(), "is_channel": True, "is_private": False,
+                           "is_member": channel not in self.not_member})
 
     def _post(self, rec: Recorded) -> Reply:
         body = rec.json()
+        if body.get("channel") in self.hidden:
+            return slack_error("channel_not_found")
+        if body.get("channel") in self.not_member:
+            return slack_error("not_in_channel")
         with self._ts_lock:
             ts = f"1700000000.{next(self._ts):06d}"
             item: dict[str, Any] = {"type": "message", "ts": ts, "text": body.get("text", ""), "user": BOT_USER,
@@ -140,6 +182,62 @@ class FakeSlack(FakeServer):
         return [r.json() for r in self.calls(f"/response/{n}")]
 
 
+class FakeSocketMode:
+    """Slack's Socket Mode endpoint on 127.0.0.1: a WebSocket that greets with `hello`, delivers envelopes the test
+    pushes, records the client's acknowledgements, and can drop every connection or refuse new ones (an outage)."""
+
+    def __init__(self) -> None:
+        from aiohttp import web
+
+        self.sockets: list[Any] = []
+        self.acks: list[dict[str, Any]] = []
+        self.connections = 0
+        self.refusing = False
+        self._web = web
+        app = web.Application()
+        app.router.add_get("/link", self._link)
+        self._runner = web.AppRunner(app)
+        self.url = ""
+
+    async def __aenter__(self) -> FakeSocketMode:
+        await self._runner.setup()
+        site = self._web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"ws://127.0.0.1:{port}/link"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.drop()
+        await self._runner.cleanup()
+
+    async def _link(self, request: Any) -> Any:
+        if self.refusing:
+            return self._web.Response(status=503)
+        ws = self._web.WebSocketResponse()
+        await ws.prepare(request)
+        self.connections += 1
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"},
+                            "debug_info": {"host": "fake"}})
+        async for message in ws:
+            if message.type == self._web.WSMsgType.TEXT:
+                self.acks.append(json.loads(message.data))
+        if ws in self.sockets:
+            self.sockets.remove(ws)
+        return ws
+
+    async def drop(self) -> None:
+        """Close every open connection from Slack's side (as on a network cut or a Slack refresh)."""
+        for ws in list(self.sockets):
+            await ws.close()
+        self.sockets.clear()
+
+    async def send(self, envelope: dict[str, Any]) -> None:
+        for ws in self.sockets:
+            await ws.send_json(envelope)
+
+
 def signed(body: str, *, content_type: str, secret: str = SIGNING_SECRET, timestamp: int | None = None,
            extra: dict[str, str] | None = None) -> AsyncBoltRequest:
     ts = str(timestamp if timestamp is not None else int(time.time()))
@@ -167,7 +265,8 @@ def event_request(event: dict[str, Any], *, event_id: str = "Ev1", retry: int | 
 
 
 def action_request(action_id: str, value: str, *, message_ts: str, channel: str = "C1", user: str = "U1",
-                   response_url: str = "", thread_ts: str | None = None) -> AsyncBoltRequest:
+                   response_url: str = "", thread_ts: str | None = None,
+                   action_ts: str = "1700000001.000000") -> AsyncBoltRequest:
     message: dict[str, Any] = {"type": "message", "ts": message_ts, "user": BOT_USER, "text": "digest"}
     if thread_ts:
         message["thread_ts"] = thread_ts
@@ -177,7 +276,7 @@ def action_request(action_id: str, value: str, *, message_ts: str, channel: str 
                              "is_ephemeral": False},
                "channel": {"id": channel, "name": "general"}, "message": message,
                "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
-                            "action_ts": "1700000001.000000", "text": {"type": "plain_text", "text": "Summarize"}}]}
+                            "action_ts": action_ts, "text": {"type": "plain_text", "text": "Summarize"}}]}
     body = urlencode({"payload": json.dumps(payload)})
     return signed(body, content_type="application/x-www-form-urlencoded")
 
