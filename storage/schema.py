@@ -8,6 +8,7 @@ from storage import (
                  delivery_models,
                  destination_models,
                  event_store,
+                 feedback_models,
                  models,
                  semantic_cache_store,
                  subscription_models,
@@ -15,6 +16,6 @@ from storage import (
 )
 from storage.base import Base
 
-TABLE_MODULES = (models, delivery_models, destination_models, event_store, semantic_cache_store,
+TABLE_MODULES = (models, delivery_models, destination_models, event_store, feedback_models, semantic_cache_store,
                  subscription_models, summary_models)
 metadata: MetaData = Base.metadata

@@ -43,10 +43,11 @@ class MatchResult:
     together: list[str] = field(default_factory=list)  # concepts found side by side (loose match)
     together_where: str | None = None
     similarity: float | None = None  # cosine similarity to the topic, when embeddings are configured
+    learned: str | None = None  # what the channel's judgements added ("like 3 papers marked relevant here")
 
     def why(self) -> str:
         if not self.hits and not self.together and self.similarity is None:
-            return "no mention of the topic"
+            return "no mention of the topic" + (f"; {self.learned}" if self.learned else "")
         parts = []
         for hit in self.hits:
             times = f" ×{hit.count}" if hit.count > 1 else ""
@@ -61,6 +62,8 @@ class MatchResult:
             parts.append(" + ".join(f"“{c}”" for c in self.together) + f" together in {self.together_where}")
         if self.similarity is not None:
             parts.append(f"semantic similarity {self.similarity:.2f}")
+        if self.learned:
+            parts.append(self.learned)
         return "; ".join(parts)
 
 
