@@ -8,16 +8,18 @@ A scope's view aggregates its members: per paper, the verdict most of them gave 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.feedback.feedback_ranking import LearnedRanking
 from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms
 from bot.scope import Scope
+from bot.topics.matcher import match_paper
 from bot.topics.subscriptions import clean_topic
-from bot.topics.topic_service import RankedPaper, SemanticReranker, TopicMatcher, match_topic, rank_key
+from bot.topics.topic_service import RankedPaper, SemanticReranker, TopicMatcher, match_topic
 from storage import feedback_store
 from storage.feedback_store import NO_TOPIC, TopicFeedback, Votes
 from storage.models import Paper
@@ -67,9 +69,9 @@ async def refit(session: AsyncSession, matcher: TopicMatcher, scope: Scope, topi
     judged = []
     for paper in papers:
         analyzed = matcher.analyze(paper)
-        result = None if query is None else matcher.explain(topic, paper)
+        result = None if query is None else match_paper(query, analyzed, rank_near_misses=False)
         judged.append(Judged(paper_terms(analyzed), decided[paper.id], paper.title,
-                             result.score if result else 0.0, result.matched if result else False,
+                             result.evidence_score if result else 0.0, result.matched if result else False,
                              bool(result and (result.hits or result.together))))
     judged.sort(key=lambda j: not j.relevant)  # the examples a "why" quotes are relevant ones
     background = [paper_terms(matcher.analyze(p)) for p in
@@ -100,18 +102,6 @@ async def models_for(session: AsyncSession, scopes: Iterable[str]) -> dict[tuple
     return {k: LearnedModel.from_json(v) for k, v in found.items()}
 
 
-def apply_model(matcher: TopicMatcher, model: LearnedModel | None, ranked: Sequence[RankedPaper], *,
-                matched_only: bool = False) -> list[RankedPaper]:
-    """A ranking as the scope taught it: scores and decisions adjusted, re-sorted. No model: unchanged."""
-    if model is None or not model.judgements:
-        return list(ranked)
-    adjusted = [replace(item, result=model.adjust(item.result, matcher.analyze(item.paper))) for item in ranked]
-    if matched_only:
-        adjusted = [item for item in adjusted if item.result.matched]
-    adjusted.sort(key=rank_key)
-    return adjusted
-
-
 async def match_topic_for(session: AsyncSession, matcher: TopicMatcher, scope: Scope, topic: str, *,
                           since: date | None = None, until: date | None = None, limit: int | None = 50,
                           semantic: SemanticReranker | None = None) -> list[RankedPaper]:
@@ -120,5 +110,30 @@ async def match_topic_for(session: AsyncSession, matcher: TopicMatcher, scope: S
     if model is None:
         return await match_topic(session, matcher, topic, since=since, until=until, limit=limit, semantic=semantic)
     ranked = await match_topic(session, matcher, topic, since=since, until=until, limit=None, semantic=semantic)
-    adjusted = apply_model(matcher, model, ranked)
+    adjusted = LearnedRanking(matcher).adjust(model, ranked)
     return adjusted[:limit] if limit is not None else adjusted
+
+
+DayMatch = Callable[[Sequence[str], Sequence[Paper]], dict[str, list[RankedPaper]]]
+
+
+def day_match(models: Mapping[tuple[str, str], LearnedModel], scope_key: str, topics: Sequence[str],
+              ranking: LearnedRanking) -> DayMatch | None:
+    """How one scope's topics match a day given every loaded model; None when it taught none of them (the
+    plain, shared `match_many` then serves it)."""
+    mine = {}
+    for topic in topics:
+        model = models.get((scope_key, topic_of(topic)[1]))
+        if model is not None and model.judgements:
+            mine[topic] = model
+    if not mine:
+        return None
+    return lambda wanted, papers: ranking.match_day(wanted, papers, mine)
+
+
+async def day_match_for(session: AsyncSession, matcher: TopicMatcher, scope: Scope,
+                        topics: Sequence[str]) -> DayMatch | None:
+    """`day_match` for one scope, its models loaded here (a preview, `/papers today`)."""
+    if not topics:
+        return None
+    return day_match(await models_for(session, [scope.key]), scope.key, topics, LearnedRanking(matcher))

@@ -23,15 +23,14 @@ from dataclasses import dataclass, field, replace
 from bot.topics.matcher import MatchResult
 from bot.topics.text_analysis import STOPWORDS, AnalyzedPaper, AnalyzedText
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 TITLE_WEIGHT = 2.0
-MAX_TERMS = 300  # per centroid: enough for ten judged abstracts, small enough to store and score fast
+MAX_TERMS = 100  # enough for ten judged abstracts, small enough to store, load and score fast
 SCORE_SCALE = 6.0  # one centroid similarity of 1.0 moves a score by about a title hit (3.0) at full influence
 # Influence n / (n + HALF_INFLUENCE_AT), capped: one judgement barely moves anything, ten count, none rules.
 HALF_INFLUENCE_AT = 4.0
 MAX_INFLUENCE = 0.75
-PROMOTE_AT = 0.12  # influence × opinion needed to add a near miss
-DEMOTE_AT = 0.10  # influence × -opinion needed to drop a match
+NOTICE_AT = 0.05  # influence × opinion from which the "why" says the paper looks like judged ones
 MIN_BAR_JUDGEMENTS = 3
 MIN_BAR_GAIN = 1
 _COMMON = frozenset("""
@@ -71,19 +70,17 @@ class Judged:
     terms: Mapping[str, float]
     relevant: bool
     title: str = ""
-    score: float = 0.0  # the plain matcher's score and decision for this topic
+    score: float = 0.0  # the plain matcher's evidence score and decision for this topic
     matched: bool = False
     evidence: bool = False  # the topic (or a synonym, or its concepts together) appears in the paper
 
 
 @dataclass
 class LearnedModel:
-    """Two centroids (term -> weight, unit length) and what they were fit on."""
+    """Term weights (the relevant papers' centroid minus the others', both unit length) and what they were fit
+    on; one dictionary, so a paper's opinion is one sparse dot product."""
 
-    relevant: dict[str, float] = field(default_factory=dict)
-    not_relevant: dict[str, float] = field(default_factory=dict)
-    idf: dict[str, float] = field(default_factory=dict)
-    default_idf: float = 1.0
+    weights: dict[str, float] = field(default_factory=dict)
     relevant_count: int = 0
     not_relevant_count: int = 0
     examples: list[str] = field(default_factory=list)  # titles marked relevant, newest first, for the "why"
@@ -100,63 +97,64 @@ class LearnedModel:
         n = self.judgements
         return min(MAX_INFLUENCE, n / (n + HALF_INFLUENCE_AT)) if n else 0.0
 
-    def vector(self, terms: Mapping[str, float]) -> dict[str, float]:
-        weighted = {t: (1 + math.log(c)) * self.idf.get(t, self.default_idf) for t, c in terms.items() if c > 0}
-        return _unit(weighted)
+    def opinion(self, vector: Mapping[str, float]) -> float:
+        """Similarity to the relevant papers minus similarity to the others (about -1 to 1), for a paper's
+        `paper_vector`: rare words weigh more because the centroids carry their rarity."""
+        return _dot(vector, self.weights)
 
-    def opinion(self, paper: AnalyzedPaper | Mapping[str, float]) -> float:
-        """Similarity to the relevant papers minus similarity to the others, in [-1, 1]."""
-        terms = paper_terms(paper) if isinstance(paper, AnalyzedPaper) else paper
-        x = self.vector(terms)
-        return _dot(x, self.relevant) - _dot(x, self.not_relevant)
+    def decide(self, result: MatchResult) -> bool:
+        """Whether the channel would want this paper: the matcher's decision unless a learned bar moved it."""
+        if self.bar is None:
+            return result.matched
+        if result.matched:
+            return result.evidence_score >= self.bar
+        return bool(result.hits or result.together) and result.evidence_score >= self.bar
 
-    def adjust(self, result: MatchResult, paper: AnalyzedPaper) -> MatchResult:
-        """The matcher's result as this channel would want it; unchanged without judgements."""
+    def adjust(self, result: MatchResult, vector: Mapping[str, float]) -> MatchResult:
+        """The matcher's result as this channel would want it; unchanged without judgements. `vector` is the
+        paper's `paper_vector`."""
         if not self.judgements:
             return result
-        push = self.influence * self.opinion(paper)
-        matched = result.matched
-        evidence = bool(result.hits or result.together)
-        if self.bar is not None:
-            if not matched and evidence and result.score >= self.bar:
-                matched = True
-            elif matched and result.score < self.bar:
-                matched = False
+        push = self.influence * self.opinion(vector)
+        matched = self.decide(result)
         score = round(max(0.0, result.score + SCORE_SCALE * push), 4)
-        learned = None
-        if push >= PROMOTE_AT / 2 and self.examples:
-            learned = f"like {self.relevant_count} paper{'s' if self.relevant_count != 1 else ''} marked relevant here"
-        elif push <= -DEMOTE_AT / 2:
-            learned = f"like {self.not_relevant_count} paper{'s' if self.not_relevant_count != 1 else ''} " \
-                      "marked not for us here"
-        return replace(result, score=score, matched=matched, learned=learned)
+        notes = []
+        if matched and not result.matched:
+            notes.append("listed: this channel's judgements count papers that name the topic this much")
+        elif result.matched and not matched:
+            notes.append("left out: this channel marked papers that name the topic this little not for us")
+        if push >= NOTICE_AT and self.examples:
+            shown = ", ".join(f"“{_short(t)}”" for t in self.examples[:2])
+            notes.append(f"like {_papers(self.relevant_count)} marked relevant here ({shown})")
+        elif push <= -NOTICE_AT:
+            notes.append(f"like {_papers(self.not_relevant_count)} marked not for us here")
+        return replace(result, score=score, matched=matched, learned="; ".join(notes) or None)
 
     def top_terms(self, n: int = 5) -> list[str]:
         """The words that most separate what the channel marked relevant, single words first."""
-        ranked = sorted(((w - self.not_relevant.get(t, 0.0), t) for t, w in self.relevant.items()), reverse=True)
+        ranked = sorted(((w, t) for t, w in self.weights.items()), reverse=True)
         words = [t for w, t in ranked if w > 0 and " " not in t]
         return words[:n]
 
     def to_json(self) -> dict[str, object]:
-        return {"version": MODEL_VERSION, "relevant": self.relevant, "not_relevant": self.not_relevant,
-                "idf": self.idf, "default_idf": self.default_idf, "relevant_count": self.relevant_count,
+        return {"version": MODEL_VERSION, "weights": self.weights,
+                "relevant_count": self.relevant_count,
                 "not_relevant_count": self.not_relevant_count, "examples": self.examples, "bar": self.bar}
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> LearnedModel:
         if data.get("version") != MODEL_VERSION:
             return cls()  # an older shape: the plain matcher until the next judgement refits it
-        def floats(key: str) -> dict[str, float]:
-            value = data.get(key)
-            return {str(k): float(v) for k, v in value.items()} if isinstance(value, dict) else {}
+        weights = data.get("weights")
         def number(key: str) -> float:
             value = data.get(key)
             return float(value) if isinstance(value, (int, float)) else 0.0
         examples = data.get("examples")
         bar = data.get("bar")
-        return cls(floats("relevant"), floats("not_relevant"), floats("idf"), number("default_idf") or 1.0,
-                   int(number("relevant_count")), int(number("not_relevant_count")),
-                   [str(e) for e in examples] if isinstance(examples, list) else [],
+        # stored by us as JSON: the weights are already str -> float (converting 10,000 models would cost)
+        return cls(weights if isinstance(weights, dict) else {}, int(number("relevant_count")),
+                   int(number("not_relevant_count")),
+                   examples if isinstance(examples, list) else [],
                    float(bar) if isinstance(bar, (int, float)) else None)
 
 
@@ -165,16 +163,20 @@ def fit(judged: Sequence[Judged], background: Sequence[Mapping[str, float]]) -> 
     documents = [j.terms for j in judged] + list(background)
     df: Counter[str] = Counter(t for d in documents for t in d)
     n = len(documents)
-    default_idf = math.log((n + 1) / 1) + 1
     vocabulary = {t for j in judged for t in j.terms}
     idf = {t: math.log((n + 1) / (df[t] + 1)) + 1 for t in vocabulary}
-    model = LearnedModel(idf=idf, default_idf=default_idf)
-    relevant = [model.vector(j.terms) for j in judged if j.relevant]
-    others = [model.vector(j.terms) for j in judged if not j.relevant]
-    model.relevant = _centroid(relevant)
-    model.not_relevant = _centroid(others)
-    kept = set(model.relevant) | set(model.not_relevant)
-    model.idf = {t: round(v, 4) for t, v in idf.items() if t in kept}
+    model = LearnedModel()
+
+    def weighted(terms: Mapping[str, float]) -> dict[str, float]:
+        return _unit({t: (1 + math.log(c)) * idf[t] for t, c in terms.items() if c > 0})
+
+    relevant = [weighted(j.terms) for j in judged if j.relevant]
+    others = [weighted(j.terms) for j in judged if not j.relevant]
+    # The rarity goes into the centroids once, so a paper's own vector needs no model: one per paper per run.
+    positive, negative = _centroid(relevant, idf), _centroid(others, idf)
+    combined = {t: positive.get(t, 0.0) - negative.get(t, 0.0) for t in positive.keys() | negative.keys()}
+    kept = sorted(combined.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:MAX_TERMS]
+    model.weights = {t: round(w, 4) for t, w in kept if round(w, 4)}
     model.relevant_count, model.not_relevant_count = len(relevant), len(others)
     model.examples = [j.title for j in judged if j.relevant][:3]
     model.bar = learn_bar(judged)
@@ -205,13 +207,26 @@ def learn_bar(judged: Sequence[Judged]) -> float | None:
     return round(best[1], 4)
 
 
-def _centroid(vectors: list[dict[str, float]]) -> dict[str, float]:
+def _papers(n: int) -> str:
+    return f"{n} paper{'s' if n != 1 else ''}"
+
+
+def _short(title: str, limit: int = 60) -> str:
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def paper_vector(terms: Mapping[str, float]) -> dict[str, float]:
+    """A paper as every model scores it: sublinear term counts, unit length."""
+    return _unit({t: 1 + math.log(c) for t, c in terms.items() if c > 0})
+
+
+def _centroid(vectors: list[dict[str, float]], idf: Mapping[str, float]) -> dict[str, float]:
     if not vectors:
         return {}
     total: Counter[str] = Counter()
     for v in vectors:
         total.update(v)
-    top = dict(sorted(total.items(), key=lambda kv: -kv[1])[:MAX_TERMS])
+    top = dict(sorted(((t, w * idf[t]) for t, w in total.items()), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS])
     return {t: round(w, 5) for t, w in _unit(top).items()}
 
 
@@ -221,6 +236,5 @@ def _unit(vector: Mapping[str, float]) -> dict[str, float]:
 
 
 def _dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(w * b.get(t, 0.0) for t, w in a.items())
+    # Two sparse vectors share few terms: intersecting the key sets (in C) beats walking either one.
+    return sum(a[t] * b[t] for t in a.keys() & b.keys())

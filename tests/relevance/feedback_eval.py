@@ -10,7 +10,7 @@ python -m tests.relevance.feedback_eval
 
 from __future__ import annotations
 
-from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms
+from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, paper_vector
 from bot.topics.glossary import default_glossary
 from bot.topics.matcher import match_paper
 from bot.topics.text_analysis import AnalyzedPaper
@@ -46,7 +46,7 @@ def learned_models() -> dict[str, LearnedModel]:
         judged = []
         for title, verdict in judged_papers(item["topic"]):
             result = match_paper(query, analyzed[title])
-            judged.append(Judged(paper_terms(analyzed[title]), verdict, title, result.score, result.matched,
+            judged.append(Judged(paper_terms(analyzed[title]), verdict, title, result.evidence_score, result.matched,
                                  bool(result.hits or result.together)))
         models[item["topic"]] = fit(judged, background)
     return models
@@ -55,13 +55,14 @@ def learned_models() -> dict[str, LearnedModel]:
 def learned_ranker(data: dict, models: dict[str, LearnedModel]) -> Ranker:
     glossary = default_glossary()
     papers = [(p["title"], AnalyzedPaper.of(p["title"], p["abstract"])) for p in data["papers"]]
+    vectors = {title: paper_vector(paper_terms(analyzed)) for title, analyzed in papers}
 
     def rank(topic: str) -> list[tuple[str, float, bool]]:
         query = compile_topic(topic, glossary)
         model = models.get(topic, LearnedModel())
         results = []
         for title, analyzed in papers:
-            result = model.adjust(match_paper(query, analyzed), analyzed)
+            result = model.adjust(match_paper(query, analyzed), vectors[title])
             if result.score > 0:
                 results.append((title, result.score, result.matched))
         results.sort(key=lambda r: (not r[2], -r[1], r[0]))
