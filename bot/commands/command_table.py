@@ -13,6 +13,7 @@ from bot.commands import digest_commands, paper_commands, subscription_commands
 from bot.commands.command_input import Command
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
+from bot.feedback import feedback_commands
 from bot.messages import Message, Reply, Visibility
 
 Handler = Callable[[CoreServices, ChatContext, Command], Awaitable[Reply]]
@@ -100,7 +101,14 @@ async def _help(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
     return help_reply()
 
 
+async def _feedback(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await feedback_commands.feedback(s, ctx, c.args)
+
+
 async def _subscribe(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    head, _, rest = c.args.partition(" ")
+    if head.lower() == "like" and rest.strip():  # /subscribe like 2501.01234: a topic from example papers
+        return await feedback_commands.subscribe_like(s, ctx, rest, personal="me" in c.flags)
     return await subscription_commands.do_subscribe(s, ctx, c.args, personal="me" in c.flags)
 
 
@@ -137,6 +145,11 @@ TABLE: tuple[SlashCommand, ...] = (
                     "The daily digest: HH:MM [TIMEZONE], off, or preview", "digest HH:MM", _digest,
                     (Argument("setting", "HH:MM [TIMEZONE] | off | preview; empty shows the current setting",
                               max_chars=100),), private=_private_when_asking),
+        CommandSpec("papers", "feedback", "/papers feedback [reset TOPIC]", "/papers feedback [reset TOPIC]",
+                    "what this channel's 👍/👎 taught its topics; reset forgets one",
+                    "What this channel's judgements taught its topics (reset TOPIC forgets one)", "", _feedback,
+                    (Argument("what", "Empty: what was taught; “reset TOPIC”: forget that topic's", max_chars=220),),
+                    private=lambda args: not args.strip()),
         CommandSpec("papers", "help", "/papers help", "/papers help", "what Paperboy can do", "What Paperboy can do",
                     "help", _help, private=_always, listed=False),
     ), group_description="Today's research papers for this channel"),
@@ -194,6 +207,8 @@ def help_text() -> str:
                 lines.append(f"• {entry.synopsis} — {entry.help}")
     lines.append("• " + ", ".join(others))
     lines.append("In a thread under my posts: “summarize 3”, “tl;dr 2”, or @mention me with a question.")
+    lines.append("Teach a topic: “more 3” / “less 3” (or 👍 3 / 👎 3) under a listing; /subscribe like PAPER_ID "
+                 "starts a topic from example papers.")
     return "\n".join(lines)
 
 

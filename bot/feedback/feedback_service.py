@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.feedback.feedback_ranking import LearnedRanking
-from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms
+from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, spellings
 from bot.scope import Scope
 from bot.topics.matcher import match_paper
 from bot.topics.subscriptions import clean_topic
@@ -76,7 +76,7 @@ async def refit(session: AsyncSession, matcher: TopicMatcher, scope: Scope, topi
     judged.sort(key=lambda j: not j.relevant)  # the examples a "why" quotes are relevant ones
     background = [paper_terms(matcher.analyze(p)) for p in
                   await feedback_store.recent_papers(session, BACKGROUND_PAPERS) if p.id not in decided]
-    model = fit(judged, background)
+    model = fit(judged, background, spellings(matcher.analyze(p) for p in papers))
     await feedback_store.save_model(session, scope.key, key, topic, len(judged), model.to_json())
     return len(judged)
 

@@ -31,6 +31,7 @@ SCORE_SCALE = 6.0  # one centroid similarity of 1.0 moves a score by about a tit
 HALF_INFLUENCE_AT = 4.0
 MAX_INFLUENCE = 0.75
 NOTICE_AT = 0.05  # influence × opinion from which the "why" says the paper looks like judged ones
+LABELS = 12
 MIN_BAR_JUDGEMENTS = 3
 MIN_BAR_GAIN = 1
 _COMMON = frozenset("""
@@ -84,6 +85,7 @@ class LearnedModel:
     relevant_count: int = 0
     not_relevant_count: int = 0
     examples: list[str] = field(default_factory=list)  # titles marked relevant, newest first, for the "why"
+    labels: dict[str, str] = field(default_factory=dict)  # the strongest terms as the papers spell them
     # The score from which this channel counts a paper, when its judgements disagree with the matcher's own
     # decision more often than a single score bar would: None keeps the matcher's decision.
     bar: float | None = None
@@ -131,15 +133,15 @@ class LearnedModel:
         return replace(result, score=score, matched=matched, learned="; ".join(notes) or None)
 
     def top_terms(self, n: int = 5) -> list[str]:
-        """The words that most separate what the channel marked relevant, single words first."""
+        """The words that most separate what the channel marked relevant, as the papers spell them."""
         ranked = sorted(((w, t) for t, w in self.weights.items()), reverse=True)
         words = [t for w, t in ranked if w > 0 and " " not in t]
-        return words[:n]
+        return [self.labels.get(t, t) for t in words[:n]]
 
     def to_json(self) -> dict[str, object]:
-        return {"version": MODEL_VERSION, "weights": self.weights,
-                "relevant_count": self.relevant_count,
-                "not_relevant_count": self.not_relevant_count, "examples": self.examples, "bar": self.bar}
+        return {"version": MODEL_VERSION, "weights": self.weights, "relevant_count": self.relevant_count,
+                "not_relevant_count": self.not_relevant_count, "examples": self.examples, "bar": self.bar,
+                "labels": self.labels}
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> LearnedModel:
@@ -151,15 +153,17 @@ class LearnedModel:
             return float(value) if isinstance(value, (int, float)) else 0.0
         examples = data.get("examples")
         bar = data.get("bar")
+        labels = data.get("labels")
         # stored by us as JSON: the weights are already str -> float (converting 10,000 models would cost)
         return cls(weights if isinstance(weights, dict) else {}, int(number("relevant_count")),
-                   int(number("not_relevant_count")),
-                   examples if isinstance(examples, list) else [],
-                   float(bar) if isinstance(bar, (int, float)) else None)
+                   int(number("not_relevant_count")), examples if isinstance(examples, list) else [],
+                   labels if isinstance(labels, dict) else {}, float(bar) if isinstance(bar, (int, float)) else None)
 
 
-def fit(judged: Sequence[Judged], background: Sequence[Mapping[str, float]]) -> LearnedModel:
-    """Rocchio on the judged papers; `background` (other stored papers' terms) says which words are common."""
+def fit(judged: Sequence[Judged], background: Sequence[Mapping[str, float]],
+        spelled: Mapping[str, str] | None = None) -> LearnedModel:
+    """Rocchio on the judged papers; `background` (other stored papers' terms) says which words are common;
+    `spelled` (see `spellings`) gives the strongest terms their readable form for `/papers feedback`."""
     documents = [j.terms for j in judged] + list(background)
     df: Counter[str] = Counter(t for d in documents for t in d)
     n = len(documents)
@@ -180,7 +184,20 @@ def fit(judged: Sequence[Judged], background: Sequence[Mapping[str, float]]) -> 
     model.relevant_count, model.not_relevant_count = len(relevant), len(others)
     model.examples = [j.title for j in judged if j.relevant][:3]
     model.bar = learn_bar(judged)
+    if spelled:
+        strongest = sorted(((w, t) for t, w in model.weights.items() if w > 0), reverse=True)[:LABELS]
+        model.labels = {t: " ".join(spelled.get(part, part) for part in t.split(" ")) for _, t in strongest}
     return model
+
+
+def spellings(papers: Iterable[AnalyzedPaper]) -> dict[str, str]:
+    """Each stem's most frequent spelling in these papers ("balanc" -> "balancing"); acronyms keep capitals."""
+    seen: dict[str, Counter[str]] = {}
+    for paper in papers:
+        for text in (paper.title, paper.abstract):
+            for word, stemmed in zip(text.tokens, text.stems, strict=True):
+                seen.setdefault(stemmed, Counter())[word if word.isupper() else word.lower()] += 1
+    return {s: c.most_common(1)[0][0] for s, c in seen.items()}
 
 
 def learn_bar(judged: Sequence[Judged]) -> float | None:
