@@ -20,8 +20,9 @@ from bot.messages import Message, Reply, Visibility
 from bot.scope import Scope
 from bot.topics.subscriptions import clean_topic, subscribe
 from bot.topics.text_analysis import STOPWORDS
+from storage import feedback_store
 from storage.destination_store import ensure_destination
-from storage.feedback_store import NO_TOPIC, recent_papers
+from storage.feedback_store import NO_TOPIC, Votes, recent_papers
 from storage.models import Paper
 from storage.paper_store import find_paper, get_paper
 from storage.subscription_store import list_topics
@@ -70,6 +71,24 @@ async def judge_paper(services: CoreServices, ctx: ChatContext, paper: Paper, re
                                                    relevant)
     assert outcome is not None
     return topics, outcome
+
+
+async def toggle(services: CoreServices, ctx: ChatContext, paper_ref: str, relevant: bool) -> tuple[Reply, Votes]:
+    """A 👍/👎 button: set the clicker's verdict, or withdraw it when they click the verdict they already gave."""
+    async with services.db.session() as session:
+        paper = await find_paper(session, paper_ref)
+    if paper is None:
+        raise UsageError("that paper is no longer stored")
+    topics = await judged_topics(services, ctx.channel_scope, paper)
+    async with services.db.session() as session:
+        keys = [feedback_service.topic_of(t)[1] for t in topics]
+        mine = (await feedback_store.votes(session, ctx.channel_scope.key, keys, paper.id, ctx.user)).mine
+    verdict = None if mine is relevant else relevant
+    topics, outcome = await judge_paper(services, ctx, paper, verdict, topics)
+    async with services.db.session() as session:
+        keys = [feedback_service.topic_of(t)[1] for t in topics]
+        votes = await feedback_store.votes(session, ctx.channel_scope.key, keys, paper.id, ctx.user)
+    return Reply(Message(text=judgement_line(paper, topics, verdict, outcome)), Visibility.EPHEMERAL), votes
 
 
 def _quoted(topics: list[str]) -> str:

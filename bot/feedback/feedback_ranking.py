@@ -9,7 +9,6 @@ once per run. Per (channel, topic) only the bar is checked and, for the papers t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from bot.feedback.learned_model import LearnedModel, paper_terms, paper_vector
 from bot.topics.matcher import match_paper
@@ -41,7 +40,7 @@ class LearnedRanking:
         for item in ranked:
             if matched_only and not model.decide(item.result):
                 continue  # the dot product only for what the scope will see
-            adjusted.append(replace(item, result=model.adjust(item.result, self.vector(item.paper))))
+            adjusted.append(RankedPaper(item.paper, model.adjust(item.result, self.vector(item.paper))))
         adjusted.sort(key=rank_key)
         return adjusted
 

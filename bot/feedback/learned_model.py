@@ -18,20 +18,20 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from bot.topics.matcher import MatchResult
 from bot.topics.text_analysis import STOPWORDS, AnalyzedPaper, AnalyzedText
 
 MODEL_VERSION = 2
 TITLE_WEIGHT = 2.0
-MAX_TERMS = 100  # enough for ten judged abstracts, small enough to store, load and score fast
+MAX_TERMS = 60  # enough for ten judged abstracts, small enough to store, load and score fast
 SCORE_SCALE = 6.0  # one centroid similarity of 1.0 moves a score by about a title hit (3.0) at full influence
 # Influence n / (n + HALF_INFLUENCE_AT), capped: one judgement barely moves anything, ten count, none rules.
 HALF_INFLUENCE_AT = 4.0
 MAX_INFLUENCE = 0.75
 NOTICE_AT = 0.05  # influence × opinion from which the "why" says the paper looks like judged ones
-LABELS = 12
+LABELS = 8
 MIN_BAR_JUDGEMENTS = 3
 MIN_BAR_GAIN = 1
 _COMMON = frozenset("""
@@ -126,11 +126,12 @@ class LearnedModel:
         elif result.matched and not matched:
             notes.append("left out: this channel marked papers that name the topic this little not for us")
         if push >= NOTICE_AT and self.examples:
-            shown = ", ".join(f"“{_short(t)}”" for t in self.examples[:2])
+            shown = ", ".join(f"“{t}”" for t in self.examples[:2])
             notes.append(f"like {_papers(self.relevant_count)} marked relevant here ({shown})")
         elif push <= -NOTICE_AT:
             notes.append(f"like {_papers(self.not_relevant_count)} marked not for us here")
-        return replace(result, score=score, matched=matched, learned="; ".join(notes) or None)
+        return MatchResult(score, matched, result.hits, result.together, result.together_where, result.similarity,
+                           "; ".join(notes) or None, result.near)
 
     def top_terms(self, n: int = 5) -> list[str]:
         """The words that most separate what the channel marked relevant, as the papers spell them."""
@@ -182,7 +183,7 @@ def fit(judged: Sequence[Judged], background: Sequence[Mapping[str, float]],
     kept = sorted(combined.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:MAX_TERMS]
     model.weights = {t: round(w, 4) for t, w in kept if round(w, 4)}
     model.relevant_count, model.not_relevant_count = len(relevant), len(others)
-    model.examples = [j.title for j in judged if j.relevant][:3]
+    model.examples = [_short(j.title) for j in judged if j.relevant][:2]
     model.bar = learn_bar(judged)
     if spelled:
         strongest = sorted(((w, t) for t, w in model.weights.items() if w > 0), reverse=True)[:LABELS]
