@@ -288,7 +288,8 @@ async def test_sync_registers_the_commands_and_the_invite_asks_for_exactly_what_
     synced = api.of("sync")[0]
     assert synced.path == f"{fd.API}/applications/{fd.APP_ID}/guilds/{fd.GUILD_ID}/commands"
     papers = next(c for c in synced.json() if c["name"] == "papers")
-    assert sorted(o["name"] for o in papers["options"]) == ["digest", "help", "search", "show", "today", "top", "why"]
+    assert sorted(o["name"] for o in papers["options"]) == ["digest", "feedback", "help", "search", "show", "today",
+                                                            "top", "why"]
     url = invite_url("123")
     assert "scope=bot+applications.commands" in url and "permissions=309237730304" in url
 
