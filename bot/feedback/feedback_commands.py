@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from bot.commands.command_input import require_ascii_digits
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
 from bot.errors import UsageError
@@ -104,6 +105,7 @@ async def judge_listed(services: CoreServices, ctx: ChatContext, ids: list[int],
                                       "“less 2”."), in_thread=True)
         index = 1
     else:
+        require_ascii_digits(number, "“more 2”")
         index = int(number)
         if not 1 <= index <= len(ids):
             return Reply(Message(text=f"That message lists {len(ids)} paper{'s' if len(ids) != 1 else ''}; "
