@@ -58,7 +58,7 @@ async def test_judgements_change_this_channels_listing_only_and_reset_forgets_th
     assert "marked" not in other.last()
     await lab.console.say("/papers feedback")
     summary = lab.last()
-    assert "• mixture of experts: 👍 1 · 👎 1 · learned: load, auxiliary, balancing" in summary
+    assert "• mixture of experts: 👍 1 · 👎 1 · learned: load, auxiliary, moe, balancing" in summary
     await other.console.say("/papers feedback")
     assert "Nothing yet" in other.last()
     await lab.console.say("/papers feedback reset mixture of experts")

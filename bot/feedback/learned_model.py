@@ -186,7 +186,7 @@ def fit(judged: Sequence[Judged], background: Sequence[Mapping[str, float]],
     model.examples = [_short(j.title) for j in judged if j.relevant][:2]
     model.bar = learn_bar(judged)
     if spelled:
-        strongest = sorted(((w, t) for t, w in model.weights.items() if w > 0), reverse=True)[:LABELS]
+        strongest = sorted(((w, t) for t, w in model.weights.items() if w > 0 and " " not in t), reverse=True)[:LABELS]
         model.labels = {t: " ".join(spelled.get(part, part) for part in t.split(" ")) for _, t in strongest}
     return model
 
