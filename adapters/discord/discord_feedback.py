@@ -19,8 +19,8 @@ import discord
 from adapters.discord.discord_renderer import escape, truncate
 from bot.commands.command_core import CommandCore
 from bot.commands.context import ChatContext
+from bot.feedback.feedback_service import Votes
 from bot.messages import ActionKind, PaperItem
-from storage.feedback_store import Votes
 
 log = logging.getLogger(__name__)
 

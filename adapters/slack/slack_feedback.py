@@ -21,8 +21,8 @@ from adapters.slack.slack_renderer import ACTION_PREFIX, Block, truncate
 from bot.commands.command_core import CommandCore
 from bot.commands.context import ChatContext
 from bot.commands.paper_items import NOT_RELEVANT_LABEL, RELEVANT_LABEL
+from bot.feedback.feedback_service import Votes
 from bot.messages import ActionKind, Reply
-from storage.feedback_store import Votes
 
 log = logging.getLogger(__name__)
 

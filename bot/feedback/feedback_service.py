@@ -21,7 +21,8 @@ from bot.topics.matcher import match_paper
 from bot.topics.subscriptions import clean_topic
 from bot.topics.topic_service import RankedPaper, SemanticReranker, TopicMatcher, match_topic
 from storage import feedback_store
-from storage.feedback_store import NO_TOPIC, TopicFeedback, Votes
+from storage.feedback_store import NO_TOPIC, TopicFeedback
+from storage.feedback_store import Votes as Votes  # what adapters show under a judged paper
 from storage.models import Paper
 from storage.paper_store import load_papers
 
