@@ -5,7 +5,11 @@ calls), and LLM calls == distinct papers (each paper summarised once however man
 Composition is the runner's own code path (`_prepare` once, then `_compose` per destination). The end-to-end
 run (claim, post to an in-memory poster, complete: two database transactions per destination) is timed too,
 on a smaller number of destinations, and printed as a rate.
-Run: .venv/bin/python bench/digests_bench.py [--destinations N] [--full-run N]
+With --models (issue 17), every subscription also gets a learned model (ten judgements of the topic's best
+candidates of the day, some relevant, some not, so most models carry a learned bar), and composition is timed
+without and with them: the target is less than 25 % more time. Both timings are of a later pass (fresh
+matcher, TL;DRs already cached), so the matching, where the models act, weighs as much as it can.
+Run: .venv/bin/python bench/digests_bench.py [--destinations N] [--full-run N] [--models]
 """
 
 from __future__ import annotations
@@ -65,7 +69,42 @@ class MemoryPoster:
         return None  # every delivery of the bench is a first attempt
 
 
-async def run(destinations: int, full_run: int) -> None:
+async def compose_all(db: Database, summaries: SummaryService, now: datetime, day: object) -> tuple[float, int]:
+    """One composition pass over every destination, with a fresh matcher: (seconds, digests)."""
+    services = CoreServices(db=db, matcher=TopicMatcher(), summaries=summaries, clock=fixed_clock(now))
+    runner = DigestRunner(services, {"bench": MemoryPoster()}, owner="bench", settings=DigestSettings(concurrency=4))
+    async with db.session() as s:
+        everyone = list((await s.execute(select(Destination).order_by(Destination.id))).scalars())
+    started = time.perf_counter()
+    context = await runner._prepare(everyone, {day})  # type: ignore[arg-type]
+    composed = await asyncio.gather(*(runner._compose(d, day, context) for d in everyone))  # type: ignore[arg-type]
+    return time.perf_counter() - started, len(composed)
+
+
+async def add_models(db: Database, day: object) -> int:
+    """A learned model on every subscription: per topic, its ten best candidates of the day judged (every
+    other one relevant), stored for each channel that follows it."""
+    from bot.feedback.learned_model import Judged, fit, paper_terms
+    from bot.topics.subscriptions import clean_topic
+    from bot.topics.topic_service import match_topic
+    from storage.feedback_models import FeedbackModel
+
+    matcher = TopicMatcher()
+    async with db.session() as s:
+        subscriptions = list((await s.execute(select(SubscriptionRow.scope, SubscriptionRow.topic))).all())
+        fitted: dict[str, dict[str, object]] = {}
+        for topic in sorted({t for _, t in subscriptions}):
+            ranked = await match_topic(s, matcher, topic, since=day, until=day, limit=10)  # type: ignore[arg-type]
+            judged = [Judged(paper_terms(matcher.analyze(r.paper)), n % 2 == 0, r.paper.title, r.result.evidence_score,
+                             r.matched, bool(r.result.hits or r.result.together)) for n, r in enumerate(ranked)]
+            background = [paper_terms(matcher.analyze(r.paper)) for r in ranked]
+            fitted[topic] = fit(judged, background).to_json()
+        s.add_all(FeedbackModel(scope=scope, topic_key=clean_topic(topic)[1], topic=topic, judgements=10,
+                                model=fitted[topic]) for scope, topic in subscriptions)
+    return len(subscriptions)
+
+
+async def run(destinations: int, full_run: int, models: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{Path(tmp) / 'bench.db'}")
         await db.upgrade()
@@ -109,6 +148,14 @@ async def run(destinations: int, full_run: int) -> None:
         posted = sum(o.status == "posted" for o in outcomes)
         print(f"end to end (claim, post, complete) on SQLite: {posted:,} digests in {elapsed:.1f} s "
               f"({posted / elapsed:,.0f} per second); LLM calls still {llm.calls:,}")
+        if models:
+            plain, count = await compose_all(db, summaries, now, day)
+            with_bar = await add_models(db, day)
+            await compose_all(db, summaries, now, day)  # papers the models let in get their TL;DRs cached too
+            learned, _ = await compose_all(db, summaries, now, day)
+            print(f"learned models on all {with_bar:,} subscriptions: composing {count:,} digests took "
+                  f"{plain:.1f} s plain, {learned:.1f} s with the models: {100 * (learned / plain - 1):+.0f} % "
+                  "(target < +25 %)")
         await summaries.close()
         await db.dispose()
 
@@ -135,8 +182,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--destinations", type=int, default=10_000)
     parser.add_argument("--full-run", type=int, default=500)
+    parser.add_argument("--models", action="store_true", help="Also time composition with a learned model on "
+                        "every subscription (issue 17).")
     args = parser.parse_args()
-    asyncio.run(run(args.destinations, args.full_run))
+    asyncio.run(run(args.destinations, args.full_run, args.models))
 
 
 if __name__ == "__main__":

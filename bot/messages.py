@@ -20,6 +20,8 @@ class Visibility(StrEnum):
 class ActionKind(StrEnum):
     SUMMARIZE = "summarize"
     WHY = "why"
+    RELEVANT = "relevant"  # 👍: this paper is for us (bot.feedback learns from it)
+    NOT_RELEVANT = "not_relevant"  # 👎: not for us
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from storage import (
                  delivery_models,
                  destination_models,
                  event_store,
+                 feedback_models,
                  followup_models,
                  models,
                  personal_models,
@@ -17,6 +18,6 @@ from storage import (
 )
 from storage.base import Base
 
-TABLE_MODULES = (models, delivery_models, destination_models, event_store, followup_models, personal_models,
-                 semantic_cache_store, subscription_models, summary_models)
+TABLE_MODULES = (models, delivery_models, destination_models, event_store, feedback_models, followup_models,
+                 personal_models, semantic_cache_store, subscription_models, summary_models)
 metadata: MetaData = Base.metadata

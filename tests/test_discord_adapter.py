@@ -294,7 +294,7 @@ async def test_sync_registers_the_commands_and_the_invite_asks_for_exactly_what_
     assert synced.path == f"{fd.API}/applications/{fd.APP_ID}/guilds/{fd.GUILD_ID}/commands"
     commands = {c["name"]: c for c in synced.json()}
     assert sorted(o["name"] for o in commands["papers"]["options"]) == [
-        "followups", "help", "mention", "search", "show", "today", "top", "why"]
+        "feedback", "followups", "help", "mention", "search", "show", "today", "top", "why"]
     for name, command in commands.items():
         assert command["contexts"] == [0], name  # servers only, as `contexts` (dm_permission is deprecated)
         # Channel settings need Manage Channels by default (admins can change that in Integrations); the rest is

@@ -27,6 +27,7 @@ from discord import app_commands
 from pydantic import SecretStr
 
 from adapters.discord.discord_commands import app_commands_for
+from adapters.discord.discord_feedback import judge_button_class, judge_view
 from adapters.discord.discord_renderer import batch_mentions, render_message, thread_name, truncate
 from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.command_table import CommandSpec
@@ -112,6 +113,9 @@ class DiscordAdapter:
         self.tree.error(self._on_tree_error)
         self._install_commands()
         client.event(self.on_message)
+        # 👍/👎 under lists: persistent buttons, dispatched by their custom_id even after a restart
+        self.judge_button = judge_button_class(core, interaction_context)
+        client.add_dynamic_items(self.judge_button)
 
     # -- app commands ----------------------------------------------------------------------------------------
 
@@ -155,9 +159,12 @@ class DiscordAdapter:
                 await interaction.delete_original_response()
             ephemeral = True
         try:
-            for batch in render_message(reply.message):
+            batches = render_message(reply.message)
+            view = None if ephemeral else judge_view(self.judge_button, reply.message.items)
+            for index, batch in enumerate(batches):
+                extra: dict[str, Any] = {"view": view} if view is not None and index == len(batches) - 1 else {}
                 sent = await interaction.followup.send(embeds=batch, ephemeral=ephemeral,
-                                                       allowed_mentions=NO_MENTIONS, wait=True)
+                                                       allowed_mentions=NO_MENTIONS, wait=True, **extra)
                 if ctx is not None and not ephemeral and reply.paper_ids:
                     await self.core.record_posted(ctx, reply, str(sent.id))
             if reply.private is not None and ctx is not None:  # the "for you" part: only the asker sees it
@@ -247,7 +254,7 @@ class DiscordAdapter:
     # -- running ---------------------------------------------------------------------------------------------
 
     def poster(self, *, interval: float = 0.25) -> DiscordPoster:
-        return DiscordPoster(self.client, interval=interval)
+        return DiscordPoster(self.client, interval=interval, buttons=self.judge_button)
 
 
 class Pacer:
@@ -324,9 +331,10 @@ class DiscordPoster:
     A failure before anything was posted raises `DeliveryError` (retried by the runner); once the first message
     is out, later failures are logged and the post counts as delivered, so a retry never duplicates it."""
 
-    def __init__(self, client: discord.Client, *, interval: float = 0.25) -> None:
+    def __init__(self, client: discord.Client, *, interval: float = 0.25, buttons: type[Any] | None = None) -> None:
         self.client = client
         self._pace = Pacer(interval)
+        self.buttons = buttons  # the adapter's 👍/👎 DynamicItem class: on the last message of a digest
 
     async def _direct(self, destination: Destination) -> discord.DMChannel:
         """A personal digest's channel: the person's DM with the bot (POST /users/@me/channels, cached by
@@ -353,10 +361,13 @@ class DiscordPoster:
         if tag is not None:
             mark_digest(batches[0][-1], tag)
         first: discord.Message | None = None
+        view = judge_view(self.buttons, message.items) if self.buttons is not None else None
         try:
             for index, batch in enumerate(batches):
                 await self._pace.wait()
                 extra: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+                if view is not None and index == len(batches) - 1:
+                    extra["view"] = view
                 if users := batch_mentions(batch, message):  # opted-in people: pinged, and no one else
                     extra["content"] = "→ " + " ".join(f"<@{u}>" for u in users)
                     extra["allowed_mentions"] = discord.AllowedMentions(

@@ -33,6 +33,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack.slack_feedback import JUDGE_ACTION_RE, on_judge
 from adapters.slack.slack_poster import PERMANENT_ERRORS, Sleep, error_code, retry_handlers
 from adapters.slack.slack_renderer import SlackMessage, parse_action_id, render_message
 from bot.commands.command_core import SORRY, CommandCore, error_reply
@@ -118,6 +119,7 @@ class SlackAdapter:
         self.app.event("app_mention")(self._on_mention)
         self.app.event("message")(self._on_message)
         self.app.action(ACTION_RE)(self._on_action)
+        self.app.action(JUDGE_ACTION_RE)(self._on_judge)
         self.app.error(self._on_error)
 
     # -- middleware ----------------------------------------------------------------------------------------
@@ -289,6 +291,14 @@ class SlackAdapter:
             # its answer, privately.
             log.info("cannot post in %s (%s); answering the click privately", ctx.channel, error_code(exc))
             await self._respond(response_url, privately, replace_original=False)
+
+    async def _on_judge(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
+                        context: AsyncBoltContext) -> None:
+        """👍 Relevant / 👎 Not for us (see slack_feedback): the message shows the counts, the clicker a note."""
+        async def respond(url: str, reply: Reply) -> None:
+            await self._respond(url, reply, replace_original=False)
+
+        await on_judge(self.core, respond, ack, body, context, PLATFORM)
 
     # -- posting -------------------------------------------------------------------------------------------
 

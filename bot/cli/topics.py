@@ -9,9 +9,14 @@ import typer
 
 from bot.app import App
 from bot.cli.common import fail, out, parse_date_option, run
+from bot.errors import UsageError
+from bot.feedback import feedback_service
+from bot.scope import Scope
 from bot.topics.subscriptions import clean_topic
 from bot.topics.topic_service import RankedPaper, TopicMatcher, match_topic, search_papers
-from storage.paper_store import latest_day, paper_to_record
+from storage.paper_store import find_paper, latest_day, paper_to_record
+
+CONSOLE_PLATFORM, CONSOLE_WORKSPACE = "console", "local"  # the scope `paperboy console --channel C` judges in
 
 
 def _record(item: RankedPaper) -> dict[str, object]:
@@ -49,6 +54,9 @@ def register(cli: typer.Typer) -> None:
         every: Annotated[bool, typer.Option("--all", help="Consider every stored paper.")] = False,
         limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 50,
         as_json: Annotated[bool, typer.Option("--json", help="A JSON array, best first.")] = False,
+        channel: Annotated[str | None, typer.Option(
+            "--channel", help="Rank with what this console channel taught the topic (its judgements).", max=80)]
+        = None,
     ) -> None:
         """Rank papers for a topic exactly as digests do; ✓ marks papers a digest would include."""
         when = parse_date_option(day)
@@ -59,15 +67,49 @@ def register(cli: typer.Typer) -> None:
             clean_topic(topic)
             matcher = TopicMatcher()
             async with app.db.session() as session:
-                if every:
-                    return await match_topic(session, matcher, topic, limit=limit, semantic=app.semantic)
-                target = when or await latest_day(session, app.today())
-                if target is None:
-                    return []
+                target = None
+                if not every:
+                    target = when or await latest_day(session, app.today())
+                    if target is None:
+                        return []
+                if channel is not None:
+                    scope = Scope.for_channel(CONSOLE_PLATFORM, CONSOLE_WORKSPACE, channel)
+                    return await feedback_service.match_topic_for(session, matcher, scope, topic, since=target,
+                                                                  until=target, limit=limit, semantic=app.semantic)
                 return await match_topic(session, matcher, topic, since=target, until=target, limit=limit,
                                          semantic=app.semantic)
 
         _print(run(go), as_json, f"No stored paper matches {topic[:80]!r}.")
+
+    @topics_cli.command("feedback")
+    def topics_feedback(
+        topic: Annotated[str, typer.Argument(help="The topic the paper was listed for (\"none\": no topic).")],
+        paper_ref: Annotated[str, typer.Argument(help="arXiv id, URL or #id of a stored paper.")],
+        relevant: Annotated[bool | None, typer.Option(
+            "--relevant/--not-relevant", help="Your verdict: relevant here, or not for us.")] = None,
+        channel: Annotated[str, typer.Option("--channel", help="The console channel judging.", max=80)] = "general",
+        user: Annotated[str, typer.Option("--user", help="Who judges (their latest verdict counts).", max=80)]
+        = "you",
+    ) -> None:
+        """Judge a paper for a topic in a console channel; that channel's ranking of the topic learns from it."""
+        if relevant is None:
+            raise fail("say --relevant or --not-relevant")
+        if len(paper_ref) > 300:
+            raise fail("that paper reference is too long")
+
+        async def go(app: App) -> str:
+            scope = Scope.for_channel(CONSOLE_PLATFORM, CONSOLE_WORKSPACE, channel)
+            async with app.db.session() as session:
+                paper = await find_paper(session, paper_ref)
+                if paper is None:
+                    raise UsageError(f"no stored paper {paper_ref[:80]!r}")
+                outcome = await feedback_service.judge(session, TopicMatcher(), scope, topic, paper, user, relevant)
+            verdict = "relevant" if relevant else "not for us"
+            return (f"#{channel}: {paper.title[:100]} marked {verdict} for “{outcome.topic}” "
+                    f"(👍 {outcome.votes.relevant} · 👎 {outcome.votes.not_relevant}; the topic has learned from "
+                    f"{outcome.judged} judged paper{'s' if outcome.judged != 1 else ''}).")
+
+        out.print(run(go), markup=False)
 
     @cli.command("search")
     def search(

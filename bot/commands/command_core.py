@@ -18,9 +18,11 @@ from bot.commands.grammar import Command, parse, split_command
 from bot.commands.services import CoreServices
 from bot.dedupe import DatabaseEventDeduper, Deduper
 from bot.errors import PaperboyError, UsageError
+from bot.feedback import feedback_commands
 from bot.messages import ActionKind, Message, Reply, Visibility
 from storage.delivery_store import console_numbers_used, find_console_post, log_console_post
 from storage.destination_store import record_posted
+from storage.feedback_store import Votes
 from storage.paper_store import find_paper
 from storage.subscription_store import list_topics
 
@@ -123,6 +125,20 @@ class CommandCore:
         reply = await self._guard(call, work)
         assert reply is not None
         return reply
+
+    async def handle_judgement(self, ctx: ChatContext, paper_ref: str, relevant: bool) -> tuple[Reply, Votes | None]:
+        """A 👍/👎 button under a paper: the clicker's verdict (a second click on the same button withdraws it),
+        with the paper's counts in this channel for the message to show; None when it failed."""
+        votes: list[Votes] = []
+
+        async def work() -> Reply:
+            reply, counted = await feedback_commands.toggle(self.services, ctx, paper_ref, relevant)
+            votes.append(counted)
+            return reply
+
+        reply = await self._guard(_Call(f"button {'relevant' if relevant else 'not relevant'}"), work)
+        assert reply is not None
+        return reply, (votes[0] if votes else None)
 
     async def record_posted(self, ctx: ChatContext, reply: Reply, message_ref: str, *,
                             thread_ref: str | None = None, kind: str = "list") -> None:

@@ -13,6 +13,7 @@ from bot.commands import digest_commands, followup_commands, paper_commands, sub
 from bot.commands.command_input import Command
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
+from bot.feedback import feedback_commands
 from bot.messages import Message, Reply, Visibility
 from bot.personal import personal_commands
 from bot.topics.subscriptions import MAX_TOPIC_CHARS
@@ -141,7 +142,14 @@ async def _help(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
     return help_reply(ctx.platform)
 
 
+async def _feedback(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    return await feedback_commands.feedback(s, ctx, c.args)
+
+
 async def _subscribe(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
+    head, _, rest = c.args.partition(" ")
+    if head.lower() == "like" and rest.strip():  # /subscribe like 2501.01234: a topic from example papers
+        return await feedback_commands.subscribe_like(s, ctx, rest, personal="me" in c.flags)
     return await subscription_commands.do_subscribe(s, ctx, c.args, personal="me" in c.flags)
 
 
@@ -192,6 +200,11 @@ TABLE: tuple[SlashCommand, ...] = (
                     "Follow-ups in digest threads: on, off, or the recent ones", "followups [on|off]", _followups,
                     (Argument("setting", "on | off; empty lists the recent follow-ups", choices=("on", "off")),),
                     private=_private_when_asking, changes_channel=_setting_changed),
+        CommandSpec("papers", "feedback", "/papers feedback [reset TOPIC]", "/papers feedback [reset TOPIC]",
+                    "what this channel's 👍/👎 taught its topics; reset forgets one",
+                    "What this channel's judgements taught its topics (reset TOPIC forgets one)", "", _feedback,
+                    (Argument("what", "Empty: what was taught; “reset TOPIC”: forget that topic's", max_chars=220),),
+                    private=lambda args: not args.strip(), changes_channel=lambda args: bool(args.strip())),
         CommandSpec("papers", "help", "/papers help", "/papers help", "what Paperboy can do", "What Paperboy can do",
                     "help", _help, private=_always, listed=False),
     ), group_description="Today's research papers for this channel"),
@@ -292,8 +305,12 @@ def help_text(platform: str = "console") -> str:
                      "“@Paperboy 2: which dataset?”.")
         lines.append("Changing the channel's digest or topics needs the Manage Channels permission; "
                      "personal subscriptions do not.")
+        lines.append("Teach a topic with the 👍 / 👎 buttons under a listing; /subscribe topic:like PAPER_ID "
+                     "starts a topic from example papers.")
     else:
         lines.append("In a thread under my posts: “summarize 3”, “tl;dr 2”, or @mention me with a question.")
+        lines.append("Teach a topic: “more 3” / “less 3” (or 👍 3 / 👎 3) under a listing; /subscribe like PAPER_ID "
+                     "starts a topic from example papers.")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ from bot.commands.paper_items import items_with_tldrs, to_item
 from bot.commands.services import CoreServices
 from bot.digests.digest_composer import by_upvotes, day_label, rank_for_topics
 from bot.errors import UsageError
+from bot.feedback import feedback_service
 from bot.messages import Message, Reply, Visibility
 from bot.personal.for_you import for_you
 from bot.summaries.summary_service import paper_text
@@ -50,9 +51,10 @@ async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -
             return Reply(Message(text="No papers stored yet. New papers arrive every weekday."))
         papers = await papers_of_days(session, day, day)
         topics = await list_topics(session, ctx.channel_scope)
+        match = await feedback_service.day_match_for(session, services.matcher, ctx.channel_scope, topics)
     chosen: list[Paper]
     if topics:
-        ranked = rank_for_topics(services.matcher, topics, papers)
+        ranked = rank_for_topics(services.matcher, topics, papers, match=match)
         matched_ids = {item.paper.id for item, _ in ranked}
         rest = by_upvotes(p for p in papers if p.id not in matched_ids)
         chosen = [item.paper for item, _ in ranked] + rest

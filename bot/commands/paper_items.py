@@ -10,6 +10,9 @@ from bot.papers import paper_url
 from bot.summaries.summary_service import SummaryService, paper_text
 from storage.models import Paper
 
+RELEVANT_LABEL = "👍 Relevant"
+NOT_RELEVANT_LABEL = "👎 Not for us"
+
 
 def paper_ref(paper: Paper) -> str:
     return paper.arxiv_id or f"#{paper.id}"
@@ -21,7 +24,9 @@ def to_item(number: int, paper: Paper, *, tldr: str | None = None, why: str | No
         number=number, paper_id=paper.id, title=paper.title, url=paper_url(paper.arxiv_id),
         arxiv_id=paper.arxiv_id, tldr=tldr, upvotes=paper.upvotes, authors=tuple(paper.authors or ()),
         author_count=paper.author_count, organization=paper.organization, why=why,
-        actions=(Action(ActionKind.SUMMARIZE, "Summarize", ref), Action(ActionKind.WHY, "Why", ref)),
+        actions=(Action(ActionKind.SUMMARIZE, "Summarize", ref), Action(ActionKind.WHY, "Why", ref),
+                 Action(ActionKind.RELEVANT, RELEVANT_LABEL, ref),
+                 Action(ActionKind.NOT_RELEVANT, NOT_RELEVANT_LABEL, ref)),
     )
 
 

@@ -12,6 +12,7 @@ import re
 from bot.commands.command_input import require_ascii_digits, sanitize
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
+from bot.feedback import feedback_commands
 from bot.messages import Message, Reply
 from bot.summaries.kinds import MAX_QUESTION_CHARS, SummaryKind
 from bot.summaries.summary_service import paper_text
@@ -73,6 +74,8 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
     if posted is None or not posted.paper_ids:
         return None  # not a thread under something the bot posted
     ids = [int(i) for i in posted.paper_ids]
+    if judged := feedback_commands.JUDGE_RE.match(text):  # "more 3" / "less 3": the channel teaches its topics
+        return await feedback_commands.judge_listed(services, ctx, ids, judged.group("verb"), judged.group("number"))
     request = _REQUEST_RE.match(text)
     if request:
         paper_id, problem = _pick(ids, _number(request.group("number"), "“summarize 2”"))

@@ -6,13 +6,14 @@ exactly what will be posted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands.paper_items import items_with_tldrs
+from bot.feedback import feedback_service
 from bot.messages import Message
 from bot.summaries.summary_service import SummaryService
 from bot.topics.subscriptions import Scope
@@ -22,6 +23,9 @@ from storage.models import Paper
 from storage.paper_store import latest_day_among, papers_of_days
 from storage.subscription_store import list_topics
 
+# How a channel's topics are matched against a day: plainly (`match_many`), or with what the channel taught
+# them (bot.feedback.feedback_ranking.LearnedRanking.match_day).
+DayMatch = Callable[[Sequence[str], Sequence[Paper]], dict[str, list[RankedPaper]]]
 DEFAULT_MAX_ITEMS = 10
 NOTHING_NEW = "No new papers today."
 
@@ -47,11 +51,12 @@ def by_upvotes(papers: Iterable[Paper]) -> list[Paper]:
 
 
 def rank_for_topics(
-    matcher: TopicMatcher, topics: Sequence[str], papers: Sequence[Paper]
+    matcher: TopicMatcher, topics: Sequence[str], papers: Sequence[Paper], *, match: DayMatch | None = None,
 ) -> list[tuple[RankedPaper, str]]:
     """Each matching paper once, with the topic it matched best; ranked by relevance, then upvotes."""
     best: dict[int, tuple[RankedPaper, str]] = {}
-    for topic, ranked in match_many(matcher, topics, papers).items():
+    results = match(topics, papers) if match is not None else match_many(matcher, topics, papers)
+    for topic, ranked in results.items():
         for item in ranked:
             current = best.get(item.paper.id)
             if current is None or item.result.score > current[0].result.score:
@@ -68,6 +73,7 @@ def choose(
     seen: set[int] | frozenset[int] = frozenset(),
     covered_day: date | None = None,
     max_items: int = DEFAULT_MAX_ITEMS,
+    match: DayMatch | None = None,
 ) -> DigestPlan:
     """Pure: which of the day's papers a channel gets. `seen` are papers its digests already listed;
     `covered_day` the newest day they covered — a covered day's overflow ("K more") is not served again."""
@@ -76,7 +82,7 @@ def choose(
         return plan
     if topics:
         # Match against the whole day (one shared index for every channel), then drop what was posted.
-        ranked = [(item, topic) for item, topic in rank_for_topics(matcher, topics, papers)
+        ranked = [(item, topic) for item, topic in rank_for_topics(matcher, topics, papers, match=match)
                   if item.paper.id not in seen]
         chosen = ranked[:max_items]
         plan.papers = [item.paper for item, _ in chosen]
@@ -107,7 +113,8 @@ async def plan_digest(
     if exclude_posted:
         seen = await posted_paper_ids(session, destination)
         covered = await latest_day_among(session, seen) if seen else None
-    return choose(matcher, day, papers, topics, seen=seen, covered_day=covered, max_items=max_items)
+    match = await feedback_service.day_match_for(session, matcher, scope, topics)
+    return choose(matcher, day, papers, topics, seen=seen, covered_day=covered, max_items=max_items, match=match)
 
 
 async def render_digest(plan: DigestPlan, summaries: SummaryService, *, nothing_new: str = NOTHING_NEW,

@@ -25,6 +25,9 @@ from bot.digests.digest_composer import NOTHING_NEW, DigestPlan, choose, render_
 from bot.digests.poster import DigestPoster, DigestTag, PostResult
 from bot.digests.schedule import due_day
 from bot.errors import DeliveryError
+from bot.feedback import feedback_service
+from bot.feedback.feedback_ranking import LearnedRanking
+from bot.feedback.learned_model import LearnedModel
 from bot.messages import Message
 from bot.personal import routing
 from storage import delivery_store
@@ -45,6 +48,8 @@ class DigestSettings:
     # Seconds everything an LLM does for one digest may take (topic expansion, then TL;DRs) before the digest
     # goes out with what is ready: the plain matcher's topics and offline TL;DRs.
     tldr_deadline: float = 8.0
+    models: dict[tuple[str, str], LearnedModel] = field(default_factory=dict)  # what each channel taught a topic
+    learned: LearnedRanking | None = None
     nothing_new: str = NOTHING_NEW
     concurrency: int = 16
 
@@ -117,11 +122,13 @@ class DigestRunner:
             context.topics = await all_channel_subscriptions(session)
             context.topics.update(await all_personal_subscriptions(session))  # DM digests, mention routing
             context.mentions = await mention_opt_ins(session, keys)
+            context.models = await feedback_service.models_for(session, context.topics)
             context.seen = await posted_paper_ids_by_destination(session, keys)
             seen_days = await days_of(session, {i for ids in context.seen.values() for i in ids})
         for key, ids in context.seen.items():
             context.covered[key] = max((seen_days[i] for i in ids if i in seen_days), default=None)
         context.tldr_deadline = self.settings.tldr_deadline
+        context.learned = LearnedRanking(self.services.matcher)
         if self.services.semantic is not None:
             spent = await self._expand_topics({t for topics in context.topics.values() for t in topics})
             context.tldr_deadline = max(self.settings.tldr_deadline - spent, self.settings.tldr_deadline / 4)
@@ -209,8 +216,11 @@ class DigestRunner:
         if listing_day is None or (destination.user_id and not topics):
             plan = DigestPlan(day=day, topics=topics)
         else:
+            match = feedback_service.day_match(context.models, scope.key, topics,
+                                               context.learned or LearnedRanking(services.matcher))
             plan = choose(services.matcher, listing_day, papers, topics, seen=context.seen.get(destination.key, set()),
-                          covered_day=context.covered.get(destination.key), max_items=services.digest_max_items)
+                          covered_day=context.covered.get(destination.key), max_items=services.digest_max_items,
+                          match=match)
         if not plan.papers:
             plan.day = day
         message = await render_digest(plan, services.summaries,
@@ -230,3 +240,5 @@ class _RunContext:
     covered: dict[str, date | None] = field(default_factory=dict)
     mentions: dict[str, list[str]] = field(default_factory=dict)  # channel → people opted in to mentions there
     tldr_deadline: float = 8.0
+    models: dict[tuple[str, str], LearnedModel] = field(default_factory=dict)  # what each channel taught a topic
+    learned: LearnedRanking | None = None

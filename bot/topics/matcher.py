@@ -43,10 +43,17 @@ class MatchResult:
     together: list[str] = field(default_factory=list)  # concepts found side by side (loose match)
     together_where: str | None = None
     similarity: float | None = None  # cosine similarity to the topic, when embeddings are configured
+    learned: str | None = None  # what the channel's judgements added ("like 3 papers marked relevant here")
+    near: float = 0.0  # the part of `score` that only orders near misses (0 when not asked for)
+
+    @property
+    def evidence_score(self) -> float:
+        """The score from what the paper says of the topic, without the near-miss ordering."""
+        return self.score - self.near
 
     def why(self) -> str:
         if not self.hits and not self.together and self.similarity is None:
-            return "no mention of the topic"
+            return "no mention of the topic" + (f"; {self.learned}" if self.learned else "")
         parts = []
         for hit in self.hits:
             times = f" ×{hit.count}" if hit.count > 1 else ""
@@ -61,6 +68,8 @@ class MatchResult:
             parts.append(" + ".join(f"“{c}”" for c in self.together) + f" together in {self.together_where}")
         if self.similarity is not None:
             parts.append(f"semantic similarity {self.similarity:.2f}")
+        if self.learned:
+            parts.append(self.learned)
         return "; ".join(parts)
 
 
@@ -153,7 +162,8 @@ def _is_focus(sentence_index: int, sentences: list[str]) -> bool:
 def match_paper(query: TopicQuery, paper: AnalyzedPaper, *, rank_near_misses: bool = True) -> MatchResult:
     """Score one paper against a compiled topic; without `rank_near_misses`, non-matches score 0 (faster)."""
     if not _may_match(query, paper):
-        return MatchResult(round(0.5 * _partial_overlap(query, paper), 4) if rank_near_misses else 0.0, False)
+        near = round(0.5 * _partial_overlap(query, paper), 4) if rank_near_misses else 0.0
+        return MatchResult(near, False, near=near)
     evidence: list[_Evidence] = []
     for term, origin in _terms_for_paper(query, paper):
         title_at = occurrences(term, paper.title)
@@ -204,8 +214,9 @@ def match_paper(query: TopicQuery, paper: AnalyzedPaper, *, rank_near_misses: bo
             together_where = "title" if relaxed_title else "abstract"
     focus = any(_is_focus(s, paper.sentences) for s in hit_sentences | loose_sentences)
 
+    near = 0.5 * _partial_overlap(query, paper) if rank_near_misses else 0.0
     score = (
-        (0.5 * _partial_overlap(query, paper) if rank_near_misses else 0.0)
+        near
         + 3.0 * title_exact
         + 2.0 * loose_title
         + 1.2 * math.log2(1 + abstract_count)
@@ -227,4 +238,4 @@ def match_paper(query: TopicQuery, paper: AnalyzedPaper, *, rank_near_misses: bo
     hits = [Hit(e.title_quote, "title", e.title, e.origin) for e in evidence if e.title]
     hits += [Hit(e.abstract_quote, "abstract", len(e.abstract_positions), e.origin)
              for e in evidence if e.abstract_positions]
-    return MatchResult(round(score, 4), bool(matched), hits, together, together_where)
+    return MatchResult(round(score, 4), bool(matched), hits, together, together_where, near=round(near, 4))

@@ -30,6 +30,7 @@ MANAGE_CHANNELS = 1 << 4
 DEFER = "defer"
 FOLLOWUP = "followup"
 DELETE_ORIGINAL = "delete-original"
+EDIT_ORIGINAL = "edit-original"
 MESSAGE = "message"
 THREAD = "thread"
 TYPING = "typing"
@@ -58,12 +59,13 @@ def thread_channel(thread_id: int, parent_id: int = CHANNEL_ID, name: str = "dig
 
 def message(message_id: int, channel_id: int, *, author: dict[str, Any] | None = None, content: str = "",
             embeds: list[Any] | None = None, mentions: list[dict[str, Any]] | None = None, flags: int = 0,
-            reference: int | None = None) -> dict[str, Any]:
+            reference: int | None = None, components: list[Any] | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": str(message_id), "channel_id": str(channel_id), "author": author or user(BOT_ID, "Paperboy", bot=True),
         "content": content, "timestamp": TIMESTAMP, "edited_timestamp": None, "tts": False,
         "mention_everyone": False, "mentions": mentions or [], "mention_roles": [], "attachments": [],
         "embeds": embeds or [], "pinned": False, "type": 19 if reference else 0, "flags": flags,
+        "components": components or [],
     }
     if reference:
         data["message_reference"] = {"message_id": str(reference), "channel_id": str(channel_id)}
@@ -94,6 +96,20 @@ def interaction(command: str, options: list[dict[str, Any]] | None = None, *, su
     }
 
 
+def component_interaction(custom_id: str, clicked: dict[str, Any], *, user_id: int = USER_ID,
+                          interaction_id: int = 941000000000000001) -> dict[str, Any]:
+    """A MESSAGE_COMPONENT (3) interaction: a button with `custom_id` clicked on the message `clicked` (as the
+    API returned it, components included), as the gateway delivers it."""
+    return {
+        "id": str(interaction_id), "application_id": str(APP_ID), "type": 3, "token": f"tok-{interaction_id}",
+        "version": 1, "guild_id": str(GUILD_ID), "channel_id": clicked["channel_id"], "channel": text_channel(),
+        "attachment_size_limit": 8_000_000, "locale": "en-US", "guild_locale": "en-US", "app_permissions": "0",
+        "member": {"user": user(user_id, f"user{user_id % 1000}"), "roles": [], "joined_at": TIMESTAMP,
+                   "deaf": False, "mute": False, "permissions": "0", "flags": 0},
+        "message": clicked, "data": {"custom_id": custom_id, "component_type": 2},
+    }
+
+
 def _json(body: Any, status: int = 200) -> Reply:
     return Reply(status, json.dumps(body).encode())
 
@@ -119,6 +135,8 @@ class FakeDiscord(FakeServer):
             ("GET", re.compile(rf"^{API}/oauth2/applications/@me$"), "app", self._app),
             ("POST", re.compile(rf"^{API}/interactions/(\d+)/([^/]+)/callback$"), DEFER, self._callback),
             ("POST", re.compile(rf"^{API}/webhooks/(\d+)/([^/]+)$"), FOLLOWUP, self._followup),
+            ("PATCH", re.compile(rf"^{API}/webhooks/(\d+)/([^/]+)/messages/@original$"), EDIT_ORIGINAL,
+             self._edit_original),
             ("DELETE", re.compile(rf"^{API}/webhooks/(\d+)/([^/]+)/messages/@original$"), DELETE_ORIGINAL,
              lambda r, m: Reply(204, b"", {"Content-Type": "text/plain"})),
             ("POST", re.compile(rf"^{API}/channels/(\d+)/messages$"), MESSAGE, self._message),
@@ -173,7 +191,13 @@ class FakeDiscord(FakeServer):
     def _followup(self, rec: Recorded, match: re.Match[str]) -> Reply:
         body = rec.json() or {}
         return _json(message(self.next_id(), CHANNEL_ID, embeds=body.get("embeds"), content=body.get("content", ""),
-                             flags=body.get("flags", 0)))
+                             flags=body.get("flags", 0), components=body.get("components")))
+
+    def _edit_original(self, rec: Recorded, match: re.Match[str]) -> Reply:
+        """Edit Original Interaction Response: for a component interaction, the message the button is on.
+        Only `components` matter to the adapter here; the fake answers with them."""
+        body = rec.json() or {}
+        return _json(message(self.next_id(), CHANNEL_ID, embeds=body.get("embeds"), components=body.get("components")))
 
     def _message(self, rec: Recorded, match: re.Match[str]) -> Reply:
         """As documented for Create Message: with `enforce_nonce`, a nonce the same author used moments ago
@@ -188,7 +212,8 @@ class FakeDiscord(FakeServer):
                 return _json({"message": "Cannot send messages to this user", "code": 50007}, 403)
             if nonce is not None and body.get("enforce_nonce") and nonce in self._nonces:
                 return _json(self._nonces[nonce])
-            sent = message(self.next_id(), channel, embeds=body.get("embeds"), content=body.get("content", ""))
+            sent = message(self.next_id(), channel, embeds=body.get("embeds"), content=body.get("content", ""),
+                           components=body.get("components"))
             self.posted.setdefault(channel, []).append(sent)
             if nonce is not None:
                 self._nonces[nonce] = {**sent, "nonce": nonce}

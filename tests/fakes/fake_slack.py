@@ -61,6 +61,7 @@ class FakeSlack(FakeServer):
         self.route("POST", "/api/chat.postMessage", self._post)
         self.route("POST", "/api/chat.postEphemeral", ok(message_ts="1700000000.999999"))
         self.route("POST", "/api/conversations.open", self._open)
+        self.route("POST", "/api/chat.update", self._update)
         for n in range(1, 6):
             self.route("POST", f"/response/{n}", Reply(200, b"ok", {"Content-Type": "text/plain"}))
         self.route("POST", "/api/apps.connections.open", self._connections_open)
@@ -128,6 +129,20 @@ class FakeSlack(FakeServer):
     def opens(self) -> list[str]:
         """The users conversations.open was called for, in order."""
         return [str(arguments(rec).get("users")) for rec in self.calls("/api/conversations.open")]
+
+    def _update(self, rec: Recorded) -> Reply:
+        """chat.update: the message must exist (Slack answers message_not_found otherwise)."""
+        body = rec.json()
+        with self._ts_lock:
+            found = next((m for m in self.history.get(str(body.get("channel")), []) if m["ts"] == body.get("ts")),
+                         None)
+            if found is None:
+                return slack_error("message_not_found")
+            found["text"] = body.get("text", found["text"])
+        return ok(channel=body.get("channel"), ts=body.get("ts"), text=found["text"])
+
+    def updates(self) -> list[dict[str, Any]]:
+        return [r.json() for r in self.calls("/api/chat.update")]
 
     def _history(self, rec: Recorded) -> Reply:
         query = {k: v[0] for k, v in rec.query.items()}
@@ -266,8 +281,13 @@ def event_request(event: dict[str, Any], *, event_id: str = "Ev1", retry: int | 
 
 def action_request(action_id: str, value: str, *, message_ts: str, channel: str = "C1", user: str = "U1",
                    response_url: str = "", thread_ts: str | None = None,
-                   action_ts: str = "1700000001.000000") -> AsyncBoltRequest:
+                   action_ts: str = "1700000001.000000",
+                   blocks: list[dict[str, Any]] | None = None) -> AsyncBoltRequest:
+    """A block_actions payload as Slack sends it; `blocks` is the clicked message's blocks (Slack includes
+    them in `message`)."""
     message: dict[str, Any] = {"type": "message", "ts": message_ts, "user": BOT_USER, "text": "digest"}
+    if blocks is not None:
+        message["blocks"] = blocks
     if thread_ts:
         message["thread_ts"] = thread_ts
     payload = {"type": "block_actions", "team": {"id": TEAM, "domain": "paper"}, "user": {"id": user},

@@ -1,0 +1,105 @@
+"""👍 / 👎 buttons under Discord lists: persistent `DynamicItem`s whose custom_id carries the verdict and the
+paper, so a click works after a restart and on any process (discord.py matches the id against the template;
+no view has to be remembered). The clicked message's buttons are relabelled with the paper's counts in the
+channel; the clicker gets a private note.
+
+One row of a view holds five buttons and a message five rows: the buttons (“👍 3”, “👎 3”) for up to twelve
+papers go on the last message of a list, numbered like the papers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from typing import Any
+
+import discord
+
+from adapters.discord.discord_renderer import escape, truncate
+from bot.commands.command_core import CommandCore
+from bot.commands.context import ChatContext
+from bot.feedback.feedback_service import Votes
+from bot.messages import ActionKind, PaperItem
+
+log = logging.getLogger(__name__)
+
+PREFIX = "paperboy:judge"
+TEMPLATE = re.compile(rf"^{PREFIX}:(?P<verdict>up|down):(?P<number>\d{{1,2}}):(?P<ref>[^\s]{{1,80}})$")
+MAX_JUDGED_ITEMS = 12  # 24 buttons: within a message's 5 rows of 5
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def custom_id(verdict: str, number: int, ref: str) -> str:
+    return f"{PREFIX}:{verdict}:{number}:{ref}"
+
+
+def label(verdict: str, number: int, count: int = 0) -> str:
+    return f"{'👍' if verdict == 'up' else '👎'} {number}" + (f" · {count}" if count else "")
+
+
+def judge_button_class(core: CommandCore, context_of: Any) -> type[discord.ui.DynamicItem[discord.ui.Button[Any]]]:
+    """The DynamicItem class for one core; register it with `client.add_dynamic_items` before connecting."""
+
+    class JudgeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+        def __init__(self, verdict: str, number: int, ref: str, count: int = 0) -> None:
+            style = discord.ButtonStyle.success if verdict == "up" else discord.ButtonStyle.secondary
+            super().__init__(discord.ui.Button(label=label(verdict, number, count), style=style,
+                                               custom_id=custom_id(verdict, number, ref)))
+            self.verdict, self.number, self.ref = verdict, number, ref
+
+        @classmethod
+        async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                                 match: re.Match[str], /) -> JudgeButton:
+            return cls(match["verdict"], int(match["number"]), match["ref"])
+
+        async def callback(self, interaction: discord.Interaction) -> None:
+            await on_click(core, context_of(interaction), interaction, self.verdict, self.number, self.ref)
+
+    return JudgeButton
+
+
+def judge_view(button_class: type[Any], items: list[PaperItem]) -> discord.ui.View | None:
+    """The 👍/👎 buttons for a list's papers (those with a judging action), or None when there are none."""
+    judged = [i for i in items if any(a.kind is ActionKind.RELEVANT for a in i.actions)][:MAX_JUDGED_ITEMS]
+    if not judged:
+        return None
+    view = discord.ui.View(timeout=None)
+    for item in judged:
+        ref = next(a.paper_ref for a in item.actions if a.kind is ActionKind.RELEVANT)
+        if not TEMPLATE.match(custom_id("up", item.number, ref)):
+            continue  # a reference too long for a custom_id: the paper can still be judged with “more N”
+        for verdict in ("up", "down"):
+            view.add_item(button_class(verdict, item.number, ref))
+    return view if view.children else None
+
+
+def relabelled(message: discord.Message | None, number: int, votes: Votes) -> discord.ui.View | None:
+    """The clicked message's buttons, with paper `number`'s two labels showing its counts."""
+    if message is None:
+        return None
+    view = discord.ui.View.from_message(message, timeout=None)
+    counts = {"up": votes.relevant, "down": votes.not_relevant}
+    for child in view.children:
+        match = TEMPLATE.match(getattr(child, "custom_id", None) or "")
+        if isinstance(child, discord.ui.Button) and match and int(match["number"]) == number:
+            child.label = label(match["verdict"], number, counts[match["verdict"]])
+    return view
+
+
+async def on_click(core: CommandCore, ctx: ChatContext | None, interaction: discord.Interaction, verdict: str,
+                   number: int, ref: str) -> None:
+    """Acknowledge at once (the 3-second rule), judge, then relabel the message and tell the clicker."""
+    try:
+        await interaction.response.defer()  # an update of the clicked message follows
+    except discord.HTTPException as exc:
+        log.warning("could not acknowledge a judgement click: %s", exc)
+        return
+    if ctx is None:
+        return
+    reply, votes = await core.handle_judgement(ctx, ref, verdict == "up")
+    with contextlib.suppress(discord.HTTPException):
+        if votes is not None and (view := relabelled(interaction.message, number, votes)) is not None:
+            await interaction.edit_original_response(view=view, allowed_mentions=NO_MENTIONS)
+        await interaction.followup.send(truncate(escape(reply.message.plain_text()), 2000), ephemeral=True,
+                                        allowed_mentions=NO_MENTIONS)

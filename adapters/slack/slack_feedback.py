@@ -1,0 +1,82 @@
+"""The 👍 Relevant / 👎 Not for us buttons on Slack: the clicker's verdict goes to the core, the message is
+updated in place to show the paper's counts, and the clicker gets a private confirmation.
+
+The buttons carry only the paper (their value) and the item's number (their action id), so they keep working
+after a restart or on another replica: the core works out the topics from the channel's subscriptions. The
+update edits the clicked message's own blocks (Slack sends them with the click): only the two labels of the
+clicked paper change, everything else stays as posted.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncBoltContext
+
+from adapters.slack.slack_renderer import ACTION_PREFIX, Block, truncate
+from bot.commands.command_core import CommandCore
+from bot.commands.context import ChatContext
+from bot.commands.paper_items import NOT_RELEVANT_LABEL, RELEVANT_LABEL
+from bot.feedback.feedback_service import Votes
+from bot.messages import ActionKind, Reply
+
+log = logging.getLogger(__name__)
+
+JUDGE_ACTION_RE = re.compile(rf"^{ACTION_PREFIX}(relevant|not_relevant):\d+$")
+Respond = Callable[[str, Reply], Awaitable[None]]
+
+
+def labels(votes: Votes) -> dict[str, str]:
+    """The two buttons' labels with the paper's counts in this channel ("👍 Relevant · 2")."""
+    return {ActionKind.RELEVANT.value: RELEVANT_LABEL + (f" · {votes.relevant}" if votes.relevant else ""),
+            ActionKind.NOT_RELEVANT.value: NOT_RELEVANT_LABEL + (f" · {votes.not_relevant}"
+                                                                  if votes.not_relevant else "")}
+
+
+def relabel(blocks: list[Block], number: str, votes: Votes) -> list[Block] | None:
+    """The message's blocks with paper `number`'s two judgement buttons relabelled; None if they are absent."""
+    updated = copy.deepcopy(blocks)
+    wanted = labels(votes)
+    changed = False
+    for block in updated:
+        if block.get("type") != "actions":
+            continue
+        for element in block.get("elements", []):
+            action = str(element.get("action_id") or "")
+            if not action.startswith(ACTION_PREFIX) or not action.endswith(f":{number}"):
+                continue
+            kind = action[len(ACTION_PREFIX):].rsplit(":", 1)[0]
+            if kind in wanted and isinstance(element.get("text"), dict):
+                element["text"]["text"] = truncate(wanted[kind], 70)
+                changed = True
+    return updated if changed else None
+
+
+async def on_judge(core: CommandCore, respond: Respond, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
+                   context: AsyncBoltContext, platform: str) -> None:
+    await ack()
+    action = (body.get("actions") or [{}])[0]
+    action_id = str(action.get("action_id") or "")
+    paper_ref = str(action.get("value") or "")
+    if not JUDGE_ACTION_RE.match(action_id) or not paper_ref:
+        return
+    relevant = action_id.startswith(f"{ACTION_PREFIX}relevant:")
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+    team = str((body.get("team") or {}).get("id") or context.team_id or "")
+    ctx = ChatContext(platform, team, channel, str((body.get("user") or {}).get("id") or ""))
+    reply, votes = await core.handle_judgement(ctx, paper_ref, relevant)
+    ts = message.get("ts") or container.get("message_ts")
+    blocks = message.get("blocks")
+    if votes is not None and ts and isinstance(blocks, list) and not container.get("is_ephemeral") \
+            and context.client is not None:
+        updated = relabel(blocks, action_id.rsplit(":", 1)[1], votes)
+        if updated is not None:
+            await context.client.chat_update(channel=channel, ts=str(ts), blocks=updated,
+                                             text=str(message.get("text") or "Paperboy"))
+    await respond(str(body.get("response_url") or ""), reply)

@@ -1,0 +1,258 @@
+"""What a channel taught one topic: a Rocchio model over the judged papers' words, blended with the matcher.
+
+A channel's "relevant" / "not for us" clicks say what *this* channel means by a topic. Ten judgements are far
+too few for a classifier over thousands of words, but enough for Rocchio: the centroid of the papers marked
+relevant minus the centroid of those marked not for us, over title/abstract stems weighted by how rare they
+are. A paper's learned opinion is its similarity to the first centroid minus its similarity to the second.
+
+The plain matcher stays in charge: the opinion moves the score by a bounded amount that grows with the number
+of judgements, and flips a decision only when it is clear — a near miss (it shares words with the topic) that
+looks like the papers marked relevant joins, a match that looks like the papers marked not for us leaves.
+With no judgements the result is the plain matcher's, unchanged. Pure and platform-free: storage keeps the
+fitted model as JSON, and refitting one (scope, topic) from its judgements takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.topics.matcher import MatchResult
+from bot.topics.text_analysis import STOPWORDS, AnalyzedPaper, AnalyzedText
+
+MODEL_VERSION = 2
+TITLE_WEIGHT = 2.0
+MAX_TERMS = 60  # enough for ten judged abstracts, small enough to store, load and score fast
+SCORE_SCALE = 6.0  # one centroid similarity of 1.0 moves a score by about a title hit (3.0) at full influence
+# Influence n / (n + HALF_INFLUENCE_AT), capped: one judgement barely moves anything, ten count, none rules.
+HALF_INFLUENCE_AT = 4.0
+MAX_INFLUENCE = 0.75
+NOTICE_AT = 0.05  # influence × opinion from which the "why" says the paper looks like judged ones
+LABELS = 8
+MIN_BAR_JUDGEMENTS = 3
+MIN_BAR_GAIN = 1
+_COMMON = frozenset("""
+paper propos show result demonstr achiev perform improv outperform experi state art task also can
+two one first furthermor howev moreov specif significant~ly well large larg extens across
+""".split())
+
+
+def paper_terms(paper: AnalyzedPaper) -> Counter[str]:
+    """Content stems of title (counted double) and abstract, plus adjacent pairs: "verifiable reward" says more
+    than "verifiable" and "reward" apart."""
+    counts: Counter[str] = Counter()
+    for text, weight in ((paper.title, TITLE_WEIGHT), (paper.abstract, 1.0)):
+        for term in _text_terms(text):
+            counts[term] += weight  # type: ignore[assignment]
+    return counts
+
+
+def _text_terms(text: AnalyzedText) -> Iterable[str]:
+    previous: str | None = None
+    previous_sentence = -1
+    for word, stemmed, sentence in zip(text.tokens, text.stems, text.sentence_of, strict=True):
+        content = (len(word) > 2 and not word.isdigit() and stemmed not in STOPWORDS and stemmed not in _COMMON)
+        if not content:
+            previous = None
+            continue
+        yield stemmed
+        if previous is not None and sentence == previous_sentence:
+            yield f"{previous} {stemmed}"
+        previous, previous_sentence = stemmed, sentence
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One judged paper as the model sees it: its terms, the matcher's verdict on it, the channel's verdict."""
+
+    terms: Mapping[str, float]
+    relevant: bool
+    title: str = ""
+    score: float = 0.0  # the plain matcher's evidence score and decision for this topic
+    matched: bool = False
+    evidence: bool = False  # the topic (or a synonym, or its concepts together) appears in the paper
+
+
+@dataclass
+class LearnedModel:
+    """Term weights (the relevant papers' centroid minus the others', both unit length) and what they were fit
+    on; one dictionary, so a paper's opinion is one sparse dot product."""
+
+    weights: dict[str, float] = field(default_factory=dict)
+    relevant_count: int = 0
+    not_relevant_count: int = 0
+    examples: list[str] = field(default_factory=list)  # titles marked relevant, newest first, for the "why"
+    labels: dict[str, str] = field(default_factory=dict)  # the strongest terms as the papers spell them
+    # The score from which this channel counts a paper, when its judgements disagree with the matcher's own
+    # decision more often than a single score bar would: None keeps the matcher's decision.
+    bar: float | None = None
+
+    @property
+    def judgements(self) -> int:
+        return self.relevant_count + self.not_relevant_count
+
+    @property
+    def influence(self) -> float:
+        n = self.judgements
+        return min(MAX_INFLUENCE, n / (n + HALF_INFLUENCE_AT)) if n else 0.0
+
+    def opinion(self, vector: Mapping[str, float]) -> float:
+        """Similarity to the relevant papers minus similarity to the others (about -1 to 1), for a paper's
+        `paper_vector`: rare words weigh more because the centroids carry their rarity."""
+        return _dot(vector, self.weights)
+
+    def decide(self, result: MatchResult) -> bool:
+        """Whether the channel would want this paper: the matcher's decision unless a learned bar moved it."""
+        if self.bar is None:
+            return result.matched
+        if result.matched:
+            return result.evidence_score >= self.bar
+        return bool(result.hits or result.together) and result.evidence_score >= self.bar
+
+    def adjust(self, result: MatchResult, vector: Mapping[str, float]) -> MatchResult:
+        """The matcher's result as this channel would want it; unchanged without judgements. `vector` is the
+        paper's `paper_vector`."""
+        if not self.judgements:
+            return result
+        push = self.influence * self.opinion(vector)
+        matched = self.decide(result)
+        score = round(max(0.0, result.score + SCORE_SCALE * push), 4)
+        notes = []
+        if matched and not result.matched:
+            notes.append("listed: this channel's judgements count papers that name the topic this much")
+        elif result.matched and not matched:
+            notes.append("left out: this channel marked papers that name the topic this little not for us")
+        if push >= NOTICE_AT and self.examples:
+            shown = ", ".join(f"“{t}”" for t in self.examples[:2])
+            notes.append(f"like {_papers(self.relevant_count)} marked relevant here ({shown})")
+        elif push <= -NOTICE_AT:
+            notes.append(f"like {_papers(self.not_relevant_count)} marked not for us here")
+        return MatchResult(score, matched, result.hits, result.together, result.together_where, result.similarity,
+                           "; ".join(notes) or None, result.near)
+
+    def top_terms(self, n: int = 5) -> list[str]:
+        """The words that most separate what the channel marked relevant, as the papers spell them."""
+        ranked = sorted(((w, t) for t, w in self.weights.items()), reverse=True)
+        words = [t for w, t in ranked if w > 0 and " " not in t]
+        return [self.labels.get(t, t) for t in words[:n]]
+
+    def to_json(self) -> dict[str, object]:
+        return {"version": MODEL_VERSION, "weights": self.weights, "relevant_count": self.relevant_count,
+                "not_relevant_count": self.not_relevant_count, "examples": self.examples, "bar": self.bar,
+                "labels": self.labels}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> LearnedModel:
+        if data.get("version") != MODEL_VERSION:
+            return cls()  # an older shape: the plain matcher until the next judgement refits it
+        weights = data.get("weights")
+        def number(key: str) -> float:
+            value = data.get(key)
+            return float(value) if isinstance(value, (int, float)) else 0.0
+        examples = data.get("examples")
+        bar = data.get("bar")
+        labels = data.get("labels")
+        # stored by us as JSON: the weights are already str -> float (converting 10,000 models would cost)
+        return cls(weights if isinstance(weights, dict) else {}, int(number("relevant_count")),
+                   int(number("not_relevant_count")), examples if isinstance(examples, list) else [],
+                   labels if isinstance(labels, dict) else {}, float(bar) if isinstance(bar, (int, float)) else None)
+
+
+def fit(judged: Sequence[Judged], background: Sequence[Mapping[str, float]],
+        spelled: Mapping[str, str] | None = None) -> LearnedModel:
+    """Rocchio on the judged papers; `background` (other stored papers' terms) says which words are common;
+    `spelled` (see `spellings`) gives the strongest terms their readable form for `/papers feedback`."""
+    documents = [j.terms for j in judged] + list(background)
+    df: Counter[str] = Counter(t for d in documents for t in d)
+    n = len(documents)
+    vocabulary = {t for j in judged for t in j.terms}
+    idf = {t: math.log((n + 1) / (df[t] + 1)) + 1 for t in vocabulary}
+    model = LearnedModel()
+
+    def weighted(terms: Mapping[str, float]) -> dict[str, float]:
+        return _unit({t: (1 + math.log(c)) * idf[t] for t, c in terms.items() if c > 0})
+
+    relevant = [weighted(j.terms) for j in judged if j.relevant]
+    others = [weighted(j.terms) for j in judged if not j.relevant]
+    # The rarity goes into the centroids once, so a paper's own vector needs no model: one per paper per run.
+    positive, negative = _centroid(relevant, idf), _centroid(others, idf)
+    combined = {t: positive.get(t, 0.0) - negative.get(t, 0.0) for t in positive.keys() | negative.keys()}
+    kept = sorted(combined.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:MAX_TERMS]
+    model.weights = {t: round(w, 4) for t, w in kept if round(w, 4)}
+    model.relevant_count, model.not_relevant_count = len(relevant), len(others)
+    model.examples = [_short(j.title) for j in judged if j.relevant][:2]
+    model.bar = learn_bar(judged)
+    if spelled:
+        strongest = sorted(((w, t) for t, w in model.weights.items() if w > 0 and " " not in t), reverse=True)[:LABELS]
+        model.labels = {t: " ".join(spelled.get(part, part) for part in t.split(" ")) for _, t in strongest}
+    return model
+
+
+def spellings(papers: Iterable[AnalyzedPaper]) -> dict[str, str]:
+    """Each stem's most frequent spelling in these papers ("balanc" -> "balancing"); acronyms keep capitals."""
+    seen: dict[str, Counter[str]] = {}
+    for paper in papers:
+        for text in (paper.title, paper.abstract):
+            for word, stemmed in zip(text.tokens, text.stems, strict=True):
+                seen.setdefault(stemmed, Counter())[word if word.isupper() else word.lower()] += 1
+    return {s: c.most_common(1)[0][0] for s, c in seen.items()}
+
+
+def learn_bar(judged: Sequence[Judged]) -> float | None:
+    """A score bar that agrees with the channel's verdicts better than the matcher's own decision does.
+
+    Only papers that carry the topic count (a match, or a near miss that names it): a paper without a word of
+    the topic says nothing about where this channel draws the line. The bar must beat the matcher's decision
+    by MIN_BAR_GAIN verdicts, so one click never moves it; among equally good bars the one nearest the
+    matcher's own line wins (the midpoint between two judged scores, never beyond them).
+    """
+    seen = [j for j in judged if j.matched or j.evidence]
+    if len(seen) < MIN_BAR_JUDGEMENTS:
+        return None
+    plain_errors = sum(j.matched != j.relevant for j in seen)
+    scores = sorted({j.score for j in seen})
+    best: tuple[int, float] | None = None
+    for low, high in itertools.pairwise(scores):
+        bar = (low + high) / 2
+        errors = sum((j.score >= bar) != j.relevant for j in seen)
+        if best is None or errors < best[0]:
+            best = (errors, bar)
+    if best is None or plain_errors - best[0] < MIN_BAR_GAIN:
+        return None
+    return round(best[1], 4)
+
+
+def _papers(n: int) -> str:
+    return f"{n} paper{'s' if n != 1 else ''}"
+
+
+def _short(title: str, limit: int = 60) -> str:
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def paper_vector(terms: Mapping[str, float]) -> dict[str, float]:
+    """A paper as every model scores it: sublinear term counts, unit length."""
+    return _unit({t: 1 + math.log(c) for t, c in terms.items() if c > 0})
+
+
+def _centroid(vectors: list[dict[str, float]], idf: Mapping[str, float]) -> dict[str, float]:
+    if not vectors:
+        return {}
+    total: Counter[str] = Counter()
+    for v in vectors:
+        total.update(v)
+    top = dict(sorted(((t, w * idf[t]) for t, w in total.items()), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS])
+    return {t: round(w, 5) for t, w in _unit(top).items()}
+
+
+def _unit(vector: Mapping[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(w * w for w in vector.values()))
+    return {t: w / norm for t, w in vector.items()} if norm else {}
+
+
+def _dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    # Two sparse vectors share few terms: intersecting the key sets (in C) beats walking either one.
+    return sum(a[t] * b[t] for t in a.keys() & b.keys())

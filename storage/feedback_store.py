@@ -1,0 +1,142 @@
+"""Reading and writing judgements and learned models; the learning itself lives in bot.feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.feedback_models import NO_TOPIC, FeedbackModel, PaperJudgement
+from storage.models import Paper
+
+__all__ = ["NO_TOPIC", "TopicFeedback", "Votes", "delete_judgements", "judgements", "load_model", "load_models",
+           "recent_papers", "record_judgement", "save_model", "summary", "votes"]
+
+
+@dataclass(frozen=True)
+class Votes:
+    relevant: int
+    not_relevant: int
+    mine: bool | None = None  # the asking person's own verdict, None when they have not judged
+
+
+@dataclass(frozen=True)
+class TopicFeedback:
+    topic_key: str
+    topic: str
+    relevant: int
+    not_relevant: int
+    model: dict[str, Any] | None
+
+
+async def record_judgement(session: AsyncSession, scope: str, topic_key: str, topic: str, paper_id: int,
+                           user: str, relevant: bool | None) -> bool | None:
+    """Set (or with None withdraw) one person's verdict; returns their previous verdict. Latest click wins."""
+    where = (PaperJudgement.scope == scope, PaperJudgement.topic_key == topic_key,
+             PaperJudgement.paper_id == paper_id, PaperJudgement.user_id == user)
+    previous = (await session.execute(select(PaperJudgement.relevant).where(*where))).scalar_one_or_none()
+    if relevant is None:
+        await session.execute(delete(PaperJudgement).where(*where))
+        return previous
+    if previous is not None:
+        await session.execute(update(PaperJudgement).where(*where).values(relevant=relevant, judged_at=func.now()))
+        return previous
+    try:
+        async with session.begin_nested():
+            session.add(PaperJudgement(scope=scope, topic_key=topic_key, topic=topic, paper_id=paper_id,
+                                       user_id=user, relevant=relevant))
+    except IntegrityError:  # the same person's other click landed first: this, the later one, wins
+        await session.execute(update(PaperJudgement).where(*where).values(relevant=relevant, judged_at=func.now()))
+    return None
+
+
+async def judgements(session: AsyncSession, scope: str, topic_key: str) -> list[tuple[int, bool, str]]:
+    """(paper id, relevant, user) for every person's latest verdict, oldest first."""
+    stmt = select(PaperJudgement.paper_id, PaperJudgement.relevant, PaperJudgement.user_id).where(
+        PaperJudgement.scope == scope, PaperJudgement.topic_key == topic_key).order_by(PaperJudgement.id)
+    return [(int(p), bool(r), str(u)) for p, r, u in (await session.execute(stmt)).all()]
+
+
+async def votes(session: AsyncSession, scope: str, topic_keys: Sequence[str], paper_id: int,
+                user: str | None = None) -> Votes:
+    """What a message shows under a paper: its judgements in this scope, over the topics it was listed for."""
+    stmt = select(PaperJudgement.relevant, PaperJudgement.user_id).where(
+        PaperJudgement.scope == scope, PaperJudgement.paper_id == paper_id,
+        PaperJudgement.topic_key.in_(list(topic_keys)))
+    per_user: dict[str, bool] = {}
+    for relevant, who in (await session.execute(stmt)).all():
+        per_user[str(who)] = bool(relevant)  # one person judging two topics of one item counts once
+    yes = sum(per_user.values())
+    return Votes(yes, len(per_user) - yes, per_user.get(user) if user is not None else None)
+
+
+async def delete_judgements(session: AsyncSession, scope: str, topic_key: str) -> int:
+    """Forget one topic's judgements and model in a scope; the number of judgements forgotten."""
+    count = (await session.execute(select(func.count(PaperJudgement.id)).where(
+        PaperJudgement.scope == scope, PaperJudgement.topic_key == topic_key))).scalar_one()
+    await session.execute(delete(PaperJudgement).where(PaperJudgement.scope == scope,
+                                                       PaperJudgement.topic_key == topic_key))
+    await session.execute(delete(FeedbackModel).where(FeedbackModel.scope == scope,
+                                                      FeedbackModel.topic_key == topic_key))
+    return int(count)
+
+
+async def save_model(session: AsyncSession, scope: str, topic_key: str, topic: str, judged: int,
+                     model: dict[str, Any] | None) -> None:
+    """Store a refit model (None: no judgements left, back to the plain matcher)."""
+    where = (FeedbackModel.scope == scope, FeedbackModel.topic_key == topic_key)
+    if model is None:
+        await session.execute(delete(FeedbackModel).where(*where))
+        return
+    found = (await session.execute(select(FeedbackModel.id).where(*where))).scalar_one_or_none()
+    if found is not None:
+        await session.execute(update(FeedbackModel).where(FeedbackModel.id == found).values(
+            model=model, judgements=judged, topic=topic, updated_at=func.now()))
+        return
+    try:
+        async with session.begin_nested():
+            session.add(FeedbackModel(scope=scope, topic_key=topic_key, topic=topic, judgements=judged, model=model))
+    except IntegrityError:  # refit at the same moment by another replica: the later fit wins
+        await session.execute(update(FeedbackModel).where(*where).values(model=model, judgements=judged,
+                                                                         updated_at=func.now()))
+
+
+async def load_model(session: AsyncSession, scope: str, topic_key: str) -> dict[str, Any] | None:
+    stmt = select(FeedbackModel.model).where(FeedbackModel.scope == scope, FeedbackModel.topic_key == topic_key)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def load_models(session: AsyncSession, scopes: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every model of these scopes by (scope, topic key): one query for a whole digest run."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for start in range(0, len(scopes), 500):
+        chunk = list(scopes[start:start + 500])
+        stmt = select(FeedbackModel.scope, FeedbackModel.topic_key, FeedbackModel.model).where(
+            FeedbackModel.scope.in_(chunk))
+        found.update({(s, k): m for s, k, m in (await session.execute(stmt)).all()})
+    return found
+
+
+async def summary(session: AsyncSession, scope: str) -> list[TopicFeedback]:
+    """Per topic: judgements counted per verdict (latest per person) and the model, most judged first."""
+    stmt = select(PaperJudgement.topic_key, func.max(PaperJudgement.topic), PaperJudgement.relevant,
+                  func.count(PaperJudgement.id)).where(PaperJudgement.scope == scope).group_by(
+        PaperJudgement.topic_key, PaperJudgement.relevant)
+    counts: dict[str, list[Any]] = {}
+    for key, topic, relevant, n in (await session.execute(stmt)).all():
+        entry = counts.setdefault(key, [topic, 0, 0])
+        entry[1 if relevant else 2] += int(n)
+    models = {k: m for (_, k), m in (await load_models(session, [scope])).items()}
+    result = [TopicFeedback(k, t, yes, no, models.get(k)) for k, (t, yes, no) in counts.items()]
+    result.sort(key=lambda f: (-(f.relevant + f.not_relevant), f.topic))
+    return result
+
+
+async def recent_papers(session: AsyncSession, limit: int) -> list[Paper]:
+    """The newest stored papers: the background that tells a channel's words from everybody's."""
+    stmt = select(Paper).order_by(Paper.id.desc()).limit(limit)
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,92 @@
+"""Learning from judgements, measured on the dev set: 10 judgements per topic from the tuning part, figures on
+the check part.
+
+The judged papers follow a fixed rule, never the check results: for each topic, the matcher's ten best-ranked
+tuning papers (what a channel would have been shown), judged by the dev set's labels, as a reader would.
+Only topics labelled on both parts can be judged and measured; the check-only topics have no tuning labels
+(no judgements, so the plain matcher's result by construction). Runnable alone:
+python -m tests.relevance.feedback_eval
+"""
+
+from __future__ import annotations
+
+from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, paper_vector
+from bot.topics.glossary import default_glossary
+from bot.topics.matcher import match_paper
+from bot.topics.text_analysis import AnalyzedPaper
+from bot.topics.topic_query import compile_topic
+from tests.relevance.relevance_eval import Ranker, Scores, evaluate, load, paperboy_ranker, part
+
+JUDGEMENTS_PER_TOPIC = 10
+
+DATA = load()
+TUNING = part(DATA, "tuning")
+CHECK = part(DATA, "check")
+
+
+def shared(data: dict) -> dict:
+    """The topics labelled on both parts: the ones a channel could have judged on the tuning part."""
+    names = {t["topic"] for t in DATA["topics"] if "part" not in t}
+    return {**data, "topics": [t for t in data["topics"] if t["topic"] in names]}
+
+
+def judged_papers(topic: str, n: int = JUDGEMENTS_PER_TOPIC) -> list[tuple[str, bool]]:
+    """(title, relevant) for the matcher's top `n` tuning papers, judged by the labels."""
+    relevant = next(set(t["relevant"]) for t in TUNING["topics"] if t["topic"] == topic)
+    return [(title, title in relevant) for title, _, _ in paperboy_ranker(TUNING)(topic)[:n]]
+
+
+def learned_models() -> dict[str, LearnedModel]:
+    analyzed = {p["title"]: AnalyzedPaper.of(p["title"], p["abstract"]) for p in TUNING["papers"]}
+    background = [paper_terms(a) for a in analyzed.values()]
+    glossary = default_glossary()
+    models = {}
+    for item in shared(CHECK)["topics"]:
+        query = compile_topic(item["topic"], glossary)
+        judged = []
+        for title, verdict in judged_papers(item["topic"]):
+            result = match_paper(query, analyzed[title])
+            judged.append(Judged(paper_terms(analyzed[title]), verdict, title, result.evidence_score, result.matched,
+                                 bool(result.hits or result.together)))
+        models[item["topic"]] = fit(judged, background)
+    return models
+
+
+def learned_ranker(data: dict, models: dict[str, LearnedModel]) -> Ranker:
+    glossary = default_glossary()
+    papers = [(p["title"], AnalyzedPaper.of(p["title"], p["abstract"])) for p in data["papers"]]
+    vectors = {title: paper_vector(paper_terms(analyzed)) for title, analyzed in papers}
+
+    def rank(topic: str) -> list[tuple[str, float, bool]]:
+        query = compile_topic(topic, glossary)
+        model = models.get(topic, LearnedModel())
+        results = []
+        for title, analyzed in papers:
+            result = model.adjust(match_paper(query, analyzed), vectors[title])
+            if result.score > 0:
+                results.append((title, result.score, result.matched))
+        results.sort(key=lambda r: (not r[2], -r[1], r[0]))
+        return results
+
+    return rank
+
+
+def figures() -> tuple[Scores, Scores]:
+    data = shared(CHECK)
+    return evaluate(paperboy_ranker(data), data), evaluate(learned_ranker(data, learned_models()), data)
+
+
+def main() -> None:
+    plain, learned = figures()
+    print(f"check part, {len(plain.per_topic)} topics judged 10 times each on the tuning part")
+    print(f"  plain matcher   macro-F1 {plain.macro_f1:.3f}  MAP {plain.mean_ap:.3f}")
+    print(f"  with judgements macro-F1 {learned.macro_f1:.3f}  MAP {learned.mean_ap:.3f}  "
+          f"(F1 {learned.macro_f1 - plain.macro_f1:+.3f})")
+    for topic, (f1, _) in plain.per_topic.items():
+        after = learned.per_topic[topic][0]
+        if abs(after - f1) > 1e-9:
+            print(f"  {topic:28s} F1 {f1:.2f} -> {after:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Learning from a channel's judgements: the measurement on the dev set, isolation between channels, the CLI.
+
+The measurement judges, for every topic labelled on both parts of the dev set, the matcher's ten best-ranked
+tuning papers by their labels (what a channel was shown, judged as a reader would) and measures decisions on
+the check part, which nothing was tuned on.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.feedback import feedback_service
+from bot.feedback.learned_model import HALF_INFLUENCE_AT, MAX_INFLUENCE, Judged, LearnedModel, fit
+from bot.papers import ParsedPaper
+from bot.scope import Scope
+from bot.topics.topic_service import TopicMatcher, match_topic
+from storage.paper_store import find_paper, store_papers
+from tests.cli_runner import paperboy
+from tests.relevance.feedback_eval import CHECK, TUNING, figures, judged_papers, shared
+from tests.relevance.relevance_eval import evaluate
+
+# The issue's bar: macro-F1 on the check part up by this much over the plain matcher, no topic down by more.
+MIN_GAIN = 0.08
+MAX_TOPIC_LOSS = 0.02
+CHANNEL_A = Scope.for_channel("console", "local", "lab-a")
+CHANNEL_B = Scope.for_channel("console", "local", "lab-b")
+
+
+def _losses(plain, learned) -> dict[str, float]:
+    return {t: round(f1 - learned.per_topic[t][0], 3) for t, (f1, _) in plain.per_topic.items()
+            if f1 - learned.per_topic[t][0] > MAX_TOPIC_LOSS}
+
+
+def test_judgements_raise_macro_f1_on_papers_nobody_judged():
+    """What the learning reaches today: a rise on the check part, from ten judgements per topic."""
+    plain, learned = figures()
+    print(f"\ncheck part, {len(plain.per_topic)} judged topics: macro-F1 {plain.macro_f1:.3f} -> "
+          f"{learned.macro_f1:.3f}; topics losing > {MAX_TOPIC_LOSS}: {_losses(plain, learned)}")
+    assert learned.macro_f1 >= plain.macro_f1 + 0.02
+    assert learned.mean_ap >= plain.mean_ap - 0.01
+
+
+@pytest.mark.xfail(strict=True, reason="the issue's bar is not reached: +0.026 macro-F1 (0.810 -> 0.836); dpo "
+                                       "and rlhf lose 0.27 and 0.04; see README, Judging papers")
+def test_the_issues_bar_gain_of_0_08_and_no_topic_losing_more_than_0_02():
+    plain, learned = figures()
+    assert learned.macro_f1 - plain.macro_f1 >= MIN_GAIN and not _losses(plain, learned)
+
+
+def test_no_judgement_is_the_plain_matcher_and_influence_is_bounded():
+    judged = [Judged({"graph": 1.0}, True, "a", 1.0, False, True)]
+    assert LearnedModel().influence == 0
+    one = fit(judged, [])
+    assert 0 < one.influence <= 1 / (1 + HALF_INFLUENCE_AT) and one.bar is None  # one click moves no line
+    many = fit(judged * 200, [])
+    assert many.influence == MAX_INFLUENCE
+
+
+@pytest.fixture
+async def devset_db(db):
+    papers = [ParsedPaper(title=p["title"], abstract=p["abstract"], source="hf-page", arxiv_id=f"2501.{i:05d}")
+              for i, p in enumerate(TUNING["papers"] + CHECK["papers"])]
+    async with db.session() as s:
+        await store_papers(s, papers)
+    return db
+
+
+async def _ranking(db, matcher, scope, topic):
+    async with db.session() as s:
+        if scope is None:
+            ranked = await match_topic(s, matcher, topic, limit=10_000)
+        else:
+            ranked = await feedback_service.match_topic_for(s, matcher, scope, topic, limit=10_000)
+    return [(r.paper.title, r.result.score, r.matched) for r in ranked]
+
+
+async def test_judged_in_channel_a_learned_through_the_database_and_channel_b_unchanged(devset_db, backend):
+    """Every judgement goes through the database and refits; channel A's decisions on the check part are the
+    measured ones, channel B (no judgements) still gets exactly the plain matcher."""
+    matcher = TopicMatcher()
+    data = shared(CHECK)
+    for item in data["topics"]:
+        for title, verdict in judged_papers(item["topic"]):
+            async with devset_db.session() as s:
+                paper = await find_paper(s, _ids[title])
+                await feedback_service.judge(s, matcher, CHANNEL_A, item["topic"], paper, "alice", verdict)
+    check_titles = {p["title"] for p in data["papers"]}
+    rankings: dict[str, dict[str, list]] = {"plain": {}, "a": {}, "b": {}}
+    for item in data["topics"]:
+        for name, scope in (("plain", None), ("a", CHANNEL_A), ("b", CHANNEL_B)):
+            ranked = await _ranking(devset_db, matcher, scope, item["topic"])
+            rankings[name][item["topic"]] = [r for r in ranked if r[0] in check_titles]
+    assert rankings["b"] == rankings["plain"]
+    plain = evaluate(lambda t: rankings["plain"][t], data)
+    learned = evaluate(lambda t: rankings["a"][t], data)
+    _, pure_learned = figures()
+    print(f"\n{backend}: check part macro-F1 {plain.macro_f1:.3f} -> {learned.macro_f1:.3f}")
+    assert learned.macro_f1 == pytest.approx(pure_learned.macro_f1, abs=0.01)
+    assert learned.macro_f1 >= plain.macro_f1 + 0.02
+
+
+_ids = {p["title"]: f"2501.{i:05d}" for i, p in enumerate(TUNING["papers"] + CHECK["papers"])}
+
+
+async def test_cli_feedback_changes_that_channels_ranking_only(devset_db, db_env):
+    """`paperboy topics feedback` then `topics match --channel`: the judged channel's decisions move, the other
+    channel's and the plain ranking stay as they were; bad input changes nothing."""
+    topic = "fairness"
+    before = paperboy("topics", "match", topic, "--all", "--limit", "300", "--json", env=db_env)
+    assert before.code == 0, before.err
+    for title, verdict in judged_papers(topic):
+        result = paperboy("topics", "feedback", topic, _ids[title], "--relevant" if verdict else "--not-relevant",
+                          "--channel", "lab-a", "--user", "alice", env=db_env)
+        assert result.code == 0 and "marked" in result.out, result.err
+    mine = json.loads(paperboy("topics", "match", topic, "--channel", "lab-a", "--all", "--limit", "300", "--json",
+                               env=db_env).out)
+    other = json.loads(paperboy("topics", "match", topic, "--channel", "lab-b", "--all", "--limit", "300",
+                                "--json", env=db_env).out)
+    plain = json.loads(paperboy("topics", "match", topic, "--all", "--limit", "300", "--json", env=db_env).out)
+    assert plain == json.loads(before.out) == other
+    decided = {r["title"]: r["matched"] for r in mine}
+    assert decided != {r["title"]: r["matched"] for r in plain}
+    assert any("marked" in r["why"] for r in mine)
+    bad = paperboy("topics", "feedback", topic, "2599.99999", "--relevant", "--channel", "lab-a", env=db_env)
+    assert bad.code == 2 and "no stored paper" in bad.err and "Traceback" not in bad.err
+    neither = paperboy("topics", "feedback", topic, _ids[judged_papers(topic)[0][0]], "--channel", "lab-a",
+                       env=db_env)
+    assert neither.code == 2 and "--relevant" in neither.err

@@ -1,0 +1,90 @@
+"""Judging from chat through the console adapter: “more 3” / “less 3” under a listing, /papers feedback and its
+reset, /subscribe like — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.chat_fixtures import ingest_samples, make_bot
+
+
+@pytest.fixture
+async def loaded(db):
+    await ingest_samples(db)
+    return db
+
+
+def _thread_line(bot) -> str:
+    return bot.last().split("\n", 1)[1].strip()
+
+
+async def test_more_and_less_under_a_listing_count_per_person_and_can_change_or_withdraw(loaded):
+    ada = make_bot(loaded, channel="lab", user="ada")
+    await ada.console.say("/subscribe mixture of experts")
+    await ada.console.say("/papers today")
+    assert ada.last().startswith("[#1] Papers of")
+    await ada.console.say("less 2", thread=1)
+    line = _thread_line(ada)
+    assert line.startswith("Noted — not for us: “Scaling physics-informed hard constraints with mixture-of-experts” "
+                           "for “mixture of experts” (👍 0 · 👎 1;")
+    await ada.console.say("👍 2", thread=1)  # a second verdict by the same person replaces the first
+    assert "(👍 1 · 👎 0;" in _thread_line(ada)
+    grace = make_bot(loaded, channel="lab", user="grace")
+    await grace.console.say("less 2", thread=1)
+    assert "(👍 1 · 👎 1;" in _thread_line(grace)
+    await grace.console.say("undo 2", thread=1)
+    assert _thread_line(grace).startswith("Noted — withdrawn:") and "(👍 1 · 👎 0;" in _thread_line(grace)
+    await ada.console.say("more 99", thread=1)
+    assert _thread_line(ada) == "That message lists 10 papers; pick 1 to 10."
+    await ada.console.say("more 4", thread=1)  # not matched by any topic: judged for "none" (more like this)
+    assert "for no topic (listed for its upvotes)" in _thread_line(ada)
+    await ada.console.say("summarize 1", thread=1)  # the other thread replies still work
+    assert "Summary:" in ada.last()
+
+
+async def test_judgements_change_this_channels_listing_only_and_reset_forgets_them(loaded):
+    lab = make_bot(loaded, channel="lab")
+    other = make_bot(loaded, channel="other")
+    for bot in (lab, other):
+        await bot.console.say("/subscribe mixture of experts")
+    await lab.console.say("/papers today")
+    await lab.console.say("more 1", thread=1)
+    await lab.console.say("less 2", thread=1)
+    await lab.console.say("/papers today")
+    taught = lab.last()
+    assert "like 1 paper marked relevant here (“A Theoretical Framework for Auxiliary-Loss-Free Load" in taught
+    assert "like 1 paper marked not for us here" in taught
+    await other.console.say("/papers today")
+    assert "marked" not in other.last()
+    await lab.console.say("/papers feedback")
+    summary = lab.last()
+    assert "• mixture of experts: 👍 1 · 👎 1 · learned: load, auxiliary, moe, balancing" in summary
+    await other.console.say("/papers feedback")
+    assert "Nothing yet" in other.last()
+    await lab.console.say("/papers feedback reset mixture of experts")
+    assert lab.last() == "Forgot 2 judgements for “mixture of experts”: it matches as it did before anyone here " \
+                         "judged it."
+    await lab.console.say("/papers today")
+    assert "marked" not in lab.last()
+    await lab.console.say("/papers feedback reset mixture of experts")
+    assert "has not judged any paper for “mixture of experts”" in lab.last()
+    await lab.console.say("/papers feedback forget everything")
+    assert "Usage: /papers feedback" in lab.last()
+
+
+async def test_subscribe_like_starts_a_topic_from_example_papers(loaded):
+    bot = make_bot(loaded, channel="lab")
+    await bot.console.say("/subscribe like #5 #7")
+    reply = bot.last()
+    assert reply.startswith("Subscribed this channel to “") and "from 2 example papers" in reply
+    topic = reply.split("“", 1)[1].split("”", 1)[0]
+    await bot.console.say("/subscriptions")
+    assert f"This channel follows: {topic}" in bot.last()
+    await bot.console.say("/papers feedback")
+    assert f"• {topic}: 👍 2 · 👎 0" in bot.last()
+    await bot.console.say(f"/unsubscribe {topic}")
+    assert bot.last() == f"Unsubscribed this channel from “{topic}”."
+    await bot.console.say("/subscribe like #999999")
+    assert "no stored paper '#999999'" in bot.last()
+    await bot.console.say("/subscriptions")
+    assert "This channel follows: nothing yet" in bot.last()

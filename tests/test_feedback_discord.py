@@ -1,0 +1,88 @@
+"""👍 / 👎 on Discord: persistent DynamicItem buttons under a digest, clicked through discord.py's own gateway
+handler (INTERACTION_CREATE → view store) against the fake Discord, in a process started after the digest
+was posted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import discord
+import pytest
+
+from adapters.discord.discord_adapter import DiscordAdapter, DiscordOptions, make_client
+from bot.commands.context import ChatContext
+from tests.chat_fixtures import ingest_samples, make_bot
+from tests.fakes import fake_discord as fd
+from tests.fakes.fake_discord import FakeDiscord
+from tests.test_discord_adapter import discord_destination, wait_for
+
+CTX = ChatContext("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), str(fd.USER_ID))
+
+
+@pytest.fixture
+async def api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    with FakeDiscord() as fake:
+        monkeypatch.setattr(discord.http.Route, "BASE", fake.url + fd.API)
+        yield fake
+
+
+async def logged_in() -> discord.Client:
+    client = make_client(DiscordOptions(post_interval=0))
+    await client.login("fake-token")
+    return client
+
+
+def shown(markdown: str) -> str:
+    """What Discord displays for escaped text: a backslash before punctuation is dropped, the character kept."""
+    return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", markdown)
+
+
+def _buttons(message: dict[str, Any]) -> dict[str, str]:
+    return {c["custom_id"]: c["label"] for row in message.get("components", []) for c in row["components"]}
+
+
+async def _click(client: discord.Client, api: FakeDiscord, clicked: dict[str, Any], custom_id: str,
+                 user_id: int, n: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    edits, notes = len(api.of(fd.EDIT_ORIGINAL)), len(api.of(fd.FOLLOWUP))
+    client._connection.parse_interaction_create(fd.component_interaction(custom_id, clicked, user_id=user_id,
+                                                                         interaction_id=941000000000000000 + n))
+    await wait_for(lambda: len(api.of(fd.EDIT_ORIGINAL)) > edits and len(api.of(fd.FOLLOWUP)) > notes)
+    return api.of(fd.EDIT_ORIGINAL)[-1].json(), api.of(fd.FOLLOWUP)[-1].json()
+
+
+async def test_buttons_under_a_digest_work_after_a_restart_and_show_counts(db, api):
+    await ingest_samples(db)
+    first = make_bot(db)
+    await first.core.handle_command(CTX, "subscribe", "mixture of experts")
+    reply = await first.core.handle_command(CTX, "papers", "today")
+    before = await logged_in()
+    try:
+        await DiscordAdapter(first.core, before).poster(interval=0).post_digest(discord_destination(), reply.message)
+    finally:
+        await before.close()
+    posted = api.posted[fd.CHANNEL_ID][-1]
+    buttons = _buttons(posted)
+    ref = reply.message.items[1].actions[0].paper_ref
+    up, down = f"paperboy:judge:up:2:{ref}", f"paperboy:judge:down:2:{ref}"
+    assert buttons[up] == "👍 2" and buttons[down] == "👎 2"
+    assert len(buttons) == 2 * len(reply.message.items) <= 25
+
+    after = await logged_in()  # a new process: nothing of the first client's views survives
+    try:
+        DiscordAdapter(make_bot(db).core, after)
+        edit, note = await _click(after, api, posted, down, fd.USER_ID, 1)
+        assert api.of(fd.DEFER)[-1].json()["type"] == 6  # acknowledged at once: the message update follows
+        assert _buttons(edit)[down] == "👎 2 · 1" and _buttons(edit)[up] == "👍 2"
+        assert note["flags"] & 64 and note["allowed_mentions"] == {"parse": []}
+        assert shown(note["content"]).startswith("Noted — not for us:") and "mixture of experts" in note["content"]
+        # the message as Discord now holds it: its buttons relabelled by the first click
+        edit, _ = await _click(after, api, posted | {"components": edit["components"]}, down, fd.USER_ID + 1, 2)
+        assert _buttons(edit)[down] == "👎 2 · 2"
+        edit, note = await _click(after, api, posted, down, fd.USER_ID, 3)  # the same click again: withdrawn
+        assert _buttons(edit)[down] == "👎 2 · 1" and "withdrawn" in shown(note["content"])
+    finally:
+        await after.close()
+    summary = await first.core.handle_command(CTX, "papers", "feedback")
+    assert "mixture of experts: 👍 0 · 👎 1" in (summary.message.body or "")

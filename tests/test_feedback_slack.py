@@ -1,0 +1,91 @@
+"""👍 Relevant / 👎 Not for us on Slack, through bolt's real dispatch with signed requests against the fake Slack:
+the click is counted per person, the message shows the counts, a second click changes or withdraws, and the
+buttons of a digest posted before a restart still work after it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from bot.messages import ActionKind
+from storage.database import Database
+from tests.chat_fixtures import ingest_samples, make_bot
+from tests.fakes.fake_slack import FakeSlack, action_request
+from tests.test_slack_adapter import ctx_for, post_digest, runtime_for, wait_for
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+def _button(blocks: list[dict[str, Any]], kind: ActionKind, number: int) -> dict[str, Any]:
+    wanted = f"paperboy:{kind.value}:{number}"
+    return next(e for b in blocks if b["type"] == "actions" for e in b["elements"] if e["action_id"] == wanted)
+
+
+async def _click(runtime, fake: FakeSlack, blocks, kind: ActionKind, number: int, *, ts: str, user: str) -> None:
+    button = _button(blocks, kind, number)
+    calls, notes = len(fake.updates()), len(fake.responses(1))
+    request = action_request(button["action_id"], button["value"], message_ts=ts, user=user, blocks=blocks,
+                             response_url=fake.response_url(1))
+    assert (await runtime.app.async_dispatch(request)).status == 200
+    await wait_for(lambda: len(fake.updates()) > calls and len(fake.responses(1)) > notes)
+
+
+async def test_judging_buttons_count_update_the_message_and_survive_a_restart(db: Database, fake: FakeSlack):
+    await ingest_samples(db)
+    first = make_bot(db)
+    await first.core.handle_command(ctx_for(), "subscribe", "mixture of experts")
+    digest_ts, _ = await post_digest(db, first.core, fake)
+    posted = fake.posts()[0]["blocks"]
+    assert len(posted) <= 50
+    for raw in posted:
+        assert Block.parse(raw) is not None
+    assert [e["text"]["text"] for e in next(b for b in posted if b["type"] == "actions")["elements"]] == \
+        ["Summarize", "Why", "👍 Relevant", "👎 Not for us"]
+
+    # a restart: another process, another bolt app, nothing in memory from the post
+    runtime = runtime_for(make_bot(db).core, fake)
+    await _click(runtime, fake, posted, ActionKind.NOT_RELEVANT, 2, ts=digest_ts, user="U1")
+    update = fake.updates()[-1]
+    assert update["ts"] == digest_ts and update["channel"] == "C1"
+    assert _button(update["blocks"], ActionKind.NOT_RELEVANT, 2)["text"]["text"] == "👎 Not for us · 1"
+    assert _button(update["blocks"], ActionKind.RELEVANT, 2)["text"]["text"] == "👍 Relevant"
+    assert _button(update["blocks"], ActionKind.NOT_RELEVANT, 1)["text"]["text"] == "👎 Not for us"
+    note = (await wait_for(lambda: fake.responses(1)))[-1]
+    assert note["response_type"] == "ephemeral" and note["replace_original"] is False
+    assert note["text"].startswith("Noted — not for us:") and "“mixture of experts”" in note["text"]
+
+    current = update["blocks"]
+    await _click(runtime, fake, current, ActionKind.NOT_RELEVANT, 2, ts=digest_ts, user="U2")
+    current = fake.updates()[-1]["blocks"]
+    assert _button(current, ActionKind.NOT_RELEVANT, 2)["text"]["text"] == "👎 Not for us · 2"
+    await _click(runtime, fake, current, ActionKind.NOT_RELEVANT, 2, ts=digest_ts, user="U1")  # withdraws
+    current = fake.updates()[-1]["blocks"]
+    assert _button(current, ActionKind.NOT_RELEVANT, 2)["text"]["text"] == "👎 Not for us · 1"
+    assert "withdrawn" in fake.responses(1)[-1]["text"]
+    await _click(runtime, fake, current, ActionKind.RELEVANT, 2, ts=digest_ts, user="U2")  # changes
+    current = fake.updates()[-1]["blocks"]
+    assert _button(current, ActionKind.RELEVANT, 2)["text"]["text"] == "👍 Relevant · 1"
+    assert _button(current, ActionKind.NOT_RELEVANT, 2)["text"]["text"] == "👎 Not for us"
+
+    summary = await first.core.handle_command(ctx_for(), "papers", "feedback")
+    assert "mixture of experts: 👍 1 · 👎 0" in (summary.message.body or "")
+
+
+async def test_a_button_for_a_paper_no_longer_stored_changes_nothing(db: Database, fake: FakeSlack):
+    await ingest_samples(db)
+    bot = make_bot(db)
+    digest_ts, _ = await post_digest(db, bot.core, fake)
+    runtime = runtime_for(bot.core, fake)
+    request = action_request("paperboy:relevant:1", "#999999", message_ts=digest_ts,
+                             blocks=fake.posts()[0]["blocks"], response_url=fake.response_url(2))
+    assert (await runtime.app.async_dispatch(request)).status == 200
+    note = (await wait_for(lambda: fake.responses(2)))[-1]
+    assert note["text"] == "that paper is no longer stored" and note["response_type"] == "ephemeral"
+    assert fake.updates() == []
