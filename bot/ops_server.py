@@ -20,6 +20,7 @@ from bot.connector import Connector
 from bot.errors import StorageError
 from bot.metrics import Metrics
 from storage.database import Database
+from storage.delivery_store import failing_destinations
 from storage.summary_store import summary_stats
 
 log = logging.getLogger(__name__)
@@ -37,12 +38,19 @@ class HealthCheck:
         self.connectors = connectors
         self._last_problem: str | None = None  # log a database problem when it starts or changes, not every probe
 
-    async def report(self) -> tuple[int, dict[str, str]]:
-        """(HTTP status, body): 200 when everything is "ok", else 503 with what is not."""
+    async def report(self) -> tuple[int, dict[str, str | int]]:
+        """(HTTP status, body): 200 when everything is "ok", else 503 with what is not.
+
+        `failing_destinations` counts channels (and DMs) whose latest digest failed — the bot removed from a
+        channel, a closed DM. It is a detail, never the status: one bad channel must not make an orchestrator
+        restart a bot that serves every other one. `paperboy digest status` names them and says why."""
         checks: dict[str, str] = {}
+        failing: int | None = None
         try:
             await self.db.ping()
             checks["database"] = "ok"
+            async with self.db.session() as session:
+                failing = len(await failing_destinations(session))
             if self._last_problem is not None:
                 log.info("healthz: database reachable again")
             self._last_problem = None
@@ -56,7 +64,10 @@ class HealthCheck:
             if (state := connector.health()) is not None:
                 checks[connector.platform] = _short_state(state)
         healthy = all(v == "ok" for v in checks.values())
-        return (200 if healthy else 503), {"status": "ok" if healthy else "unhealthy", **checks}
+        body: dict[str, str | int] = {"status": "ok" if healthy else "unhealthy", **checks}
+        if failing:
+            body["failing_destinations"] = failing
+        return (200 if healthy else 503), body
 
 
 def _short_state(state: str) -> str:

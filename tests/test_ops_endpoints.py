@@ -66,6 +66,29 @@ async def test_healthz_ok_on_a_live_database(db):
     assert health.json() == {"status": "unhealthy", "database": "ok", "scheduler": "stopped"}
 
 
+async def test_healthz_counts_failing_channels_without_failing_itself(db):
+    """A channel the bot was removed from shows as a count on /healthz (digest status names it); the probe
+    stays 200, so an orchestrator never restarts a bot that serves every other channel."""
+    from datetime import UTC, date, datetime
+
+    from storage import delivery_store
+
+    now = datetime(2026, 4, 20, 9, 0, tzinfo=UTC)
+    for key in ("slack:T1:C1", "slack:T1:C2"):
+        claim = await delivery_store.claim(db, key, date(2026, 4, 20), "proc-1", now, 300)
+        assert claim is not None
+        if key.endswith("C1"):
+            await delivery_store.fail(db, claim, "not_in_channel", now)
+        else:
+            await delivery_store.complete(db, claim, "1700000000.000001", [], now)
+    async with serving(build_ops_app(db, Metrics(), lambda: True, lambda: TODAY)) as at:
+        async with httpx.AsyncClient() as client:
+            health = await client.get(at("/healthz"))
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "database": "ok", "scheduler": "ok", "failing_destinations": 1}
+    assert "not_in_channel" not in health.text and "C1" not in health.text  # the count only; details are the log's
+
+
 def test_the_ops_port_listens_on_loopback_unless_told_otherwise(monkeypatch):
     for name in ("PAPERBOY_HTTP_HOST", "PAPERBOY_HTTP_PORT"):
         monkeypatch.delenv(name, raising=False)
