@@ -89,6 +89,12 @@ class _Lines:
             if self.peek() is not None:
                 self._ahead.popleft()
 
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        """The lines not taken yet, taking them."""
+        while self._ahead:
+            yield self._ahead.popleft()
+        yield from self._lines
+
 
 def _check_entry(title: tuple[int, str], abstract: tuple[int, str] | None, where: str) -> None:
     lineno, text = title
@@ -106,15 +112,13 @@ def _check_entry(title: tuple[int, str], abstract: tuple[int, str] | None, where
 def _parse_compact(lines: _Lines, where: str) -> Iterator[ParsedPaper]:
     while (first := lines.peek()) is not None and first[1].lower().startswith(_HEADER_PREFIXES):
         lines.take()
-    glued = True
-    while (title := lines.peek()) is not None:
-        abstract = lines.peek(1)
-        if glued:  # the first title is glued to the "Subscribe" button's text
+    rest = iter(lines)
+    for n, title in enumerate(rest):
+        if n == 0:  # the first title is glued to the "Subscribe" button's text
             title = (title[0], title[1][len("Subscribe"):].strip())
-            glued = False
+        abstract = next(rest, None)
         _check_entry(title, abstract, where)
         assert abstract is not None
-        lines.take(2)
         yield ParsedPaper(title=title[1], abstract=abstract[1], source=SOURCE)
 
 
