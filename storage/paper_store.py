@@ -176,8 +176,10 @@ class PaperWriter:
         self.now = datetime.now(UTC)
         self._sqlite = session.get_bind().dialect.name == "sqlite"
         self._created: set[int] = set()
-        self._before: dict[int, int] = {}  # existing record -> fingerprint before this source
-        self._after: dict[int, int] = {}  # existing record -> fingerprint now
+        # Existing records the source names -> fingerprint before the source (None: not changed so far), and
+        # the fingerprint now of those it changed.
+        self._before: dict[int, int | None] = {}
+        self._after: dict[int, int] = {}
         self._order: dict[int, None] = {}  # every record the source named, first sighting first
         self._indexing: asyncio.Future[Any] | None = None  # SQLite: the full-text fill of the last chunk
         self._cache_pages: int | None = None  # SQLite: the connection's page cache before writing
@@ -207,17 +209,19 @@ class PaperWriter:
             after = index.rows[key]
             if any(after.get(f) != before.get(f) for f in _FIELDS):
                 changed.append({"id": key, **{f: after[f] for f in _FIELDS}, "updated_at": self.now})
+                assert isinstance(key, int)  # only stored records were loaded
+                if key not in self._created and self._before.get(key) is None:
+                    self._before[key] = _fingerprint(before)  # as it was before the source: unchanged so far
+                self._after[key] = _fingerprint(after)
         if changed:
             await self.session.execute(update(Paper), changed)
         # A record new in this chunk may have merged later sightings: insert what the index holds now.
         new_ids = await self._insert({key: index.rows[key] for key in pending_new}) if pending_new else {}
         for key in order:
             self._order[new_ids[key] if isinstance(key, str) else key] = None
-        for key in dict.fromkeys(order):
-            if isinstance(key, str) or key in self._created:
-                continue  # created by this source (maybe by an earlier chunk): counted as new
-            self._before.setdefault(key, _fingerprint(original[key]))
-            self._after[key] = _fingerprint(index.rows[key])
+        for key in order:
+            if not isinstance(key, str) and key not in self._created:
+                self._before.setdefault(key, None)  # an existing record the source names
         self._created.update(new_ids.values())
 
     async def finish(self) -> IngestCounts:
@@ -235,7 +239,7 @@ class PaperWriter:
                 self._cache_pages = None
 
     def counts(self) -> IngestCounts:
-        updated = sum(1 for pk, before in self._before.items() if self._after[pk] != before)
+        updated = sum(1 for pk, before in self._before.items() if before is not None and self._after[pk] != before)
         return IngestCounts(new=len(self._created), updated=updated, unchanged=len(self._before) - updated,
                             paper_ids=list(self._order))
 
