@@ -8,6 +8,7 @@ reported instead, so one poisoned item never blocks the rest of a day.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import stat
@@ -31,6 +32,7 @@ from storage.paper_store import WRITE_CHUNK, IngestCounts, PaperWriter
 
 _HF_RE = re.compile(r"^hf:(?P<day>today|[0-9]{4}-[0-9]{2}-[0-9]{2})$", re.IGNORECASE)
 _MAX_STORE_ATTEMPTS = 3
+_YIELD_EVERY = 200  # papers parsed between turns of the event loop
 
 
 @dataclass(frozen=True)
@@ -138,21 +140,26 @@ class Ingestor:
         writer = PaperWriter(session)
         skipped: list[str] = []
         batch: list[ParsedPaper] = []
-        for doc in docs:
-            prefix = f"{doc.where} " if len(docs) > 1 else ""
-            with doc.open() as handle:
-                papers = iter_listing(handle, where=doc.where, today=self.today(), listed_on=doc.listed_on)
-                for index, paper in enumerate(papers):
-                    try:
-                        batch.append(checked_paper(paper))
-                    except Unstorable as exc:
-                        skipped.append(f"{exc} at {prefix}item {index}")
-                    if len(batch) >= WRITE_CHUNK:
-                        await writer.add(batch)
-                        batch = []
-        if batch:
-            await writer.add(batch)
-        counts = writer.counts()
+        try:
+            for doc in docs:
+                prefix = f"{doc.where} " if len(docs) > 1 else ""
+                with doc.open() as handle:
+                    papers = iter_listing(handle, where=doc.where, today=self.today(), listed_on=doc.listed_on)
+                    for index, paper in enumerate(papers):
+                        try:
+                            batch.append(checked_paper(paper))
+                        except Unstorable as exc:
+                            skipped.append(f"{exc} at {prefix}item {index}")
+                        if len(batch) >= WRITE_CHUNK:
+                            await writer.add(batch)
+                            batch = []
+                        elif index % _YIELD_EVERY == 0:
+                            await asyncio.sleep(0)  # let the rest of the bot (and the writer's statement) run
+            if batch:
+                await writer.add(batch)
+            counts = await writer.finish()
+        finally:
+            await writer.settle()
         counts.skipped = skipped
         return counts
 
