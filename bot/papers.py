@@ -50,8 +50,15 @@ def parse_arxiv_ref(text: str) -> ArxivRef | None:
     return ArxivRef(arxiv_id, version)
 
 
+# Every character `str.split()` splits on except the space (tests/test_feed_parsers.py checks the list).
+SPACES_BUT_BLANK_RE = re.compile(
+    "[\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+
+
 def collapse(text: str) -> str:
     """Hard line wraps and runs of whitespace become one space; the words themselves stay exactly as given."""
+    if "  " not in text and text[:1] != " " and text[-1:] != " " and not SPACES_BUT_BLANK_RE.search(text):
+        return text  # already collapsed: checked at C speed, without splitting into words (the common case)
     return " ".join(text.split())
 
 

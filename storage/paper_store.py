@@ -6,6 +6,8 @@ union of sources), so re-ingesting the same listings in any order leaves the sto
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -18,7 +20,11 @@ from bot.compounds import joined_compounds
 from bot.papers import ParsedPaper, normalize_title, paper_url, parse_arxiv_ref
 from storage.models import Paper
 
-_CHUNK = 500
+_CHUNK = 500  # rows per statement: well inside every database's parameter limits
+WRITE_CHUNK = 2_000  # papers merged and written at a time
+# SQLite's page cache while writing (negative: KiB): the papers table, its indexes and the full-text segments
+# being merged stay in memory; the default 2 MB doubled the time of inserting.
+_SQLITE_WRITE_CACHE = -64 * 1024
 MAX_ROW_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL; larger numbers name no paper
 PAPERS = cast(Table, Paper.__table__)
 _FIELDS = ("arxiv_id", "version", "title", "title_key", "abstract", "authors", "author_count", "organization",
@@ -60,8 +66,9 @@ def _incoming_text_wins(existing_version: int | None, incoming_version: int | No
     return existing_version is None or incoming_version > existing_version
 
 
-def merge_values(row: dict[str, Any], paper: ParsedPaper) -> dict[str, Any]:
-    """The stored fields after seeing `paper` again; equal to `row` when nothing new was learned."""
+def merge_values(row: dict[str, Any], paper: ParsedPaper, compounds: str | None = None) -> dict[str, Any]:
+    """The stored fields after seeing `paper` again; equal to `row` when nothing new was learned. `compounds`:
+    the paper's, when already known."""
     merged = dict(row)
     if merged.get("arxiv_id") is None and paper.arxiv_id:
         merged["arxiv_id"] = paper.arxiv_id
@@ -70,7 +77,7 @@ def merge_values(row: dict[str, Any], paper: ParsedPaper) -> dict[str, Any]:
         merged["title"] = paper.title
         merged["title_key"] = paper.title_key
         merged["abstract"] = paper.abstract
-        merged["compounds"] = _compounds(paper)
+        merged["compounds"] = _compounds(paper) if compounds is None else compounds
     merged["version"] = _max_int(row.get("version"), paper.version)
     if paper.authors and (text_wins or not row.get("authors")):
         merged["authors"] = list(paper.authors)
@@ -89,7 +96,7 @@ def merge_values(row: dict[str, Any], paper: ParsedPaper) -> dict[str, Any]:
     return merged
 
 
-def new_values(paper: ParsedPaper) -> dict[str, Any]:
+def new_values(paper: ParsedPaper, compounds: str | None = None) -> dict[str, Any]:
     return {
         "arxiv_id": paper.arxiv_id, "version": paper.version, "title": paper.title,
         "title_key": paper.title_key, "abstract": paper.abstract,
@@ -97,7 +104,7 @@ def new_values(paper: ParsedPaper) -> dict[str, Any]:
         "author_count": len(paper.authors) if paper.authors else paper.author_count,
         "organization": paper.organization, "published_on": paper.published_on,
         "listed_on": paper.listed_on, "upvotes": paper.upvotes, "sources": [paper.source],
-        "extra": dict(paper.extra), "compounds": _compounds(paper),
+        "extra": dict(paper.extra), "compounds": _compounds(paper) if compounds is None else compounds,
     }
 
 
@@ -105,9 +112,9 @@ def _compounds(paper: ParsedPaper) -> str:
     return " ".join(joined_compounds(f"{paper.title} {paper.abstract}"))
 
 
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 class _Index:
@@ -140,61 +147,161 @@ class _Index:
 
 async def store_papers(session: AsyncSession, papers: Sequence[ParsedPaper]) -> IngestCounts:
     """Merge one source's papers into the store inside the caller's transaction."""
-    index = _Index()
-    ids = sorted({p.arxiv_id for p in papers if p.arxiv_id})
-    titles = sorted({p.title_key for p in papers})
-    columns = [Paper.id, *(getattr(Paper, f) for f in _FIELDS)]
-    for chunk in _chunks(ids):
-        for row in (await session.execute(select(*columns).where(Paper.arxiv_id.in_(chunk)))).mappings():
-            index.put(row["id"], dict(row))
-    for chunk in _chunks(titles):
-        for row in (await session.execute(select(*columns).where(Paper.title_key.in_(chunk)))).mappings():
-            index.put(row["id"], dict(row))
-    original = {key: dict(row) for key, row in index.rows.items()}
+    writer = PaperWriter(session)
+    try:
+        for chunk in _chunks(papers, WRITE_CHUNK):
+            await writer.add(chunk)
+        return await writer.finish()
+    finally:
+        await writer.settle()
 
-    pending_new: dict[str, dict[str, Any]] = {}
-    order: list[int | str] = []
-    for paper in papers:
-        key = index.find(paper)
-        if key is None:
-            key = f"new:{len(pending_new)}"
-            values = new_values(paper)
-            pending_new[key] = values
-            index.put(key, values)
-        else:
-            index.put(key, merge_values(index.rows[key], paper))
-        order.append(key)
 
-    counts = IngestCounts()
-    now = datetime.now(UTC)
-    changed = []
-    for key, before in original.items():
-        after = index.rows[key]
-        if any(after.get(f) != before.get(f) for f in _FIELDS):
-            changed.append({"id": key, **{f: after[f] for f in _FIELDS}, "updated_at": now})
-    if changed:
-        await session.execute(update(Paper), changed)
-    new_ids: dict[int | str, int] = {}
-    if pending_new:
-        keys = list(pending_new)
-        rows = [{**pending_new[k], "created_at": now, "updated_at": now} for k in keys]
+class PaperWriter:
+    """Merges one source's papers into the store a chunk at a time, inside the caller's transaction, so a source
+    of any size is written in bounded memory; the counts and paper ids are those of merging it all at once.
+
+    A chunk sees what earlier chunks wrote, so a paper listed twice in a source is one record either way. What
+    has to be remembered across chunks is small: which records this source created (a later sighting of one is
+    part of "new"), and a fingerprint of each existing record as it was before the source (a record counts as
+    updated when its fields end up different, however many chunks touched it).
+
+    On SQLite, filling the full-text index for a chunk's new rows (a third of an ingest's time, spent in the
+    database thread without Python's lock) goes on while `add` returns and the caller parses the next chunk; the
+    next call waits for it first. Call `finish` for the counts, and `settle` on the way out in any case, so that
+    no statement is still running when the transaction ends.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.now = datetime.now(UTC)
+        self._sqlite = session.get_bind().dialect.name == "sqlite"
+        self._created: set[int] = set()
+        # Existing records the source names -> fingerprint before the source (None: not changed so far), and
+        # the fingerprint now of those it changed.
+        self._before: dict[int, int | None] = {}
+        self._after: dict[int, int] = {}
+        self._order: dict[int, None] = {}  # every record the source named, first sighting first
+        self._indexing: asyncio.Future[Any] | None = None  # SQLite: the full-text fill of the last chunk
+        self._cache_pages: int | None = None  # SQLite: the connection's page cache before writing
+
+    async def add(self, papers: Sequence[ParsedPaper]) -> None:
+        if self._sqlite and self._cache_pages is None:
+            self._cache_pages = (await self.session.execute(text("PRAGMA cache_size"))).scalar_one()
+            await self.session.execute(text(f"PRAGMA cache_size = {_SQLITE_WRITE_CACHE}"))
+        # While the last chunk is being indexed, get this chunk's compounds ready (likely new papers too).
+        warm = {id(p): _compounds(p) for p in papers} if self._indexing is not None else {}
+        await self._indexed()
+        index = await self._load(papers)
+        original = {key: dict(row) for key, row in index.rows.items()}
+        pending_new: list[str] = []
+        order: list[int | str] = []
+        for paper in papers:
+            key = index.find(paper)
+            if key is None:
+                key = f"new:{len(pending_new)}"
+                pending_new.append(key)
+                index.put(key, new_values(paper, warm.get(id(paper))))
+            else:
+                index.put(key, merge_values(index.rows[key], paper, warm.get(id(paper))))
+            order.append(key)
+        changed = []
+        for key, before in original.items():
+            after = index.rows[key]
+            if any(after.get(f) != before.get(f) for f in _FIELDS):
+                changed.append({"id": key, **{f: after[f] for f in _FIELDS}, "updated_at": self.now})
+                assert isinstance(key, int)  # only stored records were loaded
+                if key not in self._created and self._before.get(key) is None:
+                    self._before[key] = _fingerprint(before)  # as it was before the source: unchanged so far
+                self._after[key] = _fingerprint(after)
+        if changed:
+            await self.session.execute(update(Paper), changed)
+        # A record new in this chunk may have merged later sightings: insert what the index holds now.
+        new_ids = await self._insert({key: index.rows[key] for key in pending_new}) if pending_new else {}
+        for key in order:
+            self._order[new_ids[key] if isinstance(key, str) else key] = None
+        for key in order:
+            if not isinstance(key, str) and key not in self._created:
+                self._before.setdefault(key, None)  # an existing record the source names
+        self._created.update(new_ids.values())
+
+    async def finish(self) -> IngestCounts:
+        """What the source did, once everything is written."""
+        await self._indexed()
+        return self.counts()
+
+    async def settle(self) -> None:
+        """Wait for a statement still running (after a failure, its own error does not matter), and give the
+        connection back its usual page cache."""
+        with contextlib.suppress(Exception):
+            await self._indexed()
+            if self._cache_pages is not None:
+                await self.session.execute(text(f"PRAGMA cache_size = {int(self._cache_pages)}"))
+                self._cache_pages = None
+
+    def counts(self) -> IngestCounts:
+        updated = sum(1 for pk, before in self._before.items() if before is not None and self._after[pk] != before)
+        return IngestCounts(new=len(self._created), updated=updated, unchanged=len(self._before) - updated,
+                            paper_ids=list(self._order))
+
+    async def _load(self, papers: Sequence[ParsedPaper]) -> _Index:
+        """The stored records these papers could merge into: the same arXiv id or the same title key."""
+        index = _Index()
+        ids = sorted({p.arxiv_id for p in papers if p.arxiv_id})
+        titles = sorted({p.title_key for p in papers})
+        columns = [Paper.id, *(getattr(Paper, f) for f in _FIELDS)]
+        for chunk in _chunks(ids):
+            for row in (await self.session.execute(select(*columns).where(Paper.arxiv_id.in_(chunk)))).mappings():
+                index.put(row["id"], dict(row))
+        for chunk in _chunks(titles):
+            for row in (await self.session.execute(select(*columns).where(Paper.title_key.in_(chunk)))).mappings():
+                index.put(row["id"], dict(row))
+        return index
+
+    async def _insert(self, pending: dict[str, dict[str, Any]]) -> dict[int | str, int]:
+        """Insert new records; their ids by key."""
+        keys = list(pending)
+        rows = [{**pending[k], "created_at": self.now, "updated_at": self.now} for k in keys]
+        last = await self._max_id() if self._sqlite else None
         # Plain executemany (no RETURNING): one round trip per chunk instead of one per row on SQLite.
         for chunk in _chunks(rows):
-            await session.execute(insert(PAPERS), list(chunk))
-        new_ids = await _ids_of(session, {k: pending_new[k] for k in keys})
-        await _index_new_papers(session, list(new_ids.values()))
-    counts.new = len(pending_new)
-    counts.updated = len(changed)
-    seen = {k for k in order if not isinstance(k, str)}
-    counts.unchanged = len(seen) - len(changed)
-    counts.paper_ids = list(dict.fromkeys(new_ids[k] if isinstance(k, str) else k for k in order))
-    return counts
+            await self.session.execute(insert(PAPERS), list(chunk))
+        if last is not None and await self._appended(last, len(keys)):
+            # SQLite gave each row one more than the largest id: the rows hold the next ids, in order.
+            fill = self.session.execute(_SQLITE_FTS_RANGE, {"first": last + 1, "last": last + len(keys)})
+            self._indexing = asyncio.ensure_future(fill)
+            await asyncio.sleep(0)  # on its way to the database thread before the caller goes on
+            return {k: last + 1 + n for n, k in enumerate(keys)}
+        new_ids = await _ids_of(self.session, {k: pending[k] for k in keys})
+        await _index_new_papers(self.session, list(new_ids.values()))
+        return new_ids
+
+    async def _indexed(self) -> None:
+        if self._indexing is not None:
+            indexing, self._indexing = self._indexing, None
+            await indexing
+
+    async def _max_id(self) -> int:
+        return int((await self.session.execute(select(func.coalesce(func.max(Paper.id), 0)))).scalar_one())
+
+    async def _appended(self, last: int, count: int) -> bool:
+        """Whether the rows above `last` are exactly `last`+1 … `last`+`count` (checked, never assumed)."""
+        stmt = select(func.count(), func.max(Paper.id)).where(Paper.id > last)
+        found, highest = (await self.session.execute(stmt)).one()
+        return bool(found == count and highest == last + count)
+
+
+def _fingerprint(row: dict[str, Any]) -> int:
+    return hash(repr([row.get(f) for f in _FIELDS]))
 
 
 _SQLITE_FTS_INSERT = text(
     "INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
     "SELECT id, title, abstract, compounds, authors FROM papers WHERE id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))
+_SQLITE_FTS_RANGE = text(
+    "INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
+    "SELECT id, title, abstract, compounds, authors FROM papers WHERE id BETWEEN :first AND :last"
+)
 
 
 async def _index_new_papers(session: AsyncSession, ids: list[int]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from bot.ingestion.formats import parse_listing
 from bot.papers import ParsedPaper, normalize_title
 from storage.paper_store import count_papers, find_paper, iter_papers, paper_to_record, store_papers
@@ -190,3 +192,55 @@ async def test_metadata_no_database_can_hold_is_dropped_not_the_paper(db):
     async with db.session() as s:
         stored = await find_paper(s, "Odd metadata")
         assert stored is not None and stored.extra == {"ok": 1.5, "words": ["k", "ok"]}
+
+
+async def test_a_paper_listed_twice_in_one_source_keeps_both_sightings_and_reingest_changes_nothing(db):
+    """The second sighting of a paper new to the store used to be dropped (the record kept the first one's
+    text and upvotes), so ingesting the same source again reported it updated."""
+    source = [hf_sighting(upvotes=10, version=1, abstract="First text."),
+              hf_sighting(upvotes=64, version=2, abstract="Revised text."),
+              ParsedPaper(title="A title-only paper", abstract="Seen on a page.", source="hf-page"),
+              ParsedPaper(title="A Title-Only Paper!", abstract="Seen on a page.", source="hf-page", upvotes=5)]
+    counts = await ingest(db, source)
+    assert (counts.new, counts.updated, counts.unchanged) == (2, 0, 0)
+    records = {r["title"][:5]: r for r in await export(db)}
+    assert records["Break"]["abstract"] == "Revised text." and records["Break"]["upvotes"] == 64
+    assert records["Break"]["version"] == 2 and records["A tit"]["upvotes"] == 5
+    again = await ingest(db, source)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+
+
+def _varied_source() -> list[ParsedPaper]:
+    """Papers that merge with each other across any chunking: repeats, versions, a title-only record that
+    learns its id later, two papers sharing a title, upvotes that grow."""
+    papers = []
+    for n in range(40):
+        k = n % 13
+        papers.append(hf_sighting(arxiv_id=f"2401.{k:05d}", title=f"Paper {k} on graphs", upvotes=n,
+                                  version=1 + n % 3, abstract=f"Abstract {k} version {1 + n % 3}.",
+                                  extra={"seen": n % 2}))
+        if n % 7 == 0:
+            papers.append(ParsedPaper(title=f"paper {n} on Graphs", abstract="From a page.", source="hf-page"))
+    papers.append(ParsedPaper(title="Shared title", abstract="One.", source="hf-api", arxiv_id="2402.00001"))
+    papers.append(ParsedPaper(title="Shared title", abstract="Two.", source="hf-api", arxiv_id="2402.00002"))
+    return papers
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1000])
+async def test_a_source_written_in_chunks_stores_and_counts_what_writing_it_at_once_does(db, monkeypatch, chunk):
+    """Big sources are written a chunk at a time (bounded memory); nothing a user sees may depend on that."""
+    import storage.paper_store as paper_store
+
+    await ingest(db, [hf_sighting(arxiv_id="2401.00003", title="Paper 3 on graphs", upvotes=99),
+                      ParsedPaper(title="Paper 0 on graphs", abstract="Stored before.", source="hf-page")])
+    monkeypatch.setattr(paper_store, "WRITE_CHUNK", chunk)
+    first = await ingest(db, _varied_source())
+    again = await ingest(db, _varied_source())
+    got = ((first.new, first.updated, first.unchanged), (again.new, again.updated, again.unchanged))
+    assert got == ((17, 2, 0), (0, 0, 19))
+    assert first.paper_ids == again.paper_ids and len(set(first.paper_ids)) == 19
+    records = await export(db)
+    assert len(records) == 19 and [r["id"] for r in records] == sorted(first.paper_ids)
+    by_id = {r["arxiv_id"]: r for r in records}
+    assert by_id["2401.00003"]["upvotes"] == 99 and by_id["2401.00000"]["sources"] == ["hf-api", "hf-page"]
+    assert by_id["2401.00001"]["version"] == 3 and by_id["2401.00001"]["abstract"] == "Abstract 1 version 3."

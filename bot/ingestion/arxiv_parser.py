@@ -7,10 +7,13 @@ so we trust the entries, never the counters.
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
+from typing import cast
 
 from bot.errors import ParseError
 from bot.papers import ParsedPaper, parse_arxiv_ref
@@ -21,14 +24,71 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 API_SOURCE = "arxiv-api"
 RSS_SOURCE = "arxiv-rss"
 
+_MAX_DEPTH = 200  # real feeds nest 4 deep
+_MAX_ENTRY_ELEMENTS = 100_000  # the largest collaborations list ~5,000 authors, two elements each
 _RSS_ABSTRACT_RE = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE)
 
 
-def parse_xml_root(text: str, where: str) -> ET.Element:
-    try:
-        return ET.fromstring(text.encode("utf-8") if isinstance(text, str) else text)
-    except ET.ParseError as exc:
-        raise ParseError(f"invalid XML ({exc})", where=where) from exc
+def iter_arxiv_feed(blocks: Iterable[bytes], where: str = "feed") -> Iterator[ParsedPaper]:
+    """The papers of an Atom or RSS feed as its bytes arrive. Each element is let go once read, so memory holds
+    one entry, not the feed. The parser is `ET.fromstring`'s (expat): external entities are never loaded and
+    entity expansion is capped."""
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    path: list[ET.Element] = []  # the open elements, root first
+    kind = ""
+    channel: ET.Element | None = None  # RSS: the first <channel>, whose items are the papers
+    entry_depth = 0  # where the open entry (item) is in `path`; 0: none open
+    elements = 0  # inside the open entry
+    index = 0
+    for block in itertools.chain(blocks, [b""]):
+        try:
+            if block:
+                parser.feed(block)
+            else:
+                parser.close()
+            events = cast(list[tuple[str, ET.Element]], list(parser.read_events()))
+        except ET.ParseError as exc:
+            raise ParseError(f"invalid XML ({exc})", where=where) from exc
+        for event, elem in events:
+            if event == "start":
+                if not path:
+                    kind = _feed_kind(elem.tag, where)
+                elif kind == "rss" and len(path) == 1 and elem.tag == "channel" and channel is None:
+                    channel = elem
+                elif not entry_depth and _is_entry(kind, elem, path, channel):
+                    entry_depth, elements = len(path), 0
+                path.append(elem)
+                if len(path) > _MAX_DEPTH:
+                    raise ParseError(f"invalid XML (nested more than {_MAX_DEPTH} deep)", where=where)
+                if entry_depth:
+                    elements += 1
+                    if elements > _MAX_ENTRY_ELEMENTS:
+                        raise ParseError(f"{'entry' if kind == 'atom' else 'item'} {index} has more than "
+                                         f"{_MAX_ENTRY_ELEMENTS:,} elements", where=where)
+                continue
+            path.pop()
+            if entry_depth and len(path) == entry_depth:
+                entry_depth = 0
+                yield _atom_entry(elem, index, where) if kind == "atom" else _rss_item(elem, index, where)
+                index += 1
+            if path and not entry_depth and elem is not channel:
+                path[-1].remove(elem)  # read (or of no use): let it go
+    if kind == "rss" and channel is None:
+        raise ParseError("not an RSS feed", where=where)
+
+
+def _is_entry(kind: str, elem: ET.Element, path: list[ET.Element], channel: ET.Element | None) -> bool:
+    if kind == "atom":
+        return len(path) == 1 and elem.tag == f"{ATOM}entry"
+    return len(path) == 2 and path[1] is channel and elem.tag == "item"
+
+
+def _feed_kind(tag: str, where: str) -> str:
+    if tag == f"{ATOM}feed":
+        return "atom"
+    if tag == "rss":
+        return "rss"
+    raise ParseError(f"unsupported XML document <{tag.split('}')[-1]}>", where=where)
 
 
 def _child_text(el: ET.Element, tag: str) -> str:
@@ -50,64 +110,53 @@ def _date(value: str) -> date | None:
         return None
 
 
-def parse_arxiv_atom(root: ET.Element, where: str = "feed") -> list[ParsedPaper]:
-    if root.tag != f"{ATOM}feed":
-        raise ParseError("not an Atom feed", where=where)
-    papers = []
-    for index, entry in enumerate(root.findall(f"{ATOM}entry")):
-        title = _child_text(entry, f"{ATOM}title")
-        summary = _child_text(entry, f"{ATOM}summary")
-        raw_id = _child_text(entry, f"{ATOM}id").strip()
-        if title.strip() == "Error":
-            raise ParseError(f"arXiv reported an error: {' '.join(summary.split())[:200]}", where=where)
-        ref = parse_arxiv_ref(raw_id)
-        if not title.strip() or not summary.strip():
-            raise ParseError(f"entry {index} has no title or summary", where=where)
-        if ref is None:
-            raise ParseError(f"entry {index} has no arXiv id ({raw_id[:80]!r})", where=where)
-        authors = [
-            " ".join(_child_text(a, f"{ATOM}name").split())
-            for a in entry.findall(f"{ATOM}author")
-            if _child_text(a, f"{ATOM}name").strip()
-        ]
-        categories = [c.get("term", "") for c in entry.findall(f"{ATOM}category") if c.get("term")]
-        extra: dict[str, object] = {"categories": categories} if categories else {}
-        comment = _child_text(entry, f"{ARXIV}comment").strip()
-        if comment:
-            extra["comment"] = " ".join(comment.split())
-        papers.append(ParsedPaper(
-            title=title, abstract=summary, source=API_SOURCE, arxiv_id=ref.arxiv_id, version=ref.version,
-            authors=authors, published_on=_date(_child_text(entry, f"{ATOM}published")), extra=extra,
-        ))
-    return papers
+def _atom_entry(entry: ET.Element, index: int, where: str) -> ParsedPaper:
+    title = _child_text(entry, f"{ATOM}title")
+    summary = _child_text(entry, f"{ATOM}summary")
+    raw_id = _child_text(entry, f"{ATOM}id").strip()
+    if title.strip() == "Error":
+        raise ParseError(f"arXiv reported an error: {' '.join(summary.split())[:200]}", where=where)
+    ref = parse_arxiv_ref(raw_id)
+    if not title.strip() or not summary.strip():
+        raise ParseError(f"entry {index} has no title or summary", where=where)
+    if ref is None:
+        raise ParseError(f"entry {index} has no arXiv id ({raw_id[:80]!r})", where=where)
+    authors = [
+        " ".join(_child_text(a, f"{ATOM}name").split())
+        for a in entry.findall(f"{ATOM}author")
+        if _child_text(a, f"{ATOM}name").strip()
+    ]
+    categories = [c.get("term", "") for c in entry.findall(f"{ATOM}category") if c.get("term")]
+    extra: dict[str, object] = {"categories": categories} if categories else {}
+    comment = _child_text(entry, f"{ARXIV}comment").strip()
+    if comment:
+        extra["comment"] = " ".join(comment.split())
+    return ParsedPaper(
+        title=title, abstract=summary, source=API_SOURCE, arxiv_id=ref.arxiv_id, version=ref.version,
+        authors=authors, published_on=_date(_child_text(entry, f"{ATOM}published")), extra=extra,
+    )
 
 
-def parse_arxiv_rss(root: ET.Element, where: str = "rss") -> list[ParsedPaper]:
-    channel = root.find("channel")
-    if root.tag != "rss" or channel is None:
-        raise ParseError("not an RSS feed", where=where)
-    papers = []
-    for index, item in enumerate(channel.findall("item")):
-        title = _child_text(item, "title")
-        description = _child_text(item, "description")
-        guid = _child_text(item, "guid")
-        link = _child_text(item, "link")
-        ref = parse_arxiv_ref(guid.replace("oai:arXiv.org:", "")) or parse_arxiv_ref(link)
-        if m := re.match(r"^\s*arXiv:(\S+)", description):
-            ref = parse_arxiv_ref(m.group(1)) or ref
-        abstract = _RSS_ABSTRACT_RE.sub("", description, count=1)
-        if not title.strip() or not abstract.strip():
-            raise ParseError(f"item {index} has no title or abstract", where=where)
-        creators = _child_text(item, f"{DC}creator")
-        authors = [" ".join(a.split()) for a in creators.split(",") if a.strip()] if creators.strip() else None
-        categories = [c.text.strip() for c in item.findall("category") if c.text and c.text.strip()]
-        extra: dict[str, object] = {"categories": categories} if categories else {}
-        announce = _child_text(item, f"{ARXIV}announce_type").strip()
-        if announce:
-            extra["announce_type"] = announce
-        papers.append(ParsedPaper(
-            title=title, abstract=abstract, source=RSS_SOURCE,
-            arxiv_id=ref.arxiv_id if ref else None, version=ref.version if ref else None,
-            authors=authors, listed_on=_date(_child_text(item, "pubDate")), extra=extra,
-        ))
-    return papers
+def _rss_item(item: ET.Element, index: int, where: str) -> ParsedPaper:
+    title = _child_text(item, "title")
+    description = _child_text(item, "description")
+    guid = _child_text(item, "guid")
+    link = _child_text(item, "link")
+    ref = parse_arxiv_ref(guid.replace("oai:arXiv.org:", "")) or parse_arxiv_ref(link)
+    if m := re.match(r"^\s*arXiv:(\S+)", description):
+        ref = parse_arxiv_ref(m.group(1)) or ref
+    abstract = _RSS_ABSTRACT_RE.sub("", description, count=1)
+    if not title.strip() or not abstract.strip():
+        raise ParseError(f"item {index} has no title or abstract", where=where)
+    creators = _child_text(item, f"{DC}creator")
+    authors = [" ".join(a.split()) for a in creators.split(",") if a.strip()] if creators.strip() else None
+    categories = [c.text.strip() for c in item.findall("category") if c.text and c.text.strip()]
+    extra: dict[str, object] = {"categories": categories} if categories else {}
+    announce = _child_text(item, f"{ARXIV}announce_type").strip()
+    if announce:
+        extra["announce_type"] = announce
+    return ParsedPaper(
+        title=title, abstract=abstract, source=RSS_SOURCE,
+        arxiv_id=ref.arxiv_id if ref else None, version=ref.version if ref else None,
+        authors=authors, listed_on=_date(_child_text(item, "pubDate")), extra=extra,
+    )

@@ -1,34 +1,24 @@
-"""Recognise what a listing is from its bytes alone, so users never have to say which format a file is in."""
+"""Recognise what a listing is from its first bytes, so users never have to say which format a file is in, and
+parse it as a stream: memory holds a block of the file and the papers not yet stored, whatever its size."""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
 from datetime import date
+from typing import BinaryIO
 
 from bot.errors import ParseError
-from bot.ingestion.arxiv_parser import ATOM, parse_arxiv_atom, parse_arxiv_rss, parse_xml_root
-from bot.ingestion.hf_json_parser import parse_hf_json
-from bot.ingestion.hf_page_parser import parse_hf_page
+from bot.ingestion.arxiv_parser import iter_arxiv_feed
+from bot.ingestion.hf_json_parser import iter_hf_json
+from bot.ingestion.hf_page_parser import iter_hf_page
+from bot.ingestion.listing_reader import ListingReader, lines_of
 from bot.papers import ParsedPaper
 
-# Real listings are at most a few MB (an arXiv API page of 2,000 results is ~5 MB). A listing is parsed whole,
-# at up to ~8 bytes of memory per byte of file (bench/big_file_bench.py), so this cap is what keeps an ingest
-# under 300 MB; a 195 MB file used to peak at 953 MB.
-MAX_LISTING_BYTES = 20 * 1_000_000
-
-
-def decode_listing(data: bytes, where: str) -> str:
-    if not data.strip():
-        raise ParseError("the file is empty", where=where)
-    if len(data) > MAX_LISTING_BYTES:
-        raise ParseError(f"too large ({len(data) // 1_000_000} MB; limit {MAX_LISTING_BYTES // 1_000_000} MB)",
-                         where=where)
-    if b"\x00" in data[:65536]:
-        raise ParseError("binary data, not a paper listing", where=where)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not UTF-8 text (bad byte at offset {exc.start})", where=where) from exc
-    return text
+# Real listings are at most a few MB (an arXiv API page of 2,000 results is ~5 MB). Listings are parsed as a
+# stream, so memory does not grow with the size (bench/big_file_bench.py: under 300 MB at this limit); the limit
+# bounds how long one source holds the database's write lock.
+MAX_LISTING_BYTES = 250 * 1_000_000
 
 
 def detect_format(text: str) -> str:
@@ -46,25 +36,28 @@ def detect_format(text: str) -> str:
     return "hf-page"
 
 
-def parse_listing(data: bytes, *, where: str, today: date, listed_on: date | None = None) -> list[ParsedPaper]:
-    """Parse any supported listing; every failure is a `ParseError` naming `where`."""
-    text = decode_listing(data, where)
-    kind = detect_format(text)
+def iter_listing(handle: BinaryIO, *, where: str, today: date, listed_on: date | None = None,
+                 limit: int = MAX_LISTING_BYTES) -> Iterator[ParsedPaper]:
+    """The papers of any supported listing, read from a seekable handle as they are parsed; every failure is a
+    `ParseError` naming `where` (raised when the parse reaches it: the caller undoes what it stored)."""
+    reader = ListingReader(handle, where, limit)
+    kind = detect_format(reader.head())
     if kind == "hf-json":
-        return parse_hf_json(text, where=where, listed_on=listed_on)
-    if kind == "html":
+        yield from iter_hf_json(reader.text(), where=where, listed_on=listed_on)
+    elif kind == "html":
         raise ParseError("an HTML page; save the papers page as text, or use hf:DATE to fetch it", where=where)
-    if kind in ("arxiv-atom", "arxiv-rss"):
-        root = parse_xml_root(text, where)
-        if root.tag == f"{ATOM}feed":
-            return parse_arxiv_atom(root, where)
-        if root.tag == "rss":
-            return parse_arxiv_rss(root, where)
-        raise ParseError(f"unsupported XML document <{root.tag.split('}')[-1]}>", where=where)
-    try:
-        return parse_hf_page(text, today=today, where=where)
-    except ParseError as exc:
-        if str(exc).endswith("not a Hugging Face papers page"):
-            raise ParseError("not a paper listing (expected an HF papers page, HF JSON, or arXiv Atom/RSS)",
-                             where=where) from exc
-        raise
+    elif kind in ("arxiv-atom", "arxiv-rss"):
+        yield from iter_arxiv_feed(reader.raw(), where)
+    else:
+        try:
+            yield from iter_hf_page(lines_of(reader.text(), where), today=today, where=where)
+        except ParseError as exc:
+            if str(exc).endswith("not a Hugging Face papers page"):
+                raise ParseError("not a paper listing (expected an HF papers page, HF JSON, or arXiv Atom/RSS)",
+                                 where=where) from exc
+            raise
+
+
+def parse_listing(data: bytes, *, where: str, today: date, listed_on: date | None = None) -> list[ParsedPaper]:
+    """Every paper of a listing held in memory."""
+    return list(iter_listing(io.BytesIO(data), where=where, today=today, listed_on=listed_on))

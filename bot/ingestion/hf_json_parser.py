@@ -8,10 +8,12 @@ lose its trailing zero and become a different paper.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
 from bot.errors import ParseError
+from bot.ingestion.json_items import JsonText
 from bot.papers import ParsedPaper, parse_arxiv_ref
 
 SOURCE = "hf-api"
@@ -102,6 +104,22 @@ def _paper_from_item(item: Any, index: int, where: str) -> ParsedPaper:
 
 
 def parse_hf_json(text: str, *, where: str = "json", listed_on: date | None = None) -> list[ParsedPaper]:
+    return list(iter_hf_json([text], where=where, listed_on=listed_on))
+
+
+def iter_hf_json(blocks: Iterable[str], *, where: str = "json", listed_on: date | None = None) -> Iterator[ParsedPaper]:
+    """The papers of a JSON listing as its text arrives: a list is read an item at a time, anything else
+    (a bare paper object, an API error) whole."""
+    document = JsonText(blocks, where)
+    items: Iterable[Any] = document.items() if document.is_array() else _items_of(document.whole(), where)
+    for index, item in enumerate(items):
+        paper = _paper_from_item(item, index, where)
+        if listed_on is not None:  # the day we asked for is the listing day, whatever the submission time says
+            paper.listed_on = listed_on
+        yield paper
+
+
+def _items_of(text: str, where: str) -> list[Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -119,8 +137,4 @@ def parse_hf_json(text: str, *, where: str = "json", listed_on: date | None = No
             raise ParseError(f"the API returned an error: {str(data['error'])[:200]}", where=where)
     if not isinstance(data, list):
         raise ParseError("expected a list of papers", where=where)
-    papers = [_paper_from_item(item, i, where) for i, item in enumerate(data)]
-    if listed_on is not None:
-        for p in papers:  # the day we asked for is the listing day, whatever the submission time says
-            p.listed_on = listed_on
-    return papers
+    return data

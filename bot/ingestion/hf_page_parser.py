@@ -7,8 +7,10 @@ text file that merely looks similar (a README, a log) must be rejected rather th
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from datetime import date
 
 from bot.errors import ParseError
@@ -26,6 +28,7 @@ _BYLINE_RE = re.compile(r"^by\s*AK\b.*research community$", re.IGNORECASE)
 _HEADER_PREFIXES = ("get trending papers",)
 _MAX_TITLE = 600
 _MIN_ABSTRACT = 40
+_HEAD_LINES = 40  # the layouts are told from this many first lines
 
 
 def looks_like_compact(lines: list[str]) -> bool:
@@ -44,18 +47,53 @@ def looks_like_rich(lines: list[str]) -> bool:
 
 
 def parse_hf_page(text: str, *, today: date, where: str = "page") -> list[ParsedPaper]:
-    lines = [ln.strip() for ln in text.splitlines()]
-    if looks_like_compact(lines):
-        return _parse_compact(lines, where)
-    if looks_like_rich(lines):
-        return _parse_rich(lines, today, where)
-    raise ParseError("not a Hugging Face papers page", where=where)
+    return list(iter_hf_page(text.splitlines(), today=today, where=where))
 
 
-def _numbered(lines: list[str], start: int = 0) -> Iterator[tuple[int, str]]:
-    for i in range(start, len(lines)):
-        if lines[i]:
-            yield i + 1, lines[i]
+def iter_hf_page(lines: Iterable[str], *, today: date, where: str = "page") -> Iterator[ParsedPaper]:
+    """The page's papers as its lines arrive: only the first 40 lines are held to tell the layout."""
+    stream = iter(lines)
+    head = [ln.strip() for ln in itertools.islice(stream, _HEAD_LINES)]
+    numbered = _Lines(enumerate(itertools.chain(head, (ln.strip() for ln in stream)), start=1))
+    if looks_like_compact(head):
+        papers = _parse_compact(numbered, where)
+    elif looks_like_rich(head):
+        papers = _parse_rich(numbered, today, where)
+    else:
+        raise ParseError("not a Hugging Face papers page", where=where)
+    empty = True
+    for paper in papers:
+        empty = False
+        yield paper
+    if empty:
+        raise ParseError("the page lists no papers", where=where)
+
+
+class _Lines:
+    """The page's non-blank lines with their numbers, with a look at the next few before taking them."""
+
+    def __init__(self, lines: Iterator[tuple[int, str]]) -> None:
+        self._lines = ((n, text) for n, text in lines if text)
+        self._ahead: deque[tuple[int, str]] = deque()
+
+    def peek(self, k: int = 0) -> tuple[int, str] | None:
+        while len(self._ahead) <= k:
+            nxt = next(self._lines, None)
+            if nxt is None:
+                return None
+            self._ahead.append(nxt)
+        return self._ahead[k]
+
+    def take(self, n: int = 1) -> None:
+        for _ in range(n):
+            if self.peek() is not None:
+                self._ahead.popleft()
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        """The lines not taken yet, taking them."""
+        while self._ahead:
+            yield self._ahead.popleft()
+        yield from self._lines
 
 
 def _check_entry(title: tuple[int, str], abstract: tuple[int, str] | None, where: str) -> None:
@@ -71,22 +109,17 @@ def _check_entry(title: tuple[int, str], abstract: tuple[int, str] | None, where
         raise ParseError(f"expected an abstract, found {ab_text[:40]!r}", where=f"{where}:{ab_line}")
 
 
-def _parse_compact(lines: list[str], where: str) -> list[ParsedPaper]:
-    body = list(_numbered(lines))
-    while body and body[0][1].lower().startswith(_HEADER_PREFIXES):
-        body.pop(0)
-    first_no, first = body[0]
-    body[0] = (first_no, first[len("Subscribe"):].strip())
-    papers: list[ParsedPaper] = []
-    for k in range(0, len(body), 2):
-        title = body[k]
-        abstract = body[k + 1] if k + 1 < len(body) else None
+def _parse_compact(lines: _Lines, where: str) -> Iterator[ParsedPaper]:
+    while (first := lines.peek()) is not None and first[1].lower().startswith(_HEADER_PREFIXES):
+        lines.take()
+    rest = iter(lines)
+    for n, title in enumerate(rest):
+        if n == 0:  # the first title is glued to the "Subscribe" button's text
+            title = (title[0], title[1][len("Subscribe"):].strip())
+        abstract = next(rest, None)
         _check_entry(title, abstract, where)
         assert abstract is not None
-        papers.append(ParsedPaper(title=title[1], abstract=abstract[1], source=SOURCE))
-    if not papers:
-        raise ParseError("the page lists no papers", where=where)
-    return papers
+        yield ParsedPaper(title=title[1], abstract=abstract[1], source=SOURCE)
 
 
 def resolve_month_day(month: int, day: int, reference: date) -> date:
@@ -121,51 +154,48 @@ def _parse_date(text: str, reference: date) -> tuple[date, int | None] | None:
         return None
 
 
-def _parse_rich(lines: list[str], today: date, where: str) -> list[ParsedPaper]:
-    body = list(_numbered(lines))
+def _parse_rich(lines: _Lines, today: date, where: str) -> Iterator[ParsedPaper]:
     page_date: date | None = None
-    start = None
-    for k, (_lineno, text) in enumerate(body[:40]):
-        if _BYLINE_RE.match(text):
-            start = k + 1
-            if start < len(body):
-                parsed = _parse_date(body[start][1], today)
-                if parsed is not None:
-                    page_date = parsed[0]
-                    start += 1
+    found = False
+    for k in range(40):
+        line = lines.peek(k)
+        if line is None:
             break
-    if start is None:
+        if _BYLINE_RE.match(line[1]):
+            found = True
+            lines.take(k + 1)
+            after = lines.peek()
+            if after is not None and (parsed := _parse_date(after[1], today)) is not None:
+                page_date = parsed[0]
+                lines.take()
+            break
+    if not found:
         raise ParseError("missing the 'Daily Papers' header", where=where)
     reference = page_date or today
-    papers: list[ParsedPaper] = []
-    i = start
-    n = len(body)
-    while i < n:
-        title = body[i]
-        abstract = body[i + 1] if i + 1 < n else None
+    while (title := lines.peek()) is not None:
+        abstract = lines.peek(1)
         _check_entry(title, abstract, where)
         assert abstract is not None
-        i += 2
+        lines.take(2)
         author_count: int | None = None
         organization: str | None = None
         published: date | None = None
         upvotes: int | None = None
-        if i < n and (m := _AUTHORS_RE.match(body[i][1])):
+        line, following = lines.peek(), lines.peek(1)
+        if line is not None and (m := _AUTHORS_RE.match(line[1])):
             author_count = int(m.group("count"))
-            i += 1
-        elif i + 1 < n and body[i + 1][1] == "·":
-            organization = body[i][1]
-            i += 1
-        if i < n and body[i][1] == "·":
-            if i + 1 >= n or (parsed := _parse_date(body[i + 1][1], reference)) is None:
-                lineno = body[i + 1][0] if i + 1 < n else body[i][0]
+            lines.take()
+        elif line is not None and following is not None and following[1] == "·":
+            organization = line[1]
+            lines.take()
+        line, following = lines.peek(), lines.peek(1)
+        if line is not None and line[1] == "·":
+            if following is None or (parsed := _parse_date(following[1], reference)) is None:
+                lineno = following[0] if following is not None else line[0]
                 raise ParseError("expected a date after '·'", where=f"{where}:{lineno}")
             published, upvotes = parsed
-            i += 2
-        papers.append(ParsedPaper(
+            lines.take(2)
+        yield ParsedPaper(
             title=title[1], abstract=abstract[1], source=SOURCE, author_count=author_count,
             organization=organization, published_on=published, listed_on=page_date, upvotes=upvotes,
-        ))
-    if not papers:
-        raise ParseError("the page lists no papers", where=where)
-    return papers
+        )

@@ -8,12 +8,14 @@ request every three seconds, and an honest User-Agent. Clock and sleep are injec
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from email.utils import parsedate_to_datetime
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import httpx
@@ -42,6 +44,9 @@ class FetchedDocument:
     data: bytes
     where: str
     listed_on: date | None = None
+
+    def open(self) -> BinaryIO:
+        return io.BytesIO(self.data)
 
 
 class _RetryableStatus(Exception):

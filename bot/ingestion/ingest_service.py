@@ -1,33 +1,38 @@
 """From a source a user names (`file.txt`, `hf:2026-03-06`, `arxiv:QUERY`, the bundled sample) to stored papers.
 
-A source is fetched and parsed completely before anything is written, and written in one transaction, so a
-malformed source leaves the database exactly as it was. A single paper that cannot be stored (see
-`paper_checks`) is skipped and reported instead, so one poisoned item never blocks the rest of a day.
+A source is parsed as a stream and stored a chunk of papers at a time, all in one transaction: memory stays
+bounded whatever the size, and a source found malformed anywhere (even in its last byte) is rolled back, leaving
+the database exactly as it was. A single paper that cannot be stored (see `paper_checks`) is skipped and
+reported instead, so one poisoned item never blocks the rest of a day.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UsageError
-from bot.ingestion.formats import MAX_LISTING_BYTES, parse_listing
-from bot.ingestion.http_fetchers import ArxivFetcher, FetchedDocument, HuggingFaceFetcher
+from bot.ingestion.formats import MAX_LISTING_BYTES, iter_listing
+from bot.ingestion.http_fetchers import ArxivFetcher, HuggingFaceFetcher
 from bot.ingestion.paper_checks import Unstorable, checked_paper
 from bot.papers import ParsedPaper, parse_arxiv_ref
 from storage.database import Database
-from storage.paper_store import IngestCounts, store_papers
+from storage.paper_store import WRITE_CHUNK, IngestCounts, PaperWriter
 
 _HF_RE = re.compile(r"^hf:(?P<day>today|[0-9]{4}-[0-9]{2}-[0-9]{2})$", re.IGNORECASE)
 _MAX_STORE_ATTEMPTS = 3
+_YIELD_EVERY = 200  # papers parsed between turns of the event loop
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,30 @@ def parse_source(spec: str) -> Source:
     return Source("file", spec)
 
 
+class Listing(Protocol):
+    """One document of a source: where it came from, and its bytes from the start each time it is opened."""
+
+    @property
+    def where(self) -> str: ...
+
+    @property
+    def listed_on(self) -> date | None: ...
+
+    def open(self) -> BinaryIO: ...
+
+
+@dataclass(frozen=True)
+class ListingFile:
+    """A listing file, opened only when parsed."""
+
+    path: Path
+    where: str
+    listed_on: date | None = None
+
+    def open(self) -> BinaryIO:
+        return open_listing_file(self.path, self.where)
+
+
 class Ingestor:
     """Reads, fetches, parses and stores sources; the network pieces are handed in and optional."""
 
@@ -78,9 +107,9 @@ class Ingestor:
         self.hf = hf
         self.arxiv = arxiv
 
-    async def documents(self, source: Source) -> list[FetchedDocument]:
+    async def documents(self, source: Source) -> Sequence[Listing]:
         if source.kind in ("file", "sample"):
-            return [self._read_file(source)]
+            return [_listing_file(source)]
         if source.kind == "hf":
             if self.hf is None:
                 raise UsageError("fetching from Hugging Face is not configured")
@@ -93,68 +122,77 @@ class Ingestor:
             return await self.arxiv.by_ids([ref.arxiv_id for ref in ids if ref])
         return await self.arxiv.query(source.value)
 
-    @staticmethod
-    def _read_file(source: Source) -> FetchedDocument:
-        path = Path(source.value).expanduser()
-        where = path.name if source.kind == "sample" else source.value
-        try:
-            return FetchedDocument(read_listing_file(path, where), where)
-        except FileNotFoundError:
-            raise UsageError(f"{where}: no such file") from None
-        except PermissionError:
-            raise UsageError(f"{where}: permission denied") from None
-        except OSError as exc:
-            raise UsageError(f"{where}: cannot read ({exc.strerror})") from None
-
-    def parse(self, docs: list[FetchedDocument]) -> tuple[list[ParsedPaper], list[str]]:
-        """The storable papers of every document, and why each other one is skipped ("title too long at
-        item 17"; items count from 0, like the parsers' messages)."""
-        papers: list[ParsedPaper] = []
-        skipped: list[str] = []
-        for doc in docs:
-            where = f"{doc.where} " if len(docs) > 1 else ""
-            parsed = parse_listing(doc.data, where=doc.where, today=self.today(), listed_on=doc.listed_on)
-            for index, paper in enumerate(parsed):
-                try:
-                    papers.append(checked_paper(paper))
-                except Unstorable as exc:
-                    skipped.append(f"{exc} at {where}item {index}")
-        return papers, skipped
-
-    async def store(self, papers: list[ParsedPaper]) -> IngestCounts:
+    async def ingest(self, source: Source) -> IngestCounts:
         """One transaction; retried when another process inserted the same paper at the same moment."""
+        docs = await self.documents(source)
         for attempt in range(_MAX_STORE_ATTEMPTS):
             try:
                 async with self.db.session() as session:
-                    return await store_papers(session, papers)
+                    return await self._store(session, docs)
             except IntegrityError:
                 if attempt == _MAX_STORE_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
-    async def ingest(self, source: Source) -> IngestCounts:
-        papers, skipped = self.parse(await self.documents(source))
-        counts = await self.store(papers)
+    async def _store(self, session: AsyncSession, docs: Sequence[Listing]) -> IngestCounts:
+        """Every storable paper of the documents, a chunk at a time; why each other one is skipped ("title too
+        long at item 17"; items count from 0, like the parsers' messages)."""
+        writer = PaperWriter(session)
+        skipped: list[str] = []
+        batch: list[ParsedPaper] = []
+        try:
+            for doc in docs:
+                prefix = f"{doc.where} " if len(docs) > 1 else ""
+                with doc.open() as handle:
+                    papers = iter_listing(handle, where=doc.where, today=self.today(), listed_on=doc.listed_on)
+                    for index, paper in enumerate(papers):
+                        try:
+                            batch.append(checked_paper(paper))
+                        except Unstorable as exc:
+                            skipped.append(f"{exc} at {prefix}item {index}")
+                        if len(batch) >= WRITE_CHUNK:
+                            await writer.add(batch)
+                            batch = []
+                        elif index % _YIELD_EVERY == 0:
+                            await asyncio.sleep(0)  # let the rest of the bot (and the writer's statement) run
+            if batch:
+                await writer.add(batch)
+            counts = await writer.finish()
+        finally:
+            await writer.settle()
         counts.skipped = skipped
         return counts
 
 
-def read_listing_file(path: Path, where: str) -> bytes:
-    """At most the size limit, from a regular file only: a FIFO would hang and `/dev/zero` never ends, and a
-    file's reported size is only what it was when we asked."""
-    # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+def _listing_file(source: Source) -> ListingFile:
+    path = Path(source.value).expanduser()
+    listing = ListingFile(path, path.name if source.kind == "sample" else source.value)
+    listing.open().close()  # a missing file, a pipe or a device is a usage error, found before any work
+    return listing
+
+
+def open_listing_file(path: Path, where: str) -> BinaryIO:
+    """A regular file only: a FIFO would hang and `/dev/zero` never ends. Its size is checked here and again
+    while it is read (a file's reported size is only what it was when we asked)."""
+    try:
+        # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise UsageError(f"{where}: no such file") from None
+    except PermissionError:
+        raise UsageError(f"{where}: permission denied") from None
+    except OSError as exc:
+        raise UsageError(f"{where}: cannot read ({exc.strerror})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        if stat.S_ISDIR(mode):
+        if stat.S_ISDIR(info.st_mode):
             raise UsageError(f"{where}: is a directory, not a listing file")
         raise UsageError(f"{where}: not a regular file (a pipe or device); save the listing to a file first")
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(MAX_LISTING_BYTES + 1)
-    if len(data) > MAX_LISTING_BYTES:
+    if info.st_size > MAX_LISTING_BYTES:
+        os.close(fd)
         raise UsageError(f"{where}: too large (limit {MAX_LISTING_BYTES // 1_000_000} MB)")
-    return data
+    return os.fdopen(fd, "rb")
 
 
 def _parse_day(value: str) -> date:
