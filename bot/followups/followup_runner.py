@@ -196,10 +196,9 @@ class FollowupRunner:
 
     @staticmethod
     async def _store(ingestor: Ingestor, docs: list[Any]) -> None:
-        parsed, skipped = ingestor.parse(docs)
-        await ingestor.store(parsed)
-        if skipped:
-            log.warning("follow-up refresh skipped %d unstorable paper(s)", len(skipped))
+        counts = await ingestor.store_documents(docs)
+        if counts.skipped:
+            log.warning("follow-up refresh skipped %d unstorable paper(s)", len(counts.skipped))
 
     async def detect(self, day: date, threads: Iterable[DigestThread]) -> list[str]:
         """Compare each posted paper with its baseline and store what is new, once per paper and event."""

@@ -123,8 +123,11 @@ class Ingestor:
         return await self.arxiv.query(source.value)
 
     async def ingest(self, source: Source) -> IngestCounts:
-        """One transaction; retried when another process inserted the same paper at the same moment."""
-        docs = await self.documents(source)
+        return await self.store_documents(await self.documents(source))
+
+    async def store_documents(self, docs: Sequence[Listing]) -> IngestCounts:
+        """One transaction; retried when another process inserted the same paper at the same moment. Also what
+        a refresh of already-fetched documents (follow-ups) stores through, so it merges like any ingestion."""
         for attempt in range(_MAX_STORE_ATTEMPTS):
             try:
                 async with self.db.session() as session:

@@ -6,7 +6,7 @@ merges it costs about a third less, and searches over 100,000 papers take as lon
 FTS5 keeps in the index's own config table. PostgreSQL's tsvector is a generated column and needs nothing.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-11-28
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
