@@ -291,6 +291,28 @@ def test_a_discord_that_does_not_answer_ends_run_after_the_startup_timeout(db_en
     assert time.monotonic() - started >= 4
 
 
+def test_sigterm_while_discord_does_not_answer_stops_at_once_not_after_the_startup_timeout(db_env, discord_fakes):
+    """An operator stopping a bot whose platform hangs: the stop is prompt and clean, one line, exit 0."""
+    from tests.fakes.fake_discord import API
+    from tests.fakes.http_server import Reply
+
+    rest, gateway, env = discord_fakes
+    rest.fail(rf"^{API}/users/@me$", Reply(200, b"{}", delay=600))  # logging in never ends
+    proc = start({**db_env, **env, "PAPERBOY_STARTUP_TIMEOUT": "600"})
+    try:
+        wait_for_log(proc, "connecting: discord")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)  # far below the start-up timeout
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out, err = _read(proc)
+    assert proc.returncode == 0, err[-3000:]
+    assert err.count("asked to stop while starting; stopped cleanly") == 1, err[-3000:]
+    assert "Traceback" not in err and "error:" not in err and DISCORD_TOKEN not in err + out, err[-3000:]
+    assert not gateway.identified
+
+
 def test_healthz_names_the_platform_that_is_down_while_the_scheduler_goes_on(db_env, discord_fakes):
     _rest, gateway, env = discord_fakes
     port = free_port()
