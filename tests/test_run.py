@@ -155,15 +155,18 @@ def test_sigterm_while_still_starting_stops_cleanly(db_env):
     assert "stopped cleanly" in err and "Traceback" not in err
 
 
-def test_half_configured_slack_is_one_clear_line_without_the_token(db_env):
-    env = {**db_env, "SLACK_BOT_TOKEN": SLACK_TOKEN, "PAPERBOY_LOG_LEVEL": "DEBUG"}
+@pytest.mark.parametrize("variable", ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"])
+def test_half_configured_slack_is_one_clear_line_without_the_token(db_env, variable):
+    """Only one of the two Socket Mode tokens: never a silent start without Slack (issue 15, Slack item 7)."""
+    token = SLACK_TOKEN if variable == "SLACK_BOT_TOKEN" else SLACK_APP
+    env = {**db_env, variable: token, "PAPERBOY_LOG_LEVEL": "DEBUG"}
     proc = start(env)
     code = proc.wait(timeout=60)
     out, err = _read(proc)
     assert code == 2
     assert err.strip().splitlines()[-1].startswith("error: Slack is half configured: set SLACK_BOT_TOKEN and "
                                                    "SLACK_APP_TOKEN")
-    assert SLACK_TOKEN not in err and SLACK_TOKEN not in out and "Traceback" not in err
+    assert token not in err and token not in out and "Traceback" not in err
 
 
 def _read(proc: subprocess.Popen[str]) -> tuple[str, str]:
