@@ -387,6 +387,18 @@ def test_paperboy_run_with_one_broken_slack_credential_exits_with_one_line(db_en
         assert secret not in out + err.replace(expected, "")
 
 
+def test_paperboy_run_with_slack_unreachable_exits_with_one_line(db_env):
+    """Before issue 15 Socket Mode retried forever here, before the scheduler and /healthz had started."""
+    api = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
+    proc = start({**db_env, "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_APP_TOKEN": SLACK_APP,
+                  "PAPERBOY_SLACK_API_URL": api})
+    code = proc.wait(timeout=120)
+    out, err = _read(proc)
+    assert code == 2, err[-3000:]
+    assert err.strip().splitlines()[-1].startswith(f"error: Slack unreachable at {api} (auth.test: "), err[-3000:]
+    assert "Traceback" not in err and SLACK_TOKEN not in out + err and SLACK_APP not in out + err
+
+
 @pytest.mark.parametrize(("url", "expected"), [
     ("postgresql://paperboy:{password}@127.0.0.1:{port}/paperboy", "error: cannot open database "),
     ("mysql://paperboy:{password}@db/paperboy", "error: unsupported database 'mysql': use SQLite or PostgreSQL"),
