@@ -155,15 +155,18 @@ def test_sigterm_while_still_starting_stops_cleanly(db_env):
     assert "stopped cleanly" in err and "Traceback" not in err
 
 
-def test_half_configured_slack_is_one_clear_line_without_the_token(db_env):
-    env = {**db_env, "SLACK_BOT_TOKEN": SLACK_TOKEN, "PAPERBOY_LOG_LEVEL": "DEBUG"}
+@pytest.mark.parametrize("variable", ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"])
+def test_half_configured_slack_is_one_clear_line_without_the_token(db_env, variable):
+    """Only one of the two Socket Mode tokens: never a silent start without Slack (issue 15, Slack item 7)."""
+    token = SLACK_TOKEN if variable == "SLACK_BOT_TOKEN" else SLACK_APP
+    env = {**db_env, variable: token, "PAPERBOY_LOG_LEVEL": "DEBUG"}
     proc = start(env)
     code = proc.wait(timeout=60)
     out, err = _read(proc)
     assert code == 2
     assert err.strip().splitlines()[-1].startswith("error: Slack is half configured: set SLACK_BOT_TOKEN and "
                                                    "SLACK_APP_TOKEN")
-    assert SLACK_TOKEN not in err and SLACK_TOKEN not in out and "Traceback" not in err
+    assert token not in err and token not in out and "Traceback" not in err
 
 
 def _read(proc: subprocess.Popen[str]) -> tuple[str, str]:
@@ -291,6 +294,28 @@ def test_a_discord_that_does_not_answer_ends_run_after_the_startup_timeout(db_en
     assert time.monotonic() - started >= 4
 
 
+def test_sigterm_while_discord_does_not_answer_stops_at_once_not_after_the_startup_timeout(db_env, discord_fakes):
+    """An operator stopping a bot whose platform hangs: the stop is prompt and clean, one line, exit 0."""
+    from tests.fakes.fake_discord import API
+    from tests.fakes.http_server import Reply
+
+    rest, gateway, env = discord_fakes
+    rest.fail(rf"^{API}/users/@me$", Reply(200, b"{}", delay=600))  # logging in never ends
+    proc = start({**db_env, **env, "PAPERBOY_STARTUP_TIMEOUT": "600"})
+    try:
+        wait_for_log(proc, "connecting: discord")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)  # far below the start-up timeout
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out, err = _read(proc)
+    assert proc.returncode == 0, err[-3000:]
+    assert err.count("asked to stop while starting; stopped cleanly") == 1, err[-3000:]
+    assert "Traceback" not in err and "error:" not in err and DISCORD_TOKEN not in err + out, err[-3000:]
+    assert not gateway.identified
+
+
 def test_healthz_names_the_platform_that_is_down_while_the_scheduler_goes_on(db_env, discord_fakes):
     _rest, gateway, env = discord_fakes
     port = free_port()
@@ -321,3 +346,95 @@ def test_healthz_names_the_platform_that_is_down_while_the_scheduler_goes_on(db_
         code, out, err = stop(proc)
     assert code == 0 and "Traceback" not in err, err[-3000:]
     assert DISCORD_TOKEN not in err + out
+
+
+# -- any one broken credential: one line and exit 2; a broken LLM key is not fatal -------------------------------
+
+SLACK_APP = "xapp-1-A0123456789-0123456789012-abcdef0123456789"
+
+
+@pytest.fixture
+def slack_fake():
+    from tests.fakes.fake_slack import FakeSlack
+
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.mark.parametrize(("broken", "expected"), [
+    ({"SLACK_BOT_TOKEN": "xoxb-revoked-0123456789", "SLACK_APP_TOKEN": SLACK_APP},
+     "error: Slack rejected SLACK_BOT_TOKEN (auth.test: invalid_auth)"),
+    ({"SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_APP_TOKEN": "xapp-1-revoked-0123456789"},
+     "error: Slack rejected SLACK_APP_TOKEN (apps.connections.open: invalid_auth)"),
+    ({"SLACK_BOT_TOKEN": "xoxb-revoked-0123456789", "SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99a0b1c2d385"},
+     "error: Slack rejected SLACK_BOT_TOKEN (auth.test: invalid_auth)"),
+    # The verification token pasted for the signing secret: nothing at Slack can check it before a request comes.
+    ({"SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": "AbCdEfGhIjKlMnOpQrStUvWx"},
+     "error: SLACK_SIGNING_SECRET is not a signing secret (32 letters and digits, from the app's Basic "
+     "Information → App Credentials): Slack's requests would all be refused"),
+], ids=["bot-token-socket-mode", "app-token", "bot-token-http-mode", "signing-secret-http-mode"])
+def test_paperboy_run_with_one_broken_slack_credential_exits_with_one_line(db_env, slack_fake, broken, expected):
+    slack_fake.rejected_tokens |= {v for v in broken.values() if "revoked" in v}
+    env = {**db_env, **broken, "PAPERBOY_SLACK_API_URL": slack_fake.api_url, "PAPERBOY_HTTP_PORT": str(free_port())}
+    proc = start(env)
+    code = proc.wait(timeout=120)
+    out, err = _read(proc)
+    assert code == 2, err[-3000:]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors == [expected] and err.strip().splitlines()[-1] == expected, err[-3000:]
+    assert "Traceback" not in err
+    for secret in broken.values():
+        assert secret not in out + err.replace(expected, "")
+
+
+def test_paperboy_run_with_slack_unreachable_exits_with_one_line(db_env):
+    """Before issue 15 Socket Mode retried forever here, before the scheduler and /healthz had started."""
+    api = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
+    proc = start({**db_env, "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_APP_TOKEN": SLACK_APP,
+                  "PAPERBOY_SLACK_API_URL": api})
+    code = proc.wait(timeout=120)
+    out, err = _read(proc)
+    assert code == 2, err[-3000:]
+    assert err.strip().splitlines()[-1].startswith(f"error: Slack unreachable at {api} (auth.test: "), err[-3000:]
+    assert "Traceback" not in err and SLACK_TOKEN not in out + err and SLACK_APP not in out + err
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("postgresql://paperboy:{password}@127.0.0.1:{port}/paperboy", "error: cannot open database "),
+    ("mysql://paperboy:{password}@db/paperboy", "error: unsupported database 'mysql': use SQLite or PostgreSQL"),
+    ("not-a-url", "error: not a database URL: 'not-a-url'"),
+], ids=["unreachable", "unsupported", "malformed"])
+def test_paperboy_run_with_a_bad_database_url_exits_with_one_line(url, expected):
+    url = url.format(password=URL_PASSWORD, port=free_port())
+    proc = start({"PAPERBOY_DATABASE_URL": url, "PAPERBOY_LOG_LEVEL": "DEBUG"})
+    code = proc.wait(timeout=120)
+    out, err = _read(proc)
+    assert code == 2, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(expected) and [line for line in err.splitlines() if line.startswith("error:")] == [last]
+    assert "Traceback" not in err and URL_PASSWORD not in out + err, err[-3000:]
+
+
+def test_a_rejected_llm_key_is_not_fatal_the_digest_posts_with_offline_summaries(db_env):
+    """The LLM is optional: a wrong key must not stop the bot, only its summaries fall back to offline ones."""
+    from tests.fakes.http_server import Reply
+
+    due_now(db_env)
+    port = free_port()
+    rejected = Reply(401, b'{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", '
+                          b'"code": "invalid_api_key"}}')
+    with FakeOpenAI() as llm:
+        llm.always(rejected)
+        proc = start({**db_env, "PAPERBOY_TICK_SECONDS": "0.5", "PAPERBOY_HTTP_PORT": str(port),
+                      "PAPERBOY_LLM_BASE_URL": llm.base_url, "PAPERBOY_LLM_API_KEY": LLM_KEY})
+        try:
+            wait_for_log(proc, "first digest check done: 1 posted")
+            health = _get(port, "/healthz")
+            assert health is not None and health.status_code == 200, so_far(proc)[1][-3000:]
+            assert proc.poll() is None
+        finally:
+            code, out, err = stop(proc)
+        assert llm.calls, "the LLM was never asked, so its key was never rejected"
+    assert code == 0 and "Traceback" not in err, err[-3000:]
+    assert out.count("— #ops —") == 1 and "TL;DR:" in out
+    assert LLM_KEY not in out + err

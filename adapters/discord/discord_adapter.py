@@ -566,9 +566,10 @@ class DiscordConnector:
         self._state = "starting"
         for handler in (self._on_ready, self._on_resumed, self._on_disconnect):
             setattr(self.client, handler.__name__.removeprefix("_"), handler)
-        gateway_log = logging.getLogger("discord.client")
-        if not any(isinstance(f, GatewayLogFilter) for f in gateway_log.filters):
-            gateway_log.addFilter(GatewayLogFilter())
+        for name in ("discord.client", "discord.shard"):  # AutoShardedClient logs its reconnects in discord.shard
+            gateway_log = logging.getLogger(name)
+            if not any(isinstance(f, GatewayLogFilter) for f in gateway_log.filters):
+                gateway_log.addFilter(GatewayLogFilter())
 
     async def _on_ready(self) -> None:
         if self._state != "ok":

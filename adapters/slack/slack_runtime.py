@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -42,6 +43,11 @@ class EngineHolder(Protocol):
     @property
     def engine(self) -> AsyncEngine: ...
 
+
+# What Slack's Basic Information page shows as the Signing Secret (hex in practice). Nothing at Slack can check one
+# before the first request, so a value of another shape (the 24-character verification token, a cut or quoted
+# paste) is refused at start instead of failing every request with 401.
+SIGNING_SECRET_SHAPE = re.compile(r"[0-9A-Za-z]{32}")
 
 # conversations.info: whether the bot is a member of a channel before it is subscribed there.
 MEMBERSHIP_SCOPES = ("channels:read", "groups:read")
@@ -245,6 +251,10 @@ class SlackConnector:
             log.info("Slack HTTP mode: %s served with /healthz", ", ".join(paths))
 
     async def start(self) -> None:
+        secret = _secret(self.credentials.signing_secret) or ""
+        if not self.socket_mode and not SIGNING_SECRET_SHAPE.fullmatch(secret):
+            raise PaperboyError("SLACK_SIGNING_SECRET is not a signing secret (32 letters and digits, from the app's "
+                                "Basic Information → App Credentials): Slack's requests would all be refused")
         checked = await check_tokens(self.runtime.client, self.credentials, socket_mode=self.socket_mode)
         if self.socket_mode:
             assert self.credentials.app_token is not None and checked.socket_url is not None

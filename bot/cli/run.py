@@ -106,10 +106,11 @@ async def serve(app: App, *, console: bool = False) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     if _StopRequested.flag:
-        log.info("asked to stop while starting")
         stop.set()
 
-    await start_connectors(connectors, settings.startup_timeout)
+    if not await start_unless_stopped(connectors, settings.startup_timeout, stop):
+        log.info("asked to stop while starting; stopped cleanly")
+        return
     web_runner = None
     try:
         if settings.http_port:
@@ -139,6 +140,33 @@ async def serve(app: App, *, console: bool = False) -> None:
         log.info("stopped cleanly")
 
 
+async def start_unless_stopped(connectors: list[Connector], seconds: float, stop: asyncio.Event) -> bool:
+    """Start the connectors, unless a stop request (SIGTERM, Ctrl-C) comes first: then stop them all and say
+    False. A platform that does not answer must not hold a stop for PAPERBOY_STARTUP_TIMEOUT."""
+    if stop.is_set():
+        await _stop_all(connectors)
+        return False
+    starting = asyncio.ensure_future(start_connectors(connectors, seconds))
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if starting.done():
+        starting.result()  # a connector that failed to start ends the run with its one line
+        return True
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, PaperboyError):
+        await starting
+    await _stop_all(connectors)
+    return False
+
+
+async def _stop_all(connectors: list[Connector]) -> None:
+    for connector in reversed(connectors):  # safe whether or not it started
+        await connector.stop()
+
+
 async def start_connectors(connectors: list[Connector], seconds: float) -> None:
     """Every connector at once, each within `seconds`. One that fails (a rejected credential, an
     unreachable platform) ends `paperboy run` with one line naming it, after stopping them all: a process that
@@ -155,10 +183,10 @@ async def start_connectors(connectors: list[Connector], seconds: float) -> None:
             text = str(exc)
             return text if connector.platform in text.lower() else f"{connector.platform}: {text}"
 
+    log.info("connecting: %s", ", ".join(c.platform for c in connectors))
     problems = [p for p in await asyncio.gather(*(start_one(c) for c in connectors)) if p]
     if problems:
-        for connector in reversed(connectors):  # safe whether or not it started
-            await connector.stop()
+        await _stop_all(connectors)
         raise StartupError("; ".join(problems))
 
 

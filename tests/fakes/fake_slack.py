@@ -22,7 +22,7 @@ from tests.fakes.http_server import FakeServer, Recorded, Reply
 TEAM = "T0PAPER"
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
-SIGNING_SECRET = "test-signing-secret"
+SIGNING_SECRET = "8f742231b10e8888abcd99a0b1c2d385"  # the shape of a real one: 32 hex digits
 
 
 def ok(**fields: Any) -> Reply:

@@ -1,0 +1,77 @@
+"""The operator's documents agree with the code: `.env.example` names every setting `bot/config.py` reads and
+nothing else, its example values are the real defaults, and README.md, the deploy guides, compose file,
+Dockerfile and systemd unit name only variables that exist. A renamed or removed setting (the Slack port that
+was documented nowhere, a variable the code no longer reads) fails here instead of in an operator's deploy."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import AliasChoices
+
+from bot.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIABLE = re.compile(r"\b(?:PAPERBOY|SLACK|DISCORD)_[A-Z0-9_]+\b")
+# Read outside `Settings`, on purpose: a debugging switch (tracebacks instead of one line), and the test suite's
+# PostgreSQL. Only the first belongs in .env.example.
+OUTSIDE_SETTINGS = {"PAPERBOY_DEBUG": ".env.example", "PAPERBOY_TEST_POSTGRES_URL": "README.md"}
+
+
+def names_of(field: str) -> list[str]:
+    """Every variable that sets a field, preferred first."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return [c for c in alias.choices if isinstance(c, str)]
+    return [f"PAPERBOY_{field.upper()}"]
+
+
+def every_name() -> set[str]:
+    return {name for field in Settings.model_fields for name in names_of(field)}
+
+
+def env_example() -> dict[str, str | None]:
+    """Each variable `.env.example` shows, set (`NAME=value`) or commented out (`# NAME=…`, value None)."""
+    shown: dict[str, str | None] = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if m := re.fullmatch(r"([A-Z][A-Z0-9_]*)=(.*)", line):
+            shown[m[1]] = m[2]
+        elif m := re.fullmatch(r"#\s*([A-Z][A-Z0-9_]*)=.*", line):
+            shown.setdefault(m[1], None)
+    return shown
+
+
+def test_env_example_names_every_setting_and_nothing_else():
+    shown = set(env_example())
+    undocumented = [names_of(f)[0] for f in Settings.model_fields if not shown & set(names_of(f))]
+    assert not undocumented, f"settings missing from .env.example: {undocumented}"
+    unknown = shown - every_name() - set(OUTSIDE_SETTINGS)
+    assert not unknown, f".env.example names variables the code does not read: {sorted(unknown)}"
+    assert {n for n, where in OUTSIDE_SETTINGS.items() if where == ".env.example"} <= shown
+
+
+def test_the_values_env_example_sets_are_the_defaults(monkeypatch):
+    """Copying .env.example to .env changes nothing: every uncommented value is what the code does anyway."""
+    for name in every_name():
+        monkeypatch.delenv(name, raising=False)
+    assert env_example(), "nothing parsed"
+    copied = Settings(_env_file=ROOT / ".env.example")  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None, database_url="unused")  # type: ignore[call-arg]
+    differing = {f: (getattr(copied, f), getattr(defaults, f)) for f in Settings.model_fields
+                 if f != "database_url" and getattr(copied, f) != getattr(defaults, f)}
+    assert not differing, f".env.example sets values other than the defaults: {differing}"
+
+
+OPERATOR_DOCS = ["README.md", ".env.example", "deploy/compose.yaml", "deploy/Dockerfile",
+                 "deploy/systemd/paperboy.service", "deploy/SCALING.md", *sorted(
+                     str(p.relative_to(ROOT)) for p in (ROOT / "deploy").rglob("README.md"))]
+
+
+@pytest.mark.parametrize("doc", OPERATOR_DOCS)
+def test_operator_documents_name_only_variables_the_code_reads(doc):
+    mentioned = set(VARIABLE.findall((ROOT / doc).read_text()))
+    unknown = mentioned - every_name() - set(OUTSIDE_SETTINGS)
+    assert not unknown, f"{doc} names variables the code does not read: {sorted(unknown)}"
+
