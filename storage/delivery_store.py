@@ -258,6 +258,23 @@ async def complete(db: Database, held: Claim, message_ref: str, paper_ids: Seque
     return True
 
 
+NOTHING_SENT = "(nothing to send)"  # the message_ref of a delivery completed without a post
+
+
+async def complete_without_post(db: Database, held: Claim, now: datetime) -> bool:
+    """Mark the day's delivery done with nothing posted (a DM digest with nothing new for the person): it is
+    not retried, and `paperboy digest status` shows it. False when the claim was lost."""
+    now = _utc(now)
+    async with db.session() as session:
+        done = (await session.execute(
+            update(DELIVERIES).where(_held(held))
+            .values(status=POSTED, posted_at=now, message_ref=NOTHING_SENT, paper_ids=[],
+                    lease_expires_at=None, next_attempt_at=None, updated_at=now)
+            .returning(DELIVERIES.c.id)
+        )).scalar_one_or_none()
+    return done is not None
+
+
 async def fail(db: Database, held: Claim, error: BaseException | str, now: datetime, *,
                retry_after: float | None = None) -> datetime | None:
     """Record a failed post and when it may be retried (exponential backoff by attempt; `retry_after` seconds,

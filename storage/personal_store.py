@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.destination import personal_key
-from storage.destination_models import Destination
+from storage.destination_models import Destination, PostedMessage
 from storage.destination_store import get_destination
 from storage.personal_models import MentionOptIn
 from storage.subscription_models import Subscription
@@ -81,3 +81,13 @@ async def all_personal_subscriptions(session: AsyncSession) -> dict[str, list[st
     for scope, topic in (await session.execute(stmt)).all():
         result.setdefault(scope, []).append(topic)
     return result
+
+
+async def find_personal_post(session: AsyncSession, platform: str, user: str, ref: str) -> PostedMessage | None:
+    """The bot's message in a person's DM digest that a reply in their DM hangs off. A DM carries no server or
+    workspace on every platform (Discord), so the person's digests are looked up by platform and user alone."""
+    stmt = (select(PostedMessage).join(Destination, Destination.key == PostedMessage.destination_key)
+            .where(Destination.platform == platform, Destination.user_id == user,
+                   or_(PostedMessage.message_ref == ref, PostedMessage.thread_ref == ref))
+            .order_by(PostedMessage.id.desc()).limit(1))
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -18,7 +18,8 @@ from bot.messages import Message, Reply, Visibility
 PLATFORM = "console"
 WORKSPACE = "local"
 PROMPT_HELP = ("Type a command (/papers today, /papers help, /subscribe TOPIC …), "
-               "`reply N TEXT` to answer in the thread of message #N, or `quit`.")
+               "`reply N TEXT` to answer in the thread of message #N (`reply @N TEXT`: of #N in your own "
+               "digest, printed under — @you —), or `quit`.")
 
 
 class ConsoleAdapter:
@@ -29,9 +30,11 @@ class ConsoleAdapter:
         self.user = user
         self._write = write or (lambda text: print(text, flush=True))
 
-    def context(self, *, thread: int | None = None, mentioned: bool = False) -> ChatContext:
-        return ChatContext(PLATFORM, WORKSPACE, self.channel, self.user, channel_name=self.channel,
-                           thread_ref=str(thread) if thread is not None else None, mentioned=mentioned)
+    def context(self, *, thread: int | None = None, mentioned: bool = False, dm: bool = False) -> ChatContext:
+        """`dm`: the person's direct messages with the bot, where their own digest is printed (as @user)."""
+        channel = f"@{self.user}" if dm else self.channel
+        return ChatContext(PLATFORM, WORKSPACE, channel, self.user, channel_name=channel,
+                           thread_ref=str(thread) if thread is not None else None, mentioned=mentioned, direct=dm)
 
     async def _next_number(self) -> int:
         return await self.core.next_message_number(self.context().destination)
@@ -52,10 +55,11 @@ class ConsoleAdapter:
         number = await self.show(Reply(message), kind=kind)
         return str(number) if number is not None else "-"
 
-    async def say(self, text: str, *, thread: int | None = None) -> int | None:
-        """One line from the user: a command, or with `thread` a reply in that message's thread."""
+    async def say(self, text: str, *, thread: int | None = None, dm: bool = False) -> int | None:
+        """One line from the user: a command, or with `thread` a reply in that message's thread (with `dm`, a
+        message of their own digest)."""
         if thread is not None:
-            ctx = self.context(thread=thread, mentioned="@paperboy" in text.lower())
+            ctx = self.context(thread=thread, mentioned="@paperboy" in text.lower(), dm=dm)
             reply = await self.core.handle_thread_message(ctx, text)
             if reply is None:
                 reply = error_reply(f"(no answer: message #{thread} lists no papers, or this is not a request; "
@@ -77,11 +81,11 @@ class ConsoleAdapter:
         if lowered.startswith("reply "):
             _, _, rest = text.partition(" ")
             number, _, message = rest.strip().partition(" ")
-            digits = number.lstrip("#")
+            digits = number.lstrip("@#")
             if not (digits.isascii() and digits.isdigit()) or not message.strip():
-                self._write("Usage: reply N TEXT (N is the number shown as [#N])")
+                self._write("Usage: reply N TEXT (N is the number shown as [#N]; @N for your own digest)")
                 return True
-            await self.say(message, thread=int(digits))
+            await self.say(message, thread=int(digits), dm=number.startswith("@"))
             return True
         await self.say(text)
         return True

@@ -69,10 +69,12 @@ class DiscordOptions:
 
 
 def make_intents(*, message_content: bool = False) -> discord.Intents:
-    """Only what the adapter uses: guilds (channels and threads cached) and guild messages (mentions)."""
+    """Only what the adapter uses: guilds (channels and threads cached), guild messages (mentions) and direct
+    messages (replies under a person's DM digest; their content arrives without the privileged intent)."""
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
+    intents.dm_messages = True
     intents.message_content = message_content
     return intents
 
@@ -213,7 +215,10 @@ class DiscordAdapter:
         """A mention, or (with the content intent) a thread command such as "summarize 3", in one of the bot's
         own threads or replying to one of its messages. Whether the message is for the bot is settled before
         anything is sent (not even "typing…"): people talk in threads, and other bots own threads too."""
-        if message.author.bot or message.guild is None:
+        if message.author.bot:
+            return
+        if message.guild is None:
+            await self._on_direct(message)
             return
         mentioned = self._mentions_me(message)
         if not mentioned and not (self.message_content and is_thread_request(message.content)):
@@ -239,6 +244,20 @@ class DiscordAdapter:
             return
         reply = answer or Reply(Message(text=HINT))
         await self.send_in_thread(message, reply, in_thread=isinstance(channel, discord.Thread))
+
+    async def _on_direct(self, message: discord.Message) -> None:
+        """A direct message: answered only when it replies to one of the bot's own messages there (a DM digest
+        has no thread; a reply to it is how "summarize 2" or a question reaches it). The core answers only under
+        the person's own digest; anything else in a DM is left alone."""
+        if not isinstance(message.channel, discord.DMChannel) or message.reference is None:
+            return
+        if not self._replies_to_me(message) or message.reference.message_id is None:
+            return
+        ctx = ChatContext(PLATFORM, "", str(message.channel.id), str(message.author.id),
+                          thread_ref=str(message.reference.message_id), direct=True)
+        answer = await self.core.handle_thread_message(ctx, message.content)
+        if answer is not None:
+            await self.send_in_thread(message, answer, in_thread=False)
 
     async def send_in_thread(self, message: discord.Message, reply: Reply, *, in_thread: bool) -> None:
         """In a thread: the thread. Elsewhere: a reply to the asker's message (without pinging them)."""

@@ -229,9 +229,10 @@ class SlackAdapter:
         if not thread_ts or thread_ts == event.get("ts"):
             return
         text = str(event.get("text") or "")
-        if context.bot_user_id and f"<@{context.bot_user_id}" in text:
-            return
-        ctx = self._event_context(event, body, context, thread_ts=str(thread_ts), mentioned=False)
+        direct = event.get("channel_type") == "im"  # message.im: a thread under the person's DM digest
+        if context.bot_user_id and f"<@{context.bot_user_id}" in text and not direct:
+            return  # answered as app_mention (never sent for DMs)
+        ctx = self._event_context(event, body, context, thread_ts=str(thread_ts), mentioned=False, direct=direct)
         reply = await self.core.handle_thread_message(ctx, slack_text(text))
         if reply is not None and context.client is not None:
             await self._post(context.client, ctx, reply, thread_ts=str(thread_ts))
@@ -248,10 +249,10 @@ class SlackAdapter:
             await self._post(context.client, ctx, reply, thread_ts=str(thread_ts or event.get("ts") or "") or None)
 
     def _event_context(self, event: Mapping[str, Any], body: Mapping[str, Any], context: AsyncBoltContext, *,
-                       thread_ts: str | None, mentioned: bool) -> ChatContext:
+                       thread_ts: str | None, mentioned: bool, direct: bool = False) -> ChatContext:
         team = body.get("team_id") or event.get("team") or context.team_id or ""
         return ChatContext(PLATFORM, str(team), str(event.get("channel") or ""), str(event.get("user") or ""),
-                           thread_ref=thread_ts, mentioned=mentioned)
+                           thread_ref=thread_ts, mentioned=mentioned, direct=direct)
 
     # -- buttons -------------------------------------------------------------------------------------------
 

@@ -36,13 +36,15 @@ def register(cli: typer.Typer) -> None:
         channel: ChannelOption = "general",
         user: UserOption = "you",
         thread: Annotated[int | None, typer.Option("--thread", help="Reply in the thread of message #N.")] = None,
+        dm: Annotated[bool, typer.Option("--dm", help="With --thread: #N of your own digest (printed as @USER).")]
+        = False,
     ) -> None:
         """Run one command (or thread reply) and print the answer, for scripts."""
         if len(text) > 100_000:
             raise fail("that is too long")
 
         async def go(app: App) -> None:
-            await ConsoleAdapter(build_command_core(app), channel=channel, user=user).say(text, thread=thread)
+            await ConsoleAdapter(build_command_core(app), channel=channel, user=user).say(text, thread=thread, dm=dm)
 
         run(go)
 

@@ -99,7 +99,8 @@ def register(cli: typer.Typer) -> None:
                     state = "on" if d.digest_enabled else "off"
                     upcoming = next_run(now, d.digest_time, zone, d.digest_days) if d.digest_enabled else None
                     lines.append(f"{d.key}  [{state}] {d.digest_time} {zone} {d.digest_days}")
-                    lines.append("  last: " + (f"{last.digest_day} posted {last.posted_at:%Y-%m-%d %H:%M} UTC"
+                    done = "nothing to send" if last and last.message_ref == delivery_store.NOTHING_SENT else "posted"
+                    lines.append("  last: " + (f"{last.digest_day} {done} {last.posted_at:%Y-%m-%d %H:%M} UTC"
                                                if last and last.posted_at else "never"))
                     if upcoming is not None:
                         lines.append(f"  next: {upcoming.astimezone(UTC):%Y-%m-%d %H:%M} UTC "

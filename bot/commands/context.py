@@ -17,6 +17,7 @@ class ChatContext:
     channel_name: str | None = None
     thread_ref: str | None = None  # the bot message (or thread) a reply was written under
     mentioned: bool = False  # the bot was @-mentioned
+    direct: bool = False  # a direct message with the bot (where a person's own digest is posted)
 
     @property
     def destination(self) -> str:

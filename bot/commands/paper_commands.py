@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.commands.command_hints import command_hint
 from bot.commands.command_input import require_ascii_digits
 from bot.commands.context import ChatContext
 from bot.commands.paper_items import items_with_tldrs, to_item
@@ -64,7 +65,8 @@ async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -
     else:
         chosen = by_upvotes(papers)
         whys = [None] * len(chosen)
-        note = "No topics yet: ranked by upvotes. Follow topics with /subscribe TOPIC."
+        note = ("No topics yet: ranked by upvotes. Follow topics with "
+                f"{command_hint(ctx.platform, 'subscribe', value='TOPIC')}.")
     total = len(chosen)
     chosen, whys = chosen[skip:skip + TODAY_LIMIT], whys[skip:skip + TODAY_LIMIT]
     if not chosen:
@@ -127,7 +129,8 @@ async def why(services: CoreServices, ctx: ChatContext, ref: str) -> Reply:
     async with services.db.session() as session:
         topics = await list_topics(session, ctx.channel_scope)
     if not topics:
-        return Reply(Message(text="This channel follows no topics yet, so nothing matches it. Try /subscribe TOPIC."),
+        follow = command_hint(ctx.platform, "subscribe", value="TOPIC")
+        return Reply(Message(text=f"This channel follows no topics yet, so nothing matches it. Try {follow}."),
                      Visibility.EPHEMERAL)
     lines = []
     for topic in topics:

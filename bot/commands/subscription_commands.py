@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.commands.command_hints import command_hint
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
 from bot.messages import Message, Reply, Visibility
@@ -61,9 +62,11 @@ async def do_list(services: CoreServices, ctx: ChatContext) -> Reply:
     async with services.db.session() as session:
         channel = await list_topics(session, ctx.channel_scope)
         mine = await list_topics(session, ctx.personal_scope)
+    follow = command_hint(ctx.platform, "subscribe", value="TOPIC")
+    follow_me = command_hint(ctx.platform, "subscribe", value="TOPIC", personal=True)
     lines = [
-        "This channel follows: " + (", ".join(channel) if channel else "nothing yet (/subscribe TOPIC)"),
-        "You follow: " + (", ".join(mine) if mine else "nothing yet (/subscribe --me TOPIC)"),
+        "This channel follows: " + (", ".join(channel) if channel else f"nothing yet ({follow})"),
+        "You follow: " + (", ".join(mine) if mine else f"nothing yet ({follow_me})"),
         *await status_lines(services, ctx),
     ]
     return Reply(Message(header="Subscriptions", body="\n".join(lines)), Visibility.EPHEMERAL)

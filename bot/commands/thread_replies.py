@@ -8,6 +8,7 @@ the bot gets no answer: people talk in these threads too.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from bot.commands.command_input import require_ascii_digits, sanitize
 from bot.commands.context import ChatContext
@@ -19,6 +20,7 @@ from bot.summaries.summary_service import paper_text
 from storage.destination_store import find_posted
 from storage.models import Paper
 from storage.paper_store import get_paper
+from storage.personal_store import find_personal_post
 
 _MENTION_RE = re.compile(r"<@[!&]?[A-Za-z0-9]+(?:\|[^>]*)?>|@paperboy\b", re.IGNORECASE)
 _REQUEST_RE = re.compile(
@@ -71,10 +73,14 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
         return None
     async with services.db.session() as session:
         posted = await find_posted(session, ctx.destination, ctx.thread_ref)
+        if posted is None and ctx.direct:  # under the person's own DM digest, recorded under their digest's key
+            posted = await find_personal_post(session, ctx.platform, ctx.user, ctx.thread_ref)
     if posted is None or not posted.paper_ids:
         return None  # not a thread under something the bot posted
     ids = [int(i) for i in posted.paper_ids]
-    if judged := feedback_commands.JUDGE_RE.match(text):  # "more 3" / "less 3": the channel teaches its topics
+    if ctx.direct:  # only the person and the bot are here: everything is addressed to the bot
+        ctx = replace(ctx, mentioned=True)
+    elif judged := feedback_commands.JUDGE_RE.match(text):  # "more 3" / "less 3": the channel teaches its topics
         return await feedback_commands.judge_listed(services, ctx, ids, judged.group("verb"), judged.group("number"))
     request = _REQUEST_RE.match(text)
     if request:

@@ -177,6 +177,8 @@ class DigestRunner:
             # the papers it lists (nothing is written between claim and completion that a stuck database could
             # hold up before the post).
             message, paper_ids = await self._compose(destination, day, context)
+            if destination.user_id and not paper_ids:  # a person is not messaged daily to say "nothing"
+                return await self._complete_empty(claim, destination, day)
             found = await poster.find_digest(as_value(destination), tag) if tag.since is not None else None
             if found is not None:
                 return await self._complete_found(claim, destination, day, found, paper_ids)
@@ -194,6 +196,12 @@ class DigestRunner:
         if not done:  # our lease ran out and someone else took over: they own the record now
             log.warning("digest for %s on %s posted after losing its claim", destination.key, day)
         return Outcome(destination.key, day, "posted", result.message_ref, tuple(paper_ids))
+
+    async def _complete_empty(self, claim: delivery_store.Claim, destination: Destination, day: date) -> Outcome:
+        done = await delivery_store.complete_without_post(self.services.db, claim, self.clock())
+        if not done:
+            return Outcome(destination.key, day, "skipped", "claim lost")
+        return Outcome(destination.key, day, "skipped", "nothing to send")
 
     async def _complete_found(self, claim: delivery_store.Claim, destination: Destination, day: date,
                               found: PostResult, paper_ids: list[int]) -> Outcome:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from bot.clock import load_timezone
+from bot.commands.command_hints import command_hint
 from bot.commands.command_input import parse_time
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
@@ -18,16 +19,22 @@ from bot.digests.digest_composer import plan_digest, render_digest
 from bot.digests.schedule import parse_days
 from bot.errors import UsageError
 from bot.messages import Message, Reply, Visibility
-from bot.personal.routing import NO_PERSONAL_TOPICS
+from bot.personal.routing import no_personal_topics
 from storage.destination_store import get_destination, touch
 from storage.paper_store import latest_day
 from storage.personal_store import ensure_personal_destination, mention_enabled, set_mention
 from storage.subscription_store import list_topics
 
 PERSONAL_FLAGS = ("--me", "-m")
-USAGE = ("Usage: /papers digest --me HH:MM [TIMEZONE] [DAYS] · /papers digest --me off · "
-         "/papers digest --me preview")
-MENTION_USAGE = "Usage: /papers mention me on · /papers mention me off"
+
+
+def usage(platform: str) -> str:
+    return "Usage: " + " · ".join(command_hint(platform, "papers", "digest", value=v, personal=True)
+                                  for v in ("HH:MM [TIMEZONE] [DAYS]", "off", "preview"))
+
+
+def mention_usage(platform: str) -> str:
+    return "Usage: " + " · ".join(command_hint(platform, "papers", "mention", value=v) for v in ("me on", "me off"))
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -50,11 +57,12 @@ async def personal_digest(services: CoreServices, ctx: ChatContext, args: str) -
             if destination is not None:
                 destination.digest_enabled = False
                 touch(destination)
-        return _private("Your personal digest is off. Turn it on with /papers digest --me HH:MM [TIMEZONE].")
+        turn_on = command_hint(ctx.platform, "papers", "digest", value="HH:MM [TIMEZONE]", personal=True)
+        return _private(f"Your personal digest is off. Turn it on with {turn_on}.")
     if len(words) == 1 and words[0].lower() == "preview":
         return await _preview(services, ctx)
     if len(words) > 3:
-        raise UsageError(USAGE)
+        raise UsageError(usage(ctx.platform))
     at = parse_time(words[0])
     timezone = None
     days = None
@@ -65,7 +73,7 @@ async def personal_digest(services: CoreServices, ctx: ChatContext, args: str) -
         elif timezone is None:
             timezone = str(load_timezone(word))
         else:
-            raise UsageError(USAGE)
+            raise UsageError(usage(ctx.platform))
     async with services.db.session() as session:
         destination = await ensure_personal_destination(session, ctx.platform, ctx.workspace, ctx.user)
         destination.digest_time = at
@@ -78,10 +86,13 @@ async def personal_digest(services: CoreServices, ctx: ChatContext, args: str) -
         zone = destination.timezone or services.default_timezone
         days = destination.digest_days
         topics = await list_topics(session, scope)
+    if not topics:  # warned at once: no DM comes until there is something of theirs to send
+        return _private(f"Your personal digest is set for {at} {zone} ({_days(days)}), but you follow no topics "
+                        "of your own, so no direct message will come until you do: "
+                        f"{command_hint(ctx.platform, 'subscribe', value='TOPIC', personal=True)}.")
     text = (f"Your personal digest comes by direct message at {at} {zone} ({_days(days)}), with new papers "
-            "for your own topics (never one it sent you before).")
-    note = ("Your topics: " + ", ".join(topics)) if topics else NO_PERSONAL_TOPICS
-    return Reply(Message(text=text, context=[note]), Visibility.EPHEMERAL)
+            "for your own topics (never one it sent you before); on a day with nothing new it sends nothing.")
+    return Reply(Message(text=text, context=["Your topics: " + ", ".join(topics)]), Visibility.EPHEMERAL)
 
 
 def _private(text: str) -> Reply:
@@ -92,7 +103,7 @@ async def _describe(services: CoreServices, ctx: ChatContext) -> Reply:
     async with services.db.session() as session:
         destination = await get_destination(session, personal_key(ctx.platform, ctx.workspace, ctx.user))
     if destination is None or not destination.digest_enabled:
-        return _private(f"You get no personal digest. {USAGE}")
+        return _private(f"You get no personal digest. {usage(ctx.platform)}")
     zone = destination.timezone or services.default_timezone
     return _private(f"Your personal digest is on: {destination.digest_time} {zone} "
                     f"({_days(destination.digest_days)}), by direct message.")
@@ -104,7 +115,7 @@ async def _preview(services: CoreServices, ctx: ChatContext) -> Reply:
         zone = (destination.timezone if destination is not None else None) or services.default_timezone
         topics = await list_topics(session, ctx.personal_scope)
         if not topics:
-            return _private(NO_PERSONAL_TOPICS)
+            return _private(no_personal_topics(ctx.platform))
         day = await latest_day(session, services.today(zone))
         if day is None:
             return _private("No papers stored yet, so there is nothing to preview.")
@@ -124,9 +135,9 @@ async def mention(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
         async with services.db.session() as session:
             on = await mention_enabled(session, ctx.destination, ctx.user)
         state = "on: digest items here that match your own topics name you" if on else "off"
-        return _private(f"Mentions for you in this channel are {state}. {MENTION_USAGE}")
+        return _private(f"Mentions for you in this channel are {state}. {mention_usage(ctx.platform)}")
     if len(words) != 1 or words[0] not in ("on", "off"):
-        raise UsageError(MENTION_USAGE)
+        raise UsageError(mention_usage(ctx.platform))
     on = words[0] == "on"
     _ = ctx.personal_scope  # refuses an unusable user id before anything is stored
     async with services.db.session() as session:
@@ -134,7 +145,7 @@ async def mention(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
         topics = await list_topics(session, ctx.personal_scope)
     if not on:
         return _private("You will not be mentioned on this channel's digests.")
-    note = ("Your topics: " + ", ".join(topics)) if topics else NO_PERSONAL_TOPICS
+    note = ("Your topics: " + ", ".join(topics)) if topics else no_personal_topics(ctx.platform)
     return Reply(Message(text="This channel's digest will mention you on papers that match your own topics.",
                          context=[note]), Visibility.EPHEMERAL)
 
@@ -148,5 +159,7 @@ async def status_lines(services: CoreServices, ctx: ChatContext) -> list[str]:
         zone = destination.timezone or services.default_timezone
         digest = f"Your digest by direct message: {destination.digest_time} {zone} ({_days(destination.digest_days)})"
     else:
-        digest = "Your digest by direct message: off (/papers digest --me HH:MM)"
-    return [digest, "Mentions for you here: " + ("on" if mentioned else "off (/papers mention me on)")]
+        turn_on = command_hint(ctx.platform, "papers", "digest", value="HH:MM", personal=True)
+        digest = f"Your digest by direct message: off ({turn_on})"
+    mention_on = command_hint(ctx.platform, "papers", "mention", value="me on")
+    return [digest, "Mentions for you here: " + ("on" if mentioned else f"off ({mention_on})")]

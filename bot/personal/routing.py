@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from bot.commands.command_hints import command_hint
 from bot.digests.digest_composer import rank_for_topics
 from bot.messages import Message
 from bot.scope import Scope
@@ -19,7 +20,6 @@ from storage.destination_models import Destination
 from storage.models import Paper
 
 MAX_MENTIONS_PER_ITEM = 10  # a paper many people follow names the first ten who opted in, not a wall of pings
-NO_PERSONAL_TOPICS = "You follow no topics of your own yet: /subscribe --me TOPIC, and your digest will list them."
 NOTHING_NEW_FOR_YOU = "No new papers for your topics today."
 
 
@@ -30,10 +30,15 @@ def digest_scope(destination: Destination) -> Scope:
     return Scope.for_channel(destination.platform, destination.workspace, destination.channel)
 
 
+def no_personal_topics(platform: str) -> str:
+    return (f"You follow no topics of your own yet: {command_hint(platform, 'subscribe', value='TOPIC', personal=True)}"
+            ", and your digest will list them.")
+
+
 def nothing_new(destination: Destination, topics: Sequence[str], default: str) -> str:
     if not destination.user_id:
         return default
-    return NOTHING_NEW_FOR_YOU if topics else NO_PERSONAL_TOPICS
+    return NOTHING_NEW_FOR_YOU if topics else no_personal_topics(destination.platform)
 
 
 def personalize(destination: Destination, message: Message) -> Message:
@@ -44,7 +49,8 @@ def personalize(destination: Destination, message: Message) -> Message:
         message.header = f"{message.header} · for you"
     message.context = [("Your topics: " + line.removeprefix("Topics: ")) if line.startswith("Topics: ") else line
                        for line in message.context]
-    message.context.append("Your personal digest: /papers digest --me off stops it.")
+    stop = command_hint(destination.platform, "papers", "digest", value="off", personal=True)
+    message.context.append(f"Your personal digest: {stop} stops it.")
     return message
 
 

@@ -59,7 +59,8 @@ def thread_channel(thread_id: int, parent_id: int = CHANNEL_ID, name: str = "dig
 
 def message(message_id: int, channel_id: int, *, author: dict[str, Any] | None = None, content: str = "",
             embeds: list[Any] | None = None, mentions: list[dict[str, Any]] | None = None, flags: int = 0,
-            reference: int | None = None, components: list[Any] | None = None) -> dict[str, Any]:
+            reference: int | None = None, components: list[Any] | None = None,
+            referenced: dict[str, Any] | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": str(message_id), "channel_id": str(channel_id), "author": author or user(BOT_ID, "Paperboy", bot=True),
         "content": content, "timestamp": TIMESTAMP, "edited_timestamp": None, "tts": False,
@@ -69,6 +70,8 @@ def message(message_id: int, channel_id: int, *, author: dict[str, Any] | None =
     }
     if reference:
         data["message_reference"] = {"message_id": str(reference), "channel_id": str(channel_id)}
+    if referenced is not None:  # a reply's MESSAGE_CREATE carries the message it replies to
+        data["referenced_message"] = referenced
     return data
 
 
