@@ -33,7 +33,7 @@ MAX_INFLUENCE = 0.75
 NOTICE_AT = 0.05  # influence × opinion from which the "why" says the paper looks like judged ones
 LABELS = 8
 MIN_BAR_JUDGEMENTS = 3
-MIN_BAR_GAIN = 1
+MIN_BAR_GAIN = 2
 _COMMON = frozenset("""
 paper propos show result demonstr achiev perform improv outperform experi state art task also can
 two one first furthermor howev moreov specif significant~ly well large larg extens across
@@ -74,6 +74,7 @@ class Judged:
     score: float = 0.0  # the plain matcher's evidence score and decision for this topic
     matched: bool = False
     evidence: bool = False  # the topic (or a synonym, or its concepts together) appears in the paper
+    titled: bool = False  # ... in its title: strong evidence, which few judgements never overrule
 
 
 @dataclass
@@ -105,8 +106,12 @@ class LearnedModel:
         return _dot(vector, self.weights)
 
     def decide(self, result: MatchResult) -> bool:
-        """Whether the channel would want this paper: the matcher's decision unless a learned bar moved it."""
-        if self.bar is None:
+        """Whether the channel would want this paper: the matcher's decision unless a learned bar moved it.
+
+        A paper naming the topic in its title keeps the matcher's decision: that evidence is strong, and ten
+        judgements are too few to overrule it. The bar acts on the abstract-only evidence, where a channel's
+        line between "a subject of the paper" and "a passing mention" really differs."""
+        if self.bar is None or titled(result):
             return result.matched
         if result.matched:
             return result.evidence_score >= self.bar
@@ -209,7 +214,7 @@ def learn_bar(judged: Sequence[Judged]) -> float | None:
     by MIN_BAR_GAIN verdicts, so one click never moves it; among equally good bars the one nearest the
     matcher's own line wins (the midpoint between two judged scores, never beyond them).
     """
-    seen = [j for j in judged if j.matched or j.evidence]
+    seen = [j for j in judged if (j.matched or j.evidence) and not j.titled]
     if len(seen) < MIN_BAR_JUDGEMENTS:
         return None
     plain_errors = sum(j.matched != j.relevant for j in seen)
@@ -223,6 +228,11 @@ def learn_bar(judged: Sequence[Judged]) -> float | None:
     if best is None or plain_errors - best[0] < MIN_BAR_GAIN:
         return None
     return round(best[1], 4)
+
+
+def titled(result: MatchResult) -> bool:
+    """Whether the paper names the topic (or its concepts together) in its title."""
+    return any(h.where == "title" for h in result.hits) or result.together_where == "title"
 
 
 def _papers(n: int) -> str:
