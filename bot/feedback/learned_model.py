@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from bot.topics.matcher import MatchResult
 from bot.topics.text_analysis import STOPWORDS, AnalyzedPaper, AnalyzedText
 
-MODEL_VERSION = 2
+MODEL_VERSION = 3
+BARLESS_VERSION = 2  # its bars could come from one click: its weights stay, its bar goes until the next refit
 TITLE_WEIGHT = 2.0
 MAX_TERMS = 60  # enough for ten judged abstracts, small enough to store, load and score fast
 SCORE_SCALE = 6.0  # one centroid similarity of 1.0 moves a score by about a title hit (3.0) at full influence
@@ -151,7 +152,8 @@ class LearnedModel:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> LearnedModel:
-        if data.get("version") != MODEL_VERSION:
+        version = data.get("version")
+        if version not in (MODEL_VERSION, BARLESS_VERSION):
             return cls()  # an older shape: the plain matcher until the next judgement refits it
         weights = data.get("weights")
         def number(key: str) -> float:
@@ -159,11 +161,12 @@ class LearnedModel:
             return float(value) if isinstance(value, (int, float)) else 0.0
         examples = data.get("examples")
         bar = data.get("bar")
+        learned_bar = float(bar) if isinstance(bar, (int, float)) and version == MODEL_VERSION else None
         labels = data.get("labels")
         # stored by us as JSON: the weights are already str -> float (converting 10,000 models would cost)
         return cls(weights if isinstance(weights, dict) else {}, int(number("relevant_count")),
                    int(number("not_relevant_count")), examples if isinstance(examples, list) else [],
-                   labels if isinstance(labels, dict) else {}, float(bar) if isinstance(bar, (int, float)) else None)
+                   labels if isinstance(labels, dict) else {}, learned_bar)
 
 
 def fit(judged: Sequence[Judged], background: Sequence[Mapping[str, float]],
