@@ -166,7 +166,8 @@ async def test_cli_feedback_changes_that_channels_ranking_only(devset_db, db_env
 def test_a_stored_model_from_before_keeps_its_words_and_drops_its_single_click_bar():
     """Models stored by the previous version (bars from one click) still reorder lists, but decide nothing
     until the next judgement refits them; unknown shapes are the plain matcher."""
-    stored = {**fit([_judged(4.0, True), _judged(1.6, False), _judged(1.9, False)], []).to_json(), "bar": 1.95}
+    liked = Judged({"preference": 2.0}, True, "t", 4.0, True, True)
+    stored = {**fit([liked, _judged(1.6, False), _judged(1.9, False)], []).to_json(), "bar": 1.95}
     old = LearnedModel.from_json({**stored, "version": 2})
     assert old.weights and old.judgements == 3 and old.bar is None
     assert LearnedModel.from_json(stored).bar == 1.95
