@@ -15,10 +15,11 @@ from bot.feedback import feedback_service
 from bot.feedback.learned_model import HALF_INFLUENCE_AT, MAX_INFLUENCE, Judged, LearnedModel, fit
 from bot.papers import ParsedPaper
 from bot.scope import Scope
+from bot.topics.matcher import Hit, MatchResult
 from bot.topics.topic_service import TopicMatcher, match_topic
 from storage.paper_store import find_paper, store_papers
 from tests.cli_runner import paperboy
-from tests.relevance.feedback_eval import CHECK, TUNING, figures, judged_papers, shared
+from tests.relevance.feedback_eval import CHECK, TUNING, dev_figures, figures, judged_papers, shared
 from tests.relevance.relevance_eval import evaluate
 
 # The issue's bar: macro-F1 on the check part up by this much over the plain matcher, no topic down by more.
@@ -33,20 +34,51 @@ def _losses(plain, learned) -> dict[str, float]:
             if f1 - learned.per_topic[t][0] > MAX_TOPIC_LOSS}
 
 
-def test_judgements_raise_macro_f1_on_papers_nobody_judged():
-    """What the learning reaches today: a rise on the check part, from ten judgements per topic."""
+def test_judgements_cost_no_topic_on_papers_nobody_judged():
+    """What the learning guarantees today: on the check part and on each split inside the tuning part (judge
+    one half, measure the other), macro-F1 does not fall and no topic loses more than 0.02."""
     plain, learned = figures()
     print(f"\ncheck part, {len(plain.per_topic)} judged topics: macro-F1 {plain.macro_f1:.3f} -> "
           f"{learned.macro_f1:.3f}; topics losing > {MAX_TOPIC_LOSS}: {_losses(plain, learned)}")
-    assert learned.macro_f1 >= plain.macro_f1 + 0.02
+    assert learned.macro_f1 >= plain.macro_f1 - 1e-9 and not _losses(plain, learned)
     assert learned.mean_ap >= plain.mean_ap - 0.01
+    for name, dev_plain, dev_learned in dev_figures():
+        assert dev_learned.macro_f1 >= dev_plain.macro_f1 - 1e-9 and not _losses(dev_plain, dev_learned), name
+        assert dev_learned.mean_ap >= dev_plain.mean_ap, name  # the judged papers' words still order the rest
 
 
-@pytest.mark.xfail(strict=True, reason="the issue's bar is not reached: +0.026 macro-F1 (0.810 -> 0.836); dpo "
-                                       "and rlhf lose 0.27 and 0.04; see README, Judging papers")
+@pytest.mark.xfail(strict=True, reason="the issue's bar is not reached: +0.000 macro-F1 (0.810 -> 0.810), no topic "
+                                       "loses; nothing tried gained on the tuning splits; see README, Judging papers")
 def test_the_issues_bar_gain_of_0_08_and_no_topic_losing_more_than_0_02():
     plain, learned = figures()
     assert learned.macro_f1 - plain.macro_f1 >= MIN_GAIN and not _losses(plain, learned)
+
+
+def _judged(score: float, relevant: bool, *, titled: bool = False) -> Judged:
+    return Judged({"x": 1.0}, relevant, "t", score, score >= 1.5, True, titled)
+
+
+def _abstract_match(score: float) -> MatchResult:
+    return MatchResult(score, True, [Hit("dpo", "abstract", 1)])
+
+
+def test_one_judged_paper_never_moves_the_line_two_agreeing_do():
+    """One "not for us" on a paper that only mentions the topic once leaves such papers listed (the tuning
+    splits lost kd, rlhf and fairness to single-click bars); two agreeing judgements raise the bar."""
+    base = [_judged(4.0, True), _judged(3.5, True), _judged(3.0, True)]
+    one = fit([*base, _judged(1.6, False)], [])
+    assert one.bar is None and one.decide(_abstract_match(1.6))
+    two = fit([*base, _judged(1.6, False), _judged(1.9, False)], [])
+    assert two.bar is not None and not two.decide(_abstract_match(1.6)) and two.decide(_abstract_match(3.0))
+
+
+def test_a_title_hit_is_never_overruled_by_judgements():
+    """Judged papers naming the topic in their title never set the bar, and no bar removes such a paper."""
+    titled_negatives = [_judged(3.0, False, titled=True), _judged(3.2, False, titled=True)]
+    assert fit([_judged(4.0, True), _judged(3.5, True), *titled_negatives], []).bar is None
+    model = fit([_judged(4.0, True), _judged(3.5, True), _judged(1.6, False), _judged(1.9, False)], [])
+    title_hit = MatchResult(1.5, True, [Hit("dpo", "title", 1)])
+    assert model.bar is not None and model.decide(title_hit) and not model.decide(_abstract_match(1.5))
 
 
 def test_no_judgement_is_the_plain_matcher_and_influence_is_bounded():
@@ -98,14 +130,15 @@ async def test_judged_in_channel_a_learned_through_the_database_and_channel_b_un
     _, pure_learned = figures()
     print(f"\n{backend}: check part macro-F1 {plain.macro_f1:.3f} -> {learned.macro_f1:.3f}")
     assert learned.macro_f1 == pytest.approx(pure_learned.macro_f1, abs=0.01)
-    assert learned.macro_f1 >= plain.macro_f1 + 0.02
+    assert learned.macro_f1 >= plain.macro_f1 - 1e-9
+    assert rankings["a"] != rankings["plain"]  # channel A's judged papers' words reorder its lists
 
 
 _ids = {p["title"]: f"2501.{i:05d}" for i, p in enumerate(TUNING["papers"] + CHECK["papers"])}
 
 
 async def test_cli_feedback_changes_that_channels_ranking_only(devset_db, db_env):
-    """`paperboy topics feedback` then `topics match --channel`: the judged channel's decisions move, the other
+    """`paperboy topics feedback` then `topics match --channel`: the judged channel's ranking moves, the other
     channel's and the plain ranking stay as they were; bad input changes nothing."""
     topic = "fairness"
     before = paperboy("topics", "match", topic, "--all", "--limit", "300", "--json", env=db_env)
@@ -120,11 +153,22 @@ async def test_cli_feedback_changes_that_channels_ranking_only(devset_db, db_env
                                 "--json", env=db_env).out)
     plain = json.loads(paperboy("topics", "match", topic, "--all", "--limit", "300", "--json", env=db_env).out)
     assert plain == json.loads(before.out) == other
-    decided = {r["title"]: r["matched"] for r in mine}
-    assert decided != {r["title"]: r["matched"] for r in plain}
+    # ten judgements reorder the channel's list (the judged papers' words), they flip no decision of the matcher's
+    assert [(r["title"], r["score"]) for r in mine] != [(r["title"], r["score"]) for r in plain]
     assert any("marked" in r["why"] for r in mine)
     bad = paperboy("topics", "feedback", topic, "2599.99999", "--relevant", "--channel", "lab-a", env=db_env)
     assert bad.code == 2 and "no stored paper" in bad.err and "Traceback" not in bad.err
     neither = paperboy("topics", "feedback", topic, _ids[judged_papers(topic)[0][0]], "--channel", "lab-a",
                        env=db_env)
     assert neither.code == 2 and "--relevant" in neither.err
+
+
+def test_a_stored_model_from_before_keeps_its_words_and_drops_its_single_click_bar():
+    """Models stored by the previous version (bars from one click) still reorder lists, but decide nothing
+    until the next judgement refits them; unknown shapes are the plain matcher."""
+    liked = Judged({"preference": 2.0}, True, "t", 4.0, True, True)
+    stored = {**fit([liked, _judged(1.6, False), _judged(1.9, False)], []).to_json(), "bar": 1.95}
+    old = LearnedModel.from_json({**stored, "version": 2})
+    assert old.weights and old.judgements == 3 and old.bar is None
+    assert LearnedModel.from_json(stored).bar == 1.95
+    assert not LearnedModel.from_json({**stored, "version": 1}).judgements

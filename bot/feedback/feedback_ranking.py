@@ -69,9 +69,13 @@ class LearnedRanking:
     def match_day(self, topics: Sequence[str], papers: Sequence[Paper],
                   models: Mapping[str, LearnedModel]) -> dict[str, list[RankedPaper]]:
         """`match_many` for one scope: the topics it taught through their models, the others plainly."""
-        plain = [t for t in topics if t not in models]
+        # Without a learned bar a model decides what the matcher decides: it reorders the topic's shared matches
+        # and needs no near misses.
+        barred = {t for t in topics if t in models and models[t].bar is not None}
+        plain = [t for t in topics if t not in barred]
         results = match_many(self.matcher, plain, papers) if plain else {}
         for topic in topics:
             if topic in models:
-                results[topic] = self.adjust(models[topic], self.candidates(topic, papers), matched_only=True)
+                found = self.candidates(topic, papers) if topic in barred else results[topic]
+                results[topic] = self.adjust(models[topic], found, matched_only=True)
         return results

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from bot.topics.matcher import MatchResult
 from bot.topics.text_analysis import STOPWORDS, AnalyzedPaper, AnalyzedText
 
-MODEL_VERSION = 2
+MODEL_VERSION = 3
+BARLESS_VERSION = 2  # its bars could come from one click: its weights stay, its bar goes until the next refit
 TITLE_WEIGHT = 2.0
 MAX_TERMS = 60  # enough for ten judged abstracts, small enough to store, load and score fast
 SCORE_SCALE = 6.0  # one centroid similarity of 1.0 moves a score by about a title hit (3.0) at full influence
@@ -33,7 +34,7 @@ MAX_INFLUENCE = 0.75
 NOTICE_AT = 0.05  # influence × opinion from which the "why" says the paper looks like judged ones
 LABELS = 8
 MIN_BAR_JUDGEMENTS = 3
-MIN_BAR_GAIN = 1
+MIN_BAR_GAIN = 2
 _COMMON = frozenset("""
 paper propos show result demonstr achiev perform improv outperform experi state art task also can
 two one first furthermor howev moreov specif significant~ly well large larg extens across
@@ -74,6 +75,7 @@ class Judged:
     score: float = 0.0  # the plain matcher's evidence score and decision for this topic
     matched: bool = False
     evidence: bool = False  # the topic (or a synonym, or its concepts together) appears in the paper
+    titled: bool = False  # ... in its title: strong evidence, which few judgements never overrule
 
 
 @dataclass
@@ -105,8 +107,12 @@ class LearnedModel:
         return _dot(vector, self.weights)
 
     def decide(self, result: MatchResult) -> bool:
-        """Whether the channel would want this paper: the matcher's decision unless a learned bar moved it."""
-        if self.bar is None:
+        """Whether the channel would want this paper: the matcher's decision unless a learned bar moved it.
+
+        A paper naming the topic in its title keeps the matcher's decision: that evidence is strong, and ten
+        judgements are too few to overrule it. The bar acts on the abstract-only evidence, where a channel's
+        line between "a subject of the paper" and "a passing mention" really differs."""
+        if self.bar is None or titled(result):
             return result.matched
         if result.matched:
             return result.evidence_score >= self.bar
@@ -146,7 +152,8 @@ class LearnedModel:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> LearnedModel:
-        if data.get("version") != MODEL_VERSION:
+        version = data.get("version")
+        if version not in (MODEL_VERSION, BARLESS_VERSION):
             return cls()  # an older shape: the plain matcher until the next judgement refits it
         weights = data.get("weights")
         def number(key: str) -> float:
@@ -154,11 +161,12 @@ class LearnedModel:
             return float(value) if isinstance(value, (int, float)) else 0.0
         examples = data.get("examples")
         bar = data.get("bar")
+        learned_bar = float(bar) if isinstance(bar, (int, float)) and version == MODEL_VERSION else None
         labels = data.get("labels")
         # stored by us as JSON: the weights are already str -> float (converting 10,000 models would cost)
         return cls(weights if isinstance(weights, dict) else {}, int(number("relevant_count")),
                    int(number("not_relevant_count")), examples if isinstance(examples, list) else [],
-                   labels if isinstance(labels, dict) else {}, float(bar) if isinstance(bar, (int, float)) else None)
+                   labels if isinstance(labels, dict) else {}, learned_bar)
 
 
 def fit(judged: Sequence[Judged], background: Sequence[Mapping[str, float]],
@@ -209,7 +217,7 @@ def learn_bar(judged: Sequence[Judged]) -> float | None:
     by MIN_BAR_GAIN verdicts, so one click never moves it; among equally good bars the one nearest the
     matcher's own line wins (the midpoint between two judged scores, never beyond them).
     """
-    seen = [j for j in judged if j.matched or j.evidence]
+    seen = [j for j in judged if (j.matched or j.evidence) and not j.titled]
     if len(seen) < MIN_BAR_JUDGEMENTS:
         return None
     plain_errors = sum(j.matched != j.relevant for j in seen)
@@ -223,6 +231,11 @@ def learn_bar(judged: Sequence[Judged]) -> float | None:
     if best is None or plain_errors - best[0] < MIN_BAR_GAIN:
         return None
     return round(best[1], 4)
+
+
+def titled(result: MatchResult) -> bool:
+    """Whether the paper names the topic (or its concepts together) in its title."""
+    return any(h.where == "title" for h in result.hits) or result.together_where == "title"
 
 
 def _papers(n: int) -> str:

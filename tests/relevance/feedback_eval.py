@@ -10,7 +10,7 @@ python -m tests.relevance.feedback_eval
 
 from __future__ import annotations
 
-from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, paper_vector
+from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, paper_vector, titled
 from bot.topics.glossary import default_glossary
 from bot.topics.matcher import match_paper
 from bot.topics.text_analysis import AnalyzedPaper
@@ -30,24 +30,29 @@ def shared(data: dict) -> dict:
     return {**data, "topics": [t for t in data["topics"] if t["topic"] in names]}
 
 
-def judged_papers(topic: str, n: int = JUDGEMENTS_PER_TOPIC) -> list[tuple[str, bool]]:
+def judged_papers(topic: str, n: int = JUDGEMENTS_PER_TOPIC, judged_on: dict | None = None
+                  ) -> list[tuple[str, bool]]:
     """(title, relevant) for the matcher's top `n` tuning papers, judged by the labels."""
-    relevant = next(set(t["relevant"]) for t in TUNING["topics"] if t["topic"] == topic)
-    return [(title, title in relevant) for title, _, _ in paperboy_ranker(TUNING)(topic)[:n]]
+    judged_on = judged_on or TUNING
+    relevant = next(set(t["relevant"]) for t in judged_on["topics"] if t["topic"] == topic)
+    return [(title, title in relevant) for title, _, _ in paperboy_ranker(judged_on)(topic)[:n]]
 
 
-def learned_models() -> dict[str, LearnedModel]:
-    analyzed = {p["title"]: AnalyzedPaper.of(p["title"], p["abstract"]) for p in TUNING["papers"]}
+def learned_models(judged_on: dict | None = None) -> dict[str, LearnedModel]:
+    """One model per shared topic, fit on ten judgements from `judged_on` (the tuning part by default), with
+    the background (which words are common) from the same papers, as a channel's stored papers would give."""
+    judged_on = judged_on or TUNING
+    analyzed = {p["title"]: AnalyzedPaper.of(p["title"], p["abstract"]) for p in judged_on["papers"]}
     background = [paper_terms(a) for a in analyzed.values()]
     glossary = default_glossary()
     models = {}
     for item in shared(CHECK)["topics"]:
         query = compile_topic(item["topic"], glossary)
         judged = []
-        for title, verdict in judged_papers(item["topic"]):
+        for title, verdict in judged_papers(item["topic"], judged_on=judged_on):
             result = match_paper(query, analyzed[title])
             judged.append(Judged(paper_terms(analyzed[title]), verdict, title, result.evidence_score, result.matched,
-                                 bool(result.hits or result.together)))
+                                 bool(result.hits or result.together), titled(result)))
         models[item["topic"]] = fit(judged, background)
     return models
 
@@ -76,6 +81,40 @@ def figures() -> tuple[Scores, Scores]:
     return evaluate(paperboy_ranker(data), data), evaluate(learned_ranker(data, learned_models()), data)
 
 
+def tuning_folds() -> list[tuple[str, dict, dict]]:
+    """Development splits inside the tuning part (the check part is never tuned on): judge on one half, measure
+    on the other, both ways (papers alternating in page order), and judge on page 000, measure on page 002."""
+    papers = TUNING["papers"]
+    halves = [papers[0::2], papers[1::2]]
+    page = {p: [x for x in papers if x["page"] == p] for p in ("000", "002")}
+    splits = [("even->odd", halves[0], halves[1]), ("odd->even", halves[1], halves[0]),
+              ("000->002", page["000"], page["002"])]
+    return [(name, shared(_subset(judge)), shared(_subset(measure))) for name, judge, measure in splits]
+
+
+def _subset(papers: list[dict]) -> dict:
+    titles = {p["title"] for p in papers}
+    return {"papers": papers, "topics": [{**t, "relevant": [r for r in t["relevant"] if r in titles]}
+                                         for t in TUNING["topics"]]}
+
+
+def dev_figures() -> list[tuple[str, Scores, Scores]]:
+    """Plain vs learned on each development split of the tuning part."""
+    return [(name, evaluate(paperboy_ranker(measure), measure),
+             evaluate(learned_ranker(measure, learned_models(judge)), measure))
+            for name, judge, measure in tuning_folds()]
+
+
+def print_dev() -> None:
+    for name, plain, learned in dev_figures():
+        print(f"tuning split {name}: macro-F1 {plain.macro_f1:.3f} -> {learned.macro_f1:.3f} "
+              f"({learned.macro_f1 - plain.macro_f1:+.3f})  MAP {plain.mean_ap:.3f} -> {learned.mean_ap:.3f}")
+        for topic, (f1, _) in plain.per_topic.items():
+            after = learned.per_topic[topic][0]
+            if abs(after - f1) > 1e-9:
+                print(f"  {topic:28s} F1 {f1:.2f} -> {after:.2f}")
+
+
 def main() -> None:
     plain, learned = figures()
     print(f"check part, {len(plain.per_topic)} topics judged 10 times each on the tuning part")
@@ -89,4 +128,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    print_dev() if "--dev" in sys.argv else main()
