@@ -3,26 +3,51 @@
 The console and Slack take a line of text with flags; Discord takes typed options, so the same hint there is
 "/subscribe topic:TOPIC personal:True", and the digest settings are a command of their own (/digest). Every
 spelling is derived from the command table, never written out by the handlers.
+
+The table imports the handlers that call `command_hint`, so the table hands itself in (`use_table`, called once
+when `command_table` is imported) instead of being imported here: no import cycle. Before that (a handler used
+with no table at all), hints fall back to the text platforms' spelling, which is still a true command there.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class _Table:
+    spec: Callable[[str, str | None], Any]
+    invocation: Callable[[str, str, str | None], str]
+    option_platforms: Collection[str]
+
+
+_table: _Table | None = None
+
+
+def use_table(spec: Callable[[str, str | None], Any], invocation: Callable[[str, str, str | None], str],
+              option_platforms: Collection[str]) -> None:
+    global _table
+    _table = _Table(spec, invocation, option_platforms)
 
 
 def command_hint(platform: str, name: str, sub: str | None = None, *, value: str = "",
                  personal: bool = False) -> str:
     """`/name [sub] [--me] [value]` on text platforms; `/command option:value personal:True` on Discord.
     `value` goes to the entry's first option (its only free-text one in every entry hints name)."""
-    # Imported here: the table imports the handlers that call this.
-    from bot.commands.command_table import OPTION_PLATFORMS, invocation, spec
-
-    entry = spec(name, sub)
-    words = [invocation(platform, name, sub)]
-    if platform in OPTION_PLATFORMS:
-        if value and entry.arguments:
-            words.append(f"{entry.arguments[0].name}:{value}")
-        if personal and entry.personal_option:
-            words.append("personal:True")
-        return " ".join(words)
+    table = _table
+    if table is None:
+        words = ["/" + name] + ([sub] if sub else [])
+    else:
+        words = [table.invocation(platform, name, sub)]
+        if platform in table.option_platforms:
+            entry = table.spec(name, sub)
+            if value and entry.arguments:
+                words.append(f"{entry.arguments[0].name}:{value}")
+            if personal and entry.personal_option:
+                words.append("personal:True")
+            return " ".join(words)
     if personal:
         words.append("--me")
     if value:
