@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.commands import digest_commands, followup_commands, paper_commands, subscription_commands
+from bot.commands import command_hints, digest_commands, followup_commands, paper_commands, subscription_commands
 from bot.commands.command_input import Command
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
@@ -326,3 +326,6 @@ def invocation(platform: str, name: str, sub: str | None = None) -> str:
     if platform in OPTION_PLATFORMS and entry.own_command and entry.sub:
         return f"/{entry.sub}"
     return " ".join(["/" + entry.name] + ([entry.sub] if entry.sub else []))
+
+
+command_hints.use_table(spec, invocation, OPTION_PLATFORMS)
