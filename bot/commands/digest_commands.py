@@ -13,6 +13,7 @@ from bot.digests.digest_composer import plan_digest, render_digest
 from bot.digests.schedule import parse_days
 from bot.errors import UsageError
 from bot.messages import Message, Reply, Visibility
+from storage.destination_models import Destination
 from storage.destination_store import ensure_destination, get_destination, touch
 from storage.paper_store import latest_day
 
@@ -34,8 +35,18 @@ async def digest(services: CoreServices, ctx: ChatContext, args: str, *, command
         return Reply(Message(text=f"Daily digest turned off for this channel. Turn it on with {command} HH:MM."))
     if words[0].lower() == "preview" and len(words) == 1:
         return await _preview(services, ctx)
+    at, days, timezone = parse_schedule(words, USAGE.format(c=command))
+    async with services.db.session() as session:
+        destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name)
+        zone, days = set_schedule(destination, at, days, timezone, services.default_timezone)
+    return Reply(Message(text=f"Daily digest for this channel at {at} {zone} ({_days(days)})."))
+
+
+def parse_schedule(words: list[str], usage: str) -> tuple[str, str | None, str | None]:
+    """`HH:MM [DAYS] [TIMEZONE]` (days and zone in either order): (time, days or None, zone or None). The one
+    grammar of a digest time, a channel's or a person's; `usage` is the line shown when the words do not fit."""
     if len(words) > 3:
-        raise UsageError(USAGE.format(c=command))
+        raise UsageError(usage)
     at = parse_time(words[0])
     timezone = None
     days = None
@@ -46,19 +57,22 @@ async def digest(services: CoreServices, ctx: ChatContext, args: str, *, command
         elif timezone is None:
             timezone = str(load_timezone(word))
         else:
-            raise UsageError(USAGE.format(c=command))
-    async with services.db.session() as session:
-        destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name)
-        destination.digest_time = at
-        destination.digest_enabled = True
-        if timezone:
-            destination.timezone = timezone
-        if days:
-            destination.digest_days = days
-        touch(destination)
-        zone = destination.timezone or services.default_timezone
-        days = destination.digest_days
-    return Reply(Message(text=f"Daily digest for this channel at {at} {zone} ({_days(days)})."))
+            raise UsageError(usage)
+    return at, days, timezone
+
+
+def set_schedule(destination: Destination, at: str, days: str | None, timezone: str | None,
+                 default_timezone: str) -> tuple[str, str]:
+    """Turn the destination's digest on at that time (keeping its days and zone unless given); returns the zone and
+    days it now has, for the confirmation."""
+    destination.digest_time = at
+    destination.digest_enabled = True
+    if timezone:
+        destination.timezone = timezone
+    if days:
+        destination.digest_days = days
+    touch(destination)
+    return destination.timezone or default_timezone, destination.digest_days
 
 
 def _days(spec: str) -> str:

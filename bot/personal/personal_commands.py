@@ -7,16 +7,12 @@ exactly as they serve channels.
 
 from __future__ import annotations
 
-import re
-
-from bot.clock import load_timezone
 from bot.commands.command_hints import command_hint
-from bot.commands.command_input import parse_time
 from bot.commands.context import ChatContext
+from bot.commands.digest_commands import parse_schedule, set_schedule
 from bot.commands.services import CoreServices
 from bot.destination import personal_key
 from bot.digests.digest_composer import plan_digest, render_digest
-from bot.digests.schedule import parse_days
 from bot.errors import UsageError
 from bot.messages import Message, Reply, Visibility
 from bot.personal.routing import no_personal_topics
@@ -35,7 +31,6 @@ def usage(platform: str) -> str:
 
 def mention_usage(platform: str) -> str:
     return "Usage: " + " · ".join(command_hint(platform, "papers", "mention", value=v) for v in ("me on", "me off"))
-_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def is_personal(args: str) -> bool:
@@ -61,30 +56,10 @@ async def personal_digest(services: CoreServices, ctx: ChatContext, args: str) -
         return _private(f"Your personal digest is off. Turn it on with {turn_on}.")
     if len(words) == 1 and words[0].lower() == "preview":
         return await _preview(services, ctx)
-    if len(words) > 3:
-        raise UsageError(usage(ctx.platform))
-    at = parse_time(words[0])
-    timezone = None
-    days = None
-    for word in words[1:]:
-        if days is None and re.fullmatch(r"[a-zA-Z,\-]+", word) and word[:3].lower() in _DAY_NAMES:
-            parse_days(word)
-            days = word.lower()
-        elif timezone is None:
-            timezone = str(load_timezone(word))
-        else:
-            raise UsageError(usage(ctx.platform))
+    at, days, timezone = parse_schedule(words, usage(ctx.platform))
     async with services.db.session() as session:
         destination = await ensure_personal_destination(session, ctx.platform, ctx.workspace, ctx.user)
-        destination.digest_time = at
-        destination.digest_enabled = True
-        if timezone:
-            destination.timezone = timezone
-        if days:
-            destination.digest_days = days
-        touch(destination)
-        zone = destination.timezone or services.default_timezone
-        days = destination.digest_days
+        zone, days = set_schedule(destination, at, days, timezone, services.default_timezone)
         topics = await list_topics(session, scope)
     if not topics:  # warned at once: no DM comes until there is something of theirs to send
         return _private(f"Your personal digest is set for {at} {zone} ({_days(days)}), but you follow no topics "
