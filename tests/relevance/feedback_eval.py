@@ -10,6 +10,8 @@ python -m tests.relevance.feedback_eval
 
 from __future__ import annotations
 
+import random
+
 from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, paper_vector, titled
 from bot.topics.glossary import default_glossary
 from bot.topics.matcher import match_paper
@@ -30,15 +32,32 @@ def shared(data: dict) -> dict:
     return {**data, "topics": [t for t in data["topics"] if t["topic"] in names]}
 
 
-def judged_papers(topic: str, n: int = JUDGEMENTS_PER_TOPIC, judged_on: dict | None = None
-                  ) -> list[tuple[str, bool]]:
-    """(title, relevant) for the matcher's top `n` tuning papers, judged by the labels."""
+# How the ten judged papers are chosen. "shown": the matcher's ten best (what a channel was listed, so mostly
+# papers it already matches); "balanced": up to five papers labelled relevant and the rest not, at random (a
+# reader who also flags what the bot missed); "random": any ten papers. The last two are averaged over SEEDS.
+PROTOCOLS = ("shown", "balanced", "random")
+SEEDS = 5
+
+
+def judged_papers(topic: str, n: int = JUDGEMENTS_PER_TOPIC, judged_on: dict | None = None,
+                  protocol: str = "shown", seed: int = 0) -> list[tuple[str, bool]]:
+    """(title, relevant) for `n` papers of the judged part chosen by `protocol`, judged by the labels."""
     judged_on = judged_on or TUNING
     relevant = next(set(t["relevant"]) for t in judged_on["topics"] if t["topic"] == topic)
-    return [(title, title in relevant) for title, _, _ in paperboy_ranker(judged_on)(topic)[:n]]
+    if protocol == "shown":
+        return [(title, title in relevant) for title, _, _ in paperboy_ranker(judged_on)(topic)[:n]]
+    rng = random.Random(f"{seed}:{topic}")
+    titles = sorted(p["title"] for p in judged_on["papers"])
+    if protocol == "random":
+        chosen = rng.sample(titles, n)
+    else:
+        positives = rng.sample(sorted(relevant), min(n // 2, len(relevant)))
+        chosen = positives + rng.sample([t for t in titles if t not in relevant], n - len(positives))
+    return [(title, title in relevant) for title in chosen]
 
 
-def learned_models(judged_on: dict | None = None) -> dict[str, LearnedModel]:
+def learned_models(judged_on: dict | None = None, protocol: str = "shown", seed: int = 0
+                   ) -> dict[str, LearnedModel]:
     """One model per shared topic, fit on ten judgements from `judged_on` (the tuning part by default), with
     the background (which words are common) from the same papers, as a channel's stored papers would give."""
     judged_on = judged_on or TUNING
@@ -49,7 +68,7 @@ def learned_models(judged_on: dict | None = None) -> dict[str, LearnedModel]:
     for item in shared(CHECK)["topics"]:
         query = compile_topic(item["topic"], glossary)
         judged = []
-        for title, verdict in judged_papers(item["topic"], judged_on=judged_on):
+        for title, verdict in judged_papers(item["topic"], judged_on=judged_on, protocol=protocol, seed=seed):
             result = match_paper(query, analyzed[title])
             judged.append(Judged(paper_terms(analyzed[title]), verdict, title, result.evidence_score, result.matched,
                                  bool(result.hits or result.together), titled(result)))
@@ -98,21 +117,45 @@ def _subset(papers: list[dict]) -> dict:
                                          for t in TUNING["topics"]]}
 
 
-def dev_figures() -> list[tuple[str, Scores, Scores]]:
-    """Plain vs learned on each development split of the tuning part."""
-    return [(name, evaluate(paperboy_ranker(measure), measure),
-             evaluate(learned_ranker(measure, learned_models(judge)), measure))
-            for name, judge, measure in tuning_folds()]
+def _seeds(protocol: str) -> range:
+    return range(1) if protocol == "shown" else range(SEEDS)
 
 
-def print_dev() -> None:
-    for name, plain, learned in dev_figures():
-        print(f"tuning split {name}: macro-F1 {plain.macro_f1:.3f} -> {learned.macro_f1:.3f} "
-              f"({learned.macro_f1 - plain.macro_f1:+.3f})  MAP {plain.mean_ap:.3f} -> {learned.mean_ap:.3f}")
-        for topic, (f1, _) in plain.per_topic.items():
-            after = learned.per_topic[topic][0]
-            if abs(after - f1) > 1e-9:
-                print(f"  {topic:28s} F1 {f1:.2f} -> {after:.2f}")
+def averaged(plain: Scores, runs: list[Scores]) -> tuple[float, float, float, str]:
+    """(mean learned macro-F1, mean MAP, mean over runs of the worst topic's F1 change, that topic)."""
+    f1 = sum(r.macro_f1 for r in runs) / len(runs)
+    ap = sum(r.mean_ap for r in runs) / len(runs)
+    change = {t: sum(r.per_topic[t][0] for r in runs) / len(runs) - f for t, (f, _) in plain.per_topic.items()}
+    worst = min(change, key=lambda t: change[t])
+    return f1, ap, change[worst], worst
+
+
+def dev_figures(protocols: tuple[str, ...] = PROTOCOLS) -> list[tuple[str, str, Scores, list[Scores]]]:
+    """Plain vs learned on each development split of the tuning part, per judging protocol (each seed)."""
+    rows = []
+    for name, judge, measure in tuning_folds():
+        plain = evaluate(paperboy_ranker(measure), measure)
+        for protocol in protocols:
+            runs = [evaluate(learned_ranker(measure, learned_models(judge, protocol, seed)), measure)
+                    for seed in _seeds(protocol)]
+            rows.append((name, protocol, plain, runs))
+    return rows
+
+
+def print_dev(verbose: bool = False) -> None:
+    totals: dict[str, list[float]] = {}
+    for name, protocol, plain, runs in dev_figures():
+        f1, ap, worst, topic = averaged(plain, runs)
+        totals.setdefault(protocol, []).append(f1 - plain.macro_f1)
+        print(f"tuning split {name:9s} {protocol:8s} macro-F1 {plain.macro_f1:.3f} -> {f1:.3f} "
+              f"({f1 - plain.macro_f1:+.3f})  MAP {plain.mean_ap:.3f} -> {ap:.3f}  worst {topic} {worst:+.2f}")
+        if verbose:
+            for t, (before, _) in plain.per_topic.items():
+                after = sum(r.per_topic[t][0] for r in runs) / len(runs)
+                if abs(after - before) > 1e-9:
+                    print(f"    {t:28s} F1 {before:.2f} -> {after:.2f}")
+    for protocol, gains in totals.items():
+        print(f"mean gain, {protocol}: {sum(gains) / len(gains):+.3f}")
 
 
 def main() -> None:
@@ -130,4 +173,4 @@ def main() -> None:
 if __name__ == "__main__":
     import sys
 
-    print_dev() if "--dev" in sys.argv else main()
+    print_dev("-v" in sys.argv) if "--dev" in sys.argv else main()
