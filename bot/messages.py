@@ -22,6 +22,7 @@ class ActionKind(StrEnum):
     WHY = "why"
     RELEVANT = "relevant"  # 👍: this paper is for us (bot.feedback learns from it)
     NOT_RELEVANT = "not_relevant"  # 👎: not for us
+    START_TOPIC = "start_topic"  # confirms the offer a 👍 on a paper no topic matched makes (bot.feedback)
 
 
 @dataclass(frozen=True)

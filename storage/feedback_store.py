@@ -14,7 +14,7 @@ from storage.feedback_models import NO_TOPIC, FeedbackModel, PaperJudgement
 from storage.models import Paper
 
 __all__ = ["NO_TOPIC", "TopicFeedback", "Votes", "delete_judgements", "judgements", "load_model", "load_models",
-           "recent_papers", "record_judgement", "save_model", "summary", "votes"]
+           "recent_papers", "record_judgement", "relevant_topic_keys", "save_model", "summary", "votes"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,13 @@ async def votes(session: AsyncSession, scope: str, topic_keys: Sequence[str], pa
         per_user[str(who)] = bool(relevant)  # one person judging two topics of one item counts once
     yes = sum(per_user.values())
     return Votes(yes, len(per_user) - yes, per_user.get(user) if user is not None else None)
+
+
+async def relevant_topic_keys(session: AsyncSession, scope: str, paper_id: int) -> set[str]:
+    """The topics someone in this scope marked this paper relevant for: a topic started from it is one."""
+    stmt = select(PaperJudgement.topic_key).where(PaperJudgement.scope == scope, PaperJudgement.paper_id == paper_id,
+                                                  PaperJudgement.relevant.is_(True)).distinct()
+    return {str(k) for k in (await session.execute(stmt)).scalars()}
 
 
 async def delete_judgements(session: AsyncSession, scope: str, topic_key: str) -> int:

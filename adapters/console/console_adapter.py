@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from adapters.console.console_renderer import render_reply
@@ -47,7 +48,14 @@ class ConsoleAdapter:
             await self.core.record_posted(self.context(), reply, str(number), kind=kind)
         self._write(render_reply(reply, number, thread))
         if reply.private is not None:  # the "for you" part: marked as seen by the asker only
-            self._write(render_reply(Reply(reply.private, Visibility.EPHEMERAL), None, thread))
+            private = reply.private
+            if private.items and thread is None:  # numbered among the person's own messages: `reply @N more 2`
+                dm = self.context(dm=True)
+                mine = await self.core.next_message_number(dm.destination)
+                await self.core.record_posted(dm, Reply(private), str(mine), kind="list")
+                private = replace(private, context=[*private.context, f"[@{mine}] reply @{mine} more 2 / less 2: "
+                                                    "teaches your own topics"])
+            self._write(render_reply(Reply(private, Visibility.EPHEMERAL), None, thread))
         return number
 
     async def post(self, message: Message, *, kind: str = "digest") -> str:

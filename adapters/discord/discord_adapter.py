@@ -27,12 +27,13 @@ from discord import app_commands
 from pydantic import SecretStr
 
 from adapters.discord.discord_commands import app_commands_for
-from adapters.discord.discord_feedback import judge_button_class, judge_view
+from adapters.discord.discord_feedback import NEEDS_MANAGE_CHANNELS as NEEDS_MANAGE_TO_START
+from adapters.discord.discord_feedback import judge_button_class, judge_view, start_button_class
 from adapters.discord.discord_renderer import batch_mentions, render_message, thread_name, truncate
 from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.command_table import CommandSpec
 from bot.commands.context import ChatContext
-from bot.commands.thread_replies import is_thread_request
+from bot.commands.thread_replies import is_start_request, is_thread_request
 from bot.destination import Destination
 from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult
 from bot.errors import DeliveryError, StartupError
@@ -102,6 +103,26 @@ def interaction_context(interaction: discord.Interaction) -> ChatContext | None:
                        channel_name=name, thread_ref=thread_ref)
 
 
+def click_context(interaction: discord.Interaction) -> ChatContext | None:
+    """Who clicked a button, where: in a server as `interaction_context`; in a DM (under the person's own digest)
+    the DM and the clicked message, with no server (the core finds the digest by the message)."""
+    if interaction.guild_id is not None:
+        return interaction_context(interaction)
+    if interaction.channel_id is None or interaction.message is None:
+        return None
+    return ChatContext(PLATFORM, "", str(interaction.channel_id), str(interaction.user.id),
+                       thread_ref=str(interaction.message.id), direct=True)
+
+
+def _may_manage(message: discord.Message) -> bool:
+    """Whether the author may change the channel's topics (Manage Channels there), as `/subscribe` requires."""
+    channel = message.channel
+    if not isinstance(message.author, discord.Member) or not isinstance(channel,
+                                                                         discord.abc.GuildChannel | discord.Thread):
+        return False
+    return channel.permissions_for(message.author).manage_channels
+
+
 class DiscordAdapter:
     """App commands and thread replies for one client. Construct it before the client connects."""
 
@@ -116,8 +137,9 @@ class DiscordAdapter:
         self._install_commands()
         client.event(self.on_message)
         # 👍/👎 under lists: persistent buttons, dispatched by their custom_id even after a restart
-        self.judge_button = judge_button_class(core, interaction_context)
-        client.add_dynamic_items(self.judge_button)
+        self.start_button = start_button_class(core, click_context)
+        self.judge_button = judge_button_class(core, click_context, self.start_button)
+        client.add_dynamic_items(self.judge_button, self.start_button)
 
     # -- app commands ----------------------------------------------------------------------------------------
 
@@ -170,8 +192,12 @@ class DiscordAdapter:
                 if ctx is not None and not ephemeral and reply.paper_ids:
                     await self.core.record_posted(ctx, reply, str(sent.id))
             if reply.private is not None and ctx is not None:  # the "for you" part: only the asker sees it
-                for batch in render_message(reply.private):
-                    await interaction.followup.send(embeds=batch, ephemeral=True, allowed_mentions=NO_MENTIONS)
+                private = render_message(reply.private)
+                mine = judge_view(self.judge_button, reply.private.items)  # judging for the asker's own topics
+                for index, batch in enumerate(private):
+                    more: dict[str, Any] = {"view": mine} if mine is not None and index == len(private) - 1 else {}
+                    await interaction.followup.send(embeds=batch, ephemeral=True, allowed_mentions=NO_MENTIONS,
+                                                    **more)
         except discord.HTTPException as exc:
             log.warning("follow-up failed: %s", exc)
 
@@ -237,7 +263,9 @@ class DiscordAdapter:
         ctx = ChatContext(PLATFORM, str(message.guild.id), str(channel_id), str(message.author.id),
                           channel_name=name, thread_ref=thread_ref, mentioned=mentioned)
         answer: Reply | None = None
-        if thread_ref is not None:
+        if thread_ref is not None and is_start_request(message.content) and not _may_manage(message):
+            answer = Reply(Message(text=NEEDS_MANAGE_TO_START))  # "like 3" starts a channel topic: as /subscribe
+        elif thread_ref is not None:
             async with message.channel.typing():
                 answer = await self.core.handle_thread_message(ctx, message.content)
         if answer is None and not mentioned:

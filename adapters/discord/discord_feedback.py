@@ -5,6 +5,10 @@ channel; the clicker gets a private note.
 
 One row of a view holds five buttons and a message five rows: the buttons (“👍 3”, “👎 3”) for up to twelve
 papers go on the last message of a list, numbered like the papers.
+
+Clicks in a DM (under the person's own digest) carry no server: the core finds the digest by the clicked message
+and judges for the person. A 👍 on a paper no topic matched is answered with a "Start a topic like this" button
+(also a `DynamicItem`); starting a channel topic that way needs Manage Channels, as `/subscribe` does.
 """
 
 from __future__ import annotations
@@ -19,13 +23,18 @@ import discord
 from adapters.discord.discord_renderer import escape, truncate
 from bot.commands.command_core import CommandCore
 from bot.commands.context import ChatContext
+from bot.feedback.feedback_commands import is_personal_ref
 from bot.feedback.feedback_service import Votes
-from bot.messages import ActionKind, PaperItem
+from bot.messages import ActionKind, PaperItem, Reply
 
 log = logging.getLogger(__name__)
 
 PREFIX = "paperboy:judge"
 TEMPLATE = re.compile(rf"^{PREFIX}:(?P<verdict>up|down):(?P<number>\d{{1,2}}):(?P<ref>[^\s]{{1,80}})$")
+START_PREFIX = "paperboy:start"
+START_TEMPLATE = re.compile(rf"^{START_PREFIX}:(?P<ref>[^\s]{{1,85}})$")
+NEEDS_MANAGE_CHANNELS = ("Starting a topic for the whole channel needs the Manage Channels permission. To follow "
+                         "papers like it just for yourself: /subscribe topic:like PAPER_ID personal:True.")
 MAX_JUDGED_ITEMS = 12  # 24 buttons: within a message's 5 rows of 5
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -38,7 +47,8 @@ def label(verdict: str, number: int, count: int = 0) -> str:
     return f"{'👍' if verdict == 'up' else '👎'} {number}" + (f" · {count}" if count else "")
 
 
-def judge_button_class(core: CommandCore, context_of: Any) -> type[discord.ui.DynamicItem[discord.ui.Button[Any]]]:
+def judge_button_class(core: CommandCore, context_of: Any,
+                       start_button: type[Any] | None = None) -> type[discord.ui.DynamicItem[discord.ui.Button[Any]]]:
     """The DynamicItem class for one core; register it with `client.add_dynamic_items` before connecting."""
 
     class JudgeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
@@ -54,9 +64,57 @@ def judge_button_class(core: CommandCore, context_of: Any) -> type[discord.ui.Dy
             return cls(match["verdict"], int(match["number"]), match["ref"])
 
         async def callback(self, interaction: discord.Interaction) -> None:
-            await on_click(core, context_of(interaction), interaction, self.verdict, self.number, self.ref)
+            await on_click(core, context_of(interaction), interaction, self.verdict, self.number, self.ref,
+                           start_button)
 
     return JudgeButton
+
+
+def start_button_class(core: CommandCore, context_of: Any) -> type[discord.ui.DynamicItem[discord.ui.Button[Any]]]:
+    """The "Start a topic like this" DynamicItem for one core (the offer under a 👍 on an unmatched paper)."""
+
+    class StartTopicButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=START_TEMPLATE):
+        def __init__(self, ref: str, label: str = "Start a topic like this") -> None:
+            super().__init__(discord.ui.Button(label=truncate(label, 80), style=discord.ButtonStyle.primary,
+                                               custom_id=f"{START_PREFIX}:{ref}"))
+            self.ref = ref
+
+        @classmethod
+        async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                                 match: re.Match[str], /) -> StartTopicButton:
+            return cls(match["ref"])
+
+        async def callback(self, interaction: discord.Interaction) -> None:
+            await on_start(core, context_of(interaction), interaction, self.ref)
+
+    return StartTopicButton
+
+
+def start_view(button_class: type[Any] | None, reply: Reply) -> discord.ui.View | None:
+    """The offer's button, when the reply makes one."""
+    offers = [a for i in reply.message.items for a in i.actions if a.kind is ActionKind.START_TOPIC]
+    if button_class is None or not offers or not START_TEMPLATE.match(f"{START_PREFIX}:{offers[0].paper_ref}"):
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(button_class(offers[0].paper_ref, offers[0].label))
+    return view
+
+
+async def on_start(core: CommandCore, ctx: ChatContext | None, interaction: discord.Interaction, ref: str) -> None:
+    """Start the topic (the core makes it once), and say so: to the channel for a channel topic."""
+    try:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    except discord.HTTPException as exc:
+        log.warning("could not acknowledge a start-topic click: %s", exc)
+        return
+    if ctx is None:
+        return
+    if not is_personal_ref(ref) and not ctx.direct and not interaction.permissions.manage_channels:
+        text = NEEDS_MANAGE_CHANNELS
+    else:
+        text = (await core.handle_start_topic(ctx, ref)).message.plain_text()
+    with contextlib.suppress(discord.HTTPException):
+        await interaction.followup.send(truncate(escape(text), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 def judge_view(button_class: type[Any], items: list[PaperItem]) -> discord.ui.View | None:
@@ -88,7 +146,7 @@ def relabelled(message: discord.Message | None, number: int, votes: Votes) -> di
 
 
 async def on_click(core: CommandCore, ctx: ChatContext | None, interaction: discord.Interaction, verdict: str,
-                   number: int, ref: str) -> None:
+                   number: int, ref: str, start_button: type[Any] | None = None) -> None:
     """Acknowledge at once (the 3-second rule), judge, then relabel the message and tell the clicker."""
     try:
         await interaction.response.defer()  # an update of the clicked message follows
@@ -101,5 +159,9 @@ async def on_click(core: CommandCore, ctx: ChatContext | None, interaction: disc
     with contextlib.suppress(discord.HTTPException):
         if votes is not None and (view := relabelled(interaction.message, number, votes)) is not None:
             await interaction.edit_original_response(view=view, allowed_mentions=NO_MENTIONS)
-        await interaction.followup.send(truncate(escape(reply.message.plain_text()), 2000), ephemeral=True,
-                                        allowed_mentions=NO_MENTIONS)
+        extra: dict[str, Any] = {}
+        if (offer := start_view(start_button, reply)) is not None:
+            extra["view"] = offer
+        text = reply.message.text or reply.message.plain_text()  # the offer's paper is the one just judged
+        await interaction.followup.send(truncate(escape(text), 2000), ephemeral=True,
+                                        allowed_mentions=NO_MENTIONS, **extra)

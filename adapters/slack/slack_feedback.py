@@ -27,6 +27,7 @@ from bot.messages import ActionKind, Reply
 log = logging.getLogger(__name__)
 
 JUDGE_ACTION_RE = re.compile(rf"^{ACTION_PREFIX}(relevant|not_relevant):\d+$")
+START_ACTION_RE = re.compile(rf"^{ACTION_PREFIX}start_topic:\d+$")
 Respond = Callable[[str, Reply], Awaitable[None]]
 
 
@@ -56,6 +57,31 @@ def relabel(blocks: list[Block], number: str, votes: Votes) -> list[Block] | Non
     return updated if changed else None
 
 
+def click_context(body: dict[str, Any], context: AsyncBoltContext, platform: str) -> ChatContext:
+    """Who clicked, where, under which message. A click in a DM (a `D…` channel) may be on the person's own
+    digest: the core looks the message up to judge for the person instead of the conversation."""
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+    team = str((body.get("team") or {}).get("id") or context.team_id or "")
+    ts = message.get("ts") or container.get("message_ts")
+    return ChatContext(platform, team, channel, str((body.get("user") or {}).get("id") or ""),
+                       thread_ref=str(ts) if ts else None, direct=channel.startswith("D"))
+
+
+async def on_start_topic(core: CommandCore, respond: Respond, ack: Callable[..., Awaitable[None]],
+                         body: dict[str, Any], context: AsyncBoltContext, platform: str) -> None:
+    """"Start a topic like this" under the note a 👍 on an unmatched paper got: the topic is started (once) and
+    said where the judgement's scope sees it: the channel for a channel topic, privately for a personal one."""
+    await ack()
+    action = (body.get("actions") or [{}])[0]
+    paper_ref = str(action.get("value") or "")
+    if not START_ACTION_RE.match(str(action.get("action_id") or "")) or not paper_ref:
+        return
+    reply = await core.handle_start_topic(click_context(body, context, platform), paper_ref)
+    await respond(str(body.get("response_url") or ""), reply)
+
+
 async def on_judge(core: CommandCore, respond: Respond, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
                    context: AsyncBoltContext, platform: str) -> None:
     await ack()
@@ -67,9 +93,8 @@ async def on_judge(core: CommandCore, respond: Respond, ack: Callable[..., Await
     relevant = action_id.startswith(f"{ACTION_PREFIX}relevant:")
     container = body.get("container") or {}
     message = body.get("message") or {}
-    channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
-    team = str((body.get("team") or {}).get("id") or context.team_id or "")
-    ctx = ChatContext(platform, team, channel, str((body.get("user") or {}).get("id") or ""))
+    ctx = click_context(body, context, platform)
+    channel = ctx.channel
     reply, votes = await core.handle_judgement(ctx, paper_ref, relevant)
     ts = message.get("ts") or container.get("message_ts")
     blocks = message.get("blocks")

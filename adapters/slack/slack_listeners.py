@@ -33,7 +33,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack.slack_feedback import JUDGE_ACTION_RE, on_judge
+from adapters.slack.slack_feedback import JUDGE_ACTION_RE, START_ACTION_RE, on_judge, on_start_topic
 from adapters.slack.slack_poster import PERMANENT_ERRORS, Sleep, error_code, retry_handlers
 from adapters.slack.slack_renderer import SlackMessage, parse_action_id, render_message
 from bot.commands.command_core import SORRY, CommandCore, error_reply
@@ -120,6 +120,7 @@ class SlackAdapter:
         self.app.event("message")(self._on_message)
         self.app.action(ACTION_RE)(self._on_action)
         self.app.action(JUDGE_ACTION_RE)(self._on_judge)
+        self.app.action(START_ACTION_RE)(self._on_start_topic)
         self.app.error(self._on_error)
 
     # -- middleware ----------------------------------------------------------------------------------------
@@ -300,6 +301,13 @@ class SlackAdapter:
             await self._respond(url, reply, replace_original=False)
 
         await on_judge(self.core, respond, ack, body, context, PLATFORM)
+
+    async def _on_start_topic(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
+                              context: AsyncBoltContext) -> None:
+        async def respond(url: str, reply: Reply) -> None:
+            await self._respond(url, reply, replace_original=False)
+
+        await on_start_topic(self.core, respond, ack, body, context, PLATFORM)
 
     # -- posting -------------------------------------------------------------------------------------------
 

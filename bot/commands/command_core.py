@@ -140,6 +140,15 @@ class CommandCore:
         assert reply is not None
         return reply, (votes[0] if votes else None)
 
+    async def handle_start_topic(self, ctx: ChatContext, paper_ref: str) -> Reply:
+        """"Start a topic like this": the confirmation a 👍 on a paper no topic matched offers (bot.feedback)."""
+        async def work() -> Reply:
+            return await feedback_commands.start_topic(self.services, ctx, paper_ref)
+
+        reply = await self._guard(_Call("button start topic"), work)
+        assert reply is not None
+        return reply
+
     async def record_posted(self, ctx: ChatContext, reply: Reply, message_ref: str, *,
                             thread_ref: str | None = None, kind: str = "list") -> None:
         """Adapters call this after posting a reply that lists papers, so its thread can refer to them."""

@@ -65,6 +65,12 @@ def is_thread_request(raw: str) -> bool:
     return bool(_REQUEST_RE.match(strip_mentions(sanitize(raw))))
 
 
+def is_start_request(raw: str) -> bool:
+    """Whether a thread message asks to start a topic from a listed paper ("like 3"): a change to the channel's
+    topics, which platforms with roles allow only to those who may manage the channel."""
+    return bool(feedback_commands.LIKE_RE.match(strip_mentions(sanitize(raw))))
+
+
 async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Reply | None:
     if ctx.thread_ref is None:
         return None
@@ -78,10 +84,14 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
     if posted is None or not posted.paper_ids:
         return None  # not a thread under something the bot posted
     ids = [int(i) for i in posted.paper_ids]
+    # "more 3" / "less 3" / "like 3": the list's scope (the channel, or the person's own list) teaches its topics
+    if judged := feedback_commands.JUDGE_RE.match(text):
+        return await feedback_commands.judge_listed(services, ctx, ids, judged.group("verb"), judged.group("number"),
+                                                    posted.destination_key)
+    if liked := feedback_commands.LIKE_RE.match(text):
+        return await feedback_commands.like_listed(services, ctx, ids, liked.group("number"), posted.destination_key)
     if ctx.direct:  # only the person and the bot are here: everything is addressed to the bot
         ctx = replace(ctx, mentioned=True)
-    elif judged := feedback_commands.JUDGE_RE.match(text):  # "more 3" / "less 3": the channel teaches its topics
-        return await feedback_commands.judge_listed(services, ctx, ids, judged.group("verb"), judged.group("number"))
     request = _REQUEST_RE.match(text)
     if request:
         paper_id, problem = _pick(ids, _number(request.group("number"), "“summarize 2”"))

@@ -1,23 +1,29 @@
-"""Judging and teaching from chat: "more 3" / "less 3" under a listing, `/papers feedback [reset TOPIC]`,
+"""Judging and teaching from chat: "more 3" / "less 3" under a listing, `/papers feedback [--me] [reset TOPIC]`,
 `/subscribe like 2501.01234`. Buttons on Slack and Discord arrive through `judge_paper` too.
 
-A judgement belongs to the channel (the list was the channel's) and to the topics of the channel that the paper
-matched when it was judged; a paper none of them matched (listed for its upvotes) is judged for "none", where
-it is a candidate for "more like this".
+A judgement belongs to the scope the list was for: the channel, or the person for their own lists (their DM
+digest, found by the message it hangs off; the "for you" part of `/papers today`, whose buttons carry a
+`personal_ref`). It counts for the scope's topics that the paper matched when it was judged; a paper none of
+them matched (listed for its upvotes) is judged for "none", where it is a candidate for "more like this": a 👍
+there offers, once confirmed (a button, or `like 3`), to start a topic from it as `/subscribe like` does.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.commands.command_input import require_ascii_digits
 from bot.commands.context import ChatContext
+from bot.commands.paper_items import paper_ref as paper_ref_of
+from bot.commands.paper_items import to_item
 from bot.commands.services import CoreServices
 from bot.errors import UsageError
 from bot.feedback import feedback_service
 from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, spellings
-from bot.messages import Message, Reply, Visibility
+from bot.messages import Action, ActionKind, Message, PaperItem, Reply, Visibility
 from bot.scope import Scope
 from bot.topics.subscriptions import clean_topic, subscribe
 from bot.topics.text_analysis import STOPWORDS
@@ -26,6 +32,7 @@ from storage.destination_store import ensure_destination
 from storage.feedback_store import NO_TOPIC, Votes, recent_papers
 from storage.models import Paper
 from storage.paper_store import find_paper, get_paper
+from storage.personal_store import find_personal_post
 from storage.subscription_store import list_topics
 
 # "more 3", "less 2", "👍 3", "👎3", Slack's ":+1: 3" / ":thumbsdown: 3", "+1 3"; "undo 3" withdraws.
@@ -34,9 +41,16 @@ JUDGE_RE = re.compile(
     r"(?:#|no\.?\s*|paper\s+)?(?P<number>\d{1,3})?[\s.!]*$",
     re.IGNORECASE,
 )
+# "like 3": start a topic from the listing's third paper (what a 👍 on a paper no topic matched offers).
+LIKE_RE = re.compile(r"^(?:start\s+(?:a\s+)?topic\s+)?like\s*(?:this\s*)?(?:#|no\.?\s*|paper\s+)?(?P<number>\d{1,3})?"
+                     r"[\s.!]*$", re.IGNORECASE)
 _UP = ("more", "👍", "+1", ":+1:", ":thumbsup:")
 MAX_LIKE_PAPERS = 10
-FEEDBACK_USAGE = "Usage: /papers feedback · /papers feedback reset TOPIC"
+FEEDBACK_USAGE = "Usage: /papers feedback [--me] · /papers feedback [--me] reset TOPIC"
+PERSONAL_FLAGS = ("--me", "-m")
+PERSONAL_PREFIX = "me:"  # see personal_ref
+START_TOPIC_LABEL = "Start a topic like this"
+_PERSONAL_ACTIONS = (ActionKind.RELEVANT, ActionKind.NOT_RELEVANT, ActionKind.START_TOPIC)
 
 
 def verdict_of(verb: str) -> bool | None:
@@ -60,98 +74,241 @@ async def judged_topics(services: CoreServices, scope: Scope, paper: Paper) -> l
     return found or [NO_TOPIC]
 
 
-async def judge_paper(services: CoreServices, ctx: ChatContext, paper: Paper, relevant: bool | None,
+def personal_ref(workspace: str, ref: str) -> str:
+    """A judging button's paper ref on a list only its person sees ("for you"): the verdict goes to their own
+    topics in that workspace. A button carries nothing else after a restart, and a DM (Discord) no workspace."""
+    return f"{PERSONAL_PREFIX}{workspace}:{ref}"
+
+
+def personal_items(items: Sequence[PaperItem], workspace: str) -> list[PaperItem]:
+    """A personal list's items: their 👍/👎 (and start-topic) buttons judge for the person, not the channel."""
+    return [replace(item, actions=tuple(replace(a, paper_ref=personal_ref(workspace, a.paper_ref))
+                                        if a.kind in _PERSONAL_ACTIONS else a for a in item.actions))
+            for item in items]
+
+
+def is_personal_ref(ref: str) -> bool:
+    return _split_ref(ref)[0] is not None
+
+
+def _split_ref(ref: str) -> tuple[str | None, str]:
+    """(the person's workspace for a `personal_ref`, else None; the paper ref)."""
+    if ref.startswith(PERSONAL_PREFIX):
+        workspace, _, paper = ref[len(PERSONAL_PREFIX):].partition(":")
+        if workspace and paper:
+            return workspace, paper
+    return None, ref
+
+
+def owner_scope(destination_key: str, user: str) -> Scope | None:
+    """The person's scope when a list was posted to their own digest (`platform:workspace:@user`, see
+    `bot.destination.personal_key`) and they are the one judging it; None for a channel's list."""
+    platform, _, rest = destination_key.partition(":")
+    workspace, _, channel = rest.partition(":")
+    if not channel.startswith("@") or channel[1:] != user:
+        return None
+    try:
+        return Scope.for_user(platform, workspace, user)
+    except (UsageError, ValueError):
+        return None
+
+
+async def judging_scope(services: CoreServices, ctx: ChatContext, ref: str) -> tuple[Scope, str]:
+    """Whose topics a button's verdict teaches (the person's for their own lists, else the channel's), and the
+    paper ref without its marker. A click in a DM is on the person's digest when that message is one."""
+    workspace, ref = _split_ref(ref)
+    if workspace is not None:
+        return Scope.for_user(ctx.platform, workspace, ctx.user), ref
+    if ctx.direct and ctx.thread_ref is not None:
+        async with services.db.session() as session:
+            posted = await find_personal_post(session, ctx.platform, ctx.user, ctx.thread_ref)
+        scope = owner_scope(posted.destination_key, ctx.user) if posted is not None else None
+        if scope is not None:
+            return scope, ref
+    if ctx.direct and not ctx.workspace:
+        raise UsageError("I cannot tell which of your lists that was; judge papers under your digest or in a "
+                         "channel")
+    return ctx.channel_scope, ref
+
+
+async def judge_paper(services: CoreServices, scope: Scope, user: str, paper: Paper, relevant: bool | None,
                       topics: list[str] | None = None) -> tuple[list[str], feedback_service.JudgementOutcome]:
     """One person's verdict on a listed paper, for each topic it was listed for; the last outcome."""
-    scope = ctx.channel_scope
     topics = topics or await judged_topics(services, scope, paper)
     outcome = None
     for topic in topics:
         async with services.db.session() as session:
-            outcome = await feedback_service.judge(session, services.matcher, scope, topic, paper, ctx.user,
-                                                   relevant)
+            outcome = await feedback_service.judge(session, services.matcher, scope, topic, paper, user, relevant)
     assert outcome is not None
     return topics, outcome
 
 
 async def toggle(services: CoreServices, ctx: ChatContext, paper_ref: str, relevant: bool) -> tuple[Reply, Votes]:
     """A 👍/👎 button: set the clicker's verdict, or withdraw it when they click the verdict they already gave."""
+    scope, ref = await judging_scope(services, ctx, paper_ref)
     async with services.db.session() as session:
-        paper = await find_paper(session, paper_ref)
+        paper = await find_paper(session, ref)
     if paper is None:
         raise UsageError("that paper is no longer stored")
-    topics = await judged_topics(services, ctx.channel_scope, paper)
+    topics = await judged_topics(services, scope, paper)
     async with services.db.session() as session:
         keys = [feedback_service.topic_of(t)[1] for t in topics]
-        mine = (await feedback_store.votes(session, ctx.channel_scope.key, keys, paper.id, ctx.user)).mine
+        mine = (await feedback_store.votes(session, scope.key, keys, paper.id, ctx.user)).mine
     verdict = None if mine is relevant else relevant
-    topics, outcome = await judge_paper(services, ctx, paper, verdict, topics)
+    topics, outcome = await judge_paper(services, scope, ctx.user, paper, verdict, topics)
     async with services.db.session() as session:
         keys = [feedback_service.topic_of(t)[1] for t in topics]
-        votes = await feedback_store.votes(session, ctx.channel_scope.key, keys, paper.id, ctx.user)
-    return Reply(Message(text=judgement_line(paper, topics, verdict, outcome)), Visibility.EPHEMERAL), votes
+        votes = await feedback_store.votes(session, scope.key, keys, paper.id, ctx.user)
+    message = Message(text=judgement_line(paper, topics, verdict, outcome, scope))
+    if await _offers_topic(services, scope, paper, topics, verdict):
+        message.text = f"{message.text}\n{_offer_line(scope)}"
+        button_ref = personal_ref(scope.workspace, paper_ref_of(paper)) if scope.is_personal else paper_ref_of(paper)
+        message.items = [replace(to_item(1, paper), actions=(Action(ActionKind.START_TOPIC, START_TOPIC_LABEL,
+                                                                    button_ref),))]
+    return Reply(message, Visibility.EPHEMERAL), votes
 
 
 def _quoted(topics: list[str]) -> str:
     return ", ".join(f"“{t}”" for t in topics) if topics != [NO_TOPIC] else "no topic (listed for its upvotes)"
 
 
-async def judge_listed(services: CoreServices, ctx: ChatContext, ids: list[int], verb: str,
-                       number: str | None) -> Reply:
-    """`more 3` in a thread under a listing: judge the listing's third paper for this channel."""
+def _pick(ids: list[int], number: str | None, example: str) -> int | str:
+    """The listing's paper id for `number`, or what to tell the person."""
     if number is None:
         if len(ids) != 1:
-            return Reply(Message(text=f"Which one? Reply with a number from 1 to {len(ids)}, e.g. “more 2” or "
-                                      "“less 2”."), in_thread=True)
-        index = 1
-    else:
-        require_ascii_digits(number, "“more 2”")
-        index = int(number)
-        if not 1 <= index <= len(ids):
-            return Reply(Message(text=f"That message lists {len(ids)} paper{'s' if len(ids) != 1 else ''}; "
-                                      f"pick 1 to {len(ids)}."), in_thread=True)
+            return f"Which one? Reply with a number from 1 to {len(ids)}, e.g. {example}."
+        return ids[0]
+    require_ascii_digits(number, example)
+    index = int(number)
+    if not 1 <= index <= len(ids):
+        return f"That message lists {len(ids)} paper{'s' if len(ids) != 1 else ''}; pick 1 to {len(ids)}."
+    return ids[index - 1]
+
+
+def list_scope(ctx: ChatContext, destination_key: str) -> Scope:
+    """Whose list a thread hangs off: the person's own digest or "for you" list, else the channel's."""
+    return owner_scope(destination_key, ctx.user) or ctx.channel_scope
+
+
+async def judge_listed(services: CoreServices, ctx: ChatContext, ids: list[int], verb: str,
+                       number: str | None, destination_key: str | None = None) -> Reply:
+    """`more 3` in a thread under a listing: judge the listing's third paper for the scope the list was for."""
+    picked = _pick(ids, number, "“more 2” or “less 2”")
+    if isinstance(picked, str):
+        return Reply(Message(text=picked), in_thread=True)
     async with services.db.session() as session:
-        paper = await get_paper(session, ids[index - 1])
+        paper = await get_paper(session, picked)
     if paper is None:
         return Reply(Message(text="That paper is no longer stored."), in_thread=True)
+    scope = list_scope(ctx, destination_key or ctx.destination)
     relevant = verdict_of(verb)
-    topics, outcome = await judge_paper(services, ctx, paper, relevant)
-    return Reply(Message(text=judgement_line(paper, topics, relevant, outcome)), in_thread=True)
+    topics, outcome = await judge_paper(services, scope, ctx.user, paper, relevant)
+    text = judgement_line(paper, topics, relevant, outcome, scope)
+    if await _offers_topic(services, scope, paper, topics, relevant):
+        text += f"\n{_offer_line(scope)} Reply “like {ids.index(paper.id) + 1}” to start it."
+    return Reply(Message(text=text), in_thread=True)
 
 
 def judgement_line(paper: Paper, topics: list[str], relevant: bool | None,
-                   outcome: feedback_service.JudgementOutcome) -> str:
-    what = {True: "relevant", False: "not for us", None: "withdrawn"}[relevant]
+                   outcome: feedback_service.JudgementOutcome, scope: Scope | None = None) -> str:
+    personal = scope is not None and scope.is_personal
+    what = {True: "relevant", False: "not for you" if personal else "not for us", None: "withdrawn"}[relevant]
     votes = f"👍 {outcome.votes.relevant} · 👎 {outcome.votes.not_relevant}"
-    learned = (f"; this channel's “{outcome.topic}” now learns from {outcome.judged} judged paper"
+    whose = "your" if personal else "this channel's"
+    learned = (f"; {whose} “{outcome.topic}” now learns from {outcome.judged} judged paper"
                f"{'s' if outcome.judged != 1 else ''}") if outcome.topic != NO_TOPIC else ""
     return f"Noted — {what}: “{paper.title[:120]}” for {_quoted(topics)} ({votes}{learned})."
 
 
+# -- "more like this": a 👍 on a paper no topic matched offers to start one from it -----------------------------
+
+def _offer_line(scope: Scope) -> str:
+    whose = "your topics" if scope.is_personal else "this channel's topics"
+    return (f"It matched none of {whose}: start a topic like this paper? It is named after the paper's strongest "
+            "words, and /unsubscribe removes it.")
+
+
+async def _started_from(services: CoreServices, scope: Scope, paper: Paper) -> str | None:
+    """The scope's topic that already learns from this paper as relevant (one started from it, or taught it)."""
+    async with services.db.session() as session:
+        topics = await list_topics(session, scope)
+        taught = await feedback_store.relevant_topic_keys(session, scope.key, paper.id)
+    return next((t for t in topics if feedback_service.topic_of(t)[1] in taught), None)
+
+
+async def _offers_topic(services: CoreServices, scope: Scope, paper: Paper, topics: list[str],
+                        relevant: bool | None) -> bool:
+    return relevant is True and topics == [NO_TOPIC] and await _started_from(services, scope, paper) is None
+
+
+async def like_listed(services: CoreServices, ctx: ChatContext, ids: list[int], number: str | None,
+                      destination_key: str | None = None) -> Reply:
+    """`like 3` in a thread under a listing: start a topic from the listing's third paper (the confirmation of
+    the offer a 👍 on an unmatched paper makes), for the scope the list was for."""
+    picked = _pick(ids, number, "“like 2”")
+    if isinstance(picked, str):
+        return Reply(Message(text=picked), in_thread=True)
+    async with services.db.session() as session:
+        paper = await get_paper(session, picked)
+    if paper is None:
+        return Reply(Message(text="That paper is no longer stored."), in_thread=True)
+    reply = await _start_topic(services, ctx, list_scope(ctx, destination_key or ctx.destination), paper)
+    reply.in_thread = True
+    return reply
+
+
+async def start_topic(services: CoreServices, ctx: ChatContext, paper_ref: str) -> Reply:
+    """The offer's "Start a topic like this" button."""
+    scope, ref = await judging_scope(services, ctx, paper_ref)
+    async with services.db.session() as session:
+        paper = await find_paper(session, ref)
+    if paper is None:
+        raise UsageError("that paper is no longer stored")
+    return await _start_topic(services, ctx, scope, paper)
+
+
+async def _start_topic(services: CoreServices, ctx: ChatContext, scope: Scope, paper: Paper) -> Reply:
+    existing = await _started_from(services, scope, paper)
+    if existing is not None:  # a second confirmation, or a topic taught with this paper already
+        whose = "You already follow" if scope.is_personal else "This channel already follows"
+        return Reply(Message(text=f"{whose} “{existing}”, which learns from this paper; nothing was added."),
+                     Visibility.EPHEMERAL)
+    return await start_from_examples(services, ctx, scope, [paper])
+
+
 async def feedback(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
-    """`/papers feedback`: what this channel taught; `/papers feedback reset TOPIC` forgets one topic's."""
+    """`/papers feedback`: what this channel taught; `/papers feedback reset TOPIC` forgets one topic's. With
+    `--me`: what the asker's own judgements taught their personal topics."""
     words = args.split(" ", 1) if args else []
+    personal = bool(words) and words[0] in PERSONAL_FLAGS
+    if personal:
+        words = words[1].strip().split(" ", 1) if len(words) > 1 and words[1].strip() else []
+    scope = ctx.personal_scope if personal else ctx.channel_scope
     if not words:
-        return await _summary(services, ctx)
+        return await _summary(services, scope)
     if words[0].lower() != "reset" or len(words) < 2 or not words[1].strip():
         raise UsageError(FEEDBACK_USAGE)
     topic = words[1].strip()
     async with services.db.session() as session:
-        forgotten = await feedback_service.reset(session, ctx.channel_scope, topic)
+        forgotten = await feedback_service.reset(session, scope, topic)
     shown = feedback_service.topic_of(topic)[0]
+    who = "You have" if personal else "This channel has"
     if not forgotten:
-        return Reply(Message(text=f"This channel has not judged any paper for “{shown}”."), Visibility.EPHEMERAL)
+        return Reply(Message(text=f"{who} not judged any paper for “{shown}”."), Visibility.EPHEMERAL)
+    since = "you" if personal else "anyone here"
     return Reply(Message(text=f"Forgot {forgotten} judgement{'s' if forgotten != 1 else ''} for “{shown}”: it "
-                              "matches as it did before anyone here judged it."))
+                              f"matches as it did before {since} judged it."),
+                 Visibility.EPHEMERAL if personal else Visibility.CHANNEL)
 
 
-async def _summary(services: CoreServices, ctx: ChatContext) -> Reply:
+async def _summary(services: CoreServices, scope: Scope) -> Reply:
     async with services.db.session() as session:
-        taught = await feedback_service.summary(session, ctx.channel_scope)
+        taught = await feedback_service.summary(session, scope)
+    header = "What you taught your topics" if scope.is_personal else "What this channel taught"
     if not taught:
-        return Reply(Message(header="What this channel taught", text="Nothing yet. Reply “more 3” or “less 3” "
-                             "under a listing (or use its 👍/👎 buttons) to teach this channel's topics."),
-                     Visibility.EPHEMERAL)
+        whose = "your own topics" if scope.is_personal else "this channel's topics"
+        return Reply(Message(header=header, text="Nothing yet. Reply “more 3” or “less 3” under a listing (or use "
+                             f"its 👍/👎 buttons) to teach {whose}."), Visibility.EPHEMERAL)
     lines = []
     for entry in taught:
         model = LearnedModel.from_json(entry.model) if entry.model else None
@@ -160,8 +317,8 @@ async def _summary(services: CoreServices, ctx: ChatContext) -> Reply:
         lines.append(f"• {entry.topic if entry.topic_key != NO_TOPIC else 'no topic (more like this)'}: "
                      f"👍 {entry.relevant} · 👎 {entry.not_relevant}" + (f" · learned: {terms}" if terms else "")
                      + bar)
-    return Reply(Message(header="What this channel taught", body="\n".join(lines),
-                         context=["/papers feedback reset TOPIC forgets a topic's judgements"]),
+    reset = "/papers feedback --me reset TOPIC" if scope.is_personal else "/papers feedback reset TOPIC"
+    return Reply(Message(header=header, body="\n".join(lines), context=[f"{reset} forgets a topic's judgements"]),
                  Visibility.EPHEMERAL)
 
 
@@ -178,16 +335,23 @@ async def subscribe_like(services: CoreServices, ctx: ChatContext, refs: str, *,
             if paper is None:
                 raise UsageError(f"no stored paper {ref[:60]!r}; use an arXiv id, URL or #id")
             papers.append(paper)
+    return await start_from_examples(services, ctx, ctx.personal_scope if personal else ctx.channel_scope, papers)
+
+
+async def start_from_examples(services: CoreServices, ctx: ChatContext, scope: Scope, papers: list[Paper]) -> Reply:
+    """Subscribe `scope` to a topic named after the papers, each judged relevant for it by the asker."""
+    async with services.db.session() as session:
         background = [paper_terms(services.matcher.analyze(p)) for p in
                       await recent_papers(session, feedback_service.BACKGROUND_PAPERS)]
     topic = name_from_examples(services, papers, background)
-    scope = ctx.personal_scope if personal else ctx.channel_scope
     async with services.db.session() as session:
-        if not personal:
-            await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name)
+        if scope.channel is not None:
+            name = ctx.channel_name if ctx.channel == scope.channel else None
+            await ensure_destination(session, scope.platform, scope.workspace, scope.channel, name)
         outcome = await subscribe(session, scope, topic, by=ctx.user)
         for paper in papers:
             await feedback_service.judge(session, services.matcher, scope, outcome.topic, paper, ctx.user, True)
+    personal = scope.is_personal
     where = "your personal list" if personal else "this channel"
     verb = "Subscribed" if outcome.added else "Already following; taught"
     return Reply(Message(text=f"{verb} {where} to “{outcome.topic}”, from {len(papers)} example paper"
