@@ -282,7 +282,7 @@ def event_request(event: dict[str, Any], *, event_id: str = "Ev1", retry: int | 
 def action_request(action_id: str, value: str, *, message_ts: str, channel: str = "C1", user: str = "U1",
                    response_url: str = "", thread_ts: str | None = None,
                    action_ts: str = "1700000001.000000",
-                   blocks: list[dict[str, Any]] | None = None) -> AsyncBoltRequest:
+                   blocks: list[dict[str, Any]] | None = None, ephemeral: bool = False) -> AsyncBoltRequest:
     """A block_actions payload as Slack sends it; `blocks` is the clicked message's blocks (Slack includes
     them in `message`)."""
     message: dict[str, Any] = {"type": "message", "ts": message_ts, "user": BOT_USER, "text": "digest"}
@@ -293,7 +293,7 @@ def action_request(action_id: str, value: str, *, message_ts: str, channel: str 
     payload = {"type": "block_actions", "team": {"id": TEAM, "domain": "paper"}, "user": {"id": user},
                "api_app_id": "A1", "token": "legacy", "trigger_id": "1.2.3", "response_url": response_url,
                "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
-                             "is_ephemeral": False},
+                             "is_ephemeral": ephemeral},
                "channel": {"id": channel, "name": "general"}, "message": message,
                "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
                             "action_ts": action_ts, "text": {"type": "plain_text", "text": "Summarize"}}]}
