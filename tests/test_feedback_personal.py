@@ -24,9 +24,10 @@ from storage.personal_store import ensure_personal_destination
 from tests.chat_fixtures import ingest_samples, make_bot
 from tests.fakes import fake_discord as fd
 from tests.fakes.fake_discord import FakeDiscord
-from tests.fakes.fake_slack import TEAM, FakeSlack, action_request, command_request
+from tests.fakes.fake_slack import TEAM, FakeSlack, action_request, command_request, event_request
 from tests.personal_fixtures import DAY1, DAY2, DIFFUSION, GNN, at, follow, store_day
 from tests.test_personal import ML, Printed, runner, say
+from tests.test_personal_dm_slack import im_reply
 from tests.test_personal_slack import command, run_digests, runtime, wait_for
 
 ME = "/papers feedback --me"
@@ -217,6 +218,15 @@ async def test_slack_buttons_on_a_dm_digest_and_on_for_you_judge_for_the_person(
     assert "• graph neural networks: 👍 1 · 👎 1" in (mine.message.body or "")
     assert "Nothing yet" in ((await core.handle_command(ctx, "papers", "feedback")).message.text or "")
 
+    # A reply in the DM digest's thread (message.im) judges for U1 as well.
+    posts = len(fake.posts())
+    event = im_reply("U1", "DU1", digest_ts, "more 3", 1)
+    assert (await rt.app.async_dispatch(event_request(event, event_id="EvMore3"))).status == 200
+    answer = (await wait_for(lambda: fake.posts()[posts:]))[0]
+    assert answer["channel"] == "DU1" and answer["thread_ts"] == digest_ts
+    assert answer["text"].startswith("Noted — relevant:") and "your “graph neural networks”" in answer["text"]
+    assert await _taught(db, you) == {GNN: (2, 1)}
+
 
 async def test_slack_thumbs_up_on_an_unmatched_paper_offers_a_button_that_starts_one_topic(db, fake):
     await ingest_samples(db)
@@ -370,3 +380,46 @@ async def test_discord_start_topic_button_needs_manage_channels_for_a_channel_to
         await client.close()
     taught = await _taught(db, Scope.for_channel("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID)))
     assert taught[topic] == (1, 0) and taught["none"] == (1, 0)  # the 👍, and the example the topic started from
+
+
+async def test_discord_like_n_in_a_channel_thread_needs_manage_channels(db, api):
+    from storage.destination_store import ensure_destination
+    from tests.chat_fixtures import NOW, TODAY
+
+    await ingest_samples(db)
+    client = make_client(DiscordOptions(post_interval=0))
+    await client.login("fake-token")
+    try:
+        bot = make_bot(db)
+        adapter = DiscordAdapter(bot.core, client)
+        async with db.session() as s:
+            destination = await ensure_destination(s, "discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), "papers")
+        digests = DigestRunner(bot.core.services, {"discord": adapter.poster(interval=0)}, owner="test",
+                               settings=DigestSettings(lease_seconds=300))
+        assert (await digests.run_one(destination, TODAY, now=NOW)).status == "posted"  # by upvotes: no topics
+        thread_id = int(api.of(fd.THREAD)[0].path.split("/")[-2])
+        state = client._connection  # the owner (fd.USER_ID) may manage channels; a plain member may not
+        state.parse_guild_create({"id": str(fd.GUILD_ID), "name": "Lab", "owner_id": str(ADA), "roles": [],
+                                  "emojis": [], "stickers": [], "features": [], "member_count": 2, "members": [],
+                                  "channels": [fd.text_channel()], "threads": [fd.thread_channel(thread_id)],
+                                  "unavailable": False})
+
+        async def say(n: int, author: int, text: str) -> str:
+            before = len(api.of(fd.MESSAGE))
+            message = fd.message(971000000000000000 + n, thread_id, author=fd.user(author, f"user{author % 1000}"),
+                                 content=f"<@{fd.BOT_ID}> {text}", mentions=[fd.user(fd.BOT_ID, "Paperboy", bot=True)])
+            member = {"roles": [], "joined_at": fd.TIMESTAMP, "deaf": False, "mute": False, "flags": 0}
+            state.parse_message_create({**message, "guild_id": str(fd.GUILD_ID), "member": member})
+            await wait_for(lambda: len(api.of(fd.MESSAGE)) > before)
+            embed = api.of(fd.MESSAGE)[-1].json()["embeds"][0]
+            return shown(embed.get("description") or embed.get("title") or "")
+
+        assert "needs the Manage Channels permission" in await say(1, 930000000000000002, "like 1")
+        assert "start a topic like this paper?" in await say(2, 930000000000000002, "more 1")  # judging: open
+        started = await say(3, ADA, "like 1")
+        assert started.startswith("Subscribed this channel to “")
+    finally:
+        await client.close()
+    ctx = ChatContext("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), str(ADA))
+    topics = (await make_bot(db).core.handle_command(ctx, "subscriptions", "")).message.plain_text()
+    assert started.split("“", 1)[1].split("”", 1)[0] in topics

@@ -202,7 +202,7 @@ TABLE: tuple[SlashCommand, ...] = (
                     private=_private_when_asking, changes_channel=_setting_changed),
         CommandSpec("papers", "feedback", "/papers feedback [--me] [reset TOPIC]",
                     "/papers feedback [--me] [reset TOPIC]",
-                    "what this channel's 👍/👎 taught its topics (--me: yours); reset forgets one",
+                    "what this channel's 👍/👎 taught its topics (or yours); reset forgets one",
                     "What this channel's judgements taught its topics (reset TOPIC forgets one)", "", _feedback,
                     (Argument("what", "Empty: what was taught; “reset TOPIC”: forget that topic's", max_chars=220),),
                     private=lambda args: not args.strip() or _private_when_personal(args),
