@@ -95,8 +95,8 @@ async def add_models(db: Database, day: object) -> int:
         fitted: dict[str, dict[str, object]] = {}
         for topic in sorted({t for _, t in subscriptions}):
             ranked = await match_topic(s, matcher, topic, since=day, until=day, limit=10)  # type: ignore[arg-type]
-            judged = [Judged(paper_terms(matcher.analyze(r.paper)), n % 2 == 0, r.paper.title, r.result.evidence_score,
-                             r.matched, bool(r.result.hits or r.result.together)) for n, r in enumerate(ranked)]
+            judged = [Judged.of(paper_terms(matcher.analyze(r.paper)), n % 2 == 0, r.paper.title, r.result)
+                      for n, r in enumerate(ranked)]
             background = [paper_terms(matcher.analyze(r.paper)) for r in ranked]
             fitted[topic] = fit(judged, background).to_json()
         s.add_all(FeedbackModel(scope=scope, topic_key=clean_topic(topic)[1], topic=topic, judgements=10,

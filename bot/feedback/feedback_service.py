@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.feedback.feedback_ranking import LearnedRanking
-from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, spellings, titled
+from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, spellings
 from bot.scope import Scope
 from bot.topics.matcher import match_paper
 from bot.topics.subscriptions import clean_topic
@@ -71,9 +71,7 @@ async def refit(session: AsyncSession, matcher: TopicMatcher, scope: Scope, topi
     for paper in papers:
         analyzed = matcher.analyze(paper)
         result = None if query is None else match_paper(query, analyzed, rank_near_misses=False)
-        judged.append(Judged(paper_terms(analyzed), decided[paper.id], paper.title,
-                             result.evidence_score if result else 0.0, result.matched if result else False,
-                             bool(result and (result.hits or result.together)), bool(result and titled(result))))
+        judged.append(Judged.of(paper_terms(analyzed), decided[paper.id], paper.title, result))
     judged.sort(key=lambda j: not j.relevant)  # the examples a "why" quotes are relevant ones
     background = [paper_terms(matcher.analyze(p)) for p in
                   await feedback_store.recent_papers(session, BACKGROUND_PAPERS) if p.id not in decided]

@@ -77,6 +77,14 @@ class Judged:
     evidence: bool = False  # the topic (or a synonym, or its concepts together) appears in the paper
     titled: bool = False  # ... in its title: strong evidence, which few judgements never overrule
 
+    @classmethod
+    def of(cls, terms: Mapping[str, float], relevant: bool, title: str, result: MatchResult | None) -> Judged:
+        """A judged paper with what the plain matcher made of it (None: judged with no topic)."""
+        if result is None:
+            return cls(terms, relevant, title)
+        return cls(terms, relevant, title, result.evidence_score, result.matched,
+                   bool(result.hits or result.together), titled(result))
+
 
 @dataclass
 class LearnedModel:
@@ -184,7 +192,11 @@ def fit(judged: Sequence[Judged], background: Sequence[Mapping[str, float]],
         return _unit({t: (1 + math.log(c)) * idf[t] for t, c in terms.items() if c > 0})
 
     relevant = [weighted(j.terms) for j in judged if j.relevant]
-    others = [weighted(j.terms) for j in judged if not j.relevant]
+    # A "not for us" on a paper without a word of the topic says little about the topic, and ten such papers
+    # (a listing that was not about it) made a noisy centroid that pushed unrelated papers about at random:
+    # only negatives that carry the topic shape it, unless no judged paper does (a topic-less "more like this").
+    topical = any(j.matched or j.evidence for j in judged)
+    others = [weighted(j.terms) for j in judged if not j.relevant and (j.matched or j.evidence or not topical)]
     # The rarity goes into the centroids once, so a paper's own vector needs no model: one per paper per run.
     positive, negative = _centroid(relevant, idf), _centroid(others, idf)
     combined = {t: positive.get(t, 0.0) - negative.get(t, 0.0) for t in positive.keys() | negative.keys()}
