@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +37,13 @@ class JudgementOutcome:
     votes: Votes
     previous: bool | None  # the person's verdict before this click
     judged: int  # papers the (scope, topic) model is now fit on
+
+
+@lru_cache(maxsize=16_384)
+def _topic_key(topic: str) -> str:
+    """A stored topic's key, once per run rather than once per (channel, topic): a digest run looks up
+    tens of thousands of them."""
+    return topic_of(topic)[1]
 
 
 def topic_of(raw: str | None) -> tuple[str, str]:
@@ -122,7 +130,7 @@ def day_match(models: Mapping[tuple[str, str], LearnedModel], scope_key: str, to
     plain, shared `match_many` then serves it)."""
     mine = {}
     for topic in topics:
-        model = models.get((scope_key, topic_of(topic)[1]))
+        model = models.get((scope_key, _topic_key(topic)))
         if model is not None and model.judgements:
             mine[topic] = model
     if not mine:
