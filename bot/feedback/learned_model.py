@@ -120,7 +120,7 @@ class LearnedModel:
         _, terms, weights = self._terms
         # all in C (map, dict.get, mul, sum): a digest run with a model on every subscription does this for
         # each of tens of thousands of (channel, topic, paper) triples
-        return sum(map(operator.mul, map(vector.get, terms, itertools.repeat(0.0)), weights))
+        return float(sum(map(operator.mul, map(vector.get, terms, itertools.repeat(0.0)), weights)))
 
     def decide(self, result: MatchResult) -> bool:
         """Whether the channel would want this paper: the matcher's decision unless a learned bar moved it.
