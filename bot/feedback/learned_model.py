@@ -102,6 +102,7 @@ class LearnedModel:
     bar: float | None = None
     _terms: tuple[dict[str, float], tuple[str, ...], tuple[float, ...]] | None = field(
         default=None, repr=False, compare=False)
+    _written: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def judgements(self) -> int:
@@ -142,18 +143,27 @@ class LearnedModel:
         push = self.influence * self.opinion(vector)
         matched = self.decide(result)
         score = round(max(0.0, result.score + SCORE_SCALE * push), 4)
-        notes = []
+        listed = left_out = None
         if matched and not result.matched:
-            notes.append("listed: this channel's judgements count papers that name the topic this much")
+            listed = "listed: this channel's judgements count papers that name the topic this much"
         elif result.matched and not matched:
-            notes.append("left out: this channel marked papers that name the topic this little not for us")
+            left_out = "left out: this channel marked papers that name the topic this little not for us"
+        likeness = None
         if push >= NOTICE_AT and self.examples:
-            shown = ", ".join(f"“{t}”" for t in self.examples[:2])
-            notes.append(f"like {_papers(self.relevant_count)} marked relevant here ({shown})")
+            likeness = self._notes()[0]
         elif push <= -NOTICE_AT:
-            notes.append(f"like {_papers(self.not_relevant_count)} marked not for us here")
+            likeness = self._notes()[1]
+        notes = [n for n in (listed, left_out, likeness) if n]
         return MatchResult(score, matched, result.hits, result.together, result.together_where, result.similarity,
                            "; ".join(notes) or None, result.near)
+
+    def _notes(self) -> tuple[str, str]:
+        """The two likeness notes of this model, written once: a digest run adjusts thousands of results."""
+        if self._written is None:
+            shown = ", ".join(f"“{t}”" for t in self.examples[:2])
+            self._written = (f"like {_papers(self.relevant_count)} marked relevant here ({shown})",
+                             f"like {_papers(self.not_relevant_count)} marked not for us here")
+        return self._written
 
     def top_terms(self, n: int = 5) -> list[str]:
         """The words that most separate what the channel marked relevant, as the papers spell them."""
