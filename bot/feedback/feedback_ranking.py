@@ -32,8 +32,9 @@ class LearnedRanking:
         return found
 
     def adjust(self, model: LearnedModel | None, ranked: Sequence[RankedPaper], *,
-               matched_only: bool = False) -> list[RankedPaper]:
-        """A ranking as the scope taught it: scores and decisions adjusted, re-sorted. No model: unchanged."""
+               matched_only: bool = False, ordered: bool = True) -> list[RankedPaper]:
+        """A ranking as the scope taught it: scores and decisions adjusted, re-sorted (unless not `ordered`: the
+        caller sorts anyway). No model: unchanged."""
         if model is None or not model.judgements:
             return [item for item in ranked if item.matched or not matched_only]
         adjusted = []
@@ -41,7 +42,8 @@ class LearnedRanking:
             if matched_only and not model.decide(item.result):
                 continue  # the dot product only for what the scope will see
             adjusted.append(RankedPaper(item.paper, model.adjust(item.result, self.vector(item.paper))))
-        adjusted.sort(key=rank_key)
+        if ordered:
+            adjusted.sort(key=rank_key)
         return adjusted
 
     def candidates(self, topic: str, papers: Sequence[Paper]) -> list[RankedPaper]:
@@ -68,7 +70,8 @@ class LearnedRanking:
 
     def match_day(self, topics: Sequence[str], papers: Sequence[Paper],
                   models: Mapping[str, LearnedModel]) -> dict[str, list[RankedPaper]]:
-        """`match_many` for one scope: the topics it taught through their models, the others plainly."""
+        """`match_many` for one scope: the topics it taught through their models, the others plainly. The taught
+        topics' lists come unordered: every caller ranks the day's papers across topics itself."""
         # Without a learned bar a model decides what the matcher decides: it reorders the topic's shared matches
         # and needs no near misses.
         barred = {t for t in topics if t in models and models[t].bar is not None}
@@ -77,5 +80,7 @@ class LearnedRanking:
         for topic in topics:
             if topic in models:
                 found = self.candidates(topic, papers) if topic in barred else results[topic]
-                results[topic] = self.adjust(models[topic], found, matched_only=True)
+                # unordered: the digest's rank_for_topics sorts every topic's papers together (sorting here, per
+                # channel and topic, read the papers' ORM attributes again and cost most of the models' time)
+                results[topic] = self.adjust(models[topic], found, matched_only=True, ordered=False)
         return results

@@ -11,11 +11,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.feedback.feedback_ranking import LearnedRanking
-from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, spellings, titled
+from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, spellings
 from bot.scope import Scope
 from bot.topics.matcher import match_paper
 from bot.topics.subscriptions import clean_topic
@@ -36,6 +37,13 @@ class JudgementOutcome:
     votes: Votes
     previous: bool | None  # the person's verdict before this click
     judged: int  # papers the (scope, topic) model is now fit on
+
+
+@lru_cache(maxsize=16_384)
+def _topic_key(topic: str) -> str:
+    """A stored topic's key, once per run rather than once per (channel, topic): a digest run looks up
+    tens of thousands of them."""
+    return topic_of(topic)[1]
 
 
 def topic_of(raw: str | None) -> tuple[str, str]:
@@ -71,9 +79,7 @@ async def refit(session: AsyncSession, matcher: TopicMatcher, scope: Scope, topi
     for paper in papers:
         analyzed = matcher.analyze(paper)
         result = None if query is None else match_paper(query, analyzed, rank_near_misses=False)
-        judged.append(Judged(paper_terms(analyzed), decided[paper.id], paper.title,
-                             result.evidence_score if result else 0.0, result.matched if result else False,
-                             bool(result and (result.hits or result.together)), bool(result and titled(result))))
+        judged.append(Judged.of(paper_terms(analyzed), decided[paper.id], paper.title, result))
     judged.sort(key=lambda j: not j.relevant)  # the examples a "why" quotes are relevant ones
     background = [paper_terms(matcher.analyze(p)) for p in
                   await feedback_store.recent_papers(session, BACKGROUND_PAPERS) if p.id not in decided]
@@ -124,7 +130,7 @@ def day_match(models: Mapping[tuple[str, str], LearnedModel], scope_key: str, to
     plain, shared `match_many` then serves it)."""
     mine = {}
     for topic in topics:
-        model = models.get((scope_key, topic_of(topic)[1]))
+        model = models.get((scope_key, _topic_key(topic)))
         if model is not None and model.judgements:
             mine[topic] = model
     if not mine:

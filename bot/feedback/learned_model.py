@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -77,6 +78,14 @@ class Judged:
     evidence: bool = False  # the topic (or a synonym, or its concepts together) appears in the paper
     titled: bool = False  # ... in its title: strong evidence, which few judgements never overrule
 
+    @classmethod
+    def of(cls, terms: Mapping[str, float], relevant: bool, title: str, result: MatchResult | None) -> Judged:
+        """A judged paper with what the plain matcher made of it (None: judged with no topic)."""
+        if result is None:
+            return cls(terms, relevant, title)
+        return cls(terms, relevant, title, result.evidence_score, result.matched,
+                   bool(result.hits or result.together), titled(result))
+
 
 @dataclass
 class LearnedModel:
@@ -91,6 +100,9 @@ class LearnedModel:
     # The score from which this channel counts a paper, when its judgements disagree with the matcher's own
     # decision more often than a single score bar would: None keeps the matcher's decision.
     bar: float | None = None
+    _terms: tuple[dict[str, float], tuple[str, ...], tuple[float, ...]] | None = field(
+        default=None, repr=False, compare=False)
+    _written: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def judgements(self) -> int:
@@ -104,7 +116,12 @@ class LearnedModel:
     def opinion(self, vector: Mapping[str, float]) -> float:
         """Similarity to the relevant papers minus similarity to the others (about -1 to 1), for a paper's
         `paper_vector`: rare words weigh more because the centroids carry their rarity."""
-        return _dot(vector, self.weights)
+        if self._terms is None or self._terms[0] is not self.weights:
+            self._terms = (self.weights, tuple(self.weights), tuple(self.weights.values()))
+        _, terms, weights = self._terms
+        # all in C (map, dict.get, mul, sum): a digest run with a model on every subscription does this for
+        # each of tens of thousands of (channel, topic, paper) triples
+        return float(sum(map(operator.mul, map(vector.get, terms, itertools.repeat(0.0)), weights)))
 
     def decide(self, result: MatchResult) -> bool:
         """Whether the channel would want this paper: the matcher's decision unless a learned bar moved it.
@@ -126,18 +143,27 @@ class LearnedModel:
         push = self.influence * self.opinion(vector)
         matched = self.decide(result)
         score = round(max(0.0, result.score + SCORE_SCALE * push), 4)
-        notes = []
+        listed = left_out = None
         if matched and not result.matched:
-            notes.append("listed: this channel's judgements count papers that name the topic this much")
+            listed = "listed: this channel's judgements count papers that name the topic this much"
         elif result.matched and not matched:
-            notes.append("left out: this channel marked papers that name the topic this little not for us")
+            left_out = "left out: this channel marked papers that name the topic this little not for us"
+        likeness = None
         if push >= NOTICE_AT and self.examples:
-            shown = ", ".join(f"“{t}”" for t in self.examples[:2])
-            notes.append(f"like {_papers(self.relevant_count)} marked relevant here ({shown})")
+            likeness = self._notes()[0]
         elif push <= -NOTICE_AT:
-            notes.append(f"like {_papers(self.not_relevant_count)} marked not for us here")
+            likeness = self._notes()[1]
+        notes = [n for n in (listed, left_out, likeness) if n]
         return MatchResult(score, matched, result.hits, result.together, result.together_where, result.similarity,
                            "; ".join(notes) or None, result.near)
+
+    def _notes(self) -> tuple[str, str]:
+        """The two likeness notes of this model, written once: a digest run adjusts thousands of results."""
+        if self._written is None:
+            shown = ", ".join(f"“{t}”" for t in self.examples[:2])
+            self._written = (f"like {_papers(self.relevant_count)} marked relevant here ({shown})",
+                             f"like {_papers(self.not_relevant_count)} marked not for us here")
+        return self._written
 
     def top_terms(self, n: int = 5) -> list[str]:
         """The words that most separate what the channel marked relevant, as the papers spell them."""
@@ -184,7 +210,11 @@ def fit(judged: Sequence[Judged], background: Sequence[Mapping[str, float]],
         return _unit({t: (1 + math.log(c)) * idf[t] for t, c in terms.items() if c > 0})
 
     relevant = [weighted(j.terms) for j in judged if j.relevant]
-    others = [weighted(j.terms) for j in judged if not j.relevant]
+    # A "not for us" on a paper without a word of the topic says little about the topic, and ten such papers
+    # (a listing that was not about it) made a noisy centroid that pushed unrelated papers about at random:
+    # only negatives that carry the topic shape it, unless no judged paper does (a topic-less "more like this").
+    topical = any(j.matched or j.evidence for j in judged)
+    others = [weighted(j.terms) for j in judged if not j.relevant and (j.matched or j.evidence or not topical)]
     # The rarity goes into the centroids once, so a paper's own vector needs no model: one per paper per run.
     positive, negative = _centroid(relevant, idf), _centroid(others, idf)
     combined = {t: positive.get(t, 0.0) - negative.get(t, 0.0) for t in positive.keys() | negative.keys()}
@@ -264,8 +294,3 @@ def _centroid(vectors: list[dict[str, float]], idf: Mapping[str, float]) -> dict
 def _unit(vector: Mapping[str, float]) -> dict[str, float]:
     norm = math.sqrt(sum(w * w for w in vector.values()))
     return {t: w / norm for t, w in vector.items()} if norm else {}
-
-
-def _dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    # Two sparse vectors share few terms: intersecting the key sets (in C) beats walking either one.
-    return sum(a[t] * b[t] for t in a.keys() & b.keys())

@@ -10,9 +10,11 @@ python -m tests.relevance.feedback_eval
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
-from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, paper_vector, titled
+from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, paper_vector
 from bot.topics.glossary import default_glossary
 from bot.topics.matcher import match_paper
 from bot.topics.text_analysis import AnalyzedPaper
@@ -20,16 +22,37 @@ from bot.topics.topic_query import compile_topic
 from tests.relevance.relevance_eval import Ranker, Scores, evaluate, load, paperboy_ranker, part
 
 JUDGEMENTS_PER_TOPIC = 10
+# The check part's own topics labelled on the tuning part too (this session, blind to the matcher, by three
+# labellers following each topic's notes), so they can be judged there: topics the matcher was never tuned on.
+FRESH_LABELS = Path(__file__).parent / "check_topics_on_tuning.json"
 
 DATA = load()
-TUNING = part(DATA, "tuning")
-CHECK = part(DATA, "check")
 
 
-def shared(data: dict) -> dict:
-    """The topics labelled on both parts: the ones a channel could have judged on the tuning part."""
-    names = {t["topic"] for t in DATA["topics"] if "part" not in t}
-    return {**data, "topics": [t for t in data["topics"] if t["topic"] in names]}
+def _labelled_on_both() -> tuple[dict, dict, frozenset[str]]:
+    """(tuning, check, fresh topic names): each part's papers with every topic labelled on both parts."""
+    tuning, check = part(DATA, "tuning"), part(DATA, "check")
+    on_tuning = {t["topic"]: t for t in tuning["topics"]}
+    fresh = frozenset(t["topic"] for t in json.loads(FRESH_LABELS.read_text())["topics"]
+                      if t["topic"] not in on_tuning)
+    for item in json.loads(FRESH_LABELS.read_text())["topics"]:
+        on_tuning.setdefault(item["topic"], {"topic": item["topic"], "relevant": item["relevant"]})
+    names = [t["topic"] for t in check["topics"] if t["topic"] in on_tuning]
+    on_check = {t["topic"]: t for t in check["topics"]}
+    return ({**tuning, "topics": [on_tuning[n] for n in names]},
+            {**check, "topics": [on_check[n] for n in names]}, fresh)
+
+
+TUNING, CHECK, FRESH = _labelled_on_both()
+
+
+def shared(data: dict, which: str = "all") -> dict:
+    """The topics judged and measured: "all", "seen" (the matcher was tuned on their tuning labels) or "fresh"
+    (the check part's own topics, which it never was)."""
+    keep = {t["topic"] for t in CHECK["topics"]}
+    if which != "all":
+        keep = {t for t in keep if (t in FRESH) == (which == "fresh")}
+    return {**data, "topics": [t for t in data["topics"] if t["topic"] in keep]}
 
 
 # How the ten judged papers are chosen. "shown": the matcher's ten best (what a channel was listed, so mostly
@@ -65,13 +88,12 @@ def learned_models(judged_on: dict | None = None, protocol: str = "shown", seed:
     background = [paper_terms(a) for a in analyzed.values()]
     glossary = default_glossary()
     models = {}
-    for item in shared(CHECK)["topics"]:
+    for item in judged_on["topics"]:
         query = compile_topic(item["topic"], glossary)
         judged = []
         for title, verdict in judged_papers(item["topic"], judged_on=judged_on, protocol=protocol, seed=seed):
             result = match_paper(query, analyzed[title])
-            judged.append(Judged(paper_terms(analyzed[title]), verdict, title, result.evidence_score, result.matched,
-                                 bool(result.hits or result.together), titled(result)))
+            judged.append(Judged.of(paper_terms(analyzed[title]), verdict, title, result))
         models[item["topic"]] = fit(judged, background)
     return models
 
@@ -95,19 +117,32 @@ def learned_ranker(data: dict, models: dict[str, LearnedModel]) -> Ranker:
     return rank
 
 
-def figures() -> tuple[Scores, Scores]:
-    data = shared(CHECK)
+def figures(which: str = "all") -> tuple[Scores, Scores]:
+    """Plain vs learned on the check part, every topic (of `which` group) judged ten times on the tuning part
+    (the matcher's ten best)."""
+    data = shared(CHECK, which)
     return evaluate(paperboy_ranker(data), data), evaluate(learned_ranker(data, learned_models()), data)
+
+
+def macro_f1(scores: Scores, which: str) -> float:
+    """Macro-F1 over one group of topics ("all", "seen", "fresh")."""
+    f1s = [f for t, (f, _) in scores.per_topic.items() if which == "all" or (t in FRESH) == (which == "fresh")]
+    return sum(f1s) / len(f1s) if f1s else 0.0
 
 
 def tuning_folds() -> list[tuple[str, dict, dict]]:
     """Development splits inside the tuning part (the check part is never tuned on): judge on one half, measure
-    on the other, both ways (papers alternating in page order), and judge on page 000, measure on page 002."""
+    on the other, both ways (papers alternating in page order, and two seeded shuffles), and judge on page
+    000, measure on page 002."""
     papers = TUNING["papers"]
     halves = [papers[0::2], papers[1::2]]
     page = {p: [x for x in papers if x["page"] == p] for p in ("000", "002")}
     splits = [("even->odd", halves[0], halves[1]), ("odd->even", halves[1], halves[0]),
               ("000->002", page["000"], page["002"])]
+    for seed in (1, 2):
+        shuffled = random.Random(seed).sample(papers, len(papers))
+        middle = len(shuffled) // 2
+        splits.append((f"shuffle{seed}", shuffled[:middle], shuffled[middle:]))
     return [(name, shared(_subset(judge)), shared(_subset(measure))) for name, judge, measure in splits]
 
 
@@ -121,53 +156,74 @@ def _seeds(protocol: str) -> range:
     return range(1) if protocol == "shown" else range(SEEDS)
 
 
-def averaged(plain: Scores, runs: list[Scores]) -> tuple[float, float, float, str]:
-    """(mean learned macro-F1, mean MAP, mean over runs of the worst topic's F1 change, that topic)."""
-    f1 = sum(r.macro_f1 for r in runs) / len(runs)
-    ap = sum(r.mean_ap for r in runs) / len(runs)
-    change = {t: sum(r.per_topic[t][0] for r in runs) / len(runs) - f for t, (f, _) in plain.per_topic.items()}
+def mean_scores(runs: list[Scores]) -> Scores:
+    """Several seeds' scores as one: per-topic F1 and AP averaged."""
+    per_topic = {}
+    for topic, (_, ap) in runs[0].per_topic.items():
+        aps = [r.per_topic[topic][1] for r in runs]
+        per_topic[topic] = (sum(r.per_topic[topic][0] for r in runs) / len(runs),
+                            None if ap is None else sum(a or 0.0 for a in aps) / len(aps))
+    return Scores(sum(r.macro_f1 for r in runs) / len(runs), sum(r.mean_ap for r in runs) / len(runs), per_topic)
+
+
+def worst_loss(plain: Scores, learned: Scores) -> tuple[float, str]:
+    change = {t: learned.per_topic[t][0] - f for t, (f, _) in plain.per_topic.items()}
     worst = min(change, key=lambda t: change[t])
-    return f1, ap, change[worst], worst
+    return change[worst], worst
 
 
-def dev_figures(protocols: tuple[str, ...] = PROTOCOLS) -> list[tuple[str, str, Scores, list[Scores]]]:
-    """Plain vs learned on each development split of the tuning part, per judging protocol (each seed)."""
+def dev_figures(protocols: tuple[str, ...] = PROTOCOLS) -> list[tuple[str, str, Scores, Scores]]:
+    """Plain vs learned (averaged over seeds) on each development split of the tuning part, per protocol."""
     rows = []
     for name, judge, measure in tuning_folds():
         plain = evaluate(paperboy_ranker(measure), measure)
         for protocol in protocols:
             runs = [evaluate(learned_ranker(measure, learned_models(judge, protocol, seed)), measure)
                     for seed in _seeds(protocol)]
-            rows.append((name, protocol, plain, runs))
+            rows.append((name, protocol, plain, mean_scores(runs)))
     return rows
 
 
+def _line(label: str, plain: Scores, learned: Scores) -> str:
+    groups = "  ".join(f"{w} {macro_f1(plain, w):.3f}->{macro_f1(learned, w):.3f} "
+                       f"({macro_f1(learned, w) - macro_f1(plain, w):+.3f})" for w in ("all", "seen", "fresh"))
+    loss, topic = worst_loss(plain, learned)
+    return f"{label} F1 {groups}  MAP {plain.mean_ap:.3f}->{learned.mean_ap:.3f}  worst {topic} {loss:+.2f}"
+
+
 def print_dev(verbose: bool = False) -> None:
-    totals: dict[str, list[float]] = {}
-    for name, protocol, plain, runs in dev_figures():
-        f1, ap, worst, topic = averaged(plain, runs)
-        totals.setdefault(protocol, []).append(f1 - plain.macro_f1)
-        print(f"tuning split {name:9s} {protocol:8s} macro-F1 {plain.macro_f1:.3f} -> {f1:.3f} "
-              f"({f1 - plain.macro_f1:+.3f})  MAP {plain.mean_ap:.3f} -> {ap:.3f}  worst {topic} {worst:+.2f}")
+    gains: dict[str, list[float]] = {}
+    for name, protocol, plain, learned in dev_figures():
+        for w in ("all", "seen", "fresh"):
+            gains.setdefault(f"{protocol:8s} {w}", []).append(macro_f1(learned, w) - macro_f1(plain, w))
+        print(_line(f"{name:9s} {protocol:8s}", plain, learned))
         if verbose:
             for t, (before, _) in plain.per_topic.items():
-                after = sum(r.per_topic[t][0] for r in runs) / len(runs)
+                after = learned.per_topic[t][0]
                 if abs(after - before) > 1e-9:
-                    print(f"    {t:28s} F1 {before:.2f} -> {after:.2f}")
-    for protocol, gains in totals.items():
-        print(f"mean gain, {protocol}: {sum(gains) / len(gains):+.3f}")
+                    print(f"    {t:38s} F1 {before:.2f} -> {after:.2f}")
+    for key, values in gains.items():
+        print(f"mean gain over splits, {key}: {sum(values) / len(values):+.3f}")
+
+
+def check_figures(protocol: str) -> tuple[Scores, Scores]:
+    """Plain vs learned on the check part, every topic judged on the tuning part by `protocol` (seeds averaged)."""
+    data = shared(CHECK)
+    runs = [evaluate(learned_ranker(data, learned_models(TUNING, protocol, seed)), data) for seed in _seeds(protocol)]
+    return evaluate(paperboy_ranker(data), data), mean_scores(runs)
 
 
 def main() -> None:
-    plain, learned = figures()
-    print(f"check part, {len(plain.per_topic)} topics judged 10 times each on the tuning part")
-    print(f"  plain matcher   macro-F1 {plain.macro_f1:.3f}  MAP {plain.mean_ap:.3f}")
-    print(f"  with judgements macro-F1 {learned.macro_f1:.3f}  MAP {learned.mean_ap:.3f}  "
-          f"(F1 {learned.macro_f1 - plain.macro_f1:+.3f})")
-    for topic, (f1, _) in plain.per_topic.items():
-        after = learned.per_topic[topic][0]
-        if abs(after - f1) > 1e-9:
-            print(f"  {topic:28s} F1 {f1:.2f} -> {after:.2f}")
+    plain, _ = figures()
+    print(f"check part, {len(plain.per_topic)} topics ({len(FRESH)} fresh: the matcher was never tuned on them), "
+          "each judged 10 times on the tuning part")
+    for protocol in PROTOCOLS:
+        plain, learned = check_figures(protocol)
+        print(_line(f"  {protocol:8s}", plain, learned))
+        for topic, (f1, _) in plain.per_topic.items():
+            after = learned.per_topic[topic][0]
+            if abs(after - f1) > 1e-9:
+                print(f"    {topic:38s} F1 {f1:.2f} -> {after:.2f}")
 
 
 if __name__ == "__main__":
