@@ -39,7 +39,7 @@ async def digest(services: CoreServices, ctx: ChatContext, args: str, *, command
     async with services.db.session() as session:
         destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name)
         zone, days = set_schedule(destination, at, days, timezone, services.default_timezone)
-    return Reply(Message(text=f"Daily digest for this channel at {at} {zone} ({_days(days)})."))
+    return Reply(Message(text=f"Daily digest for this channel at {at} {zone} ({days_label(days)})."))
 
 
 def parse_schedule(words: list[str], usage: str) -> tuple[str, str | None, str | None]:
@@ -75,8 +75,9 @@ def set_schedule(destination: Destination, at: str, days: str | None, timezone: 
     return destination.timezone or default_timezone, destination.digest_days
 
 
-def _days(spec: str) -> str:
-    return {"mon-fri": "weekdays", "mon-sun": "every day"}.get(spec, spec)  # noqa: RUF100
+def days_label(spec: str) -> str:
+    """A digest's days as its confirmations say them ("weekdays" for mon-fri), a channel's or a person's."""
+    return {"mon-fri": "weekdays", "mon-sun": "every day"}.get(spec, spec)
 
 
 async def _describe(services: CoreServices, ctx: ChatContext, command: str) -> Reply:
@@ -87,7 +88,7 @@ async def _describe(services: CoreServices, ctx: ChatContext, command: str) -> R
     zone = destination.timezone or services.default_timezone
     state = "on" if destination.digest_enabled else "off"
     return Reply(Message(text=f"Daily digest is {state}: {destination.digest_time} {zone} "
-                              f"({_days(destination.digest_days)})."), Visibility.EPHEMERAL)
+                              f"({days_label(destination.digest_days)})."), Visibility.EPHEMERAL)
 
 
 async def _preview(services: CoreServices, ctx: ChatContext) -> Reply:
