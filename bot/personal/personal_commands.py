@@ -52,7 +52,7 @@ async def personal_digest(services: CoreServices, ctx: ChatContext, args: str) -
         return _private(f"Your personal digest is off. Turn it on with {turn_on}.")
     if len(words) == 1 and words[0].lower() == "preview":
         return await _preview(services, ctx)
-    at, days, timezone = parse_schedule(words, usage(ctx.platform))
+    at, days, timezone = parse_schedule(words, usage(ctx.platform), ctx.platform, personal=True)
     async with services.db.session() as session:
         destination = await ensure_personal_destination(session, ctx.platform, ctx.workspace, ctx.user)
         zone, days = set_schedule(destination, at, days, timezone, services.default_timezone)
@@ -93,7 +93,8 @@ async def _preview(services: CoreServices, ctx: ChatContext) -> Reply:
         plan = await plan_digest(session, services.matcher, ctx.personal_scope,
                                  personal_key(ctx.platform, ctx.workspace, ctx.user), day,
                                  max_items=services.digest_max_items)
-    message = await render_digest(plan, services.summaries, nothing_new="No new papers for your topics.")
+    message = await render_digest(plan, services.summaries, platform=ctx.platform,
+                                  nothing_new="No new papers for your topics.")
     message.context.append("Preview: only you see this; your digest comes by direct message at its time.")
     return Reply(message, Visibility.EPHEMERAL)
 
