@@ -392,28 +392,22 @@ class DiscordPoster:
         batches = render_message(message)
         if tag is not None:
             mark_digest(batches[0][-1], tag)
-        first: discord.Message | None = None
         view = judge_view(self.buttons, message.items) if self.buttons is not None else None
-        try:
-            for index, batch in enumerate(batches):
-                await self._pace.wait()
-                extra: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
-                if view is not None and index == len(batches) - 1:
-                    extra["view"] = view
-                if users := batch_mentions(batch, message):  # opted-in people: pinged, and no one else
-                    extra["content"] = "→ " + " ".join(f"<@{u}>" for u in users)
-                    extra["allowed_mentions"] = discord.AllowedMentions(
-                        everyone=False, roles=False, replied_user=False, users=[discord.Object(int(u)) for u in users])
-                # A nonce with enforce_nonce (discord.py sets it): Discord itself drops a repeat within minutes.
-                if tag is not None:
-                    extra["nonce"] = tag.part_nonce(index)
-                sent = await channel.send(embeds=batch, **extra)
-                first = first or sent
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            if first is None:
-                raise delivery_error(exc) from exc
-            log.warning("digest for %s posted in part: %s", destination.key, exc)
-        assert first is not None
+
+        def send_args(index: int, batch: list[discord.Embed]) -> dict[str, Any]:
+            extra: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+            if view is not None and index == len(batches) - 1:
+                extra["view"] = view
+            if users := batch_mentions(batch, message):  # opted-in people: pinged, and no one else
+                extra["content"] = "→ " + " ".join(f"<@{u}>" for u in users)
+                extra["allowed_mentions"] = discord.AllowedMentions(
+                    everyone=False, roles=False, replied_user=False, users=[discord.Object(int(u)) for u in users])
+            # A nonce with enforce_nonce (discord.py sets it): Discord itself drops a repeat within minutes.
+            if tag is not None:
+                extra["nonce"] = tag.part_nonce(index)
+            return extra
+
+        first = await self._send_all(channel, batches, send_args, f"digest for {destination.key}")
         if destination.user:  # a DM has no threads: replies there go to the digest itself
             return PostResult(str(first.id))
         return PostResult(str(first.id), await self._open_thread(first, message, destination))
@@ -499,20 +493,28 @@ class DiscordPoster:
                                                  channel_id=int(destination.channel), fail_if_not_exists=False)
         batches = render_message(message)
         add_marker(batches[0][-1], followup_marker(target))
+        first = await self._send_all(channel, batches, lambda index, _batch: {
+            "allowed_mentions": NO_MENTIONS, "nonce": f"{target.tag}{index:02d}"[:25],
+            "reference": reference if index == 0 else None}, f"follow-up for {destination.key}")
+        return str(first.id)
+
+    async def _send_all(self, channel: discord.abc.Messageable, batches: list[list[discord.Embed]],
+                        extra: Callable[[int, list[discord.Embed]], dict[str, Any]], what: str) -> discord.Message:
+        """Each batch as a message, paced; `extra` gives a message's other send arguments. A failure before the
+        first message is out raises `DeliveryError` (retried); after it, it is logged and the post counts as made,
+        so a retry never duplicates what is already in the channel."""
         first: discord.Message | None = None
         try:
             for index, batch in enumerate(batches):
                 await self._pace.wait()
-                sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS,
-                                          nonce=f"{target.tag}{index:02d}"[:25],
-                                          reference=reference if index == 0 else None)  # type: ignore[arg-type]
+                sent = await channel.send(embeds=batch, **extra(index, batch))
                 first = first or sent
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             if first is None:
                 raise delivery_error(exc) from exc
-            log.warning("follow-up for %s posted in part: %s", destination.key, exc)
+            log.warning("%s posted in part: %s", what, exc)
         assert first is not None
-        return str(first.id)
+        return first
 
     async def find_followup(self, destination: Destination, target: ThreadTarget) -> str | None:
         """The bot's follow-up carrying `ref <tag>` in its footer among the thread's latest messages."""
