@@ -4,17 +4,10 @@ Every write takes the `Database`, not a session, and commits before returning: a
 once other processes can see it, and a transaction held open across a slow platform call would block them.
 Reads take a session so the CLI can combine them with other queries.
 
-How a claim stays exclusive, on both backends:
-- first claim: `INSERT … ON CONFLICT DO NOTHING`; the unique (destination_key, digest_day) constraint lets
-  exactly one inserter win, whatever the number of processes;
-- later claims (retry after a failure, takeover of a dead owner's expired lease): the row is read with
-  `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL (a row another claimer is deciding on is skipped, not waited
-  for — it is theirs), and then updated with a compare-and-set on `attempts`, the claim's fencing token, so
-  the update changes nothing if anyone claimed in between. SQLite has no row locks (the clause is not
-  rendered), but the INSERT that opens every claim already holds the database's single write lock, so the
-  read-check-update runs with no other writer; the compare-and-set guards it all the same;
-- complete / fail / renew match the same token, so a process whose lease was taken over can never mark a
-  digest posted or failed, nor extend a lease it no longer holds.
+A claim stays exclusive on both backends by the protocol in `storage.lease_claims` (an `INSERT … ON CONFLICT DO
+NOTHING` first, then a compare-and-set on `attempts`, the fencing token, behind `SELECT … FOR UPDATE SKIP
+LOCKED`); complete / fail / renew match the same token, so a process whose lease was taken over can never mark a
+digest posted or failed, nor extend a lease it no longer holds.
 
 Time is always passed in; nothing here reads the clock.
 """
@@ -27,20 +20,19 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import Database
 from storage.delivery_models import CLAIMED, ERROR_MAX_CHARS, FAILED, POSTED, ConsolePost, Delivery
 from storage.destination_store import count_posted, record_posted
+from storage.lease_claims import Before, Held, Lease, utc
+from storage.lease_claims import retry_delay as retry_delay  # re-exported: the backoff callers and tests know
 
-DELIVERIES = cast(Table, Delivery.__table__)
-BACKOFF_BASE = timedelta(minutes=1)
-BACKOFF_CAP = timedelta(minutes=60)
 # Things that must never reach the database or `paperboy digest status`: platform tokens, API keys,
 # credentials in URLs, bearer headers.
 _SECRET_PATTERNS = (
@@ -129,13 +121,6 @@ def owner_running(owner: str | None) -> bool | None:
     return True
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """1, 2, 4 … minutes after the 1st, 2nd, 3rd … attempt, capped at an hour: a rate limit or a brief outage
-    clears quickly, a removed bot does not cost a query a minute all day."""
-    exponent = min(max(attempts, 1) - 1, 16)
-    return min(BACKOFF_BASE * (1 << exponent), BACKOFF_CAP)
-
-
 def short_error(error: BaseException | str) -> str:
     """One line, at most 300 characters, with anything that looks like a credential replaced by ***."""
     text = error if isinstance(error, str) else f"{type(error).__name__}: {error}".rstrip(": ")
@@ -151,22 +136,18 @@ def _redact(match: re.Match[str]) -> str:
     return "***"
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+_LEASE = Lease(Delivery, ("destination_key", "digest_day"))
 
 
-def _claimable(row: Delivery, now: datetime) -> bool:
-    if row.status == POSTED:
-        return False
-    if row.status == CLAIMED:
-        return row.lease_expires_at is None or row.lease_expires_at <= now
-    return row.next_attempt_at is None or row.next_attempt_at <= now
+def _held(claim: Claim) -> Held:
+    return Held(claim.id, claim.owner, claim.attempt)
 
 
-def _held(claim: Claim) -> ColumnElement[bool]:
-    """The compare-and-set condition: still this claim, nobody has claimed since."""
-    return and_(DELIVERIES.c.id == claim.id, DELIVERIES.c.status == CLAIMED,
-                DELIVERIES.c.owner == claim.owner, DELIVERIES.c.attempts == claim.attempt)
+def _lease_expired(before: Before) -> dict[str, Any]:
+    """A takeover of a live-looking claim records whose lease ran out, for `paperboy digest status`."""
+    if before.status == CLAIMED and before.owner:
+        return {"last_error": short_error(f"lease of {before.owner} expired")}
+    return {}
 
 
 async def claim(db: Database, destination_key: str, digest_day: date, owner: str, now: datetime,
@@ -175,47 +156,21 @@ async def claim(db: Database, destination_key: str, digest_day: date, owner: str
     posted already, claimed under a live lease, or failed and still backing off."""
     if lease_seconds <= 0:
         raise ValueError("lease_seconds must be positive")
-    now = _utc(now)
+    now = utc(now)
     lease = now + timedelta(seconds=lease_seconds)
     async with db.session() as session:
-        values = {"destination_key": destination_key, "digest_day": digest_day, "status": CLAIMED, "owner": owner,
-                  "attempts": 1, "claimed_at": now, "lease_expires_at": lease, "paper_ids": None,
-                  "created_at": now, "updated_at": now}
-        dialect_insert = postgresql.insert if db.is_postgres else sqlite.insert
-        inserted = (await session.execute(
-            dialect_insert(DELIVERIES).values(values)
-            .on_conflict_do_nothing(index_elements=["destination_key", "digest_day"])
-            .returning(DELIVERIES.c.id)
-        )).scalar_one_or_none()
-        if inserted is not None:
-            return Claim(id=inserted, destination_key=destination_key, digest_day=digest_day, owner=owner,
-                         attempt=1, claimed_at=now, lease_expires_at=lease)
-
-        stmt = (select(Delivery)
-                .where(Delivery.destination_key == destination_key, Delivery.digest_day == digest_day)
-                .with_for_update(skip_locked=True))
-        row = (await session.execute(stmt)).scalar_one_or_none()
-        if row is None or not _claimable(row, now):  # None: another claimer holds the row lock right now
-            return None
-        previous_owner = row.owner if row.status == CLAIMED else None
-        previous_error = f"lease of {row.owner} expired" if previous_owner else row.last_error
-        attempt = row.attempts + 1
-        changes: dict[str, Any] = {"status": CLAIMED, "owner": owner, "attempts": attempt, "claimed_at": now,
-                                   "lease_expires_at": lease, "next_attempt_at": None, "updated_at": now}
-        if previous_owner:
-            changes["last_error"] = short_error(previous_error or "")
-        won = (await session.execute(
-            update(DELIVERIES)
-            .where(DELIVERIES.c.id == row.id, DELIVERIES.c.status == row.status,
-                   DELIVERIES.c.attempts == row.attempts)
-            .values(changes)
-            .returning(DELIVERIES.c.id)
-        )).scalar_one_or_none()
-        if won is None:
-            return None
-        return Claim(id=row.id, destination_key=destination_key, digest_day=digest_day, owner=owner,
-                     attempt=attempt, claimed_at=now, lease_expires_at=lease, previous_owner=previous_owner,
-                     previous_error=previous_error, first_claimed_at=row.created_at or row.claimed_at)
+        taken = await _LEASE.claim(session, db.is_postgres, (destination_key, digest_day), owner, now, lease,
+                                   first={"paper_ids": None}, takeover=_lease_expired)
+    if taken is None:
+        return None
+    claimed = Claim(id=taken.held.id, destination_key=destination_key, digest_day=digest_day, owner=owner,
+                    attempt=taken.held.attempt, claimed_at=now, lease_expires_at=lease)
+    if (before := taken.before) is None:
+        return claimed
+    previous_owner = before.owner if before.status == CLAIMED else None
+    return replace(claimed, previous_owner=previous_owner,
+                   previous_error=f"lease of {before.owner} expired" if previous_owner else before.last_error,
+                   first_claimed_at=before.created_at or before.claimed_at)
 
 
 async def renew(db: Database, held: Claim, now: datetime, lease_seconds: float) -> Claim | None:
@@ -225,15 +180,11 @@ async def renew(db: Database, held: Claim, now: datetime, lease_seconds: float) 
     """
     if lease_seconds <= 0:
         raise ValueError("lease_seconds must be positive")
-    now = _utc(now)
+    now = utc(now)
     lease = now + timedelta(seconds=lease_seconds)
     async with db.session() as session:
-        done = (await session.execute(
-            update(DELIVERIES).where(_held(held)).values(lease_expires_at=lease, updated_at=now)
-            .returning(DELIVERIES.c.id)
-        )).scalar_one_or_none()
-    if done is None:
-        return None
+        if not await _LEASE.renew(session, _held(held), now, lease):
+            return None
     return replace(held, lease_expires_at=lease)
 
 
@@ -242,16 +193,11 @@ async def complete(db: Database, held: Claim, message_ref: str, paper_ids: Seque
     """Mark the digest posted and, in the same transaction, record the message's papers (kind "digest") so
     later digests never repeat them. False when the claim was lost: the caller must not treat the digest as
     its own, though the message it posted still exists (record it with `record_posted` if it should count)."""
-    now = _utc(now)
+    now = utc(now)
     ids = [int(i) for i in paper_ids]
     async with db.session() as session:
-        done = (await session.execute(
-            update(DELIVERIES).where(_held(held))
-            .values(status=POSTED, posted_at=now, message_ref=message_ref[:200], paper_ids=ids,
-                    lease_expires_at=None, next_attempt_at=None, updated_at=now)
-            .returning(DELIVERIES.c.id)
-        )).scalar_one_or_none()
-        if done is None:
+        if not await _LEASE.complete(session, _held(held), now,
+                                     {"posted_at": now, "message_ref": message_ref[:200], "paper_ids": ids}):
             return False
         await record_posted(session, held.destination_key, message_ref[:200], ids, kind="digest",
                             thread_ref=thread_ref, digest_day=held.digest_day)
@@ -264,15 +210,10 @@ NOTHING_SENT = "(nothing to send)"  # the message_ref of a delivery completed wi
 async def complete_without_post(db: Database, held: Claim, now: datetime) -> bool:
     """Mark the day's delivery done with nothing posted (a DM digest with nothing new for the person): it is
     not retried, and `paperboy digest status` shows it. False when the claim was lost."""
-    now = _utc(now)
+    now = utc(now)
     async with db.session() as session:
-        done = (await session.execute(
-            update(DELIVERIES).where(_held(held))
-            .values(status=POSTED, posted_at=now, message_ref=NOTHING_SENT, paper_ids=[],
-                    lease_expires_at=None, next_attempt_at=None, updated_at=now)
-            .returning(DELIVERIES.c.id)
-        )).scalar_one_or_none()
-    return done is not None
+        return await _LEASE.complete(session, _held(held), now,
+                                     {"posted_at": now, "message_ref": NOTHING_SENT, "paper_ids": []})
 
 
 async def fail(db: Database, held: Claim, error: BaseException | str, now: datetime, *,
@@ -280,19 +221,8 @@ async def fail(db: Database, held: Claim, error: BaseException | str, now: datet
     """Record a failed post and when it may be retried (exponential backoff by attempt; `retry_after` seconds,
     e.g. a platform's rate-limit hint, when that is longer). Returns the retry time, or None if the claim was
     lost — then someone else owns the delivery and its outcome."""
-    now = _utc(now)
-    delay = retry_delay(held.attempt)
-    if retry_after is not None and retry_after > 0:
-        delay = max(delay, timedelta(seconds=retry_after))
-    next_attempt = now + delay
     async with db.session() as session:
-        done = (await session.execute(
-            update(DELIVERIES).where(_held(held))
-            .values(status=FAILED, last_error=short_error(error), next_attempt_at=next_attempt,
-                    lease_expires_at=None, updated_at=now)
-            .returning(DELIVERIES.c.id)
-        )).scalar_one_or_none()
-    return next_attempt if done is not None else None
+        return await _LEASE.fail(session, _held(held), short_error(error), utc(now), retry_after=retry_after)
 
 
 async def get_delivery(session: AsyncSession, destination_key: str, digest_day: date) -> DeliveryView | None:
@@ -346,7 +276,7 @@ async def recent_failures(session: AsyncSession, destination_key: str, limit: in
 async def due_deliveries(session: AsyncSession, now: datetime, *, since: date) -> list[DeliveryView]:
     """Deliveries from `since` on that a scheduler tick should try to claim again: failed ones whose backoff is
     over, and claims whose owner's lease ran out (it died). `claim` re-checks both atomically."""
-    now = _utc(now)
+    now = utc(now)
     stmt = (select(Delivery)
             .where(Delivery.digest_day >= since, or_(
                 and_(Delivery.status == FAILED,

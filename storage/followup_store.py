@@ -1,10 +1,11 @@
 """Every query behind follow-ups: the digest threads that posted papers, baselines, events, per-thread claims
 and the channel switch.
 
-Claims work exactly like digest deliveries (`storage.delivery_store`): the first claim of a (key, day) is an
-`INSERT … ON CONFLICT DO NOTHING`, later ones (a retry after a failure, a takeover of an expired lease) a
-compare-and-set on `attempts` behind `SELECT … FOR UPDATE SKIP LOCKED`; `complete` and `fail` match the same
-token, and `complete` records what the thread was told in the same transaction. Writes take the `Database` and
+Claims are digest deliveries' claims (`storage.delivery_store`) on another table, by the same protocol
+(`storage.lease_claims`): the first claim of a (key, day) is an `INSERT … ON CONFLICT DO NOTHING`, later ones (a
+retry after a failure, a takeover of an expired lease) a compare-and-set on `attempts` behind `SELECT … FOR
+UPDATE SKIP LOCKED`; `complete` and `fail` match the same token, and `complete` records what the thread was told
+in the same transaction. Writes take the `Database` and
 commit before returning; time is always passed in.
 """
 
@@ -12,32 +13,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import Database
-from storage.delivery_models import CLAIMED, FAILED, POSTED
-from storage.delivery_store import retry_delay, short_error
+from storage.delivery_models import CLAIMED
+from storage.delivery_store import short_error
 from storage.destination_models import PostedMessage
 from storage.followup_models import FollowupBaseline, FollowupChannel, FollowupClaim, FollowupEvent, FollowupSent
+from storage.lease_claims import Held, Lease, utc
 from storage.models import Paper
 from storage.paper_store import load_papers, paper_day
 
-CLAIMS = cast(Table, FollowupClaim.__table__)
 EVENTS = cast(Table, FollowupEvent.__table__)
 SENT = cast(Table, FollowupSent.__table__)
 BASELINES = cast(Table, FollowupBaseline.__table__)
 CHANNELS = cast(Table, FollowupChannel.__table__)
 REFRESH_KEY = "refresh"
 _CHUNK = 500
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _insert(db: Database) -> Any:
@@ -113,7 +110,7 @@ async def add_baselines(db: Database, rows: Sequence[dict[str, Any]], now: datet
     """Insert baselines for papers that have none; a paper another process baselined first keeps that one."""
     if not rows:
         return 0
-    now = _utc(now)
+    now = utc(now)
     added = 0
     async with db.session() as session:
         for row in rows:
@@ -128,7 +125,7 @@ async def move_baseline(db: Database, paper_id: int, changes: dict[str, Any], no
     """After an announced version: the next version is compared with this one."""
     async with db.session() as session:
         await session.execute(update(BASELINES).where(BASELINES.c.paper_id == paper_id)
-                              .values({**changes, "updated_at": _utc(now)}))
+                              .values({**changes, "updated_at": utc(now)}))
 
 
 async def record_event(db: Database, paper_id: int, kind: str, key: str, detail: dict[str, Any], day: date,
@@ -137,7 +134,7 @@ async def record_event(db: Database, paper_id: int, kind: str, key: str, detail:
     async with db.session() as session:
         inserted = (await session.execute(
             _insert(db)(EVENTS).values(paper_id=paper_id, kind=kind, key=key[:40], detail=detail, day=day,
-                                       created_at=_utc(now))
+                                       created_at=utc(now))
             .on_conflict_do_nothing(index_elements=["paper_id", "key"]).returning(EVENTS.c.id)
         )).scalar_one_or_none()
     return inserted is not None
@@ -184,9 +181,9 @@ async def followups_enabled(session: AsyncSession, destination_keys: Iterable[st
 
 
 async def set_followups(db: Database, destination_key: str, enabled: bool, now: datetime) -> None:
-    statement = _insert(db)(CHANNELS).values(destination_key=destination_key, enabled=enabled, updated_at=_utc(now))
+    statement = _insert(db)(CHANNELS).values(destination_key=destination_key, enabled=enabled, updated_at=utc(now))
     statement = statement.on_conflict_do_update(index_elements=["destination_key"],
-                                                set_={"enabled": enabled, "updated_at": _utc(now)})
+                                                set_={"enabled": enabled, "updated_at": utc(now)})
     async with db.session() as session:
         await session.execute(statement)
 
@@ -228,61 +225,37 @@ class ClaimView:
                    tuple(int(i) for i in row.event_ids or []))
 
 
-def _claimable(row: FollowupClaim, now: datetime) -> bool:
-    if row.status == POSTED:
-        return False
-    if row.status == CLAIMED:
-        return row.lease_expires_at is None or row.lease_expires_at <= now
-    return row.next_attempt_at is None or row.next_attempt_at <= now
+_LEASE = Lease(FollowupClaim, ("claim_key", "day"))
 
 
-def _held(ticket: FollowupTicket) -> ColumnElement[bool]:
-    return and_(CLAIMS.c.id == ticket.id, CLAIMS.c.status == CLAIMED, CLAIMS.c.owner == ticket.owner,
-                CLAIMS.c.attempts == ticket.attempt)
+def _held(ticket: FollowupTicket) -> Held:
+    return Held(ticket.id, ticket.owner, ticket.attempt)
 
 
 async def claim(db: Database, claim_key: str, day: date, owner: str, now: datetime, lease_seconds: float, *,
                 destination_key: str | None = None, thread_key: str | None = None) -> FollowupTicket | None:
     """Own this (key, day) until the lease runs out, or None: done already, held under a live lease, or backing
     off after a failure."""
-    now = _utc(now)
+    now = utc(now)
     lease = now + timedelta(seconds=lease_seconds)
     async with db.session() as session:
-        values = {"claim_key": claim_key, "day": day, "destination_key": destination_key, "thread_key": thread_key,
-                  "status": CLAIMED, "owner": owner, "attempts": 1, "claimed_at": now, "lease_expires_at": lease,
-                  "created_at": now, "updated_at": now}
-        inserted = (await session.execute(
-            _insert(db)(CLAIMS).values(values).on_conflict_do_nothing(index_elements=["claim_key", "day"])
-            .returning(CLAIMS.c.id))).scalar_one_or_none()
-        if inserted is not None:
-            return FollowupTicket(inserted, claim_key, day, owner, 1)
-        stmt = (select(FollowupClaim).where(FollowupClaim.claim_key == claim_key, FollowupClaim.day == day)
-                .with_for_update(skip_locked=True))
-        row = (await session.execute(stmt)).scalar_one_or_none()
-        if row is None or not _claimable(row, now):
-            return None
-        attempt = row.attempts + 1
-        won = (await session.execute(
-            update(CLAIMS).where(CLAIMS.c.id == row.id, CLAIMS.c.status == row.status,
-                                 CLAIMS.c.attempts == row.attempts)
-            .values(status=CLAIMED, owner=owner, attempts=attempt, claimed_at=now, lease_expires_at=lease,
-                    next_attempt_at=None, updated_at=now)
-            .returning(CLAIMS.c.id))).scalar_one_or_none()
-        if won is None:
-            return None
-        return FollowupTicket(row.id, claim_key, day, owner, attempt)
+        taken = await _LEASE.claim(session, db.is_postgres, (claim_key, day), owner, now, lease,
+                                   first={"destination_key": destination_key, "thread_key": thread_key})
+    if taken is None:
+        return None
+    return FollowupTicket(taken.held.id, claim_key, day, owner, taken.held.attempt)
 
 
 async def held_elsewhere(db: Database, claim_key: str, day: date, now: datetime) -> bool:
     """True while a live lease holds this (key, day) unfinished: its work is half done, so what it produces
     (the day's events) must not be read yet."""
-    now = _utc(now)
+    now = utc(now)
     async with db.session() as session:
         row = (await session.execute(select(FollowupClaim).where(FollowupClaim.claim_key == claim_key,
                                                                  FollowupClaim.day == day))).scalar_one_or_none()
     if row is None or row.status != CLAIMED or row.lease_expires_at is None:
         return False
-    return _utc(row.lease_expires_at) > now
+    return utc(row.lease_expires_at) > now
 
 
 async def complete(db: Database, ticket: FollowupTicket, now: datetime, *, message_ref: str | None = None,
@@ -290,15 +263,11 @@ async def complete(db: Database, ticket: FollowupTicket, now: datetime, *, messa
                    thread_key: str | None = None) -> bool:
     """Mark the claim done and, in the same transaction, record the events the thread was told (never again
     there). False when the claim was lost to someone else."""
-    now = _utc(now)
+    now = utc(now)
     ids = [int(i) for i in told]
     async with db.session() as session:
-        done = (await session.execute(
-            update(CLAIMS).where(_held(ticket))
-            .values(status=POSTED, done_at=now, message_ref=(message_ref or "")[:200] or None, event_ids=ids,
-                    lease_expires_at=None, next_attempt_at=None, updated_at=now)
-            .returning(CLAIMS.c.id))).scalar_one_or_none()
-        if done is None:
+        if not await _LEASE.complete(session, _held(ticket), now, {
+                "done_at": now, "message_ref": (message_ref or "")[:200] or None, "event_ids": ids}):
             return False
         if destination_key is not None and thread_key is not None:
             for event_id in ids:
@@ -312,18 +281,8 @@ async def complete(db: Database, ticket: FollowupTicket, now: datetime, *, messa
 async def fail(db: Database, ticket: FollowupTicket, error: BaseException | str, now: datetime, *,
                retry_after: float | None = None) -> datetime | None:
     """Record a failure and when to try again (1, 2, 4 … minutes, or the platform's hint when longer)."""
-    now = _utc(now)
-    delay = retry_delay(ticket.attempt)
-    if retry_after is not None and retry_after > 0:
-        delay = max(delay, timedelta(seconds=retry_after))
-    next_attempt = now + delay
     async with db.session() as session:
-        done = (await session.execute(
-            update(CLAIMS).where(_held(ticket))
-            .values(status=FAILED, last_error=short_error(error), next_attempt_at=next_attempt,
-                    lease_expires_at=None, updated_at=now)
-            .returning(CLAIMS.c.id))).scalar_one_or_none()
-    return next_attempt if done is not None else None
+        return await _LEASE.fail(session, _held(ticket), short_error(error), utc(now), retry_after=retry_after)
 
 
 async def get_claim(session: AsyncSession, claim_key: str, day: date) -> ClaimView | None:

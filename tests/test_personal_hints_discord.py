@@ -52,3 +52,20 @@ async def test_discord_answers_never_show_the_console_flag(db, api, client):
     dm = displayed(digest)
     assert "--me" not in dm and "/digest setting:off personal:True stops it" in dm
     assert str(ADA) in api.dms[ADA]["recipients"][0]["id"]
+
+
+async def test_a_bad_digest_time_and_a_channel_digest_name_discords_commands(db, api, client):
+    """What a moderator setting the channel's digest sees on a typo, and the small print of a digest for a channel
+    that follows no topics yet: both name the commands as Discord's command picker offers them."""
+    await store_day(db, DAY1)
+    adapter = DiscordAdapter(make_bot(db).core, client)
+    await invoke(adapter, "digest", [text("25:00", "setting")], permissions=fd.MANAGE_CHANNELS)
+    (refused,) = [displayed(rec.json()) for rec in api.of(fd.FOLLOWUP)]
+    assert "'25:00' is not a time of day; use HH:MM, e.g. /digest setting:09:00 Europe/Paris" in refused
+    await invoke(adapter, "digest", [text("09:9", "setting"), PERSONAL])
+    assert "e.g. /digest setting:09:00 Europe/Paris personal:True" in displayed(api.of(fd.FOLLOWUP)[-1].json())
+    await invoke(adapter, "digest", [text("08:00 UTC", "setting")], permissions=fd.MANAGE_CHANNELS)
+    assert [o.status for o in await runner(db, client).run_due()] == ["posted"]
+    (digest,) = [displayed(rec.json()) for rec in api.of(fd.MESSAGE)]
+    assert "Top papers by upvotes. Follow topics with /subscribe topic:TOPIC." in digest
+    assert "/papers digest" not in refused + digest and "/subscribe TOPIC" not in digest

@@ -21,6 +21,7 @@ from adapters.slack.slack_runtime import SlackCredentials, SlackRuntime, build_s
 from bot.commands.command_core import CommandCore
 from bot.dedupe import DatabaseEventDeduper, EventDeduper
 from bot.destination import Destination
+from bot.digests.digest_runner import DigestRunner, DigestSettings
 from bot.digests.poster import DigestTag
 from bot.errors import DeliveryError
 from bot.messages import Action, ActionKind, Message, PaperItem
@@ -219,6 +220,33 @@ async def test_lists_can_be_posted_as_messages_so_their_threads_work(db: Databas
                 return
         await asyncio.sleep(0.02)
     raise AssertionError("the posted list was not recorded")
+
+
+def block_texts(posted: dict[str, Any]) -> str:
+    """The text a Slack message shows: its sections and its small print."""
+    return "\n".join(mrkdwn_texts(SlackMessage(posted.get("text") or "", posted.get("blocks") or [])))
+
+
+async def test_a_bad_digest_time_and_a_channel_digest_name_slacks_commands(db: Database, fake: FakeSlack):
+    """A typo in the digest time, and the small print of a digest for a channel that follows no topics yet, name
+    the commands as Slack takes them: a line of text, with --me for one's own digest."""
+    await ingest_samples(db)
+    bot = make_bot(db)
+    runtime = runtime_for(bot.core, fake)
+    await runtime.app.async_dispatch(command_request("/papers", "digest 25:00", fake.response_url(4)))
+    (refused,) = await wait_for(lambda: fake.responses(4))
+    assert "'25:00' is not a time of day; use HH:MM, e.g. /papers digest 09:00 Europe/Paris" in block_texts(refused)
+    await runtime.app.async_dispatch(command_request("/papers", "digest --me 9:7", fake.response_url(5)))
+    (mine,) = await wait_for(lambda: fake.responses(5))
+    assert "e.g. /papers digest --me 09:00 Europe/Paris" in block_texts(mine)
+    async with db.session() as session:
+        destination = await ensure_destination(session, "slack", TEAM, "C1")
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), sleep=Sleeps())
+    runner = DigestRunner(bot.core.services, {"slack": poster}, owner="proc-1",
+                          settings=DigestSettings(lease_seconds=300), clock=lambda: NOW)
+    assert (await runner.run_one(destination, TODAY, now=NOW)).status == "posted"
+    (digest,) = fake.posts()
+    assert "Top papers by upvotes. Follow topics with /subscribe TOPIC." in block_texts(digest)
 
 
 # -- threads and buttons -----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -349,26 +350,38 @@ def digest_marker(tag: DigestTag) -> str:
     return f"ref {tag.token}"
 
 
-def mark_digest(embed: discord.Embed, tag: DigestTag) -> None:
-    """Put the tag in the footer of the first message's last embed (after its own small print, if any); the
-    renderer leaves a margin below Discord's limits that these few characters fit in."""
+def add_marker(embed: discord.Embed, marker: str) -> None:
+    """Put a marker line in an embed's footer (after its own small print, if any); the renderer leaves a margin
+    below Discord's limits that these few characters fit in."""
     footer = embed.footer.text if embed.footer and embed.footer.text else ""
-    embed.set_footer(text=f"{footer}\n{digest_marker(tag)}" if footer else digest_marker(tag))
+    embed.set_footer(text=f"{footer}\n{marker}" if footer else marker)
+
+
+def has_marker(item: Any, marker: str) -> bool:
+    """Whether a message (as the REST API returns it) has `marker` as a line of one of its embeds' footers."""
+    for embed in (item.get("embeds") or []) if isinstance(item, dict) else []:
+        footer = (embed.get("footer") or {}) if isinstance(embed, dict) else {}
+        text = footer.get("text") if isinstance(footer, dict) else None
+        if isinstance(text, str) and marker in text.splitlines():
+            return True
+    return False
+
+
+def mark_digest(embed: discord.Embed, tag: DigestTag) -> None:
+    """The tag goes in the footer of the first message's last embed."""
+    add_marker(embed, digest_marker(tag))
 
 
 def is_tagged(item: Any, tag: DigestTag) -> bool:
     """Whether a message (as the REST API returns it) is the first message of the tagged digest."""
     if not isinstance(item, dict):
         return False
-    if str(item.get("nonce") or "") == tag.part_nonce(0):
-        return True
-    marker = digest_marker(tag)
-    for embed in item.get("embeds") or []:
-        footer = (embed.get("footer") or {}) if isinstance(embed, dict) else {}
-        text = footer.get("text") if isinstance(footer, dict) else None
-        if isinstance(text, str) and marker in text.splitlines():
-            return True
-    return False
+    return str(item.get("nonce") or "") == tag.part_nonce(0) or has_marker(item, digest_marker(tag))
+
+
+def followup_marker(target: ThreadTarget) -> str:
+    """A follow-up's (thread, day) tag in its small print, like a digest's."""
+    return f"ref {target.tag}"
 
 
 class DiscordPoster:
@@ -407,28 +420,22 @@ class DiscordPoster:
         batches = render_message(message)
         if tag is not None:
             mark_digest(batches[0][-1], tag)
-        first: discord.Message | None = None
         view = judge_view(self.buttons, message.items) if self.buttons is not None else None
-        try:
-            for index, batch in enumerate(batches):
-                await self._pace.wait()
-                extra: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
-                if view is not None and index == len(batches) - 1:
-                    extra["view"] = view
-                if users := batch_mentions(batch, message):  # opted-in people: pinged, and no one else
-                    extra["content"] = "→ " + " ".join(f"<@{u}>" for u in users)
-                    extra["allowed_mentions"] = discord.AllowedMentions(
-                        everyone=False, roles=False, replied_user=False, users=[discord.Object(int(u)) for u in users])
-                # A nonce with enforce_nonce (discord.py sets it): Discord itself drops a repeat within minutes.
-                if tag is not None:
-                    extra["nonce"] = tag.part_nonce(index)
-                sent = await channel.send(embeds=batch, **extra)
-                first = first or sent
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            if first is None:
-                raise delivery_error(exc) from exc
-            log.warning("digest for %s posted in part: %s", destination.key, exc)
-        assert first is not None
+
+        def send_args(index: int, batch: list[discord.Embed]) -> dict[str, Any]:
+            extra: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+            if view is not None and index == len(batches) - 1:
+                extra["view"] = view
+            if users := batch_mentions(batch, message):  # opted-in people: pinged, and no one else
+                extra["content"] = "→ " + " ".join(f"<@{u}>" for u in users)
+                extra["allowed_mentions"] = discord.AllowedMentions(
+                    everyone=False, roles=False, replied_user=False, users=[discord.Object(int(u)) for u in users])
+            # A nonce with enforce_nonce (discord.py sets it): Discord itself drops a repeat within minutes.
+            if tag is not None:
+                extra["nonce"] = tag.part_nonce(index)
+            return extra
+
+        first = await self._send_all(channel, batches, send_args, f"digest for {destination.key}")
         if destination.user:  # a DM has no threads: replies there go to the digest itself
             return PostResult(str(first.id))
         return PostResult(str(first.id), await self._open_thread(first, message, destination))
@@ -440,23 +447,37 @@ class DiscordPoster:
         tag in the footer of the digest's first message (`mark_digest`); a thread the dead attempt did not get
         to open is opened now."""
         channel_id = (await self._direct(destination)).id if destination.user else int(destination.channel)
-        me = self.client.user.id if self.client.user is not None else None
         after = (discord.utils.time_snowflake(tag.since - timedelta(seconds=SEARCH_MARGIN_SECONDS))
                  if tag.since is not None else None)
+        item = await self._search(channel_id, lambda item: is_tagged(item, tag), after=after)
+        if item is None:
+            return None
+        if destination.user:
+            return PostResult(str(item["id"]))
+        return PostResult(str(item["id"]), await self._thread_of(item, destination))
+
+    async def _search(self, channel_id: int, wanted: Callable[[Any], bool], *, after: int | None = None,
+                      newest_first: bool = False) -> Any | None:
+        """The first of the bot's own messages in a channel that `wanted` accepts, reading at most HISTORY_PAGES
+        pages: forward from the message id `after` (a digest, posted after its delivery was first claimed), or
+        back from the latest message with `newest_first` (a follow-up, near the end of its thread)."""
+        me = self.client.user.id if self.client.user is not None else None
+        cursor = after
         for _ in range(HISTORY_PAGES):
             try:
-                page = await self.client.http.logs_from(channel_id, HISTORY_PAGE_SIZE, after=after)
+                page = await self.client.http.logs_from(channel_id, HISTORY_PAGE_SIZE,
+                                                        before=cursor if newest_first else None,
+                                                        after=None if newest_first else cursor)
             except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
                 raise delivery_error(exc) from exc
             for item in page:
                 author = item.get("author") or {}
-                if (me is None or str(author.get("id")) == str(me)) and is_tagged(item, tag):
-                    if destination.user:
-                        return PostResult(str(item["id"]))
-                    return PostResult(str(item["id"]), await self._thread_of(item, destination))
+                if (me is None or str(author.get("id")) == str(me)) and wanted(item):
+                    return item
             if len(page) < HISTORY_PAGE_SIZE:
                 break
-            after = max(int(item["id"]) for item in page)  # the next page: messages after the newest seen
+            ids = [int(item["id"]) for item in page]
+            cursor = min(ids) if newest_first else max(ids)  # the next page: past the last message seen
         return None
 
     async def _thread_of(self, item: Any, destination: Destination) -> str | None:
@@ -499,48 +520,37 @@ class DiscordPoster:
             reference = discord.MessageReference(message_id=int(target.message_ref),
                                                  channel_id=int(destination.channel), fail_if_not_exists=False)
         batches = render_message(message)
-        last = batches[0][-1]
-        footer = last.footer.text if last.footer and last.footer.text else ""
-        last.set_footer(text=f"{footer}\nref {target.tag}" if footer else f"ref {target.tag}")
+        add_marker(batches[0][-1], followup_marker(target))
+        first = await self._send_all(channel, batches, lambda index, _batch: {
+            "allowed_mentions": NO_MENTIONS, "nonce": f"{target.tag}{index:02d}"[:25],
+            "reference": reference if index == 0 else None}, f"follow-up for {destination.key}")
+        return str(first.id)
+
+    async def _send_all(self, channel: discord.abc.Messageable, batches: list[list[discord.Embed]],
+                        extra: Callable[[int, list[discord.Embed]], dict[str, Any]], what: str) -> discord.Message:
+        """Each batch as a message, paced; `extra` gives a message's other send arguments. A failure before the
+        first message is out raises `DeliveryError` (retried); after it, it is logged and the post counts as made,
+        so a retry never duplicates what is already in the channel."""
         first: discord.Message | None = None
         try:
             for index, batch in enumerate(batches):
                 await self._pace.wait()
-                sent = await channel.send(embeds=batch, allowed_mentions=NO_MENTIONS,
-                                          nonce=f"{target.tag}{index:02d}"[:25],
-                                          reference=reference if index == 0 else None)  # type: ignore[arg-type]
+                sent = await channel.send(embeds=batch, **extra(index, batch))
                 first = first or sent
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             if first is None:
                 raise delivery_error(exc) from exc
-            log.warning("follow-up for %s posted in part: %s", destination.key, exc)
+            log.warning("%s posted in part: %s", what, exc)
         assert first is not None
-        return str(first.id)
-
+        return first
 
     async def find_followup(self, destination: Destination, target: ThreadTarget) -> str | None:
         """The bot's follow-up carrying `ref <tag>` in its footer among the thread's latest messages."""
-        channel_id = int(target.thread_ref or destination.channel)
-        me = self.client.user.id if self.client.user is not None else None
-        marker = f"ref {target.tag}"
-        before: int | None = None
-        for _ in range(HISTORY_PAGES):
-            try:
-                page = await self.client.http.logs_from(channel_id, HISTORY_PAGE_SIZE, before=before)
-            except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-                raise delivery_error(exc) from exc
-            for item in page:
-                found: Any = item
-                author = found.get("author") or {}
-                footers = [str((e.get("footer") or {}).get("text") or "") for e in found.get("embeds") or []
-                           if isinstance(e, dict)]
-                if (me is None or str(author.get("id")) == str(me)) and any(
-                        marker in text.splitlines() for text in footers):
-                    return str(found["id"])
-            if len(page) < HISTORY_PAGE_SIZE:
-                break
-            before = min(int(item["id"]) for item in page)
-        return None
+        marker = followup_marker(target)
+        item = await self._search(int(target.thread_ref or destination.channel),
+                                  lambda item: has_marker(item, marker), newest_first=True)
+        return str(item["id"]) if item is not None else None
+
 
 class GatewayLogFilter(logging.Filter):
     """discord.py logs every reconnect attempt with a full traceback (`Attempting a reconnect in …`): one line

@@ -227,18 +227,26 @@ class SlackPoster:
         kwargs: dict[str, Any] = {"token": token} if token else {}
         if tag.since is not None:
             kwargs["oldest"] = f"{tag.since.timestamp() - SEARCH_MARGIN_SECONDS:.6f}"
+        ts = await self._search(self.client.conversations_history, "Slack refused the history lookup",
+                                lambda item: tagged_part(item, tag), channel=destination.channel, **kwargs)
+        return PostResult(ts) if ts is not None else None
+
+    async def _search(self, lookup: Callable[..., Awaitable[Any]], refused: str, part_of: Callable[[Any], int | None],
+                      **kwargs: Any) -> str | None:
+        """The ts of the wanted post's earliest part among at most HISTORY_PAGES pages of `lookup`
+        (conversations.history or .replies, with message metadata). `part_of` says which part of the wanted post
+        an item is (None: not one of it); the search stops at a part 0."""
         found: tuple[int, str] | None = None
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
             try:
-                response = await self.client.conversations_history(
-                    channel=destination.channel, include_all_metadata=True, limit=200, cursor=cursor, **kwargs)
+                response = await lookup(include_all_metadata=True, limit=200, cursor=cursor, **kwargs)
             except SlackApiError as exc:
-                raise _delivery_error(exc, "Slack refused the history lookup") from exc
+                raise _delivery_error(exc, refused) from exc
             except (TimeoutError, OSError) as exc:
                 raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
             for item in response.get("messages") or []:
-                part = tagged_part(item, tag)
+                part = part_of(item)
                 if part is not None and item.get("ts") and (found is None or part < found[0]):
                     found = (part, str(item["ts"]))
             if found is not None and found[0] == 0:
@@ -246,7 +254,7 @@ class SlackPoster:
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 break
-        return PostResult(found[1]) if found is not None else None
+        return found[1] if found is not None else None
 
     async def _send(self, destination: Destination, chunk: SlackMessage, token: str | None, *,
                     metadata: dict[str, Any] | None = None) -> str:
@@ -293,26 +301,10 @@ class SlackPoster:
         """The tagged follow-up among the digest thread's replies (`conversations.replies` with metadata)."""
         token = await self._token(destination)
         kwargs: dict[str, Any] = {"token": token} if token else {}
-        cursor: str | None = None
-        for _ in range(HISTORY_PAGES):
-            try:
-                response = await self.client.conversations_replies(
-                    channel=destination.channel, ts=target.message_ref, include_all_metadata=True, limit=200,
-                    cursor=cursor, **kwargs)
-            except SlackApiError as exc:
-                raise _delivery_error(exc, "Slack refused the thread lookup") from exc
-            except (TimeoutError, OSError) as exc:
-                raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
-            for item in response.get("messages") or []:
-                metadata = item.get("metadata") if isinstance(item, dict) else None
-                payload = metadata.get("event_payload") if isinstance(metadata, dict) else None
-                if (isinstance(payload, dict) and metadata.get("event_type") == FOLLOWUP_EVENT  # type: ignore[union-attr]
-                        and payload.get("tag") == target.tag and item.get("ts")):
-                    return str(item["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                break
-        return None
+        return await self._search(self.client.conversations_replies, "Slack refused the thread lookup",
+                                  lambda item: 0 if is_followup(item, target) else None,
+                                  channel=destination.channel, ts=target.message_ref, **kwargs)
+
 
 def digest_metadata(tag: DigestTag | None, part: int) -> dict[str, Any] | None:
     """Slack message metadata marking one part of a digest with its delivery (invisible in the channel)."""
@@ -322,16 +314,28 @@ def digest_metadata(tag: DigestTag | None, part: int) -> dict[str, Any] | None:
             "event_payload": {"tag": tag.token, "day": tag.day.isoformat(), "part": part}}
 
 
-def tagged_part(item: Any, tag: DigestTag) -> int | None:
-    """Which part of the tagged digest a history item is, or None when it is not one."""
+def _payload(item: Any, event_type: str) -> dict[str, Any] | None:
+    """A history item's metadata payload when the item carries metadata of that event type."""
     metadata = item.get("metadata") if isinstance(item, dict) else None
-    if not isinstance(metadata, dict) or metadata.get("event_type") != DIGEST_EVENT:
+    if not isinstance(metadata, dict) or metadata.get("event_type") != event_type:
         return None
     payload = metadata.get("event_payload")
-    if not isinstance(payload, dict) or payload.get("tag") != tag.token:
+    return payload if isinstance(payload, dict) else None
+
+
+def tagged_part(item: Any, tag: DigestTag) -> int | None:
+    """Which part of the tagged digest a history item is, or None when it is not one."""
+    payload = _payload(item, DIGEST_EVENT)
+    if payload is None or payload.get("tag") != tag.token:
         return None
     part = payload.get("part", 0)
     return part if isinstance(part, int) and part >= 0 else 0
+
+
+def is_followup(item: Any, target: ThreadTarget) -> bool:
+    """Whether a thread reply is (a part of) the tagged follow-up."""
+    payload = _payload(item, FOLLOWUP_EVENT)
+    return payload is not None and payload.get("tag") == target.tag
 
 
 def _delivery_error(exc: SlackApiError, what: str = "Slack refused the post") -> DeliveryError:

@@ -70,7 +70,7 @@ def register(cli: typer.Typer) -> None:
                     plan = await plan_digest(session, core.services.matcher, adapter.context().channel_scope,
                                              adapter.context().destination, day, exclude_posted=False)
             if day is not None:
-                await adapter.post(await render_digest(plan, app.summaries))
+                await adapter.post(await render_digest(plan, app.summaries, platform="console"))
             if sys.stdin.isatty():
                 await adapter.run()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.errors import UsageError
@@ -45,10 +46,11 @@ def require_ascii_digits(text: str, example: str) -> None:
         raise UsageError(f"{text[:20]!r}: please write numbers with the digits 0-9, e.g. {example}")
 
 
-def parse_time(text: str) -> str:
-    """"8:30" → "08:30"; anything that is not a real time of day is refused."""
-    require_ascii_digits(text, "/papers digest 09:30")
+def parse_time(text: str, example: Callable[[str], str] = lambda setting: f"/papers digest {setting}") -> str:
+    """"8:30" → "08:30"; anything that is not a real time of day is refused. `example(setting)` is the command
+    line a refusal shows with a good setting, as the asker's platform spells it."""
+    require_ascii_digits(text, example("09:30"))
     m = _TIME_RE.match(text.strip())
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise UsageError(f"{text[:20]!r} is not a time of day; use HH:MM, e.g. /papers digest 09:00 Europe/Paris")
+        raise UsageError(f"{text[:20]!r} is not a time of day; use HH:MM, e.g. {example('09:00 Europe/Paris')}")
     return f"{int(m.group(1)):02d}:{m.group(2)}"

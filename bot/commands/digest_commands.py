@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.clock import load_timezone
+from bot.commands.command_hints import command_hint
 from bot.commands.command_input import parse_time
 from bot.commands.context import ChatContext
 from bot.commands.paper_commands import channel_timezone
@@ -35,19 +36,22 @@ async def digest(services: CoreServices, ctx: ChatContext, args: str, *, command
         return Reply(Message(text=f"Daily digest turned off for this channel. Turn it on with {command} HH:MM."))
     if words[0].lower() == "preview" and len(words) == 1:
         return await _preview(services, ctx)
-    at, days, timezone = parse_schedule(words, USAGE.format(c=command))
+    at, days, timezone = parse_schedule(words, USAGE.format(c=command), ctx.platform)
     async with services.db.session() as session:
         destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name)
         zone, days = set_schedule(destination, at, days, timezone, services.default_timezone)
-    return Reply(Message(text=f"Daily digest for this channel at {at} {zone} ({_days(days)})."))
+    return Reply(Message(text=f"Daily digest for this channel at {at} {zone} ({days_label(days)})."))
 
 
-def parse_schedule(words: list[str], usage: str) -> tuple[str, str | None, str | None]:
+def parse_schedule(words: list[str], usage: str, platform: str, *,
+                   personal: bool = False) -> tuple[str, str | None, str | None]:
     """`HH:MM [DAYS] [TIMEZONE]` (days and zone in either order): (time, days or None, zone or None). The one
-    grammar of a digest time, a channel's or a person's; `usage` is the line shown when the words do not fit."""
+    grammar of a digest time, a channel's or a person's; `usage` is the line shown when the words do not fit,
+    and a bad time is answered with an example in the `platform`'s spelling of the command."""
     if len(words) > 3:
         raise UsageError(usage)
-    at = parse_time(words[0])
+    at = parse_time(words[0], lambda setting: command_hint(platform, "papers", "digest", value=setting,
+                                                           personal=personal))
     timezone = None
     days = None
     for word in words[1:]:
@@ -75,8 +79,9 @@ def set_schedule(destination: Destination, at: str, days: str | None, timezone: 
     return destination.timezone or default_timezone, destination.digest_days
 
 
-def _days(spec: str) -> str:
-    return {"mon-fri": "weekdays", "mon-sun": "every day"}.get(spec, spec)  # noqa: RUF100
+def days_label(spec: str) -> str:
+    """A digest's days as its confirmations say them ("weekdays" for mon-fri), a channel's or a person's."""
+    return {"mon-fri": "weekdays", "mon-sun": "every day"}.get(spec, spec)
 
 
 async def _describe(services: CoreServices, ctx: ChatContext, command: str) -> Reply:
@@ -87,7 +92,7 @@ async def _describe(services: CoreServices, ctx: ChatContext, command: str) -> R
     zone = destination.timezone or services.default_timezone
     state = "on" if destination.digest_enabled else "off"
     return Reply(Message(text=f"Daily digest is {state}: {destination.digest_time} {zone} "
-                              f"({_days(destination.digest_days)})."), Visibility.EPHEMERAL)
+                              f"({days_label(destination.digest_days)})."), Visibility.EPHEMERAL)
 
 
 async def _preview(services: CoreServices, ctx: ChatContext) -> Reply:
@@ -98,6 +103,6 @@ async def _preview(services: CoreServices, ctx: ChatContext) -> Reply:
             return Reply(Message(text="No papers stored yet, so there is nothing to preview."), Visibility.EPHEMERAL)
         plan = await plan_digest(session, services.matcher, ctx.channel_scope, ctx.destination, day,
                                  max_items=services.digest_max_items)
-    message = await render_digest(plan, services.summaries)
+    message = await render_digest(plan, services.summaries, platform=ctx.platform)
     message.context.append("Preview: only you see this; the real digest posts at the channel's digest time.")
     return Reply(message, Visibility.EPHEMERAL)

@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.commands.command_hints import command_hint
 from bot.commands.paper_items import items_with_tldrs
 from bot.feedback import feedback_service
 from bot.messages import Message
@@ -117,8 +118,9 @@ async def plan_digest(
     return choose(matcher, day, papers, topics, seen=seen, covered_day=covered, max_items=max_items, match=match)
 
 
-async def render_digest(plan: DigestPlan, summaries: SummaryService, *, nothing_new: str = NOTHING_NEW,
-                        deadline: float | None = None) -> Message:
+async def render_digest(plan: DigestPlan, summaries: SummaryService, *, platform: str,
+                        nothing_new: str = NOTHING_NEW, deadline: float | None = None) -> Message:
+    """The digest's message; `platform` is where it is shown, so the commands it names are spelled as there."""
     if not plan.papers:
         return Message(header=f"Paperboy · {day_label(plan.day)}", text=nothing_new)
     items = await items_with_tldrs(summaries, plan.papers, plan.whys, deadline=deadline)
@@ -126,7 +128,8 @@ async def render_digest(plan: DigestPlan, summaries: SummaryService, *, nothing_
     if plan.topics:
         context.append("Topics: " + ", ".join(plan.topics))
     else:
-        context.append("Top papers by upvotes. Follow topics with /subscribe TOPIC.")
+        follow = command_hint(platform, "subscribe", value="TOPIC")
+        context.append(f"Top papers by upvotes. Follow topics with {follow}.")
     if plan.more:
         context.append(f"{plan.more} more — /papers today 2")  # the next ten (page 1 is about this digest)
     return Message(header=f"Paperboy · {day_label(plan.day)}", items=items, context=context)

@@ -231,7 +231,7 @@ class DigestRunner:
                           match=match)
         if not plan.papers:
             plan.day = day
-        message = await render_digest(plan, services.summaries,
+        message = await render_digest(plan, services.summaries, platform=destination.platform,
                                       nothing_new=routing.nothing_new(destination, topics, self.settings.nothing_new),
                                       deadline=context.tldr_deadline)
         message = routing.personalize(destination, message)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.commands.command_hints import command_hint
 from bot.commands.context import ChatContext
-from bot.commands.digest_commands import parse_schedule, set_schedule
+from bot.commands.digest_commands import days_label, parse_schedule, set_schedule
 from bot.commands.services import CoreServices
 from bot.destination import personal_key
 from bot.digests.digest_composer import plan_digest, render_digest
@@ -37,10 +37,6 @@ def is_personal(args: str) -> bool:
     return args.split(" ", 1)[0] in PERSONAL_FLAGS
 
 
-def _days(spec: str) -> str:
-    return {"mon-fri": "weekdays", "mon-sun": "every day"}.get(spec, spec)
-
-
 async def personal_digest(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
     words = args.split()[1:]  # after --me
     scope = ctx.personal_scope  # refuses an unusable user id before anything is stored
@@ -56,16 +52,16 @@ async def personal_digest(services: CoreServices, ctx: ChatContext, args: str) -
         return _private(f"Your personal digest is off. Turn it on with {turn_on}.")
     if len(words) == 1 and words[0].lower() == "preview":
         return await _preview(services, ctx)
-    at, days, timezone = parse_schedule(words, usage(ctx.platform))
+    at, days, timezone = parse_schedule(words, usage(ctx.platform), ctx.platform, personal=True)
     async with services.db.session() as session:
         destination = await ensure_personal_destination(session, ctx.platform, ctx.workspace, ctx.user)
         zone, days = set_schedule(destination, at, days, timezone, services.default_timezone)
         topics = await list_topics(session, scope)
     if not topics:  # warned at once: no DM comes until there is something of theirs to send
-        return _private(f"Your personal digest is set for {at} {zone} ({_days(days)}), but you follow no topics "
+        return _private(f"Your personal digest is set for {at} {zone} ({days_label(days)}), but you follow no topics "
                         "of your own, so no direct message will come until you do: "
                         f"{command_hint(ctx.platform, 'subscribe', value='TOPIC', personal=True)}.")
-    text = (f"Your personal digest comes by direct message at {at} {zone} ({_days(days)}), with new papers "
+    text = (f"Your personal digest comes by direct message at {at} {zone} ({days_label(days)}), with new papers "
             "for your own topics (never one it sent you before); on a day with nothing new it sends nothing.")
     return Reply(Message(text=text, context=["Your topics: " + ", ".join(topics)]), Visibility.EPHEMERAL)
 
@@ -81,7 +77,7 @@ async def _describe(services: CoreServices, ctx: ChatContext) -> Reply:
         return _private(f"You get no personal digest. {usage(ctx.platform)}")
     zone = destination.timezone or services.default_timezone
     return _private(f"Your personal digest is on: {destination.digest_time} {zone} "
-                    f"({_days(destination.digest_days)}), by direct message.")
+                    f"({days_label(destination.digest_days)}), by direct message.")
 
 
 async def _preview(services: CoreServices, ctx: ChatContext) -> Reply:
@@ -97,7 +93,8 @@ async def _preview(services: CoreServices, ctx: ChatContext) -> Reply:
         plan = await plan_digest(session, services.matcher, ctx.personal_scope,
                                  personal_key(ctx.platform, ctx.workspace, ctx.user), day,
                                  max_items=services.digest_max_items)
-    message = await render_digest(plan, services.summaries, nothing_new="No new papers for your topics.")
+    message = await render_digest(plan, services.summaries, platform=ctx.platform,
+                                  nothing_new="No new papers for your topics.")
     message.context.append("Preview: only you see this; your digest comes by direct message at its time.")
     return Reply(message, Visibility.EPHEMERAL)
 
@@ -132,7 +129,8 @@ async def status_lines(services: CoreServices, ctx: ChatContext) -> list[str]:
         mentioned = await mention_enabled(session, ctx.destination, ctx.user)
     if destination is not None and destination.digest_enabled:
         zone = destination.timezone or services.default_timezone
-        digest = f"Your digest by direct message: {destination.digest_time} {zone} ({_days(destination.digest_days)})"
+        days = days_label(destination.digest_days)
+        digest = f"Your digest by direct message: {destination.digest_time} {zone} ({days})"
     else:
         turn_on = command_hint(ctx.platform, "papers", "digest", value="HH:MM", personal=True)
         digest = f"Your digest by direct message: off ({turn_on})"
