@@ -185,6 +185,18 @@ def _pick(ids: list[int], number: str | None, example: str) -> int | str:
     return ids[index - 1]
 
 
+async def _listed_paper(services: CoreServices, ids: list[int], number: str | None, example: str) -> Paper | Reply:
+    """The listing's N-th paper, or the thread reply saying why there is none."""
+    picked = _pick(ids, number, example)
+    if isinstance(picked, str):
+        return Reply(Message(text=picked), in_thread=True)
+    async with services.db.session() as session:
+        paper = await get_paper(session, picked)
+    if paper is None:
+        return Reply(Message(text="That paper is no longer stored."), in_thread=True)
+    return paper
+
+
 def list_scope(ctx: ChatContext, destination_key: str) -> Scope:
     """Whose list a thread hangs off: the person's own digest or "for you" list, else the channel's."""
     return owner_scope(destination_key, ctx.user) or ctx.channel_scope
@@ -193,13 +205,9 @@ def list_scope(ctx: ChatContext, destination_key: str) -> Scope:
 async def judge_listed(services: CoreServices, ctx: ChatContext, ids: list[int], verb: str,
                        number: str | None, destination_key: str | None = None) -> Reply:
     """`more 3` in a thread under a listing: judge the listing's third paper for the scope the list was for."""
-    picked = _pick(ids, number, "“more 2” or “less 2”")
-    if isinstance(picked, str):
-        return Reply(Message(text=picked), in_thread=True)
-    async with services.db.session() as session:
-        paper = await get_paper(session, picked)
-    if paper is None:
-        return Reply(Message(text="That paper is no longer stored."), in_thread=True)
+    paper = await _listed_paper(services, ids, number, "“more 2” or “less 2”")
+    if isinstance(paper, Reply):
+        return paper
     scope = list_scope(ctx, destination_key or ctx.destination)
     relevant = verdict_of(verb)
     topics, outcome = await judge_paper(services, scope, ctx.user, paper, relevant)
@@ -245,13 +253,9 @@ async def like_listed(services: CoreServices, ctx: ChatContext, ids: list[int], 
                       destination_key: str | None = None) -> Reply:
     """`like 3` in a thread under a listing: start a topic from the listing's third paper (the confirmation of
     the offer a 👍 on an unmatched paper makes), for the scope the list was for."""
-    picked = _pick(ids, number, "“like 2”")
-    if isinstance(picked, str):
-        return Reply(Message(text=picked), in_thread=True)
-    async with services.db.session() as session:
-        paper = await get_paper(session, picked)
-    if paper is None:
-        return Reply(Message(text="That paper is no longer stored."), in_thread=True)
+    paper = await _listed_paper(services, ids, number, "“like 2”")
+    if isinstance(paper, Reply):
+        return paper
     reply = await _start_topic(services, ctx, list_scope(ctx, destination_key or ctx.destination), paper)
     reply.in_thread = True
     return reply
