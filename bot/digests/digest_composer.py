@@ -6,7 +6,7 @@ exactly what will be posted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -26,7 +26,7 @@ from storage.subscription_store import list_topics
 
 # How a channel's topics are matched against a day: plainly (`match_many`), or with what the channel taught
 # them (bot.feedback.feedback_ranking.LearnedRanking.match_day).
-DayMatch = Callable[[Sequence[str], Sequence[Paper]], dict[str, list[RankedPaper]]]
+DayMatch = feedback_service.DayMatch
 DEFAULT_MAX_ITEMS = 10
 NOTHING_NEW = "No new papers today."
 
