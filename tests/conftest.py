@@ -70,11 +70,21 @@ def db_env(backend: str, tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 async def _drop_schema(schema: str) -> None:
+    """Drop a test's schema. A connection the test left open inside it (a lingering pool, a killed process's
+    session) would make DROP SCHEMA wait on its locks forever and stall the whole run: such sessions belong
+    to this test alone (the schema is its own), so they are ended first, and the drop gives up after a minute
+    rather than hang."""
     from sqlalchemy import text
 
     db = Database(POSTGRES_URL)
     try:
         async with db.engine.begin() as conn:
+            await conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM (SELECT DISTINCT l.pid FROM pg_locks l "
+                "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :schema AND l.pid <> pg_backend_pid()) AS holders"), {"schema": schema})
+        async with db.engine.begin() as conn:
+            await conn.execute(text("SET LOCAL lock_timeout = '60s'"))
             await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     finally:
         await db.dispose()
