@@ -131,6 +131,16 @@ async def judging_scope(services: CoreServices, ctx: ChatContext, ref: str) -> t
     return ctx.channel_scope, ref
 
 
+async def _clicked(services: CoreServices, ctx: ChatContext, paper_ref: str) -> tuple[Scope, Paper]:
+    """A button's scope and stored paper; a clear error when the paper is gone."""
+    scope, ref = await judging_scope(services, ctx, paper_ref)
+    async with services.db.session() as session:
+        paper = await find_paper(session, ref)
+    if paper is None:
+        raise UsageError("that paper is no longer stored")
+    return scope, paper
+
+
 async def judge_paper(services: CoreServices, scope: Scope, user: str, paper: Paper, relevant: bool | None,
                       topics: list[str] | None = None) -> tuple[list[str], feedback_service.JudgementOutcome]:
     """One person's verdict on a listed paper, for each topic it was listed for; the last outcome."""
@@ -145,11 +155,7 @@ async def judge_paper(services: CoreServices, scope: Scope, user: str, paper: Pa
 
 async def toggle(services: CoreServices, ctx: ChatContext, paper_ref: str, relevant: bool) -> tuple[Reply, Votes]:
     """A 👍/👎 button: set the clicker's verdict, or withdraw it when they click the verdict they already gave."""
-    scope, ref = await judging_scope(services, ctx, paper_ref)
-    async with services.db.session() as session:
-        paper = await find_paper(session, ref)
-    if paper is None:
-        raise UsageError("that paper is no longer stored")
+    scope, paper = await _clicked(services, ctx, paper_ref)
     topics = await judged_topics(services, scope, paper)
     async with services.db.session() as session:
         keys = [feedback_service.topic_of(t)[1] for t in topics]
@@ -263,11 +269,7 @@ async def like_listed(services: CoreServices, ctx: ChatContext, ids: list[int], 
 
 async def start_topic(services: CoreServices, ctx: ChatContext, paper_ref: str) -> Reply:
     """The offer's "Start a topic like this" button."""
-    scope, ref = await judging_scope(services, ctx, paper_ref)
-    async with services.db.session() as session:
-        paper = await find_paper(session, ref)
-    if paper is None:
-        raise UsageError("that paper is no longer stored")
+    scope, paper = await _clicked(services, ctx, paper_ref)
     return await _start_topic(services, ctx, scope, paper)
 
 
