@@ -13,9 +13,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import discord
 import pytest
 
+from adapters.discord.discord_adapter import DiscordOptions, make_client
 from storage.database import Database
+from tests.fakes import fake_discord as fd
+from tests.fakes.fake_discord import FakeDiscord
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = Path(__file__).parent.parent / "bot" / "samples"  # the pages `paperboy demo` ships; one copy
@@ -99,3 +103,23 @@ async def db(db_env: dict[str, str]) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture
+async def api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    """The fake Discord (REST and gateway) on an ephemeral port; discord.py's REST base points at it."""
+    with FakeDiscord() as fake:
+        monkeypatch.setattr(discord.http.Route, "BASE", fake.url + fd.API)
+        yield fake
+
+
+@pytest.fixture
+async def client(api: FakeDiscord) -> AsyncIterator[discord.Client]:
+    """A discord.py client logged in to the fake (REST only: /users/@me and the application)."""
+    bot = make_client(DiscordOptions(post_interval=0))
+    await bot.login("fake-token")
+    try:
+        yield bot
+    finally:
+        await bot.close()
+

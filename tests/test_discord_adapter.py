@@ -17,7 +17,7 @@ from typing import Any
 import discord
 import pytest
 
-from adapters.discord.discord_adapter import DiscordAdapter, DiscordOptions, DiscordPoster, make_client
+from adapters.discord.discord_adapter import DiscordAdapter, DiscordOptions, DiscordPoster
 from adapters.discord.discord_renderer import render_message
 from adapters.discord.discord_setup import invite_url
 from bot.destination import Destination
@@ -74,23 +74,6 @@ def assert_safe_sends(api: FakeDiscord) -> None:
     for body in sends:
         assert body.get("allowed_mentions") == NO_MENTIONS, body.get("allowed_mentions")
         assert not embed_problems(body.get("embeds", []))
-
-
-@pytest.fixture
-async def api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    with FakeDiscord() as fake:
-        monkeypatch.setattr(discord.http.Route, "BASE", fake.url + fd.API)
-        yield fake
-
-
-@pytest.fixture
-async def client(api: FakeDiscord) -> AsyncIterator[discord.Client]:
-    bot = make_client(DiscordOptions(post_interval=0))
-    await bot.login("fake-token")  # REST only: /users/@me and the application, from the fake
-    try:
-        yield bot
-    finally:
-        await bot.close()
 
 
 async def invoke(adapter: DiscordAdapter, payload: dict[str, Any]) -> None:

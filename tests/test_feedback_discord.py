@@ -5,11 +5,9 @@ was posted."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
-import pytest
 
 from adapters.discord.discord_adapter import DiscordAdapter, DiscordOptions, make_client
 from bot.commands.context import ChatContext
@@ -19,13 +17,6 @@ from tests.fakes.fake_discord import FakeDiscord
 from tests.test_discord_adapter import discord_destination, wait_for
 
 CTX = ChatContext("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), str(fd.USER_ID))
-
-
-@pytest.fixture
-async def api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    with FakeDiscord() as fake:
-        monkeypatch.setattr(discord.http.Route, "BASE", fake.url + fd.API)
-        yield fake
 
 
 async def logged_in() -> discord.Client:

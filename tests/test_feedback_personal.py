@@ -8,13 +8,13 @@ creates, once."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import discord
 import pytest
 
-from adapters.discord.discord_adapter import DiscordAdapter, DiscordOptions, make_client
+from adapters.discord.discord_adapter import DiscordAdapter
 from bot.commands.context import ChatContext
 from bot.digests.digest_runner import DigestRunner, DigestSettings
 from bot.scope import Scope
@@ -23,7 +23,6 @@ from storage.database import Database
 from storage.personal_store import ensure_personal_destination
 from tests.chat_fixtures import ingest_samples, make_bot
 from tests.fakes import fake_discord as fd
-from tests.fakes.fake_discord import FakeDiscord
 from tests.fakes.fake_slack import TEAM, FakeSlack, action_request, command_request, event_request
 from tests.personal_fixtures import DAY1, DAY2, DIFFUSION, GNN, at, follow, store_day
 from tests.test_personal import ML, Printed, runner, say
@@ -259,13 +258,6 @@ async def test_slack_thumbs_up_on_an_unmatched_paper_offers_a_button_that_starts
 ADA = fd.USER_ID
 
 
-@pytest.fixture
-async def api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    with FakeDiscord() as server:
-        monkeypatch.setattr(discord.http.Route, "BASE", server.url + fd.API)
-        yield server
-
-
 def _components(message: dict[str, Any]) -> dict[str, str]:
     return {c["custom_id"]: c["label"] for row in message.get("components") or [] for c in row["components"]}
 
@@ -286,7 +278,7 @@ def shown(markdown: str) -> str:
     return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", markdown)
 
 
-async def test_discord_buttons_on_a_dm_digest_and_on_for_you_judge_for_the_person(db, api):
+async def test_discord_buttons_on_a_dm_digest_and_on_for_you_judge_for_the_person(db, api, client):
     await store_day(db, DAY1)
     guild = str(fd.GUILD_ID)
     await follow(db, Scope.for_channel("discord", guild, str(fd.CHANNEL_ID)), DIFFUSION)
@@ -295,41 +287,36 @@ async def test_discord_buttons_on_a_dm_digest_and_on_for_you_judge_for_the_perso
         mine = await ensure_personal_destination(s, "discord", guild, str(ADA))
         mine.digest_enabled = True
         key = mine.key
-    client = make_client(DiscordOptions(post_interval=0))
-    await client.login("fake-token")
-    try:
-        bot = make_bot(db, now=at(DAY1, 10))
-        adapter = DiscordAdapter(bot.core, client)
-        digests = DigestRunner(make_bot(db, now=at(DAY1, 9)).core.services, {"discord": adapter.poster(interval=0)},
-                               owner="test", settings=DigestSettings(lease_seconds=300))
-        assert [o.status for o in await digests.run_for(DAY1, key)] == ["posted"]
-        dm = int(api.dms[ADA]["id"])
-        digest = api.posted[dm][0]
-        up = next(c for c in _components(digest) if c.startswith("paperboy:judge:up:1:"))
+    bot = make_bot(db, now=at(DAY1, 10))
+    adapter = DiscordAdapter(bot.core, client)
+    digests = DigestRunner(make_bot(db, now=at(DAY1, 9)).core.services, {"discord": adapter.poster(interval=0)},
+                           owner="test", settings=DigestSettings(lease_seconds=300))
+    assert [o.status for o in await digests.run_for(DAY1, key)] == ["posted"]
+    dm = int(api.dms[ADA]["id"])
+    digest = api.posted[dm][0]
+    up = next(c for c in _components(digest) if c.startswith("paperboy:judge:up:1:"))
 
-        edits, notes = len(api.of(fd.EDIT_ORIGINAL)), len(api.of(fd.FOLLOWUP))
-        client._connection.parse_interaction_create(_dm_click(up, digest, dm, 1))
-        await wait_for(lambda: len(api.of(fd.EDIT_ORIGINAL)) > edits and len(api.of(fd.FOLLOWUP)) > notes)
-        assert _components(api.of(fd.EDIT_ORIGINAL)[-1].json())[up] == "👍 1 · 1"
-        note = shown(api.of(fd.FOLLOWUP)[-1].json()["content"])
-        assert note.startswith("Noted — relevant:") and "your “graph neural networks” now learns" in note
+    edits, notes = len(api.of(fd.EDIT_ORIGINAL)), len(api.of(fd.FOLLOWUP))
+    client._connection.parse_interaction_create(_dm_click(up, digest, dm, 1))
+    await wait_for(lambda: len(api.of(fd.EDIT_ORIGINAL)) > edits and len(api.of(fd.FOLLOWUP)) > notes)
+    assert _components(api.of(fd.EDIT_ORIGINAL)[-1].json())[up] == "👍 1 · 1"
+    note = shown(api.of(fd.FOLLOWUP)[-1].json()["content"])
+    assert note.startswith("Noted — relevant:") and "your “graph neural networks” now learns" in note
 
-        # "For you" under /papers today: an ephemeral follow-up with buttons for the person's own topics
-        payload = fd.interaction("papers", subcommand="today", interaction_id=942000000000000100)
-        await adapter.tree._call(discord.Interaction(data=payload, state=client._connection))
-        private = next(r.json() for r in api.of(fd.FOLLOWUP)[notes:] if r.json().get("flags", 0) & 64
-                       and "components" in r.json())
-        down = next(c for c in _components(private) if c.startswith("paperboy:judge:down:2:"))
-        assert down.startswith(f"paperboy:judge:down:2:me:{guild}:")
-        clicked = fd.message(942000000000000200, fd.CHANNEL_ID, embeds=private["embeds"], flags=64,
-                             components=private["components"])
-        notes = len(api.of(fd.FOLLOWUP))
-        client._connection.parse_interaction_create(fd.component_interaction(down, clicked,
-                                                                             interaction_id=942000000000000300))
-        await wait_for(lambda: len(api.of(fd.FOLLOWUP)) > notes)
-        assert "Noted — not for you:" in shown(api.of(fd.FOLLOWUP)[-1].json()["content"])
-    finally:
-        await client.close()
+    # "For you" under /papers today: an ephemeral follow-up with buttons for the person's own topics
+    payload = fd.interaction("papers", subcommand="today", interaction_id=942000000000000100)
+    await adapter.tree._call(discord.Interaction(data=payload, state=client._connection))
+    private = next(r.json() for r in api.of(fd.FOLLOWUP)[notes:] if r.json().get("flags", 0) & 64
+                   and "components" in r.json())
+    down = next(c for c in _components(private) if c.startswith("paperboy:judge:down:2:"))
+    assert down.startswith(f"paperboy:judge:down:2:me:{guild}:")
+    clicked = fd.message(942000000000000200, fd.CHANNEL_ID, embeds=private["embeds"], flags=64,
+                         components=private["components"])
+    notes = len(api.of(fd.FOLLOWUP))
+    client._connection.parse_interaction_create(fd.component_interaction(down, clicked,
+                                                                         interaction_id=942000000000000300))
+    await wait_for(lambda: len(api.of(fd.FOLLOWUP)) > notes)
+    assert "Noted — not for you:" in shown(api.of(fd.FOLLOWUP)[-1].json()["content"])
     assert await _taught(db, Scope.for_user("discord", guild, str(ADA))) == {GNN: (1, 1)}
     assert await _taught(db, Scope.for_channel("discord", guild, str(fd.CHANNEL_ID))) == {}
     ctx = ChatContext("discord", guild, str(fd.CHANNEL_ID), str(ADA))
@@ -337,89 +324,79 @@ async def test_discord_buttons_on_a_dm_digest_and_on_for_you_judge_for_the_perso
     assert "• graph neural networks: 👍 1 · 👎 1" in (mine_view.message.body or "")
 
 
-async def test_discord_start_topic_button_needs_manage_channels_for_a_channel_topic(db, api):
+async def test_discord_start_topic_button_needs_manage_channels_for_a_channel_topic(db, api, client):
     await ingest_samples(db)
-    client = make_client(DiscordOptions(post_interval=0))
-    await client.login("fake-token")
-    try:
-        bot = make_bot(db)
-        adapter = DiscordAdapter(bot.core, client)
-        payload = fd.interaction("papers", subcommand="today", interaction_id=943000000000000001)
-        await adapter.tree._call(discord.Interaction(data=payload, state=client._connection))
-        listing = next(r.json() for r in api.of(fd.FOLLOWUP) if "components" in r.json())
-        clicked = fd.message(943000000000000002, fd.CHANNEL_ID, embeds=listing["embeds"],
-                             components=listing["components"])
-        up = next(c for c in _components(listing) if c.startswith("paperboy:judge:up:1:"))
-        notes = len(api.of(fd.FOLLOWUP))
-        client._connection.parse_interaction_create(fd.component_interaction(up, clicked,
-                                                                             interaction_id=943000000000000003))
-        await wait_for(lambda: len(api.of(fd.FOLLOWUP)) > notes)
-        offer = api.of(fd.FOLLOWUP)[-1].json()
-        assert "start a topic like this paper?" in shown(offer["content"])
-        (start,) = _components(offer)
-        assert _components(offer)[start] == "Start a topic like this"
-        offered = fd.message(943000000000000004, fd.CHANNEL_ID, content=offer["content"], flags=64,
-                             components=offer["components"])
+    bot = make_bot(db)
+    adapter = DiscordAdapter(bot.core, client)
+    payload = fd.interaction("papers", subcommand="today", interaction_id=943000000000000001)
+    await adapter.tree._call(discord.Interaction(data=payload, state=client._connection))
+    listing = next(r.json() for r in api.of(fd.FOLLOWUP) if "components" in r.json())
+    clicked = fd.message(943000000000000002, fd.CHANNEL_ID, embeds=listing["embeds"],
+                         components=listing["components"])
+    up = next(c for c in _components(listing) if c.startswith("paperboy:judge:up:1:"))
+    notes = len(api.of(fd.FOLLOWUP))
+    client._connection.parse_interaction_create(fd.component_interaction(up, clicked,
+                                                                         interaction_id=943000000000000003))
+    await wait_for(lambda: len(api.of(fd.FOLLOWUP)) > notes)
+    offer = api.of(fd.FOLLOWUP)[-1].json()
+    assert "start a topic like this paper?" in shown(offer["content"])
+    (start,) = _components(offer)
+    assert _components(offer)[start] == "Start a topic like this"
+    offered = fd.message(943000000000000004, fd.CHANNEL_ID, content=offer["content"], flags=64,
+                         components=offer["components"])
 
-        async def click_start(n: int, permissions: str) -> str:
-            before = len(api.of(fd.FOLLOWUP))
-            data = fd.component_interaction(start, offered, interaction_id=943000000000000010 + n)
-            data["member"]["permissions"] = permissions
-            client._connection.parse_interaction_create(data)
-            await wait_for(lambda: len(api.of(fd.FOLLOWUP)) > before)
-            return shown(api.of(fd.FOLLOWUP)[-1].json()["content"])
+    async def click_start(n: int, permissions: str) -> str:
+        before = len(api.of(fd.FOLLOWUP))
+        data = fd.component_interaction(start, offered, interaction_id=943000000000000010 + n)
+        data["member"]["permissions"] = permissions
+        client._connection.parse_interaction_create(data)
+        await wait_for(lambda: len(api.of(fd.FOLLOWUP)) > before)
+        return shown(api.of(fd.FOLLOWUP)[-1].json()["content"])
 
-        assert "needs the Manage Channels permission" in await click_start(1, "0")
-        ctx = ChatContext("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), str(ADA))
-        assert "nothing yet" in (await bot.core.handle_command(ctx, "subscriptions", "")).message.plain_text()
-        started = await click_start(2, str(1 << 4))  # MANAGE_CHANNELS
-        assert started.startswith("Subscribed this channel to “")
-        topic = started.split("“", 1)[1].split("”", 1)[0]
-        assert f"already follows “{topic}”" in await click_start(3, str(1 << 4))
-    finally:
-        await client.close()
+    assert "needs the Manage Channels permission" in await click_start(1, "0")
+    ctx = ChatContext("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), str(ADA))
+    assert "nothing yet" in (await bot.core.handle_command(ctx, "subscriptions", "")).message.plain_text()
+    started = await click_start(2, str(1 << 4))  # MANAGE_CHANNELS
+    assert started.startswith("Subscribed this channel to “")
+    topic = started.split("“", 1)[1].split("”", 1)[0]
+    assert f"already follows “{topic}”" in await click_start(3, str(1 << 4))
     taught = await _taught(db, Scope.for_channel("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID)))
     assert taught[topic] == (1, 0) and taught["none"] == (1, 0)  # the 👍, and the example the topic started from
 
 
-async def test_discord_like_n_in_a_channel_thread_needs_manage_channels(db, api):
+async def test_discord_like_n_in_a_channel_thread_needs_manage_channels(db, api, client):
     from storage.destination_store import ensure_destination
     from tests.chat_fixtures import NOW, TODAY
 
     await ingest_samples(db)
-    client = make_client(DiscordOptions(post_interval=0))
-    await client.login("fake-token")
-    try:
-        bot = make_bot(db)
-        adapter = DiscordAdapter(bot.core, client)
-        async with db.session() as s:
-            destination = await ensure_destination(s, "discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), "papers")
-        digests = DigestRunner(bot.core.services, {"discord": adapter.poster(interval=0)}, owner="test",
-                               settings=DigestSettings(lease_seconds=300))
-        assert (await digests.run_one(destination, TODAY, now=NOW)).status == "posted"  # by upvotes: no topics
-        thread_id = int(api.of(fd.THREAD)[0].path.split("/")[-2])
-        state = client._connection  # the owner (fd.USER_ID) may manage channels; a plain member may not
-        state.parse_guild_create({"id": str(fd.GUILD_ID), "name": "Lab", "owner_id": str(ADA), "roles": [],
-                                  "emojis": [], "stickers": [], "features": [], "member_count": 2, "members": [],
-                                  "channels": [fd.text_channel()], "threads": [fd.thread_channel(thread_id)],
-                                  "unavailable": False})
+    bot = make_bot(db)
+    adapter = DiscordAdapter(bot.core, client)
+    async with db.session() as s:
+        destination = await ensure_destination(s, "discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), "papers")
+    digests = DigestRunner(bot.core.services, {"discord": adapter.poster(interval=0)}, owner="test",
+                           settings=DigestSettings(lease_seconds=300))
+    assert (await digests.run_one(destination, TODAY, now=NOW)).status == "posted"  # by upvotes: no topics
+    thread_id = int(api.of(fd.THREAD)[0].path.split("/")[-2])
+    state = client._connection  # the owner (fd.USER_ID) may manage channels; a plain member may not
+    state.parse_guild_create({"id": str(fd.GUILD_ID), "name": "Lab", "owner_id": str(ADA), "roles": [],
+                              "emojis": [], "stickers": [], "features": [], "member_count": 2, "members": [],
+                              "channels": [fd.text_channel()], "threads": [fd.thread_channel(thread_id)],
+                              "unavailable": False})
 
-        async def say(n: int, author: int, text: str) -> str:
-            before = len(api.of(fd.MESSAGE))
-            message = fd.message(971000000000000000 + n, thread_id, author=fd.user(author, f"user{author % 1000}"),
-                                 content=f"<@{fd.BOT_ID}> {text}", mentions=[fd.user(fd.BOT_ID, "Paperboy", bot=True)])
-            member = {"roles": [], "joined_at": fd.TIMESTAMP, "deaf": False, "mute": False, "flags": 0}
-            state.parse_message_create({**message, "guild_id": str(fd.GUILD_ID), "member": member})
-            await wait_for(lambda: len(api.of(fd.MESSAGE)) > before)
-            embed = api.of(fd.MESSAGE)[-1].json()["embeds"][0]
-            return shown(embed.get("description") or embed.get("title") or "")
+    async def say(n: int, author: int, text: str) -> str:
+        before = len(api.of(fd.MESSAGE))
+        message = fd.message(971000000000000000 + n, thread_id, author=fd.user(author, f"user{author % 1000}"),
+                             content=f"<@{fd.BOT_ID}> {text}", mentions=[fd.user(fd.BOT_ID, "Paperboy", bot=True)])
+        member = {"roles": [], "joined_at": fd.TIMESTAMP, "deaf": False, "mute": False, "flags": 0}
+        state.parse_message_create({**message, "guild_id": str(fd.GUILD_ID), "member": member})
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > before)
+        embed = api.of(fd.MESSAGE)[-1].json()["embeds"][0]
+        return shown(embed.get("description") or embed.get("title") or "")
 
-        assert "needs the Manage Channels permission" in await say(1, 930000000000000002, "like 1")
-        assert "start a topic like this paper?" in await say(2, 930000000000000002, "more 1")  # judging: open
-        started = await say(3, ADA, "like 1")
-        assert started.startswith("Subscribed this channel to “")
-    finally:
-        await client.close()
+    assert "needs the Manage Channels permission" in await say(1, 930000000000000002, "like 1")
+    assert "start a topic like this paper?" in await say(2, 930000000000000002, "more 1")  # judging: open
+    started = await say(3, ADA, "like 1")
+    assert started.startswith("Subscribed this channel to “")
     ctx = ChatContext("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), str(ADA))
     topics = (await make_bot(db).core.handle_command(ctx, "subscriptions", "")).message.plain_text()
     assert started.split("“", 1)[1].split("”", 1)[0] in topics

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
-import pytest
 
-from adapters.discord.discord_adapter import DiscordAdapter, DiscordOptions, DiscordPoster, make_client
+from adapters.discord.discord_adapter import DiscordAdapter, DiscordPoster
 from bot.digests.digest_runner import DigestRunner, DigestSettings
 from bot.papers import ParsedPaper
 from storage.database import Database
@@ -21,7 +19,6 @@ from storage.destination_store import get_destination
 from storage.paper_store import store_papers
 from tests.chat_fixtures import make_bot
 from tests.fakes import fake_discord as fd
-from tests.fakes.fake_discord import FakeDiscord
 from tests.personal_fixtures import DAY1, DAY2, DIFFUSION, GNN, at, store_day
 
 ADA = fd.USER_ID  # the fake's interactions come from her
@@ -29,23 +26,6 @@ BOB = 930000000000000002
 CAROL = 930000000000000003
 CHANNEL_KEY = f"discord:{fd.GUILD_ID}:{fd.CHANNEL_ID}"
 _ids = iter(range(941000000000000001, 941000000000099999))
-
-
-@pytest.fixture
-async def api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    with FakeDiscord() as fake:
-        monkeypatch.setattr(discord.http.Route, "BASE", fake.url + fd.API)
-        yield fake
-
-
-@pytest.fixture
-async def client(api: FakeDiscord) -> AsyncIterator[discord.Client]:
-    bot = make_client(DiscordOptions(post_interval=0))
-    await bot.login("fake-token")
-    try:
-        yield bot
-    finally:
-        await bot.close()
 
 
 async def invoke(adapter: DiscordAdapter, command: str, options: list[dict[str, Any]] | None = None, *,

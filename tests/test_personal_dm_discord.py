@@ -11,9 +11,9 @@ from bot.scope import Scope
 from storage.personal_store import ensure_personal_destination
 from tests.fakes import fake_discord as fd
 from tests.personal_fixtures import DAY1, GNN, follow, store_day
-from tests.test_discord_adapter import api, connected, gateway, shown, wait_for
+from tests.test_discord_adapter import connected, gateway, shown, wait_for
 
-__all__ = ["api", "gateway"]  # fixtures shared with the Discord adapter tests
+__all__ = ["gateway"]  # a fixture shared with the Discord adapter tests
 
 ADA = fd.USER_ID
 BOB = 930000000000000002

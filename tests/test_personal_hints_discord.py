@@ -9,9 +9,7 @@ from adapters.discord.discord_adapter import DiscordAdapter
 from tests.chat_fixtures import make_bot
 from tests.fakes import fake_discord as fd
 from tests.personal_fixtures import DAY1, GNN, store_day
-from tests.test_personal_discord import ADA, api, client, invoke, runner, shown, text
-
-__all__ = ["api", "client"]  # fixtures shared with the personal Discord tests
+from tests.test_personal_discord import ADA, invoke, runner, shown, text
 
 PERSONAL = {"type": 5, "name": "personal", "value": True}
 
