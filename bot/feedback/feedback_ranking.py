@@ -38,10 +38,13 @@ class LearnedRanking:
         if model is None or not model.judgements:
             return [item for item in ranked if item.matched or not matched_only]
         adjusted = []
+        decide, adjust, vector = model.decide, model.adjust, self.vector  # once: this loop runs per channel
         for item in ranked:
-            if matched_only and not model.decide(item.result):
+            result = item.result
+            matched = decide(result)
+            if matched_only and not matched:
                 continue  # the dot product only for what the scope will see
-            adjusted.append(RankedPaper(item.paper, model.adjust(item.result, self.vector(item.paper))))
+            adjusted.append(RankedPaper(item.paper, adjust(result, vector(item.paper), matched)))
         if ordered:
             adjusted.sort(key=rank_key)
         return adjusted

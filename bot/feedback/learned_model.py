@@ -135,13 +135,14 @@ class LearnedModel:
             return result.evidence_score >= self.bar
         return bool(result.hits or result.together) and result.evidence_score >= self.bar
 
-    def adjust(self, result: MatchResult, vector: Mapping[str, float]) -> MatchResult:
+    def adjust(self, result: MatchResult, vector: Mapping[str, float], matched: bool | None = None) -> MatchResult:
         """The matcher's result as this channel would want it; unchanged without judgements. `vector` is the
-        paper's `paper_vector`."""
+        paper's `paper_vector`; `matched`, when the caller already asked `decide`."""
         if not self.judgements:
             return result
         push = self.influence * self.opinion(vector)
-        matched = self.decide(result)
+        if matched is None:
+            matched = self.decide(result)
         score = round(max(0.0, result.score + SCORE_SCALE * push), 4)
         listed = left_out = None
         if matched and not result.matched:
