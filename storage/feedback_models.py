@@ -3,6 +3,7 @@ learned from them."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,10 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
+
+
+def new_stamp() -> str:
+    return uuid.uuid4().hex
 
 NO_TOPIC = "none"  # a paper listed for its upvotes, judged without a topic: a candidate for "more like this"
 
@@ -45,6 +50,8 @@ class FeedbackModel(Base):
     topic: Mapped[str] = mapped_column(String(200))
     judgements: Mapped[int] = mapped_column(Integer)
     model: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # New on every refit: a process keeps the models it parsed while their stamps stay (empty: never kept).
+    stamp: Mapped[str] = mapped_column(String(32), default=new_stamp, server_default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (UniqueConstraint("scope", "topic_key", name="uq_feedback_models_scope_topic"),)

@@ -10,10 +10,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.feedback_models import NO_TOPIC, FeedbackModel, PaperJudgement
+from storage.feedback_models import NO_TOPIC, FeedbackModel, PaperJudgement, new_stamp
 from storage.models import Paper
 
 __all__ = ["NO_TOPIC", "TopicFeedback", "Votes", "delete_judgements", "judgements", "load_model", "load_models",
+           "model_stamps", "models_by_id",
            "recent_papers", "record_judgement", "relevant_topic_keys", "save_model", "summary", "votes"]
 
 
@@ -102,14 +103,14 @@ async def save_model(session: AsyncSession, scope: str, topic_key: str, topic: s
     found = (await session.execute(select(FeedbackModel.id).where(*where))).scalar_one_or_none()
     if found is not None:
         await session.execute(update(FeedbackModel).where(FeedbackModel.id == found).values(
-            model=model, judgements=judged, topic=topic, updated_at=func.now()))
+            model=model, judgements=judged, topic=topic, stamp=new_stamp(), updated_at=func.now()))
         return
     try:
         async with session.begin_nested():
             session.add(FeedbackModel(scope=scope, topic_key=topic_key, topic=topic, judgements=judged, model=model))
     except IntegrityError:  # refit at the same moment by another replica: the later fit wins
         await session.execute(update(FeedbackModel).where(*where).values(model=model, judgements=judged,
-                                                                         updated_at=func.now()))
+                                                                         stamp=new_stamp(), updated_at=func.now()))
 
 
 async def load_model(session: AsyncSession, scope: str, topic_key: str) -> dict[str, Any] | None:
@@ -125,6 +126,28 @@ async def load_models(session: AsyncSession, scopes: Sequence[str]) -> dict[tupl
         stmt = select(FeedbackModel.scope, FeedbackModel.topic_key, FeedbackModel.model).where(
             FeedbackModel.scope.in_(chunk))
         found.update({(s, k): m for s, k, m in (await session.execute(stmt)).all()})
+    return found
+
+
+async def model_stamps(session: AsyncSession, scopes: Sequence[str]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(row id, stamp) of every model of these scopes by (scope, topic key): what a process compares with the
+    models it already parsed before reading any model itself."""
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    for start in range(0, len(scopes), 500):
+        chunk = list(scopes[start:start + 500])
+        stmt = select(FeedbackModel.scope, FeedbackModel.topic_key, FeedbackModel.id, FeedbackModel.stamp).where(
+            FeedbackModel.scope.in_(chunk))
+        found.update({(s, k): (int(i), str(st)) for s, k, i, st in (await session.execute(stmt)).all()})
+    return found
+
+
+async def models_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[str, dict[str, Any]]]:
+    """(stamp, model) of these rows; a row deleted meanwhile is simply missing."""
+    found: dict[int, tuple[str, dict[str, Any]]] = {}
+    for start in range(0, len(ids), 500):
+        stmt = select(FeedbackModel.id, FeedbackModel.stamp, FeedbackModel.model).where(
+            FeedbackModel.id.in_(list(ids[start:start + 500])))
+        found.update({int(i): (str(st), m) for i, st, m in (await session.execute(stmt)).all()})
     return found
 
 

@@ -140,3 +140,42 @@ def test_a_stored_model_from_before_keeps_its_words_and_drops_its_single_click_b
     assert old.weights and old.judgements == 3 and old.bar is None
     assert LearnedModel.from_json(stored).bar == 1.95
     assert not LearnedModel.from_json({**stored, "version": 1}).judgements
+
+
+async def test_a_running_bot_keeps_parsed_models_and_sees_every_refit_and_reset(db):
+    """Replica A's digest runs keep the models they parsed; a judgement or a reset made through replica B (the
+    same database) is what A's next run composes with, and a model stored without a stamp (by a version from
+    before stamps) is read every time rather than kept stale."""
+    from sqlalchemy import update
+
+    from bot.feedback.model_cache import ModelCache
+    from storage.feedback_models import FeedbackModel
+
+    async with db.session() as s:
+        await store_papers(s, [ParsedPaper(title=f"Preference optimization study {n}", abstract=(
+            f"We study direct preference optimization (DPO) for alignment, case {n}, with reward models."),
+            source="test", arxiv_id=f"2501.0000{n}") for n in range(3)])
+    matcher, running = TopicMatcher(), ModelCache()
+
+    async def judge(n: int, relevant: bool) -> None:  # through replica B
+        async with db.session() as s:
+            paper = await find_paper(s, f"2501.0000{n}")
+            await feedback_service.judge(s, matcher, CHANNEL_A, "dpo", paper, "bob", relevant)
+
+    async def a_run() -> dict:
+        async with db.session() as s:
+            return await feedback_service.models_for(s, [CHANNEL_A.key, CHANNEL_B.key], running)
+
+    await judge(0, True)
+    first = await a_run()
+    assert [m.judgements for m in first.values()] == [1] and running.kept == 1
+    assert (await a_run()) == first
+    await judge(1, False)
+    assert [(m.relevant_count, m.not_relevant_count) for m in (await a_run()).values()] == [(1, 1)]
+    async with db.session() as s:
+        await feedback_service.reset(s, CHANNEL_A, "dpo")
+    assert await a_run() == {} and running.kept == 0
+    await judge(2, True)
+    async with db.session() as s:  # as an older replica would have written it
+        await s.execute(update(FeedbackModel).values(stamp=""))
+    assert [m.judgements for m in (await a_run()).values()] == [1] and running.kept == 0

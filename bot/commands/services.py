@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock, local_today
+from bot.feedback.model_cache import ModelCache
 from bot.summaries.summary_service import SummaryService
 from bot.topics.topic_service import TopicMatcher
 from storage.database import Database
@@ -27,6 +28,8 @@ class CoreServices:
     # Seconds a list (/papers today, top) waits for LLM TL;DRs before offline ones stand in, as digests do: an
     # interaction's "thinking…" must not last as long as the LLM's timeout. None: wait for them all.
     tldr_deadline: float | None = None
+    # Learned models parsed by this process, kept between digest runs while nobody refits them.
+    learned_models: ModelCache = field(default_factory=ModelCache)
 
     def today(self, timezone: str | None = None) -> date:
         return local_today(self.clock, timezone or self.default_timezone)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.feedback.feedback_ranking import LearnedRanking
 from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, spellings
+from bot.feedback.model_cache import ModelCache
 from bot.scope import Scope
 from bot.topics.matcher import match_paper
 from bot.topics.subscriptions import clean_topic
@@ -103,10 +104,11 @@ async def model_for(session: AsyncSession, scope: Scope, topic: str) -> LearnedM
     return LearnedModel.from_json(data) if data is not None else None
 
 
-async def models_for(session: AsyncSession, scopes: Iterable[str]) -> dict[tuple[str, str], LearnedModel]:
-    """Every learned model of these scope keys, by (scope key, topic key), for a digest run."""
-    found = await feedback_store.load_models(session, list(dict.fromkeys(scopes)))
-    return {k: LearnedModel.from_json(v) for k, v in found.items()}
+async def models_for(session: AsyncSession, scopes: Iterable[str], cache: ModelCache | None = None
+                     ) -> dict[tuple[str, str], LearnedModel]:
+    """Every learned model of these scope keys, by (scope key, topic key), for a digest run; through the
+    process's `cache` when given (only models refit since its last run are read)."""
+    return await (cache if cache is not None else ModelCache()).load(session, scopes)
 
 
 async def match_topic_for(session: AsyncSession, matcher: TopicMatcher, scope: Scope, topic: str, *,

@@ -1,0 +1,53 @@
+"""Learned models parsed once per process and kept while their stored stamp stays the same.
+
+Every digest run needs the model of each (channel, topic) it composes for: tens of thousands with a model on
+every subscription. Reading and decoding them all again each run was most of what the models added to a run's
+time (bench/digests_bench.py --models); models change only when someone judges, so a run reads the stamps
+(small) and only the models refit since the last run. Each replica keeps its own cache: a refit by another one
+changes the stamp in the shared database, so nobody composes with a stale model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.feedback.learned_model import LearnedModel
+from storage import feedback_store
+
+ModelKey = tuple[str, str]  # (scope key, topic key)
+
+
+class ModelCache:
+    """Handed in by the composition root (one per process), so every digest run of the process shares it."""
+
+    def __init__(self) -> None:
+        self._kept: dict[ModelKey, tuple[str, LearnedModel]] = {}
+
+    @property
+    def kept(self) -> int:
+        """How many parsed models this process holds."""
+        return len(self._kept)
+
+    async def load(self, session: AsyncSession, scopes: Iterable[str]) -> dict[ModelKey, LearnedModel]:
+        """Every stored model of these scope keys, as it is stored now."""
+        wanted = list(dict.fromkeys(scopes))
+        stamps = await feedback_store.model_stamps(session, wanted)
+        found: dict[ModelKey, LearnedModel] = {}
+        missing: dict[int, ModelKey] = {}
+        for key, (row_id, stamp) in stamps.items():
+            kept = self._kept.get(key)
+            if stamp and kept is not None and kept[0] == stamp:
+                found[key] = kept[1]
+            else:
+                missing[row_id] = key
+        for row_id, (stamp, data) in (await feedback_store.models_by_id(session, list(missing))).items():
+            key = missing[row_id]
+            found[key] = model = LearnedModel.from_json(data)
+            if stamp:
+                self._kept[key] = (stamp, model)
+        asked = set(wanted)
+        for key in [k for k in self._kept if k[0] in asked and k not in stamps]:
+            del self._kept[key]  # reset (or its scope removed) since: not kept for nobody
+        return found
