@@ -100,8 +100,7 @@ class LearnedModel:
     # The score from which this channel counts a paper, when its judgements disagree with the matcher's own
     # decision more often than a single score bar would: None keeps the matcher's decision.
     bar: float | None = None
-    _terms: tuple[dict[str, float], tuple[str, ...], tuple[float, ...]] | None = field(
-        default=None, repr=False, compare=False)
+    _terms: tuple[dict[str, float], frozenset[str]] | None = field(default=None, repr=False, compare=False)
     _written: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -117,11 +116,15 @@ class LearnedModel:
         """Similarity to the relevant papers minus similarity to the others (about -1 to 1), for a paper's
         `paper_vector`: rare words weigh more because the centroids carry their rarity."""
         if self._terms is None or self._terms[0] is not self.weights:
-            self._terms = (self.weights, tuple(self.weights), tuple(self.weights.values()))
-        _, terms, weights = self._terms
-        # all in C (map, dict.get, mul, sum): a digest run with a model on every subscription does this for
-        # each of tens of thousands of (channel, topic, paper) triples
-        return float(sum(map(operator.mul, map(vector.get, terms, itertools.repeat(0.0)), weights)))
+            self._terms = (self.weights, frozenset(self.weights))
+        weights, terms = self._terms
+        # A digest run with a model on every subscription does this for tens of thousands of (channel, topic,
+        # paper) triples, and a paper shares one or two of a model's 60 terms: one set intersection in C finds
+        # them. fsum: the same figure whatever order the set gives them in, in every process.
+        shared = terms & (vector.terms if isinstance(vector, PaperVector) else vector.keys())
+        if not shared:
+            return 0.0
+        return math.fsum(map(operator.mul, map(weights.__getitem__, shared), map(vector.__getitem__, shared)))
 
     def decide(self, result: MatchResult) -> bool:
         """Whether the channel would want this paper: the matcher's decision unless a learned bar moved it.
@@ -144,19 +147,20 @@ class LearnedModel:
         if matched is None:
             matched = self.decide(result)
         score = round(max(0.0, result.score + SCORE_SCALE * push), 4)
-        listed = left_out = None
-        if matched and not result.matched:
-            listed = "listed: this channel's judgements count papers that name the topic this much"
-        elif result.matched and not matched:
-            left_out = "left out: this channel marked papers that name the topic this little not for us"
-        likeness = None
-        if push >= NOTICE_AT and self.examples:
-            likeness = self._notes()[0]
-        elif push <= -NOTICE_AT:
-            likeness = self._notes()[1]
-        notes = [n for n in (listed, left_out, likeness) if n]
+        note = None
+        if matched != result.matched or push >= NOTICE_AT or push <= -NOTICE_AT:  # else (most papers) no note
+            notes = []
+            if matched and not result.matched:
+                notes.append("listed: this channel's judgements count papers that name the topic this much")
+            elif result.matched and not matched:
+                notes.append("left out: this channel marked papers that name the topic this little not for us")
+            if push >= NOTICE_AT and self.examples:
+                notes.append(self._notes()[0])
+            elif push <= -NOTICE_AT:
+                notes.append(self._notes()[1])
+            note = "; ".join(notes) or None
         return MatchResult(score, matched, result.hits, result.together, result.together_where, result.similarity,
-                           "; ".join(notes) or None, result.near)
+                           note, result.near)
 
     def _notes(self) -> tuple[str, str]:
         """The two likeness notes of this model, written once: a digest run adjusts thousands of results."""
@@ -277,9 +281,19 @@ def _short(title: str, limit: int = 60) -> str:
     return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
-def paper_vector(terms: Mapping[str, float]) -> dict[str, float]:
-    """A paper as every model scores it: sublinear term counts, unit length."""
-    return _unit({t: 1 + math.log(c) for t, c in terms.items() if c > 0})
+class PaperVector(dict[str, float]):
+    """A paper as every model scores it (sublinear term counts, unit length), with its terms as a set for the
+    intersection in `LearnedModel.opinion`: built once per paper per run, met by thousands of models."""
+
+    __slots__ = ("terms",)
+
+    def __init__(self, weights: Mapping[str, float]) -> None:
+        super().__init__(weights)
+        self.terms = frozenset(self)
+
+
+def paper_vector(terms: Mapping[str, float]) -> PaperVector:
+    return PaperVector(_unit({t: 1 + math.log(c) for t, c in terms.items() if c > 0}))
 
 
 def _centroid(vectors: list[dict[str, float]], idf: Mapping[str, float]) -> dict[str, float]:
