@@ -2,30 +2,27 @@
 
 Digests match a day's papers for thousands of (channel, topic) pairs. Without models they share one result per
 topic (`match_many`); a channel with a model for a topic needs the topic's near misses too (a learned bar may
-let one in), so those are computed once per topic here and shared as well, and each paper's vector is built
-once per run. Per (channel, topic) only the bar is checked and, for the papers that pass, one dot product.
+let one in), which the day's index scores once per topic along with the matches, and each paper's vector is
+built once per run. Per (channel, topic) only the bar is checked and, for the papers that pass, one dot product.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.feedback.learned_model import LearnedModel, paper_terms, paper_vector
-from bot.topics.matcher import match_paper
-from bot.topics.topic_service import DayIndex, RankedPaper, TopicMatcher, match_many, rank_key
+from bot.feedback.learned_model import LearnedModel, PaperVector, paper_terms, paper_vector
+from bot.topics.topic_service import RankedPaper, TopicMatcher, match_many, rank_key
 from storage.models import Paper
 
 
 class LearnedRanking:
-    """Per run (or per command): caches paper vectors and each topic's candidates over one set of papers."""
+    """Per run (or per command): caches paper vectors over one set of papers."""
 
     def __init__(self, matcher: TopicMatcher) -> None:
         self.matcher = matcher
-        self._vectors: dict[int, dict[str, float]] = {}
-        self._candidates: dict[tuple[str, int], list[RankedPaper]] = {}
-        self._index: tuple[Sequence[Paper], DayIndex] | None = None
+        self._vectors: dict[int, PaperVector] = {}
 
-    def vector(self, paper: Paper) -> dict[str, float]:
+    def vector(self, paper: Paper) -> PaperVector:
         found = self._vectors.get(paper.id)  # one ranking covers one read of the papers: ids suffice
         if found is None:
             found = self._vectors[paper.id] = paper_vector(paper_terms(self.matcher.analyze(paper)))
@@ -50,26 +47,9 @@ class LearnedRanking:
         return adjusted
 
     def candidates(self, topic: str, papers: Sequence[Paper]) -> list[RankedPaper]:
-        """The day's matches and near misses that name the topic: what a learned bar may choose from."""
-        query = self.matcher.compile(topic)
-        key = (query.topic, id(papers))
-        found = self._candidates.get(key)
-        if found is None:
-            index = self._day_index(papers)
-            found = []
-            for position in index.candidates(query):
-                paper, analyzed = index.analyzed[position]
-                result = match_paper(query, analyzed, rank_near_misses=False)
-                if result.matched or result.hits or result.together:
-                    found.append(RankedPaper(paper, result))
-            self._candidates[key] = found
-        return found
-
-    def _day_index(self, papers: Sequence[Paper]) -> DayIndex:
-        """The matcher's index of these papers, looked up once per list (its own check walks every paper)."""
-        if self._index is None or self._index[0] is not papers:
-            self._index = (papers, self.matcher.day_index(papers))
-        return self._index[1]
+        """The day's matches and near misses that name the topic: what a learned bar may choose from (scored
+        once per topic, shared with the plain lists)."""
+        return self.matcher.day_index(papers).naming(self.matcher.compile(topic))
 
     def match_day(self, topics: Sequence[str], papers: Sequence[Paper],
                   models: Mapping[str, LearnedModel]) -> dict[str, list[RankedPaper]]:

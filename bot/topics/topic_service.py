@@ -213,6 +213,7 @@ class DayIndex:
             for long_key in a.defined.values():
                 self.by_definition.setdefault(long_key, set()).add(index)
         self.results: dict[str, list[RankedPaper]] = {}  # channels share topics: match each once
+        self.named: dict[str, list[RankedPaper]] = {}
 
     def candidates(self, query: TopicQuery) -> list[int]:
         stems, exacts = query.anchors
@@ -224,6 +225,20 @@ class DayIndex:
         for key in query.term_keys:
             found |= self.by_definition.get(key, set())
         return sorted(found)
+
+    def naming(self, query: TopicQuery) -> list[RankedPaper]:
+        """The day's papers that name the topic, matches and near misses, in page order: scored once per topic
+        for every channel (the plain lists are its matches; a channel's learned bar may choose among all)."""
+        found = self.named.get(query.topic)
+        if found is None:
+            found = []
+            for position in self.candidates(query):
+                paper, analyzed = self.analyzed[position]
+                result = match_paper(query, analyzed, rank_near_misses=False)
+                if result.matched or result.hits or result.together:
+                    found.append(RankedPaper(paper, result))
+            self.named[query.topic] = found
+        return found
 
 
 def match_many(matcher: TopicMatcher, topics: Iterable[str], papers: Sequence[Paper]) -> dict[str, list[RankedPaper]]:
@@ -240,12 +255,7 @@ def match_many(matcher: TopicMatcher, topics: Iterable[str], papers: Sequence[Pa
         if known is not None:
             results[topic] = known
             continue
-        ranked = []
-        for position in index.candidates(query):
-            paper, analyzed = index.analyzed[position]
-            result = match_paper(query, analyzed, rank_near_misses=False)
-            if result.matched:
-                ranked.append(RankedPaper(paper, result))
+        ranked = [item for item in index.naming(query) if item.result.matched]
         ranked.sort(key=rank_key)
         results[topic] = index.results[query.topic] = ranked
     return results
