@@ -41,8 +41,9 @@ def test_judgements_cost_no_topic_on_papers_nobody_judged():
 
 
 @pytest.mark.xfail(strict=True, reason="the issue's bar is not reached: +0.001 macro-F1 on the 68 check topics (0.800 "
-                                       "-> 0.801), no topic loses; nothing tried gained on the tuning splits, fresh "
-                                       "topics included; see README, Judging papers")
+                                       "-> 0.801), no topic loses; nothing tried gained more than +0.009 on the tuning "
+                                       "splits, where perfect decisions on every paper naming the topic would gain "
+                                       "only +0.088; see README, Judging papers")
 def test_the_issues_bar_gain_of_0_08_and_no_topic_losing_more_than_0_02():
     plain, learned = figures()
     assert learned.macro_f1 - plain.macro_f1 >= MIN_GAIN and not _losses(plain, learned)
