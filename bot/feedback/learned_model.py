@@ -18,7 +18,7 @@ import itertools
 import math
 import operator
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 from bot.topics.matcher import MatchResult
@@ -100,7 +100,6 @@ class LearnedModel:
     # The score from which this channel counts a paper, when its judgements disagree with the matcher's own
     # decision more often than a single score bar would: None keeps the matcher's decision.
     bar: float | None = None
-    _terms: tuple[dict[str, float], frozenset[str]] | None = field(default=None, repr=False, compare=False)
     _written: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -115,13 +114,13 @@ class LearnedModel:
     def opinion(self, vector: Mapping[str, float]) -> float:
         """Similarity to the relevant papers minus similarity to the others (about -1 to 1), for a paper's
         `paper_vector`: rare words weigh more because the centroids carry their rarity."""
-        if self._terms is None or self._terms[0] is not self.weights:
-            self._terms = (self.weights, frozenset(self.weights))
-        weights, terms = self._terms
+        weights = self.weights
         # A digest run with a model on every subscription does this for tens of thousands of (channel, topic,
         # paper) triples, and a paper shares one or two of a model's 60 terms: one set intersection in C finds
-        # them. fsum: the same figure whatever order the set gives them in, in every process.
-        shared = terms & (vector.terms if isinstance(vector, PaperVector) else vector.keys())
+        # them (the paper's set against the model's dictionary: no set per model to build or to keep in memory).
+        # fsum: the same figure whatever order the set gives them in, in every process.
+        shared: Set[str] = (vector.terms.intersection(weights) if isinstance(vector, PaperVector)
+                            else weights.keys() & vector.keys())
         if not shared:
             return 0.0
         return math.fsum(map(operator.mul, map(weights.__getitem__, shared), map(vector.__getitem__, shared)))
