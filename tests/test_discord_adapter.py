@@ -476,7 +476,7 @@ async def test_channel_settings_need_manage_channels_and_reading_stays_open(db, 
         texts = [e.get("description", "") for rec in api.of(fd.FOLLOWUP) for e in rec.json()["embeds"]]
         answers = " | ".join(shown(t) for t in texts)
         assert "Daily digest for this channel at 09:00 UTC" in answers
-        assert "No digest set up here yet. Usage: /digest HH:MM" in answers  # Discord's own command name
+        assert "No digest set up here yet. Usage: /digest setting:HH:MM" in answers  # Discord's own option form
         assert answers.count("graph networks") == 1 and "diffusion models" in answers
     finally:
         await connector.stop()

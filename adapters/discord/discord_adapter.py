@@ -7,8 +7,9 @@ and the core's `Reply` becomes embeds (`discord_renderer`). Three Discord rules 
 - Nothing the bot sends may ping anyone: every send passes `AllowedMentions.none()` (and the client's default
   is the same), whatever the text contains.
 - The message-content intent is privileged; without it the bot still gets the text of messages that mention
-  it, which is all thread replies need. With it (`PAPERBOY_DISCORD_MESSAGE_CONTENT=true`), plain
-  "summarize 3" in a digest thread works without a mention; other messages there stay unanswered.
+  it, which is all thread replies need. With it (`PAPERBOY_DISCORD_MESSAGE_CONTENT=true`), plain thread
+  commands ("summarize 3", "more 3", "less 3", "like 3") in a digest thread, or as a reply to one of the bot's
+  lists, work without a mention; other messages there stay unanswered.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -32,12 +33,14 @@ from adapters.discord.discord_feedback import NEEDS_MANAGE_CHANNELS as NEEDS_MAN
 from adapters.discord.discord_feedback import judge_button_class, judge_view, start_button_class
 from adapters.discord.discord_renderer import batch_mentions, render_message, thread_name, truncate
 from bot.commands.command_core import CommandCore, error_reply
+from bot.commands.command_input import sanitize
 from bot.commands.command_table import CommandSpec
 from bot.commands.context import ChatContext
-from bot.commands.thread_replies import is_start_request, is_thread_request
+from bot.commands.thread_replies import is_start_request, is_thread_request, strip_mentions
 from bot.destination import Destination
 from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult
 from bot.errors import DeliveryError, StartupError
+from bot.feedback.feedback_commands import JUDGE_RE, LIKE_RE
 from bot.followups.poster import ThreadTarget
 from bot.messages import Message, Reply, Visibility
 
@@ -52,6 +55,7 @@ MAX_CHOICES = 25
 HINT = ("I answer in threads under my posts: mention me with “summarize 2”, “tl;dr 3”, or a question "
         "(“2: which dataset?”). For everything else: /papers help.")
 GUILD_ONLY = "Paperboy works in server channels, not in direct messages."
+RecordParts = Callable[[str, list[str], list[int]], Awaitable[None]]  # the core's `record_digest_parts`
 NEEDS_MANAGE_CHANNELS = ("Changing this channel's digest or topics needs the Manage Channels permission. "
                          "To follow a topic just for yourself: /subscribe with personal: True.")
 
@@ -113,6 +117,17 @@ def click_context(interaction: discord.Interaction) -> ChatContext | None:
         return None
     return ChatContext(PLATFORM, "", str(interaction.channel_id), str(interaction.user.id),
                        thread_ref=str(interaction.message.id), direct=True)
+
+
+def is_unaddressed_command(raw: str) -> bool:
+    """Whether a message without a mention is still for the bot (read with the content intent): a thread command
+    ("summarize 3", "tl;dr 2") or a judgement of a listed paper by its number ("more 3", "less 3", "like 3").
+    Judgements need the number here: a bare "+1" or "like this" in a thread is people talking to each other."""
+    if is_thread_request(raw):
+        return True
+    text = strip_mentions(sanitize(raw))
+    judged = JUDGE_RE.match(text) or LIKE_RE.match(text)
+    return judged is not None and judged.group("number") is not None
 
 
 def _may_manage(message: discord.Message) -> bool:
@@ -239,8 +254,8 @@ class DiscordAdapter:
         return me is not None and isinstance(resolved, discord.Message) and resolved.author.id == me.id
 
     async def on_message(self, message: discord.Message) -> None:
-        """A mention, or (with the content intent) a thread command such as "summarize 3", in one of the bot's
-        own threads or replying to one of its messages. Whether the message is for the bot is settled before
+        """A mention, or (with the content intent) a thread command such as "summarize 3" or "more 3", in one of
+        the bot's own threads or replying to one of its messages. Whether the message is for the bot is settled before
         anything is sent (not even "typing…"): people talk in threads, and other bots own threads too."""
         if message.author.bot:
             return
@@ -248,7 +263,7 @@ class DiscordAdapter:
             await self._on_direct(message)
             return
         mentioned = self._mentions_me(message)
-        if not mentioned and not (self.message_content and is_thread_request(message.content)):
+        if not mentioned and not (self.message_content and is_unaddressed_command(message.content)):
             return  # chatter, or a question not addressed to the bot
         channel: object = message.channel
         if isinstance(channel, discord.PartialMessageable):  # not cached: ask once what it is
@@ -302,7 +317,8 @@ class DiscordAdapter:
     # -- running ---------------------------------------------------------------------------------------------
 
     def poster(self, *, interval: float = 0.25) -> DiscordPoster:
-        return DiscordPoster(self.client, interval=interval, buttons=self.judge_button)
+        return DiscordPoster(self.client, interval=interval, buttons=self.judge_button,
+                             record=self.core.record_digest_parts)
 
 
 class Pacer:
@@ -389,12 +405,17 @@ class DiscordPoster:
 
     `PostResult.thread_ref` is the thread's id, so "@Paperboy summarize 2" inside it resolves to the digest.
     A failure before anything was posted raises `DeliveryError` (retried by the runner); once the first message
-    is out, later failures are logged and the post counts as delivered, so a retry never duplicates it."""
+    is out, later failures are logged and the post counts as delivered, so a retry never duplicates it.
+    The messages after the first of a split digest are recorded with the digest's papers (through `record`, the
+    core's `record_digest_parts`): a DM digest has no thread, so a reply to any of its messages must resolve to it,
+    and so must a reply to a later part in a channel."""
 
-    def __init__(self, client: discord.Client, *, interval: float = 0.25, buttons: type[Any] | None = None) -> None:
+    def __init__(self, client: discord.Client, *, interval: float = 0.25, buttons: type[Any] | None = None,
+                 record: RecordParts | None = None) -> None:
         self.client = client
         self._pace = Pacer(interval)
         self.buttons = buttons  # the adapter's 👍/👎 DynamicItem class: on the last message of a digest
+        self._record = record
 
     async def _direct(self, destination: Destination) -> discord.DMChannel:
         """A personal digest's channel: the person's DM with the bot (POST /users/@me/channels, cached by
@@ -435,7 +456,14 @@ class DiscordPoster:
                 extra["nonce"] = tag.part_nonce(index)
             return extra
 
-        first = await self._send_all(channel, batches, send_args, f"digest for {destination.key}")
+        sent = await self._send_all(channel, batches, send_args, f"digest for {destination.key}")
+        first = sent[0]
+        if self._record is not None and len(sent) > 1:
+            try:
+                await self._record(destination.key, [str(m.id) for m in sent[1:]],
+                                   [item.paper_id for item in message.items])
+            except Exception:  # the digest is out: a retry would post it again, so it counts as posted
+                log.exception("could not record the later messages of the digest for %s", destination.key)
         if destination.user:  # a DM has no threads: replies there go to the digest itself
             return PostResult(str(first.id))
         return PostResult(str(first.id), await self._open_thread(first, message, destination))
@@ -521,28 +549,27 @@ class DiscordPoster:
                                                  channel_id=int(destination.channel), fail_if_not_exists=False)
         batches = render_message(message)
         add_marker(batches[0][-1], followup_marker(target))
-        first = await self._send_all(channel, batches, lambda index, _batch: {
+        sent = await self._send_all(channel, batches, lambda index, _batch: {
             "allowed_mentions": NO_MENTIONS, "nonce": f"{target.tag}{index:02d}"[:25],
             "reference": reference if index == 0 else None}, f"follow-up for {destination.key}")
-        return str(first.id)
+        return str(sent[0].id)
 
     async def _send_all(self, channel: discord.abc.Messageable, batches: list[list[discord.Embed]],
-                        extra: Callable[[int, list[discord.Embed]], dict[str, Any]], what: str) -> discord.Message:
-        """Each batch as a message, paced; `extra` gives a message's other send arguments. A failure before the
-        first message is out raises `DeliveryError` (retried); after it, it is logged and the post counts as made,
-        so a retry never duplicates what is already in the channel."""
-        first: discord.Message | None = None
+                        extra: Callable[[int, list[discord.Embed]], dict[str, Any]],
+                        what: str) -> list[discord.Message]:
+        """Each batch as a message, paced; `extra` gives a message's other send arguments. Returns the messages
+        sent, in order. A failure before the first message is out raises `DeliveryError` (retried); after it, it
+        is logged and the post counts as made, so a retry never duplicates what is already in the channel."""
+        sent: list[discord.Message] = []
         try:
             for index, batch in enumerate(batches):
                 await self._pace.wait()
-                sent = await channel.send(embeds=batch, **extra(index, batch))
-                first = first or sent
+                sent.append(await channel.send(embeds=batch, **extra(index, batch)))
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            if first is None:
+            if not sent:
                 raise delivery_error(exc) from exc
             log.warning("%s posted in part: %s", what, exc)
-        assert first is not None
-        return first
+        return sent
 
     async def find_followup(self, destination: Destination, target: ThreadTarget) -> str | None:
         """The bot's follow-up carrying `ref <tag>` in its footer among the thread's latest messages."""

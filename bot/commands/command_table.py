@@ -127,7 +127,7 @@ async def _why(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
 async def _digest(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
     if personal_commands.is_personal(c.args):
         return await personal_commands.personal_digest(s, ctx, c.args)
-    return await digest_commands.digest(s, ctx, c.args, command=invocation(ctx.platform, "papers", "digest"))
+    return await digest_commands.digest(s, ctx, c.args)
 
 
 async def _mention(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:

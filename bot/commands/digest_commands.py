@@ -18,25 +18,30 @@ from storage.destination_models import Destination
 from storage.destination_store import ensure_destination, get_destination, touch
 from storage.paper_store import latest_day
 
-USAGE = "Usage: {c} HH:MM [TIMEZONE] [DAYS, e.g. mon-fri] · {c} off · {c} preview"
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-async def digest(services: CoreServices, ctx: ChatContext, args: str, *, command: str = "/papers digest") -> Reply:
-    """`command` is how the asker's platform spells this command (/digest on Discord), for the hints."""
+def usage(platform: str) -> str:
+    """The channel digest's usage line as the asker's platform takes it (`/digest setting:off` on Discord)."""
+    return "Usage: " + " · ".join(command_hint(platform, "papers", "digest", value=setting)
+                                  for setting in ("HH:MM [TIMEZONE] [DAYS, e.g. mon-fri]", "off", "preview"))
+
+
+async def digest(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
     words = args.split()
     if not words:
-        return await _describe(services, ctx, command)
+        return await _describe(services, ctx)
     if words[0].lower() == "off" and len(words) == 1:
         async with services.db.session() as session:
             destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel,
                                                    ctx.channel_name)
             destination.digest_enabled = False
             touch(destination)
-        return Reply(Message(text=f"Daily digest turned off for this channel. Turn it on with {command} HH:MM."))
+        turn_on = command_hint(ctx.platform, "papers", "digest", value="HH:MM")
+        return Reply(Message(text=f"Daily digest turned off for this channel. Turn it on with {turn_on}."))
     if words[0].lower() == "preview" and len(words) == 1:
         return await _preview(services, ctx)
-    at, days, timezone = parse_schedule(words, USAGE.format(c=command), ctx.platform)
+    at, days, timezone = parse_schedule(words, usage(ctx.platform), ctx.platform)
     async with services.db.session() as session:
         destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name)
         zone, days = set_schedule(destination, at, days, timezone, services.default_timezone)
@@ -84,11 +89,11 @@ def days_label(spec: str) -> str:
     return {"mon-fri": "weekdays", "mon-sun": "every day"}.get(spec, spec)
 
 
-async def _describe(services: CoreServices, ctx: ChatContext, command: str) -> Reply:
+async def _describe(services: CoreServices, ctx: ChatContext) -> Reply:
     async with services.db.session() as session:
         destination = await get_destination(session, ctx.destination)
     if destination is None:
-        return Reply(Message(text=f"No digest set up here yet. {USAGE.format(c=command)}"), Visibility.EPHEMERAL)
+        return Reply(Message(text=f"No digest set up here yet. {usage(ctx.platform)}"), Visibility.EPHEMERAL)
     zone = destination.timezone or services.default_timezone
     state = "on" if destination.digest_enabled else "off"
     return Reply(Message(text=f"Daily digest is {state}: {destination.digest_time} {zone} "

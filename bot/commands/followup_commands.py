@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.commands.command_hints import command_hint
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
 from bot.errors import UsageError
@@ -11,9 +12,12 @@ from bot.followups.followup_message import PaperNews, render_followup
 from bot.messages import Message, Reply, Visibility
 from storage import followup_store
 
-USAGE = "Usage: /papers followups on · /papers followups off · /papers followups (the recent ones)"
 RECENT_DIGESTS = 20  # the papers of the channel's last 20 digests
 SHOWN = 10  # papers listed, newest news first
+
+
+def _hint(platform: str, setting: str = "") -> str:
+    return command_hint(platform, "papers", "followups", value=setting)
 
 
 async def followups(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
@@ -23,9 +27,11 @@ async def followups(services: CoreServices, ctx: ChatContext, args: str) -> Repl
         if word == "on":
             return Reply(Message(text="Follow-ups are on: when a paper from a digest gets a new version, its code "
                                       "or many more upvotes, I say so once in that digest's thread."))
-        return Reply(Message(text="Follow-ups are off for this channel. Turn them back on with /papers followups on."))
+        return Reply(Message(text="Follow-ups are off for this channel. Turn them back on with "
+                                  f"{_hint(ctx.platform, 'on')}."))
     if word:
-        raise UsageError(USAGE)
+        raise UsageError(f"Usage: {_hint(ctx.platform, 'on')} · {_hint(ctx.platform, 'off')} · "
+                         f"{_hint(ctx.platform)} (the recent ones)")
     return await _recent(services, ctx)
 
 
@@ -39,7 +45,7 @@ async def _recent(services: CoreServices, ctx: ChatContext) -> Reply:
         papers = await followup_store.papers_by_id(session, {e.paper_id for e in events})
     state = "on" if enabled else "off"
     switch = "off" if enabled else "on"
-    context = [f"Follow-ups are {state} here (/papers followups {switch})."]
+    context = [f"Follow-ups are {state} here ({_hint(ctx.platform, switch)})."]
     news = []
     for pid in dict.fromkeys(e.paper_id for e in reversed(events)):
         paper = papers.get(pid)

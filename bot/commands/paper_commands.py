@@ -29,20 +29,21 @@ async def channel_timezone(services: CoreServices, ctx: ChatContext) -> str:
     return destination.timezone if destination is not None and destination.timezone else services.default_timezone
 
 
-def _page_number(text: str) -> int:
+def _page_number(text: str, platform: str) -> int:
     words = text.strip()
     if not words:
         return 1
-    require_ascii_digits(words, "/papers today 2")
+    example = command_hint(platform, "papers", "today", value="2")
+    require_ascii_digits(words, example)
     if not words.isdigit() or not 1 <= int(words) <= 99:
-        raise UsageError(f"{words[:10]!r} is not a page; use a number, e.g. /papers today 2 for the next ten")
+        raise UsageError(f"{words[:10]!r} is not a page; use a number, e.g. {example} for the next ten")
     return int(words)
 
 
 async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -> Reply:
     """Today's papers, ten a page (`page_text` "2": the 11th to 20th), matches first; a footer says how to see
-    the next ten, so a digest's "N more" footer points at `/papers today 2`."""
-    page = _page_number(page_text)
+    the next ten, so a digest's "N more" footer points at `/papers today 2` (on Discord `page:2`)."""
+    page = _page_number(page_text, ctx.platform)
     skip = (page - 1) * TODAY_LIMIT
     timezone = await channel_timezone(services, ctx)
     now_day = services.today(timezone)
@@ -75,7 +76,7 @@ async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -
     header = f"Papers of {day_label(day)}" + (f" ({skip + 1}–{skip + len(chosen)})" if page > 1 else "")
     context = [note]
     if (left := total - skip - len(chosen)) > 0:
-        context.append(f"{left} more — /papers today {page + 1}")
+        context.append(f"{left} more — {command_hint(ctx.platform, 'papers', 'today', value=str(page + 1))}")
     if day != now_day:
         context.insert(0, f"Nothing new on {day_label(now_day)}; showing the latest day, {day_label(day)}.")
     items = await items_with_tldrs(services.summaries, chosen, whys, deadline=services.tldr_deadline)

@@ -130,6 +130,6 @@ async def render_digest(plan: DigestPlan, summaries: SummaryService, *, platform
     else:
         follow = command_hint(platform, "subscribe", value="TOPIC")
         context.append(f"Top papers by upvotes. Follow topics with {follow}.")
-    if plan.more:
-        context.append(f"{plan.more} more — /papers today 2")  # the next ten (page 1 is about this digest)
+    if plan.more:  # the next ten (page 1 is about this digest)
+        context.append(f"{plan.more} more — {command_hint(platform, 'papers', 'today', value='2')}")
     return Message(header=f"Paperboy · {day_label(plan.day)}", items=items, context=context)

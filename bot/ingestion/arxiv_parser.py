@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import cast
 
 from bot.errors import ParseError
+from bot.ingestion.paper_checks import BadItem, SkipItem
 from bot.papers import ParsedPaper, parse_arxiv_ref
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -29,10 +30,12 @@ _MAX_ENTRY_ELEMENTS = 100_000  # the largest collaborations list ~5,000 authors,
 _RSS_ABSTRACT_RE = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE)
 
 
-def iter_arxiv_feed(blocks: Iterable[bytes], where: str = "feed") -> Iterator[ParsedPaper]:
+def iter_arxiv_feed(blocks: Iterable[bytes], where: str = "feed", *,
+                    skip: SkipItem | None = None) -> Iterator[ParsedPaper]:
     """The papers of an Atom or RSS feed as its bytes arrive. Each element is let go once read, so memory holds
     one entry, not the feed. The parser is `ET.fromstring`'s (expat): external entities are never loaded and
-    entity expansion is capped."""
+    entity expansion is capped. An entry that is not a paper (no title, no arXiv id) goes to `skip` when given,
+    else it raises `BadItem`; XML that does not parse and arXiv's "Error" entry always raise."""
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     path: list[ET.Element] = []  # the open elements, root first
     kind = ""
@@ -69,7 +72,14 @@ def iter_arxiv_feed(blocks: Iterable[bytes], where: str = "feed") -> Iterator[Pa
             path.pop()
             if entry_depth and len(path) == entry_depth:
                 entry_depth = 0
-                yield _atom_entry(elem, index, where) if kind == "atom" else _rss_item(elem, index, where)
+                try:
+                    paper = _atom_entry(elem, index, where) if kind == "atom" else _rss_item(elem, index, where)
+                except BadItem as bad:
+                    if skip is None:
+                        raise
+                    skip(bad)
+                else:
+                    yield paper
                 index += 1
             if path and not entry_depth and elem is not channel:
                 path[-1].remove(elem)  # read (or of no use): let it go
@@ -118,9 +128,9 @@ def _atom_entry(entry: ET.Element, index: int, where: str) -> ParsedPaper:
         raise ParseError(f"arXiv reported an error: {' '.join(summary.split())[:200]}", where=where)
     ref = parse_arxiv_ref(raw_id)
     if not title.strip() or not summary.strip():
-        raise ParseError(f"entry {index} has no title or summary", where=where)
+        raise BadItem("entry", index, "no title or summary", where=where)
     if ref is None:
-        raise ParseError(f"entry {index} has no arXiv id ({raw_id[:80]!r})", where=where)
+        raise BadItem("entry", index, f"no arXiv id ({raw_id[:80]!r})", where=where)
     authors = [
         " ".join(_child_text(a, f"{ATOM}name").split())
         for a in entry.findall(f"{ATOM}author")
@@ -147,7 +157,7 @@ def _rss_item(item: ET.Element, index: int, where: str) -> ParsedPaper:
         ref = parse_arxiv_ref(m.group(1)) or ref
     abstract = _RSS_ABSTRACT_RE.sub("", description, count=1)
     if not title.strip() or not abstract.strip():
-        raise ParseError(f"item {index} has no title or abstract", where=where)
+        raise BadItem("item", index, "no title or abstract", where=where)
     creators = _child_text(item, f"{DC}creator")
     authors = [" ".join(a.split()) for a in creators.split(",") if a.strip()] if creators.strip() else None
     categories = [c.text.strip() for c in item.findall("category") if c.text and c.text.strip()]

@@ -13,6 +13,7 @@ from bot.ingestion.arxiv_parser import iter_arxiv_feed
 from bot.ingestion.hf_json_parser import iter_hf_json
 from bot.ingestion.hf_page_parser import iter_hf_page
 from bot.ingestion.listing_reader import ListingReader, lines_of
+from bot.ingestion.paper_checks import SkipItem
 from bot.papers import ParsedPaper
 
 # Real listings are at most a few MB (an arXiv API page of 2,000 results is ~5 MB). Listings are parsed as a
@@ -37,17 +38,20 @@ def detect_format(text: str) -> str:
 
 
 def iter_listing(handle: BinaryIO, *, where: str, today: date, listed_on: date | None = None,
-                 limit: int = MAX_LISTING_BYTES) -> Iterator[ParsedPaper]:
+                 limit: int = MAX_LISTING_BYTES, skip: SkipItem | None = None) -> Iterator[ParsedPaper]:
     """The papers of any supported listing, read from a seekable handle as they are parsed; every failure is a
-    `ParseError` naming `where` (raised when the parse reaches it: the caller undoes what it stored)."""
+    `ParseError` naming `where` (raised when the parse reaches it: the caller undoes what it stored). With
+    `skip`, one JSON item or feed entry that is not a paper goes there instead and the rest is read. A saved HF
+    page has no such items: its papers are pairs of lines, and one line too many or too few shifts every paper
+    after it, so any fault there fails the page."""
     reader = ListingReader(handle, where, limit)
     kind = detect_format(reader.head())
     if kind == "hf-json":
-        yield from iter_hf_json(reader.text(), where=where, listed_on=listed_on)
+        yield from iter_hf_json(reader.text(), where=where, listed_on=listed_on, skip=skip)
     elif kind == "html":
         raise ParseError("an HTML page; save the papers page as text, or use hf:DATE to fetch it", where=where)
     elif kind in ("arxiv-atom", "arxiv-rss"):
-        yield from iter_arxiv_feed(reader.raw(), where)
+        yield from iter_arxiv_feed(reader.raw(), where, skip=skip)
     else:
         try:
             yield from iter_hf_page(lines_of(reader.text(), where), today=today, where=where)

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.errors import ParseError
 from bot.ingestion.json_items import JsonText
+from bot.ingestion.paper_checks import BadItem, SkipItem
 from bot.papers import ParsedPaper, parse_arxiv_ref
 
 SOURCE = "hf-api"
@@ -63,7 +64,7 @@ def _organization(*objs: dict[str, Any]) -> str | None:
 
 def _paper_from_item(item: Any, index: int, where: str) -> ParsedPaper:
     if not isinstance(item, dict):
-        raise ParseError(f"item {index} is not an object", where=where)
+        raise BadItem("item", index, "not an object", where=where, verb="is")
     nested = item.get("paper")
     paper: dict[str, Any] = nested if isinstance(nested, dict) else item
     raw_id = paper.get("id")
@@ -73,7 +74,7 @@ def _paper_from_item(item: Any, index: int, where: str) -> ParsedPaper:
     summary = _text(paper, "summary") or _text(item, "summary")
     missing = [name for name, value in (("id", raw_id), ("title", title), ("summary", summary)) if not value]
     if missing:
-        raise ParseError(f"item {index} has no {', '.join(missing)}", where=where)
+        raise BadItem("item", index, f"no {', '.join(missing)}", where=where)
     assert isinstance(raw_id, str) and title and summary
     ref = parse_arxiv_ref(raw_id)
     upvotes = paper.get("upvotes", item.get("upvotes"))
@@ -107,13 +108,21 @@ def parse_hf_json(text: str, *, where: str = "json", listed_on: date | None = No
     return list(iter_hf_json([text], where=where, listed_on=listed_on))
 
 
-def iter_hf_json(blocks: Iterable[str], *, where: str = "json", listed_on: date | None = None) -> Iterator[ParsedPaper]:
+def iter_hf_json(blocks: Iterable[str], *, where: str = "json", listed_on: date | None = None,
+                 skip: SkipItem | None = None) -> Iterator[ParsedPaper]:
     """The papers of a JSON listing as its text arrives: a list is read an item at a time, anything else
-    (a bare paper object, an API error) whole."""
+    (a bare paper object, an API error) whole. An item that is not a paper goes to `skip` when given (the
+    listing goes on), else it raises `BadItem`; JSON that does not parse always raises."""
     document = JsonText(blocks, where)
     items: Iterable[Any] = document.items() if document.is_array() else _items_of(document.whole(), where)
     for index, item in enumerate(items):
-        paper = _paper_from_item(item, index, where)
+        try:
+            paper = _paper_from_item(item, index, where)
+        except BadItem as bad:
+            if skip is None:
+                raise
+            skip(bad)
+            continue
         if listed_on is not None:  # the day we asked for is the listing day, whatever the submission time says
             paper.listed_on = listed_on
         yield paper

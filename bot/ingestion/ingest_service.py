@@ -2,8 +2,9 @@
 
 A source is parsed as a stream and stored a chunk of papers at a time, all in one transaction: memory stays
 bounded whatever the size, and a source found malformed anywhere (even in its last byte) is rolled back, leaving
-the database exactly as it was. A single paper that cannot be stored (see `paper_checks`) is skipped and
-reported instead, so one poisoned item never blocks the rest of a day.
+the database exactly as it was. A single paper that cannot be stored (see `paper_checks`), or a single JSON item
+or feed entry that is not a paper (no title, no id), is skipped and reported instead, so one poisoned item never
+blocks the rest of a day. A document whose every item is bad still fails: that is a changed format, not a typo.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.errors import UsageError
 from bot.ingestion.formats import MAX_LISTING_BYTES, iter_listing
 from bot.ingestion.http_fetchers import ArxivFetcher, HuggingFaceFetcher
-from bot.ingestion.paper_checks import Unstorable, checked_paper
+from bot.ingestion.paper_checks import BadItem, Unstorable, checked_paper
 from bot.papers import ParsedPaper, parse_arxiv_ref
 from storage.database import Database
 from storage.paper_store import WRITE_CHUNK, IngestCounts, PaperWriter
@@ -139,25 +140,35 @@ class Ingestor:
 
     async def _store(self, session: AsyncSession, docs: Sequence[Listing]) -> IngestCounts:
         """Every storable paper of the documents, a chunk at a time; why each other one is skipped ("title too
-        long at item 17"; items count from 0, like the parsers' messages)."""
+        long at item 17", "no summary at item 3"; items count from 0, like the parsers' messages)."""
         writer = PaperWriter(session)
         skipped: list[str] = []
         batch: list[ParsedPaper] = []
         try:
             for doc in docs:
                 prefix = f"{doc.where} " if len(docs) > 1 else ""
+                bad: list[BadItem] = []
+
+                def skip(item: BadItem, prefix: str = prefix, bad: list[BadItem] = bad) -> None:
+                    bad.append(item)
+                    skipped.append(f"{item.problem} at {prefix}{item.kind} {item.index}")
+
+                index = -1
                 with doc.open() as handle:
-                    papers = iter_listing(handle, where=doc.where, today=self.today(), listed_on=doc.listed_on)
+                    papers = iter_listing(handle, where=doc.where, today=self.today(), listed_on=doc.listed_on,
+                                          skip=skip)
                     for index, paper in enumerate(papers):
                         try:
                             batch.append(checked_paper(paper))
                         except Unstorable as exc:
-                            skipped.append(f"{exc} at {prefix}item {index}")
+                            skipped.append(f"{exc} at {prefix}item {index + len(bad)}")
                         if len(batch) >= WRITE_CHUNK:
                             await writer.add(batch)
                             batch = []
                         elif index % _YIELD_EVERY == 0:
                             await asyncio.sleep(0)  # let the rest of the bot (and the writer's statement) run
+                if bad and index < 0:
+                    raise bad[0]  # not one paper: the source's format is not what we read
             if batch:
                 await writer.add(batch)
             counts = await writer.finish()

@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
+from bot.errors import ParseError
 from bot.papers import ParsedPaper
 
 MAX_INT = 2**31 - 1  # INTEGER columns on PostgreSQL
@@ -34,6 +36,22 @@ _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
 class Unstorable(Exception):
     """Why one paper is skipped ("title too long"); the source's other papers are still stored."""
+
+
+class BadItem(ParseError):
+    """One item of a well-formed listing that is not a paper ("item 3 has no summary", "entry 2 has no arXiv id").
+    The listing around it still reads, so the ingestor skips it with a counted warning, as it does an `Unstorable`
+    paper: one mangled item must not cost a whole day. Parsing without a `skip` callback raises it, as the
+    `ParseError` it is."""
+
+    def __init__(self, kind: str, index: int, problem: str, *, where: str | None = None, verb: str = "has") -> None:
+        self.kind = kind  # item | entry
+        self.index = index
+        self.problem = problem  # "no summary", "not an object"
+        super().__init__(f"{kind} {index} {verb} {problem}", where=where)
+
+
+SkipItem = Callable[[BadItem], None]
 
 
 def clean_text(value: str) -> str:

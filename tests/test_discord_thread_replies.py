@@ -1,0 +1,109 @@
+"""Thread replies on Discord through the gateway and discord.py's HTTP client against the fake Discord: with the
+content intent a plain "more 3" in a digest's thread is understood like "summarize 3" (people's chatter there is
+still left alone), and a reply to any message of a DM digest split over several messages is understood."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.digests.digest_runner import DigestRunner, DigestSettings
+from bot.papers import ParsedPaper
+from bot.scope import Scope
+from storage.destination_store import ensure_destination
+from storage.paper_store import store_papers
+from storage.personal_store import ensure_personal_destination
+from tests.fakes import fake_discord as fd
+from tests.personal_fixtures import DAY1, DIFFUSION, GNN, at, follow, store_day
+from tests.test_discord_adapter import OTHER_USER, assert_safe_sends, connected, gateway, shown, wait_for
+
+__all__ = ["gateway"]  # a fixture shared with the Discord adapter tests
+
+ADA = fd.USER_ID
+
+
+def say(gw: fd.FakeGateway, n: int, channel: int, text: str, *, reply_to: dict[str, Any] | None = None,
+        guild: bool = True) -> None:
+    data = fd.message(970000000000000300 + n, channel, content=text, author=fd.user(ADA, "ada"),
+                      reference=int(reply_to["id"]) if reply_to else None, referenced=reply_to)
+    gw.dispatch("MESSAGE_CREATE", {**data, "guild_id": str(fd.GUILD_ID)} if guild else data)
+
+
+def said(rec: Any) -> str:
+    return shown("\n".join(t for e in rec.json()["embeds"] for t in (e.get("title"), e.get("description")) if t))
+
+
+async def test_with_the_content_intent_judging_in_a_digest_thread_needs_no_mention(db, api, gateway):
+    await store_day(db, DAY1)
+    await follow(db, Scope.for_channel("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID)), DIFFUSION)
+    connector, bot = await connected(db, message_content=True)
+    try:
+        async with db.session() as s:
+            destination = await ensure_destination(s, "discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), "papers")
+        runner = DigestRunner(bot.core.services, {"discord": connector.poster}, owner="test",
+                              settings=DigestSettings(lease_seconds=300))
+        assert (await runner.run_one(destination, DAY1, now=at(DAY1, 9))).status == "posted"
+        ours = int(api.of(fd.THREAD)[0].path.split("/")[-2])
+        theirs = 980000000000000001
+        gateway.dispatch("THREAD_CREATE", {**fd.thread_channel(ours), "newly_created": True})
+        gateway.dispatch("THREAD_CREATE", {**fd.thread_channel(theirs, owner_id=OTHER_USER, name="chat"),
+                                           "newly_created": True})
+        before = len(api.of(fd.MESSAGE))
+        say(gateway, 1, ours, "+1")  # agreeing with someone: chatter, not a judgement
+        say(gateway, 2, ours, "like this")
+        say(gateway, 3, fd.CHANNEL_ID, "more 2")  # the channel itself, replying to nothing
+        say(gateway, 4, theirs, "more 2")  # someone else's thread
+        say(gateway, 5, ours, "more 2")
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > before)
+        say(gateway, 6, ours, "less 3")
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > before + 1)
+    finally:
+        await connector.stop()
+    relevant, not_for_us = api.of(fd.MESSAGE)[before:]
+    assert relevant.path == not_for_us.path == f"{fd.API}/channels/{ours}/messages"
+    assert said(relevant).startswith("Noted — relevant: “Diffusion models for image synthesis")
+    assert said(not_for_us).startswith("Noted — not for us:")
+    assert_safe_sends(api)
+
+
+def long_gnn_papers(n: int = 10) -> list[ParsedPaper]:
+    """Papers whose long titles make a ten-paper digest take two Discord messages."""
+    return [ParsedPaper(title=f"Graph neural networks for molecules, study {i}: "
+                              + "message passing over molecular graphs with attention " * 5,
+                        abstract="We propose a graph neural network for molecular property prediction; graph neural "
+                                 "networks beat the baselines on eleven benchmarks of molecules and materials.",
+                        source="hf-api", arxiv_id=f"2604.{DAY1.day:02d}{i:03d}", listed_on=DAY1, upvotes=1)
+            for i in range(n)]
+
+
+async def test_a_reply_to_a_later_message_of_a_split_dm_digest_is_understood(db, api, gateway):
+    async with db.session() as s:
+        await store_papers(s, long_gnn_papers())
+        mine = await ensure_personal_destination(s, "discord", str(fd.GUILD_ID), str(ADA))
+        mine.digest_enabled = True
+        key = mine.key
+    await follow(db, Scope.for_user("discord", str(fd.GUILD_ID), str(ADA)), GNN)
+    connector, bot = await connected(db)  # DMs carry their text without the content intent
+    try:
+        runner = DigestRunner(bot.core.services, {"discord": connector.poster}, owner="test",
+                              settings=DigestSettings(lease_seconds=300))
+        assert [o.status for o in await runner.run_for(DAY1, key)] == ["posted"]
+        dm = int(api.dms[ADA]["id"])
+        parts = api.posted[dm]
+        assert len(parts) >= 2
+        last = parts[-1]
+        listed = {int(n): title for e in last["embeds"]
+                  for n, title in re.findall(r"^\*\*(\d+)\. \[(.{40})", e.get("description", ""), flags=re.M)}
+        numbers = sorted(listed)
+        assert numbers and numbers[0] > 1  # the later message goes on numbering where the first stopped
+        before = len(api.of(fd.MESSAGE))
+        say(gateway, 10, dm, f"summarize {numbers[-1]}", reply_to=last, guild=False)
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > before)
+        say(gateway, 11, dm, f"more {numbers[0]}", reply_to=last, guild=False)
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > before + 1)
+    finally:
+        await connector.stop()
+    summary, judged = api.of(fd.MESSAGE)[before:]
+    assert summary.path == judged.path == f"{fd.API}/channels/{dm}/messages"
+    assert said(summary).startswith(f"Summary: {shown(listed[numbers[-1]])}")
+    assert said(judged).startswith(f"Noted — relevant: “{shown(listed[numbers[0]])}")
