@@ -33,14 +33,12 @@ from adapters.discord.discord_feedback import NEEDS_MANAGE_CHANNELS as NEEDS_MAN
 from adapters.discord.discord_feedback import judge_button_class, judge_view, start_button_class
 from adapters.discord.discord_renderer import batch_mentions, render_message, thread_name, truncate
 from bot.commands.command_core import CommandCore, error_reply
-from bot.commands.command_input import sanitize
 from bot.commands.command_table import CommandSpec
 from bot.commands.context import ChatContext
-from bot.commands.thread_replies import is_start_request, is_thread_request, strip_mentions
+from bot.commands.thread_replies import is_start_request, is_unaddressed_command
 from bot.destination import Destination
 from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult
 from bot.errors import DeliveryError, StartupError
-from bot.feedback.feedback_commands import JUDGE_RE, LIKE_RE
 from bot.followups.poster import ThreadTarget
 from bot.messages import Message, Reply, Visibility
 
@@ -117,17 +115,6 @@ def click_context(interaction: discord.Interaction) -> ChatContext | None:
         return None
     return ChatContext(PLATFORM, "", str(interaction.channel_id), str(interaction.user.id),
                        thread_ref=str(interaction.message.id), direct=True)
-
-
-def is_unaddressed_command(raw: str) -> bool:
-    """Whether a message without a mention is still for the bot (read with the content intent): a thread command
-    ("summarize 3", "tl;dr 2") or a judgement of a listed paper by its number ("more 3", "less 3", "like 3").
-    Judgements need the number here: a bare "+1" or "like this" in a thread is people talking to each other."""
-    if is_thread_request(raw):
-        return True
-    text = strip_mentions(sanitize(raw))
-    judged = JUDGE_RE.match(text) or LIKE_RE.match(text)
-    return judged is not None and judged.group("number") is not None
 
 
 def _may_manage(message: discord.Message) -> bool:

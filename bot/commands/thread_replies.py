@@ -65,6 +65,17 @@ def is_thread_request(raw: str) -> bool:
     return bool(_REQUEST_RE.match(strip_mentions(sanitize(raw))))
 
 
+def is_unaddressed_command(raw: str) -> bool:
+    """Whether a message without a mention is still for the bot (on platforms that see every message in a
+    thread): a thread command ("summarize 3", "tl;dr 2") or a judgement of a listed paper by its number ("more 3",
+    "less 3", "like 3"). Judgements need the number: a bare "+1" or "like this" is people talking to each other."""
+    if is_thread_request(raw):
+        return True
+    text = strip_mentions(sanitize(raw))
+    judged = feedback_commands.JUDGE_RE.match(text) or feedback_commands.LIKE_RE.match(text)
+    return judged is not None and judged.group("number") is not None
+
+
 def is_start_request(raw: str) -> bool:
     """Whether a thread message asks to start a topic from a listed paper ("like 3"): a change to the channel's
     topics, which platforms with roles allow only to those who may manage the channel."""
