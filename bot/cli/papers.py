@@ -34,7 +34,8 @@ def register(cli: typer.Typer) -> None:
         sample: Annotated[bool, typer.Option("--sample", help="Ingest the sample pages bundled with Paperboy.")]
         = False,
     ) -> None:
-        """Store papers from listings; each source is all-or-nothing."""
+        """Store papers from listings: a source that fails stores nothing; an item in it that is not a paper is
+        skipped and reported."""
         try:
             parsed: list[Source] = [parse_source(s) for s in sources or []]
         except UsageError as exc:
