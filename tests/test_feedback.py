@@ -179,3 +179,13 @@ async def test_a_running_bot_keeps_parsed_models_and_sees_every_refit_and_reset(
     async with db.session() as s:  # as an older replica would have written it
         await s.execute(update(FeedbackModel).values(stamp=""))
     assert [m.judgements for m in (await a_run()).values()] == [1] and running.kept == 0
+    await judge(0, True)  # stamped again; a cache holding one model still serves two channels' models right
+    async with db.session() as s:
+        paper = await find_paper(s, "2501.00001")
+        await feedback_service.judge(s, matcher, CHANNEL_B, "dpo", paper, "bob", False)
+    small = ModelCache(limit=1)
+    for _ in range(2):
+        async with db.session() as s:
+            found = await feedback_service.models_for(s, [CHANNEL_A.key, CHANNEL_B.key], small)
+        assert sorted((k[0], m.relevant_count, m.not_relevant_count) for k, m in found.items()) == [
+            (CHANNEL_A.key, 2, 0), (CHANNEL_B.key, 0, 1)] and small.kept == 1

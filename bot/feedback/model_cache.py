@@ -9,6 +9,7 @@ changes the stamp in the shared database, so nobody composes with a stale model.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +20,16 @@ from storage import feedback_store
 ModelKey = tuple[str, str]  # (scope key, topic key)
 
 
+# A parsed model takes about 7 kB: 50,000 (10,000 channels with five judged topics each) about 350 MB. Beyond
+# this many the oldest are dropped, and runs read those again as a process that has just started does.
+KEPT_MODELS = 50_000
+
+
 class ModelCache:
     """Handed in by the composition root (one per process), so every digest run of the process shares it."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = KEPT_MODELS) -> None:
+        self.limit = limit
         self._kept: dict[ModelKey, tuple[str, LearnedModel]] = {}
 
     @property
@@ -46,7 +53,10 @@ class ModelCache:
             key = missing[row_id]
             found[key] = model = LearnedModel.from_json(data)
             if stamp:
+                self._kept.pop(key, None)  # re-inserted: the newest read is the last dropped
                 self._kept[key] = (stamp, model)
+        for key in list(itertools.islice(self._kept, max(0, len(self._kept) - self.limit))):
+            del self._kept[key]
         asked = set(wanted)
         for key in [k for k in self._kept if k[0] in asked and k not in stamps]:
             del self._kept[key]  # reset (or its scope removed) since: not kept for nobody
