@@ -122,8 +122,9 @@ class DigestRunner:
             context.topics = await all_channel_subscriptions(session)
             context.topics.update(await all_personal_subscriptions(session))  # DM digests, mention routing
             context.mentions = await mention_opt_ins(session, keys)
-            context.models = await feedback_service.models_for(session, context.topics,
-                                                                 self.services.learned_models)
+            # only the composed scopes' models: a tick with three channels due reads three channels' models
+            scopes = [routing.digest_scope(d).key for d in destinations]
+            context.models = await feedback_service.models_for(session, scopes, self.services.learned_models)
             context.seen = await posted_paper_ids_by_destination(session, keys)
             seen_days = await days_of(session, {i for ids in context.seen.values() for i in ids})
         for key, ids in context.seen.items():
