@@ -73,6 +73,8 @@ async def test_feedback_topics_from_papers_and_the_dm_digest_name_discords_optio
     assert "Usage: /subscribe topic:like PAPER_ID [PAPER_ID …] (1 to 10 papers)" in await answer(
         "subscribe", [text("like " + " ".join(f"#{n}" for n in range(1, 12)), "topic")])
     assert "say which topic, e.g. “diffusion models”" in await answer("subscribe", [text('""', "topic")])
+    assert "unknown option -x. Usage: /subscribe topic [personal]" in await answer("subscribe", [text("-x", "topic")])
+    assert "e.g. /papers show paper:#12" in await answer("papers", [text("١٢", "paper")], sub="show")
 
     # 👍 on a paper no topic of the channel's matched offers a topic, and says how to remove it again.
     listing = await _listing(adapter, api)
