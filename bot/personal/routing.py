@@ -51,20 +51,25 @@ def personalize(destination: Destination, message: Message) -> Message:
         return message
     if message.header:
         message.header = f"{message.header} · for you"
-    more = f" more — {command_hint(destination.platform, 'papers', 'today', value='2')}"
-    message.context = [_personal_line(line, more) for line in message.context]
+    message.context = personal_context(destination.platform, message.context)
     stop = command_hint(destination.platform, "papers", "digest", value="off", personal=True)
     message.context.append(f"Your personal digest: {stop} stops it.")
     return message
 
 
-def _personal_line(line: str, more: str) -> str:
-    if line.startswith("Topics: "):
-        return "Your topics: " + line.removeprefix("Topics: ")
-    count = line.removesuffix(more)
-    if count != line and count.isdigit():
-        return f"{count} more match your topics."
-    return line
+def personal_context(platform: str, context: list[str]) -> list[str]:
+    """A digest's small print for a person's own list: "Your topics", and "N more match your topics." where a
+    channel's digest points at `/papers today 2`, which pages a channel's list, never the person's."""
+    more = f" more — {command_hint(platform, 'papers', 'today', value='2')}"
+    lines = []
+    for line in context:
+        count = line.removesuffix(more)
+        if line.startswith("Topics: "):
+            line = "Your topics: " + line.removeprefix("Topics: ")
+        elif count != line and count.isdigit():
+            line = f"{count} more match your topics."
+        lines.append(line)
+    return lines
 
 
 def with_mentions(matcher: TopicMatcher, destination: Destination, message: Message, papers: Sequence[Paper],
