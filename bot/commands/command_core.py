@@ -82,7 +82,7 @@ class CommandCore:
 
         async def work() -> Reply:
             name, args = split_command(text)
-            command = parse(name, args)
+            command = parse(name, args, ctx.platform)
             call.command = command_label(command)
             return await self._dispatch(ctx, command)
 
@@ -95,7 +95,7 @@ class CommandCore:
         call = _Call()
 
         async def work() -> Reply:
-            command = parse(name, args)
+            command = parse(name, args, ctx.platform)
             call.command = command_label(command)
             return await self._dispatch(ctx, command)
 

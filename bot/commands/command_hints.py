@@ -53,3 +53,15 @@ def command_hint(platform: str, name: str, sub: str | None = None, *, value: str
     if value:
         words.append(value)
     return " ".join(words)
+
+
+def optional_personal_hint(platform: str, name: str, sub: str | None = None, *, value: str = "") -> str:
+    """A usage line's form with the personal flag marked optional, where the platform takes it:
+    `/papers feedback [--me] reset TOPIC`, on Discord `/papers feedback what:reset TOPIC [personal:True]`."""
+    plain = command_hint(platform, name, sub, value=value).split(" ")
+    flagged = command_hint(platform, name, sub, value=value, personal=True).split(" ")
+    at = next((i for i, (a, b) in enumerate(zip(plain, flagged, strict=False)) if a != b), len(plain))
+    if len(flagged) != len(plain) + 1 or flagged[at + 1:] != plain[at:]:
+        return " ".join(plain)  # no personal flag for this command
+    flagged[at] = f"[{flagged[at]}]"
+    return " ".join(flagged)

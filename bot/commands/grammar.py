@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from bot.commands.command_hints import command_hint
 from bot.commands.command_input import (
     MAX_INPUT_CHARS,
     Command,
@@ -16,7 +17,15 @@ from bot.commands.command_input import (
     require_ascii_digits,
     sanitize,
 )
-from bot.commands.command_table import COMMANDS, PAPER_REF, CommandSpec, slash_command, spec, usage_line
+from bot.commands.command_table import (
+    COMMANDS,
+    OPTION_PLATFORMS,
+    PAPER_REF,
+    CommandSpec,
+    slash_command,
+    spec,
+    usage_line,
+)
 from bot.errors import UsageError
 
 __all__ = ["COMMANDS", "MAX_INPUT_CHARS", "Command", "has_foreign_digits", "parse", "parse_time",
@@ -35,33 +44,40 @@ def split_command(text: str) -> tuple[str, str]:
     return head.lstrip("/").lower(), rest.strip()
 
 
-def parse(name: str, args: str) -> Command:
+def _usage(entry: CommandSpec, platform: str) -> str:
+    """The entry's usage as the asker's platform takes it: Discord's typed options ("/subscribe topic [personal]")
+    reach the grammar as text too, and must not be told about `--me`."""
+    return "Usage: " + (entry.option_synopsis() if platform in OPTION_PLATFORMS else entry.usage)
+
+
+def parse(name: str, args: str, platform: str = "console") -> Command:
+    """`platform` is the asker's, for the usage lines of refusals."""
     name = name.lstrip("/").lower()
     args = sanitize(args)
     command = slash_command(name)
     if command is None:
         raise UsageError(f"unknown command /{name[:30]}. Try /papers help")
     if any(entry.sub is not None for entry in command.entries):
-        return _parse_sub(name, args)
+        return _parse_sub(name, args, platform)
     entry = spec(name)
     if not entry.arguments:
         if args and args not in ("--me", "me"):
-            raise UsageError(f"Usage: {entry.usage}")
+            raise UsageError(_usage(entry, platform))
         return Command(name)
     flags = set()
     words = args.split(" ") if args else []
     while words and words[0].startswith("-"):
         flag = words.pop(0)
         if flag not in _PERSONAL_FLAGS:
-            raise UsageError(f"unknown option {flag[:30]}. Usage: {entry.usage}")
+            raise UsageError(f"unknown option {flag[:30]}. {_usage(entry, platform)}")
         flags.add("me")
     rest = " ".join(words)
     if not rest:
-        raise UsageError(f"Usage: {entry.usage}")
+        raise UsageError(_usage(entry, platform))
     return Command(name, args=rest, flags=frozenset(flags))
 
 
-def _parse_sub(name: str, args: str) -> Command:
+def _parse_sub(name: str, args: str, platform: str) -> Command:
     usage = usage_line(name)
     command = slash_command(name)
     assert command is not None
@@ -77,11 +93,12 @@ def _parse_sub(name: str, args: str) -> Command:
         raise UsageError(f"/{name} {sub} takes no arguments. {usage}")
     for argument in entry.arguments[:1]:
         if argument.choices and rest.lower() not in ("", *argument.choices):
-            raise UsageError(f"Usage: {entry.usage}")
+            raise UsageError(_usage(entry, platform))
         if argument.required and not rest:
-            raise UsageError(f"Usage: {entry.usage}")
+            raise UsageError(_usage(entry, platform))
         if argument.required and _FLAG_RE.match(rest.split(" ")[0]):
-            raise UsageError(f"unknown option {rest.split(' ')[0][:30]}. {usage}")
+            shown = usage if platform not in OPTION_PLATFORMS else _usage(entry, platform)
+            raise UsageError(f"unknown option {rest.split(' ')[0][:30]}. {shown}")
         if argument is PAPER_REF and not any(c.isalpha() for c in rest):  # an id (#12, 2401.12345), not a title
-            require_ascii_digits(rest, f"/{name} {sub} #12")
+            require_ascii_digits(rest, command_hint(platform, name, sub, value="#12"))
     return Command(name, sub, rest)

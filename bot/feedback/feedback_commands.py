@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
+from bot.commands.command_hints import command_hint, optional_personal_hint
 from bot.commands.command_input import require_ascii_digits
 from bot.commands.context import ChatContext
 from bot.commands.paper_items import paper_ref as paper_ref_of
@@ -46,11 +47,17 @@ LIKE_RE = re.compile(r"^(?:start\s+(?:a\s+)?topic\s+)?like\s*(?:this\s*)?(?:#|no
                      r"[\s.!]*$", re.IGNORECASE)
 _UP = ("more", "👍", "+1", ":+1:", ":thumbsup:")
 MAX_LIKE_PAPERS = 10
-FEEDBACK_USAGE = "Usage: /papers feedback [--me] · /papers feedback [--me] reset TOPIC"
 PERSONAL_FLAGS = ("--me", "-m")
 PERSONAL_PREFIX = "me:"  # see personal_ref
 START_TOPIC_LABEL = "Start a topic like this"
 _PERSONAL_ACTIONS = (ActionKind.RELEVANT, ActionKind.NOT_RELEVANT, ActionKind.START_TOPIC)
+
+
+def feedback_usage(platform: str) -> str:
+    """As the asker's platform takes it: `/papers feedback [--me] reset TOPIC`, on Discord
+    `/papers feedback what:reset TOPIC [personal:True]`."""
+    return "Usage: " + " · ".join(optional_personal_hint(platform, "papers", "feedback", value=v)
+                                  for v in ("", "reset TOPIC"))
 
 
 def verdict_of(verb: str) -> bool | None:
@@ -238,8 +245,9 @@ def judgement_line(paper: Paper, topics: list[str], relevant: bool | None,
 
 def _offer_line(scope: Scope) -> str:
     whose = "your topics" if scope.is_personal else "this channel's topics"
+    remove = command_hint(scope.platform, "unsubscribe", value="TOPIC", personal=scope.is_personal)
     return (f"It matched none of {whose}: start a topic like this paper? It is named after the paper's strongest "
-            "words, and /unsubscribe removes it.")
+            f"words, and {remove} removes it.")
 
 
 async def _started_from(services: CoreServices, scope: Scope, paper: Paper) -> str | None:
@@ -293,7 +301,7 @@ async def feedback(services: CoreServices, ctx: ChatContext, args: str) -> Reply
     if not words:
         return await _summary(services, scope)
     if words[0].lower() != "reset" or len(words) < 2 or not words[1].strip():
-        raise UsageError(FEEDBACK_USAGE)
+        raise UsageError(feedback_usage(ctx.platform))
     topic = words[1].strip()
     async with services.db.session() as session:
         forgotten = await feedback_service.reset(session, scope, topic)
@@ -323,7 +331,7 @@ async def _summary(services: CoreServices, scope: Scope) -> Reply:
         lines.append(f"• {entry.topic if entry.topic_key != NO_TOPIC else 'no topic (more like this)'}: "
                      f"👍 {entry.relevant} · 👎 {entry.not_relevant}" + (f" · learned: {terms}" if terms else "")
                      + bar)
-    reset = "/papers feedback --me reset TOPIC" if scope.is_personal else "/papers feedback reset TOPIC"
+    reset = command_hint(scope.platform, "papers", "feedback", value="reset TOPIC", personal=scope.is_personal)
     return Reply(Message(header=header, body="\n".join(lines), context=[f"{reset} forgets a topic's judgements"]),
                  Visibility.EPHEMERAL)
 
@@ -333,7 +341,8 @@ async def subscribe_like(services: CoreServices, ctx: ChatContext, refs: str, *,
     with the examples judged relevant for it, so it matches like them from the start."""
     wanted = refs.replace(",", " ").split()
     if not wanted or len(wanted) > MAX_LIKE_PAPERS:
-        raise UsageError(f"Usage: /subscribe like PAPER_ID [PAPER_ID …] (1 to {MAX_LIKE_PAPERS} papers)")
+        example = command_hint(ctx.platform, "subscribe", value="like PAPER_ID [PAPER_ID …]", personal=personal)
+        raise UsageError(f"Usage: {example} (1 to {MAX_LIKE_PAPERS} papers)")
     papers = []
     async with services.db.session() as session:
         for ref in wanted:
@@ -360,9 +369,11 @@ async def start_from_examples(services: CoreServices, ctx: ChatContext, scope: S
     personal = scope.is_personal
     where = "your personal list" if personal else "this channel"
     verb = "Subscribed" if outcome.added else "Already following; taught"
+    drop = command_hint(ctx.platform, "unsubscribe", value=outcome.topic, personal=personal)
+    add = command_hint(ctx.platform, "subscribe", value="NEW NAME", personal=personal)
     return Reply(Message(text=f"{verb} {where} to “{outcome.topic}”, from {len(papers)} example paper"
                               f"{'s' if len(papers) != 1 else ''} (marked relevant for it). Rename it with "
-                              f"/unsubscribe {outcome.topic} and /subscribe NEW NAME."),
+                              f"{drop} and {add}."),
                  Visibility.EPHEMERAL if personal else Visibility.CHANNEL)
 
 

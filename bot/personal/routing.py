@@ -42,16 +42,34 @@ def nothing_new(destination: Destination, topics: Sequence[str], default: str) -
 
 
 def personalize(destination: Destination, message: Message) -> Message:
-    """A DM digest says it is the person's own: "for you" in the header, "Your topics" in the small print."""
+    """A DM digest says it is the person's own: "for you" in the header, "Your topics" in the small print.
+
+    Its "N more" line names no command: none lists the rest of a person's matches. `/papers today 2` is a
+    channel's list: on Discord commands do not exist in DMs at all ("server channels only"), and on Slack it runs
+    in the DM but pages through the DM's own list, which follows no topics (the day by upvotes)."""
     if not destination.user_id:
         return message
     if message.header:
         message.header = f"{message.header} · for you"
-    message.context = [("Your topics: " + line.removeprefix("Topics: ")) if line.startswith("Topics: ") else line
-                       for line in message.context]
+    message.context = personal_context(destination.platform, message.context)
     stop = command_hint(destination.platform, "papers", "digest", value="off", personal=True)
     message.context.append(f"Your personal digest: {stop} stops it.")
     return message
+
+
+def personal_context(platform: str, context: list[str]) -> list[str]:
+    """A digest's small print for a person's own list: "Your topics", and "N more match your topics." where a
+    channel's digest points at `/papers today 2`, which pages a channel's list, never the person's."""
+    more = f" more — {command_hint(platform, 'papers', 'today', value='2')}"
+    lines = []
+    for line in context:
+        count = line.removesuffix(more)
+        if line.startswith("Topics: "):
+            line = "Your topics: " + line.removeprefix("Topics: ")
+        elif count != line and count.isdigit():
+            line = f"{count} more match your topics."
+        lines.append(line)
+    return lines
 
 
 def with_mentions(matcher: TopicMatcher, destination: Destination, message: Message, papers: Sequence[Paper],

@@ -26,7 +26,8 @@ def clean_topic(raw: str) -> tuple[str, str]:
     text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in raw)
     text = text.strip().strip("\"'“”‘’`").strip()
     if not text:
-        raise UsageError("say which topic, e.g. /subscribe diffusion models")
+        # Names no command: this rule serves /unsubscribe and topics started from papers too, on every platform.
+        raise UsageError("say which topic, e.g. “diffusion models”")
     if len(text) > MAX_TOPIC_CHARS:
         raise UsageError(f"that topic is too long ({len(text)} characters; at most {MAX_TOPIC_CHARS})")
     shown = normalize_topic(text)
