@@ -13,6 +13,8 @@ async def test_personal_hints_say_me_and_the_dm_digest_offers_no_channel_page(db
     await store_day(db, DAY1)  # twelve diffusion papers and three on graph networks
     await say(db, f"/subscribe --me {DIFFUSION}", user="u1")
     await say(db, "/papers digest --me 08:00 UTC", user="u1")
+    preview = await say(db, "/papers digest --me preview", user="u1")  # reads as the DM will
+    assert "2 more match your topics." in preview and "/papers today" not in preview
     printed = Printed(db)
     await runner(db, printed, at(DAY1, 9)).run_due()
     (dm,) = printed.to("@u1")

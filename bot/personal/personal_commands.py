@@ -15,6 +15,7 @@ from bot.destination import personal_key
 from bot.digests.digest_composer import plan_digest, render_digest
 from bot.errors import UsageError
 from bot.messages import Message, Reply, Visibility
+from bot.personal import routing
 from bot.personal.routing import no_personal_topics
 from storage.destination_store import get_destination, touch
 from storage.paper_store import latest_day
@@ -95,6 +96,7 @@ async def _preview(services: CoreServices, ctx: ChatContext) -> Reply:
                                  max_items=services.digest_max_items)
     message = await render_digest(plan, services.summaries, platform=ctx.platform,
                                   nothing_new="No new papers for your topics.")
+    message.context = routing.personal_context(ctx.platform, message.context)  # as the DM will read
     message.context.append("Preview: only you see this; your digest comes by direct message at its time.")
     return Reply(message, Visibility.EPHEMERAL)
 
