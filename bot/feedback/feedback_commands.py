@@ -11,8 +11,7 @@ there offers, once confirmed (a button, or `like 3`), to start a topic from it a
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from bot.commands.command_hints import command_hint, optional_personal_hint
@@ -377,7 +376,7 @@ async def start_from_examples(services: CoreServices, ctx: ChatContext, scope: S
                  Visibility.EPHEMERAL if personal else Visibility.CHANNEL)
 
 
-def name_from_examples(services: CoreServices, papers: list[Paper], background: list[Counter[str]]) -> str:
+def name_from_examples(services: CoreServices, papers: list[Paper], background: list[Mapping[str, float]]) -> str:
     """The examples' strongest pair of words if one stands out, else their two strongest words."""
     analyzed = [services.matcher.analyze(p) for p in papers]
     judged = [Judged(paper_terms(a), True, p.title) for a, p in zip(analyzed, papers, strict=True)]

@@ -42,13 +42,18 @@ two one first furthermor howev moreov specif significant~ly well large larg exte
 """.split())
 
 
-def paper_terms(paper: AnalyzedPaper) -> Counter[str]:
+def paper_terms(paper: AnalyzedPaper) -> Mapping[str, float]:
     """Content stems of title (counted double) and abstract, plus adjacent pairs: "verifiable reward" says more
-    than "verifiable" and "reward" apart."""
-    counts: Counter[str] = Counter()
+    than "verifiable" and "reward" apart. Kept with the analysis (every refit reads 300 background papers'
+    terms: computing them each time was most of a judgement's cost); read-only."""
+    found = paper.derived.get("learner_terms")
+    if isinstance(found, dict):
+        return found
+    counts: dict[str, float] = {}
     for text, weight in ((paper.title, TITLE_WEIGHT), (paper.abstract, 1.0)):
         for term in _text_terms(text):
-            counts[term] += weight  # type: ignore[assignment]
+            counts[term] = counts.get(term, 0.0) + weight
+    paper.derived["learner_terms"] = counts
     return counts
 
 

@@ -154,6 +154,9 @@ class AnalyzedPaper:
     sentences: list[str]
     # Acronyms the paper defines for itself: short form -> stems of its long form ("CIL" -> "class increment learn").
     defined: dict[str, str]
+    # What other layers derive from this analysis (the learner's term counts), kept with it: the matcher keeps
+    # analyses, so each is derived once per paper rather than once per use.
+    derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, title: str, abstract: str) -> AnalyzedPaper:
