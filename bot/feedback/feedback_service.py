@@ -108,7 +108,10 @@ async def models_for(session: AsyncSession, scopes: Iterable[str], cache: ModelC
                      ) -> dict[tuple[str, str], LearnedModel]:
     """Every learned model of these scope keys, by (scope key, topic key), for a digest run; through the
     process's `cache` when given (only models refit since its last run are read)."""
-    return await (cache if cache is not None else ModelCache()).load(session, scopes)
+    if cache is not None:
+        return await cache.load(session, scopes)
+    found = await feedback_store.load_models(session, list(dict.fromkeys(scopes)))  # one query: nothing to keep
+    return {k: LearnedModel.from_json(v) for k, v in found.items()}
 
 
 async def match_topic_for(session: AsyncSession, matcher: TopicMatcher, scope: Scope, topic: str, *,

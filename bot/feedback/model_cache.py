@@ -59,5 +59,5 @@ class ModelCache:
             del self._kept[key]
         asked = set(wanted)
         for key in [k for k in self._kept if k[0] in asked and k not in stamps]:
-            del self._kept[key]  # reset (or its scope removed) since: not kept for nobody
+            del self._kept[key]  # reset (or its scope removed) since: no longer stored, no longer kept
         return found
