@@ -8,6 +8,7 @@ the run instead of skipping, so a green CI always means both databases passed.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -23,8 +24,21 @@ from tests.fakes.fake_discord import FakeDiscord
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = Path(__file__).parent.parent / "bot" / "samples"  # the pages `paperboy demo` ships; one copy
+# The whole run takes about 12 minutes; one that is still going after 40 has hung somewhere no test's timeout
+# sees (xdist's controller waiting on a worker): print where every thread of the controller is and stop.
+RUN_DEADLINE_SECONDS = 2400
 POSTGRES_URL = os.environ.get("PAPERBOY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, str | None] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller (or a run without workers); workers have timeouts
+        faulthandler.dump_traceback_later(RUN_DEADLINE_SECONDS, exit=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        faulthandler.cancel_dump_traceback_later()
 
 
 def postgres_unavailable() -> str | None:
