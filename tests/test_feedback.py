@@ -13,7 +13,7 @@ from bot.papers import ParsedPaper
 from bot.scope import Scope
 from bot.topics.matcher import Hit, MatchResult
 from bot.topics.topic_service import TopicMatcher, match_topic
-from storage.paper_store import find_paper, store_papers
+from storage.paper_store import find_paper, load_papers, store_papers
 from tests.cli_runner import paperboy
 from tests.relevance.feedback_eval import CHECK, TUNING, figures, judged_papers, shared
 from tests.relevance.relevance_eval import evaluate
@@ -189,3 +189,15 @@ async def test_a_running_bot_keeps_parsed_models_and_sees_every_refit_and_reset(
             found = await feedback_service.models_for(s, [CHANNEL_A.key, CHANNEL_B.key], small)
         assert sorted((k[0], m.relevant_count, m.not_relevant_count) for k, m in found.items()) == [
             (CHANNEL_A.key, 2, 0), (CHANNEL_B.key, 0, 1)] and small.kept == 1
+    # A day on which "dpo" names no paper: a digest run reads (and keeps) no "dpo" model, since it could change
+    # nothing; a day that has such papers reads it.
+    async with db.session() as s:
+        stored = await load_papers(s, [p.id for p in [await find_paper(s, f"2501.0000{n}") for n in range(3)]])
+    assert feedback_service.named_topic_keys(matcher, ["DPO", "protein folding"], [stored]) == {"dpo"}
+    assert feedback_service.named_topic_keys(matcher, ["DPO"], [[]]) == set()
+    fresh = ModelCache()
+    async with db.session() as s:
+        assert await feedback_service.models_for(s, [CHANNEL_A.key], fresh, topic_keys=set()) == {}
+        assert fresh.kept == 0
+        assert list(await feedback_service.models_for(s, [CHANNEL_A.key], fresh, topic_keys={"dpo"})) == [
+            (CHANNEL_A.key, "dpo")] and fresh.kept == 1

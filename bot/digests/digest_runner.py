@@ -122,9 +122,6 @@ class DigestRunner:
             context.topics = await all_channel_subscriptions(session)
             context.topics.update(await all_personal_subscriptions(session))  # DM digests, mention routing
             context.mentions = await mention_opt_ins(session, keys)
-            # only the composed scopes' models: a tick with three channels due reads three channels' models
-            scopes = [routing.digest_scope(d).key for d in destinations]
-            context.models = await feedback_service.models_for(session, scopes, self.services.learned_models)
             context.seen = await posted_paper_ids_by_destination(session, keys)
             seen_days = await days_of(session, {i for ids in context.seen.values() for i in ids})
         for key, ids in context.seen.items():
@@ -134,6 +131,15 @@ class DigestRunner:
         if self.services.semantic is not None:
             spent = await self._expand_topics({t for topics in context.topics.values() for t in topics})
             context.tldr_deadline = max(self.settings.tldr_deadline - spent, self.settings.tldr_deadline / 4)
+        # Only the composed scopes' models (a tick with three channels due reads three channels' models), and of
+        # those only the topics that name one of the day's papers: after the expansions, which change what does.
+        scopes = [routing.digest_scope(d).key for d in destinations]
+        named = feedback_service.named_topic_keys(
+            self.services.matcher, (t for scope in dict.fromkeys(scopes) for t in context.topics.get(scope, [])),
+            (papers for _, papers in context.days.values()))
+        async with self.services.db.session() as session:
+            context.models = await feedback_service.models_for(session, scopes, self.services.learned_models,
+                                                               topic_keys=named)
         return context
 
     async def _expand_topics(self, topics: set[str]) -> float:

@@ -8,7 +8,7 @@ A scope's view aggregates its members: per paper, the verdict most of them gave 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -104,14 +104,31 @@ async def model_for(session: AsyncSession, scope: Scope, topic: str) -> LearnedM
     return LearnedModel.from_json(data) if data is not None else None
 
 
-async def models_for(session: AsyncSession, scopes: Iterable[str], cache: ModelCache | None = None
-                     ) -> dict[tuple[str, str], LearnedModel]:
-    """Every learned model of these scope keys, by (scope key, topic key), for a digest run; through the
-    process's `cache` when given (only models refit since its last run are read)."""
-    if cache is not None:
-        return await cache.load(session, scopes)
-    found = await feedback_store.load_models(session, list(dict.fromkeys(scopes)))  # one query: nothing to keep
-    return {k: LearnedModel.from_json(v) for k, v in found.items()}
+async def models_for(session: AsyncSession, scopes: Iterable[str], cache: ModelCache | None = None, *,
+                     topic_keys: Collection[str] | None = None) -> dict[tuple[str, str], LearnedModel]:
+    """Every learned model of these scope keys, by (scope key, topic key), for a digest run; only those of
+    `topic_keys` when given (see `named_topic_keys`); through the process's `cache` when given (only models refit
+    since its last run are read)."""
+    if cache is None:
+        cache = ModelCache(limit=0)  # keeps nothing: reads just the wanted models
+        if topic_keys is None:  # everything is wanted: one query, no stamps first
+            found = await feedback_store.load_models(session, list(dict.fromkeys(scopes)))
+            return {k: LearnedModel.from_json(v) for k, v in found.items()}
+    return await cache.load(session, scopes, topic_keys)
+
+
+def named_topic_keys(matcher: TopicMatcher, topics: Iterable[str], days: Iterable[Sequence[Paper]]) -> set[str]:
+    """The keys of those topics that name at least one of a day's papers. A model only decides among the papers
+    that name its topic (`LearnedRanking.match_day`), so a digest run reads no other model: on a day when a topic
+    has nothing, its models change nothing, and reading and parsing tens of thousands of them at a bot's first
+    run after a start was most of what the models added to it (bench/digests_bench.py --models)."""
+    indexes = [matcher.day_index(papers) for papers in days if papers]
+    named: set[str] = set()
+    for topic in dict.fromkeys(topics):
+        query = matcher.compile(topic)
+        if any(index.naming(query) for index in indexes):
+            named.add(_topic_key(topic))
+    return named
 
 
 async def match_topic_for(session: AsyncSession, matcher: TopicMatcher, scope: Scope, topic: str, *,

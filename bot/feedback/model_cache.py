@@ -10,7 +10,7 @@ changes the stamp in the shared database, so nobody composes with a stale model.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,13 +37,16 @@ class ModelCache:
         """How many parsed models this process holds."""
         return len(self._kept)
 
-    async def load(self, session: AsyncSession, scopes: Iterable[str]) -> dict[ModelKey, LearnedModel]:
-        """Every stored model of these scope keys, as it is stored now."""
+    async def load(self, session: AsyncSession, scopes: Iterable[str],
+                   topic_keys: Collection[str] | None = None) -> dict[ModelKey, LearnedModel]:
+        """Every stored model of these scope keys (only of these topic keys, when given), as it is stored now."""
         wanted = list(dict.fromkeys(scopes))
         stamps = await feedback_store.model_stamps(session, wanted)
         found: dict[ModelKey, LearnedModel] = {}
         missing: dict[int, ModelKey] = {}
         for key, (row_id, stamp) in stamps.items():
+            if topic_keys is not None and key[1] not in topic_keys:
+                continue
             kept = self._kept.get(key)
             if stamp and kept is not None and kept[0] == stamp:
                 found[key] = kept[1]
