@@ -357,3 +357,35 @@ async def test_a_failing_server_costs_one_requests_attempts_per_paper_and_kind_n
     assert (await replicas[1].tldr(paper)).model == "fake-model"
     assert (await replicas[2].tldr(paper)).cached
     assert len(llm.calls) == 7
+
+
+async def test_a_tldr_that_fails_after_its_lists_deadline_leaves_one_log_line(caplog):
+    """A digest stops waiting for slow TL;DRs and sends offline ones; when such a call later fails (a locked
+    SQLite file under load), the log gets one warning, not asyncio's "exception was never retrieved" traceback."""
+    import gc
+    from types import SimpleNamespace
+
+    from bot.commands.paper_items import tldrs
+
+    release = asyncio.Event()
+
+    class LateFailing:
+        async def tldr(self, paper: PaperText) -> object:
+            await release.wait()
+            raise RuntimeError("(sqlite3.OperationalError) database is locked")
+
+        def offline_tldr(self, paper: PaperText) -> object:
+            return SimpleNamespace(text=f"offline: {paper.title}")
+
+    unretrieved: list[dict] = []
+    asyncio.get_running_loop().set_exception_handler(lambda loop, context: unretrieved.append(context))
+    papers = [Paper(id=n, title=f"Paper {n}", abstract="An abstract.") for n in (1, 2)]
+    assert await tldrs(LateFailing(), papers, deadline=0.01) == ["offline: Paper 1", "offline: Paper 2"]  # type: ignore[arg-type]
+    release.set()
+    for _ in range(3):
+        await asyncio.sleep(0)  # the two calls fail now
+    gc.collect()
+    assert unretrieved == []
+    late = [r.getMessage() for r in caplog.records if "after its list's deadline" in r.getMessage()]
+    assert late == ["a TL;DR finished after its list's deadline, and failed: RuntimeError: (sqlite3.OperationalError) "
+                    "database is locked"] * 2

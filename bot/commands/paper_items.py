@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 from bot.messages import Action, ActionKind, PaperItem
 from bot.papers import paper_url
 from bot.summaries.summary_service import SummaryService, paper_text
+from storage.delivery_store import short_error
 from storage.models import Paper
+
+log = logging.getLogger(__name__)
 
 RELEVANT_LABEL = "👍 Relevant"
 NOT_RELEVANT_LABEL = "👎 Not for us"
@@ -49,7 +53,16 @@ async def tldrs(summaries: SummaryService, papers: Sequence[Paper], *, deadline:
             texts.append(task.result().text)
         else:
             texts.append(summaries.offline_tldr(paper_text(paper)).text)
+            if not task.done():
+                task.add_done_callback(_late_failure)
     return texts
+
+
+def _late_failure(task: asyncio.Future[object]) -> None:
+    """A TL;DR the list stopped waiting for that then failed (a locked database, say): one line in the log. Left
+    alone, asyncio would print its whole traceback as "Task exception was never retrieved" for each such paper."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.warning("a TL;DR finished after its list's deadline, and failed: %s", short_error(error))
 
 
 async def items_with_tldrs(
