@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from bot.messages import Action, ActionKind, PaperItem
 from bot.papers import paper_url
@@ -58,7 +59,7 @@ async def tldrs(summaries: SummaryService, papers: Sequence[Paper], *, deadline:
     return texts
 
 
-def _late_failure(task: asyncio.Future[object]) -> None:
+def _late_failure(task: asyncio.Task[Any]) -> None:
     """A TL;DR the list stopped waiting for that then failed (a locked database, say): one line in the log. Left
     alone, asyncio would print its whole traceback as "Task exception was never retrieved" for each such paper."""
     if not task.cancelled() and (error := task.exception()) is not None:
