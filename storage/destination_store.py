@@ -75,6 +75,14 @@ async def record_posted(
         pass  # recorded already (a retried post)
 
 
+async def record_digest_parts(session: AsyncSession, destination: str, message_refs: Sequence[str],
+                              paper_ids: Sequence[int]) -> None:
+    """The continuation messages of a split digest, each listing the digest's papers, so "summarize 12" works in
+    the thread of any part."""
+    for ref in message_refs:
+        await record_posted(session, destination, ref, paper_ids, kind="digest-part")
+
+
 async def find_posted(session: AsyncSession, destination: str, ref: str) -> PostedMessage | None:
     """The bot's message a thread hangs off: by its own ref or by the thread it opened (Discord threads)."""
     stmt = select(PostedMessage).where(

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from adapters.console.console_poster import ConsolePoster
 from bot.digests.digest_runner import DigestRunner, DigestSettings
+from bot.digests.poster import PostResult
 from bot.digests.schedule import due_day, next_run, parse_days
 from bot.errors import DeliveryError, UsageError
 from bot.papers import ParsedPaper
@@ -367,6 +368,35 @@ async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_fou
     # Those ten papers count as posted: the next day's digest does not bring them back.
     await runner_for(world, posts, at(DAY2, 9)).run_due()
     assert posts.to("utc")[-1].endswith("No new papers today.")
+
+
+async def test_every_part_of_a_found_split_digest_is_recorded(world):
+    """The dead attempt's digest was split over three messages and the platform finds them all (Slack reads the
+    parts from the channel's history): each is recorded, so a reply under the last part finds the digest."""
+    posts = Posts(world)
+    services = make_bot(world, now=at(DAY1, 9)).core.services
+
+    class FindsThreeParts:
+        def __init__(self, poster: object) -> None:
+            self.poster = poster
+
+        async def post_digest(self, destination, message, *, tag=None):
+            return await self.poster.post_digest(destination, message, tag=tag)  # type: ignore[attr-defined]
+
+        async def find_digest(self, destination, tag):
+            found = await self.poster.find_digest(destination, tag)  # type: ignore[attr-defined]
+            return PostResult(found.message_ref, later_refs=("part-2", "part-3")) if found else None
+
+    async with world.session() as s:
+        destination = await ensure_destination(s, "console", "local", "utc")
+    poster = FindsThreeParts(posts.poster)
+    await post_then_die(services, "console", poster, destination, DAY1, at(DAY1, 9))
+    outcome = await take_over(services, "console", poster, destination, DAY1, at(DAY1, 9))
+    assert outcome.status == "posted" and "found from an earlier attempt" in outcome.detail
+    async with world.session() as s:
+        parts = [await find_posted(s, destination.key, ref) for ref in ("part-2", "part-3")]
+    assert [(p.kind, list(p.paper_ids)) for p in parts if p is not None] == [
+        ("digest-part", list(outcome.paper_ids))] * 2
 
 
 async def test_a_retry_after_a_failure_looks_before_it_posts_and_a_first_attempt_never_looks(world):

@@ -390,6 +390,13 @@ async def test_long_digests_are_split_paced_per_channel_and_each_part_recorded(d
     async with db.session() as session:
         part = await find_posted(session, f"slack:{TEAM}:C7", "1700000000.000002")
     assert part is not None and list(part.paper_ids) == list(range(1, 31))
+    # Had the process died before recording them, a retry would find every part in the channel's history.
+    tagged = DigestTag(f"slack:{TEAM}:C7", TODAY, since=datetime.fromtimestamp(1_700_000_000 - 60, UTC))
+    await SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), sleep=sleeps).post_digest(
+        destination("C8"), message, tag=tagged)
+    found = await poster.find_digest(destination("C8"), tagged)
+    assert found is not None and [found.message_ref, *found.later_refs] == [
+        m["ts"] for m in fake.history["C8"]] and len(found.later_refs) == len(posts) - 1
 
 
 @pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])

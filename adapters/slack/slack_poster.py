@@ -227,16 +227,18 @@ class SlackPoster:
         kwargs: dict[str, Any] = {"token": token} if token else {}
         if tag.since is not None:
             kwargs["oldest"] = f"{tag.since.timestamp() - SEARCH_MARGIN_SECONDS:.6f}"
-        ts = await self._search(self.client.conversations_history, "Slack refused the history lookup",
-                                lambda item: tagged_part(item, tag), channel=destination.channel, **kwargs)
-        return PostResult(ts) if ts is not None else None
+        parts = await self._search(self.client.conversations_history, "Slack refused the history lookup",
+                                   lambda item: tagged_part(item, tag), channel=destination.channel, **kwargs)
+        # every part: replies under a later one ("summarize 12") must find the digest as after a normal post
+        return PostResult(parts[0], later_refs=tuple(parts[1:])) if parts else None
 
     async def _search(self, lookup: Callable[..., Awaitable[Any]], refused: str, part_of: Callable[[Any], int | None],
-                      **kwargs: Any) -> str | None:
-        """The ts of the wanted post's earliest part among at most HISTORY_PAGES pages of `lookup`
+                      **kwargs: Any) -> list[str]:
+        """The ts of the wanted post's parts, in part order, among at most HISTORY_PAGES pages of `lookup`
         (conversations.history or .replies, with message metadata). `part_of` says which part of the wanted post
-        an item is (None: not one of it); the search stops at a part 0."""
-        found: tuple[int, str] | None = None
+        an item is (None: not one of it); the search stops at a part 0 (history comes newest first, so the later
+        parts were seen by then)."""
+        found: dict[int, str] = {}
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
             try:
@@ -247,14 +249,14 @@ class SlackPoster:
                 raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
             for item in response.get("messages") or []:
                 part = part_of(item)
-                if part is not None and item.get("ts") and (found is None or part < found[0]):
-                    found = (part, str(item["ts"]))
-            if found is not None and found[0] == 0:
+                if part is not None and item.get("ts"):
+                    found.setdefault(part, str(item["ts"]))
+            if 0 in found:
                 break
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 break
-        return found[1] if found is not None else None
+        return [found[part] for part in sorted(found)]
 
     async def _send(self, destination: Destination, chunk: SlackMessage, token: str | None, *,
                     metadata: dict[str, Any] | None = None) -> str:
@@ -301,9 +303,10 @@ class SlackPoster:
         """The tagged follow-up among the digest thread's replies (`conversations.replies` with metadata)."""
         token = await self._token(destination)
         kwargs: dict[str, Any] = {"token": token} if token else {}
-        return await self._search(self.client.conversations_replies, "Slack refused the thread lookup",
-                                  lambda item: 0 if is_followup(item, target) else None,
-                                  channel=destination.channel, ts=target.message_ref, **kwargs)
+        found = await self._search(self.client.conversations_replies, "Slack refused the thread lookup",
+                                   lambda item: 0 if is_followup(item, target) else None,
+                                   channel=destination.channel, ts=target.message_ref, **kwargs)
+        return found[0] if found else None
 
 
 def digest_metadata(tag: DigestTag | None, part: int) -> dict[str, Any] | None:

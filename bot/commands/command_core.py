@@ -21,7 +21,7 @@ from bot.errors import PaperboyError, UsageError
 from bot.feedback import feedback_commands
 from bot.messages import ActionKind, Message, Reply, Visibility
 from storage.delivery_store import console_numbers_used, find_console_post, log_console_post
-from storage.destination_store import record_posted
+from storage.destination_store import record_digest_parts, record_posted
 from storage.feedback_store import Votes
 from storage.paper_store import find_paper
 from storage.subscription_store import list_topics
@@ -162,8 +162,7 @@ class CommandCore:
         """A digest split over several messages: each continuation part lists the digest's papers too, so
         "summarize 12" works in the thread of any part."""
         async with self.services.db.session() as session:
-            for ref in message_refs:
-                await record_posted(session, destination, ref, paper_ids, kind="digest-part")
+            await record_digest_parts(session, destination, message_refs, paper_ids)
 
     def event_deduper(self) -> Deduper:
         """The deduper shared by every bot process (in the database), for platforms that may deliver one event

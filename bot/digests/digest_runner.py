@@ -32,7 +32,13 @@ from bot.messages import Message
 from bot.personal import routing
 from storage import delivery_store
 from storage.destination_models import Destination
-from storage.destination_store import as_value, get_destination, list_destinations, posted_paper_ids_by_destination
+from storage.destination_store import (
+    as_value,
+    get_destination,
+    list_destinations,
+    posted_paper_ids_by_destination,
+    record_digest_parts,
+)
 from storage.models import Paper
 from storage.paper_store import days_of, latest_day, papers_of_days
 from storage.personal_store import all_personal_subscriptions, mention_opt_ins
@@ -217,6 +223,9 @@ class DigestRunner:
         papers the digest lists, and post nothing."""
         done = await delivery_store.complete(self.services.db, claim, found.message_ref, paper_ids, self.clock(),
                                              thread_ref=found.thread_ref)
+        if done and found.later_refs:
+            async with self.services.db.session() as session:
+                await record_digest_parts(session, destination.key, list(found.later_refs), paper_ids)
         log.warning("digest for %s on %s was already posted by %s (message %s); recorded it, posted nothing",
                     destination.key, day, claim.previous_owner or "an earlier attempt", found.message_ref)
         if not done:

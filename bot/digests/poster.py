@@ -18,6 +18,9 @@ SEARCH_MARGIN_SECONDS = 300.0
 class PostResult:
     message_ref: str  # the platform's id of the (first) message
     thread_ref: str | None = None  # a thread the post opened (Discord), where replies will arrive
+    # The later messages of a split digest that `find_digest` found; the runner records them as a post records
+    # its own (`record_digest_parts`), so replies under any part work after a recovery too.
+    later_refs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
