@@ -225,7 +225,7 @@ class DigestRunner:
                                              thread_ref=found.thread_ref)
         if done and found.later_refs:
             async with self.services.db.session() as session:
-                await record_digest_parts(session, destination.key, list(found.later_refs), paper_ids)
+                await record_digest_parts(session, destination.key, found.later_refs, paper_ids)
         log.warning("digest for %s on %s was already posted by %s (message %s); recorded it, posted nothing",
                     destination.key, day, claim.previous_owner or "an earlier attempt", found.message_ref)
         if not done:

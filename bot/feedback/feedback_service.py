@@ -109,12 +109,10 @@ async def models_for(session: AsyncSession, scopes: Iterable[str], cache: ModelC
     """Every learned model of these scope keys, by (scope key, topic key), for a digest run; only those of
     `topic_keys` when given (see `named_topic_keys`); through the process's `cache` when given (only models refit
     since its last run are read)."""
-    if cache is None:
-        cache = ModelCache(limit=0)  # keeps nothing: reads just the wanted models
-        if topic_keys is None:  # everything is wanted: one query, no stamps first
-            found = await feedback_store.load_models(session, list(dict.fromkeys(scopes)))
-            return {k: LearnedModel.from_json(v) for k, v in found.items()}
-    return await cache.load(session, scopes, topic_keys)
+    if cache is not None:
+        return await cache.load(session, scopes, topic_keys)
+    found = await feedback_store.load_models(session, list(dict.fromkeys(scopes)))  # one query: nothing to keep
+    return {k: LearnedModel.from_json(v) for k, v in found.items() if topic_keys is None or k[1] in topic_keys}
 
 
 def named_topic_keys(matcher: TopicMatcher, topics: Iterable[str], days: Iterable[Sequence[Paper]]) -> set[str]:
