@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from sqlalchemy import select
 from bench.bench_data import fill
 from bench.topics_bench import subscription_topics
 from bot.clock import fixed_clock
+from bot.collector import settle_after_start
 from bot.commands.services import CoreServices
 from bot.digests.digest_runner import DigestRunner, DigestSettings
 from bot.digests.poster import DigestTag, PostResult
@@ -155,8 +155,7 @@ async def run(destinations: int, full_run: int, models: bool = False) -> None:
         services = CoreServices(db=db, matcher=TopicMatcher(), summaries=summaries, clock=fixed_clock(now))
         poster = MemoryPoster()
         runner = DigestRunner(services, {"bench": poster}, owner="bench", settings=DigestSettings(concurrency=4))
-        gc.collect()
-        gc.freeze()
+        settle_after_start()  # as the bot does once it has started (bot/collector.py)
         async with db.session() as s:
             everyone = list((await s.execute(select(Destination).order_by(Destination.id))).scalars())
         started = time.perf_counter()

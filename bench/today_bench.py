@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from adapters.console.console_renderer import render_reply
 from bench.bench_data import fill
 from bench.topics_bench import subscription_topics
 from bot.clock import fixed_clock
+from bot.collector import settle_after_start
 from bot.commands.command_core import CommandCore
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
@@ -48,9 +48,7 @@ async def run(total: int, runs: int) -> None:
                                 summaries=SummaryService(db, llm=None, today=lambda: day),
                                 clock=fixed_clock(now))
         core = CommandCore(services)
-        # A long-running bot freezes its start-up objects out of the garbage collector's way (see bot/app.py).
-        gc.collect()
-        gc.freeze()
+        settle_after_start()  # as the bot does once it has started (bot/collector.py)
         started = time.perf_counter()
         render_reply(await core.handle_text(ChatContext("bench", "w", "c0", "u"), "/papers today"))
         cold = (time.perf_counter() - started) * 1000

@@ -137,7 +137,8 @@ async def model_stamps(session: AsyncSession, scopes: Sequence[str]) -> dict[tup
         chunk = list(scopes[start:start + 500])
         stmt = select(FeedbackModel.scope, FeedbackModel.topic_key, FeedbackModel.id, FeedbackModel.stamp).where(
             FeedbackModel.scope.in_(chunk))
-        found.update({(s, k): (int(i), str(st)) for s, k, i, st in (await session.execute(stmt)).all()})
+        # as the columns are typed (a digest run reads tens of thousands: no conversions per row)
+        found.update({(s, k): (i, st) for s, k, i, st in (await session.execute(stmt)).all()})
     return found
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -22,6 +21,7 @@ from bot.app import App, build_command_core, build_digest_runner, build_followup
 from bot.cli.common import run as run_app
 from bot.cli.common import settings_from_cli
 from bot.cli.connectors import build_connectors
+from bot.collector import settle_after_start
 from bot.connector import Connector
 from bot.digests.digest_runner import Outcome
 from bot.errors import PaperboyError, StartupError
@@ -124,8 +124,7 @@ async def serve(app: App, *, console: bool = False) -> None:
             await web.TCPSite(web_runner, settings.http_host, settings.http_port).start()
             log.info("serving /healthz and /metrics on %s:%d", settings.http_host, settings.http_port)
 
-        gc.collect()
-        gc.freeze()  # start-up objects never become garbage; keep them out of every collection
+        settle_after_start()
         scheduler.start()
         log.info("paperboy running: %s; digests checked every %ss", _describe(connectors, console or settings.console),
                  settings.tick_seconds)

@@ -18,7 +18,7 @@ import itertools
 import math
 import operator
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.topics.matcher import MatchResult
@@ -120,15 +120,13 @@ class LearnedModel:
         """Similarity to the relevant papers minus similarity to the others (about -1 to 1), for a paper's
         `paper_vector`: rare words weigh more because the centroids carry their rarity."""
         weights = self.weights
-        # A digest run with a model on every subscription does this for tens of thousands of (channel, topic,
-        # paper) triples, and a paper shares one or two of a model's 60 terms: one set intersection in C finds
-        # them (the paper's set against the model's dictionary: no set per model to build or to keep in memory).
-        # fsum: the same figure whatever order the set gives them in, in every process.
-        shared: Set[str] = (vector.terms.intersection(weights) if isinstance(vector, PaperVector)
-                            else weights.keys() & vector.keys())
+        # A digest run does this for every (channel, topic, paper) it lists: a hundred thousand times with a model
+        # on every subscription. So all in C: the model's terms the paper has, then their products, summed in the
+        # order of the model's terms (the order it was stored in), so every process gets the same figure.
+        shared = list(filter(vector.__contains__, weights))
         if not shared:
             return 0.0
-        return math.fsum(map(operator.mul, map(weights.__getitem__, shared), map(vector.__getitem__, shared)))
+        return float(sum(map(operator.mul, map(weights.__getitem__, shared), map(vector.__getitem__, shared))))
 
     def decide(self, result: MatchResult) -> bool:
         """Whether the channel would want this paper: the matcher's decision unless a learned bar moved it.
@@ -285,19 +283,12 @@ def _short(title: str, limit: int = 60) -> str:
     return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
-class PaperVector(dict[str, float]):
-    """A paper as every model scores it (sublinear term counts, unit length), with its terms as a set for the
-    intersection in `LearnedModel.opinion`: built once per paper per run, met by thousands of models."""
-
-    __slots__ = ("terms",)
-
-    def __init__(self, weights: Mapping[str, float]) -> None:
-        super().__init__(weights)
-        self.terms = frozenset(self)
+PaperVector = dict[str, float]  # a paper as every model scores it: sublinear term counts, unit length
 
 
 def paper_vector(terms: Mapping[str, float]) -> PaperVector:
-    return PaperVector(_unit({t: 1 + math.log(c) for t, c in terms.items() if c > 0}))
+    """Built once per paper per run, met by thousands of models."""
+    return _unit({t: 1 + math.log(c) for t, c in terms.items() if c > 0})
 
 
 def _centroid(vectors: list[dict[str, float]], idf: Mapping[str, float]) -> dict[str, float]:
