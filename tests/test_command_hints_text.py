@@ -11,6 +11,8 @@ from tests.test_personal import Printed, runner, say
 
 async def test_personal_hints_say_me_and_the_dm_digest_offers_no_channel_page(db):
     await store_day(db, DAY1)  # twelve diffusion papers and three on graph networks
+    assert "Nothing yet. Reply “more 3” or “less 3” under a listing" in await say(db, "/papers feedback --me",
+                                                                                 user="u1")
     await say(db, f"/subscribe --me {DIFFUSION}", user="u1")
     await say(db, "/papers digest --me 08:00 UTC", user="u1")
     preview = await say(db, "/papers digest --me preview", user="u1")  # reads as the DM will

@@ -27,6 +27,9 @@ async def test_more_lines_and_usage_errors_name_discords_options(db, api, client
         await invoke(adapter, command, options, sub=sub, permissions=moderator)
         return "\n".join(displayed(rec.json()) for rec in api.of(fd.FOLLOWUP)[before:])
 
+    # A thread reply reaches the bot on Discord only with a mention (the message-content intent is privileged)
+    assert ("Nothing yet. Reply “@Paperboy more 3” or “@Paperboy less 3” under a listing"
+            in await answer("papers", sub="feedback"))
     assert "No digest set up here yet. Usage: /digest setting:HH:MM [TIMEZONE] [DAYS, e.g. mon-fri] · " \
            "/digest setting:off · /digest setting:preview" in await answer("digest")
     await answer("subscribe", [text(DIFFUSION, "topic")])

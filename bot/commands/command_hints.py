@@ -65,3 +65,10 @@ def optional_personal_hint(platform: str, name: str, sub: str | None = None, *, 
         return " ".join(plain)  # no personal flag for this command
     flagged[at] = f"[{flagged[at]}]"
     return " ".join(flagged)
+
+
+def thread_reply_hint(platform: str, *examples: str) -> str:
+    """Thread replies as a person types them there: on Discord with a mention, since without the privileged
+    message-content intent the bot reads only messages that mention it (and a mention works with it too)."""
+    mention = "@Paperboy " if platform == "discord" else ""
+    return " or ".join(f"“{mention}{example}”" for example in examples)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from bot.commands.command_hints import command_hint, optional_personal_hint
+from bot.commands.command_hints import command_hint, optional_personal_hint, thread_reply_hint
 from bot.commands.command_input import require_ascii_digits
 from bot.commands.context import ChatContext
 from bot.commands.paper_items import paper_ref as paper_ref_of
@@ -320,8 +320,9 @@ async def _summary(services: CoreServices, scope: Scope) -> Reply:
     header = "What you taught your topics" if scope.is_personal else "What this channel taught"
     if not taught:
         whose = "your own topics" if scope.is_personal else "this channel's topics"
-        return Reply(Message(header=header, text="Nothing yet. Reply “more 3” or “less 3” under a listing (or use "
-                             f"its 👍/👎 buttons) to teach {whose}."), Visibility.EPHEMERAL)
+        replies = thread_reply_hint(scope.platform, "more 3", "less 3")
+        return Reply(Message(header=header, text=f"Nothing yet. Reply {replies} under a listing (or use its 👍/👎 "
+                             f"buttons) to teach {whose}."), Visibility.EPHEMERAL)
     lines = []
     for entry in taught:
         model = LearnedModel.from_json(entry.model) if entry.model else None
