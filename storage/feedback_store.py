@@ -14,7 +14,7 @@ from storage.feedback_models import NO_TOPIC, FeedbackModel, PaperJudgement, new
 from storage.models import Paper
 
 __all__ = ["NO_TOPIC", "TopicFeedback", "Votes", "delete_judgements", "judgements", "load_model", "load_models",
-           "model_stamps", "models_by_id",
+           "model_scopes", "model_stamps", "models_by_id",
            "recent_papers", "record_judgement", "relevant_topic_keys", "save_model", "summary", "votes"]
 
 
@@ -127,6 +127,12 @@ async def load_models(session: AsyncSession, scopes: Sequence[str]) -> dict[tupl
             FeedbackModel.scope.in_(chunk))
         found.update({(s, k): m for s, k, m in (await session.execute(stmt)).all()})
     return found
+
+
+async def model_scopes(session: AsyncSession) -> list[str]:
+    """Every scope key with a stored model, in a stable order."""
+    stmt = select(FeedbackModel.scope).distinct().order_by(FeedbackModel.scope)
+    return list((await session.execute(stmt)).scalars())
 
 
 async def model_stamps(session: AsyncSession, scopes: Sequence[str]) -> dict[tuple[str, str], tuple[int, str]]:

@@ -201,3 +201,32 @@ async def test_a_running_bot_keeps_parsed_models_and_sees_every_refit_and_reset(
         assert fresh.kept == 0
         assert list(await feedback_service.models_for(s, [CHANNEL_A.key], fresh, topic_keys={"dpo"})) == [
             (CHANNEL_A.key, "dpo")] and fresh.kept == 1
+
+
+async def test_a_started_bot_reads_its_models_ahead_and_its_first_run_parses_none(db):
+    """`ModelCache.warm` at start-up: every stored model is parsed then, and the first digest run's read finds
+    them all kept (the very objects, so nothing was parsed again); the size limit and a stop are respected."""
+    import asyncio
+
+    from bot.feedback.model_cache import ModelCache
+
+    async with db.session() as s:
+        await store_papers(s, [ParsedPaper(title=f"Preference optimization study {n}", abstract=(
+            f"We study direct preference optimization (DPO) for alignment, case {n}, with reward models."),
+            source="test", arxiv_id=f"2501.0000{n}") for n in range(2)])
+        matcher = TopicMatcher()
+        for scope, relevant in ((CHANNEL_A, True), (CHANNEL_B, False)):
+            await feedback_service.judge(s, matcher, scope, "dpo", await find_paper(s, "2501.00000"), "bob",
+                                         relevant)
+    stopped = asyncio.Event()
+    stopped.set()
+    assert await ModelCache().warm(db, stop=stopped) == 0
+    assert await ModelCache(limit=1).warm(db, batch=1) == 1
+    started = ModelCache()
+    assert await started.warm(db, batch=1) == 2
+    async with db.session() as s:
+        kept = {key: model for key, (_, model) in started._kept.items()}
+        first_run = await feedback_service.models_for(s, [CHANNEL_A.key, CHANNEL_B.key], started)
+    assert sorted((k[0], m.relevant_count, m.not_relevant_count) for k, m in first_run.items()) == [
+        (CHANNEL_A.key, 1, 0), (CHANNEL_B.key, 0, 1)]
+    assert all(first_run[key] is kept[key] for key in first_run)

@@ -12,16 +12,19 @@ import logging
 import os
 import signal
 import sys
+import time
 from datetime import timedelta
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import App, build_command_core, build_digest_runner, build_followup_runner
 from bot.cli.common import run as run_app
 from bot.cli.common import settings_from_cli
 from bot.cli.connectors import build_connectors
 from bot.collector import settle_after_start
+from bot.commands.command_core import CommandCore
 from bot.connector import Connector
 from bot.digests.digest_runner import Outcome
 from bot.errors import PaperboyError, StartupError
@@ -124,6 +127,7 @@ async def serve(app: App, *, console: bool = False) -> None:
             await web.TCPSite(web_runner, settings.http_host, settings.http_port).start()
             log.info("serving /healthz and /metrics on %s:%d", settings.http_host, settings.http_port)
 
+        await _warm_models(core, app, stop)
         settle_after_start()
         scheduler.start()
         log.info("paperboy running: %s; digests checked every %ss", _describe(connectors, console or settings.console),
@@ -187,6 +191,20 @@ async def start_connectors(connectors: list[Connector], seconds: float) -> None:
     if problems:
         await _stop_all(connectors)
         raise StartupError("; ".join(problems))
+
+
+async def _warm_models(core: CommandCore, app: App, stop: asyncio.Event) -> None:
+    """The learned models read before the first digest run (see `ModelCache.warm`). Only an optimisation: if the
+    database fails here, runs read the models as they need them, as before."""
+    started = time.monotonic()
+    try:
+        kept = await core.services.learned_models.warm(app.db, stop=stop)
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("could not read the learned models ahead (%s); digest runs will read them as needed",
+                    type(exc).__name__)
+        return
+    if kept:
+        log.info("read %d learned models in %.1f s", kept, time.monotonic() - started)
 
 
 def _describe(connectors: list[Connector], console_wanted: bool) -> str:
