@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 import operator
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -196,8 +197,11 @@ class LearnedModel:
         bar = data.get("bar")
         learned_bar = float(bar) if isinstance(bar, (int, float)) and version == MODEL_VERSION else None
         labels = data.get("labels")
-        # stored by us as JSON: the weights are already str -> float (converting 10,000 models would cost)
-        return cls(weights if isinstance(weights, dict) else {}, int(number("relevant_count")),
+        # Stored by us as JSON: the weights are already str -> float (converting 10,000 models would cost). Their
+        # words interned: a running bot keeps tens of thousands of models whose words mostly repeat (half the
+        # memory), and a paper's words are interned too, so scoring compares the same string objects.
+        terms = {sys.intern(k): v for k, v in weights.items()} if isinstance(weights, dict) else {}
+        return cls(terms, int(number("relevant_count")),
                    int(number("not_relevant_count")), examples if isinstance(examples, list) else [],
                    labels if isinstance(labels, dict) else {}, learned_bar)
 
@@ -287,8 +291,8 @@ PaperVector = dict[str, float]  # a paper as every model scores it: sublinear te
 
 
 def paper_vector(terms: Mapping[str, float]) -> PaperVector:
-    """Built once per paper per run, met by thousands of models."""
-    return _unit({t: 1 + math.log(c) for t, c in terms.items() if c > 0})
+    """Built once per paper per run, met by thousands of models; its words interned, as a stored model's are."""
+    return _unit({sys.intern(t): 1 + math.log(c) for t, c in terms.items() if c > 0})
 
 
 def _centroid(vectors: list[dict[str, float]], idf: Mapping[str, float]) -> dict[str, float]:
