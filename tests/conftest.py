@@ -137,3 +137,10 @@ async def client(api: FakeDiscord) -> AsyncIterator[discord.Client]:
     finally:
         await bot.close()
 
+
+@pytest.fixture
+async def devset_db(db: Database) -> Database:
+    """Every dev-set paper stored (tests/feedback_fixtures.py)."""
+    from tests.feedback_fixtures import store_devset
+
+    return await store_devset(db)

@@ -1,22 +1,16 @@
-"""Learning from a channel's judgements: the model's rules, the dev-set judgements through the database
-(isolation between channels), the CLI. The measurement itself is in tests/test_feedback_measured.py."""
+"""Learning from a channel's judgements: the model's rules and the models a running bot keeps. The dev-set
+judgements through the database and the CLI are in tests/test_feedback_devset.py (a file of their own, so the
+test workers share the slow files), the measurement itself in tests/test_feedback_measured.py."""
 
 from __future__ import annotations
-
-import json
-
-import pytest
 
 from bot.feedback import feedback_service
 from bot.feedback.learned_model import HALF_INFLUENCE_AT, MAX_INFLUENCE, Judged, LearnedModel, fit
 from bot.papers import ParsedPaper
 from bot.scope import Scope
 from bot.topics.matcher import Hit, MatchResult
-from bot.topics.topic_service import TopicMatcher, match_topic
+from bot.topics.topic_service import TopicMatcher
 from storage.paper_store import find_paper, load_papers, store_papers
-from tests.cli_runner import paperboy
-from tests.relevance.feedback_eval import CHECK, TUNING, figures, judged_papers, shared
-from tests.relevance.relevance_eval import evaluate
 
 CHANNEL_A = Scope.for_channel("console", "local", "lab-a")
 CHANNEL_B = Scope.for_channel("console", "local", "lab-b")
@@ -56,79 +50,6 @@ def test_no_judgement_is_the_plain_matcher_and_influence_is_bounded():
     assert 0 < one.influence <= 1 / (1 + HALF_INFLUENCE_AT) and one.bar is None  # one click moves no line
     many = fit(judged * 200, [])
     assert many.influence == MAX_INFLUENCE
-
-
-@pytest.fixture
-async def devset_db(db):
-    papers = [ParsedPaper(title=p["title"], abstract=p["abstract"], source="hf-page", arxiv_id=f"2501.{i:05d}")
-              for i, p in enumerate(TUNING["papers"] + CHECK["papers"])]
-    async with db.session() as s:
-        await store_papers(s, papers)
-    return db
-
-
-async def _ranking(db, matcher, scope, topic):
-    async with db.session() as s:
-        if scope is None:
-            ranked = await match_topic(s, matcher, topic, limit=10_000)
-        else:
-            ranked = await feedback_service.match_topic_for(s, matcher, scope, topic, limit=10_000)
-    return [(r.paper.title, r.result.score, r.matched) for r in ranked]
-
-
-async def test_judged_in_channel_a_learned_through_the_database_and_channel_b_unchanged(devset_db, backend):
-    """Every judgement goes through the database and refits; channel A's decisions on the check part are the
-    measured ones, channel B (no judgements) still gets exactly the plain matcher."""
-    matcher = TopicMatcher()
-    data = shared(CHECK, "seen")
-    for item in data["topics"]:
-        for title, verdict in judged_papers(item["topic"]):
-            async with devset_db.session() as s:
-                paper = await find_paper(s, _ids[title])
-                await feedback_service.judge(s, matcher, CHANNEL_A, item["topic"], paper, "alice", verdict)
-    check_titles = {p["title"] for p in data["papers"]}
-    rankings: dict[str, dict[str, list]] = {"plain": {}, "a": {}, "b": {}}
-    for item in data["topics"]:
-        for name, scope in (("plain", None), ("a", CHANNEL_A), ("b", CHANNEL_B)):
-            ranked = await _ranking(devset_db, matcher, scope, item["topic"])
-            rankings[name][item["topic"]] = [r for r in ranked if r[0] in check_titles]
-    assert rankings["b"] == rankings["plain"]
-    plain = evaluate(lambda t: rankings["plain"][t], data)
-    learned = evaluate(lambda t: rankings["a"][t], data)
-    _, pure_learned = figures("seen")
-    print(f"\n{backend}: check part macro-F1 {plain.macro_f1:.3f} -> {learned.macro_f1:.3f}")
-    assert learned.macro_f1 == pytest.approx(pure_learned.macro_f1, abs=0.01)
-    assert learned.macro_f1 >= plain.macro_f1 - 1e-9
-    assert rankings["a"] != rankings["plain"]  # channel A's judged papers' words reorder its lists
-
-
-_ids = {p["title"]: f"2501.{i:05d}" for i, p in enumerate(TUNING["papers"] + CHECK["papers"])}
-
-
-async def test_cli_feedback_changes_that_channels_ranking_only(devset_db, db_env):
-    """`paperboy topics feedback` then `topics match --channel`: the judged channel's ranking moves, the other
-    channel's and the plain ranking stay as they were; bad input changes nothing."""
-    topic = "fairness"
-    before = paperboy("topics", "match", topic, "--all", "--limit", "300", "--json", env=db_env)
-    assert before.code == 0, before.err
-    for title, verdict in judged_papers(topic):
-        result = paperboy("topics", "feedback", topic, _ids[title], "--relevant" if verdict else "--not-relevant",
-                          "--channel", "lab-a", "--user", "alice", env=db_env)
-        assert result.code == 0 and "marked" in result.out, result.err
-    mine = json.loads(paperboy("topics", "match", topic, "--channel", "lab-a", "--all", "--limit", "300", "--json",
-                               env=db_env).out)
-    other = json.loads(paperboy("topics", "match", topic, "--channel", "lab-b", "--all", "--limit", "300",
-                                "--json", env=db_env).out)
-    plain = json.loads(paperboy("topics", "match", topic, "--all", "--limit", "300", "--json", env=db_env).out)
-    assert plain == json.loads(before.out) == other
-    # ten judgements reorder the channel's list (the judged papers' words), they flip no decision of the matcher's
-    assert [(r["title"], r["score"]) for r in mine] != [(r["title"], r["score"]) for r in plain]
-    assert any("marked" in r["why"] for r in mine)
-    bad = paperboy("topics", "feedback", topic, "2599.99999", "--relevant", "--channel", "lab-a", env=db_env)
-    assert bad.code == 2 and "no stored paper" in bad.err and "Traceback" not in bad.err
-    neither = paperboy("topics", "feedback", topic, _ids[judged_papers(topic)[0][0]], "--channel", "lab-a",
-                       env=db_env)
-    assert neither.code == 2 and "--relevant" in neither.err
 
 
 def test_a_stored_model_from_before_keeps_its_words_and_drops_its_single_click_bar():
