@@ -4,6 +4,7 @@ Slack's and Discord's fakes, on SQLite and PostgreSQL, with injected clocks (not
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
 import re
@@ -311,6 +312,14 @@ async def test_the_scheduler_runs_followups_in_their_own_job_and_survives_their_
     scheduler = BotScheduler(runner, fixed_clock(at(DAY, 9)), followups=failing, tick=timedelta(minutes=1))
     scheduler.start()
     try:
+        # The scheduler's own first digest tick runs at once: let it finish. Racing it with the tick below, then
+        # shutting down, cancelled it inside a SQLite transaction, and the database's disposal then waited for
+        # ever (a worker killed by the per-test timeout in CI).
+        for _ in range(6000):
+            if scheduler.checked_once:
+                break
+            await asyncio.sleep(0.01)
+        assert scheduler.checked_once
         job = scheduler.scheduler.get_job("followups")
         assert job is not None and job.id != "digests" and job.max_instances == 1
         await scheduler.followups_tick()  # logged, not raised: the digests' job is untouched
