@@ -7,13 +7,10 @@ from __future__ import annotations
 from bot.feedback import feedback_service
 from bot.feedback.learned_model import HALF_INFLUENCE_AT, MAX_INFLUENCE, Judged, LearnedModel, fit
 from bot.papers import ParsedPaper
-from bot.scope import Scope
 from bot.topics.matcher import Hit, MatchResult
 from bot.topics.topic_service import TopicMatcher
 from storage.paper_store import find_paper, load_papers, store_papers
-
-CHANNEL_A = Scope.for_channel("console", "local", "lab-a")
-CHANNEL_B = Scope.for_channel("console", "local", "lab-b")
+from tests.feedback_fixtures import CHANNEL_A, CHANNEL_B
 
 
 def _judged(score: float, relevant: bool, *, titled: bool = False) -> Judged:

@@ -9,10 +9,9 @@ import pytest
 from bot.feedback import feedback_service
 from bot.topics.topic_service import TopicMatcher, match_topic
 from storage.paper_store import find_paper
-from tests.feedback_fixtures import DEVSET_IDS
+from tests.feedback_fixtures import CHANNEL_A, CHANNEL_B, DEVSET_IDS
 from tests.relevance.feedback_eval import CHECK, figures, judged_papers, shared
 from tests.relevance.relevance_eval import evaluate
-from tests.test_feedback import CHANNEL_A, CHANNEL_B
 
 
 async def _ranking(db, matcher, scope, topic):
