@@ -211,7 +211,7 @@ def fit(judged: Sequence[Judged], background: Sequence[Mapping[str, float]],
     """Rocchio on the judged papers; `background` (other stored papers' terms) says which words are common;
     `spelled` (see `spellings`) gives the strongest terms their readable form for `/papers feedback`."""
     documents = [j.terms for j in judged] + list(background)
-    df: Counter[str] = Counter(t for d in documents for t in d)
+    df: Counter[str] = Counter(itertools.chain.from_iterable(documents))  # in C: every refit counts 300 papers
     n = len(documents)
     vocabulary = {t for j in judged for t in j.terms}
     idf = {t: math.log((n + 1) / (df[t] + 1)) + 1 for t in vocabulary}

@@ -15,11 +15,7 @@ import random
 from pathlib import Path
 
 from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, paper_vector
-from bot.topics.glossary import default_glossary
-from bot.topics.matcher import match_paper
-from bot.topics.text_analysis import AnalyzedPaper
-from bot.topics.topic_query import compile_topic
-from tests.relevance.relevance_eval import Ranker, Scores, evaluate, load, paperboy_ranker, part
+from tests.relevance.relevance_eval import Ranker, Scores, analyzed, evaluate, load, paperboy_ranker, part, plain_match
 
 JUDGEMENTS_PER_TOPIC = 10
 # The check part's own topics labelled on the tuning part too (this session, blind to the matcher, by three
@@ -84,31 +80,27 @@ def learned_models(judged_on: dict | None = None, protocol: str = "shown", seed:
     """One model per shared topic, fit on ten judgements from `judged_on` (the tuning part by default), with
     the background (which words are common) from the same papers, as a channel's stored papers would give."""
     judged_on = judged_on or TUNING
-    analyzed = {p["title"]: AnalyzedPaper.of(p["title"], p["abstract"]) for p in judged_on["papers"]}
-    background = [paper_terms(a) for a in analyzed.values()]
-    glossary = default_glossary()
+    abstracts = {p["title"]: p["abstract"] for p in judged_on["papers"]}
+    background = [paper_terms(analyzed(title, abstract)) for title, abstract in abstracts.items()]
     models = {}
     for item in judged_on["topics"]:
-        query = compile_topic(item["topic"], glossary)
         judged = []
         for title, verdict in judged_papers(item["topic"], judged_on=judged_on, protocol=protocol, seed=seed):
-            result = match_paper(query, analyzed[title])
-            judged.append(Judged.of(paper_terms(analyzed[title]), verdict, title, result))
+            result = plain_match(item["topic"], title, abstracts[title])
+            judged.append(Judged.of(paper_terms(analyzed(title, abstracts[title])), verdict, title, result))
         models[item["topic"]] = fit(judged, background)
     return models
 
 
 def learned_ranker(data: dict, models: dict[str, LearnedModel]) -> Ranker:
-    glossary = default_glossary()
-    papers = [(p["title"], AnalyzedPaper.of(p["title"], p["abstract"])) for p in data["papers"]]
-    vectors = {title: paper_vector(paper_terms(analyzed)) for title, analyzed in papers}
+    papers = [(p["title"], p["abstract"]) for p in data["papers"]]
+    vectors = {title: paper_vector(paper_terms(analyzed(title, abstract))) for title, abstract in papers}
 
     def rank(topic: str) -> list[tuple[str, float, bool]]:
-        query = compile_topic(topic, glossary)
         model = models.get(topic, LearnedModel())
         results = []
-        for title, analyzed in papers:
-            result = model.adjust(match_paper(query, analyzed), vectors[title])
+        for title, abstract in papers:
+            result = model.adjust(plain_match(topic, title, abstract), vectors[title])
             if result.score > 0:
                 results.append((title, result.score, result.matched))
         results.sort(key=lambda r: (not r[2], -r[1], r[0]))

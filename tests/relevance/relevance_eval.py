@@ -6,6 +6,7 @@ stand against them. Used by tests/test_relevance.py and runnable alone: python -
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections import Counter
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.topics.glossary import default_glossary
-from bot.topics.matcher import match_paper
+from bot.topics.matcher import MatchResult, match_paper
 from bot.topics.text_analysis import AnalyzedPaper, stem, tokenize
-from bot.topics.topic_query import compile_topic
+from bot.topics.topic_query import TopicQuery, compile_topic
 
 DEVSET = Path(__file__).parent / "devset.json"
 SECOND = Path(__file__).parent / "check_second_labeller.json"
@@ -87,15 +88,32 @@ def evaluate(ranker: Ranker, data: dict) -> Scores:
     return Scores(sum(f1s) / len(f1s), sum(aps) / len(aps), per_topic, sum(precisions) / len(precisions))
 
 
+# The learning measurement (tests/relevance/feedback_eval.py) ranks the same papers for the same topics once per
+# split, protocol and seed: analysing and matching them again each time was most of its two minutes in CI. The
+# matcher is pure, so each (paper, topic) is worked out once per process.
+@functools.cache
+def analyzed(title: str, abstract: str) -> AnalyzedPaper:
+    return AnalyzedPaper.of(title, abstract)
+
+
+@functools.cache
+def plain_match(topic: str, title: str, abstract: str) -> MatchResult:
+    """The plain matcher's result for one paper and topic (the default glossary)."""
+    return match_paper(_compiled(topic), analyzed(title, abstract))
+
+
+@functools.cache
+def _compiled(topic: str) -> TopicQuery:
+    return compile_topic(topic, default_glossary())
+
+
 def paperboy_ranker(data: dict) -> Ranker:
-    glossary = default_glossary()
-    papers = [(p["title"], p["abstract"], AnalyzedPaper.of(p["title"], p["abstract"])) for p in data["papers"]]
+    papers = [(p["title"], p["abstract"]) for p in data["papers"]]
 
     def rank(topic: str) -> list[tuple[str, float, bool]]:
-        query = compile_topic(topic, glossary)
         results = []
-        for title, _abstract, analyzed in papers:
-            result = match_paper(query, analyzed)
+        for title, abstract in papers:
+            result = plain_match(topic, title, abstract)
             if result.score > 0:
                 results.append((title, result.score, result.matched))
         results.sort(key=lambda r: (-r[1], r[0]))
