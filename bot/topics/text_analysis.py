@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from snowballstemmer.english_stemmer import EnglishStemmer
+import snowballstemmer
 
 from bot.compounds import COMPOUND_RE
 from bot.topics.acronyms import find_definitions
@@ -18,9 +18,7 @@ from bot.topics.acronyms import find_definitions
 _TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
-# English only, and always the pure-Python Snowball stemmer: `snowballstemmer.stemmer()` imports every language
-# (a tenth of a second on every command's start) and would switch to PyStemmer where that happens to be installed.
-_STEMMER = EnglishStemmer()
+_STEMMER = snowballstemmer.stemmer("english")
 
 # Stems that stemming alone does not join but researchers use interchangeably ("graph neural nets").
 _STEM_EQUIVALENTS = {"net": "network"}
