@@ -9,28 +9,46 @@ from tests.cli_runner import paperboy
 from tests.feedback_fixtures import DEVSET_IDS
 from tests.relevance.feedback_eval import judged_papers
 
+TOPIC = "fairness"
+
+
+def _match(db_env, *channel: str) -> list[dict]:
+    result = paperboy("topics", "match", TOPIC, *channel, "--all", "--limit", "300", "--json", env=db_env)
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def _feedback(db_env, refs: list[str], *verdict: str):
+    return paperboy("topics", "feedback", TOPIC, *refs, *verdict, "--channel", "lab-a", "--user", "alice", env=db_env)
+
 
 async def test_cli_feedback_changes_that_channels_ranking_only(devset_db, db_env):
-    """`paperboy topics feedback` then `topics match --channel`: the judged channel's ranking moves, the other
-    channel's and the plain ranking stay as they were; bad input changes nothing."""
-    topic = "fairness"
-    before = paperboy("topics", "match", topic, "--all", "--limit", "300", "--json", env=db_env)
-    assert before.code == 0, before.err
-    for title, verdict in judged_papers(topic):
-        result = paperboy("topics", "feedback", topic, DEVSET_IDS[title], "--relevant" if verdict else "--not-relevant",
-                          "--channel", "lab-a", "--user", "alice", env=db_env)
-        assert result.code == 0 and "marked" in result.out, result.err
-    mine = json.loads(paperboy("topics", "match", topic, "--channel", "lab-a", "--all", "--limit", "300", "--json",
-                               env=db_env).out)
-    other = json.loads(paperboy("topics", "match", topic, "--channel", "lab-b", "--all", "--limit", "300",
-                                "--json", env=db_env).out)
-    plain = json.loads(paperboy("topics", "match", topic, "--all", "--limit", "300", "--json", env=db_env).out)
-    assert plain == json.loads(before.out) == other
+    """`paperboy topics feedback` (several papers at once, as a script judges) then `topics match --channel`: the
+    judged channel's ranking moves, the other channel's and the plain ranking stay as they were; bad input,
+    even one bad reference among good ones, changes nothing."""
+    before = _match(db_env)
+    judged = judged_papers(TOPIC)
+    liked = [DEVSET_IDS[title] for title, verdict in judged if verdict]
+    disliked = [DEVSET_IDS[title] for title, verdict in judged if not verdict]
+    assert liked and disliked  # the ten papers listed first hold both verdicts
+
+    mixed = _feedback(db_env, [liked[0], "2599.99999", "2599.99998"], "--relevant")
+    assert mixed.code == 2 and "no stored paper '2599.99999' (and 1 more); nothing was marked" in mixed.err
+    assert "Traceback" not in mixed.err
+    assert _match(db_env, "--channel", "lab-a") == before  # not even the good reference was judged
+
+    for refs, verdict in ((liked, "--relevant"), (disliked, "--not-relevant")):
+        result = _feedback(db_env, refs, verdict)
+        assert result.code == 0, result.err
+        assert result.out.count(" marked ") == len(refs), result.out
+    assert f"learned from {len(judged)} judged papers" in result.out.splitlines()[-1]
+
+    mine, other, plain = _match(db_env, "--channel", "lab-a"), _match(db_env, "--channel", "lab-b"), _match(db_env)
+    assert plain == before == other
     # ten judgements reorder the channel's list (the judged papers' words), they flip no decision of the matcher's
     assert [(r["title"], r["score"]) for r in mine] != [(r["title"], r["score"]) for r in plain]
     assert any("marked" in r["why"] for r in mine)
-    bad = paperboy("topics", "feedback", topic, "2599.99999", "--relevant", "--channel", "lab-a", env=db_env)
-    assert bad.code == 2 and "no stored paper" in bad.err and "Traceback" not in bad.err
-    neither = paperboy("topics", "feedback", topic, DEVSET_IDS[judged_papers(topic)[0][0]], "--channel", "lab-a",
-                       env=db_env)
+    neither = _feedback(db_env, liked[:1])
     assert neither.code == 2 and "--relevant" in neither.err
+    too_many = _feedback(db_env, liked[:1] * 101, "--relevant")
+    assert too_many.code == 2 and "at most 100 papers" in too_many.err

@@ -17,6 +17,7 @@ from bot.topics.topic_service import RankedPaper, TopicMatcher, match_topic, sea
 from storage.paper_store import find_paper, latest_day, paper_to_record
 
 CONSOLE_PLATFORM, CONSOLE_WORKSPACE = "console", "local"  # the scope `paperboy console --channel C` judges in
+MAX_JUDGED_AT_ONCE = 100  # a script's batch; each judgement refits the topic's model
 
 
 def _record(item: RankedPaper) -> dict[str, object]:
@@ -83,33 +84,45 @@ def register(cli: typer.Typer) -> None:
 
     @topics_cli.command("feedback")
     def topics_feedback(
-        topic: Annotated[str, typer.Argument(help="The topic the paper was listed for (\"none\": no topic).")],
-        paper_ref: Annotated[str, typer.Argument(help="arXiv id, URL or #id of a stored paper.")],
+        topic: Annotated[str, typer.Argument(help="The topic the papers were listed for (\"none\": no topic).")],
+        paper_refs: Annotated[list[str], typer.Argument(
+            help="arXiv ids, URLs or #ids of stored papers, one or more.", metavar="PAPER_REF...")],
         relevant: Annotated[bool | None, typer.Option(
             "--relevant/--not-relevant", help="Your verdict: relevant here, or not for us.")] = None,
         channel: Annotated[str, typer.Option("--channel", help="The console channel judging.", max=80)] = "general",
         user: Annotated[str, typer.Option("--user", help="Who judges (their latest verdict counts).", max=80)]
         = "you",
     ) -> None:
-        """Judge a paper for a topic in a console channel; that channel's ranking of the topic learns from it."""
+        """Judge papers for a topic in a console channel; that channel's ranking of the topic learns from them.
+        All or nothing: a reference to no stored paper changes nothing."""
         if relevant is None:
             raise fail("say --relevant or --not-relevant")
-        if len(paper_ref) > 300:
+        if len(paper_refs) > MAX_JUDGED_AT_ONCE:
+            raise fail(f"at most {MAX_JUDGED_AT_ONCE} papers at once")
+        if any(len(ref) > 300 for ref in paper_refs):
             raise fail("that paper reference is too long")
 
-        async def go(app: App) -> str:
+        async def go(app: App) -> list[str]:
             scope = Scope.for_channel(CONSOLE_PLATFORM, CONSOLE_WORKSPACE, channel)
-            async with app.db.session() as session:
-                paper = await find_paper(session, paper_ref)
-                if paper is None:
-                    raise UsageError(f"no stored paper {paper_ref[:80]!r}")
-                outcome = await feedback_service.judge(session, TopicMatcher(), scope, topic, paper, user, relevant)
             verdict = "relevant" if relevant else "not for us"
-            return (f"#{channel}: {paper.title[:100]} marked {verdict} for “{outcome.topic}” "
-                    f"(👍 {outcome.votes.relevant} · 👎 {outcome.votes.not_relevant}; the topic has learned from "
-                    f"{outcome.judged} judged paper{'s' if outcome.judged != 1 else ''}).")
+            lines = []
+            matcher = TopicMatcher()
+            async with app.db.session() as session:  # one transaction: every judgement, or none
+                papers = [await find_paper(session, ref) for ref in paper_refs]
+                unknown = [ref for ref, paper in zip(paper_refs, papers, strict=True) if paper is None]
+                if unknown:
+                    raise UsageError(f"no stored paper {unknown[0][:80]!r}"
+                                     + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+                                     + "; nothing was marked")
+                for paper in dict.fromkeys(p for p in papers if p is not None):
+                    outcome = await feedback_service.judge(session, matcher, scope, topic, paper, user, relevant)
+                    lines.append(f"#{channel}: {paper.title[:100]} marked {verdict} for “{outcome.topic}” "
+                                 f"(👍 {outcome.votes.relevant} · 👎 {outcome.votes.not_relevant}; the topic has "
+                                 f"learned from {outcome.judged} judged paper{'s' if outcome.judged != 1 else ''}).")
+            return lines
 
-        out.print(run(go), markup=False)
+        for line in run(go):
+            out.print(line, markup=False)
 
     @cli.command("search")
     def search(
