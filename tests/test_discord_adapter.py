@@ -350,6 +350,30 @@ async def test_a_digest_carries_enforced_nonces_and_is_found_in_history(api, cli
     assert await poster.find_digest(discord_destination(), DigestTag(tag.destination_key, date(2026, 4, 21))) is None
 
 
+async def test_every_message_of_a_split_digest_is_tagged_and_a_takeover_finds_them_all(api, client):
+    """A dead process's split digest: the next claimer finds each of its messages (and the runner records the
+    later ones), so a reply under any of them ("summarize 40") resolves to the digest as after a normal post."""
+    destination = discord_destination()
+    tag = DigestTag(destination.key, date(2026, 4, 20),
+                    since=discord.utils.snowflake_time(fd.FIRST_ID) - timedelta(minutes=1))
+    await DiscordPoster(client, interval=0).post_digest(destination, sixty_papers(), tag=tag)
+    posts = api.of(fd.MESSAGE)
+    assert len(posts) > 2
+    footers = [p.json()["embeds"][-1]["footer"]["text"].splitlines() for p in posts]
+    assert f"ref {tag.token}" in footers[0]
+    assert all(f"ref {tag.token} part {n}" in footer for n, footer in enumerate(footers[1:], start=2))
+    ids = [str(m["id"]) for m in api.posted[fd.CHANNEL_ID]]
+    # Someone quoting the small print afterwards is not the bot: not a part of its digest.
+    api.posted[fd.CHANNEL_ID].append(fd.message(api.next_id(), fd.CHANNEL_ID, author=fd.user(4242, "someone"),
+                                                embeds=[{"footer": {"text": f"ref {tag.token} part 9"}}]))
+
+    found = await DiscordPoster(client, interval=0).find_digest(destination, tag)  # the runner records the parts
+    assert found is not None and [found.message_ref, *found.later_refs] == ids
+    assert found.thread_ref is not None  # the thread the first attempt opened
+    other = DigestTag(destination.key, date(2026, 4, 21), since=tag.since)
+    assert await DiscordPoster(client, interval=0).find_digest(destination, other) is None
+
+
 FRAGMENTS = ("**", "*", "__", "_", "~~", "||", "`", "```", "> ", ">>> ", "# ", "## ", "-# ", "1. ", "- ", "+ ",
              "[a](http://x)", "[b](<https://y.example>)", "https://evil.example/p?q=(1)", "<https://e.example>",
              "http://a.b/c", "<@123456789012345678>", "@everyone", "@here", "<t:1700000000:R>", "<#789>", "\\",

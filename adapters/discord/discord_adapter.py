@@ -348,9 +348,10 @@ def _retry_after(exc: discord.HTTPException) -> float | None:
     return None
 
 
-def digest_marker(tag: DigestTag) -> str:
-    """The tag as users see it in the small print of a digest's first message: short, and searchable later."""
-    return f"ref {tag.token}"
+def digest_marker(tag: DigestTag, part: int = 0) -> str:
+    """The tag as users see it in the small print of a digest's messages: short, and searchable later. The later
+    messages of a split digest carry their number, so a takeover finds each of them (replies under any part)."""
+    return f"ref {tag.token}" if part == 0 else f"ref {tag.token} part {part + 1}"
 
 
 def add_marker(embed: discord.Embed, marker: str) -> None:
@@ -370,16 +371,29 @@ def has_marker(item: Any, marker: str) -> bool:
     return False
 
 
-def mark_digest(embed: discord.Embed, tag: DigestTag) -> None:
-    """The tag goes in the footer of the first message's last embed."""
-    add_marker(embed, digest_marker(tag))
+def mark_digest(embed: discord.Embed, tag: DigestTag, part: int = 0) -> None:
+    """The tag goes in the footer of each message's last embed."""
+    add_marker(embed, digest_marker(tag, part))
 
 
-def is_tagged(item: Any, tag: DigestTag) -> bool:
-    """Whether a message (as the REST API returns it) is the first message of the tagged digest."""
+def tagged_part(item: Any, tag: DigestTag) -> int | None:
+    """Which message of the tagged digest this one (as the REST API returns it) is, 0 for the first; None when it
+    is not one of them."""
     if not isinstance(item, dict):
-        return False
-    return str(item.get("nonce") or "") == tag.part_nonce(0) or has_marker(item, digest_marker(tag))
+        return None
+    if str(item.get("nonce") or "") == tag.part_nonce(0):
+        return 0
+    first, later = digest_marker(tag), f"{digest_marker(tag)} part "
+    for embed in item.get("embeds") or []:
+        footer = (embed.get("footer") or {}) if isinstance(embed, dict) else {}
+        text = footer.get("text") if isinstance(footer, dict) else None
+        for line in text.splitlines() if isinstance(text, str) else []:
+            if line == first:
+                return 0
+            number = line.removeprefix(later)
+            if number != line and number.isdigit() and int(number) > 1:
+                return int(number) - 1
+    return None
 
 
 def followup_marker(target: ThreadTarget) -> str:
@@ -427,7 +441,8 @@ class DiscordPoster:
             destination)
         batches = render_message(message)
         if tag is not None:
-            mark_digest(batches[0][-1], tag)
+            for index, batch in enumerate(batches):
+                mark_digest(batch[-1], tag, index)
         view = judge_view(self.buttons, message.items) if self.buttons is not None else None
 
         def send_args(index: int, batch: list[discord.Embed]) -> dict[str, Any]:
@@ -456,43 +471,64 @@ class DiscordPoster:
         return PostResult(str(first.id), await self._open_thread(first, message, destination))
 
     async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:
-        """The bot's tagged digest among the channel's messages since the delivery was first claimed.
+        """The bot's tagged digest among the channel's messages since the delivery was first claimed, each of its
+        messages when it was split (so replies under a later one resolve as after a normal post).
 
         Discord keeps a nonce only briefly and does not return it with history, so the search looks for the
-        tag in the footer of the digest's first message (`mark_digest`); a thread the dead attempt did not get
-        to open is opened now."""
+        tag in the footers (`mark_digest`); a thread the dead attempt did not get to open is opened now."""
         channel_id = (await self._direct(destination)).id if destination.user else int(destination.channel)
         after = (discord.utils.time_snowflake(tag.since - timedelta(seconds=SEARCH_MARGIN_SECONDS))
                  if tag.since is not None else None)
-        item = await self._search(channel_id, lambda item: is_tagged(item, tag), after=after)
-        if item is None:
+        parts = await self._parts(channel_id, lambda item: tagged_part(item, tag), after=after)
+        if 0 not in parts:
             return None
+        item = parts[0]
+        later = tuple(str(parts[n]["id"]) for n in sorted(parts) if n > 0)
         if destination.user:
-            return PostResult(str(item["id"]))
-        return PostResult(str(item["id"]), await self._thread_of(item, destination))
+            return PostResult(str(item["id"]), later_refs=later)
+        return PostResult(str(item["id"]), await self._thread_of(item, destination), later_refs=later)
 
-    async def _search(self, channel_id: int, wanted: Callable[[Any], bool], *, after: int | None = None,
-                      newest_first: bool = False) -> Any | None:
-        """The first of the bot's own messages in a channel that `wanted` accepts, reading at most HISTORY_PAGES
-        pages: forward from the message id `after` (a digest, posted after its delivery was first claimed), or
-        back from the latest message with `newest_first` (a follow-up, near the end of its thread)."""
-        me = self.client.user.id if self.client.user is not None else None
+    async def _parts(self, channel_id: int, part_of: Callable[[Any], int | None], *, after: int | None
+                     ) -> dict[int, Any]:
+        """The bot's messages that `part_of` numbers, reading forward from the message id `after` (at most
+        HISTORY_PAGES pages), until the page after the first part's has none of them."""
+        found: dict[int, Any] = {}
         cursor = after
         for _ in range(HISTORY_PAGES):
-            try:
-                page = await self.client.http.logs_from(channel_id, HISTORY_PAGE_SIZE,
-                                                        before=cursor if newest_first else None,
-                                                        after=None if newest_first else cursor)
-            except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-                raise delivery_error(exc) from exc
+            page = await self._page(channel_id, after=cursor)
+            seen_here = False
             for item in page:
-                author = item.get("author") or {}
-                if (me is None or str(author.get("id")) == str(me)) and wanted(item):
+                part = part_of(item) if self._mine(item) else None
+                if part is not None:
+                    found.setdefault(part, item)
+                    seen_here = True
+            if (0 in found and not seen_here) or len(page) < HISTORY_PAGE_SIZE:
+                break
+            cursor = max(int(item["id"]) for item in page)
+        return found
+
+    def _mine(self, item: Any) -> bool:
+        me = self.client.user.id if self.client.user is not None else None
+        return me is None or str((item.get("author") or {}).get("id")) == str(me)
+
+    async def _page(self, channel_id: int, *, after: int | None = None, before: int | None = None) -> list[Any]:
+        try:
+            return list(await self.client.http.logs_from(channel_id, HISTORY_PAGE_SIZE, before=before, after=after))
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            raise delivery_error(exc) from exc
+
+    async def _search(self, channel_id: int, wanted: Callable[[Any], bool]) -> Any | None:
+        """The newest of the bot's own messages in a channel that `wanted` accepts, reading back from the latest
+        message at most HISTORY_PAGES pages (a follow-up is near the end of its thread)."""
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            page = await self._page(channel_id, before=cursor)
+            for item in page:
+                if self._mine(item) and wanted(item):
                     return item
             if len(page) < HISTORY_PAGE_SIZE:
                 break
-            ids = [int(item["id"]) for item in page]
-            cursor = min(ids) if newest_first else max(ids)  # the next page: past the last message seen
+            cursor = min(int(item["id"]) for item in page)  # the next page: past the oldest message seen
         return None
 
     async def _thread_of(self, item: Any, destination: Destination) -> str | None:
@@ -562,7 +598,7 @@ class DiscordPoster:
         """The bot's follow-up carrying `ref <tag>` in its footer among the thread's latest messages."""
         marker = followup_marker(target)
         item = await self._search(int(target.thread_ref or destination.channel),
-                                  lambda item: has_marker(item, marker), newest_first=True)
+                                  lambda item: has_marker(item, marker))
         return str(item["id"]) if item is not None else None
 
 
