@@ -118,7 +118,7 @@ def _first_line(exc: BaseException) -> str:
 
 def head_revision() -> str:
     """The newest migration's revision: migrations are named and numbered "NNNN_what.py" with revision "NNNN"
-    (tests/test_paper_store.py checks this against Alembic's own view)."""
+    (tests/test_schema_upgrade.py checks this against Alembic's own view)."""
     return max(p.name[:4] for p in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
