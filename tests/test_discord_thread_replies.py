@@ -24,7 +24,8 @@ ADA = fd.USER_ID
 
 def say(gw: fd.FakeGateway, n: int, channel: int, text: str, *, reply_to: dict[str, Any] | None = None,
         guild: bool = True) -> None:
-    data = fd.message(970000000000000300 + n, channel, content=text, author=fd.user(ADA, "ada"),
+    mentioned = [fd.user(fd.BOT_ID, "Paperboy", bot=True)] if f"<@{fd.BOT_ID}>" in text else []
+    data = fd.message(970000000000000300 + n, channel, content=text, author=fd.user(ADA, "ada"), mentions=mentioned,
                       reference=int(reply_to["id"]) if reply_to else None, referenced=reply_to)
     gw.dispatch("MESSAGE_CREATE", {**data, "guild_id": str(fd.GUILD_ID)} if guild else data)
 
@@ -107,3 +108,31 @@ async def test_a_reply_to_a_later_message_of_a_split_dm_digest_is_understood(db,
     assert summary.path == judged.path == f"{fd.API}/channels/{dm}/messages"
     assert said(summary).startswith(f"Summary: {shown(listed[numbers[-1]])}")
     assert said(judged).startswith(f"Noted — relevant: “{shown(listed[numbers[0]])}")
+
+
+async def test_which_one_hints_in_a_digest_thread_say_to_mention_the_bot(db, api, gateway):
+    """"@Paperboy summarize" under a list of several papers asks which one; on Discord the example carries the
+    mention, as a reply there reaches the bot only with one (without the privileged message-content intent)."""
+    await store_day(db, DAY1)
+    await follow(db, Scope.for_channel("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID)), DIFFUSION)
+    connector, bot = await connected(db)
+    try:
+        async with db.session() as s:
+            destination = await ensure_destination(s, "discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), "papers")
+        runner = DigestRunner(bot.core.services, {"discord": connector.poster}, owner="test",
+                              settings=DigestSettings(lease_seconds=300))
+        assert (await runner.run_one(destination, DAY1, now=at(DAY1, 9))).status == "posted"
+        ours = int(api.of(fd.THREAD)[0].path.split("/")[-2])
+        gateway.dispatch("THREAD_CREATE", {**fd.thread_channel(ours), "newly_created": True})
+        before = len(api.of(fd.MESSAGE))
+        for n, text in enumerate(("summarize", "more", "what dataset do they use?"), start=1):
+            say(gateway, n, ours, f"<@{fd.BOT_ID}> {text}")
+            await wait_for(lambda n=n: len(api.of(fd.MESSAGE)) >= before + n)
+    finally:
+        await connector.stop()
+    answers = [said(rec) for rec in api.of(fd.MESSAGE)[before:]]
+    assert [re.sub(r"\d+, e\.g\.", "N, e.g.", a) for a in answers] == [
+        "Which one? Reply with a number from 1 to N, e.g. “@Paperboy summarize 2”.",
+        "Which one? Reply with a number from 1 to N, e.g. “@Paperboy more 2” or “@Paperboy less 2”.",
+        "Which one? Reply with a number from 1 to N, e.g. “@Paperboy 2: your question”.",
+    ]

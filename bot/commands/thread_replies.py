@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from bot.commands.command_hints import thread_reply_hint
 from bot.commands.command_input import require_ascii_digits, sanitize
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
@@ -49,11 +50,11 @@ def _number(digits: str | None, example: str) -> int | None:
     return int(digits)
 
 
-def _pick(ids: list[int], number: int | None) -> tuple[int | None, str | None]:
+def _pick(ids: list[int], number: int | None, example: str) -> tuple[int | None, str | None]:
     if number is None:
         if len(ids) == 1:
             return ids[0], None
-        return None, f"Which one? Reply with a number from 1 to {len(ids)}, e.g. “summarize 2”."
+        return None, f"Which one? Reply with a number from 1 to {len(ids)}, e.g. {example}."
     if 1 <= number <= len(ids):
         return ids[number - 1], None
     return None, f"That message lists {len(ids)} paper{'s' if len(ids) != 1 else ''}; pick 1 to {len(ids)}."
@@ -105,7 +106,8 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
         ctx = replace(ctx, mentioned=True)
     request = _REQUEST_RE.match(text)
     if request:
-        paper_id, problem = _pick(ids, _number(request.group("number"), "“summarize 2”"))
+        example = thread_reply_hint(ctx.platform, "summarize 2")
+        paper_id, problem = _pick(ids, _number(request.group("number"), example), example)
         if problem:
             return Reply(Message(text=problem), in_thread=True)
         assert paper_id is not None
@@ -116,9 +118,10 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
         return None
     numbered = _NUMBERED_QUESTION_RE.match(text)
     question = numbered.group("q") if numbered else text
-    paper_id, problem = _pick(ids, _number(numbered.group("number") if numbered else None, "“2: your question”"))
+    example = thread_reply_hint(ctx.platform, "2: your question")
+    paper_id, problem = _pick(ids, _number(numbered.group("number") if numbered else None, example), example)
     if problem:
-        return Reply(Message(text=problem.replace("“summarize 2”", "“2: your question”")), in_thread=True)
+        return Reply(Message(text=problem), in_thread=True)
     assert paper_id is not None
     return await _answer(services, paper_id, question[:MAX_QUESTION_CHARS])
 

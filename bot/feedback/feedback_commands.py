@@ -217,7 +217,7 @@ def list_scope(ctx: ChatContext, destination_key: str) -> Scope:
 async def judge_listed(services: CoreServices, ctx: ChatContext, ids: list[int], verb: str,
                        number: str | None, destination_key: str | None = None) -> Reply:
     """`more 3` in a thread under a listing: judge the listing's third paper for the scope the list was for."""
-    paper = await _listed_paper(services, ids, number, "“more 2” or “less 2”")
+    paper = await _listed_paper(services, ids, number, thread_reply_hint(ctx.platform, "more 2", "less 2"))
     if isinstance(paper, Reply):
         return paper
     scope = list_scope(ctx, destination_key or ctx.destination)
@@ -266,7 +266,7 @@ async def like_listed(services: CoreServices, ctx: ChatContext, ids: list[int], 
                       destination_key: str | None = None) -> Reply:
     """`like 3` in a thread under a listing: start a topic from the listing's third paper (the confirmation of
     the offer a 👍 on an unmatched paper makes), for the scope the list was for."""
-    paper = await _listed_paper(services, ids, number, "“like 2”")
+    paper = await _listed_paper(services, ids, number, thread_reply_hint(ctx.platform, "like 2"))
     if isinstance(paper, Reply):
         return paper
     reply = await _start_topic(services, ctx, list_scope(ctx, destination_key or ctx.destination), paper)
