@@ -34,19 +34,26 @@ def said(rec: Any) -> str:
     return shown("\n".join(t for e in rec.json()["embeds"] for t in (e.get("title"), e.get("description")) if t))
 
 
+async def post_diffusion_digest(db, api, gateway, bot, connector) -> int:
+    """The channel's diffusion digest of DAY1 posted through the connector; the id of the thread it opened (announced
+    on the gateway, as Discord does)."""
+    async with db.session() as s:
+        destination = await ensure_destination(s, "discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), "papers")
+    runner = DigestRunner(bot.core.services, {"discord": connector.poster}, owner="test",
+                          settings=DigestSettings(lease_seconds=300))
+    assert (await runner.run_one(destination, DAY1, now=at(DAY1, 9))).status == "posted"
+    ours = int(api.of(fd.THREAD)[0].path.split("/")[-2])
+    gateway.dispatch("THREAD_CREATE", {**fd.thread_channel(ours), "newly_created": True})
+    return ours
+
+
 async def test_with_the_content_intent_judging_in_a_digest_thread_needs_no_mention(db, api, gateway):
     await store_day(db, DAY1)
     await follow(db, Scope.for_channel("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID)), DIFFUSION)
     connector, bot = await connected(db, message_content=True)
     try:
-        async with db.session() as s:
-            destination = await ensure_destination(s, "discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), "papers")
-        runner = DigestRunner(bot.core.services, {"discord": connector.poster}, owner="test",
-                              settings=DigestSettings(lease_seconds=300))
-        assert (await runner.run_one(destination, DAY1, now=at(DAY1, 9))).status == "posted"
-        ours = int(api.of(fd.THREAD)[0].path.split("/")[-2])
+        ours = await post_diffusion_digest(db, api, gateway, bot, connector)
         theirs = 980000000000000001
-        gateway.dispatch("THREAD_CREATE", {**fd.thread_channel(ours), "newly_created": True})
         gateway.dispatch("THREAD_CREATE", {**fd.thread_channel(theirs, owner_id=OTHER_USER, name="chat"),
                                            "newly_created": True})
         before = len(api.of(fd.MESSAGE))
@@ -117,13 +124,7 @@ async def test_which_one_hints_in_a_digest_thread_say_to_mention_the_bot(db, api
     await follow(db, Scope.for_channel("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID)), DIFFUSION)
     connector, bot = await connected(db)
     try:
-        async with db.session() as s:
-            destination = await ensure_destination(s, "discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), "papers")
-        runner = DigestRunner(bot.core.services, {"discord": connector.poster}, owner="test",
-                              settings=DigestSettings(lease_seconds=300))
-        assert (await runner.run_one(destination, DAY1, now=at(DAY1, 9))).status == "posted"
-        ours = int(api.of(fd.THREAD)[0].path.split("/")[-2])
-        gateway.dispatch("THREAD_CREATE", {**fd.thread_channel(ours), "newly_created": True})
+        ours = await post_diffusion_digest(db, api, gateway, bot, connector)
         before = len(api.of(fd.MESSAGE))
         for n, text in enumerate(("summarize", "more", "what dataset do they use?"), start=1):
             say(gateway, n, ours, f"<@{fd.BOT_ID}> {text}")
