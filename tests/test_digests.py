@@ -36,6 +36,7 @@ from tests.chat_fixtures import make_bot
 from tests.cli_runner import ROOT, paperboy
 from tests.digest_crash import post_then_die, take_over
 from tests.fakes.fake_openai import FakeOpenAI, default_reply, expansion, hanging, request_kind, server_error
+from tests.waiting import wait_for
 
 DAY1 = date(2026, 4, 20)  # Monday
 DAY2 = date(2026, 4, 21)
@@ -310,11 +311,7 @@ async def test_scheduler_ticks_and_retries_the_daily_ingest(world):
     try:
         # The scheduler's own first tick runs at once (at 07:00: nothing due); let it finish, so the 09:00 tick
         # below is the only one, instead of racing it for the claim.
-        for _ in range(6000):
-            if scheduler.checked_once:
-                break
-            await asyncio.sleep(0.01)
-        assert scheduler.checked_once
+        await wait_for(lambda: scheduler.checked_once)
         assert scheduler.alive and {j.id for j in scheduler.scheduler.get_jobs()} >= {"digests", "ingest"}
         assert await scheduler.ingest_once() is True  # nothing yet: retry scheduled
         assert scheduler.scheduler.get_job("ingest-retry") is not None

@@ -38,6 +38,7 @@ from tests.fakes import fake_discord as fd
 from tests.fakes.fake_discord import FakeDiscord
 from tests.fakes.fake_openai import FakeOpenAI, hanging
 from tests.fakes.http_server import Reply
+from tests.waiting import wait_for
 
 HOSTILE = "@everyone <@123> <@&456> **bold** [click](https://evil.example) @here"
 NO_MENTIONS = {"parse": []}
@@ -79,12 +80,6 @@ def assert_safe_sends(api: FakeDiscord) -> None:
 async def invoke(adapter: DiscordAdapter, payload: dict[str, Any]) -> None:
     interaction: discord.Interaction = discord.Interaction(data=payload, state=adapter.client._connection)
     await adapter.tree._call(interaction)  # what the gateway's INTERACTION_CREATE handler runs
-
-
-async def wait_for(predicate: Any, within: float = 60.0) -> None:
-    async with asyncio.timeout(within):
-        while not predicate():  # noqa: ASYNC110 - the fake server runs in its own thread: polling is the way
-            await asyncio.sleep(0.01)
 
 
 def discord_destination() -> Destination:

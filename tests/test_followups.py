@@ -4,7 +4,6 @@ Slack's and Discord's fakes, on SQLite and PostgreSQL, with injected clocks (not
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import re
@@ -41,6 +40,7 @@ from tests.fakes.fake_slack import TEAM, FakeSlack, slack_error
 from tests.fakes.fake_time import FakeTime
 from tests.fakes.http_server import FakeServer, Reply
 from tests.followup_sources import ARXIV_ID, CODE, DAY_TEXT, PaperSources
+from tests.waiting import wait_for
 
 DAY = date.fromisoformat(DAY_TEXT)  # a Friday
 MONDAY = DAY + timedelta(days=3)  # the next digest day: follow-ups come on days after the digest
@@ -315,11 +315,7 @@ async def test_the_scheduler_runs_followups_in_their_own_job_and_survives_their_
         # The scheduler's own first digest tick runs at once: let it finish. Racing it with the tick below, then
         # shutting down, cancelled it inside a SQLite transaction, and the database's disposal then waited for
         # ever (a worker killed by the per-test timeout in CI).
-        for _ in range(6000):
-            if scheduler.checked_once:
-                break
-            await asyncio.sleep(0.01)
-        assert scheduler.checked_once
+        await wait_for(lambda: scheduler.checked_once)
         job = scheduler.scheduler.get_job("followups")
         assert job is not None and job.id != "digests" and job.max_instances == 1
         await scheduler.followups_tick()  # logged, not raised: the digests' job is untouched

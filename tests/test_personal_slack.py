@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from storage.paper_store import store_papers
 from tests.chat_fixtures import make_bot
 from tests.fakes.fake_slack import SIGNING_SECRET, TEAM, FakeSlack, command_request
 from tests.personal_fixtures import DAY1, DIFFUSION, GNN, at, store_day
+from tests.waiting import wait_for
 
 CHANNEL = "C1"
 
@@ -42,14 +42,6 @@ def runtime(db: Database, fake: FakeSlack) -> SlackRuntime:
                              api_base_url=fake.api_url)
     return build_slack_app(make_bot(db, now=at(DAY1, 10)).core, creds, sleep=_no_wait)
 
-
-async def wait_for(check: Callable[[], Any], within: float = 60.0) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError("timed out waiting for the fake Slack")
 
 
 async def command(rt: SlackRuntime, fake: FakeSlack, line: str, *, user: str, n: int, answers: int = 1) -> list[Any]:

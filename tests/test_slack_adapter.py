@@ -47,6 +47,7 @@ from tests.fakes.fake_slack import (
     rate_limited,
     slack_error,
 )
+from tests.waiting import wait_for
 
 HOSTILE = "<!channel> @everyone <@U123> <https://evil.example|click>"
 
@@ -74,15 +75,6 @@ def runtime_for(core: CommandCore, fake: FakeSlack, sleep: Callable[[float], Awa
                              api_base_url=fake.api_url)
     return build_slack_app(core, creds, sleep=sleep or Sleeps(), **kw)
 
-
-async def wait_for(check: Callable[[], Any], within: float = 60.0) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError("timed out waiting for the fake Slack to be called")
 
 
 def validate(message: SlackMessage) -> None:
