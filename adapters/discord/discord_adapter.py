@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -361,14 +361,18 @@ def add_marker(embed: discord.Embed, marker: str) -> None:
     embed.set_footer(text=f"{footer}\n{marker}" if footer else marker)
 
 
-def has_marker(item: Any, marker: str) -> bool:
-    """Whether a message (as the REST API returns it) has `marker` as a line of one of its embeds' footers."""
+def footer_lines(item: Any) -> Iterator[str]:
+    """The lines of a message's embed footers (as the REST API returns it), where the bot's markers are."""
     for embed in (item.get("embeds") or []) if isinstance(item, dict) else []:
         footer = (embed.get("footer") or {}) if isinstance(embed, dict) else {}
         text = footer.get("text") if isinstance(footer, dict) else None
-        if isinstance(text, str) and marker in text.splitlines():
-            return True
-    return False
+        if isinstance(text, str):
+            yield from text.splitlines()
+
+
+def has_marker(item: Any, marker: str) -> bool:
+    """Whether a message has `marker` as a line of one of its embeds' footers."""
+    return marker in footer_lines(item)
 
 
 def mark_digest(embed: discord.Embed, tag: DigestTag, part: int = 0) -> None:
@@ -384,15 +388,12 @@ def tagged_part(item: Any, tag: DigestTag) -> int | None:
     if str(item.get("nonce") or "") == tag.part_nonce(0):
         return 0
     first, later = digest_marker(tag), f"{digest_marker(tag)} part "
-    for embed in item.get("embeds") or []:
-        footer = (embed.get("footer") or {}) if isinstance(embed, dict) else {}
-        text = footer.get("text") if isinstance(footer, dict) else None
-        for line in text.splitlines() if isinstance(text, str) else []:
-            if line == first:
-                return 0
-            number = line.removeprefix(later)
-            if number != line and number.isdigit() and int(number) > 1:
-                return int(number) - 1
+    for line in footer_lines(item):
+        if line == first:
+            return 0
+        number = line.removeprefix(later)
+        if number != line and number.isdigit() and int(number) > 1:
+            return int(number) - 1
     return None
 
 
