@@ -30,6 +30,7 @@ from tests.fakes.fake_slack import (
     command_request,
     slack_error,
 )
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).parent.parent
 
@@ -55,15 +56,6 @@ def socket_connector(db: Database, fake: FakeSlack, *, bot: str = "xoxb-test", a
                      base_url: str | None = None, sleep: Sleeps | None = None) -> SlackConnector:
     creds = SlackCredentials(bot_token=SecretStr(bot), app_token=SecretStr(app), api_base_url=base_url or fake.api_url)
     return SlackConnector(make_bot(db).core, creds, db, ping_interval=0.05, sleep=sleep or Sleeps())
-
-
-async def eventually(check: Callable[[], Any], within: float = 30.0) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 # -- start: credentials checked, one line --------------------------------------------------------------------------
@@ -127,23 +119,23 @@ async def test_socket_mode_answers_commands_and_reports_a_lost_connection_until_
                    "response_url": fake.response_url(1), "trigger_id": "1.2.3", "api_app_id": "A1"}
         await socket_server.send({"envelope_id": "env-1", "type": "slash_commands", "payload": payload,
                                   "accepts_response_payload": True})
-        await eventually(lambda: any(a.get("envelope_id") == "env-1" for a in socket_server.acks))
-        (answer,) = await eventually(lambda: fake.responses(1))
+        await wait_for(lambda: any(a.get("envelope_id") == "env-1" for a in socket_server.acks), within=30)
+        (answer,) = await wait_for(lambda: fake.responses(1), within=30)
         assert "summarize" in answer["text"]
 
         # Slack goes away: the socket closes and no new one can be opened.
         socket_server.refusing = True
         fake.route("POST", "/api/apps.connections.open", slack_error("internal_error", 500))
         await socket_server.drop()
-        await eventually(lambda: connector.health() == "reconnecting")
-        await eventually(lambda: len(sleeps.calls) >= 3)
+        await wait_for(lambda: connector.health() == "reconnecting", within=30)
+        await wait_for(lambda: len(sleeps.calls) >= 3, within=30)
         assert connector.health() == "reconnecting"
         assert sleeps.calls[:3] == [1.0, 2.0, 4.0]  # growing pauses between attempts, not a fixed hammering
 
         # Slack is back.
         fake.route("POST", "/api/apps.connections.open", fake._connections_open)
         socket_server.refusing = False
-        await eventually(lambda: connector.health() == "ok", within=60)
+        await wait_for(lambda: connector.health() == "ok", within=60)
         assert socket_server.connections >= 2
     finally:
         await connector.stop()
@@ -196,7 +188,7 @@ async def test_http_mode_serves_slack_healthz_and_metrics_on_one_port(one_listen
         bad = dict(headers, **{"x-slack-request-timestamp": "soon"})
         async with http.post(base + "/slack/events", data=request.raw_body, headers=bad) as response:
             assert response.status == 401
-    (answer,) = await eventually(lambda: fake.responses(2))
+    (answer,) = await wait_for(lambda: fake.responses(2), within=30)
     assert answer["response_type"] == "ephemeral" and "summarize" in answer["text"]
 
 
@@ -304,7 +296,7 @@ async def test_paperboy_run_in_http_mode_serves_slack_on_the_http_port(tmp_path:
             async with http.post(f"http://127.0.0.1:{port}/slack/events", data=request.raw_body,
                                  headers={k: v[0] for k, v in request.headers.items()}) as response:
                 assert response.status == 200
-        (answer,) = await eventually(lambda: fake.responses(1), within=60)
+        (answer,) = await wait_for(lambda: fake.responses(1), within=60)
         assert "summarize" in answer["text"]
     finally:
         code, _out, err = await asyncio.to_thread(stop, proc)
