@@ -65,12 +65,16 @@ async def test_with_the_content_intent_judging_in_a_digest_thread_needs_no_menti
         await wait_for(lambda: len(api.of(fd.MESSAGE)) > before)
         say(gateway, 6, ours, "less 3")
         await wait_for(lambda: len(api.of(fd.MESSAGE)) > before + 1)
+        say(gateway, 7, ours, "less 1, 2")  # several papers in one reply
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > before + 2)
     finally:
         await connector.stop()
-    relevant, not_for_us = api.of(fd.MESSAGE)[before:]
-    assert relevant.path == not_for_us.path == f"{fd.API}/channels/{ours}/messages"
+    relevant, not_for_us, both = api.of(fd.MESSAGE)[before:]
+    assert relevant.path == not_for_us.path == both.path == f"{fd.API}/channels/{ours}/messages"
     assert said(relevant).startswith("Noted — relevant: “Diffusion models for image synthesis")
     assert said(not_for_us).startswith("Noted — not for us:")
+    assert [line[:20] for line in said(both).split("\n")] == ["Noted — not for us: "] * 2
+    assert "“Diffusion models for image synthesis" in said(both)
     assert_safe_sends(api)
 
 

@@ -42,6 +42,22 @@ async def test_more_and_less_under_a_listing_count_per_person_and_can_change_or_
     assert "Summary:" in ada.last()
 
 
+async def test_several_papers_judged_in_one_reply_or_none_when_a_number_is_wrong(loaded):
+    ada = make_bot(loaded, channel="lab", user="ada")
+    await ada.console.say("/subscribe mixture of experts")
+    await ada.console.say("/papers today")
+    await ada.console.say("less 2 99", thread=1)  # 99 is not listed: 2 is not judged either
+    assert _thread_line(ada) == "That message lists 10 papers; pick 1 to 10. Nothing was judged."
+    await ada.console.say("/papers feedback")
+    assert "Nothing yet" in ada.last()
+    await ada.console.say("less 1, 2 and 2", thread=1)
+    lines = ada.last().split("\n")[1:]
+    assert [line.strip()[:24] for line in lines] == ["Noted — not for us: “A T", "Noted — not for us: “Sca"]
+    assert "now learns from 2 judged papers" in lines[1]
+    await ada.console.say("/papers feedback")
+    assert "• mixture of experts: 👍 0 · 👎 2" in ada.last()
+
+
 async def test_judgements_change_this_channels_listing_only_and_reset_forgets_them(loaded):
     lab = make_bot(loaded, channel="lab")
     other = make_bot(loaded, channel="other")

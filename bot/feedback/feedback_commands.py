@@ -35,10 +35,14 @@ from storage.paper_store import find_paper, get_paper
 from storage.personal_store import find_personal_post
 from storage.subscription_store import list_topics
 
-# "more 3", "less 2", "👍 3", "👎3", Slack's ":+1: 3" / ":thumbsdown: 3", "+1 3"; "undo 3" withdraws.
+# "more 3", "less 2", "👍 3", "👎3", Slack's ":+1: 3" / ":thumbsdown: 3", "+1 3"; "undo 3" withdraws. Several
+# papers at once too: "less 2 5", "more 1, 3 and 4".
+MAX_JUDGED_IN_REPLY = 20
+_LISTED_NUMBER = r"(?:#\s*)?\d{1,3}"
 JUDGE_RE = re.compile(
     r"^(?P<verb>more|less|undo|👍|👎|\+1|-1|:\+1:|:-1:|:thumbsup:|:thumbsdown:)(?:\s*like)?\s*"
-    r"(?:#|no\.?\s*|paper\s+)?(?P<number>\d{1,3})?[\s.!]*$",
+    rf"(?:no\.?\s*|papers?\s+)?(?P<number>{_LISTED_NUMBER}(?:(?:\s*[,&]\s*|\s+and\s+|\s+){_LISTED_NUMBER})"
+    rf"{{0,{MAX_JUDGED_IN_REPLY - 1}}})?[\s.!]*$",
     re.IGNORECASE,
 )
 # "like 3": start a topic from the listing's third paper (what a 👍 on a paper no topic matched offers).
@@ -215,18 +219,28 @@ def list_scope(ctx: ChatContext, destination_key: str) -> Scope:
 
 
 async def judge_listed(services: CoreServices, ctx: ChatContext, ids: list[int], verb: str,
-                       number: str | None, destination_key: str | None = None) -> Reply:
-    """`more 3` in a thread under a listing: judge the listing's third paper for the scope the list was for."""
-    paper = await _listed_paper(services, ids, number, thread_reply_hint(ctx.platform, "more 2", "less 2"))
-    if isinstance(paper, Reply):
-        return paper
+                       numbers: str | None, destination_key: str | None = None) -> Reply:
+    """`more 3` in a thread under a listing: judge the listing's third paper for the scope the list was for.
+    `less 2 5` judges both, or (a number not in the listing, a paper no longer stored) neither."""
+    example = thread_reply_hint(ctx.platform, "more 2", "less 2")
+    wanted = list(dict.fromkeys(re.findall(r"\d+", numbers))) if numbers else [None]
+    papers = []
+    for number in wanted:
+        paper = await _listed_paper(services, ids, number, example)
+        if isinstance(paper, Reply):
+            if len(wanted) > 1:  # the others may have been fine: none of them was judged either
+                return Reply(Message(text=f"{paper.message.text} Nothing was judged."), in_thread=True)
+            return paper
+        papers.append(paper)
     scope = list_scope(ctx, destination_key or ctx.destination)
     relevant = verdict_of(verb)
-    topics, outcome = await judge_paper(services, scope, ctx.user, paper, relevant)
-    text = judgement_line(paper, topics, relevant, outcome, scope)
-    if await _offers_topic(services, scope, paper, topics, relevant):
-        text += f"\n{_offer_line(scope)} Reply “like {ids.index(paper.id) + 1}” to start it."
-    return Reply(Message(text=text), in_thread=True)
+    lines = []
+    for paper in papers:
+        topics, outcome = await judge_paper(services, scope, ctx.user, paper, relevant)
+        lines.append(judgement_line(paper, topics, relevant, outcome, scope))
+        if await _offers_topic(services, scope, paper, topics, relevant):
+            lines.append(f"{_offer_line(scope)} Reply “like {ids.index(paper.id) + 1}” to start it.")
+    return Reply(Message(text="\n".join(lines)), in_thread=True)
 
 
 def judgement_line(paper: Paper, topics: list[str], relevant: bool | None,
