@@ -102,5 +102,7 @@ async def test_subscribe_like_starts_a_topic_from_example_papers(loaded):
     assert bot.last() == f"Unsubscribed this channel from “{topic}”."
     await bot.console.say("/subscribe like #999999")
     assert "no stored paper '#999999'" in bot.last()
+    await bot.console.say("/subscribe like")  # the papers forgotten: the usage, not a topic called "like"
+    assert "Usage: /subscribe like PAPER_ID [PAPER_ID …] (1 to 10 papers)" in bot.last()
     await bot.console.say("/subscriptions")
     assert "This channel follows: nothing yet" in bot.last()

@@ -148,7 +148,8 @@ async def _feedback(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
 
 async def _subscribe(s: CoreServices, ctx: ChatContext, c: Command) -> Reply:
     head, _, rest = c.args.partition(" ")
-    if head.lower() == "like" and rest.strip():  # /subscribe like 2501.01234: a topic from example papers
+    # /subscribe like 2501.01234: a topic from example papers (a bare "like" gets the usage, not a topic "like")
+    if head.lower() == "like":
         return await feedback_commands.subscribe_like(s, ctx, rest, personal="me" in c.flags)
     return await subscription_commands.do_subscribe(s, ctx, c.args, personal="me" in c.flags)
 
