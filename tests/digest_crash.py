@@ -27,8 +27,9 @@ class DiesAfterPosting:
         self.posted: list[PostResult] = []
 
     async def post_digest(self, destination: Destination, message: Message, *,
-                          tag: DigestTag | None = None) -> PostResult:
-        self.posted.append(await self.poster.post_digest(destination, message, tag=tag))
+                          tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
+        resuming = {"resume": resume} if resume is not None else {}  # posters that never resume take no such word
+        self.posted.append(await self.poster.post_digest(destination, message, tag=tag, **resuming))
         raise ProcessDied
 
     async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:

@@ -458,7 +458,8 @@ async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_fou
     tag = DigestTag(destination.key, TODAY)
     sent = fake.posts()
     assert [p["metadata"] for p in sent] == [
-        {"event_type": "paperboy_digest", "event_payload": {"tag": tag.token, "day": TODAY.isoformat(), "part": i}}
+        {"event_type": "paperboy_digest", "event_payload": {"tag": tag.token, "day": TODAY.isoformat(), "part": i,
+                                                            "items": list(range(1, 11))}}
         for i in range(len(sent))]
     # Someone chats in the channel afterwards; the search reads past it.
     fake.history["C1"].append({"type": "message", "ts": "1700000100.000001", "text": "thanks!", "user": "U1"})
@@ -497,9 +498,10 @@ async def test_a_digest_carries_its_tag_as_metadata_and_is_found_in_history(fake
     assert await poster.find_digest(destination(), tag) is None  # nothing there yet: post
     posted = await poster.post_digest(destination(), message, tag=tag)
     assert fake.posts()[0]["metadata"] == {
-        "event_type": "paperboy_digest", "event_payload": {"tag": tag.token, "day": "2026-04-20", "part": 0}}
+        "event_type": "paperboy_digest", "event_payload": {"tag": tag.token, "day": "2026-04-20", "part": 0,
+                                                           "items": [1]}}
     found = await poster.find_digest(destination(), tag)
-    assert found is not None and found.message_ref == posted.message_ref
+    assert found is not None and found.message_ref == posted.message_ref and found.listed == {1}
     assert fake.history_calls()[-1].query["include_all_metadata"] == ["1"]
     assert await poster.find_digest(destination(), DigestTag(destination().key, date(2026, 4, 21))) is None
     assert len(fake.posts()) == 1

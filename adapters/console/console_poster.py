@@ -25,7 +25,8 @@ class ConsolePoster:
         self._lock = asyncio.Lock()  # numbers are handed out one post at a time
 
     async def post_digest(self, destination: Destination, message: Message, *,
-                          tag: DigestTag | None = None) -> PostResult:
+                          tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
+        """The console posts a digest whole (`resume` never comes: what it finds lists everything)."""
         async with self._lock:
             number = await self.core.next_message_number(destination.key)
             if tag is not None:

@@ -31,13 +31,19 @@ from pydantic import SecretStr
 from adapters.discord.discord_commands import app_commands_for
 from adapters.discord.discord_feedback import NEEDS_MANAGE_CHANNELS as NEEDS_MANAGE_TO_START
 from adapters.discord.discord_feedback import judge_button_class, judge_view, start_button_class
-from adapters.discord.discord_renderer import batch_mentions, render_message, thread_name, truncate
+from adapters.discord.discord_renderer import (
+    batch_mentions,
+    listed_numbers,
+    render_message,
+    thread_name,
+    truncate,
+)
 from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.command_table import CommandSpec
 from bot.commands.context import ChatContext
 from bot.commands.thread_replies import is_start_request, is_unaddressed_command
 from bot.destination import Destination
-from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult
+from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult, unlisted
 from bot.errors import DeliveryError, StartupError
 from bot.followups.poster import ThreadTarget
 from bot.messages import Message, Reply, Visibility
@@ -437,13 +443,18 @@ class DiscordPoster:
         return self.client.get_partial_messageable(int(destination.channel), guild_id=int(destination.workspace))
 
     async def post_digest(self, destination: Destination, message: Message, *,
-                          tag: DigestTag | None = None) -> PostResult:
+                          tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
         channel: discord.abc.Messageable = await self._direct(destination) if destination.user else self._channel(
             destination)
-        batches = render_message(message)
+        shown = unlisted(message, resume) if resume is not None else message
+        if shown is None:
+            assert resume is not None
+            return resume  # nothing of it is missing
+        first_part = 1 + len(resume.later_refs) if resume is not None else 0  # the part numbers go on
+        batches = render_message(shown)
         if tag is not None:
             for index, batch in enumerate(batches):
-                mark_digest(batch[-1], tag, index)
+                mark_digest(batch[-1], tag, first_part + index)
         view = judge_view(self.buttons, message.items) if self.buttons is not None else None
 
         def send_args(index: int, batch: list[discord.Embed]) -> dict[str, Any]:
@@ -456,17 +467,22 @@ class DiscordPoster:
                     everyone=False, roles=False, replied_user=False, users=[discord.Object(int(u)) for u in users])
             # A nonce with enforce_nonce (discord.py sets it): Discord itself drops a repeat within minutes.
             if tag is not None:
-                extra["nonce"] = tag.part_nonce(index)
+                extra["nonce"] = tag.part_nonce(first_part + index)
             return extra
 
         sent = await self._send_all(channel, batches, send_args, f"digest for {destination.key}")
         first = sent[0]
-        if self._record is not None and len(sent) > 1:
+        later = sent if resume is not None else sent[1:]
+        if self._record is not None and later:
             try:
-                await self._record(destination.key, [str(m.id) for m in sent[1:]],
+                await self._record(destination.key, [str(m.id) for m in later],
                                    [item.paper_id for item in message.items])
             except Exception:  # the digest is out: a retry would post it again, so it counts as posted
                 log.exception("could not record the later messages of the digest for %s", destination.key)
+        if len(sent) < len(batches):  # the retry finds what got out and posts the rest (`resume`)
+            raise DeliveryError(f"Discord took {len(sent)} of the digest's {len(batches)} messages")
+        if resume is not None:
+            return PostResult(str(first.id), resume.thread_ref)
         if destination.user:  # a DM has no threads: replies there go to the digest itself
             return PostResult(str(first.id))
         return PostResult(str(first.id), await self._open_thread(first, message, destination))
@@ -485,9 +501,10 @@ class DiscordPoster:
             return None
         item = parts[0]
         later = tuple(str(parts[n]["id"]) for n in sorted(parts) if n > 0)
+        listed = frozenset(n for part in parts.values() for n in listed_numbers(part.get("embeds")))
         if destination.user:
-            return PostResult(str(item["id"]), later_refs=later)
-        return PostResult(str(item["id"]), await self._thread_of(item, destination), later_refs=later)
+            return PostResult(str(item["id"]), later_refs=later, listed=listed)
+        return PostResult(str(item["id"]), await self._thread_of(item, destination), later_refs=later, listed=listed)
 
     async def _parts(self, channel_id: int, part_of: Callable[[Any], int | None], *, after: int | None
                      ) -> dict[int, Any]:
@@ -583,7 +600,8 @@ class DiscordPoster:
                         what: str) -> list[discord.Message]:
         """Each batch as a message, paced; `extra` gives a message's other send arguments. Returns the messages
         sent, in order. A failure before the first message is out raises `DeliveryError` (retried); after it, it
-        is logged and the post counts as made, so a retry never duplicates what is already in the channel."""
+        is logged and the messages sent so far are returned: the caller decides (a digest is retried, and the
+        retry posts only what is missing; a follow-up counts as made)."""
         sent: list[discord.Message] = []
         try:
             for index, batch in enumerate(batches):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import discord
 from discord.utils import escape_mentions
@@ -82,6 +83,20 @@ def safe_url(url: str | None) -> str | None:
 def thread_name(message: Message) -> str:
     """A digest thread's name: its header, within Discord's 100 characters."""
     return truncate(plain(message.header or "Paperboy digest"), MAX_THREAD_NAME) or "Paperboy digest"
+
+
+_LISTED_RE = re.compile(r"^\*\*(\d{1,4})\. ", re.MULTILINE)
+
+
+def listed_numbers(embeds: Any) -> set[int]:
+    """The numbers of the papers a posted message lists, read back from its embeds (as the REST API returns
+    them) in the form `paper_block` writes: a takeover posts the papers a failed attempt did not get out."""
+    found: set[int] = set()
+    for embed in embeds if isinstance(embeds, list) else []:
+        description = embed.get("description") if isinstance(embed, dict) else None
+        if isinstance(description, str):
+            found.update(int(n) for n in _LISTED_RE.findall(description))
+    return found
 
 
 def paper_block(item: PaperItem) -> str:

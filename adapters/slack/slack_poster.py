@@ -26,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.slack_renderer import SlackMessage, render_message
 from bot.destination import Destination
-from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult
+from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult, unlisted
 from bot.errors import DeliveryError
 from bot.followups.poster import ThreadTarget
 from bot.messages import Message
@@ -185,20 +185,27 @@ class SlackPoster:
         return dataclasses.replace(destination, channel=str(channel))
 
     async def post_digest(self, destination: Destination, message: Message, *,
-                          tag: DigestTag | None = None) -> PostResult:
+                          tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
         token = await self._token(destination)
         destination = await self._direct(destination, token)
-        chunks = render_message(message)
+        shown = unlisted(message, resume) if resume is not None else message
+        if shown is None:
+            assert resume is not None
+            return resume  # nothing of it is missing
+        first = 1 + len(resume.later_refs) if resume is not None else 0  # the part numbers go on
+        chunks = render_message(shown)
         refs: list[str] = []
         lock = self._locks.setdefault(destination.key, asyncio.Lock())
         async with lock:
             for index, chunk in enumerate(chunks):
                 await self._pace(destination.key)
                 await self._wait_for_rate_limit(token)
-                refs.append(await self._send(destination, chunk, token, metadata=digest_metadata(tag, index)))
-        if self._record is not None and len(refs) > 1:
-            await self._record(destination.key, refs[1:], [item.paper_id for item in message.items])
-        return PostResult(refs[0])
+                metadata = digest_metadata(tag, first + index, chunk.numbers)
+                refs.append(await self._send(destination, chunk, token, metadata=metadata))
+        later = refs if resume is not None else refs[1:]
+        if self._record is not None and later:
+            await self._record(destination.key, later, [item.paper_id for item in message.items])
+        return PostResult(refs[0], later_refs=tuple(refs[1:]))
 
     async def _pace(self, key: str) -> None:
         last = self._last.get(key)
@@ -227,10 +234,21 @@ class SlackPoster:
         kwargs: dict[str, Any] = {"token": token} if token else {}
         if tag.since is not None:
             kwargs["oldest"] = f"{tag.since.timestamp() - SEARCH_MARGIN_SECONDS:.6f}"
+        listed: set[int] | None = set()
+
+        def part_of(item: Any) -> int | None:
+            nonlocal listed
+            part = tagged_part(item, tag)
+            if part is not None and listed is not None:
+                numbers = listed_numbers(item)
+                listed = listed | numbers if numbers is not None else None  # None: posted before parts said
+            return part
+
         parts = await self._search(self.client.conversations_history, "Slack refused the history lookup",
-                                   lambda item: tagged_part(item, tag), channel=destination.channel, **kwargs)
+                                   part_of, channel=destination.channel, **kwargs)
         # every part: replies under a later one ("summarize 12") must find the digest as after a normal post
-        return PostResult(parts[0], later_refs=tuple(parts[1:])) if parts else None
+        return PostResult(parts[0], later_refs=tuple(parts[1:]),
+                          listed=frozenset(listed) if listed is not None else None) if parts else None
 
     async def _search(self, lookup: Callable[..., Awaitable[Any]], refused: str, part_of: Callable[[Any], int | None],
                       **kwargs: Any) -> list[str]:
@@ -309,12 +327,21 @@ class SlackPoster:
         return found[0] if found else None
 
 
-def digest_metadata(tag: DigestTag | None, part: int) -> dict[str, Any] | None:
-    """Slack message metadata marking one part of a digest with its delivery (invisible in the channel)."""
+def digest_metadata(tag: DigestTag | None, part: int, numbers: tuple[int, ...] = ()) -> dict[str, Any] | None:
+    """Slack message metadata marking one part of a digest with its delivery and the numbers of the papers it
+    lists (invisible in the channel)."""
     if tag is None:
         return None
     return {"event_type": DIGEST_EVENT,
-            "event_payload": {"tag": tag.token, "day": tag.day.isoformat(), "part": part}}
+            "event_payload": {"tag": tag.token, "day": tag.day.isoformat(), "part": part, "items": list(numbers)}}
+
+
+def listed_numbers(item: Any) -> set[int] | None:
+    """The numbers of the papers a digest part lists, from its metadata; None when it does not say."""
+    numbers = (_payload(item, DIGEST_EVENT) or {}).get("items")
+    if not isinstance(numbers, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+        return None
+    return set(numbers)
 
 
 def _payload(item: Any, event_type: str) -> dict[str, Any] | None:

@@ -39,6 +39,7 @@ class SlackMessage:
 
     text: str
     blocks: list[Block] = field(default_factory=list)
+    numbers: tuple[int, ...] = ()  # of the papers this message lists (a digest's parts say which they hold)
 
     def payload(self) -> dict[str, Any]:
         return {"text": self.text, "blocks": self.blocks}
@@ -236,5 +237,6 @@ def render_message(message: Message) -> list[SlackMessage]:
             result.append(context)
         if not result:
             result.append(_section(ELLIPSIS))
-        out.append(SlackMessage(_fallback(message, chunk_items, first=first, last=last), result))
+        out.append(SlackMessage(_fallback(message, chunk_items, first=first, last=last), result,
+                                tuple(item.number for item in chunk_items)))
     return out

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from bot.clock import Clock
 from bot.commands.services import CoreServices
 from bot.digests.digest_composer import NOTHING_NEW, DigestPlan, choose, render_digest
-from bot.digests.poster import DigestPoster, DigestTag, PostResult
+from bot.digests.poster import DigestPoster, DigestTag, PostResult, unlisted
 from bot.digests.schedule import due_day
 from bot.errors import DeliveryError
 from bot.feedback import feedback_service
@@ -195,7 +195,11 @@ class DigestRunner:
                 return await self._complete_empty(claim, destination, day)
             found = await poster.find_digest(as_value(destination), tag) if tag.since is not None else None
             if found is not None:
-                return await self._complete_found(claim, destination, day, found, paper_ids)
+                missing = unlisted(message, found)
+                if missing is not None:  # the earlier attempt got only part of a split digest out
+                    await poster.post_digest(as_value(destination), message, tag=tag, resume=found)
+                return await self._complete_found(claim, destination, day, found, paper_ids,
+                                                  len(missing.items) if missing is not None else 0)
             result = await poster.post_digest(as_value(destination), message, tag=tag)
         except DeliveryError as exc:
             await delivery_store.fail(db, claim, exc, self.clock(), retry_after=exc.retry_after)
@@ -218,20 +222,22 @@ class DigestRunner:
         return Outcome(destination.key, day, "skipped", "nothing to send")
 
     async def _complete_found(self, claim: delivery_store.Claim, destination: Destination, day: date,
-                              found: PostResult, paper_ids: list[int]) -> Outcome:
+                              found: PostResult, paper_ids: list[int], completed: int = 0) -> Outcome:
         """An earlier attempt's digest is on the platform already: record it as this delivery's post, with the
-        papers the digest lists, and post nothing."""
+        papers the digest lists (`completed`: how many of them this attempt posted, the earlier one having got
+        only part of the digest out)."""
         done = await delivery_store.complete(self.services.db, claim, found.message_ref, paper_ids, self.clock(),
                                              thread_ref=found.thread_ref)
         if done and found.later_refs:
             async with self.services.db.session() as session:
                 await record_digest_parts(session, destination.key, found.later_refs, paper_ids)
-        log.warning("digest for %s on %s was already posted by %s (message %s); recorded it, posted nothing",
-                    destination.key, day, claim.previous_owner or "an earlier attempt", found.message_ref)
+        posted = f"posted the {completed} papers it had not" if completed else "posted nothing"
+        log.warning("digest for %s on %s was already posted by %s (message %s); recorded it, %s",
+                    destination.key, day, claim.previous_owner or "an earlier attempt", found.message_ref, posted)
         if not done:
             return Outcome(destination.key, day, "skipped", "claim lost while recording an earlier post")
-        return Outcome(destination.key, day, "posted", f"{found.message_ref}, found from an earlier attempt",
-                       tuple(paper_ids))
+        detail = f"{found.message_ref}, found from an earlier attempt" + (f"; {posted}" if completed else "")
+        return Outcome(destination.key, day, "posted", detail, tuple(paper_ids))
 
     async def _compose(self, destination: Destination, day: date, context: _RunContext) -> tuple[Message, list[int]]:
         services = self.services

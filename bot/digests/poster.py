@@ -21,6 +21,10 @@ class PostResult:
     # The later messages of a split digest that `find_digest` found; the runner records them as a post records
     # its own (`record_digest_parts`), so replies under any part work after a recovery too.
     later_refs: tuple[str, ...] = ()
+    # Of a found digest: the numbers of the papers its messages list, where the platform tells (None: all of
+    # them). An attempt that failed or died between two messages of a split digest left the others unposted: the
+    # runner has the poster post those papers (`post_digest(..., resume=found)`).
+    listed: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,26 @@ class DigestTag:
         return f"{self.token}{index:02d}"[:25]
 
 
+def unlisted(message: Message, found: PostResult) -> Message | None:
+    """What of a digest an earlier attempt did not get out (see `PostResult.listed`), as the digest's next
+    message: its header marked as continued, the papers not listed yet (keeping their numbers), its small print;
+    None when nothing is missing."""
+    if found.listed is None:
+        return None
+    missing = [item for item in message.items if item.number not in found.listed]
+    if not missing:
+        return None
+    header = f"{message.header} (continued)" if message.header else None
+    return Message(header=header, items=missing, context=message.context)
+
+
 class DigestPoster(Protocol):
     async def post_digest(self, destination: Destination, message: Message, *,
-                          tag: DigestTag | None = None) -> PostResult:
-        """Post or raise `bot.errors.DeliveryError`; may split a long message into several, each carrying `tag`."""
+                          tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
+        """Post or raise `bot.errors.DeliveryError`; may split a long message into several, each carrying `tag`.
+        `resume`: what `find_digest` found of an earlier attempt; only the papers it does not list are posted, as
+        the digest's next messages (the found thread stays the digest's). Every message after a digest's first
+        is recorded with all the digest's papers (`record_digest_parts`), so "summarize 12" works under any."""
         ...
 
     async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:
