@@ -369,6 +369,35 @@ async def test_every_message_of_a_split_digest_is_tagged_and_a_takeover_finds_th
     assert await DiscordPoster(client, interval=0).find_digest(destination, other) is None
 
 
+async def test_a_split_digest_that_failed_after_its_first_message_is_completed_by_the_retry(api, client):
+    """Discord refuses the second message of a split digest: the post fails (so the delivery is retried), and the
+    retry finds the first message, reads which papers it lists, and posts the others as the digest's next
+    messages, each paper once and with its number."""
+    destination = discord_destination()
+    tag = DigestTag(destination.key, date(2026, 4, 20),
+                    since=discord.utils.snowflake_time(fd.FIRST_ID) - timedelta(minutes=1))
+    api.fail(r"/channels/\d+/messages$", Reply(400, b'{"message": "Invalid Form Body", "code": 50035}'), after=1)
+    with pytest.raises(DeliveryError) as caught:
+        await DiscordPoster(client, interval=0).post_digest(destination, sixty_papers(), tag=tag)
+    assert not caught.value.permanent and len(api.posted[fd.CHANNEL_ID]) == 1
+
+    def numbers(posted: dict[str, Any]) -> list[int]:
+        return [int(n) for e in posted["embeds"] for n in re.findall(r"^\*\*(\d+)\. ", e.get("description", ""), re.M)]
+
+    found = await DiscordPoster(client, interval=0).find_digest(destination, tag)
+    assert found is not None and found.listed == set(numbers(api.posted[fd.CHANNEL_ID][0])) and found.listed
+    await DiscordPoster(client, interval=0).post_digest(destination, sixty_papers(), tag=tag, resume=found)
+    messages = api.posted[fd.CHANNEL_ID]
+    assert len(messages) > 2
+    assert [n for m in messages for n in numbers(m)] == list(range(1, 61))
+    footers = [m["embeds"][-1]["footer"]["text"].splitlines() for m in messages]
+    assert all(f"ref {tag.token} part {n}" in footer for n, footer in enumerate(footers[1:], start=2))
+    assert len({p.json().get("nonce") for p in api.of(fd.MESSAGE)}) == len(api.of(fd.MESSAGE))
+    again = await DiscordPoster(client, interval=0).find_digest(destination, tag)
+    assert again is not None and again.listed == set(range(1, 61)) and len(again.later_refs) == len(messages) - 1
+    assert again.thread_ref == found.thread_ref is not None  # the thread opened on the first message by the retry
+
+
 FRAGMENTS = ("**", "*", "__", "_", "~~", "||", "`", "```", "> ", ">>> ", "# ", "## ", "-# ", "1. ", "- ", "+ ",
              "[a](http://x)", "[b](<https://y.example>)", "https://evil.example/p?q=(1)", "<https://e.example>",
              "http://a.b/c", "<@123456789012345678>", "@everyone", "@here", "<t:1700000000:R>", "<#789>", "\\",

@@ -4,6 +4,7 @@ response_url served by a fake Slack on 127.0.0.1, blocks validated with `slack_s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -487,6 +488,43 @@ async def test_a_failed_history_lookup_posts_nothing_and_is_retried(fake: FakeSl
         await poster.find_digest(destination(), tag)
     assert "history lookup" in str(caught.value) and "missing_scope" in str(caught.value)
     assert fake.posts() == []
+
+
+async def test_a_digest_split_over_messages_that_failed_after_its_first_gets_its_other_papers_on_the_retry(
+        db: Database, fake: FakeSlack):
+    """Slack refuses the second message of a digest of twenty-odd papers: the retry finds the first in the
+    channel's history (its metadata says which papers it lists) and posts the others, as the digest's next parts,
+    once each."""
+    await ingest_samples(db)
+    core = make_bot(db).core
+    services = dataclasses.replace(core.services, digest_max_items=30)
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url),
+                         record=core.record_digest_parts, sleep=Sleeps())
+    refusals = iter([False, True])  # the first message goes out, Slack refuses the second; then all is well
+    real_post = fake.routes[("POST", "/api/chat.postMessage")]
+    assert callable(real_post)
+    fake.route("POST", "/api/chat.postMessage",
+               lambda rec: slack_error("internal_error") if next(refusals, False) else real_post(rec))
+    async with db.session() as s:
+        destination = await ensure_destination(s, "slack", TEAM, "C1")
+    claimed_at = datetime.fromtimestamp(1_700_000_000 - 60, UTC)  # the fake's messages are 1700000000.x
+    for now, status in ((claimed_at, "failed"), (claimed_at + timedelta(hours=1), "posted")):
+        runner = DigestRunner(services, {"slack": poster}, owner="host:1", settings=DigestSettings(lease_seconds=600),
+                              clock=lambda now=now: now)
+        outcome = await runner.run_one(destination, TODAY, now=now)
+        assert outcome.status == status, outcome
+    assert "found from an earlier attempt; posted the " in outcome.detail
+    parts = sorted(fake.history["C1"], key=lambda m: m["ts"])
+    payloads = [m["metadata"]["event_payload"] for m in parts]
+    assert [p["part"] for p in payloads] == list(range(len(parts))) and len(parts) >= 2
+    listed = [n for p in payloads for n in p["items"]]
+    assert listed == list(range(1, len(outcome.paper_ids) + 1))  # every paper once, in order, keeping its number
+    assert "(continued)" in parts[1]["text"] or "(continued)" in str(fake.posts()[-1]["blocks"])
+    async with db.session() as s:
+        delivery = await get_delivery(s, destination.key, TODAY)
+        last = await find_posted(s, destination.key, parts[-1]["ts"])
+    assert delivery is not None and delivery.status == "posted" and delivery.message_ref == parts[0]["ts"]
+    assert last is not None and list(last.paper_ids) == list(outcome.paper_ids) and len(last.paper_ids) > 20
 
 
 async def test_a_digest_carries_its_tag_as_metadata_and_is_found_in_history(fake: FakeSlack):

@@ -124,7 +124,7 @@ class FakeDiscord(FakeServer):
         super().__init__()
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._ids = itertools.count(FIRST_ID)
-        self._failures: list[tuple[re.Pattern[str], Reply]] = []
+        self._failures: list[list[Any]] = []  # [pattern, reply, matching requests to let through first]
         self.events: list[tuple[str, Recorded]] = []
         self.app_flags = 0  # the application's flags: 1 << 19 (or 1 << 18) once the portal enables message content
         self.token: str | None = None  # when set, the only bot token accepted (others: 401, as Discord answers)
@@ -155,10 +155,11 @@ class FakeDiscord(FakeServer):
     def next_id(self) -> int:
         return next(self._ids)
 
-    def fail(self, path_regex: str, reply: Reply) -> None:
-        """The next request whose path matches gets `reply` (a 403, a 429 …) instead of the normal answer."""
+    def fail(self, path_regex: str, reply: Reply, *, after: int = 0) -> None:
+        """The next request whose path matches (after `after` more such requests went through) gets `reply` (a 403,
+        a 429 …) instead of the normal answer."""
         with self._lock:
-            self._failures.append((re.compile(path_regex), reply))
+            self._failures.append([re.compile(path_regex), reply, after])
 
     def _reply(self, rec: Recorded) -> Reply:
         with self._lock:
@@ -167,8 +168,11 @@ class FakeDiscord(FakeServer):
                                                                   f"{API}/applications"))
                     and rec.headers.get("Authorization") != f"Bot {self.token}"):
                 return _json({"message": "401: Unauthorized", "code": 0}, 401)
-            for i, (pattern, failure) in enumerate(self._failures):
+            for i, (pattern, failure, through) in enumerate(self._failures):
                 if pattern.search(rec.path):
+                    if through:
+                        self._failures[i][2] -= 1
+                        break
                     del self._failures[i]
                     return failure
         for method, pattern, kind, handler in self._patterns:
