@@ -43,7 +43,7 @@ from bot.commands.command_table import CommandSpec
 from bot.commands.context import ChatContext
 from bot.commands.thread_replies import is_start_request, is_unaddressed_command
 from bot.destination import Destination
-from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult, unlisted
+from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult, to_post
 from bot.errors import DeliveryError, StartupError
 from bot.followups.poster import ThreadTarget
 from bot.messages import Message, Reply, Visibility
@@ -446,12 +446,12 @@ class DiscordPoster:
                           tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
         channel: discord.abc.Messageable = await self._direct(destination) if destination.user else self._channel(
             destination)
-        shown = unlisted(message, resume) if resume is not None else message
-        if shown is None:
-            assert resume is not None
+        posting = to_post(message, resume)
+        if posting is None and resume is not None:
             return resume  # nothing of it is missing
-        first_part = 1 + len(resume.later_refs) if resume is not None else 0  # the part numbers go on
-        batches = render_message(shown)
+        assert posting is not None
+        batches = render_message(posting[0])
+        first_part = posting[1]
         if tag is not None:
             for index, batch in enumerate(batches):
                 mark_digest(batch[-1], tag, first_part + index)

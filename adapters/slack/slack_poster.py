@@ -26,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.slack_renderer import SlackMessage, render_message
 from bot.destination import Destination
-from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult, unlisted
+from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult, to_post
 from bot.errors import DeliveryError
 from bot.followups.poster import ThreadTarget
 from bot.messages import Message
@@ -188,12 +188,11 @@ class SlackPoster:
                           tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
         token = await self._token(destination)
         destination = await self._direct(destination, token)
-        shown = unlisted(message, resume) if resume is not None else message
-        if shown is None:
-            assert resume is not None
+        posting = to_post(message, resume)
+        if posting is None and resume is not None:
             return resume  # nothing of it is missing
-        first = 1 + len(resume.later_refs) if resume is not None else 0  # the part numbers go on
-        chunks = render_message(shown)
+        assert posting is not None
+        chunks, first = render_message(posting[0]), posting[1]
         refs: list[str] = []
         lock = self._locks.setdefault(destination.key, asyncio.Lock())
         async with lock:

@@ -68,6 +68,15 @@ def unlisted(message: Message, found: PostResult) -> Message | None:
     return Message(header=header, items=missing, context=message.context)
 
 
+def to_post(message: Message, resume: PostResult | None) -> tuple[Message, int] | None:
+    """What `post_digest` posts, and the part number its first message gets: the whole digest from part 0; with
+    `resume`, the papers the found post does not list, its parts numbered on; None when it lists them all."""
+    if resume is None:
+        return message, 0
+    missing = unlisted(message, resume)
+    return (missing, 1 + len(resume.later_refs)) if missing is not None else None
+
+
 class DigestPoster(Protocol):
     async def post_digest(self, destination: Destination, message: Message, *,
                           tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
