@@ -113,6 +113,14 @@ class Reply:
         return [item.paper_id for item in self.message.items]
 
 
+CONTINUED = " (continued)"
+
+
+def continued(header: str) -> str:
+    """The header of a message that goes on from an earlier one (marked once, however many follow)."""
+    return header if header.endswith(CONTINUED) else header + CONTINUED
+
+
 def http_url(url: str | None, *, keep: str) -> str | None:
     """A link a renderer may emit: http(s) with a host only, everything outside `keep` percent-encoded.
 

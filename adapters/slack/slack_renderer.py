@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.messages import ActionKind, Message, PaperItem, http_url
+from bot.messages import ActionKind, Message, PaperItem, continued, http_url
 
 MAX_BLOCKS = 40  # Slack: 50
 MAX_SECTION_CHARS = 2800  # Slack: 3000
@@ -231,7 +231,7 @@ def render_message(message: Message) -> list[SlackMessage]:
         first, last = index == 0, index == len(chunks) - 1
         result: list[Block] = []
         if message.header:
-            result.append(_header(message.header if first else f"{message.header} (continued)"))
+            result.append(_header(message.header if first else continued(message.header)))
         result.extend(body_blocks)
         if last and context is not None:
             result.append(context)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from bot.destination import Destination
-from bot.messages import Message
+from bot.messages import Message, continued
 
 # How far before an earlier attempt's claim a platform search starts: clocks of hosts and platforms differ.
 SEARCH_MARGIN_SECONDS = 300.0
@@ -64,7 +64,7 @@ def unlisted(message: Message, found: PostResult) -> Message | None:
     missing = [item for item in message.items if item.number not in found.listed]
     if not missing:
         return None
-    header = f"{message.header} (continued)" if message.header else None
+    header = continued(message.header) if message.header else None
     return Message(header=header, items=missing, context=message.context)
 
 
