@@ -127,6 +127,10 @@ async def test_digest_settings_and_preview(loaded):
         assert message in bot.last()
     await bot.console.say("/papers digest")
     assert "Daily digest is off: 08:30 Europe/Paris" in bot.last()  # the bad inputs changed nothing
+    await bot.console.say("/papers digest on")  # back at the time it had
+    assert bot.last() == "Daily digest for this channel at 08:30 Europe/Paris (weekdays)."
+    await bot.console.say("/papers digest")
+    assert "Daily digest is on: 08:30 Europe/Paris (weekdays)." in bot.last()
 
 
 async def test_console_loop_lines(loaded):

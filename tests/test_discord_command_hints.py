@@ -31,13 +31,13 @@ async def test_more_lines_and_usage_errors_name_discords_options(db, api, client
     assert ("Nothing yet. Reply “@Paperboy more 3” or “@Paperboy less 3” under a listing"
             in await answer("papers", sub="feedback"))
     assert "No digest set up here yet. Usage: /digest setting:HH:MM [TIMEZONE] [DAYS, e.g. mon-fri] · " \
-           "/digest setting:off · /digest setting:preview" in await answer("digest")
+           "/digest setting:on · /digest setting:off · /digest setting:preview" in await answer("digest")
     await answer("subscribe", [text(DIFFUSION, "topic")])
     assert "5 more — /papers today page:2" in await answer("papers", sub="today")
     assert "more —" not in await answer("papers", [text("2", "page")], sub="today")  # the last five
     assert ("'x' is not a page; use a number, e.g. /papers today page:2 for the next ten"
             in await answer("papers", [text("x", "page")], sub="today"))
-    assert "Turn it on with /digest setting:HH:MM." in await answer("digest", [text("off", "setting")])
+    assert "Turn it back on with /digest setting:on." in await answer("digest", [text("off", "setting")])
     assert "(/papers followups setting:off)" in await answer("papers", sub="followups")
     await answer("digest", [text("08:00 UTC", "setting")])
     assert [o.status for o in await runner(db, client).run_due()] == ["posted"]

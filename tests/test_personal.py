@@ -101,6 +101,7 @@ async def test_personal_digest_off_preview_and_status(db):
     printed = Printed(db)
     assert await runner(db, printed, at(DAY1, 8)).run_due() == []
     assert "/papers digest --me HH:MM" in await say(db, "/subscriptions", user="u1")
+    assert "comes by direct message at 07:30 UTC" in await say(db, "/papers digest --me on", user="u1")
     bad = await say(db, "/papers digest --me 25:99", user="u1")
     assert "not a time of day" in bad and "Traceback" not in bad
 

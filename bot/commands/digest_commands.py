@@ -1,4 +1,4 @@
-"""/papers digest HH:MM [TIMEZONE] | off | preview — each channel's own digest time."""
+"""/papers digest HH:MM [TIMEZONE] | on | off | preview — each channel's own digest time."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def usage(platform: str) -> str:
     """The channel digest's usage line as the asker's platform takes it (`/digest setting:off` on Discord)."""
     return "Usage: " + " · ".join(command_hint(platform, "papers", "digest", value=setting)
-                                  for setting in ("HH:MM [TIMEZONE] [DAYS, e.g. mon-fri]", "off", "preview"))
+                                  for setting in ("HH:MM [TIMEZONE] [DAYS, e.g. mon-fri]", "on", "off", "preview"))
 
 
 async def digest(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
@@ -37,15 +37,25 @@ async def digest(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
                                                    ctx.channel_name)
             destination.digest_enabled = False
             touch(destination)
-        turn_on = command_hint(ctx.platform, "papers", "digest", value="HH:MM")
-        return Reply(Message(text=f"Daily digest turned off for this channel. Turn it on with {turn_on}."))
+        turn_on = command_hint(ctx.platform, "papers", "digest", value="on")
+        return Reply(Message(text=f"Daily digest turned off for this channel. Turn it back on with {turn_on}."))
     if words[0].lower() == "preview" and len(words) == 1:
         return await _preview(services, ctx)
-    at, days, timezone = parse_schedule(words, usage(ctx.platform), ctx.platform)
+    at, days, timezone = schedule_of(words, usage(ctx.platform), ctx.platform)
     async with services.db.session() as session:
         destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name)
         zone, days = set_schedule(destination, at, days, timezone, services.default_timezone)
+        at = destination.digest_time
     return Reply(Message(text=f"Daily digest for this channel at {at} {zone} ({days_label(days)})."))
+
+
+def schedule_of(words: list[str], usage: str, platform: str, *,
+                personal: bool = False) -> tuple[str | None, str | None, str | None]:
+    """`parse_schedule`, or for a lone "on" nothing to change: the digest comes back at the time and on the days
+    it had (or the default time, for one never set)."""
+    if len(words) == 1 and words[0].lower() == "on":
+        return None, None, None
+    return parse_schedule(words, usage, platform, personal=personal)
 
 
 def parse_schedule(words: list[str], usage: str, platform: str, *,
@@ -70,11 +80,12 @@ def parse_schedule(words: list[str], usage: str, platform: str, *,
     return at, days, timezone
 
 
-def set_schedule(destination: Destination, at: str, days: str | None, timezone: str | None,
+def set_schedule(destination: Destination, at: str | None, days: str | None, timezone: str | None,
                  default_timezone: str) -> tuple[str, str]:
-    """Turn the destination's digest on at that time (keeping its days and zone unless given); returns the zone and
-    days it now has, for the confirmation."""
-    destination.digest_time = at
+    """Turn the destination's digest on at that time (keeping its time, days and zone unless given); returns the
+    zone and days it now has, for the confirmation."""
+    if at:
+        destination.digest_time = at
     destination.digest_enabled = True
     if timezone:
         destination.timezone = timezone

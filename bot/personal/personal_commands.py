@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.commands.command_hints import command_hint
 from bot.commands.context import ChatContext
-from bot.commands.digest_commands import days_label, parse_schedule, set_schedule
+from bot.commands.digest_commands import days_label, schedule_of, set_schedule
 from bot.commands.services import CoreServices
 from bot.destination import personal_key
 from bot.digests.digest_composer import plan_digest, render_digest
@@ -27,7 +27,7 @@ PERSONAL_FLAGS = ("--me", "-m")
 
 def usage(platform: str) -> str:
     return "Usage: " + " · ".join(command_hint(platform, "papers", "digest", value=v, personal=True)
-                                  for v in ("HH:MM [TIMEZONE] [DAYS]", "off", "preview"))
+                                  for v in ("HH:MM [TIMEZONE] [DAYS]", "on", "off", "preview"))
 
 
 def mention_usage(platform: str) -> str:
@@ -53,10 +53,11 @@ async def personal_digest(services: CoreServices, ctx: ChatContext, args: str) -
         return _private(f"Your personal digest is off. Turn it on with {turn_on}.")
     if len(words) == 1 and words[0].lower() == "preview":
         return await _preview(services, ctx)
-    at, days, timezone = parse_schedule(words, usage(ctx.platform), ctx.platform, personal=True)
+    at, days, timezone = schedule_of(words, usage(ctx.platform), ctx.platform, personal=True)
     async with services.db.session() as session:
         destination = await ensure_personal_destination(session, ctx.platform, ctx.workspace, ctx.user)
         zone, days = set_schedule(destination, at, days, timezone, services.default_timezone)
+        at = destination.digest_time
         topics = await list_topics(session, scope)
     if not topics:  # warned at once: no DM comes until there is something of theirs to send
         return _private(f"Your personal digest is set for {at} {zone} ({days_label(days)}), but you follow no topics "
