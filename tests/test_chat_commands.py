@@ -23,6 +23,8 @@ async def test_today_without_topics_ranks_by_upvotes_and_says_which_day(loaded):
     assert out.count("TL;DR:") == 10
     plain = await bot.core.handle_text(bot.console.context(), "/papers")
     assert plain.message.header == "Papers of Mon Apr 20, 2026"
+    await bot.console.say("/papers today 150")  # past the day's end: how many there are, not a grammar lesson
+    assert bot.last().endswith("papers on Mon Apr 20, 2026: there is no page 150.")
 
 
 async def test_subscribe_previews_and_today_puts_matches_first_with_why(loaded):

@@ -35,7 +35,7 @@ async def test_more_lines_and_usage_errors_name_discords_options(db, api, client
     await answer("subscribe", [text(DIFFUSION, "topic")])
     assert "5 more — /papers today page:2" in await answer("papers", sub="today")
     assert "more —" not in await answer("papers", [text("2", "page")], sub="today")  # the last five
-    assert ("'x' is not a page; use a number, e.g. /papers today page:2 for the next ten"
+    assert ("'x' is not a page; use a number from 1, e.g. /papers today page:2 for the next ten"
             in await answer("papers", [text("x", "page")], sub="today"))
     assert "Turn it back on with /digest setting:on." in await answer("digest", [text("off", "setting")])
     assert "(/papers followups setting:off)" in await answer("papers", sub="followups")

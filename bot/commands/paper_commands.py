@@ -35,8 +35,8 @@ def _page_number(text: str, platform: str) -> int:
         return 1
     example = command_hint(platform, "papers", "today", value="2")
     require_ascii_digits(words, example)
-    if not words.isdigit() or not 1 <= int(words) <= 99:
-        raise UsageError(f"{words[:10]!r} is not a page; use a number, e.g. {example} for the next ten")
+    if not words.isdigit() or len(words) > 4 or int(words) == 0:  # a page past the day's end is answered as such
+        raise UsageError(f"{words[:10]!r} is not a page; use a number from 1, e.g. {example} for the next ten")
     return int(words)
 
 
