@@ -527,6 +527,37 @@ async def test_a_digest_split_over_messages_that_failed_after_its_first_gets_its
     assert last is not None and list(last.paper_ids) == list(outcome.paper_ids) and len(last.paper_ids) > 20
 
 
+async def test_a_split_digest_whose_rest_can_never_be_posted_is_recorded_with_what_got_out(db: Database,
+                                                                                            fake: FakeSlack):
+    """The retry finds the first message but Slack refuses the rest for good (the channel was archived meanwhile):
+    what got out is recorded as the digest, so replies under it work, and it is not retried for ever."""
+    await ingest_samples(db)
+    core = make_bot(db).core
+    services = dataclasses.replace(core.services, digest_max_items=30)
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url),
+                         record=core.record_digest_parts, sleep=Sleeps())
+    answers = iter([None, "internal_error", "is_archived"])  # first message out; second refused; then archived
+    real_post = fake.routes[("POST", "/api/chat.postMessage")]
+    assert callable(real_post)
+    fake.route("POST", "/api/chat.postMessage",
+               lambda rec: slack_error(error) if (error := next(answers, "is_archived")) else real_post(rec))
+    async with db.session() as s:
+        destination = await ensure_destination(s, "slack", TEAM, "C1")
+    claimed_at = datetime.fromtimestamp(1_700_000_000 - 60, UTC)
+    for now, status in ((claimed_at, "failed"), (claimed_at + timedelta(hours=1), "posted")):
+        runner = DigestRunner(services, {"slack": poster}, owner="host:1", settings=DigestSettings(lease_seconds=600),
+                              clock=lambda now=now: now)
+        outcome = await runner.run_one(destination, TODAY, now=now)
+        assert outcome.status == status, outcome
+    assert outcome.detail.endswith("found from an earlier attempt")
+    (first,) = fake.history["C1"]
+    async with db.session() as s:
+        delivery = await get_delivery(s, destination.key, TODAY)
+        recorded = await find_posted(s, destination.key, first["ts"])
+    assert delivery is not None and delivery.status == "posted" and delivery.message_ref == first["ts"]
+    assert recorded is not None and list(recorded.paper_ids) == list(outcome.paper_ids)
+
+
 async def test_a_digest_carries_its_tag_as_metadata_and_is_found_in_history(fake: FakeSlack):
     """Every part of a digest carries its delivery's tag as message metadata; conversations.history with
     metadata finds it, so a process taking over never posts it twice."""

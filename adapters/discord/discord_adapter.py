@@ -470,7 +470,7 @@ class DiscordPoster:
                 extra["nonce"] = tag.part_nonce(first_part + index)
             return extra
 
-        sent = await self._send_all(channel, batches, send_args, f"digest for {destination.key}")
+        sent, stopped = await self._send_all(channel, batches, send_args, f"digest for {destination.key}")
         first = sent[0]
         later = sent if resume is not None else sent[1:]
         if self._record is not None and later:
@@ -479,8 +479,11 @@ class DiscordPoster:
                                    [item.paper_id for item in message.items])
             except Exception:  # the digest is out: a retry would post it again, so it counts as posted
                 log.exception("could not record the later messages of the digest for %s", destination.key)
-        if len(sent) < len(batches):  # the retry finds what got out and posts the rest (`resume`)
-            raise DeliveryError(f"Discord took {len(sent)} of the digest's {len(batches)} messages")
+        # Sent in part: a retry finds what got out and posts the rest (`resume`). When retrying cannot help (the bot
+        # lost access meanwhile), what got out counts as the post.
+        if stopped is not None and not stopped.permanent:
+            raise DeliveryError(f"Discord took {len(sent)} of the digest's {len(batches)} messages: {stopped}",
+                                retry_after=stopped.retry_after)
         if resume is not None:
             return PostResult(str(first.id), resume.thread_ref)
         if destination.user:  # a DM has no threads: replies there go to the digest itself
@@ -590,18 +593,17 @@ class DiscordPoster:
                                                  channel_id=int(destination.channel), fail_if_not_exists=False)
         batches = render_message(message)
         add_marker(batches[0][-1], followup_marker(target))
-        sent = await self._send_all(channel, batches, lambda index, _batch: {
+        sent, _ = await self._send_all(channel, batches, lambda index, _batch: {
             "allowed_mentions": NO_MENTIONS, "nonce": f"{target.tag}{index:02d}"[:25],
             "reference": reference if index == 0 else None}, f"follow-up for {destination.key}")
-        return str(sent[0].id)
+        return str(sent[0].id)  # a follow-up sent in part counts as made
 
     async def _send_all(self, channel: discord.abc.Messageable, batches: list[list[discord.Embed]],
                         extra: Callable[[int, list[discord.Embed]], dict[str, Any]],
-                        what: str) -> list[discord.Message]:
+                        what: str) -> tuple[list[discord.Message], DeliveryError | None]:
         """Each batch as a message, paced; `extra` gives a message's other send arguments. Returns the messages
-        sent, in order. A failure before the first message is out raises `DeliveryError` (retried); after it, it
-        is logged and the messages sent so far are returned: the caller decides (a digest is retried, and the
-        retry posts only what is missing; a follow-up counts as made)."""
+        sent, in order, and what stopped the others. A failure before the first message is out raises
+        `DeliveryError` (retried); after it, it is logged and returned: the caller decides."""
         sent: list[discord.Message] = []
         try:
             for index, batch in enumerate(batches):
@@ -611,7 +613,8 @@ class DiscordPoster:
             if not sent:
                 raise delivery_error(exc) from exc
             log.warning("%s posted in part: %s", what, exc)
-        return sent
+            return sent, delivery_error(exc)
+        return sent, None
 
     async def find_followup(self, destination: Destination, target: ThreadTarget) -> str | None:
         """The bot's follow-up carrying `ref <tag>` in its footer among the thread's latest messages."""

@@ -197,7 +197,14 @@ class DigestRunner:
             if found is not None:
                 missing = unlisted(message, found)
                 if missing is not None:  # the earlier attempt got only part of a split digest out
-                    await poster.post_digest(as_value(destination), message, tag=tag, resume=found)
+                    try:
+                        await poster.post_digest(as_value(destination), message, tag=tag, resume=found)
+                    except DeliveryError as exc:
+                        if not exc.permanent:
+                            raise  # retried: the next attempt finds what got out and posts the rest
+                        log.warning("digest for %s on %s: the rest of it cannot be posted (%s); recording what "
+                                    "got out", destination.key, day, exc)
+                        missing = None
                 return await self._complete_found(claim, destination, day, found, paper_ids,
                                                   len(missing.items) if missing is not None else 0)
             result = await poster.post_digest(as_value(destination), message, tag=tag)
