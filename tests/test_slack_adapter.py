@@ -490,21 +490,20 @@ async def test_a_failed_history_lookup_posts_nothing_and_is_retried(fake: FakeSl
     assert fake.posts() == []
 
 
-async def test_a_digest_split_over_messages_that_failed_after_its_first_gets_its_other_papers_on_the_retry(
-        db: Database, fake: FakeSlack):
-    """Slack refuses the second message of a digest of twenty-odd papers: the retry finds the first in the
-    channel's history (its metadata says which papers it lists) and posts the others, as the digest's next parts,
-    once each."""
+async def a_digest_tried_twice(db: Database, fake: FakeSlack, answers: list[str | None]) -> tuple[Destination, Any]:
+    """A channel's digest of twenty-odd papers (two Slack messages) run by the real runner, then retried an hour
+    later; `answers` are Slack's to its chat.postMessage calls in turn (None: posted), then all is posted. The
+    first attempt must fail and the retry post: (the destination, the retry's outcome)."""
     await ingest_samples(db)
     core = make_bot(db).core
     services = dataclasses.replace(core.services, digest_max_items=30)
     poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url),
                          record=core.record_digest_parts, sleep=Sleeps())
-    refusals = iter([False, True])  # the first message goes out, Slack refuses the second; then all is well
+    given = iter(answers)
     real_post = fake.routes[("POST", "/api/chat.postMessage")]
     assert callable(real_post)
     fake.route("POST", "/api/chat.postMessage",
-               lambda rec: slack_error("internal_error") if next(refusals, False) else real_post(rec))
+               lambda rec: slack_error(error) if (error := next(given, None)) else real_post(rec))
     async with db.session() as s:
         destination = await ensure_destination(s, "slack", TEAM, "C1")
     claimed_at = datetime.fromtimestamp(1_700_000_000 - 60, UTC)  # the fake's messages are 1700000000.x
@@ -513,6 +512,14 @@ async def test_a_digest_split_over_messages_that_failed_after_its_first_gets_its
                               clock=lambda now=now: now)
         outcome = await runner.run_one(destination, TODAY, now=now)
         assert outcome.status == status, outcome
+    return destination, outcome
+
+
+async def test_a_digest_split_over_messages_that_failed_after_its_first_gets_its_other_papers_on_the_retry(
+        db: Database, fake: FakeSlack):
+    """Slack refuses the second message: the retry finds the first in the channel's history (its metadata says
+    which papers it lists) and posts the others, as the digest's next parts, once each."""
+    destination, outcome = await a_digest_tried_twice(db, fake, [None, "internal_error"])
     assert "found from an earlier attempt; posted the " in outcome.detail
     parts = sorted(fake.history["C1"], key=lambda m: m["ts"])
     payloads = [m["metadata"]["event_payload"] for m in parts]
@@ -531,24 +538,7 @@ async def test_a_split_digest_whose_rest_can_never_be_posted_is_recorded_with_wh
                                                                                             fake: FakeSlack):
     """The retry finds the first message but Slack refuses the rest for good (the channel was archived meanwhile):
     what got out is recorded as the digest, so replies under it work, and it is not retried for ever."""
-    await ingest_samples(db)
-    core = make_bot(db).core
-    services = dataclasses.replace(core.services, digest_max_items=30)
-    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url),
-                         record=core.record_digest_parts, sleep=Sleeps())
-    answers = iter([None, "internal_error", "is_archived"])  # first message out; second refused; then archived
-    real_post = fake.routes[("POST", "/api/chat.postMessage")]
-    assert callable(real_post)
-    fake.route("POST", "/api/chat.postMessage",
-               lambda rec: slack_error(error) if (error := next(answers, "is_archived")) else real_post(rec))
-    async with db.session() as s:
-        destination = await ensure_destination(s, "slack", TEAM, "C1")
-    claimed_at = datetime.fromtimestamp(1_700_000_000 - 60, UTC)
-    for now, status in ((claimed_at, "failed"), (claimed_at + timedelta(hours=1), "posted")):
-        runner = DigestRunner(services, {"slack": poster}, owner="host:1", settings=DigestSettings(lease_seconds=600),
-                              clock=lambda now=now: now)
-        outcome = await runner.run_one(destination, TODAY, now=now)
-        assert outcome.status == status, outcome
+    destination, outcome = await a_digest_tried_twice(db, fake, [None, "internal_error", "is_archived"])
     assert outcome.detail.endswith("found from an earlier attempt")
     (first,) = fake.history["C1"]
     async with db.session() as s:
