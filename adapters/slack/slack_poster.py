@@ -233,29 +233,22 @@ class SlackPoster:
         kwargs: dict[str, Any] = {"token": token} if token else {}
         if tag.since is not None:
             kwargs["oldest"] = f"{tag.since.timestamp() - SEARCH_MARGIN_SECONDS:.6f}"
-        listed: set[int] | None = set()
-
-        def part_of(item: Any) -> int | None:
-            nonlocal listed
-            part = tagged_part(item, tag)
-            if part is not None and listed is not None:
-                numbers = listed_numbers(item)
-                listed = listed | numbers if numbers is not None else None  # None: posted before parts said
-            return part
-
         parts = await self._search(self.client.conversations_history, "Slack refused the history lookup",
-                                   part_of, channel=destination.channel, **kwargs)
+                                   lambda item: tagged_part(item, tag), channel=destination.channel, **kwargs)
+        if not parts:
+            return None
+        numbers = [listed_numbers(part) for part in parts]  # None: a part posted before parts said
+        listed = None if None in numbers else frozenset(n for found in numbers if found for n in found)
         # every part: replies under a later one ("summarize 12") must find the digest as after a normal post
-        return PostResult(parts[0], later_refs=tuple(parts[1:]),
-                          listed=frozenset(listed) if listed is not None else None) if parts else None
+        return PostResult(str(parts[0]["ts"]), later_refs=tuple(str(part["ts"]) for part in parts[1:]), listed=listed)
 
     async def _search(self, lookup: Callable[..., Awaitable[Any]], refused: str, part_of: Callable[[Any], int | None],
-                      **kwargs: Any) -> list[str]:
-        """The ts of the wanted post's parts, in part order, among at most HISTORY_PAGES pages of `lookup`
-        (conversations.history or .replies, with message metadata). `part_of` says which part of the wanted post
-        an item is (None: not one of it); the search stops at a part 0 (history comes newest first, so the later
-        parts were seen by then)."""
-        found: dict[int, str] = {}
+                      **kwargs: Any) -> list[dict[str, Any]]:
+        """The wanted post's parts (history items, each with a ts), in part order, among at most HISTORY_PAGES
+        pages of `lookup` (conversations.history or .replies, with message metadata). `part_of` says which part of
+        the wanted post an item is (None: not one of it); the search stops at a part 0 (history comes newest first,
+        so the later parts were seen by then)."""
+        found: dict[int, dict[str, Any]] = {}
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
             try:
@@ -267,7 +260,7 @@ class SlackPoster:
             for item in response.get("messages") or []:
                 part = part_of(item)
                 if part is not None and item.get("ts"):
-                    found.setdefault(part, str(item["ts"]))
+                    found.setdefault(part, item)
             if 0 in found:
                 break
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
@@ -323,7 +316,7 @@ class SlackPoster:
         found = await self._search(self.client.conversations_replies, "Slack refused the thread lookup",
                                    lambda item: 0 if is_followup(item, target) else None,
                                    channel=destination.channel, ts=target.message_ref, **kwargs)
-        return found[0] if found else None
+        return str(found[0]["ts"]) if found else None
 
 
 def digest_metadata(tag: DigestTag | None, part: int, numbers: tuple[int, ...] = ()) -> dict[str, Any] | None:
