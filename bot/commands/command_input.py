@@ -46,6 +46,20 @@ def require_ascii_digits(text: str, example: str) -> None:
         raise UsageError(f"{text[:20]!r}: please write numbers with the digits 0-9, e.g. {example}")
 
 
+def pick_listed(ids: list[int], digits: str | None, example: str) -> int | str:
+    """The id of a listing's paper that a thread reply's number names (None: the listing's only paper), or what
+    to tell the person. The reply grammars match any digit, so "summarize ٣" gets a hint (`example`), not silence."""
+    if digits is None:
+        if len(ids) != 1:
+            return f"Which one? Reply with a number from 1 to {len(ids)}, e.g. {example}."
+        return ids[0]
+    require_ascii_digits(digits, example)
+    index = int(digits)
+    if not 1 <= index <= len(ids):
+        return f"That message lists {len(ids)} paper{'s' if len(ids) != 1 else ''}; pick 1 to {len(ids)}."
+    return ids[index - 1]
+
+
 def parse_time(text: str, example: Callable[[str], str] = lambda setting: f"/papers digest {setting}") -> str:
     """"8:30" → "08:30"; anything that is not a real time of day is refused. `example(setting)` is the command
     line a refusal shows with a good setting, as the asker's platform spells it."""

@@ -11,7 +11,7 @@ import re
 from dataclasses import replace
 
 from bot.commands.command_hints import thread_reply_hint
-from bot.commands.command_input import require_ascii_digits, sanitize
+from bot.commands.command_input import pick_listed, sanitize
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
 from bot.feedback import feedback_commands
@@ -40,24 +40,6 @@ def strip_mentions(text: str) -> str:
 async def _paper(services: CoreServices, paper_id: int) -> Paper | None:
     async with services.db.session() as session:
         return await get_paper(session, paper_id)
-
-
-def _number(digits: str | None, example: str) -> int | None:
-    """The regexes match any digit so that "summarize ٣" is recognised as a request and answered with a hint."""
-    if digits is None:
-        return None
-    require_ascii_digits(digits, example)
-    return int(digits)
-
-
-def _pick(ids: list[int], number: int | None, example: str) -> tuple[int | None, str | None]:
-    if number is None:
-        if len(ids) == 1:
-            return ids[0], None
-        return None, f"Which one? Reply with a number from 1 to {len(ids)}, e.g. {example}."
-    if 1 <= number <= len(ids):
-        return ids[number - 1], None
-    return None, f"That message lists {len(ids)} paper{'s' if len(ids) != 1 else ''}; pick 1 to {len(ids)}."
 
 
 def is_thread_request(raw: str) -> bool:
@@ -106,24 +88,21 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
         ctx = replace(ctx, mentioned=True)
     request = _REQUEST_RE.match(text)
     if request:
-        example = thread_reply_hint(ctx.platform, "summarize 2")
-        paper_id, problem = _pick(ids, _number(request.group("number"), example), example)
-        if problem:
-            return Reply(Message(text=problem), in_thread=True)
-        assert paper_id is not None
+        picked = pick_listed(ids, request.group("number"), thread_reply_hint(ctx.platform, "summarize 2"))
+        if isinstance(picked, str):
+            return Reply(Message(text=picked), in_thread=True)
         verb = request.group("verb").lower().replace(" ", "")
         kind = SummaryKind.TLDR if verb.startswith("tl") else SummaryKind.SUMMARY
-        return await _summarize(services, paper_id, kind)
+        return await _summarize(services, picked, kind)
     if not (ctx.mentioned or text.endswith("?")):
         return None
     numbered = _NUMBERED_QUESTION_RE.match(text)
     question = numbered.group("q") if numbered else text
-    example = thread_reply_hint(ctx.platform, "2: your question")
-    paper_id, problem = _pick(ids, _number(numbered.group("number") if numbered else None, example), example)
-    if problem:
-        return Reply(Message(text=problem), in_thread=True)
-    assert paper_id is not None
-    return await _answer(services, paper_id, question[:MAX_QUESTION_CHARS])
+    picked = pick_listed(ids, numbered.group("number") if numbered else None,
+                         thread_reply_hint(ctx.platform, "2: your question"))
+    if isinstance(picked, str):
+        return Reply(Message(text=picked), in_thread=True)
+    return await _answer(services, picked, question[:MAX_QUESTION_CHARS])
 
 
 async def _summarize(services: CoreServices, paper_id: int, kind: SummaryKind) -> Reply:

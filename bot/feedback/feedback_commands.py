@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from bot.commands.command_hints import command_hint, optional_personal_hint, thread_reply_hint
-from bot.commands.command_input import require_ascii_digits
+from bot.commands.command_input import pick_listed
 from bot.commands.context import ChatContext
 from bot.commands.paper_items import paper_ref as paper_ref_of
 from bot.commands.paper_items import to_item
@@ -188,22 +188,9 @@ def _quoted(topics: list[str]) -> str:
     return ", ".join(f"“{t}”" for t in topics) if topics != [NO_TOPIC] else "no topic (listed for its upvotes)"
 
 
-def _pick(ids: list[int], number: str | None, example: str) -> int | str:
-    """The listing's paper id for `number`, or what to tell the person."""
-    if number is None:
-        if len(ids) != 1:
-            return f"Which one? Reply with a number from 1 to {len(ids)}, e.g. {example}."
-        return ids[0]
-    require_ascii_digits(number, example)
-    index = int(number)
-    if not 1 <= index <= len(ids):
-        return f"That message lists {len(ids)} paper{'s' if len(ids) != 1 else ''}; pick 1 to {len(ids)}."
-    return ids[index - 1]
-
-
 async def _listed_paper(services: CoreServices, ids: list[int], number: str | None, example: str) -> Paper | Reply:
     """The listing's N-th paper, or the thread reply saying why there is none."""
-    picked = _pick(ids, number, example)
+    picked = pick_listed(ids, number, example)
     if isinstance(picked, str):
         return Reply(Message(text=picked), in_thread=True)
     async with services.db.session() as session:
