@@ -10,7 +10,8 @@ With --models (issue 17), every subscription also gets a learned model (ten judg
 candidates of the day, some relevant, some not, so most models carry a learned bar), and composition is timed
 without and with them: the target is less than 25 % more time. All timings are of a later pass (fresh
 matcher, TL;DRs already cached), so the matching, where the models act, weighs as much as it can. The models
-are timed as a running bot composes (it parsed them in an earlier run and reads only what was refit since) and,
+are timed as a running bot composes (it parsed them in an earlier run and reads only what was refit since; the
+plain passes are a running bot too, one without models) and,
 printed beside, as the first run after a start (the bot reads every model at start-up, `ModelCache.warm`, timed
 apart) and as a run that reads and parses every model it needs itself.
 Run: .venv/bin/python bench/digests_bench.py [--destinations N] [--full-run N] [--models [--rounds N]]
@@ -95,7 +96,9 @@ async def compose_all(db: Database, summaries: SummaryService, now: datetime, da
 
 async def models_visible(db: Database, visible: bool) -> None:
     """Hide every stored model (a scope no channel has) or bring them back: plain and learned passes alternate
-    on one database, so neither gets the quieter moment of a shared machine."""
+    on one database, so neither gets the quieter moment of a shared machine. This numbers no change (as a
+    judgement does, `feedback_store.model_changes`): each running bot's cache below sees the database as it was
+    in its own earlier passes, as a bot with models (or without any) would between two runs."""
     from sqlalchemy import func, update
 
     from storage.feedback_models import FeedbackModel
@@ -183,10 +186,13 @@ async def run(destinations: int, full_run: int, models: bool = False, rounds: in
             await compose_all(db, summaries, now, day)  # papers the models let in get their TL;DRs cached too
             running = ModelCache()
             await compose_all(db, summaries, now, day, running)  # the bot's earlier run parsed them
+            await models_visible(db, False)
+            plain_running = ModelCache()  # a running bot without models: it looked once, nothing changed since
+            await compose_all(db, summaries, now, day, plain_running)
             plains, starting, colds, learneds, warming = [], [], [], [], []
             for _ in range(rounds):
                 await models_visible(db, False)
-                plains.append((await compose_all(db, summaries, now, day))[0])
+                plains.append((await compose_all(db, summaries, now, day, plain_running))[0])
                 await models_visible(db, True)
                 colds.append((await compose_all(db, summaries, now, day))[0])
                 started = ModelCache()  # a bot that has just started reads its models before any run

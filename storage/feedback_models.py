@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -55,3 +55,25 @@ class FeedbackModel(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (UniqueConstraint("scope", "topic_key", name="uq_feedback_models_scope_topic"),)
+
+
+class ModelGeneration(Base):
+    """How many times any model was refit or removed: one row, which every model write bumps before it writes.
+
+    The bump locks the row until the writer commits, so generations are handed out in commit order: a reader that
+    sees generation G knows every change up to G is committed, and asks only `ModelChange` which scopes changed
+    since the generation it last saw, instead of reading every model's stamp each digest run."""
+
+    __tablename__ = "feedback_model_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # always 1
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ModelChange(Base):
+    """Which scope's models changed at one generation; only the newest few thousand are kept."""
+
+    __tablename__ = "feedback_model_changes"
+
+    generation: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    scope: Mapped[str] = mapped_column(String(400))

@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.feedback_models import NO_TOPIC, FeedbackModel, PaperJudgement, new_stamp
+from storage.feedback_models import NO_TOPIC, FeedbackModel, ModelChange, ModelGeneration, PaperJudgement, new_stamp
 from storage.models import Paper
 
 __all__ = ["NO_TOPIC", "TopicFeedback", "Votes", "delete_judgements", "judgements", "load_model", "load_models",
-           "model_scopes", "model_stamps", "models_by_id",
+           "model_changes", "model_scopes", "model_stamps", "models_by_id",
            "recent_papers", "record_judgement", "relevant_topic_keys", "save_model", "summary", "votes"]
 
 
@@ -88,6 +88,7 @@ async def delete_judgements(session: AsyncSession, scope: str, topic_key: str) -
         PaperJudgement.scope == scope, PaperJudgement.topic_key == topic_key))).scalar_one()
     await session.execute(delete(PaperJudgement).where(PaperJudgement.scope == scope,
                                                        PaperJudgement.topic_key == topic_key))
+    await _record_change(session, scope)
     await session.execute(delete(FeedbackModel).where(FeedbackModel.scope == scope,
                                                       FeedbackModel.topic_key == topic_key))
     return int(count)
@@ -96,6 +97,7 @@ async def delete_judgements(session: AsyncSession, scope: str, topic_key: str) -
 async def save_model(session: AsyncSession, scope: str, topic_key: str, topic: str, judged: int,
                      model: dict[str, Any] | None) -> None:
     """Store a refit model (None: no judgements left, back to the plain matcher)."""
+    await _record_change(session, scope)
     where = (FeedbackModel.scope == scope, FeedbackModel.topic_key == topic_key)
     if model is None:
         await session.execute(delete(FeedbackModel).where(*where))
@@ -111,6 +113,38 @@ async def save_model(session: AsyncSession, scope: str, topic_key: str, topic: s
     except IntegrityError:  # refit at the same moment by another replica: the later fit wins
         await session.execute(update(FeedbackModel).where(*where).values(model=model, judgements=judged,
                                                                          stamp=new_stamp(), updated_at=func.now()))
+
+
+# Changes kept in feedback_model_changes: a process that last looked more changes ago reads every stamp again.
+KEPT_CHANGES = 10_000
+
+
+async def _record_change(session: AsyncSession, scope: str) -> None:
+    """Number the change to a scope's models about to be written (see `ModelGeneration`). Called before the
+    model's row is written, and after its judgements, so every writer takes its locks in one order (judgements,
+    generation, model) and two judging transactions cannot deadlock on PostgreSQL."""
+    bumped = (await session.execute(update(ModelGeneration).where(ModelGeneration.id == 1).values(
+        value=ModelGeneration.value + 1).returning(ModelGeneration.value))).scalar_one_or_none()
+    if bumped is None:  # a schema without the row: `model_changes` then says "unknown", and readers read all
+        return
+    await session.execute(insert(ModelChange).values(generation=bumped, scope=scope))
+    await session.execute(delete(ModelChange).where(ModelChange.generation <= bumped - KEPT_CHANGES))
+
+
+async def model_changes(session: AsyncSession, since: int | None) -> tuple[int | None, set[str] | None]:
+    """(the current generation, the scopes whose models changed after generation `since`); None for the scopes
+    when that cannot be told (`since` unknown or no longer kept, or the database knows no generation), meaning
+    any scope may have changed."""
+    generation = (await session.execute(select(ModelGeneration.value).where(ModelGeneration.id == 1))).scalar()
+    if generation is None or since is None or since > generation or generation - since >= KEPT_CHANGES:
+        return generation, None
+    if generation == since:
+        return generation, set()
+    rows = (await session.execute(select(ModelChange.scope).where(ModelChange.generation > since,
+                                                                  ModelChange.generation <= generation))).all()
+    if len(rows) != generation - since:  # pruned by a later writer meanwhile
+        return generation, None
+    return generation, {str(scope) for scope, in rows}
 
 
 async def load_model(session: AsyncSession, scope: str, topic_key: str) -> dict[str, Any] | None:

@@ -121,6 +121,82 @@ async def test_a_running_bot_keeps_parsed_models_and_sees_every_refit_and_reset(
             (CHANNEL_A.key, "dpo")] and fresh.kept == 1
 
 
+async def test_a_running_bot_reads_the_stamps_of_only_the_scopes_changed_since_its_last_run(db):
+    """Each judgement numbers its change in the database, so a digest run reads the stamps of only the scopes
+    whose models changed since its last run (every stamp each run was a quarter of what a model on every
+    subscription cost, bench/digests_bench.py --models): none when nothing changed. Judgements made at once on
+    other replicas are all seen; a write that numbers nothing (a replica of the older version during a rolling
+    deploy) is seen once FULL_READ_EVERY has passed."""
+    import asyncio
+
+    from sqlalchemy import event, update
+
+    from bot.feedback.model_cache import FULL_READ_EVERY, ModelCache
+    from bot.scope import Scope
+    from storage import feedback_store
+    from storage.feedback_models import FeedbackModel
+
+    async with db.session() as s:
+        await store_papers(s, [ParsedPaper(title=f"Preference optimization study {n}", abstract=(
+            f"We study direct preference optimization (DPO) for alignment, case {n}, with reward models."),
+            source="test", arxiv_id=f"2501.0000{n}") for n in range(3)])
+    matcher, now = TopicMatcher(), [0.0]
+    running = ModelCache(clock=lambda: now[0])
+    others = [Scope.for_channel("console", "local", f"lab-{n}") for n in range(8)]
+    everyone = [CHANNEL_A, CHANNEL_B, *others]
+
+    async def judge(scope, n: int, relevant: bool) -> None:  # through another replica
+        async with db.session() as s:
+            paper = await find_paper(s, f"2501.0000{n}")
+            await feedback_service.judge(s, matcher, scope, "dpo", paper, "bob", relevant)
+
+    read: list[str] = []  # the scope keys whose stamps or models a run read
+
+    def reads(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if "FROM feedback_models" in statement:
+            read.extend(str(p) for p in (parameters.values() if isinstance(parameters, dict) else parameters))
+
+    async def a_run() -> dict[str, tuple[int, int]]:
+        read.clear()
+        async with db.session() as s:
+            found = await feedback_service.models_for(s, [scope.key for scope in everyone], running)
+        return {scope: (m.relevant_count, m.not_relevant_count) for (scope, _), m in found.items()}
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", reads)
+    try:
+        await judge(CHANNEL_A, 0, True)
+        await judge(CHANNEL_B, 0, False)
+        assert await a_run() == {CHANNEL_A.key: (1, 0), CHANNEL_B.key: (0, 1)}
+        assert await a_run() == {CHANNEL_A.key: (1, 0), CHANNEL_B.key: (0, 1)} and read == []
+        await judge(CHANNEL_A, 1, True)
+        assert await a_run() == {CHANNEL_A.key: (2, 0), CHANNEL_B.key: (0, 1)}
+        assert CHANNEL_A.key in read and CHANNEL_B.key not in read
+        # several replicas judging at once (PostgreSQL; one SQLite file has one writer at a time)
+        if db.is_postgres:
+            await asyncio.gather(*(judge(scope, n % 3, True) for n, scope in enumerate(others)))
+        else:
+            for n, scope in enumerate(others):
+                await judge(scope, n % 3, True)
+        seen = await a_run()
+        assert all(seen[scope.key] == (1, 0) for scope in others) and CHANNEL_B.key not in read
+        async with db.session() as s:  # as a replica of the older version would refit: no change numbered
+            await s.execute(update(FeedbackModel).where(FeedbackModel.scope == CHANNEL_B.key).values(
+                model={**(await feedback_store.load_model(s, CHANNEL_B.key, "dpo") or {}), "relevant_count": 5},
+                stamp="0" * 32))
+        assert (await a_run())[CHANNEL_B.key] == (0, 1)
+        now[0] += FULL_READ_EVERY
+        assert (await a_run())[CHANNEL_B.key] == (5, 1)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", reads)
+    await judge(CHANNEL_A, 2, False)
+    async with db.session() as s:
+        generation, _ = await feedback_store.model_changes(s, None)
+        assert generation is not None
+        assert await feedback_store.model_changes(s, generation) == (generation, set())
+        assert await feedback_store.model_changes(s, generation - 1) == (generation, {CHANNEL_A.key})
+        assert await feedback_store.model_changes(s, generation + 1) == (generation, None)  # a database restored
+
+
 async def test_a_started_bot_reads_its_models_ahead_and_its_first_run_parses_none(db):
     """`ModelCache.warm` at start-up: every stored model is parsed then, and the first digest run's read finds
     them all kept (the very objects, so nothing was parsed again); the size limit and a stop are respected."""

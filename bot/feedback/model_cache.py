@@ -2,16 +2,19 @@
 
 Every digest run needs the model of each (channel, topic) it composes for: tens of thousands with a model on
 every subscription. Reading and decoding them all again each run was most of what the models added to a run's
-time (bench/digests_bench.py --models); models change only when someone judges, so a run reads the stamps
-(small) and only the models refit since the last run. Each replica keeps its own cache: a refit by another one
-changes the stamp in the shared database, so nobody composes with a stale model.
+time (bench/digests_bench.py --models); models change only when someone judges, so a run asks which scopes'
+models changed since its last run (`feedback_store.model_changes`), reads the stamps of those scopes only, and
+parses only the models whose stamp moved. Each replica keeps its own cache: a refit by another one is numbered
+in the shared database, so nobody composes with a stale model. A writer that numbers nothing (a replica of an
+older version during a rolling deploy, a hand edit) is caught by reading every stamp again every few minutes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Collection, Iterable
+import time
+from collections.abc import Callable, Collection, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,14 +29,22 @@ ModelKey = tuple[str, str]  # (scope key, topic key)
 # 50,000 (10,000 channels with five judged topics each) about 100 MB. Beyond
 # this many the oldest are dropped, and runs read those again as a process that has just started does.
 KEPT_MODELS = 50_000
+# Every stamp is read again at least this often (seconds), whatever the changes say.
+FULL_READ_EVERY = 600.0
 
 
 class ModelCache:
     """Handed in by the composition root (one per process), so every digest run of the process shares it."""
 
-    def __init__(self, limit: int = KEPT_MODELS) -> None:
+    def __init__(self, limit: int = KEPT_MODELS, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
+        self._clock = clock
         self._kept: dict[ModelKey, tuple[str, LearnedModel]] = {}
+        # (row id, stamp) of every stored model of the scopes looked at, by scope and topic key, as of generation
+        # `_generation`: a scope missing here has its stamps read again
+        self._stamps: dict[str, dict[str, tuple[int, str]]] = {}
+        self._generation: int | None = None
+        self._read_all_at: float | None = None
 
     @property
     def kept(self) -> int:
@@ -44,17 +55,25 @@ class ModelCache:
                    topic_keys: Collection[str] | None = None) -> dict[ModelKey, LearnedModel]:
         """Every stored model of these scope keys (only of these topic keys, when given), as it is stored now."""
         wanted = list(dict.fromkeys(scopes))
-        stamps = await feedback_store.model_stamps(session, wanted)
+        await self._forget_changed(session)
+        unknown = [scope for scope in wanted if scope not in self._stamps]
+        if unknown:
+            for scope in unknown:
+                self._stamps[scope] = {}
+            for (scope, topic_key), row in (await feedback_store.model_stamps(session, unknown)).items():
+                self._stamps[scope][topic_key] = row
         found: dict[ModelKey, LearnedModel] = {}
         missing: dict[int, ModelKey] = {}
-        for key, (row_id, stamp) in stamps.items():
-            if topic_keys is not None and key[1] not in topic_keys:
-                continue
-            kept = self._kept.get(key)
-            if stamp and kept is not None and kept[0] == stamp:
-                found[key] = kept[1]
-            else:
-                missing[row_id] = key
+        for scope in wanted:
+            for topic_key, (row_id, stamp) in self._stamps[scope].items():
+                if topic_keys is not None and topic_key not in topic_keys:
+                    continue
+                key = (scope, topic_key)
+                kept = self._kept.get(key)
+                if stamp and kept is not None and kept[0] == stamp:
+                    found[key] = kept[1]
+                else:
+                    missing[row_id] = key
         for row_id, (stamp, data) in (await feedback_store.models_by_id(session, list(missing))).items():
             key = missing[row_id]
             found[key] = model = LearnedModel.from_json(data)
@@ -63,10 +82,25 @@ class ModelCache:
                 self._kept[key] = (stamp, model)
         for key in list(itertools.islice(self._kept, max(0, len(self._kept) - self.limit))):
             del self._kept[key]
-        asked = set(wanted)
-        for key in [k for k in self._kept if k[0] in asked and k not in stamps]:
-            del self._kept[key]  # reset (or its scope removed) since: no longer stored, no longer kept
+        if unknown:  # reset (or its scope removed) since: no longer stored, no longer kept
+            reread = set(unknown)
+            for key in [k for k in self._kept if k[0] in reread and k[1] not in self._stamps[k[0]]]:
+                del self._kept[key]
         return found
+
+    async def _forget_changed(self, session: AsyncSession) -> None:
+        """Drop the stamps of the scopes whose models changed since the last look (all of them when that cannot
+        be told, and every FULL_READ_EVERY seconds)."""
+        now = self._clock()
+        everything = self._read_all_at is None or now - self._read_all_at >= FULL_READ_EVERY
+        generation, changed = await feedback_store.model_changes(session, None if everything else self._generation)
+        if changed is None:
+            self._stamps.clear()
+            self._read_all_at = now
+        else:
+            for scope in changed:
+                self._stamps.pop(scope, None)
+        self._generation = generation
 
     async def warm(self, db: Database, *, batch: int = 200, stop: asyncio.Event | None = None) -> int:
         """Read and parse the stored models (up to the limit) at start-up, before a digest run needs them: else
