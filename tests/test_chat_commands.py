@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from tests.chat_fixtures import ingest_samples, make_bot
+from tests.chat_fixtures import NOW, ingest_samples, make_bot
 
 
 @pytest.fixture
@@ -63,6 +65,16 @@ async def test_top_search_show_why_help(loaded):
     bot = make_bot(loaded)
     await bot.console.say("/papers top month")
     assert bot.last().startswith("[#1] Top papers this month")
+    await bot.console.say("/papers top day")  # nothing on Wed Apr 22: the latest day that has papers
+    top_day = bot.last()
+    assert "] Top papers of Mon Apr 20, 2026\n 1. " in top_day and "2026-04-20, by upvotes" in top_day
+    assert "Nothing stored for today (2026-04-22); showing Mon Apr 20, 2026." in top_day
+    later = make_bot(loaded, now=NOW + timedelta(days=40))
+    await later.console.say("/papers top")
+    top_week = later.last()
+    assert "] Top papers of the week to Mon Apr 20, 2026\n 1. " in top_week and "\n10. " in top_week
+    assert "Nothing stored for this week (2026-05-26 to 2026-06-01); showing the week to" in top_week
+    assert "2026-04-14 to 2026-04-20, by upvotes" in top_week
     await bot.console.say("/papers search mixture experts")
     assert "Search: mixture experts" in bot.last() and "Mixture-of-Experts" in bot.last()
     await bot.console.say("/papers search zzzzqqq")

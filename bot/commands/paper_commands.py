@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bot.commands.command_hints import command_hint
 from bot.commands.command_input import require_ascii_digits
@@ -85,16 +85,32 @@ async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -
 
 
 async def top(services: CoreServices, ctx: ChatContext, period: str) -> Reply:
+    """The period's most upvoted papers; when it has none stored (a Monday morning for `day`, a pause in
+    ingestion), the same length of time up to the latest day that has some, as `/papers today` falls back."""
     days = {"": 7, "week": 7, "day": 1, "month": 30}[period.lower()]
     end = services.today(await channel_timezone(services, ctx))
     start = end - timedelta(days=days - 1)
     async with services.db.session() as session:
         papers = await top_papers(session, start, end, limit=TODAY_LIMIT)
+        latest = None if papers else await latest_day(session, start)
+        if latest is not None:
+            papers = await top_papers(session, latest - timedelta(days=days - 1), latest, limit=TODAY_LIMIT)
     label = {1: "today", 7: "this week", 30: "this month"}[days]
     if not papers:
-        return Reply(Message(text=f"No papers stored for {label} ({start} to {end})."))
+        return Reply(Message(text=f"No papers stored for {label} ({_span(start, end)})."))
+    header, context = f"Top papers {label}", [f"{_span(start, end)}, by upvotes"]
+    if latest is not None:
+        shown = {1: day_label(latest), 7: f"the week to {day_label(latest)}",
+                 30: f"the 30 days to {day_label(latest)}"}[days]
+        header = f"Top papers of {shown}"
+        context = [f"Nothing stored for {label} ({_span(start, end)}); showing {shown}.",
+                   f"{_span(latest - timedelta(days=days - 1), latest)}, by upvotes"]
     items = await items_with_tldrs(services.summaries, papers, deadline=services.tldr_deadline)
-    return Reply(Message(header=f"Top papers {label}", items=items, context=[f"{start} to {end}, by upvotes"]))
+    return Reply(Message(header=header, items=items, context=context))
+
+
+def _span(start: date, end: date) -> str:
+    return str(start) if start == end else f"{start} to {end}"
 
 
 async def search(services: CoreServices, ctx: ChatContext, query: str) -> Reply:
