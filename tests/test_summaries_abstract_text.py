@@ -49,6 +49,18 @@ REAL = [
      "We propose mix-cd, a sampling scheme for the Schrödinger bridge."),
     ("We prove the bound \\[ 1C_\\tau \\leq \\frac{C}{\\sqrt{n}} \\] for every $\\tau > 0$.",
      "We prove the bound for every τ > 0."),
+    # The HF papers page as text: LaTeX without its backslashes and dollars (bot/samples, ../shared/samples).
+    ("We design a no-regret algorithm that provides mathcal{O}(T^{2/3}) regret with respect to an optimal "
+     "mechanism", "We design a no-regret algorithm that provides 𝒪(T^(2/3)) regret with respect to an optimal "
+     "mechanism"),
+    ("our algorithm requires mathcal{O}left(ε^{-3.5}right) samples to achieve an ε-FOSP",
+     "our algorithm requires 𝒪(ε^(-3.5)) samples to achieve an ε-FOSP"),
+    ("an epsilon-stationary point with an iteration complexity of mathcal O(epsilon^{-4}).",
+     "an epsilon-stationary point with an iteration complexity of 𝒪(ϵ^(-4))."),
+    ("which we show scales as O(d_{eff}log T), where d_{eff} is the effective dimension",
+     "which we show scales as O(d_eff log T), where d_eff is the effective dimension"),
+    ("achieves an excess risk of mathcal{O}(mathcal{C_Phi/m} + mathcal{C_Psi/n}) for downstream tasks",
+     "achieves an excess risk of 𝒪(C_Phi/m + C_Psi/n) for downstream tasks"),
 ]
 
 
@@ -61,6 +73,11 @@ def test_prose_that_merely_looks_like_latex_is_left_as_written():
     for text in ("It is 12% faster, costs $5 to $10 per run, and R&D at ~10x scale (item #3).",
                  "Hallucinations need not be mysterious -- they originate simply as errors.",
                  "Such \"hallucinations\" persist even in state-of-the-art systems."):
+        assert latex_to_text(text) == text
+    # words that are also LaTeX's, where prose uses them: only a formula's spelling is taken for LaTeX
+    for text in ("The left (and right) panels show the alpha and delta versions.",
+                 "Wright) studies the upright position, from bottom right).",
+                 "a hard q^+ and an easy q^- prompt"):
         assert latex_to_text(text) == text
     mixed = "With $\\varepsilon$ small, it is 12% faster and costs $5 per run."
     assert latex_to_text(mixed) == "With ε small, it is 12% faster and costs $5 per run."

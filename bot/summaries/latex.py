@@ -8,6 +8,11 @@ one-sentence TL;DR.
 
 Most abstracts contain no LaTeX at all and are returned untouched; characters that are ordinary in prose but
 special in LaTeX ("12% faster", "R&D", "~10x", "$5") are kept as they were written.
+
+The HF papers page, read as text, has lost LaTeX's backslashes and dollars ("mathcal{O}(T^{2/3})", "mathcal
+O(epsilon^{-4})"): shown raw, the offline TL;DR read "mathcalO(T^2/3)". Spellings that prose never has get their
+backslash back first. A superscript or subscript of several characters keeps its grouping ("T^(2/3)", not "T^2/3",
+which reads as a third of T squared).
 """
 
 from __future__ import annotations
@@ -19,8 +24,22 @@ from pylatexenc import latex2text, latexwalker, macrospec
 
 log = logging.getLogger(__name__)
 
-# Something only LaTeX writes: a command (`\bf`, `\"o`, `\[`) or a pair of dollar signs.
-_LATEX_HINT_RE = re.compile(r"\\[A-Za-z\"'`^~=.\[(]|\$[^$]+\$")
+# Something only LaTeX writes: a command (`\bf`, `\"o`, `\[`), a pair of dollar signs, a braced super/subscript.
+_LATEX_HINT_RE = re.compile(r"\\[A-Za-z\"'`^~=.\[(]|\$[^$]+\$|[\^_]\{")
+# What is left of LaTeX once its backslashes are gone, where prose never writes it: a math or font command glued
+# to its brace or followed by one letter ("mathcal O"), a Greek letter glued to ^ or _; then, in such a text only,
+# left and right glued to their delimiters ("mathcal{O}left(ε^{-3.5}right)").
+_STRIPPED_COMMAND_RE = re.compile(
+    r"(?<![\\A-Za-z])(mathcal|mathbb|mathbf|mathrm|mathit|mathsf|mathfrak|mathscr|boldsymbol|operatorname|textbf|"
+    r"textit|textrm|frac|sqrt|widetilde|widehat|overline)(?=\{|\s[A-Za-z](?![A-Za-z]))")
+_STRIPPED_GREEK_RE = re.compile(
+    r"(?<![\\A-Za-z])(alpha|beta|gamma|delta|epsilon|varepsilon|theta|kappa|lambda|sigma|tau|phi|omega|Delta|"
+    r"Theta|Omega)(?=[\^_])")
+_STRIPPED_DELIMITER_RE = re.compile(
+    r"(?:(?<=[}\d)])|(?<=[^A-Za-z][A-Za-z]))left(?=[(\[|])|(?<=[}\d)])right(?=[)\]|])")
+# ^{2/3}, _{i,j}, _{eff}: several characters, no command inside
+_GROUPED_SCRIPT_RE = re.compile(r"([\^_])\{([^{}\\]{2,})\}([A-Za-z]?)")
+_FONT_ON_MANY_RE = re.compile(r"\\(mathcal|mathbb|mathfrak|mathscr)\{([^{}\\]{2,})\}")
 _DISPLAY_MATH_RE = re.compile(
     r"\$\$.*?\$\$|\\\[.*?\\\]|\\begin\{(equation|align|eqnarray|gather|multline|displaymath)\*?\}.*?"
     r"\\end\{\1\*?\}", re.DOTALL)
@@ -62,7 +81,29 @@ _PARSING, _RENDERING = _contexts()
 _RENDERER = latex2text.LatexNodes2Text(math_mode="text", latex_context=_RENDERING, strict_latex_spaces=False)
 
 
+def _restore_stripped(text: str) -> str:
+    restored, commands = _STRIPPED_COMMAND_RE.subn(r"\\\1", text)
+    restored, letters = _STRIPPED_GREEK_RE.subn(r"\\\1", restored)
+    if not commands + letters:
+        return text
+    # a script font over a whole formula ("mathcal{C_Phi/m}") is where the page lost the braces that closed it
+    # after one letter: the formula as written, not in script letters
+    restored = _FONT_ON_MANY_RE.sub(r"{\2}", restored)
+    return _STRIPPED_DELIMITER_RE.sub(lambda m: "\\" + m.group(0), restored)
+
+
+def _group_scripts(match: re.Match[str]) -> str:
+    """^{2/3} as ^(2/3) (else it reads as a third of a square); _{eff} before a word as "_eff " (not "_efflog")."""
+    mark, inner, after = match.group(1), match.group(2).strip(), match.group(3)
+    if len(inner) < 2:
+        return match.group(0)
+    if not inner.isalnum():
+        return f"{mark}({inner}){after}"
+    return f"{mark}{{{inner}}}" + (f" {after}" if after else "")
+
+
 def _protect(text: str) -> str:
+    text = _GROUPED_SCRIPT_RE.sub(_group_scripts, text)
     text = _UNESCAPED_RE.sub(r"\\\1", text)
     text = _APPROX_TILDE_RE.sub(r"\\textasciitilde{}", text)
     parts, last = [], 0
@@ -79,6 +120,7 @@ def _fallback(text: str) -> str:
 
 
 def latex_to_text(text: str) -> str:
+    text = _restore_stripped(text)
     if not _LATEX_HINT_RE.search(text):
         return text
     prose = _protect(_DISPLAY_MATH_RE.sub(" ", text))
