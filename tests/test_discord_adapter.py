@@ -8,6 +8,7 @@ against Discord's limits.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 from collections.abc import AsyncIterator
@@ -369,10 +370,12 @@ async def test_every_message_of_a_split_digest_is_tagged_and_a_takeover_finds_th
     assert await DiscordPoster(client, interval=0).find_digest(destination, other) is None
 
 
-async def test_a_split_digest_that_failed_after_its_first_message_is_completed_by_the_retry(api, client):
+@pytest.mark.parametrize("reranked", [False, True])
+async def test_a_split_digest_that_failed_after_its_first_message_is_completed_by_the_retry(api, client, reranked):
     """Discord refuses the second message of a split digest: the post fails (so the delivery is retried), and the
     retry finds the first message, reads which papers it lists, and posts the others as the digest's next
-    messages, each paper once and with its number."""
+    messages, each paper once, numbered on from the first. Also when the digest ranks differently by the retry
+    (`reranked`: the last paper rose to the top): the papers are known by their links, not their numbers."""
     destination = discord_destination()
     tag = DigestTag(destination.key, date(2026, 4, 20),
                     since=discord.utils.snowflake_time(fd.FIRST_ID) - timedelta(minutes=1))
@@ -385,16 +388,26 @@ async def test_a_split_digest_that_failed_after_its_first_message_is_completed_b
         return [int(n) for e in posted["embeds"] for n in re.findall(r"^\*\*(\d+)\. ", e.get("description", ""), re.M)]
 
     found = await DiscordPoster(client, interval=0).find_digest(destination, tag)
-    assert found is not None and found.listed == set(numbers(api.posted[fd.CHANNEL_ID][0])) and found.listed
-    await DiscordPoster(client, interval=0).post_digest(destination, sixty_papers(), tag=tag, resume=found)
+    assert found is not None and set(found.listed or {}) == set(numbers(api.posted[fd.CHANNEL_ID][0])) and found.listed
+    assert found.listed[1] == "https://arxiv.org/abs/2604.00001"  # each number with its paper's link
+    retried = sixty_papers()
+    if reranked:
+        rising = [retried.items[-1], *retried.items[:-1]]
+        retried = dataclasses.replace(retried, items=[dataclasses.replace(item, number=n)
+                                                      for n, item in enumerate(rising, start=1)])
+    await DiscordPoster(client, interval=0).post_digest(destination, retried, tag=tag, resume=found)
     messages = api.posted[fd.CHANNEL_ID]
     assert len(messages) > 2
     assert [n for m in messages for n in numbers(m)] == list(range(1, 61))
+    links = [link for m in messages for e in m["embeds"] for link in re.findall(r"\]\((https://arxiv\S+?)\)\*\*",
+                                                                                 e.get("description", ""))]
+    assert sorted(links) == sorted({f"https://arxiv.org/abs/2604.{i:05d}" for i in range(1, 61)})  # each once
     footers = [m["embeds"][-1]["footer"]["text"].splitlines() for m in messages]
     assert all(f"ref {tag.token} part {n}" in footer for n, footer in enumerate(footers[1:], start=2))
     assert len({p.json().get("nonce") for p in api.of(fd.MESSAGE)}) == len(api.of(fd.MESSAGE))
     again = await DiscordPoster(client, interval=0).find_digest(destination, tag)
-    assert again is not None and again.listed == set(range(1, 61)) and len(again.later_refs) == len(messages) - 1
+    assert again is not None and set(again.listed or {}) == set(range(1, 61))
+    assert len(again.later_refs) == len(messages) - 1
     assert again.thread_ref == found.thread_ref is not None  # the thread opened on the first message by the retry
 
 

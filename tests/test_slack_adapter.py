@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 from slack_sdk.models.blocks import Block
 from slack_sdk.oauth.installation_store import Installation
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from adapters.slack.slack_poster import SlackPoster, make_web_client
 from adapters.slack.slack_renderer import SlackMessage, action_id, render_message
@@ -458,10 +458,9 @@ async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_fou
     first = await post_then_die(services, "slack", poster, destination, TODAY, claimed_at)
     tag = DigestTag(destination.key, TODAY)
     sent = fake.posts()
-    assert [p["metadata"] for p in sent] == [
-        {"event_type": "paperboy_digest", "event_payload": {"tag": tag.token, "day": TODAY.isoformat(), "part": i,
-                                                            "items": list(range(1, 11))}}
-        for i in range(len(sent))]
+    payloads = [p["metadata"]["event_payload"] for p in sent if p["metadata"]["event_type"] == "paperboy_digest"]
+    assert [(p["tag"], p["day"], p["part"], p["items"]) for p in payloads] == [
+        (tag.token, TODAY.isoformat(), i, list(range(1, 11))) for i in range(len(sent))]
     # Someone chats in the channel afterwards; the search reads past it.
     fake.history["C1"].append({"type": "message", "ts": "1700000100.000001", "text": "thanks!", "user": "U1"})
 
@@ -476,6 +475,7 @@ async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_fou
         recorded = await find_posted(s, destination.key, first.message_ref)
     assert delivery is not None and delivery.status == "posted" and delivery.message_ref == first.message_ref
     assert recorded is not None and recorded.kind == "digest" and list(recorded.paper_ids) == list(outcome.paper_ids)
+    assert payloads[0]["papers"] == list(recorded.paper_ids)  # which paper each number is, should ranks change
     other = DigestTag(destination.key, TODAY + timedelta(days=1), since=claimed_at)
     assert await poster.find_digest(destination, other) is None
 
@@ -490,10 +490,12 @@ async def test_a_failed_history_lookup_posts_nothing_and_is_retried(fake: FakeSl
     assert fake.posts() == []
 
 
-async def a_digest_tried_twice(db: Database, fake: FakeSlack, answers: list[str | None]) -> tuple[Destination, Any]:
+async def a_digest_tried_twice(db: Database, fake: FakeSlack, answers: list[str | None],
+                               meanwhile: Callable[[], Awaitable[None]] | None = None) -> tuple[Destination, Any]:
     """A channel's digest of twenty-odd papers (two Slack messages) run by the real runner, then retried an hour
-    later; `answers` are Slack's to its chat.postMessage calls in turn (None: posted), then all is posted. The
-    first attempt must fail and the retry post: (the destination, the retry's outcome)."""
+    later (`meanwhile` runs in between); `answers` are Slack's to its chat.postMessage calls in turn (None:
+    posted), then all is posted. The first attempt must fail and the retry post: (the destination, the retry's
+    outcome)."""
     await ingest_samples(db)
     core = make_bot(db).core
     services = dataclasses.replace(core.services, digest_max_items=30)
@@ -512,6 +514,8 @@ async def a_digest_tried_twice(db: Database, fake: FakeSlack, answers: list[str 
                               clock=lambda now=now: now)
         outcome = await runner.run_one(destination, TODAY, now=now)
         assert outcome.status == status, outcome
+        if status == "failed" and meanwhile is not None:
+            await meanwhile()
     return destination, outcome
 
 
@@ -532,6 +536,33 @@ async def test_a_digest_split_over_messages_that_failed_after_its_first_gets_its
         last = await find_posted(s, destination.key, parts[-1]["ts"])
     assert delivery is not None and delivery.status == "posted" and delivery.message_ref == parts[0]["ts"]
     assert last is not None and list(last.paper_ids) == list(outcome.paper_ids) and len(last.paper_ids) > 20
+
+
+async def test_a_split_digest_completed_after_its_ranking_changed_shows_every_paper_once(db: Database,
+                                                                                          fake: FakeSlack):
+    """Between the attempts a paper the first message did not list rose to the top (its upvotes jumped): the
+    retry still posts every paper the first message did not show, each once, numbered on from it, and records
+    the digest in the order its numbers show, so "summarize 1" is the paper shown as 1."""
+
+    async def a_paper_rises() -> None:
+        shown = fake.posts()[0]["metadata"]["event_payload"]["papers"]
+        async with db.session() as s:
+            day = (await s.execute(select(Paper.listed_on).where(Paper.id == shown[0]))).scalar_one()
+            of_the_day = set((await s.execute(select(Paper.id).where(Paper.listed_on == day))).scalars())
+            rising = min(of_the_day - set(shown))
+            await s.execute(update(Paper).where(Paper.id == rising).values(upvotes=10_000))
+
+    destination, outcome = await a_digest_tried_twice(db, fake, [None, "internal_error"], a_paper_rises)
+    parts = sorted(fake.history["C1"], key=lambda m: m["ts"])
+    payloads = [m["metadata"]["event_payload"] for m in parts]
+    numbers = [n for p in payloads for n in p["items"]]
+    papers = [i for p in payloads for i in p["papers"]]
+    assert numbers == list(range(1, len(papers) + 1)) and len(papers) > 20
+    assert sorted(papers) == sorted(set(outcome.paper_ids)) == sorted(outcome.paper_ids)  # each paper, once
+    assert list(outcome.paper_ids) == papers  # recorded as the numbers show them
+    async with db.session() as s:
+        last = await find_posted(s, destination.key, parts[-1]["ts"])
+    assert last is not None and list(last.paper_ids) == papers
 
 
 async def test_a_split_digest_whose_rest_can_never_be_posted_is_recorded_with_what_got_out(db: Database,
@@ -558,9 +589,9 @@ async def test_a_digest_carries_its_tag_as_metadata_and_is_found_in_history(fake
     posted = await poster.post_digest(destination(), message, tag=tag)
     assert fake.posts()[0]["metadata"] == {
         "event_type": "paperboy_digest", "event_payload": {"tag": tag.token, "day": "2026-04-20", "part": 0,
-                                                           "items": [1]}}
+                                                           "items": [1], "papers": [1]}}
     found = await poster.find_digest(destination(), tag)
-    assert found is not None and found.message_ref == posted.message_ref and found.listed == {1}
+    assert found is not None and found.message_ref == posted.message_ref and found.listed == {1: "#1"}
     assert fake.history_calls()[-1].query["include_all_metadata"] == ["1"]
     assert await poster.find_digest(destination(), DigestTag(destination().key, date(2026, 4, 21))) is None
     assert len(fake.posts()) == 1

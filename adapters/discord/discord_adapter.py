@@ -33,7 +33,7 @@ from adapters.discord.discord_feedback import NEEDS_MANAGE_CHANNELS as NEEDS_MAN
 from adapters.discord.discord_feedback import judge_button_class, judge_view, start_button_class
 from adapters.discord.discord_renderer import (
     batch_mentions,
-    listed_numbers,
+    listed_papers,
     render_message,
     thread_name,
     truncate,
@@ -43,7 +43,7 @@ from bot.commands.command_table import CommandSpec
 from bot.commands.context import ChatContext
 from bot.commands.thread_replies import is_start_request, is_unaddressed_command
 from bot.destination import Destination
-from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult, to_post
+from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult, digest_papers, to_post
 from bot.errors import DeliveryError, StartupError
 from bot.followups.poster import ThreadTarget
 from bot.messages import Message, Reply, Visibility
@@ -475,8 +475,7 @@ class DiscordPoster:
         later = sent if resume is not None else sent[1:]
         if self._record is not None and later:
             try:
-                await self._record(destination.key, [str(m.id) for m in later],
-                                   [item.paper_id for item in message.items])
+                await self._record(destination.key, [str(m.id) for m in later], digest_papers(message, resume))
             except Exception:  # the digest is out: a retry would post it again, so it counts as posted
                 log.exception("could not record the later messages of the digest for %s", destination.key)
         # Sent in part: a retry finds what got out and posts the rest (`resume`). When retrying cannot help (the bot
@@ -504,7 +503,7 @@ class DiscordPoster:
             return None
         item = parts[0]
         later = tuple(str(parts[n]["id"]) for n in sorted(parts) if n > 0)
-        listed = frozenset(n for part in parts.values() for n in listed_numbers(part.get("embeds")))
+        listed = {n: url for part in parts.values() for n, url in listed_papers(part.get("embeds")).items()}
         if destination.user:
             return PostResult(str(item["id"]), later_refs=later, listed=listed)
         return PostResult(str(item["id"]), await self._thread_of(item, destination), later_refs=later, listed=listed)

@@ -85,17 +85,19 @@ def thread_name(message: Message) -> str:
     return truncate(plain(message.header or "Paperboy digest"), MAX_THREAD_NAME) or "Paperboy digest"
 
 
-_LISTED_RE = re.compile(r"^\*\*(\d{1,4})\. ", re.MULTILINE)
+# "**3. [title](url)**" (the title escaped one character at a time, the link with no parenthesis or space)
+_LISTED_RE = re.compile(r"^\*\*(\d{1,4})\. (?:\[(?:\\.|[^\\\]])*\]\(([^()\s]+)\))?", re.MULTILINE)
 
 
-def listed_numbers(embeds: Any) -> set[int]:
-    """The numbers of the papers a posted message lists, read back from its embeds (as the REST API returns
-    them) in the form `paper_block` writes: a takeover posts the papers a failed attempt did not get out."""
-    found: set[int] = set()
+def listed_papers(embeds: Any) -> dict[int, str | None]:
+    """The numbers a posted message lists, each with its paper's link (None: a paper without one), read back
+    from its embeds (as the REST API returns them) in the form `paper_block` writes: a takeover posts the papers a
+    failed attempt did not get out, and knows them by their links should the digest rank differently by then."""
+    found: dict[int, str | None] = {}
     for embed in embeds if isinstance(embeds, list) else []:
         description = embed.get("description") if isinstance(embed, dict) else None
         if isinstance(description, str):
-            found.update(int(n) for n in _LISTED_RE.findall(description))
+            found.update((int(n), url or None) for n, url in _LISTED_RE.findall(description))
     return found
 
 

@@ -26,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.slack_renderer import SlackMessage, render_message
 from bot.destination import Destination
-from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult, to_post
+from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult, digest_papers, paper_key, to_post
 from bot.errors import DeliveryError
 from bot.followups.poster import ThreadTarget
 from bot.messages import Message
@@ -199,11 +199,11 @@ class SlackPoster:
             for index, chunk in enumerate(chunks):
                 await self._pace(destination.key)
                 await self._wait_for_rate_limit(token)
-                metadata = digest_metadata(tag, first + index, chunk.numbers)
+                metadata = digest_metadata(tag, first + index, chunk.numbers, chunk.paper_ids)
                 refs.append(await self._send(destination, chunk, token, metadata=metadata))
         later = refs if resume is not None else refs[1:]
         if self._record is not None and later:
-            await self._record(destination.key, later, [item.paper_id for item in message.items])
+            await self._record(destination.key, later, digest_papers(message, resume))
         return PostResult(refs[0], later_refs=tuple(refs[1:]))
 
     async def _pace(self, key: str) -> None:
@@ -237,8 +237,8 @@ class SlackPoster:
                                    lambda item: tagged_part(item, tag), channel=destination.channel, **kwargs)
         if not parts:
             return None
-        numbers = [listed_numbers(part) for part in parts]  # None: a part posted before parts said
-        listed = None if None in numbers else frozenset(n for found in numbers if found for n in found)
+        shown = [listed_papers(part) for part in parts]  # None: a part posted before parts said
+        listed = None if None in shown else {n: key for found in shown if found for n, key in found.items()}
         # every part: replies under a later one ("summarize 12") must find the digest as after a normal post
         return PostResult(str(parts[0]["ts"]), later_refs=tuple(str(part["ts"]) for part in parts[1:]), listed=listed)
 
@@ -319,21 +319,31 @@ class SlackPoster:
         return str(found[0]["ts"]) if found else None
 
 
-def digest_metadata(tag: DigestTag | None, part: int, numbers: tuple[int, ...] = ()) -> dict[str, Any] | None:
-    """Slack message metadata marking one part of a digest with its delivery and the numbers of the papers it
-    lists (invisible in the channel)."""
+def digest_metadata(tag: DigestTag | None, part: int, numbers: tuple[int, ...] = (),
+                    paper_ids: tuple[int, ...] = ()) -> dict[str, Any] | None:
+    """Slack message metadata marking one part of a digest with its delivery, the numbers it lists and their
+    papers' ids (invisible in the channel): a retry posts the rest of a digest by them."""
     if tag is None:
         return None
     return {"event_type": DIGEST_EVENT,
-            "event_payload": {"tag": tag.token, "day": tag.day.isoformat(), "part": part, "items": list(numbers)}}
+            "event_payload": {"tag": tag.token, "day": tag.day.isoformat(), "part": part, "items": list(numbers),
+                              "papers": list(paper_ids)}}
 
 
-def listed_numbers(item: Any) -> set[int] | None:
-    """The numbers of the papers a digest part lists, from its metadata; None when it does not say."""
-    numbers = (_payload(item, DIGEST_EVENT) or {}).get("items")
-    if not isinstance(numbers, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+def listed_papers(item: Any) -> dict[int, str | None] | None:
+    """The numbers a digest part lists, each with its paper (`paper_key`) where the metadata says; None when it
+    does not say which numbers (a part posted before parts said)."""
+    payload = _payload(item, DIGEST_EVENT) or {}
+    numbers, papers = payload.get("items"), payload.get("papers")
+    if not isinstance(numbers, list) or not all(_whole(n) for n in numbers):
         return None
-    return set(numbers)
+    if not isinstance(papers, list) or len(papers) != len(numbers) or not all(_whole(p) for p in papers):
+        return dict.fromkeys(numbers)
+    return {n: paper_key(p) for n, p in zip(numbers, papers, strict=True)}
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _payload(item: Any, event_type: str) -> dict[str, Any] | None:

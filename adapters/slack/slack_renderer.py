@@ -40,6 +40,7 @@ class SlackMessage:
     text: str
     blocks: list[Block] = field(default_factory=list)
     numbers: tuple[int, ...] = ()  # of the papers this message lists (a digest's parts say which they hold)
+    paper_ids: tuple[int, ...] = ()  # theirs, in the same order
 
     def payload(self) -> dict[str, Any]:
         return {"text": self.text, "blocks": self.blocks}
@@ -238,5 +239,6 @@ def render_message(message: Message) -> list[SlackMessage]:
         if not result:
             result.append(_section(ELLIPSIS))
         out.append(SlackMessage(_fallback(message, chunk_items, first=first, last=last), result,
-                                tuple(item.number for item in chunk_items)))
+                                tuple(item.number for item in chunk_items),
+                                tuple(item.paper_id for item in chunk_items)))
     return out

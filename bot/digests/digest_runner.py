@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from bot.clock import Clock
 from bot.commands.services import CoreServices
 from bot.digests.digest_composer import NOTHING_NEW, DigestPlan, choose, render_digest
-from bot.digests.poster import DigestPoster, DigestTag, PostResult, unlisted
+from bot.digests.poster import DigestPoster, DigestTag, PostResult, digest_papers, unlisted
 from bot.digests.schedule import due_day
 from bot.errors import DeliveryError
 from bot.feedback import feedback_service
@@ -205,7 +205,8 @@ class DigestRunner:
                         log.warning("digest for %s on %s: the rest of it cannot be posted (%s); recording what "
                                     "got out", destination.key, day, exc)
                         missing = None
-                return await self._complete_found(claim, destination, day, found, paper_ids,
+                # recorded in the order of the numbers shown, which the found part fixed
+                return await self._complete_found(claim, destination, day, found, digest_papers(message, found),
                                                   len(missing.items) if missing is not None else 0)
             result = await poster.post_digest(as_value(destination), message, tag=tag)
         except DeliveryError as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -21,10 +23,11 @@ class PostResult:
     # The later messages of a split digest that `find_digest` found; the runner records them as a post records
     # its own (`record_digest_parts`), so replies under any part work after a recovery too.
     later_refs: tuple[str, ...] = ()
-    # Of a found digest: the numbers of the papers its messages list, where the platform tells (None: all of
-    # them). An attempt that failed or died between two messages of a split digest left the others unposted: the
-    # runner has the poster post those papers (`post_digest(..., resume=found)`).
-    listed: frozenset[int] | None = None
+    # Of a found digest: the numbers its messages list, each with the paper it showed there where the platform
+    # tells (`paper_key`: its id, or its link; None: only the number is known); None: it lists them all. An attempt
+    # that failed or died between two messages of a split digest left the others unposted: the runner has the
+    # poster post those papers (`post_digest(..., resume=found)`).
+    listed: Mapping[int, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -55,17 +58,56 @@ class DigestTag:
         return f"{self.token}{index:02d}"[:25]
 
 
+def paper_key(paper_id: int) -> str:
+    """How a platform that can keep data beside a message (Slack's metadata) names a paper it listed."""
+    return f"#{paper_id}"
+
+
+def shown_papers(message: Message, found: PostResult) -> dict[int, int]:
+    """The papers a found digest shows, by the number it shows them with, in number order: the paper the platform
+    kept (`paper_key`, or the paper's link), else the paper with that number in `message`. The digest may rank
+    differently now than when the earlier attempt posted (upvotes rose, someone judged, papers came in), so its
+    numbers alone may name other papers."""
+    if found.listed is None:
+        return {item.number: item.paper_id for item in message.items}
+    by_url = {item.url: item.paper_id for item in message.items if item.url}
+    by_number = {item.number: item.paper_id for item in message.items}
+    shown: dict[int, int] = {}
+    for number, key in sorted(found.listed.items()):
+        if key is not None and key.startswith("#") and key[1:].isdigit():
+            paper_id: int | None = int(key[1:])
+        else:
+            paper_id = by_url.get(key) if key is not None else None
+            if paper_id is None:
+                paper_id = by_number.get(number)
+        if paper_id is not None:
+            shown[number] = paper_id
+    return shown
+
+
 def unlisted(message: Message, found: PostResult) -> Message | None:
     """What of a digest an earlier attempt did not get out (see `PostResult.listed`), as the digest's next
-    message: its header marked as continued, the papers not listed yet (keeping their numbers), its small print;
-    None when nothing is missing."""
+    message: its header marked as continued, the papers not shown yet numbered on from the last number shown, its
+    small print; None when nothing is missing."""
     if found.listed is None:
         return None
-    missing = [item for item in message.items if item.number not in found.listed]
+    shown = set(shown_papers(message, found).values())
+    missing = [item for item in message.items if item.paper_id not in shown]
     if not missing:
         return None
+    start = max(found.listed, default=0) + 1
+    missing = [dataclasses.replace(item, number=start + n) for n, item in enumerate(missing)]
     header = continued(message.header) if message.header else None
     return Message(header=header, items=missing, context=message.context)
+
+
+def digest_papers(message: Message, found: PostResult | None) -> list[int]:
+    """The digest's papers in the order of the numbers people see, for replies ("summarize 3"): what a found
+    post shows, then what `unlisted` adds after it; without `found`, the message's own."""
+    if found is None or found.listed is None:
+        return [item.paper_id for item in message.items]
+    rest = unlisted(message, found)
+    return [*shown_papers(message, found).values(), *(item.paper_id for item in (rest.items if rest else []))]
 
 
 def to_post(message: Message, resume: PostResult | None) -> tuple[Message, int] | None:
@@ -83,7 +125,8 @@ class DigestPoster(Protocol):
         """Post or raise `bot.errors.DeliveryError`; may split a long message into several, each carrying `tag`.
         `resume`: what `find_digest` found of an earlier attempt; only the papers it does not list are posted, as
         the digest's next messages (the found thread stays the digest's). Every message after a digest's first
-        is recorded with all the digest's papers (`record_digest_parts`), so "summarize 12" works under any."""
+        is recorded with all the digest's papers (`record_digest_parts`, in `digest_papers` order), so
+        "summarize 12" works under any."""
         ...
 
     async def find_digest(self, destination: Destination, tag: DigestTag) -> PostResult | None:
