@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import select, update
 
-from adapters.slack.slack_poster import SlackPoster, make_web_client
+from adapters.slack.slack_poster import SlackPoster, listed_papers, make_web_client
 from adapters.slack.slack_renderer import SlackMessage, action_id, render_message
 from adapters.slack.slack_runtime import SlackCredentials, SlackRuntime, build_slack_app
 from bot.commands.command_core import CommandCore
@@ -459,7 +459,7 @@ async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_fou
     tag = DigestTag(destination.key, TODAY)
     sent = fake.posts()
     payloads = [p["metadata"]["event_payload"] for p in sent if p["metadata"]["event_type"] == "paperboy_digest"]
-    assert [(p["tag"], p["day"], p["part"], p["items"]) for p in payloads] == [
+    assert [(p["tag"], p["day"], p["part"], [e["number"] for e in p["listed"]]) for p in payloads] == [
         (tag.token, TODAY.isoformat(), i, list(range(1, 11))) for i in range(len(sent))]
     # Someone chats in the channel afterwards; the search reads past it.
     fake.history["C1"].append({"type": "message", "ts": "1700000100.000001", "text": "thanks!", "user": "U1"})
@@ -475,7 +475,8 @@ async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_fou
         recorded = await find_posted(s, destination.key, first.message_ref)
     assert delivery is not None and delivery.status == "posted" and delivery.message_ref == first.message_ref
     assert recorded is not None and recorded.kind == "digest" and list(recorded.paper_ids) == list(outcome.paper_ids)
-    assert payloads[0]["papers"] == list(recorded.paper_ids)  # which paper each number is, should ranks change
+    # which paper each number is, should the digest rank differently by a retry
+    assert [e["paper"] for e in payloads[0]["listed"]] == list(recorded.paper_ids)
     other = DigestTag(destination.key, TODAY + timedelta(days=1), since=claimed_at)
     assert await poster.find_digest(destination, other) is None
 
@@ -528,7 +529,7 @@ async def test_a_digest_split_over_messages_that_failed_after_its_first_gets_its
     parts = sorted(fake.history["C1"], key=lambda m: m["ts"])
     payloads = [m["metadata"]["event_payload"] for m in parts]
     assert [p["part"] for p in payloads] == list(range(len(parts))) and len(parts) >= 2
-    listed = [n for p in payloads for n in p["items"]]
+    listed = [e["number"] for p in payloads for e in p["listed"]]
     assert listed == list(range(1, len(outcome.paper_ids) + 1))  # every paper once, in order, keeping its number
     assert "(continued)" in parts[1]["text"] and "(continued) (continued)" not in str(fake.posts())
     async with db.session() as s:
@@ -545,7 +546,7 @@ async def test_a_split_digest_completed_after_its_ranking_changed_shows_every_pa
     the digest in the order its numbers show, so "summarize 1" is the paper shown as 1."""
 
     async def a_paper_rises() -> None:
-        shown = fake.posts()[0]["metadata"]["event_payload"]["papers"]
+        shown = [e["paper"] for e in fake.posts()[0]["metadata"]["event_payload"]["listed"]]
         async with db.session() as s:
             day = (await s.execute(select(Paper.listed_on).where(Paper.id == shown[0]))).scalar_one()
             of_the_day = set((await s.execute(select(Paper.id).where(Paper.listed_on == day))).scalars())
@@ -555,8 +556,8 @@ async def test_a_split_digest_completed_after_its_ranking_changed_shows_every_pa
     destination, outcome = await a_digest_tried_twice(db, fake, [None, "internal_error"], a_paper_rises)
     parts = sorted(fake.history["C1"], key=lambda m: m["ts"])
     payloads = [m["metadata"]["event_payload"] for m in parts]
-    numbers = [n for p in payloads for n in p["items"]]
-    papers = [i for p in payloads for i in p["papers"]]
+    numbers = [e["number"] for p in payloads for e in p["listed"]]
+    papers = [e["paper"] for p in payloads for e in p["listed"]]
     assert numbers == list(range(1, len(papers) + 1)) and len(papers) > 20
     assert sorted(papers) == sorted(set(outcome.paper_ids)) == sorted(outcome.paper_ids)  # each paper, once
     assert list(outcome.paper_ids) == papers  # recorded as the numbers show them
@@ -589,12 +590,25 @@ async def test_a_digest_carries_its_tag_as_metadata_and_is_found_in_history(fake
     posted = await poster.post_digest(destination(), message, tag=tag)
     assert fake.posts()[0]["metadata"] == {
         "event_type": "paperboy_digest", "event_payload": {"tag": tag.token, "day": "2026-04-20", "part": 0,
-                                                           "items": [1], "papers": [1]}}
+                                                           "listed": [{"number": 1, "paper": 1}]}}
     found = await poster.find_digest(destination(), tag)
     assert found is not None and found.message_ref == posted.message_ref and found.listed == {1: "#1"}
     assert fake.history_calls()[-1].query["include_all_metadata"] == ["1"]
     assert await poster.find_digest(destination(), DigestTag(destination().key, date(2026, 4, 21))) is None
     assert len(fake.posts()) == 1
+
+
+def test_a_digest_part_says_which_papers_it_lists_in_the_shapes_every_version_wrote():
+    """What a found part lists: each number with its paper (this version), numbers only (the version before:
+    a retry falls back to the numbers), or nothing to go by (older: the digest counts as complete)."""
+    def part(payload: dict[str, Any]) -> dict[str, Any]:
+        return {"ts": "1.0", "metadata": {"event_type": "paperboy_digest", "event_payload": {"part": 0, **payload}}}
+
+    assert listed_papers(part({"listed": [{"number": 1, "paper": 23}, {"number": 2, "paper": 7}]})) == {
+        1: "#23", 2: "#7"}
+    assert listed_papers(part({"items": [1, 2]})) == {1: None, 2: None}
+    assert listed_papers(part({})) is None and listed_papers(part({"items": ["1"]})) is None
+    assert listed_papers(part({"listed": [{"number": 1}], "items": [1]})) == {1: None}
 
 
 async def test_a_failure_outside_the_core_gets_the_apology_through_bolts_error_hook(db: Database, fake: FakeSlack):

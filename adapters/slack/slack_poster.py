@@ -321,25 +321,28 @@ class SlackPoster:
 
 def digest_metadata(tag: DigestTag | None, part: int, numbers: tuple[int, ...] = (),
                     paper_ids: tuple[int, ...] = ()) -> dict[str, Any] | None:
-    """Slack message metadata marking one part of a digest with its delivery, the numbers it lists and their
-    papers' ids (invisible in the channel): a retry posts the rest of a digest by them."""
+    """Slack message metadata marking one part of a digest with its delivery and, for each number it lists, the
+    paper (invisible in the channel): a retry posts the rest of a digest by them. A list of flat objects, as
+    Slack's types allow in an event payload (`MessageMetadataEventPayloadObject[]`), not a list of numbers."""
     if tag is None:
         return None
+    listed = [{"number": n, "paper": p} for n, p in zip(numbers, paper_ids, strict=True)]
     return {"event_type": DIGEST_EVENT,
-            "event_payload": {"tag": tag.token, "day": tag.day.isoformat(), "part": part, "items": list(numbers),
-                              "papers": list(paper_ids)}}
+            "event_payload": {"tag": tag.token, "day": tag.day.isoformat(), "part": part, "listed": listed}}
 
 
 def listed_papers(item: Any) -> dict[int, str | None] | None:
     """The numbers a digest part lists, each with its paper (`paper_key`) where the metadata says; None when it
-    does not say which numbers (a part posted before parts said)."""
+    does not say which numbers (a part posted before parts said). Parts posted by the version before this one say
+    "items": [numbers], without their papers."""
     payload = _payload(item, DIGEST_EVENT) or {}
-    numbers, papers = payload.get("items"), payload.get("papers")
-    if not isinstance(numbers, list) or not all(_whole(n) for n in numbers):
-        return None
-    if not isinstance(papers, list) or len(papers) != len(numbers) or not all(_whole(p) for p in papers):
+    listed, numbers = payload.get("listed"), payload.get("items")
+    if isinstance(listed, list) and all(isinstance(e, dict) and _whole(e.get("number")) and _whole(e.get("paper"))
+                                        for e in listed):
+        return {e["number"]: paper_key(e["paper"]) for e in listed}
+    if isinstance(numbers, list) and all(_whole(n) for n in numbers):
         return dict.fromkeys(numbers)
-    return {n: paper_key(p) for n, p in zip(numbers, papers, strict=True)}
+    return None
 
 
 def _whole(value: Any) -> bool:
