@@ -61,6 +61,8 @@ REAL = [
      "which we show scales as O(d_eff log T), where d_eff is the effective dimension"),
     ("achieves an excess risk of mathcal{O}(mathcal{C_Phi/m} + mathcal{C_Psi/n}) for downstream tasks",
      "achieves an excess risk of 𝒪(C_Phi/m + C_Psi/n) for downstream tasks"),
+    ("minimizing a general loss function f(x) while enforcing a bound constraint |x|_infty leq 1/lambda.",
+     "minimizing a general loss function f(x) while enforcing a bound constraint |x|_∞ ≤ 1/λ."),
 ]
 
 
@@ -77,7 +79,7 @@ def test_prose_that_merely_looks_like_latex_is_left_as_written():
     # words that are also LaTeX's, where prose uses them: only a formula's spelling is taken for LaTeX
     for text in ("The left (and right) panels show the alpha and delta versions.",
                  "Wright) studies the upright position, from bottom right).",
-                 "a hard q^+ and an easy q^- prompt"):
+                 "a hard q^+ and an easy q^- prompt", "the lambda calculus, AWS Lambda and alpha testing"):
         assert latex_to_text(text) == text
     mixed = "With $\\varepsilon$ small, it is 12% faster and costs $5 per run."
     assert latex_to_text(mixed) == "With ε small, it is 12% faster and costs $5 per run."

@@ -32,14 +32,16 @@ _LATEX_HINT_RE = re.compile(r"\\[A-Za-z\"'`^~=.\[(]|\$[^$]+\$|[\^_]\{")
 _STRIPPED_COMMAND_RE = re.compile(
     r"(?<![\\A-Za-z])(mathcal|mathbb|mathbf|mathrm|mathit|mathsf|mathfrak|mathscr|boldsymbol|operatorname|textbf|"
     r"textit|textrm|frac|sqrt|widetilde|widehat|overline)(?=\{|\s[A-Za-z](?![A-Za-z]))")
+_GREEK = r"alpha|beta|gamma|delta|epsilon|varepsilon|theta|kappa|lambda|sigma|tau|phi|omega|Delta|Theta|Omega"
 _STRIPPED_GREEK_RE = re.compile(
-    r"(?<![\\A-Za-z])(alpha|beta|gamma|delta|epsilon|varepsilon|theta|kappa|lambda|sigma|tau|phi|omega|Delta|"
-    r"Theta|Omega)(?=[\^_])")
+    rf"(?<![\\A-Za-z])({_GREEK})(?=[\^_])|(?<=[\^_/=])({_GREEK}|infty)(?![A-Za-z])")
+# symbols whose names are no English word ("|x|_infty leq 1/lambda")
+_STRIPPED_SYMBOL_RE = re.compile(r"(?<![\\A-Za-z])(leq|geq|neq|infty|cdot|cdots|ldots|propto)(?![A-Za-z])")
 _STRIPPED_DELIMITER_RE = re.compile(
     r"(?:(?<=[}\d)])|(?<=[^A-Za-z][A-Za-z]))left(?=[(\[|])|(?<=[}\d)])right(?=[)\]|])")
 # ^{2/3}, _{i,j}, _{eff}: several characters, no command inside
 _GROUPED_SCRIPT_RE = re.compile(r"([\^_])\{([^{}\\]{2,})\}([A-Za-z]?)")
-_FONT_ON_MANY_RE = re.compile(r"\\(mathcal|mathbb|mathfrak|mathscr)\{([^{}\\]{2,})\}")
+_FONT_ON_MANY_RE = re.compile(r"\\(mathcal|mathbb|mathfrak|mathscr)\{((?:[^{}\\]|\{[^{}\\]*\}){2,})\}")
 _DISPLAY_MATH_RE = re.compile(
     r"\$\$.*?\$\$|\\\[.*?\\\]|\\begin\{(equation|align|eqnarray|gather|multline|displaymath)\*?\}.*?"
     r"\\end\{\1\*?\}", re.DOTALL)
@@ -83,12 +85,14 @@ _RENDERER = latex2text.LatexNodes2Text(math_mode="text", latex_context=_RENDERIN
 
 def _restore_stripped(text: str) -> str:
     restored, commands = _STRIPPED_COMMAND_RE.subn(r"\\\1", text)
-    restored, letters = _STRIPPED_GREEK_RE.subn(r"\\\1", restored)
-    if not commands + letters:
-        return text
     # a script font over a whole formula ("mathcal{C_Phi/m}") is where the page lost the braces that closed it
     # after one letter: the formula as written, not in script letters
     restored = _FONT_ON_MANY_RE.sub(r"{\2}", restored)
+    # "{}" ends the command where the text had it end, so the space after it stays
+    restored, letters = _STRIPPED_GREEK_RE.subn(lambda m: "\\" + m.group(0) + "{}", restored)
+    restored, symbols = _STRIPPED_SYMBOL_RE.subn(r"\\\1{}", restored)
+    if not commands + letters + symbols:
+        return text
     return _STRIPPED_DELIMITER_RE.sub(lambda m: "\\" + m.group(0), restored)
 
 
