@@ -107,10 +107,14 @@ class Reply:
     in_thread: bool = False  # answer in the thread the request came from
     # A second message only the asker sees, sent after this one (the "for you" list under `/papers today`).
     private: Message | None = None
+    # What its numbers count, from 1, when its items do not start at 1: `/papers today 2` lists the day's 11th to
+    # 20th papers as 11 to 20, so a reply "summarize 12" under it must find the twelfth (None: its own items).
+    listing: list[int] | None = None
 
     @property
     def paper_ids(self) -> list[int]:
-        return [item.paper_id for item in self.message.items]
+        """The papers "summarize N" under this message picks from: the N-th is the one numbered N."""
+        return list(self.listing) if self.listing is not None else [item.paper_id for item in self.message.items]
 
 
 CONTINUED = " (continued)"

@@ -147,6 +147,21 @@ async def test_digest_settings_and_preview(loaded):
     assert "Daily digest is on: 08:30 Europe/Paris (weekdays)." in bot.last()
 
 
+async def test_a_later_page_numbers_papers_as_the_days_list_and_replies_follow_its_numbers(loaded):
+    """`/papers today 2` shows the day's 11th to 20th papers numbered 11 to 20 (as its header and the first
+    page's "13 more" say), and "summarize 12" in its thread is the paper shown as 12, not a refusal."""
+    bot = make_bot(loaded)
+    await bot.console.say("/papers today 2")
+    page = bot.last()
+    assert "Papers of Mon Apr 20, 2026 (11–20)" in page and "\n11. " in page and "\n20. " in page
+    assert "\n 1. " not in page
+    twelfth = page.split("\n12. ")[1].split("\n")[0].split("  ▲")[0]
+    await bot.console.handle_line("reply 1 summarize 12")
+    assert "↳ in the thread of #1" in bot.last() and twelfth[:40] in bot.last()
+    await bot.console.handle_line("reply 1 summarize 21")
+    assert "pick 1 to 20" in bot.last()
+
+
 async def test_console_loop_lines(loaded):
     bot = make_bot(loaded)
     assert await bot.console.handle_line("/papers today")

@@ -43,8 +43,8 @@ def _page_number(text: str, platform: str) -> int:
 async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -> Reply:
     """Today's papers, ten a page (`page_text` "2": the 11th to 20th), matches first; a footer says how to see
     the next ten, so a digest's "N more" footer points at `/papers today 2` (on Discord `page:2`)."""
-    page = _page_number(page_text, ctx.platform)
-    skip = (page - 1) * TODAY_LIMIT
+    number = _page_number(page_text, ctx.platform)
+    skip = (number - 1) * TODAY_LIMIT
     timezone = await channel_timezone(services, ctx)
     now_day = services.today(timezone)
     async with services.db.session() as session:
@@ -69,19 +69,21 @@ async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -
         note = ("No topics yet: ranked by upvotes. Follow topics with "
                 f"{command_hint(ctx.platform, 'subscribe', value='TOPIC')}.")
     total = len(chosen)
-    chosen, whys = chosen[skip:skip + TODAY_LIMIT], whys[skip:skip + TODAY_LIMIT]
-    if not chosen:
-        return Reply(Message(text=f"{total} papers on {day_label(day)}: there is no page {page}."),
+    page, whys = chosen[skip:skip + TODAY_LIMIT], whys[skip:skip + TODAY_LIMIT]
+    if not page:
+        return Reply(Message(text=f"{total} papers on {day_label(day)}: there is no page {number}."),
                      Visibility.EPHEMERAL)
-    header = f"Papers of {day_label(day)}" + (f" ({skip + 1}–{skip + len(chosen)})" if page > 1 else "")
+    header = f"Papers of {day_label(day)}" + (f" ({skip + 1}–{skip + len(page)})" if skip else "")
     context = [note]
-    if (left := total - skip - len(chosen)) > 0:
-        context.append(f"{left} more — {command_hint(ctx.platform, 'papers', 'today', value=str(page + 1))}")
+    if (left := total - skip - len(page)) > 0:
+        context.append(f"{left} more — {command_hint(ctx.platform, 'papers', 'today', value=str(number + 1))}")
     if day != now_day:
         context.insert(0, f"Nothing new on {day_label(now_day)}; showing the latest day, {day_label(day)}.")
-    items = await items_with_tldrs(services.summaries, chosen, whys, deadline=services.tldr_deadline)
-    private = await for_you(services, ctx, papers, {p.id for p in chosen})
-    return Reply(Message(header=header, items=items, context=context), private=private)
+    items = await items_with_tldrs(services.summaries, page, whys, deadline=services.tldr_deadline, first=skip + 1)
+    private = await for_you(services, ctx, papers, {p.id for p in page})
+    # numbered as the day's list (11 to 20 on page 2), like a digest's later parts, and replied to as such
+    listing = [p.id for p in chosen[:skip + len(page)]] if skip else None
+    return Reply(Message(header=header, items=items, context=context), private=private, listing=listing)
 
 
 async def top(services: CoreServices, ctx: ChatContext, period: str) -> Reply:

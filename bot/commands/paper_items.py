@@ -68,9 +68,10 @@ def _late_failure(task: asyncio.Task[Any]) -> None:
 
 async def items_with_tldrs(
     summaries: SummaryService, papers: Sequence[Paper], whys: Sequence[str | None] | None = None,
-    *, deadline: float | None = None,
+    *, deadline: float | None = None, first: int = 1,
 ) -> list[PaperItem]:
+    """The papers as numbered items with their TL;DRs, numbered from `first` (a later page goes on counting)."""
     texts = await tldrs(summaries, papers, deadline=deadline)
     reasons = list(whys) if whys is not None else [None] * len(papers)
     return [to_item(i, p, tldr=t, why=w) for i, (p, t, w) in enumerate(zip(papers, texts, reasons, strict=True),
-                                                                       start=1)]
+                                                                       start=first)]
