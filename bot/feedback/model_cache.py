@@ -56,12 +56,7 @@ class ModelCache:
         """Every stored model of these scope keys (only of these topic keys, when given), as it is stored now."""
         wanted = list(dict.fromkeys(scopes))
         await self._forget_changed(session)
-        unknown = [scope for scope in wanted if scope not in self._stamps]
-        if unknown:
-            for scope in unknown:
-                self._stamps[scope] = {}
-            for (scope, topic_key), row in (await feedback_store.model_stamps(session, unknown)).items():
-                self._stamps[scope][topic_key] = row
+        reread = await self._read_stamps(session, [scope for scope in wanted if scope not in self._stamps])
         found: dict[ModelKey, LearnedModel] = {}
         missing: dict[int, ModelKey] = {}
         for scope in wanted:
@@ -82,11 +77,20 @@ class ModelCache:
                 self._kept[key] = (stamp, model)
         for key in list(itertools.islice(self._kept, max(0, len(self._kept) - self.limit))):
             del self._kept[key]
-        if unknown:  # reset (or its scope removed) since: no longer stored, no longer kept
-            reread = set(unknown)
+        if reread:  # reset (or its scope removed) since: no longer stored, no longer kept
             for key in [k for k in self._kept if k[0] in reread and k[1] not in self._stamps[k[0]]]:
                 del self._kept[key]
         return found
+
+    async def _read_stamps(self, session: AsyncSession, scopes: list[str]) -> set[str]:
+        """Read the stamps of every model of these scopes (a scope without any gets none); the scopes read."""
+        if not scopes:
+            return set()
+        for scope in scopes:
+            self._stamps[scope] = {}
+        for (scope, topic_key), row in (await feedback_store.model_stamps(session, scopes)).items():
+            self._stamps[scope][topic_key] = row
+        return set(scopes)
 
     async def _forget_changed(self, session: AsyncSession) -> None:
         """Drop the stamps of the scopes whose models changed since the last look (all of them when that cannot
