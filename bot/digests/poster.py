@@ -63,13 +63,13 @@ def paper_key(paper_id: int) -> str:
     return f"#{paper_id}"
 
 
-def shown_papers(message: Message, found: PostResult) -> dict[int, int]:
-    """The papers a found digest shows, by the number it shows them with, in number order: the paper the platform
-    kept (`paper_key`, or the paper's link), else the paper with that number in `message`. The digest may rank
-    differently now than when the earlier attempt posted (upvotes rose, someone judged, papers came in), so its
-    numbers alone may name other papers."""
+def _shown_and_rest(message: Message, found: PostResult) -> tuple[dict[int, int], Message | None]:
+    """What a found digest shows (its number → paper id, in number order) and what of `message` it does not show,
+    as the digest's next message (None: nothing). The digest may rank differently now than when the earlier attempt
+    posted (upvotes rose, someone judged, papers came in), so a shown number names the paper the platform kept
+    (`paper_key`, or the paper's link), and only where it kept none the paper with that number in `message`."""
     if found.listed is None:
-        return {item.number: item.paper_id for item in message.items}
+        return {item.number: item.paper_id for item in message.items}, None
     by_url = {item.url: item.paper_id for item in message.items if item.url}
     by_number = {item.number: item.paper_id for item in message.items}
     shown: dict[int, int] = {}
@@ -82,32 +82,30 @@ def shown_papers(message: Message, found: PostResult) -> dict[int, int]:
                 paper_id = by_number.get(number)
         if paper_id is not None:
             shown[number] = paper_id
-    return shown
+    seen = set(shown.values())
+    missing = [item for item in message.items if item.paper_id not in seen]
+    if not missing:
+        return shown, None
+    start = max(found.listed, default=0) + 1
+    missing = [dataclasses.replace(item, number=start + n) for n, item in enumerate(missing)]
+    header = continued(message.header) if message.header else None
+    return shown, Message(header=header, items=missing, context=message.context)
 
 
 def unlisted(message: Message, found: PostResult) -> Message | None:
     """What of a digest an earlier attempt did not get out (see `PostResult.listed`), as the digest's next
     message: its header marked as continued, the papers not shown yet numbered on from the last number shown, its
     small print; None when nothing is missing."""
-    if found.listed is None:
-        return None
-    shown = set(shown_papers(message, found).values())
-    missing = [item for item in message.items if item.paper_id not in shown]
-    if not missing:
-        return None
-    start = max(found.listed, default=0) + 1
-    missing = [dataclasses.replace(item, number=start + n) for n, item in enumerate(missing)]
-    header = continued(message.header) if message.header else None
-    return Message(header=header, items=missing, context=message.context)
+    return _shown_and_rest(message, found)[1]
 
 
 def digest_papers(message: Message, found: PostResult | None) -> list[int]:
     """The digest's papers in the order of the numbers people see, for replies ("summarize 3"): what a found
     post shows, then what `unlisted` adds after it; without `found`, the message's own."""
-    if found is None or found.listed is None:
+    if found is None:
         return [item.paper_id for item in message.items]
-    rest = unlisted(message, found)
-    return [*shown_papers(message, found).values(), *(item.paper_id for item in (rest.items if rest else []))]
+    shown, rest = _shown_and_rest(message, found)
+    return [*shown.values(), *(item.paper_id for item in (rest.items if rest else []))]
 
 
 def to_post(message: Message, resume: PostResult | None) -> tuple[Message, int] | None:
