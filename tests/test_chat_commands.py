@@ -105,7 +105,7 @@ async def test_thread_replies_refer_to_the_stored_order_even_after_a_restart(loa
     await restarted.console.say("tl;dr 2", thread=1)
     assert f"TL;DR: {second_title}" in restarted.last()
     await restarted.console.say("summarize 42", thread=1)
-    assert "lists 10 papers; pick 1 to 10" in restarted.last()
+    assert "no paper 42 there; pick 1 to 10" in restarted.last()
     await restarted.console.say("@paperboy what dataset do they use?", thread=1)
     assert "Which one?" in restarted.last()
     await restarted.console.say("2: what dataset do they use?", thread=1)
@@ -159,7 +159,7 @@ async def test_a_later_page_numbers_papers_as_the_days_list_and_replies_follow_i
     await bot.console.handle_line("reply 1 summarize 12")
     assert "↳ in the thread of #1" in bot.last() and twelfth[:40] in bot.last()
     await bot.console.handle_line("reply 1 summarize 21")
-    assert "pick 1 to 20" in bot.last()
+    assert "There is no paper 21 there; pick 1 to 20." in bot.last()  # not "lists 20 papers"
 
 
 async def test_console_loop_lines(loaded):

@@ -35,7 +35,7 @@ async def test_more_and_less_under_a_listing_count_per_person_and_can_change_or_
     await grace.console.say("undo 2", thread=1)
     assert _thread_line(grace).startswith("Noted — withdrawn:") and "(👍 1 · 👎 0;" in _thread_line(grace)
     await ada.console.say("more 99", thread=1)
-    assert _thread_line(ada) == "That message lists 10 papers; pick 1 to 10."
+    assert _thread_line(ada) == "There is no paper 99 there; pick 1 to 10."
     await ada.console.say("more 4", thread=1)  # not matched by any topic: judged for "none" (more like this)
     assert "for no topic (listed for its upvotes)" in _thread_line(ada)
     await ada.console.say("summarize 1", thread=1)  # the other thread replies still work
@@ -47,7 +47,7 @@ async def test_several_papers_judged_in_one_reply_or_none_when_a_number_is_wrong
     await ada.console.say("/subscribe mixture of experts")
     await ada.console.say("/papers today")
     await ada.console.say("less 2 99", thread=1)  # 99 is not listed: 2 is not judged either
-    assert _thread_line(ada) == "That message lists 10 papers; pick 1 to 10. Nothing was judged."
+    assert _thread_line(ada) == "There is no paper 99 there; pick 1 to 10. Nothing was judged."
     await ada.console.say("/papers feedback")
     assert "Nothing yet" in ada.last()
     await ada.console.say("less 1, 2 and 2", thread=1)

@@ -145,7 +145,7 @@ async def test_a_thumbs_up_on_an_unmatched_paper_offers_a_topic_that_like_n_star
     await bot.console.say("/papers feedback")
     assert f"• {topic}: 👍 1 · 👎 0" in bot.last()
     await bot.console.say("like 99", thread=1)
-    assert bot.last().strip().endswith("That message lists 10 papers; pick 1 to 10.")
+    assert bot.last().strip().endswith("There is no paper 99 there; pick 1 to 10.")
 
 
 # -- Slack ---------------------------------------------------------------------------------------------------

@@ -56,7 +56,10 @@ def pick_listed(ids: list[int], digits: str | None, example: str) -> int | str:
     require_ascii_digits(digits, example)
     index = int(digits)
     if not 1 <= index <= len(ids):
-        return f"That message lists {len(ids)} paper{'s' if len(ids) != 1 else ''}; pick 1 to {len(ids)}."
+        # not "that message lists N papers": a later page (`/papers today 2`, a digest's later part) numbers on
+        # from the earlier ones, so its numbers run 1 to N while it shows fewer
+        return f"There is no paper {index} there; pick 1 to {len(ids)}." if len(ids) > 1 else \
+            f"There is no paper {index} there; it has only paper 1."
     return ids[index - 1]
 
 
