@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -275,6 +276,30 @@ async def test_summarize_2_in_a_digest_thread_is_answered_in_that_thread(db: Dat
     answer = (await wait_for(lambda: fake.posts()[1:]))[0]
     assert answer["thread_ts"] == digest_ts and answer["channel"] == "C1"
     assert answer["text"].startswith("Summary:")
+
+
+@pytest.mark.parametrize("subtype", ["thread_broadcast", "file_share"])
+async def test_a_reply_also_sent_to_the_channel_or_with_a_file_is_answered(db: Database, fake: FakeSlack,
+                                                                           subtype: str):
+    """Slack marks a thread reply with "Also send to #channel" as `thread_broadcast`, one with an attachment as
+    `file_share` (https://docs.slack.dev/reference/events/message/thread_broadcast): a person's reply all the
+    same. An edit (`message_changed`) is not a new request."""
+    await ingest_samples(db)
+    bot = make_bot(db)
+    runtime = runtime_for(bot.core, fake)
+    digest_ts, _ = await post_digest(db, bot.core, fake)
+    edit = {"type": "message", "subtype": "message_changed", "channel": "C1", "hidden": True,
+            "ts": "1700000099.000020", "message": {"type": "message", "user": "U1", "text": "summarize 3",
+                                                    "ts": "1700000099.000019", "thread_ts": digest_ts}}
+    assert (await runtime.app.async_dispatch(event_request(edit, event_id="EvEdit"))).status == 200
+    event = {"type": "message", "subtype": subtype, "channel": "C1", "user": "U1", "text": "summarize 2",
+             "ts": "1700000099.000021", "thread_ts": digest_ts, "channel_type": "channel"}
+    assert (await runtime.app.async_dispatch(event_request(event, event_id="EvBroadcast"))).status == 200
+    answer = (await wait_for(lambda: fake.posts()[1:]))[0]
+    assert answer["thread_ts"] == digest_ts and answer["text"].startswith("Summary:")
+    second = re.search(r"\*2\. (.+?)\*", fake.posts()[0]["blocks"][3]["text"]["text"])
+    assert second is not None and second.group(1) in answer["text"]  # paper 2, not the edit's 3
+    assert len(fake.posts()) == 2, "the edit was answered too"
 
 
 async def test_the_summarize_button_answers_in_the_messages_thread(db: Database, fake: FakeSlack):

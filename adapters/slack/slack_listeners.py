@@ -43,6 +43,9 @@ from bot.dedupe import Deduper, EventDeduper
 from bot.messages import Message, Reply, Visibility
 
 log = logging.getLogger(__name__)
+# Message subtypes that are still a person writing (https://docs.slack.dev/reference/events/message): every
+# other subtype is an edit, a deletion, a join or a bot's post.
+_PERSON_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 
 PLATFORM = "slack"
 ACTION_RE = re.compile(r"^paperboy:(summarize|why)(:\d+)?$")
@@ -223,8 +226,9 @@ class SlackAdapter:
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
         """A reply in a thread. Edits, joins, bot posts and top-level chatter are not for us; a message that
-        mentions the bot arrives as `app_mention` too and is answered there, once."""
-        if event.get("subtype") or event.get("bot_id"):
+        mentions the bot arrives as `app_mention` too and is answered there, once. A reply also sent to the
+        channel (`thread_broadcast`) or with a file attached (`file_share`) is still a person's reply."""
+        if event.get("subtype") not in _PERSON_SUBTYPES or event.get("bot_id"):
             return
         thread_ts = event.get("thread_ts")
         if not thread_ts or thread_ts == event.get("ts"):
