@@ -89,3 +89,31 @@ async def test_a_button_for_a_paper_no_longer_stored_changes_nothing(db: Databas
     note = (await wait_for(lambda: fake.responses(2)))[-1]
     assert note["text"] == "that paper is no longer stored" and note["response_type"] == "ephemeral"
     assert fake.updates() == []
+
+
+@pytest.mark.parametrize("ephemeral", [False, True])
+async def test_a_list_answered_through_response_url_shows_the_counts_after_a_click(db: Database, fake: FakeSlack,
+                                                                                    ephemeral: bool):
+    """`/papers today` in a channel the bot is not in is answered through `response_url`, which no `chat.update`
+    may edit (Slack answers `cant_update_message`; the fake, `message_not_found`); so is a private (ephemeral)
+    list. A click there still counts, the list shows the counts (replaced through the click's `response_url`),
+    and the clicker gets the note — not "Sorry, something went wrong"."""
+    from tests.fakes.fake_slack import command_request
+
+    await ingest_samples(db)
+    bot = make_bot(db)
+    fake.not_member.add("C5")
+    runtime = runtime_for(bot.core, fake)
+    await runtime.app.async_dispatch(command_request("/papers", "today", fake.response_url(1), channel="C5"))
+    (listing,) = await wait_for(lambda: fake.responses(1))
+    button = _button(listing["blocks"], ActionKind.RELEVANT, 2)
+    request = action_request(button["action_id"], button["value"], message_ts="1700000050.000001", channel="C5",
+                             blocks=listing["blocks"], response_url=fake.response_url(2), ephemeral=ephemeral)
+    assert (await runtime.app.async_dispatch(request)).status == 200
+    replaced, note = await wait_for(lambda: fake.responses(2) if len(fake.responses(2)) >= 2 else None)
+    assert replaced["replace_original"] is True
+    assert _button(replaced["blocks"], ActionKind.RELEVANT, 2)["text"]["text"] == "👍 Relevant · 1"
+    assert _button(replaced["blocks"], ActionKind.RELEVANT, 1)["text"]["text"] == "👍 Relevant"
+    assert note["replace_original"] is False and note["response_type"] == "ephemeral"
+    assert note["text"].startswith("Noted — relevant")
+    assert len(fake.updates()) == (0 if ephemeral else 1)  # tried once when it could be a bot message

@@ -4,7 +4,8 @@ updated in place to show the paper's counts, and the clicker gets a private conf
 The buttons carry only the paper (their value) and the item's number (their action id), so they keep working
 after a restart or on another replica: the core works out the topics from the channel's subscriptions. The
 update edits the clicked message's own blocks (Slack sends them with the click): only the two labels of the
-clicked paper change, everything else stays as posted.
+clicked paper change, everything else stays as posted. A list answered through `response_url` (a channel the bot
+is not in, a private answer) is no message `chat.update` may edit: the click's own `response_url` replaces it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 
 from adapters.slack.slack_renderer import ACTION_PREFIX, Block, truncate
 from bot.commands.command_core import CommandCore
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 JUDGE_ACTION_RE = re.compile(rf"^{ACTION_PREFIX}(relevant|not_relevant):\d+$")
 START_ACTION_RE = re.compile(rf"^{ACTION_PREFIX}start_topic:\d+$")
 Respond = Callable[[str, Reply], Awaitable[None]]
+Replace = Callable[[str, list[Block], str], Awaitable[None]]  # (response_url, blocks, text): replace_original
 
 
 def labels(votes: Votes) -> dict[str, str]:
@@ -82,8 +85,8 @@ async def on_start_topic(core: CommandCore, respond: Respond, ack: Callable[...,
     await respond(str(body.get("response_url") or ""), reply)
 
 
-async def on_judge(core: CommandCore, respond: Respond, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
-                   context: AsyncBoltContext, platform: str) -> None:
+async def on_judge(core: CommandCore, respond: Respond, replace: Replace, ack: Callable[..., Awaitable[None]],
+                   body: dict[str, Any], context: AsyncBoltContext, platform: str) -> None:
     await ack()
     action = (body.get("actions") or [{}])[0]
     action_id = str(action.get("action_id") or "")
@@ -98,10 +101,26 @@ async def on_judge(core: CommandCore, respond: Respond, ack: Callable[..., Await
     reply, votes = await core.handle_judgement(ctx, paper_ref, relevant)
     ts = message.get("ts") or container.get("message_ts")
     blocks = message.get("blocks")
-    if votes is not None and ts and isinstance(blocks, list) and not container.get("is_ephemeral") \
-            and context.client is not None:
-        updated = relabel(blocks, action_id.rsplit(":", 1)[1], votes)
-        if updated is not None:
-            await context.client.chat_update(channel=channel, ts=str(ts), blocks=updated,
-                                             text=str(message.get("text") or "Paperboy"))
-    await respond(str(body.get("response_url") or ""), reply)
+    response_url = str(body.get("response_url") or "")
+    updated = relabel(blocks, action_id.rsplit(":", 1)[1], votes) \
+        if votes is not None and ts and isinstance(blocks, list) else None
+    if updated is not None:
+        text = str(message.get("text") or "Paperboy")
+        if not await _update(context, channel, str(ts), updated, text, ephemeral=bool(container.get("is_ephemeral"))):
+            await replace(response_url, updated, text)
+    await respond(response_url, reply)
+
+
+async def _update(context: AsyncBoltContext, channel: str, ts: str, blocks: list[Block], text: str, *,
+                  ephemeral: bool) -> bool:
+    """Edit a bot message in place; False when it is none `chat.update` may edit (an ephemeral one, or one sent
+    through a `response_url`: Slack answers `cant_update_message`, or `message_not_found`)."""
+    if ephemeral or context.client is None:
+        return False
+    try:
+        await context.client.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
+    except SlackApiError as exc:
+        log.info("cannot edit %s in %s (%s); replacing it through the click's response_url", ts, channel,
+                 exc.response.get("error") if exc.response is not None else type(exc).__name__)
+        return False
+    return True

@@ -35,7 +35,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.slack_feedback import JUDGE_ACTION_RE, START_ACTION_RE, on_judge, on_start_topic
 from adapters.slack.slack_poster import PERMANENT_ERRORS, Sleep, error_code, retry_handlers
-from adapters.slack.slack_renderer import SlackMessage, parse_action_id, render_message
+from adapters.slack.slack_renderer import Block, SlackMessage, parse_action_id, render_message
 from bot.commands.command_core import SORRY, CommandCore, error_reply
 from bot.commands.command_table import COMMANDS, posts_here
 from bot.commands.context import ChatContext
@@ -222,6 +222,17 @@ class SlackAdapter:
                 log.warning("response_url answered %s", result.status_code)
                 return
 
+    async def _replace(self, response_url: str, blocks: list[Block], text: str) -> None:
+        """Replace the message a click came from, through the click's `response_url` (an ephemeral message, or
+        one sent through a `response_url`, which `chat.update` cannot edit)."""
+        if not response_url:
+            log.warning("no response_url to replace the message on")
+            return
+        client = AsyncWebhookClient(response_url, retry_handlers=retry_handlers(self._webhook_sleep))
+        result = await client.send(text=text, blocks=blocks, replace_original=True)
+        if result.status_code != 200:
+            log.warning("response_url answered %s", result.status_code)
+
     # -- threads -------------------------------------------------------------------------------------------
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -304,7 +315,7 @@ class SlackAdapter:
         async def respond(url: str, reply: Reply) -> None:
             await self._respond(url, reply, replace_original=False)
 
-        await on_judge(self.core, respond, ack, body, context, PLATFORM)
+        await on_judge(self.core, respond, self._replace, ack, body, context, PLATFORM)
 
     async def _on_start_topic(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
                               context: AsyncBoltContext) -> None:
