@@ -141,3 +141,38 @@ async def test_which_one_hints_in_a_digest_thread_say_to_mention_the_bot(db, api
         "Which one? Reply with a number from 1 to N, e.g. “@Paperboy more 2” or “@Paperboy less 2”.",
         "Which one? Reply with a number from 1 to N, e.g. “@Paperboy 2: your question”.",
     ]
+
+
+def say_as_member(gw: fd.FakeGateway, n: int, channel: int, text: str, author: int) -> None:
+    """A server message as Discord sends it: with the author's `member` object (its roles), so discord.py makes
+    the author a Member whose permissions can be asked."""
+    data = fd.message(970000000000000700 + n, channel, content=text, author=fd.user(author, f"u{author % 1000}"),
+                      mentions=[fd.user(fd.BOT_ID, "Paperboy", bot=True)])
+    data["guild_id"] = str(fd.GUILD_ID)
+    data["member"] = {"roles": [], "joined_at": fd.TIMESTAMP, "deaf": False, "mute": False, "flags": 0}
+    gw.dispatch("MESSAGE_CREATE", data)
+
+
+async def test_like_in_a_thread_discord_py_has_not_cached_is_allowed_to_a_moderator(db, api, gateway):
+    """An archived thread leaves discord.py's cache (a restart empties it): its messages come with a
+    PartialMessageable channel, which the adapter fetches. Whether the author may start a channel topic
+    ("@Paperboy like 1", as /subscribe: Manage Channels) is asked of that fetched thread: the server's owner may,
+    a member without the permission may not."""
+    await store_day(db, DAY1)
+    await follow(db, Scope.for_channel("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID)), DIFFUSION)
+    connector, bot = await connected(db)
+    try:
+        announce, gateway.dispatch = gateway.dispatch, lambda *a, **k: None  # the thread is never announced
+        ours = await post_diffusion_digest(db, api, gateway, bot, connector)
+        gateway.dispatch = announce
+        assert connector.client.get_channel(ours) is None
+        before = len(api.of(fd.MESSAGE))
+        say_as_member(gateway, 1, ours, f"<@{fd.BOT_ID}> like 1", author=OTHER_USER)
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > before)
+        say_as_member(gateway, 2, ours, f"<@{fd.BOT_ID}> like 1", author=ADA)  # the server's owner
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > before + 1)
+    finally:
+        await connector.stop()
+    refused, allowed = (said(m) for m in api.of(fd.MESSAGE)[before:])
+    assert "needs the Manage Channels permission" in refused
+    assert allowed.startswith("Already following; taught this channel to “diffusion models”"), allowed

@@ -123,9 +123,10 @@ def click_context(interaction: discord.Interaction) -> ChatContext | None:
                        thread_ref=str(interaction.message.id), direct=True)
 
 
-def _may_manage(message: discord.Message) -> bool:
-    """Whether the author may change the channel's topics (Manage Channels there), as `/subscribe` requires."""
-    channel = message.channel
+def _may_manage(message: discord.Message, channel: object) -> bool:
+    """Whether the author may change the channel's topics (Manage Channels there), as `/subscribe` requires.
+    `channel`: the message's channel as fetched (an uncached thread comes as a PartialMessageable, which has no
+    permissions to ask)."""
     if not isinstance(message.author, discord.Member) or not isinstance(channel,
                                                                          discord.abc.GuildChannel | discord.Thread):
         return False
@@ -272,7 +273,7 @@ class DiscordAdapter:
         ctx = ChatContext(PLATFORM, str(message.guild.id), str(channel_id), str(message.author.id),
                           channel_name=name, thread_ref=thread_ref, mentioned=mentioned)
         answer: Reply | None = None
-        if thread_ref is not None and is_start_request(message.content) and not _may_manage(message):
+        if thread_ref is not None and is_start_request(message.content) and not _may_manage(message, channel):
             answer = Reply(Message(text=NEEDS_MANAGE_TO_START))  # "like 3" starts a channel topic: as /subscribe
         elif thread_ref is not None:
             async with message.channel.typing():
