@@ -5,7 +5,7 @@ was posted."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import discord
 
@@ -73,7 +73,27 @@ async def test_buttons_under_a_digest_work_after_a_restart_and_show_counts(db, a
         assert _buttons(edit)[down] == "👎 2 · 2"
         edit, note = await _click(after, api, posted, down, fd.USER_ID, 3)  # the same click again: withdrawn
         assert _buttons(edit)[down] == "👎 2 · 1" and "withdrawn" in shown(note["content"])
+        # the relabelled buttons were only shown: the process keeps no view per clicked message (it would grow
+        # with every message anyone clicked), the DynamicItems answer every click
+        assert after.persistent_views == []
     finally:
         await after.close()
     summary = await first.core.handle_command(CTX, "papers", "feedback")
     assert "mixture of experts: 👍 0 · 👎 1" in (summary.message.body or "")
+
+
+def test_no_button_id_is_longer_than_discord_allows():
+    """Discord refuses a whole message whose button custom_id is over 100 characters (50035): a paper whose
+    reference would make either verdict's id longer gets no buttons (“more N” still judges it)."""
+    from adapters.discord.discord_feedback import judge_button_class, judge_view
+    from bot.messages import Action, ActionKind, PaperItem
+
+    button = judge_button_class(cast(Any, None), lambda interaction: None)  # no click here: no core needed
+    items = [PaperItem(number=10 + n, paper_id=n, title=f"Paper {n}",
+                       actions=(Action(ActionKind.RELEVANT, "👍", "x" * length),))
+             for n, length in enumerate([20, 76, 77, 78, 80])]
+    view = judge_view(button, items)
+    assert view is not None
+    ids = [child.custom_id for child in view.children]
+    assert all(len(i) <= 100 for i in ids)
+    assert {i.split(":")[3] for i in ids} == {"10", "11", "12"}  # refs of 20, 76 and 77 characters fit

@@ -125,8 +125,8 @@ def judge_view(button_class: type[Any], items: list[PaperItem]) -> discord.ui.Vi
     view = discord.ui.View(timeout=None)
     for item in judged:
         ref = next(a.paper_ref for a in item.actions if a.kind is ActionKind.RELEVANT)
-        if not TEMPLATE.match(custom_id("up", item.number, ref)):
-            continue  # a reference too long for a custom_id: the paper can still be judged with “more N”
+        if not TEMPLATE.match(custom_id("up", item.number, ref)) or len(custom_id("down", item.number, ref)) > 100:
+            continue  # a reference too long for a custom_id (Discord: 100 characters): judged with “more N”
         for verdict in ("up", "down"):
             view.add_item(button_class(verdict, item.number, ref))
     return view if view.children else None
@@ -158,7 +158,13 @@ async def on_click(core: CommandCore, ctx: ChatContext | None, interaction: disc
     reply, votes = await core.handle_judgement(ctx, ref, verdict == "up")
     with contextlib.suppress(discord.HTTPException):
         if votes is not None and (view := relabelled(interaction.message, number, votes)) is not None:
-            await interaction.edit_original_response(view=view, allowed_mentions=NO_MENTIONS)
+            try:
+                await interaction.edit_original_response(view=view, allowed_mentions=NO_MENTIONS)
+            finally:
+                # Only for showing the labels: discord.py keeps a view it edited in (persistent, per message),
+                # which would hold every clicked message's buttons for good and hand later clicks to its
+                # callback-less copies too; the DynamicItems answer them.
+                view.stop()
         extra: dict[str, Any] = {}
         if (offer := start_view(start_button, reply)) is not None:
             extra["view"] = offer
