@@ -442,6 +442,21 @@ def literal(markdown: str) -> str:
     return shown(markdown).replace("\u200b", "")
 
 
+@pytest.mark.parametrize("field", ["text", "body"])
+def test_a_long_text_without_spaces_is_split_between_whole_escapes(field: str):
+    """A long LLM answer in Chinese has no space to cut at: the split falls anywhere, but never between an
+    escaping backslash and its character, which would leave the next embed starting with live markdown
+    ("# heading") and this one ending in a stray backslash."""
+    for length in range(3990, 4006):  # every place around the cut (4,000 characters of escaped text)
+        original = "字" * length + "#*_`>-" * 3 + "## HEADING **bold**"
+        embeds = [e for batch in render_message(Message(**{field: original})) for e in batch]
+        descriptions = [e.description or "" for e in embeds]
+        assert len(descriptions) >= 2
+        for description in descriptions:
+            assert active_markup(description) == [], (length, description[-12:])
+        assert "".join(literal(d) for d in descriptions).replace(" ", "") == original.replace(" ", "")
+
+
 async def test_a_fuzz_of_hostile_titles_renders_as_plain_text_with_only_the_papers_own_links(api, client):
     """Titles, TL;DRs and topics built from every markdown and link construct Discord knows go through the
     poster to the fake Discord; in what Discord receives, the paper's link is the only link and every other

@@ -145,7 +145,7 @@ def _split_long(text: str, budget: int) -> list[str]:
     for line in text.splitlines():
         while len(line) > budget:
             cut = line.rfind(" ", 0, budget)
-            cut = cut if cut > budget // 2 else budget
+            cut = cut if cut > budget // 2 else _escape_safe(line, budget)
             piece, line = line[:cut], line[cut:].lstrip()
             if current:
                 chunks.append(current)
@@ -160,6 +160,13 @@ def _split_long(text: str, budget: int) -> list[str]:
     if current:
         chunks.append(current)
     return [c for c in chunks if c.strip()]
+
+
+def _escape_safe(escaped: str, cut: int) -> int:
+    """A cut at or before `cut` that does not separate an escaping backslash from its character: else the next
+    chunk would start with live markdown ("# heading") and this one end in a stray backslash."""
+    backslashes = len(escaped[:cut]) - len(escaped[:cut].rstrip("\\"))
+    return cut - 1 if backslashes % 2 else cut
 
 
 def _blocks(message: Message) -> list[str]:
