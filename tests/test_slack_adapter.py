@@ -49,6 +49,7 @@ from tests.fakes.fake_slack import (
     rate_limited,
     slack_error,
 )
+from tests.fakes.http_server import Reply
 from tests.waiting import wait_for
 
 HOSTILE = "<!channel> @everyone <@U123> <https://evil.example|click>"
@@ -504,6 +505,39 @@ async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_fou
     assert [e["paper"] for e in payloads[0]["listed"]] == list(recorded.paper_ids)
     other = DigestTag(destination.key, TODAY + timedelta(days=1), since=claimed_at)
     assert await poster.find_digest(destination, other) is None
+
+
+async def test_a_connection_dropped_after_slack_took_the_digest_posts_it_once(db: Database, fake: FakeSlack):
+    """Slack stores the digest, then the connection drops before its answer (ServerDisconnectedError). slack_sdk
+    would send chat.postMessage again at once — a second digest in the channel. The attempt fails instead, and
+    the retry finds the tagged post and records it: one digest. A connection never made is still retried."""
+    await ingest_samples(db)
+    core = make_bot(db).core
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url),
+                         record=core.record_digest_parts, sleep=Sleeps())
+    real_post = fake.routes[("POST", "/api/chat.postMessage")]
+    assert callable(real_post)
+    dropped: list[int] = []
+
+    def take_then_drop(rec: Any) -> Reply:
+        answer = real_post(rec)
+        if not dropped:
+            dropped.append(1)
+            return Reply(disconnect=True)
+        return answer
+
+    fake.route("POST", "/api/chat.postMessage", take_then_drop)
+    async with db.session() as s:
+        destination = await ensure_destination(s, "slack", TEAM, "C1")
+    claimed_at = datetime.fromtimestamp(1_700_000_000 - 60, UTC)  # the fake's messages are 1700000000.x
+    outcomes = []
+    for now in (claimed_at, claimed_at + timedelta(hours=1)):
+        runner = DigestRunner(core.services, {"slack": poster}, owner="host:1",
+                              settings=DigestSettings(lease_seconds=600), clock=lambda now=now: now)
+        outcomes.append(await runner.run_one(destination, TODAY, now=now))
+    assert [o.status for o in outcomes] == ["failed", "posted"], outcomes
+    assert "found from an earlier attempt" in outcomes[1].detail
+    assert len(fake.posts()) == 1  # Slack got it once, and it was not sent again
 
 
 async def test_a_failed_history_lookup_posts_nothing_and_is_retried(fake: FakeSlack):

@@ -11,7 +11,9 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
+import aiohttp
 from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -106,9 +108,36 @@ def _bearer(headers: Mapping[str, Any]) -> str:
     return ""
 
 
+# Web API methods that add a message each time they are called: sending one of them again is never safe once the
+# request may have reached Slack.
+_POSTING_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "chat.meMessage"})
+
+
+class SafeConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
+    """slack_sdk's connection-error retry, except where a retry could post twice. A dropped connection
+    (`ServerDisconnectedError`, a reset) may come after Slack stored the message: resending `chat.postMessage`
+    then posts a digest twice, which the digest's own retry avoids (it looks for the tagged post first). A
+    connection that was never made (`ClientConnectorError`) reached nobody and is retried for every call."""
+
+    async def _can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                               response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        if not await super()._can_retry_async(state=state, request=request, response=response, error=error):
+            return False
+        return isinstance(error, aiohttp.ClientConnectorError) or not _adds_a_message(request.url)
+
+
+def _adds_a_message(url: str) -> bool:
+    """A posting Web API method, or a `response_url` (every send there is another answer)."""
+    path = urlsplit(url).path
+    if "/api/" not in path:
+        return True
+    return path.rsplit("/", 1)[-1] in _POSTING_METHODS
+
+
 def retry_handlers(sleep: Sleep = asyncio.sleep, clock: Clock = time.monotonic) -> list[AsyncRetryHandler]:
-    """What every Slack client we build gets: connection errors retried once, 429s waited out."""
-    return [AsyncConnectionErrorRetryHandler(), PacedRateLimitRetryHandler(sleep=sleep, hold=RateHold(clock=clock))]
+    """What every Slack client we build gets: connection errors retried once where that cannot post twice, 429s
+    waited out."""
+    return [SafeConnectionErrorRetryHandler(), PacedRateLimitRetryHandler(sleep=sleep, hold=RateHold(clock=clock))]
 
 
 def make_web_client(token: SecretStr | None = None, *, base_url: str | None = None,

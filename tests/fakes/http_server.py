@@ -34,6 +34,7 @@ class Reply:
     delay: float = 0.0  # seconds to stall before answering (a hanging upstream)
     drip: float = 0.0  # seconds between single bytes of the body (a server that keeps a read timeout alive)
     declared_length: int | None = None  # a Content-Length other than the real one; -1: none, body until close
+    disconnect: bool = False  # close the connection without answering (after the request was taken in)
 
 
 Handler = Callable[[Recorded], Reply]
@@ -63,6 +64,9 @@ class FakeServer:
                 reply = server._reply(rec)
                 if reply.delay:
                     server._stop.wait(reply.delay)
+                if reply.disconnect:
+                    self.close_connection = True
+                    return
                 try:
                     self.send_response(reply.status)
                     headers = {"Content-Type": "application/json", **reply.headers}
