@@ -167,9 +167,13 @@ async def _slack_click(rt, fake: FakeSlack, blocks, action_id: str, *, ts: str, 
     request = action_request(action_id, button["value"], message_ts=ts, channel=channel, user=user, blocks=blocks,
                              response_url=fake.response_url(n), ephemeral=ephemeral)
     assert (await rt.app.async_dispatch(request)).status == 200
-    note = (await wait_for(lambda: fake.responses(n)))[-1]
+    note = (await wait_for(lambda: [r for r in fake.responses(n) if r.get("replace_original") is False]))[-1]
     if update:
         await wait_for(lambda: len(fake.updates()) > calls)
+    if ephemeral and action_id.split(":")[1] in ("relevant", "not_relevant"):
+        # a private list is no message chat.update may edit: the click's response_url replaces it
+        replaced = await wait_for(lambda: [r for r in fake.responses(n) if r.get("replace_original") is True])
+        assert action_id.split(":")[1] in str(replaced[-1]["blocks"])
     return note
 
 

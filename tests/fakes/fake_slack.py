@@ -62,7 +62,7 @@ class FakeSlack(FakeServer):
         self.route("POST", "/api/chat.postEphemeral", ok(message_ts="1700000000.999999"))
         self.route("POST", "/api/conversations.open", self._open)
         self.route("POST", "/api/chat.update", self._update)
-        for n in range(1, 6):
+        for n in range(1, 21):
             self.route("POST", f"/response/{n}", Reply(200, b"ok", {"Content-Type": "text/plain"}))
         self.route("POST", "/api/apps.connections.open", self._connections_open)
         self.route("GET", "/api/conversations.info", self._info)
