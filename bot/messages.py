@@ -108,7 +108,8 @@ class Reply:
     # A second message only the asker sees, sent after this one (the "for you" list under `/papers today`).
     private: Message | None = None
     # What its numbers count, from 1, when its items do not start at 1: `/papers today 2` lists the day's 11th to
-    # 20th papers as 11 to 20, so a reply "summarize 12" under it must find the twelfth (None: its own items).
+    # 20th papers as 11 to 20, so a reply "summarize 12" under it must find the twelfth, and 0 stands for the
+    # numbers it does not show (None: its own items).
     listing: list[int] | None = None
 
     @property

@@ -149,7 +149,9 @@ async def test_digest_settings_and_preview(loaded):
 
 async def test_a_later_page_numbers_papers_as_the_days_list_and_replies_follow_its_numbers(loaded):
     """`/papers today 2` shows the day's 11th to 20th papers numbered 11 to 20 (as its header and the first
-    page's "13 more" say), and "summarize 12" in its thread is the paper shown as 12, not a refusal."""
+    page's "13 more" say), and "summarize 12" in its thread is the paper shown as 12, not a refusal. Numbers
+    it does not show are refused, 1 to 10 too: the first page may never have been posted in this channel, and
+    "more 3" must not teach the channel about a paper nobody here saw."""
     bot = make_bot(loaded)
     await bot.console.say("/papers today 2")
     page = bot.last()
@@ -159,7 +161,30 @@ async def test_a_later_page_numbers_papers_as_the_days_list_and_replies_follow_i
     await bot.console.handle_line("reply 1 summarize 12")
     assert "↳ in the thread of #1" in bot.last() and twelfth[:40] in bot.last()
     await bot.console.handle_line("reply 1 summarize 21")
-    assert "There is no paper 21 there; pick 1 to 20." in bot.last()  # not "lists 20 papers"
+    assert "There is no paper 21 there; pick 11 to 20." in bot.last()
+    await bot.console.handle_line("reply 1 more 3")
+    assert "There is no paper 3 there; pick 11 to 20." in bot.last()
+    await bot.console.handle_line("reply 1 summarize 3")
+    assert "There is no paper 3 there; pick 11 to 20." in bot.last()
+    await bot.console.handle_line("reply 1 more 12")
+    assert "Noted — " in bot.last()
+    await bot.console.say("/papers feedback")
+    assert "👍 1 · 👎 0" in bot.last()  # the one judgement: 3 changed nothing
+
+
+async def test_thread_requests_with_a_question_mark_or_any_number_are_answered(loaded):
+    """"summarize 2?" names paper 2 (it asked "Which one?"), and a number of any length is a request too:
+    `/papers today 101` numbers papers from 1001 on a big day, so "summarize 1005" must not be dropped as chatter
+    (Slack and Discord said nothing at all); one the list does not have is refused with the list's range."""
+    bot = make_bot(loaded)
+    await bot.console.say("/papers today")
+    second = bot.last().split("\n 2. ")[1].split("\n")[0].split("  ▲")[0]
+    await bot.console.handle_line("reply 1 can you summarize 2?")
+    assert "↳ in the thread of #1" in bot.last() and second[:40] in bot.last()
+    for reply in ("summarize 1005", "more 1005", "like 1005", "tl;dr 99999999999999999999999999"):
+        await bot.console.handle_line(f"reply 1 {reply}")
+        assert "There is no paper " in bot.last() and "there; pick 1 to 10." in bot.last(), (reply, bot.last())
+    assert "There is no paper 999999999999… there" in bot.last()  # a huge number is shown cut
 
 
 async def test_console_loop_lines(loaded):

@@ -48,18 +48,22 @@ def require_ascii_digits(text: str, example: str) -> None:
 
 def pick_listed(ids: list[int], digits: str | None, example: str) -> int | str:
     """The id of a listing's paper that a thread reply's number names (None: the listing's only paper), or what
-    to tell the person. The reply grammars match any digit, so "summarize ٣" gets a hint (`example`), not silence."""
+    to tell the person. `ids[n - 1]` is the paper numbered n; 0 where the message shows no paper n (a later page
+    of `/papers today` numbers on from 11 without showing 1 to 10). The reply grammars match any digit, so
+    "summarize ٣" gets a hint (`example`), not silence."""
+    shown = [n for n, paper_id in enumerate(ids, start=1) if paper_id]
+    span = f"{shown[0]} to {shown[-1]}" if shown else "none"
     if digits is None:
-        if len(ids) != 1:
-            return f"Which one? Reply with a number from 1 to {len(ids)}, e.g. {example}."
-        return ids[0]
+        if len(shown) != 1:
+            return f"Which one? Reply with a number from {span}, e.g. {example}."
+        return ids[shown[0] - 1]
     require_ascii_digits(digits, example)
-    index = int(digits)
-    if not 1 <= index <= len(ids):
-        # not "that message lists N papers": a later page (`/papers today 2`, a digest's later part) numbers on
-        # from the earlier ones, so its numbers run 1 to N while it shows fewer
-        return f"There is no paper {index} there; pick 1 to {len(ids)}." if len(ids) > 1 else \
-            f"There is no paper {index} there; it has only paper 1."
+    digits = digits.lstrip("0") or "0"
+    index = int(digits) if len(digits) <= len(str(len(ids))) else 0  # no int() of a 2,000-digit reply
+    if not 1 <= index <= len(ids) or not ids[index - 1]:
+        said = digits if len(digits) <= 12 else digits[:12] + "…"
+        return f"There is no paper {said} there; pick {span}." if len(shown) > 1 else \
+            f"There is no paper {said} there; it has only paper {span.split()[0]}."
     return ids[index - 1]
 
 

@@ -81,8 +81,9 @@ async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -
         context.insert(0, f"Nothing new on {day_label(now_day)}; showing the latest day, {day_label(day)}.")
     items = await items_with_tldrs(services.summaries, page, whys, deadline=services.tldr_deadline, first=skip + 1)
     private = await for_you(services, ctx, papers, {p.id for p in page})
-    # numbered as the day's list (11 to 20 on page 2), like a digest's later parts, and replied to as such
-    listing = [p.id for p in chosen[:skip + len(page)]] if skip else None
+    # numbered as the day's list (11 to 20 on page 2), and replied to as such: "summarize 12" is the twelfth, and
+    # "more 3" is refused (0: a number this message does not show — the first page may never have been posted here)
+    listing = [0] * skip + [p.id for p in page] if skip else None
     return Reply(Message(header=header, items=items, context=context), private=private, listing=listing)
 
 

@@ -25,11 +25,11 @@ from storage.personal_store import find_personal_post
 
 _MENTION_RE = re.compile(r"<@[!&]?[A-Za-z0-9]+(?:\|[^>]*)?>|@paperboy\b", re.IGNORECASE)
 _REQUEST_RE = re.compile(
-    r"^(?P<verb>summari[sz]e|summary|tl;?\s?dr|explain)\b[\s:,.!-]*(?:(?:paper|no\.?|number|#)\s*)?"
-    r"(?P<number>\d{1,3})?\b[\s.!]*(?:please|pls|thanks|thank you)?[\s.!]*$",
+    r"^(?:(?:can|could|would|will)\s+you\s+|please\s+|pls\s+)?(?P<verb>summari[sz]e|summary|tl;?\s?dr|explain)\b[\s:,.!-]*(?:(?:paper|no\.?|number|#)\s*)?"
+    r"(?P<number>\d+)?\b[\s.!?]*(?:please|pls|thanks|thank you)?[\s.!?]*$",
     re.IGNORECASE,
 )
-_NUMBERED_QUESTION_RE = re.compile(r"^(?:#|paper\s+|no\.?\s*)?(?P<number>\d{1,3})\s*[:.)\-]\s*(?P<q>.+)$",
+_NUMBERED_QUESTION_RE = re.compile(r"^(?:#|paper\s+|no\.?\s*)?(?P<number>\d{1,6})\s*[:.)\-]\s*(?P<q>.+)$",
                                    re.IGNORECASE)
 
 

@@ -38,7 +38,7 @@ from storage.subscription_store import list_topics
 # "more 3", "less 2", "👍 3", "👎3", Slack's ":+1: 3" / ":thumbsdown: 3", "+1 3"; "undo 3" withdraws. Several
 # papers at once too: "less 2 5", "more 1, 3 and 4".
 MAX_JUDGED_IN_REPLY = 20
-_LISTED_NUMBER = r"(?:#\s*)?\d{1,3}"
+_LISTED_NUMBER = r"(?:#\s*)?\d+"  # any length: `/papers today 101` numbers from 1001
 JUDGE_RE = re.compile(
     r"^(?P<verb>more|less|undo|👍|👎|\+1|-1|:\+1:|:-1:|:thumbsup:|:thumbsdown:)(?:\s*like)?\s*"
     rf"(?:no\.?\s*|papers?\s+)?(?P<number>{_LISTED_NUMBER}(?:(?:\s*[,&]\s*|\s+and\s+|\s+){_LISTED_NUMBER})"
@@ -46,7 +46,7 @@ JUDGE_RE = re.compile(
     re.IGNORECASE,
 )
 # "like 3": start a topic from the listing's third paper (what a 👍 on a paper no topic matched offers).
-LIKE_RE = re.compile(r"^(?:start\s+(?:a\s+)?topic\s+)?like\s*(?:this\s*)?(?:#|no\.?\s*|paper\s+)?(?P<number>\d{1,3})?"
+LIKE_RE = re.compile(r"^(?:start\s+(?:a\s+)?topic\s+)?like\s*(?:this\s*)?(?:#|no\.?\s*|paper\s+)?(?P<number>\d+)?"
                      r"[\s.!]*$", re.IGNORECASE)
 _UP = ("more", "👍", "+1", ":+1:", ":thumbsup:")
 MAX_LIKE_PAPERS = 10
