@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 import tempfile
 import time
@@ -48,7 +49,7 @@ from storage.database import Database
 from storage.destination_models import Destination
 from storage.subscription_models import Subscription as SubscriptionRow
 
-ROUNDS = 3
+ROUNDS = 5
 
 
 class CountingLlm:
@@ -82,12 +83,18 @@ async def compose_all(db: Database, summaries: SummaryService, now: datetime, da
     """One composition pass over every destination, with a fresh matcher: (CPU seconds, digests). CPU time of
     this process (its threads included), not wall time: the shared machines this runs on made wall-clock
     comparisons of two passes swing from +22 % to +137 % for the same code. `models`: the learned models the
-    process already parsed (a running bot's); None, a process that has just started."""
+    process already parsed (a running bot's); None, a process that has just started.
+
+    Every pass starts from a collected heap (untimed): otherwise the garbage that earlier passes left in the
+    collector's oldest generation was collected during whichever pass happened to trigger the next full
+    collection (1.3 to 1.7 s on the machine where this was seen, more than the models' whole cost), so a pass's
+    figure depended on the passes before it. Collections the pass's own allocations trigger are timed."""
     services = CoreServices(db=db, matcher=TopicMatcher(), summaries=summaries, clock=fixed_clock(now),
                             learned_models=models if models is not None else ModelCache())
     runner = DigestRunner(services, {"bench": MemoryPoster()}, owner="bench", settings=DigestSettings(concurrency=4))
     async with db.session() as s:
         everyone = list((await s.execute(select(Destination).order_by(Destination.id))).scalars())
+    gc.collect()
     started = time.process_time()
     context = await runner._prepare(everyone, {day})  # type: ignore[arg-type]
     composed = await asyncio.gather(*(runner._compose(d, day, context) for d in everyone))  # type: ignore[arg-type]
