@@ -165,7 +165,8 @@ async def _slack_click(rt, fake: FakeSlack, blocks, action_id: str, *, ts: str, 
     button = _button(blocks, action_id)
     calls = len(fake.updates())
     request = action_request(action_id, button["value"], message_ts=ts, channel=channel, user=user, blocks=blocks,
-                             response_url=fake.response_url(n), ephemeral=ephemeral)
+                             response_url=fake.response_url(n), ephemeral=ephemeral,
+                             action_ts=f"{1_700_000_001 + 30 * n}.000000")  # each click its own moment
     assert (await rt.app.async_dispatch(request)).status == 200
     note = (await wait_for(lambda: [r for r in fake.responses(n) if r.get("replace_original") is False]))[-1]
     if update:

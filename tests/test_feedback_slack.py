@@ -4,6 +4,7 @@ buttons of a digest posted before a restart still work after it."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,11 +29,15 @@ def _button(blocks: list[dict[str, Any]], kind: ActionKind, number: int) -> dict
     return next(e for b in blocks if b["type"] == "actions" for e in b["elements"] if e["action_id"] == wanted)
 
 
-async def _click(runtime, fake: FakeSlack, blocks, kind: ActionKind, number: int, *, ts: str, user: str) -> None:
+CLICKED_AT = itertools.count(1_700_000_001, 30)  # each click its own moment, as Slack stamps them (action_ts)
+
+
+async def _click(runtime, fake: FakeSlack, blocks, kind: ActionKind, number: int, *, ts: str, user: str,
+                 at: float | None = None) -> None:
     button = _button(blocks, kind, number)
     calls, notes = len(fake.updates()), len(fake.responses(1))
     request = action_request(button["action_id"], button["value"], message_ts=ts, user=user, blocks=blocks,
-                             response_url=fake.response_url(1))
+                             response_url=fake.response_url(1), action_ts=f"{at or next(CLICKED_AT):.6f}")
     assert (await runtime.app.async_dispatch(request)).status == 200
     await wait_for(lambda: len(fake.updates()) > calls and len(fake.responses(1)) > notes)
 
@@ -76,6 +81,30 @@ async def test_judging_buttons_count_update_the_message_and_survive_a_restart(db
 
     summary = await first.core.handle_command(ctx_for(), "papers", "feedback")
     assert "mixture of experts: 👍 1 · 👎 0" in (summary.message.body or "")
+
+
+async def test_a_double_click_counts_once_and_a_later_click_withdraws(db: Database, fake: FakeSlack):
+    """A double click sends two block_actions a fraction of a second apart: the second would withdraw the
+    first, so it is dropped; a click a few seconds later (the person saw the count) withdraws."""
+    await ingest_samples(db)
+    bot = make_bot(db)
+    await bot.core.handle_command(ctx_for(), "subscribe", "mixture of experts")
+    digest_ts, _ = await post_digest(db, bot.core, fake)
+    posted = fake.posts()[0]["blocks"]
+    runtime = runtime_for(bot.core, fake)
+    await _click(runtime, fake, posted, ActionKind.RELEVANT, 2, ts=digest_ts, user="U1", at=1_700_000_100.1)
+    button = _button(posted, ActionKind.RELEVANT, 2)
+    again = action_request(button["action_id"], button["value"], message_ts=digest_ts, user="U1", blocks=posted,
+                           response_url=fake.response_url(2), action_ts="1700000100.400000")
+    assert (await runtime.app.async_dispatch(again)).status == 200
+    await _click(runtime, fake, posted, ActionKind.RELEVANT, 3, ts=digest_ts, user="U1", at=1_700_000_100.5)
+    assert fake.responses(2) == []  # the double click's second half: no note, nothing changed
+    summary = await bot.core.handle_command(ctx_for(), "papers", "feedback")
+    body = summary.message.body or ""
+    assert "mixture of experts: 👍 1 · 👎 0" in body  # paper 2 once
+    assert "no topic (more like this): 👍 1 · 👎 0" in body  # another button at once is another click
+    await _click(runtime, fake, posted, ActionKind.RELEVANT, 2, ts=digest_ts, user="U1", at=1_700_000_104.0)
+    assert "withdrawn" in fake.responses(1)[-1]["text"]
 
 
 async def test_a_button_for_a_paper_no_longer_stored_changes_nothing(db: Database, fake: FakeSlack):

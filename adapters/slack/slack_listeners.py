@@ -53,6 +53,9 @@ NOT_A_MEMBER = ("I'm not a member of this channel, so I could not post its diges
                 "/invite @paperboy in this channel (or mention me and pick Invite), then run the command again. "
                 "Nothing was changed.")
 CLICK_WINDOW = 10.0  # seconds: the same button clicked again by the same person within half of this is one click
+# 👍/👎: a second click withdraws, which people do on purpose once they see the count: only a double click's
+# second half (well under a second later) is dropped
+JUDGE_CLICK_WINDOW = 1.5
 _ENTITY_RE = re.compile(r"&(amp|lt|gt);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 MENTION_HINT = ("I answer in threads under my paper lists: reply “summarize 2”, or mention me with a question "
@@ -77,7 +80,8 @@ def slack_text(text: str) -> str:
     return _ENTITY_RE.sub(lambda m: _ENTITIES[m.group(1)], text)
 
 
-def _click_keys(body: Mapping[str, Any], action: Mapping[str, Any], channel: str) -> list[str]:
+def _click_keys(body: Mapping[str, Any], action: Mapping[str, Any], channel: str,
+                window: float = CLICK_WINDOW) -> list[str]:
     """Two keys for one click, on two time grids offset by half a window: two clicks of the same button by the
     same person less than half a window apart share a key (one is dropped); more than a window apart they never
     do."""
@@ -90,7 +94,7 @@ def _click_keys(body: Mapping[str, Any], action: Mapping[str, Any], channel: str
     base = ":".join(str(part) for part in (
         "click", (body.get("team") or {}).get("id"), channel, message.get("ts") or container.get("message_ts"),
         (body.get("user") or {}).get("id"), action.get("action_id"), action.get("value")))
-    return [f"{base}:{int(at // CLICK_WINDOW)}", f"{base}:h{int((at + CLICK_WINDOW / 2) // CLICK_WINDOW)}"]
+    return [f"{base}:{int(at // window)}", f"{base}:h{int((at + window / 2) // window)}"]
 
 
 def _text_chunks(reply: Reply) -> list[SlackMessage]:
@@ -311,7 +315,16 @@ class SlackAdapter:
 
     async def _on_judge(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
                         context: AsyncBoltContext) -> None:
-        """👍 Relevant / 👎 Not for us (see slack_feedback): the message shows the counts, the clicker a note."""
+        """👍 Relevant / 👎 Not for us (see slack_feedback): the message shows the counts, the clicker a note. A
+        double click is two block_actions; the second would withdraw the first, so it is dropped as a repeat."""
+        action = (body.get("actions") or [{}])[0]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+        keys = _click_keys(body, action, str(channel), JUDGE_CLICK_WINDOW)
+        if not all([await self.deduper.first_time(key) for key in keys]):
+            await ack()
+            log.info("the same judging button clicked again at once; counted once")
+            return
+
         async def respond(url: str, reply: Reply) -> None:
             await self._respond(url, reply, replace_original=False)
 
