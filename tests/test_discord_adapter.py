@@ -258,6 +258,17 @@ async def test_delivery_errors_map_to_permanent_and_retry_after(api, client):
     with pytest.raises(DeliveryError) as limited:
         await poster.post_digest(discord_destination(), Message(header="x", text="y"))
     assert limited.value.retry_after == 42.0 and not limited.value.permanent
+    # a forum channel takes no message (Discord: 400, "Cannot send messages in a non-text channel"): retrying
+    # the same post cannot help; a 5xx may
+    api.fail(r"/channels/\d+/messages$", Reply(400, b'{"message": "Cannot send messages in a non-text channel",'
+                                                    b' "code": 50008}'))
+    with pytest.raises(DeliveryError) as refused:
+        await poster.post_digest(discord_destination(), Message(header="x", text="y"))
+    assert refused.value.permanent
+    api.fail(r"/channels/\d+/messages$", Reply(503, b'{"message": "upstream unavailable"}'))
+    with pytest.raises(DeliveryError) as unavailable:
+        await poster.post_digest(discord_destination(), Message(header="x", text="y"))
+    assert not unavailable.value.permanent
     # A refused thread does not undo the post: replies to the message still work.
     api.fail(r"/threads$", Reply(403, b'{"message": "Missing Permissions", "code": 50013}'))
     result = await poster.post_digest(discord_destination(), Message(header="x", text="y"))

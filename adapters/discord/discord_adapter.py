@@ -343,7 +343,9 @@ def delivery_error(exc: BaseException) -> DeliveryError:
     if isinstance(exc, discord.HTTPException):
         if exc.status == 429:
             return DeliveryError("Discord rate limit", retry_after=_retry_after(exc))
-        return DeliveryError(f"Discord error {exc.status}: {exc.text[:200]}")
+        # Any other 4xx refuses this request as it is (a forum channel takes no messages, 50035 a form it
+        # cannot accept): the same post again fails the same way, every retry until the day is over
+        return DeliveryError(f"Discord error {exc.status}: {exc.text[:200]}", permanent=400 <= exc.status < 500)
     return DeliveryError(f"Discord unreachable: {type(exc).__name__}")
 
 
