@@ -383,14 +383,15 @@ async def test_every_message_of_a_split_digest_is_tagged_and_a_takeover_finds_th
 
 @pytest.mark.parametrize("reranked", [False, True])
 async def test_a_split_digest_that_failed_after_its_first_message_is_completed_by_the_retry(api, client, reranked):
-    """Discord refuses the second message of a split digest: the post fails (so the delivery is retried), and the
+    """Discord fails the second message of a split digest (a 503: a 4xx would fail the same way again, and what got
+    out would count as the post): the post fails (so the delivery is retried), and the
     retry finds the first message, reads which papers it lists, and posts the others as the digest's next
     messages, each paper once, numbered on from the first. Also when the digest ranks differently by the retry
     (`reranked`: the last paper rose to the top): the papers are known by their links, not their numbers."""
     destination = discord_destination()
     tag = DigestTag(destination.key, date(2026, 4, 20),
                     since=discord.utils.snowflake_time(fd.FIRST_ID) - timedelta(minutes=1))
-    api.fail(r"/channels/\d+/messages$", Reply(400, b'{"message": "Invalid Form Body", "code": 50035}'), after=1)
+    api.fail(r"/channels/\d+/messages$", Reply(503, b'{"message": "Service Unavailable", "code": 0}'), after=1)
     with pytest.raises(DeliveryError) as caught:
         await DiscordPoster(client, interval=0).post_digest(destination, sixty_papers(), tag=tag)
     assert not caught.value.permanent and len(api.posted[fd.CHANNEL_ID]) == 1
