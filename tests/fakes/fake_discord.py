@@ -197,6 +197,8 @@ class FakeDiscord(FakeServer):
 
     def _followup(self, rec: Recorded, match: re.Match[str]) -> Reply:
         body = rec.json() or {}
+        if (refused := form_errors(body)) is not None:
+            return refused
         return _json(message(self.next_id(), CHANNEL_ID, embeds=body.get("embeds"), content=body.get("content", ""),
                              flags=body.get("flags", 0), components=body.get("components")))
 
@@ -204,6 +206,8 @@ class FakeDiscord(FakeServer):
         """Edit Original Interaction Response: for a component interaction, the message the button is on.
         Only `components` matter to the adapter here; the fake answers with them."""
         body = rec.json() or {}
+        if (refused := form_errors(body)) is not None:
+            return refused
         return _json(message(self.next_id(), CHANNEL_ID, embeds=body.get("embeds"), components=body.get("components")))
 
     def _message(self, rec: Recorded, match: re.Match[str]) -> Reply:
@@ -211,6 +215,8 @@ class FakeDiscord(FakeServer):
         returns that message instead of creating another. The reply echoes the nonce; history never carries it
         (Discord keeps nonces only briefly)."""
         body = rec.json() or {}
+        if (refused := form_errors(body)) is not None:
+            return refused
         channel = int(match.group(1))
         nonce = str(body["nonce"]) if body.get("nonce") is not None else None
         with self._lock:
@@ -281,6 +287,46 @@ class FakeDiscord(FakeServer):
     def sends(self) -> list[dict[str, Any]]:
         """The JSON body of every request that can carry text to users (messages, follow-ups)."""
         return [rec.json() for rec in self.of(MESSAGE) + self.of(FOLLOWUP)]
+
+
+def form_errors(body: dict[str, Any]) -> Reply | None:
+    """Discord's documented limits on a message body (Create Message, Embed Limits, Component Reference): over
+    any of them the whole request is refused, 400 "Invalid Form Body" (50035), and nothing is sent."""
+    problems: list[str] = []
+    if len(str(body.get("content") or "")) > 2000:
+        problems.append("content: over 2000 characters")
+    if body.get("nonce") is not None and len(str(body["nonce"])) > 25:
+        problems.append("nonce: over 25 characters")
+    embeds = body.get("embeds") or []
+    if len(embeds) > 10:
+        problems.append("embeds: over 10")
+    total = 0
+    for n, embed in enumerate(embeds):
+        for key, limit in (("title", 256), ("description", 4096)):
+            if len(str(embed.get(key) or "")) > limit:
+                problems.append(f"embeds.{n}.{key}: over {limit} characters")
+        footer = str((embed.get("footer") or {}).get("text") or "")
+        author = str((embed.get("author") or {}).get("name") or "")
+        fields = embed.get("fields") or []
+        if len(footer) > 2048 or len(author) > 256 or len(fields) > 25:
+            problems.append(f"embeds.{n}: footer, author or fields over their limits")
+        total += len(str(embed.get("title") or "")) + len(str(embed.get("description") or "")) + len(footer) + \
+            len(author) + sum(len(str(f.get("name") or "")) + len(str(f.get("value") or "")) for f in fields)
+    if total > 6000:
+        problems.append("embeds: over 6000 characters together")
+    rows = body.get("components") or []
+    if len(rows) > 5:
+        problems.append("components: over 5 action rows")
+    for r, row in enumerate(rows):
+        buttons = row.get("components") or []
+        if len(buttons) > 5:
+            problems.append(f"components.{r}: over 5 buttons")
+        for b, button in enumerate(buttons):
+            if len(str(button.get("custom_id") or "")) > 100 or len(str(button.get("label") or "")) > 80:
+                problems.append(f"components.{r}.components.{b}: custom_id over 100 or label over 80 characters")
+    if not problems:
+        return None
+    return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
 
 
 # -- the gateway -----------------------------------------------------------------------------------------------
