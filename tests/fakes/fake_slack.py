@@ -37,6 +37,42 @@ def rate_limited(retry_after: int = 3) -> Reply:
     return slack_error("ratelimited", 429, {"Retry-After": str(retry_after)})
 
 
+def block_errors(body: dict[str, Any]) -> Reply | None:
+    """Block Kit's documented limits (reference: blocks, block elements, composition objects): a message over any
+    of them is refused whole with `invalid_blocks`, as Slack does, and nothing is posted."""
+    blocks = body.get("blocks") or []
+    problems: list[str] = []
+    if len(blocks) > 50:
+        problems.append("more than 50 blocks")
+
+    def text_of(obj: Any) -> str:
+        return str(obj.get("text") or "") if isinstance(obj, dict) else ""
+
+    for n, block in enumerate(blocks):
+        kind = block.get("type")
+        if len(str(block.get("block_id") or "")) > 255:
+            problems.append(f"[{n}] block_id over 255")
+        if kind == "section" and (len(text_of(block.get("text"))) > 3000 or len(block.get("fields") or []) > 10):
+            problems.append(f"[{n}] section text over 3000 or more than 10 fields")
+        if kind == "header" and len(text_of(block.get("text"))) > 150:
+            problems.append(f"[{n}] header over 150")
+        if kind == "context":
+            elements = block.get("elements") or []
+            if len(elements) > 10 or any(not text_of(e) and e.get("type") != "image" for e in elements):
+                problems.append(f"[{n}] context: more than 10 elements, or an empty text")
+        if kind == "actions":
+            elements = block.get("elements") or []
+            if len(elements) > 25:
+                problems.append(f"[{n}] more than 25 elements")
+            for e in elements:
+                if len(text_of(e.get("text"))) > 75 or len(str(e.get("value") or "")) > 2000 \
+                        or len(str(e.get("action_id") or "")) > 255:
+                    problems.append(f"[{n}] a button's text over 75, value over 2000 or action_id over 255")
+    if not problems:
+        return None
+    return Reply(200, json.dumps({"ok": False, "error": "invalid_blocks", "errors": problems}).encode())
+
+
 class FakeSlack(FakeServer):
     """Serves auth.test, chat.postMessage (fresh ts each time), chat.postEphemeral and any response_url, and
     conversations.history over what was posted (newest first, `oldest`, `limit`, cursors; message metadata only
@@ -99,6 +135,8 @@ class FakeSlack(FakeServer):
 
     def _post(self, rec: Recorded) -> Reply:
         body = rec.json()
+        if (refused := block_errors(body)) is not None:
+            return refused
         if body.get("channel") in self.hidden:
             return slack_error("channel_not_found")
         if body.get("channel") in self.not_member:
@@ -133,6 +171,8 @@ class FakeSlack(FakeServer):
     def _update(self, rec: Recorded) -> Reply:
         """chat.update: the message must exist (Slack answers message_not_found otherwise)."""
         body = rec.json()
+        if (refused := block_errors(body)) is not None:
+            return refused
         with self._ts_lock:
             found = next((m for m in self.history.get(str(body.get("channel")), []) if m["ts"] == body.get("ts")),
                          None)
