@@ -394,6 +394,22 @@ async def test_a_429_with_retry_after_is_waited_out_and_the_digest_delivered(fak
     assert any(3 <= s < 4 for s in sleeps.calls)  # Retry-After honoured (through the injected sleep)
 
 
+async def test_a_429_of_the_history_lookup_holds_up_no_post(fake: FakeSlack):
+    """Slack's rate limits are per method: conversations.history is Tier 3, and for apps outside the Marketplace
+    one call a minute (https://api.slack.com/changelog/2025-05-terms-rate-limit-update-and-faq). Its 429 makes
+    the lookup wait or retry later, but the workspace's digests post on at once."""
+    fake.route("GET", "/api/conversations.history", rate_limited(60))
+    sleeps = Sleeps()
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url, sleep=sleeps), sleep=sleeps)
+    tag = DigestTag(destination("C1").key, TODAY, since=datetime(2026, 4, 22, 9, tzinfo=UTC))
+    with pytest.raises(DeliveryError) as limited:
+        await poster.find_digest(destination("C1"), tag)
+    assert limited.value.retry_after is not None and limited.value.retry_after >= 59
+    result = await poster.post_digest(destination("C2"), Message(header="Digest", items=[paper(1)]))
+    assert result.message_ref and fake.posts()[0]["channel"] == "C2"
+    assert not any(s > 5 for s in sleeps.calls), sleeps.calls  # the post did not wait out the history's minute
+
+
 async def test_long_digests_are_split_paced_per_channel_and_each_part_recorded(db: Database, fake: FakeSlack):
     sleeps = Sleeps()
     clock = iter(range(100))

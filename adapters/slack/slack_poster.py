@@ -44,21 +44,25 @@ Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 
 
+POST_METHOD = "chat.postMessage"
+
+
 class RateHold:
-    """Slack's rate limits count per workspace (per token), not per channel: after a 429 with `Retry-After: N`,
-    every post with that token waits until then — the digests of the other channels, run concurrently, included —
-    instead of each hitting the limit again and retrying all at once."""
+    """Slack's rate limits count per Web API method and workspace (per token), not per channel: after a 429 with
+    `Retry-After: N`, every call of that method with that token waits until then — the digests of the other
+    channels, run concurrently, included — instead of each hitting the limit again and retrying all at once. A
+    429 of another method (conversations.history, whose tier is far lower) holds up no post."""
 
     def __init__(self, *, clock: Clock = time.monotonic) -> None:
         self._clock = clock
-        self._until: dict[str, float] = {}
+        self._until: dict[tuple[str, str], float] = {}
 
-    def hold(self, token: str, seconds: float) -> None:
+    def hold(self, token: str, seconds: float, method: str = POST_METHOD) -> None:
         until = self._clock() + seconds
-        self._until[token] = max(until, self._until.get(token, 0.0))
+        self._until[(token, method)] = max(until, self._until.get((token, method), 0.0))
 
-    def left(self, token: str) -> float:
-        return max(0.0, self._until.get(token, 0.0) - self._clock())
+    def left(self, token: str, method: str = POST_METHOD) -> float:
+        return max(0.0, self._until.get((token, method), 0.0) - self._clock())
 
 
 class PacedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
@@ -77,7 +81,7 @@ class PacedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
                                response: HttpResponse | None = None, error: Exception | None = None) -> bool:
         if response is None or response.status_code != 429:
             return False
-        self.hold.hold(_bearer(request.headers), _retry_after(response.headers))
+        self.hold.hold(_bearer(request.headers), _retry_after(response.headers), _method(request.url))
         return _retry_after(response.headers) <= self.max_wait
 
     async def prepare_for_next_attempt_async(self, *, state: RetryState, request: HttpRequest,
@@ -124,6 +128,11 @@ class SafeConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
         if not await super()._can_retry_async(state=state, request=request, response=response, error=error):
             return False
         return isinstance(error, aiohttp.ClientConnectorError) or not _adds_a_message(request.url)
+
+
+def _method(url: str) -> str:
+    """The Web API method a request calls ("chat.postMessage"); a response_url's path for anything else."""
+    return urlsplit(url).path.rsplit("/", 1)[-1]
 
 
 def _adds_a_message(url: str) -> bool:
