@@ -410,6 +410,33 @@ async def test_a_429_of_the_history_lookup_holds_up_no_post(fake: FakeSlack):
     assert not any(s > 5 for s in sleeps.calls), sleeps.calls  # the post did not wait out the history's minute
 
 
+async def test_a_lookup_limited_to_a_page_a_minute_waits_its_minute_and_finds_the_post(fake: FakeSlack):
+    """Outside the Slack Marketplace, conversations.history answers 15 messages a page, one call a minute: the
+    search for an earlier attempt's digest waits out the minute between pages (else every retry would read the
+    first page again and be refused the second) and finds the digest on the second page."""
+    sleeps = Sleeps()
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url, sleep=sleeps), sleep=sleeps)
+    tag = DigestTag(destination("C1").key, TODAY, since=datetime.fromtimestamp(1_700_000_000 - 60, UTC))
+    posted = await poster.post_digest(destination("C1"), Message(header="Digest", items=[paper(1)]), tag=tag)
+    for n in range(20):  # the channel talks on: the digest is now on the second page of fifteen
+        fake.history["C1"].append({"type": "message", "ts": f"1700000100.{n:06d}", "text": "chat", "user": "U1"})
+    real = fake.routes[("GET", "/api/conversations.history")]
+    assert callable(real)
+    calls: list[int] = []
+
+    def tier_one(rec: Any) -> Reply:
+        calls.append(1)
+        if len(calls) == 2:  # the second call within the minute
+            return rate_limited(60)
+        rec.query["limit"] = ["15"]  # Slack lowers any larger limit to 15 for such apps
+        return real(rec)
+
+    fake.route("GET", "/api/conversations.history", tier_one)
+    found = await poster.find_digest(destination("C1"), tag)
+    assert found is not None and found.message_ref == posted.message_ref
+    assert any(60 <= s < 61 for s in sleeps.calls)
+
+
 async def test_long_digests_are_split_paced_per_channel_and_each_part_recorded(db: Database, fake: FakeSlack):
     sleeps = Sleeps()
     clock = iter(range(100))

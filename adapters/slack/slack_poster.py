@@ -45,6 +45,11 @@ Clock = Callable[[], float]
 
 
 POST_METHOD = "chat.postMessage"
+# Reading a channel's history happens only to find an earlier attempt's post, and outside the Slack Marketplace
+# it is allowed once a minute (https://api.slack.com/changelog/2025-05-terms-rate-limit-update-and-faq): its
+# pages wait their minute, else every retry would read the first page again and be refused the second.
+_LOOKUPS = frozenset({"conversations.history", "conversations.replies"})
+LOOKUP_MAX_WAIT = 90.0
 
 
 class RateHold:
@@ -81,8 +86,9 @@ class PacedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
                                response: HttpResponse | None = None, error: Exception | None = None) -> bool:
         if response is None or response.status_code != 429:
             return False
-        self.hold.hold(_bearer(request.headers), _retry_after(response.headers), _method(request.url))
-        return _retry_after(response.headers) <= self.max_wait
+        method = _method(request.url)
+        self.hold.hold(_bearer(request.headers), _retry_after(response.headers), method)
+        return _retry_after(response.headers) <= (LOOKUP_MAX_WAIT if method in _LOOKUPS else self.max_wait)
 
     async def prepare_for_next_attempt_async(self, *, state: RetryState, request: HttpRequest,
                                              response: HttpResponse | None = None,
