@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from bot.topics.subscriptions import clean_topic
+from storage.subscription_store import add_subscription
 from tests.chat_fixtures import NOW, ingest_samples, make_bot
 
 
@@ -221,3 +223,23 @@ async def test_numbers_and_times_take_the_digits_0_to_9_only(loaded):
     assert bot.last().startswith("Usage: reply N TEXT")
     assert await bot.console.handle_line("reply ² summarize 1")  # isdigit() but not int(): was a traceback
     assert bot.last().startswith("Usage: reply N TEXT")
+
+
+async def test_a_topic_of_only_stopwords_is_refused_and_one_stored_before_can_still_be_dropped(loaded):
+    """"/subscribe the" used to be accepted and match every stored paper (why: “The” in title); a topic of only
+    common words is refused, while real topics with such a word inside keep working."""
+    bot = make_bot(loaded)
+    for line in ("/subscribe the", "/subscribe of the", "/subscribe --me A", "/subscribe “and”"):
+        await bot.console.say(line)
+        assert "has no words to match papers with, only common ones like “the”" in bot.last(), line
+    await bot.console.say("/subscriptions")
+    assert "This channel follows: nothing yet" in bot.last() and "You follow: nothing yet" in bot.last()
+    for topic, shown in (("theory of mind", "theory of mind"), ("AI for science", "AI for science"),
+                         ("learning to rank", "learning to rank"), ("RL", "RL"), ("3D", "3d"), ("C++", "c++"),
+                         ("OR", "OR")):
+        await bot.console.say(f"/subscribe {topic}")
+        assert bot.last().startswith(f"Subscribed this channel to “{shown}”."), topic
+    async with loaded.session() as session:  # a channel that followed "the" before the rule
+        await add_subscription(session, bot.console.context().channel_scope, *clean_topic("the"), limit=50)
+    await bot.console.say("/unsubscribe the")
+    assert bot.last() == "Unsubscribed this channel from “the”."

@@ -148,7 +148,7 @@ async def test_subscriptions_per_channel_and_person(db):
         assert await list_topics(s, OTHER) == ["gnn"]
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "\x00\x07", "x" * 101, "x" * 2_000_000, "!!!"])
+@pytest.mark.parametrize("bad", ["", "   ", "\x00\x07", "x" * 101, "x" * 2_000_000, "!!!", "the", "of the"])
 async def test_bad_topics_are_refused_and_change_nothing(db, bad):
     async with db.session() as s:
         with pytest.raises(UsageError):

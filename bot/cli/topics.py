@@ -12,7 +12,7 @@ from bot.cli.common import fail, out, parse_date_option, run
 from bot.errors import UsageError
 from bot.feedback import feedback_service
 from bot.scope import Scope
-from bot.topics.subscriptions import clean_topic
+from bot.topics.subscriptions import clean_new_topic
 from bot.topics.topic_service import RankedPaper, TopicMatcher, match_topic, search_papers
 from storage.paper_store import find_paper, latest_day, paper_to_record
 
@@ -65,7 +65,7 @@ def register(cli: typer.Typer) -> None:
             raise fail("use either --date or --all, not both")
 
         async def go(app: App) -> list[RankedPaper]:
-            clean_topic(topic)
+            clean_new_topic(topic)
             matcher = TopicMatcher()
             async with app.db.session() as session:
                 target = None

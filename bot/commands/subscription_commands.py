@@ -7,7 +7,7 @@ from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
 from bot.messages import Message, Reply, Visibility
 from bot.personal.personal_commands import status_lines
-from bot.topics.subscriptions import clean_topic, subscribe, unsubscribe
+from bot.topics.subscriptions import clean_new_topic, clean_topic, subscribe, unsubscribe
 from bot.topics.topic_service import match_topic
 from storage.destination_store import ensure_destination
 from storage.subscription_store import list_topics
@@ -29,7 +29,7 @@ async def _preview(services: CoreServices, topic: str) -> list[str]:
 
 
 async def do_subscribe(services: CoreServices, ctx: ChatContext, raw: str, *, personal: bool) -> Reply:
-    clean_topic(raw)  # refuse bad topics before touching anything
+    clean_new_topic(raw)  # refuse bad topics before touching anything
     scope = ctx.personal_scope if personal else ctx.channel_scope
     async with services.db.session() as session:
         if not personal:

@@ -25,7 +25,7 @@ from bot.feedback import feedback_service
 from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, spellings
 from bot.messages import Action, ActionKind, Message, PaperItem, Reply, Visibility
 from bot.scope import Scope
-from bot.topics.subscriptions import clean_topic, subscribe
+from bot.topics.subscriptions import clean_new_topic, subscribe
 from bot.topics.text_analysis import STOPWORDS
 from storage import feedback_store
 from storage.destination_store import ensure_destination
@@ -389,6 +389,6 @@ def name_from_examples(services: CoreServices, papers: list[Paper], background: 
     chosen = pairs[0] if pairs else " ".join([t for t in ranked if " " not in t][:2])
     name = " ".join(words.get(part, part) for part in chosen.split(" "))
     try:
-        return clean_topic(name)[0]
+        return clean_new_topic(name)[0]
     except UsageError:
-        return clean_topic(papers[0].title[:60])[0]
+        return clean_new_topic(papers[0].title[:60])[0]

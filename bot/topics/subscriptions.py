@@ -9,14 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.errors import UsageError
 from bot.scope import Scope
 from bot.topics.glossary import term_key
-from bot.topics.topic_query import normalize_topic
+from bot.topics.text_analysis import STOPWORDS, tokenize
+from bot.topics.topic_query import looks_like_acronym, normalize_topic
 from storage import subscription_store
 from storage.subscription_store import SubscribeOutcome
 
 MAX_TOPICS_PER_SCOPE = 50
 MAX_TOPIC_CHARS = 100
 
-__all__ = ["MAX_TOPICS_PER_SCOPE", "Scope", "clean_topic", "subscribe", "unsubscribe"]
+__all__ = ["MAX_TOPICS_PER_SCOPE", "Scope", "clean_new_topic", "clean_topic", "subscribe", "unsubscribe"]
 
 
 def clean_topic(raw: str) -> tuple[str, str]:
@@ -37,9 +38,20 @@ def clean_topic(raw: str) -> tuple[str, str]:
     return shown, key
 
 
+def clean_new_topic(raw: str) -> tuple[str, str]:
+    """`clean_topic`, also refusing a topic of only stopwords ("the", "of the"): the matcher skips those words
+    inside a phrase, but alone they are the whole topic and match nearly every paper. Only new topics are
+    refused: one stored before this rule must stay keyed the same, so it can still be unsubscribed and judged."""
+    shown, key = clean_topic(raw)
+    # An acronym in capitals ("OR", "IT") matches only that spelling, so it is a word of its own.
+    if all(w.lower() in STOPWORDS and not looks_like_acronym(w) for w in tokenize(shown)):
+        raise UsageError(f"{shown[:40]!r} has no words to match papers with, only common ones like “the”")
+    return shown, key
+
+
 async def subscribe(session: AsyncSession, scope: Scope, raw_topic: str, by: str | None = None) -> SubscribeOutcome:
     """Follow a topic as typed: cleaned and keyed here (the matcher's rules), stored by `storage/`."""
-    topic, key = clean_topic(raw_topic)
+    topic, key = clean_new_topic(raw_topic)
     return await subscription_store.add_subscription(session, scope, topic, key, by=by, limit=MAX_TOPICS_PER_SCOPE)
 
 

@@ -42,10 +42,10 @@ _PREPOSITIONS = frozenset("in for of on with under via".split())
 def normalize_topic(topic: str) -> str:
     """How a topic is stored and shown: whitespace collapsed, lowercase unless it is an acronym like LoRA."""
     words = topic.split()
-    return " ".join(w if _looks_like_acronym(w) else w.lower() for w in words)
+    return " ".join(w if looks_like_acronym(w) else w.lower() for w in words)
 
 
-def _looks_like_acronym(word: str) -> bool:
+def looks_like_acronym(word: str) -> bool:
     letters = [c for c in word if c.isalpha()]
     return len(letters) >= 2 and sum(c.isupper() for c in letters) >= 2
 
@@ -119,7 +119,7 @@ def _typed_term(text: str) -> Term | None:
     words = tokenize(text)
     if not words:
         return None
-    tokens = tuple(TermToken(stem(w), w if _looks_like_acronym(w) else None, w.lower()) for w in words)
+    tokens = tuple(TermToken(stem(w), w if looks_like_acronym(w) else None, w.lower()) for w in words)
     return Term(" ".join(text.split()), tokens)
 
 
