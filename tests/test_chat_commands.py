@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.topics.glossary import term_key
 from bot.topics.subscriptions import clean_topic
 from storage.subscription_store import add_subscription
 from tests.chat_fixtures import NOW, ingest_samples, make_bot
@@ -243,3 +244,24 @@ async def test_a_topic_of_only_stopwords_is_refused_and_one_stored_before_can_st
         await add_subscription(session, bot.console.context().channel_scope, *clean_topic("the"), limit=50)
     await bot.console.say("/unsubscribe the")
     assert bot.last() == "Unsubscribed this channel from “the”."
+
+
+async def test_fullwidth_topics_are_the_plain_topic(loaded):
+    """"/subscribe ＲＬ" used to store a topic of its own, beside "rl", that never matched a paper; it is RL."""
+    bot = make_bot(loaded)
+    await bot.console.say("/subscribe ＲＬ")
+    assert bot.last().startswith("Subscribed this channel to “RL”.\nIt matches 42 stored papers")
+    await bot.console.say("/subscribe RL")
+    assert "Already following “RL” in this channel." in bot.last()
+    await bot.console.say("/subscribe ｍｉｘｔｕｒｅ ｏｆ ｅｘｐｅｒｔｓ")
+    assert bot.last().startswith("Subscribed this channel to “mixture of experts”.\nIt matches")
+    await bot.console.say("/unsubscribe ＭＩＸＴＵＲＥ of experts")
+    assert bot.last() == "Unsubscribed this channel from “mixture of experts”."
+    await bot.console.say("/unsubscribe RL")
+    other = make_bot(loaded, channel="older")  # a topic stored in fullwidth before it was normalised
+    async with loaded.session() as session:
+        await add_subscription(session, other.console.context().channel_scope, "ＲＬ", term_key("ＲＬ"), limit=50)
+    await other.console.say("/papers today")
+    assert "why: ＲＬ: “Reinforcement Learning” (synonym) in title" in other.last()
+    await other.console.say("/unsubscribe ＲＬ")
+    assert other.last() == "Unsubscribed this channel from “ＲＬ”."

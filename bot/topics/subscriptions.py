@@ -24,7 +24,10 @@ def clean_topic(raw: str) -> tuple[str, str]:
     """The topic as shown and its matching key; a clear `UsageError` for anything unusable."""
     if len(raw) > 4 * MAX_TOPIC_CHARS:
         raise UsageError(f"that topic is too long ({len(raw)} characters; at most {MAX_TOPIC_CHARS})")
-    text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in raw)
+    # Fullwidth and other compatibility forms ("ＧＮＮ", "ﬁne-tuning") are the same words as typed plainly, and a
+    # paper never spells them so: read as plain, they share the plain topic's key and match its papers.
+    text = unicodedata.normalize("NFKC", raw)
+    text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
     text = text.strip().strip("\"'“”‘’`").strip()
     if not text:
         # Names no command: this rule serves /unsubscribe and topics started from papers too, on every platform.
@@ -58,4 +61,8 @@ async def subscribe(session: AsyncSession, scope: Scope, raw_topic: str, by: str
 async def unsubscribe(session: AsyncSession, scope: Scope, raw_topic: str) -> str | None:
     """The topic removed, or None when the scope did not follow it."""
     _, key = clean_topic(raw_topic)
-    return await subscription_store.remove_subscription(session, scope, key)
+    removed = await subscription_store.remove_subscription(session, scope, key)
+    if removed is None and (unnormalized := term_key(raw_topic)) != key:
+        # A topic stored before compatibility forms were normalised ("ＧＮＮ") is keyed by its own spelling.
+        removed = await subscription_store.remove_subscription(session, scope, unnormalized)
+    return removed

@@ -9,6 +9,7 @@ also keeps the topic's concepts separately so a paper that says "reasoning effic
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,8 +41,9 @@ _PREPOSITIONS = frozenset("in for of on with under via".split())
 
 
 def normalize_topic(topic: str) -> str:
-    """How a topic is stored and shown: whitespace collapsed, lowercase unless it is an acronym like LoRA."""
-    words = topic.split()
+    """How a topic is stored and shown: whitespace collapsed, lowercase unless it is an acronym like LoRA, and
+    compatibility forms made plain, so that a topic stored before `clean_topic` did so ("ＧＮＮ") matches too."""
+    words = unicodedata.normalize("NFKC", topic).split()
     return " ".join(w if looks_like_acronym(w) else w.lower() for w in words)
 
 
