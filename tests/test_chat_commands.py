@@ -265,3 +265,20 @@ async def test_fullwidth_topics_are_the_plain_topic(loaded):
     assert "why: ＲＬ: “Reinforcement Learning” (synonym) in title" in other.last()
     await other.console.say("/unsubscribe ＲＬ")
     assert other.last() == "Unsubscribed this channel from “ＲＬ”."
+
+
+async def test_help_and_refusals_state_what_the_commands_take(loaded):
+    """`/papers top day` works and channel digests take days, but help and refusals said `top [week|month]` and
+    no DAYS; `/papers search --me` answered with the whole `/papers` usage instead of search's."""
+    bot = make_bot(loaded)
+    await bot.console.say("/papers help")
+    assert "• /papers top [day|week|month] — most upvoted recently" in bot.last()
+    assert "• /papers digest [--me] HH:MM [TIMEZONE] [DAYS] | on | off | preview — " in bot.last()
+    assert "DAYS e.g. mon-sun (default mon-fri)" in bot.last()
+    assert "· /papers top [day|week|month] ·" in bot.last()
+    await bot.console.say("/papers top year")
+    assert bot.last().endswith("\nUsage: /papers top [day|week|month]")
+    await bot.console.say("/papers search --me")
+    assert bot.last().endswith("\nunknown option --me. Usage: /papers search QUERY")
+    await bot.console.say("/papers digest 07:00 Europe/Paris mon-wed")
+    assert bot.last() == "Daily digest for this channel at 07:00 Europe/Paris (mon-wed)."

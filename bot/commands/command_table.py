@@ -171,8 +171,8 @@ TABLE: tuple[SlashCommand, ...] = (
                     "today's papers for this channel (matches first), ten a page",
                     "Today's papers for this channel, matches first", "today [PAGE]", _today,
                     (Argument("page", "Which ten: 2 for the 11th to 20th, … (default: 1)", max_chars=3),)),
-        CommandSpec("papers", "top", "/papers top [week|month]", "/papers top [week|month]",
-                    "most upvoted recently", "Most upvoted papers recently", "top [week|month]", _top,
+        CommandSpec("papers", "top", "/papers top [day|week|month]", "/papers top [day|week|month]",
+                    "most upvoted recently", "Most upvoted papers recently", "top [day|week|month]", _top,
                     (Argument("period", "How far back (default: week)", choices=("day", "week", "month"),
                               default="week"),)),
         CommandSpec("papers", "search", "/papers search QUERY", "/papers search QUERY",
@@ -183,12 +183,12 @@ TABLE: tuple[SlashCommand, ...] = (
                     "one paper with its TL;DR", "One paper with its TL;DR", "show ID", _show, (PAPER_REF,)),
         CommandSpec("papers", "why", "/papers why ID", "/papers why ID", "why a paper matches this channel",
                     "Why a paper matches this channel", "why ID", _why, (PAPER_REF,), private=_always),
-        CommandSpec("papers", "digest", "/papers digest [--me] HH:MM [TIMEZONE] | on | off | preview",
-                    "/papers digest [--me] HH:MM [TIMEZONE] | on | off | preview",
-                    "the channel's daily digest, or your own by direct message",
-                    "The daily digest: HH:MM [TIMEZONE], on, off, or preview", "digest [--me] HH:MM", _digest,
-                    (Argument("setting", "HH:MM [TIMEZONE] | on | off | preview; empty shows the current setting",
-                              max_chars=100),), private=_private_when_asking_or_personal,
+        CommandSpec("papers", "digest", "/papers digest [--me] HH:MM [TIMEZONE] [DAYS] | on | off | preview",
+                    "/papers digest [--me] HH:MM [TIMEZONE] [DAYS] | on | off | preview",
+                    "the channel's daily digest, or your own by direct message; DAYS e.g. mon-sun (default mon-fri)",
+                    "The daily digest: HH:MM [TIMEZONE] [DAYS], on, off, or preview", "digest [--me] HH:MM",
+                    _digest, (Argument("setting", "HH:MM [TIMEZONE] [DAYS] | on | off | preview; empty shows the "
+                                       "current setting", max_chars=100),), private=_private_when_asking_or_personal,
                     personal_option="Your own digest, by direct message (default: this channel's)",
                     changes_channel=_channel_setting_changed, own_command=True),
         CommandSpec("papers", "mention", "/papers mention me on|off", "/papers mention me on|off",
@@ -277,7 +277,7 @@ def spec(name: str, sub: str | None = None) -> CommandSpec:
 
 
 def usage_line(name: str) -> str:
-    """"Usage: /papers [today] · /papers top [week|month] · …": every entry of a command, as the grammar says."""
+    """"Usage: /papers [today] · /papers top [day|week|month] · …": every entry of a command, as the grammar says."""
     command = slash_command(name)
     assert command is not None
     return "Usage: " + " · ".join(entry.usage for entry in command.entries)

@@ -97,8 +97,8 @@ def _parse_sub(name: str, args: str, platform: str) -> Command:
         if argument.required and not rest:
             raise UsageError(_usage(entry, platform))
         if argument.required and _FLAG_RE.match(rest.split(" ")[0]):
-            shown = usage if platform not in OPTION_PLATFORMS else _usage(entry, platform)
-            raise UsageError(f"unknown option {rest.split(' ')[0][:30]}. {shown}")
+            # this entry's own usage: the whole command's would not say which option it lacks (search has no --me)
+            raise UsageError(f"unknown option {rest.split(' ')[0][:30]}. {_usage(entry, platform)}")
         if argument is PAPER_REF and not any(c.isalpha() for c in rest):  # an id (#12, 2401.12345), not a title
             require_ascii_digits(rest, command_hint(platform, name, sub, value="#12"))
     return Command(name, sub, rest)
