@@ -63,8 +63,13 @@ class PaperItem:
         if self.organization:
             return self.organization
         if self.author_count:
-            return f"{self.author_count} authors"
+            return plural(self.author_count, "author")
         return None
+
+
+def plural(count: int, noun: str) -> str:
+    """"1 paper", "2 papers", "1,200 papers": a count as a reply says it."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 @dataclass

@@ -282,3 +282,14 @@ async def test_help_and_refusals_state_what_the_commands_take(loaded):
     assert bot.last().endswith("\nunknown option --me. Usage: /papers search QUERY")
     await bot.console.say("/papers digest 07:00 Europe/Paris mon-wed")
     assert bot.last() == "Daily digest for this channel at 07:00 Europe/Paris (mon-wed)."
+
+
+async def test_counts_of_one_are_singular(loaded):
+    """"1 authors" under a paper and "It matches 1 stored papers" after /subscribe."""
+    bot = make_bot(loaded)
+    await bot.console.say("/subscribe feynman kac")
+    assert bot.last().startswith("Subscribed this channel to “feynman kac”.\nIt matches 1 stored paper:\n• ")
+    await bot.console.say("/subscribe curriculum learning")
+    assert "\nIt matches 2 stored papers, e.g.:\n• " in bot.last()
+    await bot.console.say("/papers search ghosts softmax")
+    assert "1. Ghosts of Softmax: Complex Singularities" in bot.last() and "\n    1 author\n" in bot.last()

@@ -9,6 +9,7 @@ import typer
 from bot.app import App
 from bot.cli.common import fail, out, run
 from bot.errors import UsageError
+from bot.messages import plural
 from bot.summaries.kinds import Summary, SummaryKind
 from bot.summaries.summary_service import make_request, paper_text
 from storage.paper_store import find_paper
@@ -19,10 +20,6 @@ def _provenance(summary: Summary) -> str:
     if summary.model is None:
         return f"— {summary.producer}"
     return f"— {summary.model}" + (", from cache" if summary.cached else "")
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _tokens(totals: CallTotals) -> str:
@@ -52,9 +49,9 @@ def describe_stats(stats: SummaryStats, budget: int | None) -> list[str]:
     lines.append(f"LLM calls: {total.calls:,} ({total.ok:,} ok{failures}); {_tokens(total)}; "
                  f"average latency {total.average_latency_ms:,} ms")
     cap = f"daily budget {budget:,}" if budget else "no daily budget"
-    lines.append(f"Today: {_plural(stats.today.calls, 'call')}, {_plural(stats.today.tokens, 'token')} ({cap})")
+    lines.append(f"Today: {plural(stats.today.calls, 'call')}, {plural(stats.today.tokens, 'token')} ({cap})")
     for model, totals in sorted(stats.by_model.items()):
-        lines.append(f"  {model}: {_plural(totals.calls, 'call')}, {_tokens(totals)}")
+        lines.append(f"  {model}: {plural(totals.calls, 'call')}, {_tokens(totals)}")
     lines.append(f"Stored summaries: {stats.stored:,}")
     return lines
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.commands.command_hints import command_hint
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
-from bot.messages import Message, Reply, Visibility
+from bot.messages import Message, Reply, Visibility, plural
 from bot.personal.personal_commands import status_lines
 from bot.topics.subscriptions import clean_new_topic, clean_topic, subscribe, unsubscribe
 from bot.topics.topic_service import match_topic
@@ -22,8 +22,8 @@ async def _preview(services: CoreServices, topic: str) -> list[str]:
                                    semantic=services.semantic)
     if not ranked:
         return ["No stored paper matches it yet; new papers will be checked every day."]
-    count = f"{len(ranked)}+" if len(ranked) >= PREVIEW_SCAN else str(len(ranked))
-    lines = [f"It matches {count} stored papers, e.g.:"]
+    count = f"{len(ranked)}+ stored papers" if len(ranked) >= PREVIEW_SCAN else plural(len(ranked), "stored paper")
+    lines = [f"It matches {count}" + (":" if len(ranked) == 1 else ", e.g.:")]
     lines += [f"• {r.paper.title} — {r.result.why()}" for r in ranked[:PREVIEW_EXAMPLES]]
     return lines
 
