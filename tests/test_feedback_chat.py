@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chat_fixtures import ingest_samples, make_bot
+from bot.papers import ParsedPaper
+from storage.paper_store import find_paper, store_papers
+from tests.chat_fixtures import TODAY, ingest_samples, make_bot
 
 
 @pytest.fixture
@@ -106,3 +108,20 @@ async def test_subscribe_like_starts_a_topic_from_example_papers(loaded):
     assert "Usage: /subscribe like PAPER_ID [PAPER_ID …] (1 to 10 papers)" in bot.last()
     await bot.console.say("/subscriptions")
     assert "This channel follows: nothing yet" in bot.last()
+
+
+async def test_subscribe_like_counts_a_paper_named_twice_once(loaded):
+    """"/subscribe like #23 #23" said "from 2 example papers" though one paper was judged once; so did a
+    paper named by its #id and its arXiv id."""
+    async with loaded.session() as session:
+        await store_papers(session, [ParsedPaper(
+            title="Feynman-Kac Steering of Diffusion Samplers", source="arxiv-api", arxiv_id="2604.09999",
+            abstract="We propose Feynman-Kac steering for diffusion samplers.", listed_on=TODAY)])
+        number = (await find_paper(session, "2604.09999")).id
+    bot = make_bot(loaded, channel="lab")
+    await bot.console.say(f"/subscribe like #{number} 2604.09999 #{number} https://arxiv.org/abs/2604.09999v2")
+    reply = bot.last()
+    assert reply.startswith("Subscribed this channel to “") and "from 1 example paper (marked" in reply
+    topic = reply.split("“", 1)[1].split("”", 1)[0]
+    await bot.console.say("/papers feedback")
+    assert f"• {topic}: 👍 1 · 👎 0" in bot.last()

@@ -344,14 +344,16 @@ async def subscribe_like(services: CoreServices, ctx: ChatContext, refs: str, *,
     if not wanted or len(wanted) > MAX_LIKE_PAPERS:
         example = command_hint(ctx.platform, "subscribe", value="like PAPER_ID [PAPER_ID …]", personal=personal)
         raise UsageError(f"Usage: {example} (1 to {MAX_LIKE_PAPERS} papers)")
-    papers = []
+    # By id: one paper named twice (or by its arXiv id and its #id) is one example, judged once.
+    papers: dict[int, Paper] = {}
     async with services.db.session() as session:
         for ref in wanted:
             paper = await find_paper(session, ref)
             if paper is None:
                 raise UsageError(f"no stored paper {ref[:60]!r}; use an arXiv id, URL or #id")
-            papers.append(paper)
-    return await start_from_examples(services, ctx, ctx.personal_scope if personal else ctx.channel_scope, papers)
+            papers.setdefault(paper.id, paper)
+    scope = ctx.personal_scope if personal else ctx.channel_scope
+    return await start_from_examples(services, ctx, scope, list(papers.values()))
 
 
 async def start_from_examples(services: CoreServices, ctx: ChatContext, scope: Scope, papers: list[Paper]) -> Reply:
