@@ -209,3 +209,20 @@ def test_three_concurrent_runs_on_postgresql_post_it_once(db_env):
     assert sum(out.count("— @u1 —") for out in outs) == 1, outs
     assert sum(out.count("@u1 2026-04-20: posted") for out in outs) == 1
 
+
+
+async def test_settings_without_personal_topics_say_that_nothing_comes_yet(db):
+    """`/papers mention me on` and `/papers digest --me` for someone with no topics of their own confirmed
+    mentions and a DM digest ("your digest will list them") that no digest would ever send."""
+    mention = await say(db, "/papers mention me on", user="u1")
+    assert mention == ("(only you can see this)\nMentions for you here are on, but you follow no topics of your own "
+                       "yet: add one with /subscribe --me TOPIC.")
+    assert "Mentions for you here: on" in await say(db, "/subscriptions", user="u1")
+    await say(db, "/papers digest --me 07:30", user="u1")
+    assert (await say(db, "/papers digest --me", user="u1")).endswith(
+        "Your personal digest is on: 07:30 UTC (weekdays), by direct message. No message comes until you follow a "
+        "topic of your own: /subscribe --me TOPIC.")
+    await follow(db, you("u1"), GNN)
+    assert (await say(db, "/papers digest --me", user="u1")).endswith(
+        "Your personal digest is on: 07:30 UTC (weekdays), by direct message.")
+    assert "will mention you" in await say(db, "/papers mention me on", user="u1")

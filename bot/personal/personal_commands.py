@@ -75,11 +75,15 @@ def _private(text: str) -> Reply:
 async def _describe(services: CoreServices, ctx: ChatContext) -> Reply:
     async with services.db.session() as session:
         destination = await get_destination(session, personal_key(ctx.platform, ctx.workspace, ctx.user))
+        topics = await list_topics(session, ctx.personal_scope)
     if destination is None or not destination.digest_enabled:
         return _private(f"You get no personal digest. {usage(ctx.platform)}")
     zone = destination.timezone or services.default_timezone
+    # "on" alone would promise messages the runner never sends: a person without topics of their own gets none
+    waiting = "" if topics else (" No message comes until you follow a topic of your own: "
+                                 f"{command_hint(ctx.platform, 'subscribe', value='TOPIC', personal=True)}.")
     return _private(f"Your personal digest is on: {destination.digest_time} {zone} "
-                    f"({days_label(destination.digest_days)}), by direct message.")
+                    f"({days_label(destination.digest_days)}), by direct message.{waiting}")
 
 
 async def _preview(services: CoreServices, ctx: ChatContext) -> Reply:
@@ -120,9 +124,11 @@ async def mention(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
         topics = await list_topics(session, ctx.personal_scope)
     if not on:
         return _private("You will not be mentioned on this channel's digests.")
-    note = ("Your topics: " + ", ".join(topics)) if topics else no_personal_topics(ctx.platform)
+    if not topics:  # nothing of theirs can match yet, so no mention will come
+        return _private("Mentions for you here are on, but you follow no topics of your own yet: add one with "
+                        f"{command_hint(ctx.platform, 'subscribe', value='TOPIC', personal=True)}.")
     return Reply(Message(text="This channel's digest will mention you on papers that match your own topics.",
-                         context=[note]), Visibility.EPHEMERAL)
+                         context=["Your topics: " + ", ".join(topics)]), Visibility.EPHEMERAL)
 
 
 async def status_lines(services: CoreServices, ctx: ChatContext) -> list[str]:
