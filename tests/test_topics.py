@@ -76,6 +76,18 @@ async def test_abbreviation_and_full_name_match_each_other(stored):
     assert await matched(stored, "retrieval-augmented generation") == ["Retrieval-Augmented Generation at Scale"]
 
 
+async def test_an_acronym_written_only_in_the_plural_is_found_on_both_databases(stored):
+    """"MDPs", "LLMs": the matcher reads them as the acronym, and the full-text engine must offer such papers too
+    (PostgreSQL's English stemmer keeps the s of "mdps", so asking it for "mdp" found nothing: topic previews and
+    `topics match` missed them there, not on SQLite)."""
+    async with stored.session() as s:
+        await store_papers(s, [paper("Regret Bounds for Contextual Decision Processes",
+                                     "We study contextual MDPs with function approximation; our bounds for MDPs "
+                                     "are tight.", arxiv_id="2603.00011")])
+    assert await matched(stored, "MDP") == ["Regret Bounds for Contextual Decision Processes"]
+    assert "Regret Bounds for Contextual Decision Processes" in await matched(stored, "markov decision process")
+
+
 async def test_phrases_stay_phrases_and_short_topics_respect_word_boundaries(stored):
     assert "Efficient Networks for Vision" not in await matched(stored, "graph neural networks")
     assert await matched(stored, "vit") == ["Vision Transformers Revisited"]  # not "Inviting Views"
