@@ -56,7 +56,16 @@ def build_all_words_query(dialect: str, words: Sequence[str]) -> str | None:
         return None
     if dialect == "sqlite":
         return " AND ".join(f'"{w}"' for w in cleaned)
-    return " & ".join(cleaned)
+    return " & ".join(_pg_word(w) for w in cleaned)
+
+
+def _pg_word(word: str) -> str:
+    """A searched word for PostgreSQL, with its plural when it has no vowel ("llm", "mdp"): the English stemmer
+    keeps the s of such a word ("llms" stays "llms"), so a paper writing only "LLMs" was not found for "LLM"
+    (SQLite's Porter stemmer drops it)."""
+    if word.endswith("s") or any(c in "aeiouy" for c in word) or not word.isalpha():
+        return word
+    return f"({word} | {word}s)"
 
 
 async def candidate_ids(

@@ -140,6 +140,9 @@ async def test_search_titles_abstracts_and_filters(stored):
         assert [r.paper.title for r in await search_papers(s, m, "pruning", min_upvotes=5)] == [
             "A Survey of Optimizers"]
         assert await search_papers(s, m, "'; DROP TABLE papers; --") == []
+        # an acronym the paper writes only in the plural is found on both databases (PostgreSQL keeps "llms")
+        await store_papers(s, [paper("Tool Use for Agents", "We build agents on top of LLMs.", arxiv_id="2603.00012")])
+        assert [r.paper.title for r in await search_papers(s, m, "LLM agents")] == ["Tool Use for Agents"]
         assert await search_papers(s, m, "\"unbalanced quote AND OR NOT (") == []
 
 
