@@ -4,6 +4,8 @@ test workers share the slow files), the measurement itself in tests/test_feedbac
 
 from __future__ import annotations
 
+import pytest
+
 from bot.feedback import feedback_service
 from bot.feedback.learned_model import HALF_INFLUENCE_AT, MAX_INFLUENCE, Judged, LearnedModel, fit
 from bot.papers import ParsedPaper
@@ -224,3 +226,49 @@ async def test_a_started_bot_reads_its_models_ahead_and_its_first_run_parses_non
     assert sorted((k[0], m.relevant_count, m.not_relevant_count) for k, m in first_run.items()) == [
         (CHANNEL_A.key, 1, 0), (CHANNEL_B.key, 0, 1)]
     assert all(first_run[key] is kept[key] for key in first_run)
+
+
+def test_a_digest_run_scores_each_topics_papers_as_one_matrix_and_ranks_as_a_command_does():
+    """A digest run scores a topic's candidates for all of its channels' models at once (numbered words, one
+    matrix per list: paper_block.py); a command scores them one at a time. Over the dev set's papers and topics,
+    with models fit on real judgements: the same opinions (but for the last bits) and the same rankings."""
+    import random
+
+    from bot.feedback.feedback_ranking import LearnedRanking
+    from bot.feedback.learned_model import paper_terms
+    from bot.feedback.model_cache import ModelCache
+    from storage.models import Paper
+    from tests.relevance.feedback_eval import TUNING
+
+    papers = [Paper(id=n + 1, title=p["title"], abstract=p["abstract"]) for n, p in enumerate(TUNING["papers"])]
+    matcher = TopicMatcher()
+    rng = random.Random(7)
+    models: dict[str, LearnedModel] = {}
+    for topic in [t["topic"] for t in TUNING["topics"]]:
+        relevant = next(set(t["relevant"]) for t in TUNING["topics"] if t["topic"] == topic)
+        judged = [Judged.of(paper_terms(matcher.analyze(p)), p.title in relevant, p.title, None)
+                  for p in rng.sample(papers, 10)]
+        models[topic] = fit(judged, [paper_terms(matcher.analyze(p)) for p in papers[:100]])
+    # stored and parsed as a running bot has them, which numbers their words as it parses them
+    cache = ModelCache()
+    parsed = {t: LearnedModel.from_json(m.to_json()) for t, m in models.items()}
+    for model in parsed.values():
+        model.word_numbers(cache.vocabulary)
+    batch = LearnedRanking(matcher, cache.vocabulary)
+    one_by_one = LearnedRanking(matcher)
+    compared = 0
+    for topic, model in parsed.items():
+        found = batch.candidates(topic, papers)
+        if not found:
+            continue
+        scalar = [model.opinion(one_by_one.vector(item.paper)) for item in found]
+        assert batch.block(found).opinions(model) == pytest.approx(scalar, abs=1e-12)
+        compared += len(found)
+    assert compared > 100 and len(parsed) > 40
+    topics = list(parsed)
+    day_batch = batch.match_day(topics, papers, parsed)
+    day_alone = one_by_one.match_day(topics, papers, parsed)
+    for topic in topics:
+        def shown(ranked):
+            return sorted((r.paper.id, r.result.score, r.result.matched, r.result.learned) for r in ranked)
+        assert shown(day_batch[topic]) == shown(day_alone[topic]), topic

@@ -133,7 +133,7 @@ class DigestRunner:
         for key, ids in context.seen.items():
             context.covered[key] = max((seen_days[i] for i in ids if i in seen_days), default=None)
         context.tldr_deadline = self.settings.tldr_deadline
-        context.learned = LearnedRanking(self.services.matcher)
+        context.learned = LearnedRanking(self.services.matcher, self.services.learned_models.vocabulary)
         if self.services.semantic is not None:
             spent = await self._expand_topics({t for topics in context.topics.values() for t in topics})
             context.tldr_deadline = max(self.settings.tldr_deadline - spent, self.settings.tldr_deadline / 4)

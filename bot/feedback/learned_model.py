@@ -21,9 +21,15 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from bot.topics.matcher import MatchResult
 from bot.topics.text_analysis import STOPWORDS, AnalyzedPaper, AnalyzedText
+
+if TYPE_CHECKING:
+    from bot.feedback.paper_block import Vocabulary
 
 MODEL_VERSION = 3
 BARLESS_VERSION = 2  # its bars could come from one click: its weights stay, its bar goes until the next refit
@@ -107,6 +113,8 @@ class LearnedModel:
     # decision more often than a single score bar would: None keeps the matcher's decision.
     bar: float | None = None
     _written: tuple[str, str] | None = field(default=None, repr=False, compare=False)
+    _values: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _numbers: tuple[object, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def judgements(self) -> int:
@@ -129,6 +137,19 @@ class LearnedModel:
             return 0.0
         return float(sum(map(operator.mul, map(weights.__getitem__, shared), map(vector.__getitem__, shared))))
 
+    def weight_array(self) -> np.ndarray:
+        """The weights in the order of `weights`, as numpy scores many papers at once (paper_block.py); made once
+        per parsed model, which a running bot keeps."""
+        if self._values is None or len(self._values) != len(self.weights):
+            self._values = np.fromiter(self.weights.values(), dtype=np.float64, count=len(self.weights))
+        return self._values
+
+    def word_numbers(self, vocabulary: Vocabulary) -> np.ndarray:
+        """Its words' numbers in `vocabulary`, in the order of `weights` (worked out once per vocabulary)."""
+        if self._numbers is None or self._numbers[0] is not vocabulary or len(self._numbers[1]) != len(self.weights):
+            self._numbers = (vocabulary, vocabulary.number(self.weights))
+        return self._numbers[1]
+
     def decide(self, result: MatchResult) -> bool:
         """Whether the channel would want this paper: the matcher's decision unless a learned bar moved it.
 
@@ -141,12 +162,16 @@ class LearnedModel:
             return result.evidence_score >= self.bar
         return bool(result.hits or result.together) and result.evidence_score >= self.bar
 
-    def adjust(self, result: MatchResult, vector: Mapping[str, float], matched: bool | None = None) -> MatchResult:
+    def adjust(self, result: MatchResult, vector: Mapping[str, float] | None, matched: bool | None = None, *,
+               opinion: float | None = None) -> MatchResult:
         """The matcher's result as this channel would want it; unchanged without judgements. `vector` is the
-        paper's `paper_vector`; `matched`, when the caller already asked `decide`."""
+        paper's `paper_vector` (or `opinion`, the model's opinion of it, already worked out); `matched`, when the
+        caller already asked `decide`."""
         if not self.judgements:
             return result
-        push = self.influence * self.opinion(vector)
+        if opinion is None:
+            opinion = self.opinion(vector or {})
+        push = self.influence * opinion
         if matched is None:
             matched = self.decide(result)
         score = round(max(0.0, result.score + SCORE_SCALE * push), 4)

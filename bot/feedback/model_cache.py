@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection, Iterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.feedback.learned_model import LearnedModel
+from bot.feedback.paper_block import MAX_WORDS, Vocabulary
 from storage import feedback_store
 from storage.database import Database
 
@@ -45,6 +46,7 @@ class ModelCache:
         self._stamps: dict[str, dict[str, tuple[int, str]]] = {}
         self._generation: int | None = None
         self._read_all_at: float | None = None
+        self.vocabulary = Vocabulary()  # the numbers its models' words have (paper_block.py)
 
     @property
     def kept(self) -> int:
@@ -69,9 +71,12 @@ class ModelCache:
                     found[key] = kept[1]
                 else:
                     missing[row_id] = key
+        if len(self.vocabulary) > MAX_WORDS:
+            self.vocabulary = Vocabulary()
         for row_id, (stamp, data) in (await feedback_store.models_by_id(session, list(missing))).items():
             key = missing[row_id]
             found[key] = model = LearnedModel.from_json(data)
+            model.word_numbers(self.vocabulary)  # numbered as it is parsed: a run then reads no word of it
             if stamp:
                 self._kept.pop(key, None)  # re-inserted: the newest read is the last dropped
                 self._kept[key] = (stamp, model)

@@ -1,0 +1,78 @@
+"""One topic's candidate papers of a run as a matrix, so each model's opinion of all of them is one product.
+
+A digest run asks every channel's model of a topic for its opinion of the same few papers (the topic's matches
+and near misses of the day): with a model on every subscription, about a hundred thousand sparse dot products,
+most of what the models added to a run's time in Python (bench/digests_bench.py --models), and slow for a reason
+beyond the arithmetic: every look-up of a model's word reads that word's string, scattered in memory. Here words
+are numbers (a `Vocabulary` the process keeps with its models, each model's words numbered once when it is
+parsed), the papers are laid out once per run over the numbers of their words, and a model's opinion of all of
+them is a few numpy calls. The figures are those of `LearnedModel.opinion` but for the last bits (numpy sums the
+same products in another order), which the adjusted scores, rounded to four decimals, do not show: a digest ranks
+as the same channel's `/papers today` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from bot.feedback.learned_model import LearnedModel, PaperVector
+
+# Words are added as models are parsed and never removed: past this many (months of refits), the process starts
+# a new vocabulary and its models number their words again when next used.
+MAX_WORDS = 500_000
+
+
+class Vocabulary:
+    """Word -> number for the words of the models one process keeps (handed in by the composition root with the
+    model cache)."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def number(self, words: Iterable[str]) -> np.ndarray:
+        """Each word's number, adding the new ones."""
+        numbers = self._numbers
+        return np.array([numbers.setdefault(word, len(numbers)) for word in words], dtype=np.intp)
+
+    def known(self, word: str) -> int | None:
+        return self._numbers.get(word)
+
+
+PaperRow = tuple[np.ndarray, np.ndarray]  # a paper's words that some model has: (their numbers, their weights)
+
+
+def paper_row(vector: PaperVector, vocabulary: Vocabulary) -> PaperRow:
+    """Only the words some model has: no model's opinion counts the others. Once per paper and run (a paper is
+    a candidate of several topics)."""
+    known = [(n, value) for n, value in ((vocabulary.known(w), v) for w, v in vector.items()) if n is not None]
+    return np.array([n for n, _ in known], dtype=np.intp), np.array([v for _, v in known], dtype=np.float64)
+
+
+class PaperBlock:
+    """Built once per run and list of papers (their rows in the list's order); read-only afterwards."""
+
+    def __init__(self, rows: Sequence[PaperRow], vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
+        numbers = np.unique(np.concatenate([row for row, _ in rows])) if rows else np.zeros(0, dtype=np.intp)
+        self._numbers = np.append(numbers, -1)  # what a search past the last number finds: never a word
+        self._absent = len(numbers)  # the matrix's last column, all zeros: a model word no paper here has
+        self._matrix = np.zeros((len(rows), len(numbers) + 1))
+        for index, (row, values) in enumerate(rows):
+            if len(row):
+                self._matrix[index, np.searchsorted(numbers, row)] = values
+
+    def opinions(self, model: LearnedModel) -> list[float]:
+        """The model's opinion of each paper, in the order the block was built."""
+        papers = len(self._matrix)
+        if not model.weights or not papers:
+            return [0.0] * papers
+        words = model.word_numbers(self.vocabulary)
+        where = np.searchsorted(self._numbers[:-1], words)
+        columns = np.where(self._numbers[where] == words, where, self._absent)
+        products: list[float] = (self._matrix[:, columns] @ model.weight_array()).tolist()
+        return products
