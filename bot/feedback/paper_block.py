@@ -19,14 +19,13 @@ import numpy as np
 
 from bot.feedback.learned_model import LearnedModel, PaperVector
 
-# Words are added as models are parsed and never removed: past this many (months of refits), the process starts
-# a new vocabulary and its models number their words again when next used.
+# Words are added as models are parsed and papers scored, never removed: past this many (months of papers and
+# refits), the process starts a new vocabulary and its models number their words again when next used.
 MAX_WORDS = 500_000
 
 
 class Vocabulary:
-    """Word -> number for the words of the models one process keeps (handed in by the composition root with the
-    model cache)."""
+    """Word -> number for the words of the models and papers one process scores (kept with its model cache)."""
 
     def __init__(self) -> None:
         self._numbers: dict[str, int] = {}
@@ -39,18 +38,14 @@ class Vocabulary:
         numbers = self._numbers
         return np.array([numbers.setdefault(word, len(numbers)) for word in words], dtype=np.intp)
 
-    def known(self, word: str) -> int | None:
-        return self._numbers.get(word)
 
-
-PaperRow = tuple[np.ndarray, np.ndarray]  # a paper's words that some model has: (their numbers, their weights)
+PaperRow = tuple[np.ndarray, np.ndarray]  # a paper's words: (their numbers, their weights)
 
 
 def paper_row(vector: PaperVector, vocabulary: Vocabulary) -> PaperRow:
-    """Only the words some model has: no model's opinion counts the others. Once per paper and run (a paper is
-    a candidate of several topics)."""
-    known = [(n, value) for n, value in ((vocabulary.known(w), v) for w, v in vector.items()) if n is not None]
-    return np.array([n for n, _ in known], dtype=np.intp), np.array([v for _, v in known], dtype=np.float64)
+    """Once per paper and run (a paper is a candidate of several topics). Every word is numbered, also those no
+    model has yet: a model numbered later in the run (not parsed ahead) still finds them."""
+    return vocabulary.number(vector), np.fromiter(vector.values(), dtype=np.float64, count=len(vector))
 
 
 class PaperBlock:
