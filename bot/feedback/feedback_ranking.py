@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.feedback.learned_model import LearnedModel, PaperVector, paper_terms, paper_vector
-from bot.feedback.paper_block import PaperBlock, PaperRow, Vocabulary, paper_row
+from bot.feedback.paper_block import PaperBlock, PaperRow, paper_row
+from bot.feedback.vocabulary import Vocabulary
 from bot.topics.topic_service import RankedPaper, TopicMatcher, match_many, rank_key
 from storage.models import Paper
 

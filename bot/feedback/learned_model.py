@@ -21,15 +21,12 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.feedback.vocabulary import Vocabulary
 from bot.topics.matcher import MatchResult
 from bot.topics.text_analysis import STOPWORDS, AnalyzedPaper, AnalyzedText
-
-if TYPE_CHECKING:
-    from bot.feedback.paper_block import Vocabulary
 
 MODEL_VERSION = 3
 BARLESS_VERSION = 2  # its bars could come from one click: its weights stay, its bar goes until the next refit

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.feedback.learned_model import LearnedModel
-from bot.feedback.paper_block import MAX_WORDS, Vocabulary
+from bot.feedback.vocabulary import MAX_WORDS, Vocabulary
 from storage import feedback_store
 from storage.database import Database
 

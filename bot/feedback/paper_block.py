@@ -13,31 +13,12 @@ as the same channel's `/papers today` does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from bot.feedback.learned_model import LearnedModel, PaperVector
-
-# Words are added as models are parsed and papers scored, never removed: past this many (months of papers and
-# refits), the process starts a new vocabulary and its models number their words again when next used.
-MAX_WORDS = 500_000
-
-
-class Vocabulary:
-    """Word -> number for the words of the models and papers one process scores (kept with its model cache)."""
-
-    def __init__(self) -> None:
-        self._numbers: dict[str, int] = {}
-
-    def __len__(self) -> int:
-        return len(self._numbers)
-
-    def number(self, words: Iterable[str]) -> np.ndarray:
-        """Each word's number, adding the new ones."""
-        numbers = self._numbers
-        return np.array([numbers.setdefault(word, len(numbers)) for word in words], dtype=np.intp)
-
+from bot.feedback.vocabulary import Vocabulary
 
 PaperRow = tuple[np.ndarray, np.ndarray]  # a paper's words: (their numbers, their weights)
 
