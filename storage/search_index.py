@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 Phrase = Sequence[str]
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+_VOWELS = frozenset("aeiouy")  # the English (Snowball) stemmer's
 
 
 def _words(phrase: Phrase) -> list[str]:
@@ -28,7 +29,16 @@ def _sqlite_phrase(phrase: Phrase) -> str | None:
 
 def _pg_phrase(phrase: Phrase) -> str | None:
     words = _words(phrase)
-    return "(" + " <-> ".join(words) + ")" if words else None
+    return "(" + " <-> ".join(_pg_word(w) for w in words) + ")" if words else None
+
+
+def _pg_word(word: str) -> str:
+    """A word for PostgreSQL, with its plural where the English stemmer keeps the plural's s: right after a vowel,
+    or in a word with no vowel ("gpus", "llms", "mdps" stay so), so asking for "gpu" missed papers writing only
+    "GPUs" (SQLite's Porter stemmer drops it). Other words stem alike with or without it."""
+    if word.endswith("s") or not word.isalpha() or not (word[-1] in _VOWELS or not _VOWELS & set(word)):
+        return word
+    return f"({word} | {word}s)"
 
 
 def build_query(dialect: str, any_of: Sequence[Phrase], all_of: Sequence[Sequence[Phrase]] = ()) -> str | None:
@@ -57,15 +67,6 @@ def build_all_words_query(dialect: str, words: Sequence[str]) -> str | None:
     if dialect == "sqlite":
         return " AND ".join(f'"{w}"' for w in cleaned)
     return " & ".join(_pg_word(w) for w in cleaned)
-
-
-def _pg_word(word: str) -> str:
-    """A searched word for PostgreSQL, with its plural when it has no vowel ("llm", "mdp"): the English stemmer
-    keeps the s of such a word ("llms" stays "llms"), so a paper writing only "LLMs" was not found for "LLM"
-    (SQLite's Porter stemmer drops it)."""
-    if word.endswith("s") or any(c in "aeiouy" for c in word) or not word.isalpha():
-        return word
-    return f"({word} | {word}s)"
 
 
 async def candidate_ids(

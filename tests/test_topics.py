@@ -85,6 +85,9 @@ async def test_an_acronym_written_only_in_the_plural_is_found_on_both_databases(
                                      "We study contextual MDPs with function approximation; our bounds for MDPs "
                                      "are tight.", arxiv_id="2603.00011")])
     assert await matched(stored, "MDP") == ["Regret Bounds for Contextual Decision Processes"]
+    async with stored.session() as s:  # "gpus" keeps its s too: a vowel comes right before it
+        await store_papers(s, [paper("Fast Kernels", "Our kernels run on GPUs.", arxiv_id="2603.00013")])
+    assert await matched(stored, "GPU") == ["Fast Kernels"]
     assert "Regret Bounds for Contextual Decision Processes" in await matched(stored, "markov decision process")
 
 
@@ -143,6 +146,8 @@ async def test_search_titles_abstracts_and_filters(stored):
         # an acronym the paper writes only in the plural is found on both databases (PostgreSQL keeps "llms")
         await store_papers(s, [paper("Tool Use for Agents", "We build agents on top of LLMs.", arxiv_id="2603.00012")])
         assert [r.paper.title for r in await search_papers(s, m, "LLM agents")] == ["Tool Use for Agents"]
+        await store_papers(s, [paper("Fast Kernels", "Our kernels run on GPUs.", arxiv_id="2603.00013")])
+        assert [r.paper.title for r in await search_papers(s, m, "GPU kernels")] == ["Fast Kernels"]  # "gpus" too
         assert await search_papers(s, m, "\"unbalanced quote AND OR NOT (") == []
 
 

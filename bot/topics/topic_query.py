@@ -92,7 +92,7 @@ class TopicQuery:
         """Word sequences for the database's full-text engine to retrieve candidates with."""
         unique: dict[tuple[str, ...], None] = {}
         for term in [*self.terms, *self.relaxed, *self.head]:
-            unique.update(dict.fromkeys(_fts_forms(term)))
+            unique[tuple(t.word or t.stem for t in term.tokens)] = None
         return [list(p) for p in unique]
 
     def fts_words(self) -> list[list[str]]:
@@ -107,23 +107,13 @@ class TopicQuery:
     def core_fts_phrases(self) -> list[list[str]]:
         """Only the topic itself and its synonyms: a cheap first pass over a large archive."""
         core = [t for t in self.terms if self.origins.get(t.label) in ("typed", "glossary")]
-        return [list(form) for term in core for form in _fts_forms(term)]
+        return [[t.word or t.stem for t in term.tokens] for term in core]
 
     def fts_concepts(self) -> list[list[list[str]]]:
         """For loose matches: every concept (a list of alternative phrases) must appear somewhere."""
         if len(self.concepts) < 2:
             return []
-        return [[list(form) for alt in concept for form in _fts_forms(alt)] for concept in self.concepts]
-
-
-def _fts_forms(term: Term) -> list[tuple[str, ...]]:
-    """A term's words for the full-text engines, and its plural when it ends in an acronym ("MDPs" for MDP): papers
-    write acronyms in the plural as often as not, the matcher reads "MDPs" as MDP, but PostgreSQL's English
-    stemmer keeps the s of a word without a vowel ("mdps"), so the engine would not even offer such a paper."""
-    words = tuple(t.word or t.stem for t in term.tokens)
-    if term.tokens and term.tokens[-1].exact:  # an acronym, matched as spelled
-        return [words, (*words[:-1], words[-1] + "s")]
-    return [words]
+        return [[[t.word or t.stem for t in alt.tokens] for alt in concept] for concept in self.concepts]
 
 
 def _typed_term(text: str) -> Term | None:
