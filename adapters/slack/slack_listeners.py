@@ -33,7 +33,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack.slack_feedback import JUDGE_ACTION_RE, START_ACTION_RE, on_judge, on_start_topic
+from adapters.slack.slack_feedback import JUDGE_ACTION_RE, START_ACTION_RE, click_context, on_judge, on_start_topic
 from adapters.slack.slack_poster import PERMANENT_ERRORS, Sleep, error_code, retry_handlers
 from adapters.slack.slack_renderer import Block, SlackMessage, parse_action_id, render_message
 from bot.commands.command_core import SORRY, CommandCore, error_reply
@@ -212,30 +212,29 @@ class SlackAdapter:
 
     async def _respond(self, response_url: str, reply: Reply, *, replace_original: bool | None = None) -> None:
         """Answer through `response_url` (works without the bot in the channel; 5 uses in 30 minutes)."""
-        if not response_url:
-            log.warning("no response_url to answer on")
-            return
-        client = AsyncWebhookClient(response_url, retry_handlers=retry_handlers(self._webhook_sleep))
         response_type = "ephemeral" if reply.visibility is Visibility.EPHEMERAL else "in_channel"
+        extra: dict[str, Any] = {} if replace_original is None else {"replace_original": replace_original}
         for chunk in _text_chunks(reply)[:5]:
-            kwargs: dict[str, Any] = {}
-            if replace_original is not None:
-                kwargs["replace_original"] = replace_original
-            result = await client.send(text=chunk.text, blocks=chunk.blocks, response_type=response_type, **kwargs)
-            if result.status_code != 200:
-                log.warning("response_url answered %s", result.status_code)
+            if not await self._send(response_url, text=chunk.text, blocks=chunk.blocks, response_type=response_type,
+                                    **extra):
                 return
 
     async def _replace(self, response_url: str, blocks: list[Block], text: str) -> None:
         """Replace the message a click came from, through the click's `response_url` (an ephemeral message, or
         one sent through a `response_url`, which `chat.update` cannot edit)."""
+        await self._send(response_url, text=text, blocks=blocks, replace_original=True)
+
+    async def _send(self, response_url: str, **fields: Any) -> bool:
+        """One message to a `response_url`; whether Slack took it."""
         if not response_url:
-            log.warning("no response_url to replace the message on")
-            return
+            log.warning("no response_url to answer on")
+            return False
         client = AsyncWebhookClient(response_url, retry_handlers=retry_handlers(self._webhook_sleep))
-        result = await client.send(text=text, blocks=blocks, replace_original=True)
+        result = await client.send(**fields)
         if result.status_code != 200:
             log.warning("response_url answered %s", result.status_code)
+            return False
+        return True
 
     # -- threads -------------------------------------------------------------------------------------------
 
@@ -318,8 +317,7 @@ class SlackAdapter:
         """👍 Relevant / 👎 Not for us (see slack_feedback): the message shows the counts, the clicker a note. A
         double click is two block_actions; the second would withdraw the first, so it is dropped as a repeat."""
         action = (body.get("actions") or [{}])[0]
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
-        keys = _click_keys(body, action, str(channel), JUDGE_CLICK_WINDOW)
+        keys = _click_keys(body, action, click_context(body, context, PLATFORM).channel, JUDGE_CLICK_WINDOW)
         if not all([await self.deduper.first_time(key) for key in keys]):
             await ack()
             log.info("the same judging button clicked again at once; counted once")

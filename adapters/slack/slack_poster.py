@@ -143,10 +143,7 @@ def _method(url: str) -> str:
 
 def _adds_a_message(url: str) -> bool:
     """A posting Web API method, or a `response_url` (every send there is another answer)."""
-    path = urlsplit(url).path
-    if "/api/" not in path:
-        return True
-    return path.rsplit("/", 1)[-1] in _POSTING_METHODS
+    return "/api/" not in urlsplit(url).path or _method(url) in _POSTING_METHODS
 
 
 def retry_handlers(sleep: Sleep = asyncio.sleep, clock: Clock = time.monotonic) -> list[AsyncRetryHandler]:
