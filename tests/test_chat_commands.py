@@ -29,7 +29,7 @@ async def test_today_without_topics_ranks_by_upvotes_and_says_which_day(loaded):
     plain = await bot.core.handle_text(bot.console.context(), "/papers")
     assert plain.message.header == "Papers of Mon Apr 20, 2026"
     await bot.console.say("/papers today 150")  # past the day's end: how many there are, not a grammar lesson
-    assert bot.last().endswith("papers on Mon Apr 20, 2026: there is no page 150.")
+    assert bot.last().endswith("23 papers on Mon Apr 20, 2026: there is no page 150; the last is page 3.")
 
 
 async def test_subscribe_previews_and_today_puts_matches_first_with_why(loaded):

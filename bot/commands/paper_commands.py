@@ -12,7 +12,7 @@ from bot.commands.services import CoreServices
 from bot.digests.digest_composer import by_upvotes, day_label, rank_for_topics
 from bot.errors import UsageError
 from bot.feedback import feedback_service
-from bot.messages import Message, Reply, Visibility
+from bot.messages import Message, Reply, Visibility, plural
 from bot.personal.for_you import for_you
 from bot.summaries.summary_service import paper_text
 from bot.topics.topic_service import search_papers
@@ -62,7 +62,8 @@ async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -
         chosen = [item.paper for item, _ in ranked] + rest
         whys: list[str | None] = [f"{topic}: {item.result.why()}" for item, topic in ranked]
         whys += [None] * len(rest)
-        note = f"{len(ranked)} of {len(papers)} papers match this channel's topics."
+        note = (f"{len(ranked):,} of {plural(len(papers), 'paper')} {'matches' if len(ranked) == 1 else 'match'} "
+                "this channel's topics.")
     else:
         chosen = by_upvotes(papers)
         whys = [None] * len(chosen)
@@ -71,8 +72,9 @@ async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -
     total = len(chosen)
     page, whys = chosen[skip:skip + TODAY_LIMIT], whys[skip:skip + TODAY_LIMIT]
     if not page:
-        return Reply(Message(text=f"{total} papers on {day_label(day)}: there is no page {number}."),
-                     Visibility.EPHEMERAL)
+        last = max(1, -(-total // TODAY_LIMIT))
+        return Reply(Message(text=f"{plural(total, 'paper')} on {day_label(day)}: there is no page {number:,}; "
+                                  f"the last is page {last}."), Visibility.EPHEMERAL)
     header = f"Papers of {day_label(day)}" + (f" ({skip + 1}–{skip + len(page)})" if skip else "")
     context = [note]
     if (left := total - skip - len(page)) > 0:
