@@ -150,6 +150,27 @@ async def test_digest_settings_and_preview(loaded):
     assert "Daily digest is on: 08:30 Europe/Paris (weekdays)." in bot.last()
 
 
+async def test_digest_days_and_zones_are_taken_as_people_write_them(loaded):
+    """The confirmation says "(weekdays)" and "(every day)": repeating those back, a phone's en dash, full day
+    names and a zone typed in lower case all set the digest; a fixed offset is refused with what to use instead
+    (it would post an hour off for half the year), and the refusal changes nothing."""
+    bot = make_bot(loaded)
+    for typed, confirmed in (("09:00 UTC weekends", "09:00 UTC (weekends)"),
+                             ("09:00 utc every day", "09:00 UTC (every day)"),
+                             ("08:30 europe/paris Mon–Fri", "08:30 Europe/Paris (weekdays)"),
+                             ("07:00 weekdays America/New_York", "07:00 America/New_York (weekdays)"),
+                             ("07:15 UTC tuesday,thurs", "07:15 UTC (tuesday,thurs)")):
+        await bot.console.say(f"/papers digest {typed}")
+        assert bot.last() == f"Daily digest for this channel at {confirmed}.", typed
+    for offset in ("UTC+2", "+05:30", "GMT-4"):
+        await bot.console.say(f"/papers digest 06:00 {offset}")
+        assert f"'{offset}' is a fixed offset; use your region's zone name" in bot.last()
+    await bot.console.say("/papers digest 06:00 UTC someday")
+    assert "Usage: /papers digest" in bot.last()
+    await bot.console.say("/papers digest")
+    assert "Daily digest is on: 07:15 UTC (tuesday,thurs)." in bot.last()
+
+
 async def test_a_later_page_numbers_papers_as_the_days_list_and_replies_follow_its_numbers(loaded):
     """`/papers today 2` shows the day's 11th to 20th papers numbered 11 to 20 (as its header and the first
     page's "13 more" say), and "summarize 12" in its thread is the paper shown as 12, not a refusal. Numbers

@@ -92,6 +92,10 @@ def test_schedule_rules():
     assert parse_days("mon-fri") == frozenset(range(5)) and parse_days("sat-mon") == frozenset({5, 6, 0})
     with pytest.raises(UsageError):
         parse_days("funday")
+    # as the confirmations and phones write them: each is the same days as its short form
+    for written, short in (("weekdays", "mon-fri"), ("Weekends", "sat-sun"), ("daily", "mon-sun"),
+                           ("Monday–Friday", "mon-fri"), ("tues,thurs", "tue,thu"), ("fri—mon", "fri-mon")):
+        assert parse_days(written) == parse_days(short), written
     grace = timedelta(hours=6)
     assert due_day(at(DAY1, 5, 59), "08:00", "Europe/Paris", "mon-fri", grace) is None  # 07:59 in Paris
     assert due_day(at(DAY1, 6, 0), "08:00", "Europe/Paris", "mon-fri", grace) == DAY1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.clock import load_timezone
 from bot.commands.command_hints import command_hint
 from bot.commands.command_input import parse_time
@@ -11,14 +9,12 @@ from bot.commands.context import ChatContext
 from bot.commands.paper_commands import channel_timezone
 from bot.commands.services import CoreServices
 from bot.digests.digest_composer import plan_digest, render_digest
-from bot.digests.schedule import parse_days
+from bot.digests.schedule import canonical_days, looks_like_days, parse_days
 from bot.errors import UsageError
 from bot.messages import Message, Reply, Visibility
 from storage.destination_models import Destination
 from storage.destination_store import ensure_destination, get_destination, touch
 from storage.paper_store import latest_day
-
-_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def usage(platform: str) -> str:
@@ -63,6 +59,7 @@ def parse_schedule(words: list[str], usage: str, platform: str, *,
     """`HH:MM [DAYS] [TIMEZONE]` (days and zone in either order): (time, days or None, zone or None). The one
     grammar of a digest time, a channel's or a person's; `usage` is the line shown when the words do not fit,
     and a bad time is answered with an example in the `platform`'s spelling of the command."""
+    words = _joined_every_day(words)
     if len(words) > 3:
         raise UsageError(usage)
     at = parse_time(words[0], lambda setting: command_hint(platform, "papers", "digest", value=setting,
@@ -70,14 +67,25 @@ def parse_schedule(words: list[str], usage: str, platform: str, *,
     timezone = None
     days = None
     for word in words[1:]:
-        if days is None and re.fullmatch(r"[a-zA-Z,\-]+", word) and word[:3].lower() in _DAY_NAMES:
+        if days is None and looks_like_days(word):
             parse_days(word)  # a clear error for "mon-funday"
-            days = word.lower()
+            days = canonical_days(word)
         elif timezone is None:
             timezone = str(load_timezone(word))
         else:
             raise UsageError(usage)
     return at, days, timezone
+
+
+def _joined_every_day(words: list[str]) -> list[str]:
+    """"every day", as the confirmation says it, as one word."""
+    joined: list[str] = []
+    for word in words:
+        if word.lower() == "day" and joined and joined[-1].lower() == "every":
+            joined[-1] = "everyday"
+        else:
+            joined.append(word)
+    return joined
 
 
 def set_schedule(destination: Destination, at: str | None, days: str | None, timezone: str | None,
@@ -97,7 +105,7 @@ def set_schedule(destination: Destination, at: str | None, days: str | None, tim
 
 def days_label(spec: str) -> str:
     """A digest's days as its confirmations say them ("weekdays" for mon-fri), a channel's or a person's."""
-    return {"mon-fri": "weekdays", "mon-sun": "every day"}.get(spec, spec)
+    return {"mon-fri": "weekdays", "mon-sun": "every day", "sat-sun": "weekends"}.get(spec, spec)
 
 
 async def _describe(services: CoreServices, ctx: ChatContext) -> Reply:

@@ -6,33 +6,61 @@ without a scheduler or a clock that moves.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 
 from bot.clock import load_timezone
 from bot.errors import UsageError
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# The words the confirmations themselves use ("at 09:00 UTC (weekdays)"), so repeating one back works.
+ALIASES = {"weekdays": "mon-fri", "weekday": "mon-fri", "weekends": "sat-sun", "weekend": "sat-sun",
+           "daily": "mon-sun", "everyday": "mon-sun", "every-day": "mon-sun"}
+
+
+def _day(word: str) -> int | None:
+    """A day as people write it: "mon", "Monday", "tues", "thurs" (a prefix of its name, three letters or more)."""
+    if len(word) >= 3:
+        for number, name in enumerate(_FULL):
+            if name.startswith(word):
+                return number
+    return None
+
+
+def canonical_days(spec: str) -> str:
+    """The spelling a digest's days are stored in: lower case, ASCII hyphens (phones turn "-" into "–"), the
+    aliases spelled out ("weekdays" → "mon-fri")."""
+    cleaned = spec.strip().lower().replace("–", "-").replace("—", "-").replace(" ", "")
+    return ALIASES.get(cleaned, cleaned)
 
 
 def parse_days(spec: str) -> frozenset[int]:
-    """"mon-fri", "mon-sun", "mon,wed,fri", "sat-sun" → weekday numbers (Monday is 0)."""
+    """"mon-fri", "mon-sun", "mon,wed,fri", "sat-sun", "weekdays", "Monday–Friday" → weekday numbers (Monday 0)."""
     found: set[int] = set()
-    for part in spec.lower().replace(" ", "").split(","):
+    for part in canonical_days(spec).split(","):
         if not part:
             continue
         if "-" in part:
             first, _, last = part.partition("-")
-            if first not in _DAYS or last not in _DAYS:
-                raise UsageError(f"unknown days {spec[:30]!r}; use e.g. mon-fri or mon,wed,fri")
-            a, b = _DAYS.index(first), _DAYS.index(last)
+            a, b = _day(first), _day(last)
+            if a is None or b is None:
+                raise UsageError(f"unknown days {spec[:30]!r}; use e.g. mon-fri, weekends or mon,wed,fri")
             found.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
-        elif part in _DAYS:
-            found.add(_DAYS.index(part))
+        elif (number := _day(part)) is not None:
+            found.add(number)
         else:
-            raise UsageError(f"unknown days {spec[:30]!r}; use e.g. mon-fri or mon,wed,fri")
+            raise UsageError(f"unknown days {spec[:30]!r}; use e.g. mon-fri, weekends or mon,wed,fri")
     if not found:
         raise UsageError("no days given; use e.g. mon-fri")
     return frozenset(found)
+
+
+def looks_like_days(word: str) -> bool:
+    """Whether a word of a digest command means days (checked by `parse_days`) rather than a timezone."""
+    cleaned = canonical_days(word)
+    return cleaned in ALIASES.values() or (re.fullmatch(r"[a-z,\-]+", cleaned) is not None
+                                           and _day(cleaned[:3]) is not None)
 
 
 def scheduled_at(day: date, at: str, timezone: str) -> datetime:
