@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.destination import Destination as DestinationValue
 from bot.destination import destination_key
 from storage.destination_models import Destination, PostedMessage
+from storage.savepoints import savepoint
 
 
 def as_value(row: Destination) -> DestinationValue:
@@ -35,7 +36,7 @@ async def ensure_destination(
             found.name = name
         return found
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             row = Destination(key=key, platform=platform, workspace=workspace, channel=channel, name=name,
                               digest_time="09:00", digest_enabled=True, digest_days="mon-fri")
             session.add(row)
@@ -68,7 +69,7 @@ async def record_posted(
     digest_day: date | None = None,
 ) -> None:
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             session.add(PostedMessage(destination_key=destination, message_ref=message_ref, thread_ref=thread_ref,
                                       kind=kind, paper_ids=list(paper_ids), digest_day=digest_day))
     except IntegrityError:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.feedback_models import NO_TOPIC, FeedbackModel, ModelChange, ModelGeneration, PaperJudgement, new_stamp
 from storage.models import Paper
+from storage.savepoints import savepoint
 
 __all__ = ["NO_TOPIC", "TopicFeedback", "Votes", "delete_judgements", "judgements", "load_model", "load_models",
            "model_changes", "model_scopes", "model_stamps", "models_by_id",
@@ -47,7 +48,7 @@ async def record_judgement(session: AsyncSession, scope: str, topic_key: str, to
         await session.execute(update(PaperJudgement).where(*where).values(relevant=relevant, judged_at=func.now()))
         return previous
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             session.add(PaperJudgement(scope=scope, topic_key=topic_key, topic=topic, paper_id=paper_id,
                                        user_id=user, relevant=relevant))
     except IntegrityError:  # the same person's other click landed first: this, the later one, wins
@@ -108,7 +109,7 @@ async def save_model(session: AsyncSession, scope: str, topic_key: str, topic: s
             model=model, judgements=judged, topic=topic, stamp=new_stamp(), updated_at=func.now()))
         return
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             session.add(FeedbackModel(scope=scope, topic_key=topic_key, topic=topic, judgements=judged, model=model))
     except IntegrityError:  # refit at the same moment by another replica: the later fit wins
         await session.execute(update(FeedbackModel).where(*where).values(model=model, judgements=judged,

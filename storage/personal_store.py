@@ -12,6 +12,7 @@ from bot.destination import personal_key
 from storage.destination_models import Destination, PostedMessage
 from storage.destination_store import get_destination
 from storage.personal_models import MentionOptIn
+from storage.savepoints import savepoint
 from storage.subscription_models import Subscription
 
 
@@ -23,7 +24,7 @@ async def ensure_personal_destination(session: AsyncSession, platform: str, work
     if found is not None:
         return found
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             row = Destination(key=key, platform=platform, workspace=workspace, channel=f"@{user}", user_id=user,
                               name=f"@{user}", digest_time="09:00", digest_enabled=False, digest_days="mon-fri")
             session.add(row)
@@ -43,7 +44,7 @@ async def set_mention(session: AsyncSession, destination_key: str, platform: str
         if found is not None:
             return False
         try:
-            async with session.begin_nested():
+            async with savepoint(session):
                 session.add(MentionOptIn(destination_key=destination_key, platform=platform, workspace=workspace,
                                          user_id=user))
         except IntegrityError:

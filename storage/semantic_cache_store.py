@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
+from storage.savepoints import savepoint
 
 
 class SemanticCacheEntry(Base):
@@ -40,7 +41,7 @@ async def get_many(session: AsyncSession, kind: str, model: str, keys: Sequence[
 async def put(session: AsyncSession, kind: str, model: str, key: str, payload: Any) -> None:
     """Insert once; a concurrent writer that got there first wins and its value stands."""
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             session.add(SemanticCacheEntry(kind=kind, key=key, model=model, payload=payload))
     except IntegrityError:
         pass

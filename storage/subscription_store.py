@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UsageError
 from bot.scope import Scope
+from storage.savepoints import savepoint
 from storage.subscription_models import Subscription
 
 
@@ -36,7 +37,7 @@ async def add_subscription(session: AsyncSession, scope: Scope, topic: str, key:
         raise UsageError(f"this {'list' if scope.is_personal else 'channel'} already follows "
                          f"{limit} topics; unsubscribe from one first")
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             session.add(Subscription(
                 scope=scope.key, platform=scope.platform, workspace=scope.workspace, channel=scope.channel,
                 user_id=scope.user, topic=topic, topic_key=key, created_by=by,
