@@ -48,6 +48,45 @@ async def test_subscribe_previews_and_today_puts_matches_first_with_why(loaded):
     assert "of 23 papers match this channel's topics" in today
 
 
+async def test_a_list_of_topics_is_followed_as_that_many_topics_all_or_none(loaded):
+    """"/subscribe RLHF, agents; diffusion" follows three topics (as one topic it would match nothing, and
+    /subscriptions, which separates topics with commas, could not show it apart). A bad part, or the topic limit
+    reached halfway through a list, stores none of it; "/unsubscribe a, b" removes each."""
+    bot = make_bot(loaded)
+    await bot.console.say("/subscribe diffusion")
+    await bot.console.say("/subscribe RLHF, agents; diffusion, rlhf")
+    reply = bot.last()
+    assert reply.startswith("Subscribed this channel to “RLHF”, “agents”.")
+    assert "• “RLHF”: " in reply and "stored papers, e.g. " in reply and "Already followed: “diffusion”." in reply
+    await bot.console.say("/subscribe world models, the")  # "the" alone is no topic: "world models" waits too
+    assert "'the' has no words to match papers with" in bot.last()
+    await bot.console.say("/subscriptions")
+    assert "This channel follows: diffusion, RLHF, agents\n" in bot.last()
+    for n in range(5):  # up to 49 of the 50 a channel may follow
+        await bot.console.say("/subscribe " + ", ".join(f"topic{n}x{m}" for m in range(10 if n < 4 else 6)))
+    await bot.console.say("/subscribe vision transformers, speculative decoding")  # the 50th and the 51st
+    assert "already follows 50 topics" in bot.last()
+    await bot.console.say("/subscriptions")
+    assert "vision transformers" not in bot.last() and "topic4x5" in bot.last()
+    await bot.console.say("/subscribe " + ",".join(["x"] * 11))
+    assert "follow at most 10 at once" in bot.last()
+    await bot.console.say("/unsubscribe agents, world models")
+    assert bot.last() == "Unsubscribed this channel from “agents”. It did not follow “world models”."
+    await bot.console.say("/subscriptions")
+    assert "agents" not in bot.last() and "RLHF" in bot.last()
+
+
+async def test_a_topic_stored_with_a_comma_is_still_removed_as_it_is_shown(db):
+    """Before lists were split, "/subscribe vision, language" stored one topic; /unsubscribe with the same words
+    removes it, not two topics it never had."""
+    bot = make_bot(db)
+    async with db.session() as s:
+        shown, key = clean_topic("vision, language")
+        await add_subscription(s, bot.console.context().channel_scope, shown, key, limit=50)
+    await bot.console.say("/unsubscribe vision, language")
+    assert bot.last() == "Unsubscribed this channel from “vision, language”."
+
+
 async def test_personal_subscriptions_and_listing(loaded):
     bot = make_bot(loaded)
     await bot.console.say("/subscribe --me knowledge distillation")

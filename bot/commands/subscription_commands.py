@@ -7,7 +7,7 @@ from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
 from bot.messages import Message, Reply, Visibility, plural
 from bot.personal.personal_commands import status_lines
-from bot.topics.subscriptions import clean_new_topic, clean_topic, subscribe, unsubscribe
+from bot.topics.subscriptions import clean_new_topic, clean_topic, split_topics, subscribe, unsubscribe
 from bot.topics.topic_service import match_topic
 from storage.destination_store import ensure_destination
 from storage.subscription_store import list_topics
@@ -29,33 +29,70 @@ async def _preview(services: CoreServices, topic: str) -> list[str]:
 
 
 async def do_subscribe(services: CoreServices, ctx: ChatContext, raw: str, *, personal: bool) -> Reply:
-    clean_new_topic(raw)  # refuse bad topics before touching anything
+    topics = split_topics(raw)  # refuses bad topics (all of a list) before touching anything
+    if len(topics) == 1:
+        clean_new_topic(topics[0])
     scope = ctx.personal_scope if personal else ctx.channel_scope
     async with services.db.session() as session:
         if not personal:
             await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name)
-        outcome = await subscribe(session, scope, raw, by=ctx.user)
+        # one transaction: past the topic limit halfway through a list, none of it is stored
+        outcomes = [await subscribe(session, scope, topic, by=ctx.user) for topic in topics]
     where = "your personal list" if personal else "this channel"
-    if not outcome.added:
-        return Reply(Message(text=f"Already following “{outcome.topic}” in {where}."), Visibility.EPHEMERAL)
-    preview = await _preview(services, outcome.topic)
     visibility = Visibility.EPHEMERAL if personal else Visibility.CHANNEL
-    return Reply(Message(text=f"Subscribed {where} to “{outcome.topic}”.", body="\n".join(preview)), visibility)
+    added = [o.topic for o in outcomes if o.added]
+    already = [o.topic for o in outcomes if not o.added]
+    if not added:
+        return Reply(Message(text=f"Already following {_quoted(already)} in {where}."), Visibility.EPHEMERAL)
+    if len(outcomes) == 1:
+        preview = await _preview(services, added[0])
+        return Reply(Message(text=f"Subscribed {where} to “{added[0]}”.", body="\n".join(preview)), visibility)
+    lines = [await _preview_line(services, topic) for topic in added]
+    if already:
+        lines.append(f"Already followed: {_quoted(already)}.")
+    return Reply(Message(text=f"Subscribed {where} to {_quoted(added)}.", body="\n".join(lines)), visibility)
+
+
+async def _preview_line(services: CoreServices, topic: str) -> str:
+    """One topic of a list, in a line: how many stored papers it matches and its best one."""
+    async with services.db.session() as session:
+        ranked = await match_topic(session, services.matcher, topic, limit=PREVIEW_SCAN, matched_only=True,
+                                   semantic=services.semantic)
+    if not ranked:
+        return f"• “{topic}”: no stored paper matches it yet"
+    count = f"{len(ranked)}+ stored papers" if len(ranked) >= PREVIEW_SCAN else plural(len(ranked), "stored paper")
+    return f"• “{topic}”: {count}, e.g. {ranked[0].paper.title}"
+
+
+def _quoted(topics: list[str]) -> str:
+    return ", ".join(f"“{t}”" for t in topics)
 
 
 async def do_unsubscribe(services: CoreServices, ctx: ChatContext, raw: str, *, personal: bool) -> Reply:
     scope = ctx.personal_scope if personal else ctx.channel_scope
-    async with services.db.session() as session:
-        removed = await unsubscribe(session, scope, raw)
-        remaining = await list_topics(session, scope)
     where = "your personal list" if personal else "this channel"
-    if removed is None:
-        shown, _ = clean_topic(raw)
-        known = ", ".join(remaining) if remaining else "nothing yet"
-        return Reply(Message(text=f"{where.capitalize()} does not follow “{shown}” (it follows: {known})."),
-                     Visibility.EPHEMERAL)
-    return Reply(Message(text=f"Unsubscribed {where} from “{removed}”."),
-                 Visibility.EPHEMERAL if personal else Visibility.CHANNEL)
+    visibility = Visibility.EPHEMERAL if personal else Visibility.CHANNEL
+    async with services.db.session() as session:
+        removed = await unsubscribe(session, scope, raw)  # first as a whole: a topic stored with a comma in it
+        listed = [] if removed is not None else split_topics(raw, clean_topic)
+        gone: list[str] = []
+        missing: list[str] = []
+        if len(listed) > 1:
+            for topic in listed:
+                if (found := await unsubscribe(session, scope, topic)) is not None:
+                    gone.append(found)
+                else:
+                    missing.append(topic)
+        remaining = await list_topics(session, scope)
+    if removed is not None:
+        return Reply(Message(text=f"Unsubscribed {where} from “{removed}”."), visibility)
+    if gone:
+        text = f"Unsubscribed {where} from {_quoted(gone)}."
+        return Reply(Message(text=text + (f" It did not follow {_quoted(missing)}." if missing else "")), visibility)
+    shown = _quoted(missing) if missing else f"“{clean_topic(raw)[0]}”"
+    known = ", ".join(remaining) if remaining else "nothing yet"
+    return Reply(Message(text=f"{where.capitalize()} does not follow {shown} (it follows: {known})."),
+                 Visibility.EPHEMERAL)
 
 
 async def do_list(services: CoreServices, ctx: ChatContext) -> Reply:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,8 +18,11 @@ from storage.subscription_store import SubscribeOutcome
 
 MAX_TOPICS_PER_SCOPE = 50
 MAX_TOPIC_CHARS = 100
+MAX_TOPICS_AT_ONCE = 10
+_LIST_SEPARATORS = re.compile(r"[,;、，；]")
 
-__all__ = ["MAX_TOPICS_PER_SCOPE", "Scope", "clean_new_topic", "clean_topic", "subscribe", "unsubscribe"]
+__all__ = ["MAX_TOPICS_PER_SCOPE", "Scope", "clean_new_topic", "clean_topic", "split_topics", "subscribe",
+           "unsubscribe"]
 
 
 def clean_topic(raw: str) -> tuple[str, str]:
@@ -50,6 +55,24 @@ def clean_new_topic(raw: str) -> tuple[str, str]:
     if all(w.lower() in STOPWORDS and not looks_like_acronym(w) for w in tokenize(shown)):
         raise UsageError(f"{shown[:40]!r} has no words to match papers with, only common ones like “the”")
     return shown, key
+
+
+def split_topics(raw: str, clean: Callable[[str], tuple[str, str]] = clean_new_topic) -> list[str]:
+    """"diffusion, RLHF; agents" is three topics, as people list them (one topic "diffusion, RLHF, agents" would
+    match nothing, and `/subscriptions`, which lists topics with commas, could not show it apart). Each part is
+    cleaned and checked before anything is stored; the same topic twice counts once."""
+    if len(raw) > 4 * MAX_TOPIC_CHARS * MAX_TOPICS_AT_ONCE:
+        raise UsageError(f"that is too long ({len(raw):,} characters) for a topic or a list of topics")
+    parts = [part for part in _LIST_SEPARATORS.split(raw) if part.strip()]
+    if len(parts) <= 1:
+        return [raw]
+    if len(parts) > MAX_TOPICS_AT_ONCE:
+        raise UsageError(f"that is {len(parts)} topics; follow at most {MAX_TOPICS_AT_ONCE} at once")
+    by_key: dict[str, str] = {}
+    for part in parts:
+        shown, key = clean(part)
+        by_key.setdefault(key, shown)
+    return list(by_key.values())
 
 
 async def subscribe(session: AsyncSession, scope: Scope, raw_topic: str, by: str | None = None) -> SubscribeOutcome:
