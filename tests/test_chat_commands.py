@@ -156,6 +156,29 @@ async def test_thread_replies_refer_to_the_stored_order_even_after_a_restart(loa
     assert "no answer" in restarted.last()
 
 
+async def test_a_question_naming_its_paper_in_passing_is_answered_about_that_paper(loaded):
+    """People ask "what dataset does 2 use?", not "2: what dataset…": a paper named once in the question is the
+    one asked about; a quantity ("with 2 GPUs") or two papers ("compare 2 and 3?") still asks which one. "why 3"
+    says why the paper was listed; "@paperboy help" says what the thread takes, instead of "Which one?"."""
+    bot = make_bot(loaded)
+    await bot.console.say("/subscribe reinforcement learning")
+    await bot.console.say("/papers today")
+    listing = bot.last()
+    titles = {n: listing.split(f"\n {n}. ")[1].split("\n")[0].split("  ▲")[0] for n in (2, 3)}
+    for question, paper in (("what dataset does 2 use?", 2), ("@paperboy code for #3?", 3),
+                            ("is paper 2 open source?", 2)):
+        await bot.console.say(question, thread=1)
+        answer = bot.last()
+        assert "Which one?" not in answer and f"From the title and abstract of “{titles[paper]}”" in answer, question
+    for question in ("what dataset with 2 GPUs?", "compare 2 and 3?"):
+        await bot.console.say(question, thread=1)
+        assert "Which one? Reply with a number from 1 to 10" in bot.last(), question
+    await bot.console.say("why 3", thread=1)
+    assert "reinforcement learning: " in bot.last() and ("✓" in bot.last() or "✗" in bot.last())
+    await bot.console.say("@paperboy help", thread=1)
+    assert "Reply here with “summarize 2”" in bot.last() and "“why 2”" in bot.last()
+
+
 async def test_thread_on_a_single_paper_understands_summary_please(loaded):
     bot = make_bot(loaded)
     await bot.console.say("/papers show #5")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from bot.commands import paper_commands
 from bot.commands.command_hints import thread_reply_hint
 from bot.commands.command_input import pick_listed, sanitize
 from bot.commands.context import ChatContext
@@ -31,6 +32,14 @@ _REQUEST_RE = re.compile(
 )
 _NUMBERED_QUESTION_RE = re.compile(r"^(?:#|paper\s+|no\.?\s*)?(?P<number>\d{1,6})\s*[:.)\-]\s*(?P<q>.+)$",
                                    re.IGNORECASE)
+_WHY_RE = re.compile(r"^why\s+(?:(?:paper|no\.?|number|#)\s*)?(?P<number>\d+)\s*[?.!]*$", re.IGNORECASE)
+_HELP_RE = re.compile(r"^(?:help|commands|what can you do)\s*[?.!]*$", re.IGNORECASE)
+# A paper named inside a question: "what dataset does paper 2 use?", "code for #3?", "is 2 open source?"
+_NAMED_RE = re.compile(r"(?:\bpaper|#|\bno\.|\bnumber)\s*(\d{1,6})\b", re.IGNORECASE)
+_BARE_RE = re.compile(r"(?<![\w.,#$€£/-])(\d{1,6})(?![\w%/-]|[.,:]\d)")
+_ASKING_VERBS = frozenset("does do did is was are has have can could".split())
+_PREPOSITIONS = frozenset("in for of about from on behind than vs".split())
+_CONJUNCTIONS = frozenset("and or vs versus".split())
 
 
 def strip_mentions(text: str) -> str:
@@ -55,6 +64,8 @@ def is_unaddressed_command(raw: str) -> bool:
     if is_thread_request(raw):
         return True
     text = strip_mentions(sanitize(raw))
+    if _WHY_RE.match(text):
+        return True
     judged = feedback_commands.JUDGE_RE.match(text) or feedback_commands.LIKE_RE.match(text)
     return judged is not None and judged.group("number") is not None
 
@@ -94,15 +105,53 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
         verb = request.group("verb").lower().replace(" ", "")
         kind = SummaryKind.TLDR if verb.startswith("tl") else SummaryKind.SUMMARY
         return await _summarize(services, picked, kind)
+    if (why := _WHY_RE.match(text)) and not ctx.direct:
+        picked = pick_listed(ids, why.group("number"), thread_reply_hint(ctx.platform, "why 2"))
+        if isinstance(picked, str):
+            return Reply(Message(text=picked), in_thread=True)
+        return replace(await paper_commands.why(services, ctx, f"#{picked}"), in_thread=True)
     if not (ctx.mentioned or text.endswith("?")):
         return None
+    if _HELP_RE.match(text):
+        return Reply(Message(text=thread_help(ctx)), in_thread=True)
     numbered = _NUMBERED_QUESTION_RE.match(text)
     question = numbered.group("q") if numbered else text
-    picked = pick_listed(ids, numbered.group("number") if numbered else None,
-                         thread_reply_hint(ctx.platform, "2: your question"))
+    number = numbered.group("number") if numbered else named_in_question(text, len(ids))
+    picked = pick_listed(ids, number, thread_reply_hint(ctx.platform, "2: your question"))
     if isinstance(picked, str):
         return Reply(Message(text=picked), in_thread=True)
     return await _answer(services, picked, question[:MAX_QUESTION_CHARS])
+
+
+def named_in_question(text: str, listed: int) -> str | None:
+    """The number of the listed paper a question names in passing, if it names exactly one: "paper 2", "#2", or a
+    bare number where a paper is meant ("does 2 use…", "code for 2?"), not a quantity ("with 2 GPUs", "in 3
+    steps", "3.5", "7B"). None asks the person which one, as before."""
+    named = set(_NAMED_RE.findall(text))
+    for match in _BARE_RE.finditer(text):
+        before = text[:match.start()].split()
+        previous = before[-1].lower() if before else ""
+        following = re.match(r"[A-Za-z]+", text[match.end():].lstrip())
+        word = following.group().lower() if following else ""
+        if (not word or word in _CONJUNCTIONS or previous in _ASKING_VERBS
+                or (previous in _PREPOSITIONS and not word.endswith("s"))):
+            named.add(match.group(1))  # a second paper named ("compare 2 and 3?") makes it ambiguous
+    numbers = {int(n) for n in named}
+    return str(numbers.pop()) if len(numbers) == 1 and 1 <= min(numbers, default=0) <= listed else None
+
+
+def thread_help(ctx: ChatContext) -> str:
+    """What a reply under a listing can ask, as the person's platform has them type it."""
+    def hint(example: str) -> str:
+        return thread_reply_hint(ctx.platform, example)
+
+    whose = "your" if ctx.direct else "this channel's"
+    text = (f"Reply here with {hint('summarize 2')} (or {hint('tl;dr 2')}) for a paper's summary, "
+            f"{hint('2: your question')} to ask about one, {hint('more 2')} or {hint('less 2')} to teach "
+            f"{whose} topics what is relevant")
+    if not ctx.direct:
+        text += f", {hint('why 2')} for why it was listed, {hint('like 2')} to start a topic like it"
+    return text + "."
 
 
 async def _summarize(services: CoreServices, paper_id: int, kind: SummaryKind) -> Reply:
