@@ -3,6 +3,8 @@ reset, /subscribe like — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.papers import ParsedPaper
@@ -125,3 +127,38 @@ async def test_subscribe_like_counts_a_paper_named_twice_once(loaded):
     topic = reply.split("“", 1)[1].split("”", 1)[0]
     await bot.console.say("/papers feedback")
     assert f"• {topic}: 👍 1 · 👎 0" in bot.last()
+
+
+async def test_why_says_what_the_channels_lists_decide_when_its_judgements_moved_the_line(loaded):
+    """A channel that marked papers mentioning reinforcement learning once in passing "not for us" (and those about
+    it relevant) no longer gets such papers listed; `/papers why` must say so too ("✗ … left out: …"), not
+    contradict the list with the plain matcher's "✓"."""
+    from sqlalchemy import select
+
+    from bot.feedback import feedback_service
+    from storage.models import Paper
+
+    bot = make_bot(loaded, channel="rl")
+    await bot.console.say("/subscribe reinforcement learning")
+    await bot.console.say("/papers today")
+    assert "Beyond Variance: Prompt-Efficient RLVR" in bot.last()  # one passing mention: listed plainly
+    passing = ("CURE: Critical-Token-Guided", "Understanding the Performance Gap in Preference Learning",
+               "Extended Inductive Reasoning for Personalized")
+    about = ("Asymptotics of Language Model Alignment", "The Importance of Online Data",
+             "Metis-SPECS: Decoupling Multimodal Learning")
+    async with loaded.session() as s:
+        papers = list((await s.execute(select(Paper))).scalars())
+    scope = bot.console.context().channel_scope
+    for starts, relevant in [(t, False) for t in passing] + [(t, True) for t in about]:
+        (paper,) = [p for p in papers if p.title.startswith(starts)]
+        async with loaded.session() as s:
+            await feedback_service.judge(s, bot.core.services.matcher, scope, "reinforcement learning", paper,
+                                         "ada", relevant)
+    await bot.console.say("/papers today")
+    items = re.split(r"\n\s*\d+\. ", bot.last())
+    (item,) = [i for i in items if i.startswith("Beyond Variance: Prompt-Efficient RLVR")]
+    assert "why: reinforcement learning" not in item  # listed after the matches, for its upvotes only
+    (beyond,) = [p for p in papers if p.title.startswith("Beyond Variance: Prompt-Efficient RLVR")]
+    await bot.console.say(f"/papers why #{beyond.id}")
+    why = bot.last()
+    assert "✗ reinforcement learning: " in why and "left out: this channel marked papers" in why

@@ -150,13 +150,13 @@ async def why(services: CoreServices, ctx: ChatContext, ref: str) -> Reply:
     paper = await _find(services, ref)
     async with services.db.session() as session:
         topics = await list_topics(session, ctx.channel_scope)
+        explained = await feedback_service.explain_for(session, services.matcher, ctx.channel_scope, topics, paper)
     if not topics:
         follow = command_hint(ctx.platform, "subscribe", value="TOPIC")
         return Reply(Message(text=f"This channel follows no topics yet, so nothing matches it. Try {follow}."),
                      Visibility.EPHEMERAL)
     lines = []
-    for topic in topics:
-        result = services.matcher.explain(topic, paper)
+    for topic, result in explained:
         mark = "✓" if result.matched else "✗"
         lines.append(f"{mark} {topic}: {result.why()}")
     return Reply(Message(header=f"Why: {paper.title}", body="\n".join(lines)), Visibility.EPHEMERAL)

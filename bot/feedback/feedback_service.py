@@ -19,7 +19,7 @@ from bot.feedback.feedback_ranking import LearnedRanking
 from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, spellings
 from bot.feedback.model_cache import ModelCache
 from bot.scope import Scope
-from bot.topics.matcher import match_paper
+from bot.topics.matcher import MatchResult, match_paper
 from bot.topics.subscriptions import clean_topic
 from bot.topics.topic_service import RankedPaper, SemanticReranker, TopicMatcher, match_topic
 from storage import feedback_store
@@ -139,6 +139,22 @@ async def match_topic_for(session: AsyncSession, matcher: TopicMatcher, scope: S
     ranked = await match_topic(session, matcher, topic, since=since, until=until, limit=None, semantic=semantic)
     adjusted = LearnedRanking(matcher).adjust(model, ranked)
     return adjusted[:limit] if limit is not None else adjusted
+
+
+async def explain_for(session: AsyncSession, matcher: TopicMatcher, scope: Scope, topics: Sequence[str],
+                      paper: Paper) -> list[tuple[str, MatchResult]]:
+    """Why a paper matches each of a scope's topics, decided as the scope's lists decide it: a learned bar that
+    listed (or left out) the paper says so here too, instead of the plain matcher's verdict contradicting the list."""
+    models = await models_for(session, [scope.key])
+    ranking = LearnedRanking(matcher)
+    explained = []
+    for topic in topics:
+        result = matcher.explain(topic, paper)
+        model = models.get((scope.key, _topic_key(topic)))
+        if model is not None and model.judgements:
+            result = model.adjust(result, ranking.vector(paper))
+        explained.append((topic, result))
+    return explained
 
 
 DayMatch = Callable[[Sequence[str], Sequence[Paper]], dict[str, list[RankedPaper]]]
