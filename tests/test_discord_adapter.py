@@ -676,3 +676,131 @@ def test_discord_sync_clear_from_the_command_line(tmp_path):
     assert second.path == f"{fd.API}/applications/{fd.APP_ID}/guilds/{fd.GUILD_ID}/commands" and second.json() == []
     assert refused.code == 2 and refused.err.strip().splitlines() == [
         "error: Discord refused the token (is it the bot token from the Bot page?)"]
+
+
+# -- where a channel digest can go: not a forum, and only where the bot may post embeds ----------------------
+
+FORUM_ID = 920000000000000009
+POST_ID = 920000000000000010  # a post in the forum: a thread a member opened
+FORUM_KEY = f"discord:{fd.GUILD_ID}:{FORUM_ID}"
+CHANNEL_KEY = f"discord:{fd.GUILD_ID}:{fd.CHANNEL_ID}"
+
+
+def setting(value: str, name: str = "setting", *, personal: bool = False) -> list[dict[str, Any]]:
+    options: list[dict[str, Any]] = [{"type": 3, "name": name, "value": value}]
+    return options + ([{"type": 5, "name": "personal", "value": True}] if personal else [])
+
+
+class Asker:
+    """A moderator (Manage Channels) running commands through the gateway, one after the other."""
+
+    def __init__(self, api: FakeDiscord, gateway: fd.FakeGateway, channel: dict[str, Any] | None = None) -> None:
+        self.api, self.gateway, self.channel = api, gateway, channel
+        self._ids = iter(range(940000000000000700, 940000000000000800))
+
+    async def run(self, name: str, options: list[dict[str, Any]] | None = None, *, sub: str | None = None,
+                  app_permissions: int = fd.BOT_PERMISSIONS, answers: int = 1) -> int:
+        """Run a command and wait for its first `answers` follow-ups; its id, for `answers_to`."""
+        interaction_id = next(self._ids)
+        self.gateway.dispatch("INTERACTION_CREATE", fd.interaction(
+            name, options, subcommand=sub, interaction_id=interaction_id, permissions=fd.MANAGE_CHANNELS,
+            channel=self.channel, app_permissions=app_permissions))
+        await wait_for(lambda: len(self.answers_to(interaction_id)) >= answers)
+        return interaction_id
+
+    def answers_to(self, interaction_id: int) -> list[tuple[str, bool]]:
+        """The follow-ups of one command (by its token): each answer's text, and whether only the asker sees it."""
+        got = []
+        for rec in self.api.of(fd.FOLLOWUP):
+            if rec.path.endswith(f"/tok-{interaction_id}"):
+                body = rec.json()
+                text = body.get("content") or " ".join(e.get("description", "") for e in body.get("embeds", []))
+                got.append((shown(text), bool(body.get("flags", 0) & 64)))
+        return got
+
+
+@pytest.mark.parametrize("parent", ["cached forum", "uncached forum", "cached media channel"])
+async def test_a_forum_post_takes_no_channel_digest_but_answers_everything_else(db, api, gateway, parent):
+    """Discord takes no message in a forum itself, only inside its posts: a channel digest (or a channel topic,
+    which brings one) asked for in a post is refused at once, instead of being set and failing for good at
+    digest time. When the server's cache lacks the forum, Discord is asked what the post's parent is."""
+    forum = fd.forum_channel(FORUM_ID, media=parent == "cached media channel")
+    if parent.startswith("cached"):
+        gateway.channels = [fd.text_channel(), forum]
+    else:
+        api.channels[FORUM_ID] = forum
+    await ingest_samples(db)
+    connector, _bot = await connected(db)
+    try:
+        asker = Asker(api, gateway, fd.thread_channel(POST_ID, FORUM_ID, "Which GNN paper?", owner_id=fd.USER_ID))
+        refused = [await asker.run("digest", setting("09:00 UTC")), await asker.run("digest", setting("on")),
+                   await asker.run("subscribe", setting("graph networks", "topic"))]
+        personal = await asker.run("digest", setting("08:00 UTC", personal=True))
+        answered = [personal, await asker.run("digest", setting("preview")), await asker.run("papers", sub="today")]
+    finally:
+        await connector.stop()
+    for interaction_id in refused:
+        ((text, private),) = asker.answers_to(interaction_id)
+        assert private and text.startswith("A forum gets no digest") and "text channel" in text
+    assert not any("A forum" in text for i in answered for text, _ in asker.answers_to(i))
+    assert "direct message" in asker.answers_to(personal)[0][0] and asker.answers_to(personal)[0][1]
+    today, public = asker.answers_to(answered[-1])[0]
+    assert today.count("**") >= 2 and public is False  # today's list, for everyone in the post
+    fetched = [rec.path for rec in api.of("channel")]
+    assert fetched == ([] if parent.startswith("cached") else [f"{fd.API}/channels/{FORUM_ID}"] * 3)
+    from bot.scope import Scope
+    from storage.destination_store import get_destination
+    from storage.subscription_store import list_topics
+
+    async with db.session() as s:
+        assert await get_destination(s, FORUM_KEY) is None  # no digest for the forum, nothing to fail later
+        assert await list_topics(s, Scope.for_channel("discord", str(fd.GUILD_ID), str(FORUM_ID))) == []
+        assert await get_destination(s, f"discord:{fd.GUILD_ID}:@{fd.USER_ID}") is not None
+
+
+async def test_a_channel_digest_needs_the_bots_send_and_embed_permissions_and_notes_a_missing_thread_one(
+        db, api, gateway):
+    """Discord sends the bot's permissions in the channel with each interaction: a digest it could not post
+    (no View Channel, Send Messages or Embed Links: a digest is embeds) is refused with what is missing; one it
+    can post without its thread is set, and the asker is told privately what the thread needs."""
+    await ingest_samples(db)
+    connector, _bot = await connected(db)
+    everything = fd.BOT_PERMISSIONS
+    try:
+        asker = Asker(api, gateway)
+        no_send = await asker.run("digest", setting("09:00 UTC"), app_permissions=everything & ~fd.SEND_MESSAGES)
+        no_view_nor_embeds = await asker.run("digest", setting("on"),
+                                             app_permissions=everything & ~fd.VIEW_CHANNEL & ~fd.EMBED_LINKS)
+        topic = await asker.run("subscribe", setting("graph networks", "topic"),
+                                app_permissions=everything & ~fd.EMBED_LINKS)
+        async with db.session() as s:
+            from storage.destination_store import get_destination
+
+            assert await get_destination(s, CHANNEL_KEY) is None  # nothing was set
+        no_thread = await asker.run("digest", setting("09:30 UTC"), answers=2,
+                                    app_permissions=everything & ~fd.CREATE_PUBLIC_THREADS)
+        admin = await asker.run("digest", setting("10:00 UTC"), app_permissions=1 << 3)  # Administrator
+        fine = await asker.run("digest", setting("10:15 UTC"))
+        off = await asker.run("digest", setting("off"), app_permissions=0)  # turning it off needs nothing
+        today = await asker.run("papers", sub="today", app_permissions=0)  # an answer, not a post of the bot's
+    finally:
+        await connector.stop()
+    ((text, private),) = asker.answers_to(no_send)
+    assert private and text == ("I can't post in this channel: I'm missing the Send Messages permission there, so "
+                                "no digest could arrive. Allow it for Paperboy in the channel's settings (Edit "
+                                "Channel → Permissions), then try again.")
+    assert "missing the View Channel and Embed Links permissions" in asker.answers_to(no_view_nor_embeds)[0][0]
+    ((text, private),) = asker.answers_to(topic)
+    assert "missing the Embed Links permission" in text and private
+    (confirmed, public), (note, noted_privately) = asker.answers_to(no_thread)
+    assert confirmed.startswith("Daily digest for this channel at 09:30 UTC") and not public
+    assert noted_privately and "missing the Create Public Threads permission" in note and "thread" in note
+    assert len(asker.answers_to(admin)) == len(asker.answers_to(fine)) == 1  # no note when nothing is missing
+    assert "at 10:15 UTC" in asker.answers_to(fine)[0][0]
+    assert asker.answers_to(off)[0][0].startswith("Daily digest turned off")
+    assert not asker.answers_to(today)[0][1]
+    from storage.destination_store import get_destination
+
+    async with db.session() as s:
+        destination = await get_destination(s, CHANNEL_KEY)
+    assert destination is not None and destination.digest_time == "10:15" and not destination.digest_enabled

@@ -28,6 +28,7 @@ import discord
 from discord import app_commands
 from pydantic import SecretStr
 
+from adapters.discord.discord_channels import Placement, digest_placement
 from adapters.discord.discord_commands import app_commands_for
 from adapters.discord.discord_feedback import NEEDS_MANAGE_CHANNELS as NEEDS_MANAGE_TO_START
 from adapters.discord.discord_feedback import judge_button_class, judge_view, start_button_class
@@ -39,7 +40,7 @@ from adapters.discord.discord_renderer import (
     truncate,
 )
 from bot.commands.command_core import CommandCore, error_reply
-from bot.commands.command_table import CommandSpec
+from bot.commands.command_table import CommandSpec, posts_here
 from bot.commands.context import ChatContext
 from bot.commands.thread_replies import is_start_request, is_unaddressed_command
 from bot.destination import Destination
@@ -168,19 +169,33 @@ class DiscordAdapter:
                                                         allowed_mentions=NO_MENTIONS)
             return
         line = f"{entry.sub} {args}".strip() if entry.sub else args
-        await self.run_command(interaction, entry.name, line, ephemeral=entry.private(args))
+        await self.run_command(interaction, entry.name, line, ephemeral=entry.private(args),
+                               posts_later=posts_here(entry.name, line))
 
     async def run_command(self, interaction: discord.Interaction, name: str, args: str, *,
-                          ephemeral: bool = False) -> None:
-        """Defer first (the 3-second rule), then let the core work for as long as it needs (15 minutes)."""
+                          ephemeral: bool = False, posts_later: bool = False) -> None:
+        """Defer first (the 3-second rule), then let the core work for as long as it needs (15 minutes).
+        `posts_later`: the command sets up a channel digest, which is refused where it could never be posted
+        (and noted where it would come without its thread) before the core records anything."""
         try:
             await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         except discord.HTTPException as exc:
             log.warning("could not defer /%s: %s", name, exc)  # too late or the interaction is gone
             return
         ctx = interaction_context(interaction)
-        reply = error_reply(GUILD_ONLY) if ctx is None else await self.core.handle_command(ctx, name, args)
+        placement = Placement()
+        if ctx is not None and posts_later:
+            placement = await digest_placement(self.client, interaction.channel, interaction.app_permissions)
+        if ctx is None:
+            reply = error_reply(GUILD_ONLY)
+        elif placement.refusal is not None:
+            reply = error_reply(placement.refusal)
+        else:
+            reply = await self.core.handle_command(ctx, name, args)
         await self.follow_up(interaction, ctx, reply, deferred_ephemeral=ephemeral)
+        if placement.note is not None and reply.visibility is not Visibility.EPHEMERAL:  # the change was made
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.followup.send(placement.note, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def follow_up(self, interaction: discord.Interaction, ctx: ChatContext | None, reply: Reply, *,
                         deferred_ephemeral: bool) -> None:

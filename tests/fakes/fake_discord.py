@@ -26,6 +26,14 @@ FIRST_ID = 960000000000000001  # the first id the fake hands out (messages, thre
 TIMESTAMP = "2026-04-22T10:00:00.000000+00:00"
 SEND_MESSAGES = 1 << 11  # permission bits, as documented
 MANAGE_CHANNELS = 1 << 4
+VIEW_CHANNEL = 1 << 10
+EMBED_LINKS = 1 << 14
+READ_MESSAGE_HISTORY = 1 << 16
+CREATE_PUBLIC_THREADS = 1 << 35
+SEND_MESSAGES_IN_THREADS = 1 << 38
+# The bot's permissions in a channel when it has what its invite asks for (discord_setup.bot_permissions)
+BOT_PERMISSIONS = (VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY | CREATE_PUBLIC_THREADS
+                   | SEND_MESSAGES_IN_THREADS)
 
 DEFER = "defer"
 FOLLOWUP = "followup"
@@ -47,6 +55,16 @@ def text_channel(channel_id: int = CHANNEL_ID, name: str = "papers") -> dict[str
     return {"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": name, "position": 0,
             "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None,
             "rate_limit_per_user": 0, "last_message_id": None}
+
+
+def forum_channel(channel_id: int, name: str = "papers-forum", *, media: bool = False) -> dict[str, Any]:
+    """A forum channel (type 15; a media channel is 16) as Get Channel and GUILD_CREATE describe it: it holds
+    posts (threads) and takes no messages of its own."""
+    return {"id": str(channel_id), "type": 16 if media else 15, "guild_id": str(GUILD_ID), "name": name,
+            "position": 1, "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None,
+            "rate_limit_per_user": 0, "last_message_id": None, "flags": 0, "available_tags": [],
+            "default_reaction_emoji": None, "default_thread_rate_limit_per_user": 0, "default_sort_order": None,
+            "default_forum_layout": 0}
 
 
 def thread_channel(thread_id: int, parent_id: int = CHANNEL_ID, name: str = "digest",
@@ -82,17 +100,20 @@ def dm_channel(channel_id: int, recipient: dict[str, Any]) -> dict[str, Any]:
 
 def interaction(command: str, options: list[dict[str, Any]] | None = None, *, subcommand: str | None = None,
                 interaction_id: int = 940000000000000001, channel: dict[str, Any] | None = None,
-                kind: int = 2, permissions: int = SEND_MESSAGES) -> dict[str, Any]:
+                kind: int = 2, permissions: int = SEND_MESSAGES,
+                app_permissions: int = BOT_PERMISSIONS) -> dict[str, Any]:
     """An APPLICATION_COMMAND (2) or autocomplete (4) interaction as the gateway delivers it. `permissions` are
-    the member's computed permissions in the channel (`member.permissions`): a plain member by default."""
+    the member's computed permissions in the channel (`member.permissions`): a plain member by default;
+    `app_permissions` the bot's there: what its invite asks for by default. `channel`: where it was run (a
+    thread's `channel_id` is the thread's own)."""
     opts = options or []
     if subcommand:
         opts = [{"type": 1, "name": subcommand, "options": opts}]
     return {
         "id": str(interaction_id), "application_id": str(APP_ID), "type": kind, "token": f"tok-{interaction_id}",
-        "version": 1, "guild_id": str(GUILD_ID), "channel_id": str(CHANNEL_ID),
+        "version": 1, "guild_id": str(GUILD_ID), "channel_id": (channel or {}).get("id", str(CHANNEL_ID)),
         "channel": channel or text_channel(), "attachment_size_limit": 8_000_000, "locale": "en-US",
-        "app_permissions": "0",
+        "app_permissions": str(app_permissions),
         "member": {"user": user(USER_ID, "ada"), "roles": [], "joined_at": TIMESTAMP, "deaf": False, "mute": False,
                    "permissions": str(permissions), "flags": 0},
         "data": {"id": "950000000000000001", "name": command, "type": 1, "options": opts},
@@ -100,13 +121,15 @@ def interaction(command: str, options: list[dict[str, Any]] | None = None, *, su
 
 
 def component_interaction(custom_id: str, clicked: dict[str, Any], *, user_id: int = USER_ID,
-                          interaction_id: int = 941000000000000001) -> dict[str, Any]:
+                          interaction_id: int = 941000000000000001, channel: dict[str, Any] | None = None,
+                          app_permissions: int = BOT_PERMISSIONS) -> dict[str, Any]:
     """A MESSAGE_COMPONENT (3) interaction: a button with `custom_id` clicked on the message `clicked` (as the
-    API returned it, components included), as the gateway delivers it."""
+    API returned it, components included), as the gateway delivers it; `channel` where the message is."""
     return {
         "id": str(interaction_id), "application_id": str(APP_ID), "type": 3, "token": f"tok-{interaction_id}",
-        "version": 1, "guild_id": str(GUILD_ID), "channel_id": clicked["channel_id"], "channel": text_channel(),
-        "attachment_size_limit": 8_000_000, "locale": "en-US", "guild_locale": "en-US", "app_permissions": "0",
+        "version": 1, "guild_id": str(GUILD_ID), "channel_id": clicked["channel_id"],
+        "channel": channel or text_channel(), "attachment_size_limit": 8_000_000, "locale": "en-US",
+        "guild_locale": "en-US", "app_permissions": str(app_permissions),
         "member": {"user": user(user_id, f"user{user_id % 1000}"), "roles": [], "joined_at": TIMESTAMP,
                    "deaf": False, "mute": False, "permissions": "0", "flags": 0},
         "message": clicked, "data": {"custom_id": custom_id, "component_type": 2},
@@ -363,6 +386,7 @@ class FakeGateway:
         self.close_code: int | None = None  # close every new session with this code after IDENTIFY
         self.refusing = False  # answer the websocket handshake with 503 (Discord down)
         self.threads: list[dict[str, Any]] = []  # sent in GUILD_CREATE
+        self.channels: list[dict[str, Any]] = [text_channel()]  # sent in GUILD_CREATE
         self._seq = 0
         self.url = ""
 
@@ -418,7 +442,7 @@ class FakeGateway:
                     "guilds": [{"id": str(GUILD_ID), "unavailable": True}], "session_id": "fake-session",
                     "resume_gateway_url": self.url, "application": {"id": str(APP_ID), "flags": 0},
                     "private_channels": [], "relationships": []})
-                await self._send(ws, "GUILD_CREATE", guild_create(threads=self.threads))
+                await self._send(ws, "GUILD_CREATE", guild_create(self.channels, threads=self.threads))
                 with self._lock:
                     self._sockets.append(ws)
             elif op == RESUME:

@@ -1,0 +1,106 @@
+"""Whether the bot can post a digest where someone asks for one, told when it is asked, not at digest time.
+
+A channel-wide digest (set with `/digest`, or made by a channel's first topic) is posted later, by the scheduler,
+where no one is watching: a digest Discord refuses then fails for good, after the user was told it is set.
+Two things make it fail, and both are known when the request comes in:
+
+- The place: a post in a forum (or media) channel is a thread whose parent takes no messages of its own, so the
+  digest's destination (a thread's parent) cannot be posted in (400, "Cannot send messages in a non-text
+  channel"). Such requests are refused; a post is fine for everything that answers at once (`/papers today`).
+- The bot's permissions there, which Discord sends with every interaction (`app_permissions`): without View
+  Channel, Send Messages or Embed Links (a digest is embeds) nothing arrives, so the request is refused; without
+  Create Public Threads or Send Messages in Threads the digest still comes, without a thread to answer in, so
+  the request goes ahead with a note to the asker.
+
+When Discord cannot say (a parent channel that is neither cached nor fetchable), the request goes ahead: the
+digest's own failure reports it then.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+import discord
+
+log = logging.getLogger(__name__)
+
+# What a digest cannot do without (Discord's names, as server settings show them)
+NEEDED = (("view_channel", "View Channel"), ("send_messages", "Send Messages"), ("embed_links", "Embed Links"))
+# What only its thread needs: the digest still arrives, and replies to it still reach the bot
+FOR_THREADS = (("create_public_threads", "Create Public Threads"),
+               ("send_messages_in_threads", "Send Messages in Threads"))
+IN_A_FORUM = ("A forum gets no digest: Discord takes messages only inside its posts, not in the forum itself. "
+              "Set up the channel's digest and topics in a text channel; for your own digest by direct message, "
+              "add personal: True.")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What to tell the asker: `refusal` (nothing changes), else an optional `note` after the change."""
+
+    refusal: str | None = None
+    note: str | None = None
+
+
+def _where(channel: object) -> str:
+    return "this thread's channel" if isinstance(channel, discord.Thread) else "this channel"
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def missing(permissions: discord.Permissions, wanted: tuple[tuple[str, str], ...]) -> list[str]:
+    """The names of the `wanted` permissions the bot lacks (an administrator lacks none)."""
+    if permissions.administrator:
+        return []
+    return [name for flag, name in wanted if not getattr(permissions, flag)]
+
+
+async def in_forum(client: discord.Client, channel: object) -> bool | None:
+    """Whether `channel` is a forum (or media) channel or a post in one; None when that cannot be told. A post's
+    parent may be missing from the cache (a server not yet loaded): it is then asked for (GET /channels/{id})."""
+    if isinstance(channel, discord.ForumChannel):  # discord.py's class for media channels too
+        return True
+    if not isinstance(channel, discord.Thread) or not channel.parent_id:
+        return False
+    parent = await parent_of(client, channel)
+    return None if parent is None else isinstance(parent, discord.ForumChannel)
+
+
+async def parent_of(client: discord.Client, thread: discord.Thread) -> object | None:
+    """A thread's parent channel: cached, or else asked of Discord (None when it cannot be had). discord.py's
+    `Thread.parent` is only the cache's, and `Thread.permissions_for` fails without it."""
+    if thread.parent is not None:
+        return thread.parent
+    try:
+        return await client.fetch_channel(thread.parent_id)
+    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+        log.info("cannot tell what channel %s is (%s)", thread.parent_id, exc)
+        return None
+
+
+async def digest_placement(client: discord.Client, channel: object,
+                           permissions: discord.Permissions | None) -> Placement:
+    """Whether a channel digest asked for in `channel` can be posted, with the bot's `permissions` there (those
+    of the interaction; None when unknown: only the place is checked)."""
+    if await in_forum(client, channel):
+        return Placement(refusal=IN_A_FORUM)
+    if permissions is None:
+        return Placement()
+    where = _where(channel)
+    if lacking := missing(permissions, NEEDED):
+        them = "it" if len(lacking) == 1 else "them"
+        return Placement(refusal=f"I can't post in {where}: I'm missing the {_listed(lacking)} permission"
+                                 f"{'s' if len(lacking) > 1 else ''} there, so no digest could arrive. Allow "
+                                 f"{them} for Paperboy in the channel's settings (Edit Channel → Permissions), "
+                                 f"then try again.")
+    if lacking := missing(permissions, FOR_THREADS):
+        them = "it" if len(lacking) == 1 else "them"
+        return Placement(note=f"Note: I'm missing the {_listed(lacking)} permission"
+                              f"{'s' if len(lacking) > 1 else ''} in {where}, so I can't open or answer in the "
+                              f"digest's thread; replies to the digest message itself still reach me. Allow "
+                              f"{them} for Paperboy in the channel's settings to fix that.")
+    return Placement()
