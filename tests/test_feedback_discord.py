@@ -97,3 +97,62 @@ def test_no_button_id_is_longer_than_discord_allows():
     ids = [child.custom_id for child in view.children]
     assert all(len(i) <= 100 for i in ids)
     assert {i.split(":")[3] for i in ids} == {"10", "11", "12"}  # refs of 20, 76 and 77 characters fit
+
+
+FORUM_ID = 920000000000000009
+POST = fd.thread_channel(920000000000000010, FORUM_ID, "Reading group", owner_id=fd.USER_ID)  # a forum's post
+
+
+async def test_a_channel_topic_is_started_only_where_its_digest_can_be_posted(db, api):
+    """"Start a topic like this" under a 👍 makes a channel topic, and with it the channel's daily digest: in a
+    forum post (the forum takes no messages itself; discord.py has not cached it here, so Discord is asked) or
+    where the bot may not post embeds it is refused, as /subscribe is; without the thread permissions it starts,
+    with a note on what the digest's thread needs."""
+    from bot.scope import Scope
+    from storage.destination_store import get_destination
+    from storage.subscription_store import list_topics
+
+    await ingest_samples(db)
+    api.channels[FORUM_ID] = fd.forum_channel(FORUM_ID)
+    client = await logged_in()
+    ids = iter(range(944000000000000001, 944000000000000100))
+
+    async def answer(payload: dict[str, Any]) -> dict[str, Any]:
+        before = len(api.of(fd.FOLLOWUP))
+        client._connection.parse_interaction_create(payload)
+        await wait_for(lambda: len(api.of(fd.FOLLOWUP)) > before)
+        return api.of(fd.FOLLOWUP)[-1].json()
+
+    try:
+        DiscordAdapter(make_bot(db).core, client)
+        await answer(fd.interaction("papers", subcommand="today", channel=POST, interaction_id=next(ids)))
+        listing = next(r.json() for r in api.of(fd.FOLLOWUP) if "components" in r.json())
+        up = next(c for c in _buttons(listing) if c.startswith("paperboy:judge:up:1:"))
+        clicked = fd.message(next(ids), int(POST["id"]), embeds=listing["embeds"], components=listing["components"])
+        offer = await answer(fd.component_interaction(up, clicked, interaction_id=next(ids), channel=POST))
+        (start,) = _buttons(offer)
+        offered = fd.message(next(ids), int(POST["id"]), content=offer["content"], flags=64,
+                             components=offer["components"])
+
+        async def click_start(channel: dict[str, Any], app_permissions: int = fd.BOT_PERMISSIONS) -> str:
+            data = fd.component_interaction(start, offered, interaction_id=next(ids), channel=channel,
+                                            app_permissions=app_permissions)
+            data["member"]["permissions"] = str(fd.MANAGE_CHANNELS)
+            note = await answer(data)
+            assert note["flags"] & 64
+            return shown(note["content"])
+
+        in_forum = await click_start(POST)
+        no_embeds = await click_start(fd.text_channel(), fd.BOT_PERMISSIONS & ~fd.EMBED_LINKS)
+        no_threads = await click_start(fd.text_channel(), fd.BOT_PERMISSIONS & ~fd.SEND_MESSAGES_IN_THREADS)
+    finally:
+        await client.close()
+    assert in_forum.startswith("A forum gets no digest")
+    assert f"{fd.API}/channels/{FORUM_ID}" in [rec.path for rec in api.of("channel")]
+    assert "missing the Embed Links permission" in no_embeds
+    assert no_threads.startswith("Subscribed this channel to “")
+    assert "missing the Send Messages in Threads permission" in no_threads
+    async with db.session() as s:
+        assert await get_destination(s, f"discord:{fd.GUILD_ID}:{FORUM_ID}") is None
+        assert await list_topics(s, Scope.for_channel("discord", str(fd.GUILD_ID), str(FORUM_ID))) == []
+        assert len(await list_topics(s, Scope.for_channel("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID)))) == 1

@@ -8,7 +8,8 @@ papers go on the last message of a list, numbered like the papers.
 
 Clicks in a DM (under the person's own digest) carry no server: the core finds the digest by the clicked message
 and judges for the person. A 👍 on a paper no topic matched is answered with a "Start a topic like this" button
-(also a `DynamicItem`); starting a channel topic that way needs Manage Channels, as `/subscribe` does.
+(also a `DynamicItem`); starting a channel topic that way needs Manage Channels and a channel that can take the
+digest it brings (not a forum post; the bot may post embeds there), as `/subscribe` does.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from typing import Any
 
 import discord
 
+from adapters.discord.discord_channels import Placement, digest_placement
 from adapters.discord.discord_renderer import escape, truncate
 from bot.commands.command_core import CommandCore
 from bot.commands.context import ChatContext
 from bot.feedback.feedback_commands import is_personal_ref
 from bot.feedback.feedback_service import Votes
-from bot.messages import ActionKind, PaperItem, Reply
+from bot.messages import ActionKind, PaperItem, Reply, Visibility
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +111,19 @@ async def on_start(core: CommandCore, ctx: ChatContext | None, interaction: disc
         return
     if ctx is None:
         return
-    if not is_personal_ref(ref) and not ctx.direct and not interaction.permissions.manage_channels:
+    for_channel = not is_personal_ref(ref) and not ctx.direct
+    placement = Placement()
+    if for_channel and interaction.permissions.manage_channels:  # a channel topic brings the channel a digest
+        placement = await digest_placement(interaction.client, interaction.channel, interaction.app_permissions)
+    if for_channel and not interaction.permissions.manage_channels:
         text = NEEDS_MANAGE_CHANNELS
+    elif placement.refusal is not None:
+        text = placement.refusal
     else:
-        text = (await core.handle_start_topic(ctx, ref)).message.plain_text()
+        reply = await core.handle_start_topic(ctx, ref)
+        text = reply.message.plain_text()
+        if placement.note is not None and reply.visibility is not Visibility.EPHEMERAL:
+            text = f"{text}\n\n{placement.note}"
     with contextlib.suppress(discord.HTTPException):
         await interaction.followup.send(truncate(escape(text), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
