@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from bot.digests.digest_runner import DigestRunner, DigestSettings
 from bot.papers import ParsedPaper
 from bot.scope import Scope
@@ -153,11 +155,15 @@ def say_as_member(gw: fd.FakeGateway, n: int, channel: int, text: str, author: i
     gw.dispatch("MESSAGE_CREATE", data)
 
 
-async def test_like_in_a_thread_discord_py_has_not_cached_is_allowed_to_a_moderator(db, api, gateway):
+@pytest.mark.parametrize("parent_cached", [True, False])
+async def test_like_in_a_thread_discord_py_has_not_cached_is_allowed_to_a_moderator(db, api, gateway, parent_cached):
     """An archived thread leaves discord.py's cache (a restart empties it): its messages come with a
     PartialMessageable channel, which the adapter fetches. Whether the author may start a channel topic
     ("@Paperboy like 1", as /subscribe: Manage Channels) is asked of that fetched thread: the server's owner may,
-    a member without the permission may not."""
+    a member without the permission may not. A thread's permissions are its parent's: when the server's cache
+    lacks the parent too (`parent_cached` False), it is fetched as well."""
+    if not parent_cached:
+        gateway.channels = [fd.text_channel(920000000000000099, "general")]
     await store_day(db, DAY1)
     await follow(db, Scope.for_channel("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID)), DIFFUSION)
     connector, bot = await connected(db)
@@ -176,3 +182,4 @@ async def test_like_in_a_thread_discord_py_has_not_cached_is_allowed_to_a_modera
     refused, allowed = (said(m) for m in api.of(fd.MESSAGE)[before:])
     assert "needs the Manage Channels permission" in refused
     assert allowed.startswith("Already following; taught this channel to “diffusion models”"), allowed
+

@@ -28,7 +28,7 @@ import discord
 from discord import app_commands
 from pydantic import SecretStr
 
-from adapters.discord.discord_channels import Placement, digest_placement
+from adapters.discord.discord_channels import Placement, digest_placement, parent_of
 from adapters.discord.discord_commands import app_commands_for
 from adapters.discord.discord_feedback import NEEDS_MANAGE_CHANNELS as NEEDS_MANAGE_TO_START
 from adapters.discord.discord_feedback import judge_button_class, judge_view, start_button_class
@@ -124,12 +124,15 @@ def click_context(interaction: discord.Interaction) -> ChatContext | None:
                        thread_ref=str(interaction.message.id), direct=True)
 
 
-def _may_manage(message: discord.Message, channel: object) -> bool:
+async def _may_manage(client: discord.Client, message: discord.Message, channel: object) -> bool:
     """Whether the author may change the channel's topics (Manage Channels there), as `/subscribe` requires.
     `channel`: the message's channel as fetched (an uncached thread comes as a PartialMessageable, which has no
-    permissions to ask)."""
-    if not isinstance(message.author, discord.Member) or not isinstance(channel,
-                                                                         discord.abc.GuildChannel | discord.Thread):
+    permissions to ask). A thread's are its parent's, which may have to be fetched too."""
+    if not isinstance(message.author, discord.Member):
+        return False
+    if isinstance(channel, discord.Thread):
+        channel = await parent_of(client, channel)
+    if not isinstance(channel, discord.abc.GuildChannel):
         return False
     return channel.permissions_for(message.author).manage_channels
 
@@ -288,7 +291,8 @@ class DiscordAdapter:
         ctx = ChatContext(PLATFORM, str(message.guild.id), str(channel_id), str(message.author.id),
                           channel_name=name, thread_ref=thread_ref, mentioned=mentioned)
         answer: Reply | None = None
-        if thread_ref is not None and is_start_request(message.content) and not _may_manage(message, channel):
+        starts = thread_ref is not None and is_start_request(message.content)
+        if starts and not await _may_manage(self.client, message, channel):
             answer = Reply(Message(text=NEEDS_MANAGE_TO_START))  # "like 3" starts a channel topic: as /subscribe
         elif thread_ref is not None:
             async with message.channel.typing():
