@@ -183,3 +183,35 @@ async def test_like_in_a_thread_discord_py_has_not_cached_is_allowed_to_a_modera
     assert "needs the Manage Channels permission" in refused
     assert allowed.startswith("Already following; taught this channel to “diffusion models”"), allowed
 
+
+async def test_like_under_a_list_in_a_forum_post_starts_no_channel_topic(db, api, gateway):
+    """"@Paperboy like 1" replying to a list the bot gave in a forum post would start a channel topic, and with it
+    a daily digest for the forum, which takes no messages itself: refused, as /subscribe is there. Neither the
+    post nor its forum is in discord.py's cache: both are asked of Discord."""
+    forum_id, post_id = 920000000000000009, 920000000000000010
+    api.channels[forum_id] = fd.forum_channel(forum_id)
+    api.channels[post_id] = fd.thread_channel(post_id, forum_id, "Reading group", owner_id=OTHER_USER)
+    await store_day(db, DAY1)
+    connector, _bot = await connected(db)
+    try:
+        gateway.dispatch("INTERACTION_CREATE", fd.interaction("papers", subcommand="today",
+                                                              channel=api.channels[post_id]))
+        await wait_for(lambda: api.of(fd.FOLLOWUP))
+        # the list as Discord holds it (the fake hands out ids in order: the first follow-up's is its first)
+        listing = fd.message(fd.FIRST_ID, post_id, embeds=api.of(fd.FOLLOWUP)[0].json()["embeds"])
+        before = len(api.of(fd.MESSAGE))
+        data = fd.message(970000000000000801, post_id, content=f"<@{fd.BOT_ID}> like 1",
+                          author=fd.user(ADA, "ada"), mentions=[fd.user(fd.BOT_ID, "Paperboy", bot=True)],
+                          reference=int(listing["id"]), referenced=listing)
+        gateway.dispatch("MESSAGE_CREATE", {**data, "guild_id": str(fd.GUILD_ID), "member": {
+            "roles": [], "joined_at": fd.TIMESTAMP, "deaf": False, "mute": False, "flags": 0}})  # the server's owner
+        await wait_for(lambda: len(api.of(fd.MESSAGE)) > before)
+    finally:
+        await connector.stop()
+    (answer,) = api.of(fd.MESSAGE)[before:]
+    assert answer.path == f"{fd.API}/channels/{post_id}/messages"
+    assert said(answer).startswith("A forum gets no digest")
+    async with db.session() as s:
+        from storage.destination_store import get_destination
+
+        assert await get_destination(s, f"discord:{fd.GUILD_ID}:{forum_id}") is None

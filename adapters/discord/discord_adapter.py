@@ -294,6 +294,8 @@ class DiscordAdapter:
         starts = thread_ref is not None and is_start_request(message.content)
         if starts and not await _may_manage(self.client, message, channel):
             answer = Reply(Message(text=NEEDS_MANAGE_TO_START))  # "like 3" starts a channel topic: as /subscribe
+        elif starts and (refusal := (await digest_placement(self.client, channel, None)).refusal) is not None:
+            answer = Reply(Message(text=refusal))  # a channel topic brings a digest, which a forum cannot take
         elif thread_ref is not None:
             async with message.channel.typing():
                 answer = await self.core.handle_thread_message(ctx, message.content)
