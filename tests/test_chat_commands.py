@@ -229,6 +229,8 @@ async def test_digest_days_and_zones_are_taken_as_people_write_them(loaded):
         assert f"'{offset}' is a fixed offset; use your region's zone name" in bot.last()
     await bot.console.say("/papers digest 06:00 UTC someday")
     assert "Usage: /papers digest" in bot.last()
+    await bot.console.say("/papers digest 06:00 weekdays weekends")  # which? (not "unknown timezone 'weekends'")
+    assert "Usage: /papers digest" in bot.last()
     await bot.console.say("/papers digest")
     assert "Daily digest is on: 07:15 UTC (tuesday,thurs)." in bot.last()
 

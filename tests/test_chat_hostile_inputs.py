@@ -30,6 +30,9 @@ BASE = [
     "/papers search \x1b[31mred\x1b[0m", "/papers search " + "a" * 1999, "/papers search " + "x" * 10_000,
     "x" * 2_000_000, "/subscribe " + "y" * 101, "/subscribe " + "\u200b" * 50, "/subscribe !!!",
     "/unsubscribe never followed", "reply 1 hi", "summarize 3", "tl;dr", "@paperboy what?", "\t\n\r",
+    "/subscribe ,,,,", "/subscribe ;", "/subscribe a, ,b", "/subscribe " + ",".join(["x"] * 600),
+    "/subscribe gnn, " + "z" * 150, "/unsubscribe ,", "/unsubscribe a;b;c", "/papers digest 08:00 weekdays weekends",
+    "/papers digest 08:00 UTC+99", "/papers digest 08:00 mon–", "why 99999999999", "what does 0 use?",
 ]
 
 

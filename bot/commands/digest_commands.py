@@ -67,7 +67,9 @@ def parse_schedule(words: list[str], usage: str, platform: str, *,
     timezone = None
     days = None
     for word in words[1:]:
-        if days is None and looks_like_days(word):
+        if looks_like_days(word):
+            if days is not None:
+                raise UsageError(usage)  # "weekdays weekends": which?
             parse_days(word)  # a clear error for "mon-funday"
             days = canonical_days(word)
         elif timezone is None:
