@@ -122,6 +122,18 @@ async def test_each_destination_gets_exactly_one_digest_at_its_time(world):
     assert posts.to("utc")[-1].endswith("No new papers today.") and len(posts.to("utc")) == 2
 
 
+async def test_a_day_its_topics_did_not_match_is_not_a_day_without_papers(world):
+    """A channel whose topics matched none of the day's 14 papers is told so, and where they are, not "No new
+    papers today" (which it keeps for days without papers, and for matches it was already sent)."""
+    await setup_channels(world, {"qcd": ("09:00", "UTC")}, topic="quantum chromodynamics")
+    posts = Posts(world)
+    await runner_for(world, posts, at(DAY1, 9)).run_due(at(DAY1, 9))
+    (digest,) = posts.to("qcd")
+    assert "None of the day's 14 new papers match this channel's topics." in digest
+    assert "Topics: quantum chromodynamics" in digest and "All of them: /papers today" in digest
+    assert "No new papers today" not in digest
+
+
 async def test_restart_in_the_middle_of_a_run_posts_nothing_twice(world):
     posts = Posts(world)
     started = asyncio.Event()

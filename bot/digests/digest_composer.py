@@ -40,6 +40,7 @@ class DigestPlan:
     whys: list[str | None] = field(default_factory=list)
     more: int = 0
     topics: list[str] = field(default_factory=list)
+    unmatched: int = 0  # the day's papers when its topics matched none of them (not: all matches posted already)
 
 
 def day_label(day: date) -> str:
@@ -83,8 +84,9 @@ def choose(
         return plan
     if topics:
         # Match against the whole day (one shared index for every channel), then drop what was posted.
-        ranked = [(item, topic) for item, topic in rank_for_topics(matcher, topics, papers, match=match)
-                  if item.paper.id not in seen]
+        every = rank_for_topics(matcher, topics, papers, match=match)
+        ranked = [(item, topic) for item, topic in every if item.paper.id not in seen]
+        plan.unmatched = 0 if every else len(papers)
         chosen = ranked[:max_items]
         plan.papers = [item.paper for item, _ in chosen]
         plan.whys = [f"{topic}: {item.result.why()}" for item, topic in chosen]
@@ -119,10 +121,20 @@ async def plan_digest(
 
 
 async def render_digest(plan: DigestPlan, summaries: SummaryService, *, platform: str,
-                        nothing_new: str = NOTHING_NEW, deadline: float | None = None) -> Message:
-    """The digest's message; `platform` is where it is shown, so the commands it names are spelled as there."""
+                        nothing_new: str = NOTHING_NEW, deadline: float | None = None,
+                        for_channel: bool = True) -> Message:
+    """The digest's message; `platform` is where it is shown, so the commands it names are spelled as there.
+    A channel's digest on a day its topics matched nothing says so ("No new papers today" would be false when
+    there were 23) and where the day's papers are; a person's (`for_channel` False) has its own `nothing_new`."""
     if not plan.papers:
-        return Message(header=f"Paperboy · {day_label(plan.day)}", text=nothing_new)
+        header = f"Paperboy · {day_label(plan.day)}"
+        if plan.unmatched and for_channel:
+            none = (f"None of the day's {plan.unmatched:,} new papers match this channel's topics."
+                    if plan.unmatched > 1 else "The day's new paper does not match this channel's topics.")
+            return Message(header=header, text=none,
+                           context=["Topics: " + ", ".join(plan.topics),
+                                    f"All of them: {command_hint(platform, 'papers', 'today')}"])
+        return Message(header=header, text=nothing_new)
     items = await items_with_tldrs(summaries, plan.papers, plan.whys, deadline=deadline)
     context = []
     if plan.topics:

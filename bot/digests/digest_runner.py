@@ -264,6 +264,7 @@ class DigestRunner:
             plan.day = day
         message = await render_digest(plan, services.summaries, platform=destination.platform,
                                       nothing_new=routing.nothing_new(destination, topics, self.settings.nothing_new),
+                                      for_channel=not destination.user_id,
                                       deadline=context.tldr_deadline)
         message = routing.personalize(destination, message)
         message = routing.with_mentions(services.matcher, destination, message, plan.papers,

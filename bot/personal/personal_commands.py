@@ -100,7 +100,7 @@ async def _preview(services: CoreServices, ctx: ChatContext) -> Reply:
                                  personal_key(ctx.platform, ctx.workspace, ctx.user), day,
                                  max_items=services.digest_max_items)
     message = await render_digest(plan, services.summaries, platform=ctx.platform,
-                                  nothing_new="No new papers for your topics.")
+                                  nothing_new="No new papers for your topics.", for_channel=False)
     message.context = routing.personal_context(ctx.platform, message.context)  # as the DM will read
     message.context.append("Preview: only you see this; your digest comes by direct message at its time.")
     return Reply(message, Visibility.EPHEMERAL)
