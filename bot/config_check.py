@@ -22,6 +22,10 @@ _DISCORD_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9
 class Report:
     problems: list[str] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
+    # What may pass by itself (a service unreachable right now): said, but no reason not to start. The bot keeps
+    # working without the LLM (offline summaries) and reconnects to the platforms; a systemd ExecStartPre of
+    # `config check` must not keep it down because the LLM or Slack was unreachable at boot.
+    warnings: list[str] = field(default_factory=list)
 
 
 def _value(secret: SecretStr | None) -> str | None:
@@ -57,12 +61,14 @@ async def check_llm(settings: Settings, report: Report, wait_seconds: float = 5.
         async with httpx.AsyncClient(timeout=wait_seconds) as client:
             response = await client.get(f"{url}/models", headers=headers)
     except httpx.HTTPError as exc:
-        report.problems.append(f"LLM endpoint {base}: unreachable ({type(exc).__name__})")
+        report.warnings.append(f"LLM endpoint {base}: unreachable ({type(exc).__name__}); summaries are offline "
+                               "until it answers")
         return
     if response.status_code in (401, 403):
         report.problems.append(f"LLM endpoint {base}: the API key was rejected (HTTP {response.status_code})")
     elif response.status_code >= 500:
-        report.problems.append(f"LLM endpoint {base}: answered HTTP {response.status_code}")
+        report.warnings.append(f"LLM endpoint {base}: answered HTTP {response.status_code}; summaries are offline "
+                               "until it answers")
     else:
         report.plan.append(f"summaries: {settings.llm_model} at {base} (reachable)")
 
@@ -99,7 +105,7 @@ async def check_slack(settings: Settings, report: Report, wait_seconds: float = 
         if error is None:
             report.plan.append(f"slack: {name} accepted ({method})")
         elif error.startswith("unreachable"):
-            report.problems.append(f"{name}: Slack is {error}")
+            report.warnings.append(f"{name}: Slack is {error}; not checked (the bot keeps trying to connect)")
         else:
             report.problems.append(f"{name}: Slack rejected it ({method}: {error})")
 
@@ -122,7 +128,8 @@ async def check_discord(settings: Settings, report: Report, wait_seconds: float 
             app = await client.get(f"{base}/oauth2/applications/@me", headers=headers) if me.status_code == 200 \
                 else None
     except httpx.HTTPError as exc:
-        report.problems.append(f"DISCORD_TOKEN: Discord is unreachable ({type(exc).__name__})")
+        report.warnings.append(f"DISCORD_TOKEN: Discord is unreachable ({type(exc).__name__}); not checked (the bot "
+                               "keeps trying to connect)")
         return
     if me.status_code == 401:
         report.problems.append("DISCORD_TOKEN: Discord rejected it (copy it again from the Developer Portal's "
@@ -146,6 +153,7 @@ async def run_checks(settings: Settings) -> Report:
     # Every line, whatever produced it (a driver's error quoting the URL, say), is printed to a terminal.
     report.plan = [mask_url_credentials(line) for line in report.plan]
     report.problems = [mask_url_credentials(line) for line in report.problems]
+    report.warnings = [mask_url_credentials(line) for line in report.warnings]
     return report
 
 

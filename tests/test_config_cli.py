@@ -56,10 +56,24 @@ def test_config_check_masks_credentials_inside_urls(tmp_path):
     assert ok.code == 0, ok.err
     assert f"at {llm.base_url.replace('http://', 'http://summaries:•••@')} (reachable)" in ok.out
     assert down.code == 1
-    assert "FAIL LLM endpoint http://summaries:•••@127.0.0.1:" in down.err
+    assert "warn LLM endpoint http://summaries:•••@127.0.0.1:" in down.err
     assert "FAIL database: " in down.err and "postgresql+asyncpg://paperboy:•••@127.0.0.1:" in down.err
     for result in (ok, down):
         assert PASSWORD not in result.out + result.err
+
+
+def test_an_unreachable_llm_or_platform_is_a_warning_not_a_reason_not_to_start(tmp_path):
+    """Summaries fall back to offline and the platforms are reconnected to, so a service down at boot must not
+    fail `config check` (systemd runs it before every start); a rejected token still does."""
+    env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+           "PAPERBOY_LLM_BASE_URL": f"http://127.0.0.1:{closed_port()}/v1",
+           "PAPERBOY_DISCORD_API_URL": f"http://127.0.0.1:{closed_port()}/api/v10",
+           "DISCORD_TOKEN": "MTA3NjQxMjM0NTY3ODkwMTIzNA.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"}
+    down = paperboy("config", "check", env=env)
+    assert down.code == 0, down.err
+    assert "warn LLM endpoint http://127.0.0.1:" in down.err and "summaries are offline until it answers" in down.err
+    assert "warn DISCORD_TOKEN: Discord is unreachable" in down.err
+    assert "configuration ok (with warnings)" in down.out
 
 
 def test_the_log_filter_masks_passwords_in_urls_and_quoted_alone():

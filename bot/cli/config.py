@@ -23,8 +23,10 @@ def register(cli: typer.Typer) -> None:
         report = asyncio.run(run_checks(settings))
         for line in report.plan:
             print(f"ok   {line}")
+        for warning in report.warnings:
+            print(f"warn {warning}", file=sys.stderr)
         for problem in report.problems:
             print(f"FAIL {problem}", file=sys.stderr)
         if report.problems:
             raise typer.Exit(1)
-        print("configuration ok")
+        print("configuration ok" + (" (with warnings)" if report.warnings else ""))
