@@ -780,6 +780,8 @@ async def test_a_channel_digest_needs_the_bots_send_and_embed_permissions_and_no
         no_thread = await asker.run("digest", setting("09:30 UTC"), answers=2,
                                     app_permissions=everything & ~fd.CREATE_PUBLIC_THREADS)
         admin = await asker.run("digest", setting("10:00 UTC"), app_permissions=1 << 3)  # Administrator
+        no_history = await asker.run("digest", setting("10:05 UTC"), answers=2,
+                                     app_permissions=everything & ~fd.READ_MESSAGE_HISTORY)
         fine = await asker.run("digest", setting("10:15 UTC"))
         off = await asker.run("digest", setting("off"), app_permissions=0)  # turning it off needs nothing
         today = await asker.run("papers", sub="today", app_permissions=0)  # an answer, not a post of the bot's
@@ -795,6 +797,9 @@ async def test_a_channel_digest_needs_the_bots_send_and_embed_permissions_and_no
     (confirmed, public), (note, noted_privately) = asker.answers_to(no_thread)
     assert confirmed.startswith("Daily digest for this channel at 09:30 UTC") and not public
     assert noted_privately and "missing the Create Public Threads permission" in note and "thread" in note
+    (confirmed, _), (note, noted_privately) = asker.answers_to(no_history)  # a crash could post a digest twice
+    assert confirmed.startswith("Daily digest for this channel at 10:05 UTC")
+    assert noted_privately and "missing the Read Message History permission" in note and "twice" in note
     assert len(asker.answers_to(admin)) == len(asker.answers_to(fine)) == 1  # no note when nothing is missing
     assert "at 10:15 UTC" in asker.answers_to(fine)[0][0]
     assert asker.answers_to(off)[0][0].startswith("Daily digest turned off")

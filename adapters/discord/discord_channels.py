@@ -31,6 +31,8 @@ NEEDED = (("view_channel", "View Channel"), ("send_messages", "Send Messages"), 
 # What only its thread needs: the digest still arrives, and replies to it still reach the bot
 FOR_THREADS = (("create_public_threads", "Create Public Threads"),
                ("send_messages_in_threads", "Send Messages in Threads"))
+# What finding its own digest again after a restart needs (adapters/discord/discord_adapter.py, the history search)
+FOR_RECOVERY = (("read_message_history", "Read Message History"),)
 IN_A_FORUM = ("A forum gets no digest: Discord takes messages only inside its posts, not in the forum itself. "
               "Set up the channel's digest and topics in a text channel; for your own digest by direct message, "
               "add personal: True.")
@@ -103,4 +105,10 @@ async def digest_placement(client: discord.Client, channel: object,
                               f"{'s' if len(lacking) > 1 else ''} in {where}, so I can't open or answer in the "
                               f"digest's thread; replies to the digest message itself still reach me. Allow "
                               f"{them} for Paperboy in the channel's settings to fix that.")
+    if missing(permissions, FOR_RECOVERY):
+        # Without it Discord answers the history with no messages, not an error: after a restart in the middle of
+        # a digest the bot would find no trace of what it had posted, and post it again.
+        return Placement(note=f"Note: I'm missing the Read Message History permission in {where}, so if I am "
+                              "restarted while posting a digest I can't see what was already posted and may post "
+                              "it twice. Allow it for Paperboy in the channel's settings to fix that.")
     return Placement()
