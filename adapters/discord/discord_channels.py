@@ -94,21 +94,25 @@ async def digest_placement(client: discord.Client, channel: object,
         return Placement()
     where = _where(channel)
     if lacking := missing(permissions, NEEDED):
-        them = "it" if len(lacking) == 1 else "them"
-        return Placement(refusal=f"I can't post in {where}: I'm missing the {_listed(lacking)} permission"
-                                 f"{'s' if len(lacking) > 1 else ''} there, so no digest could arrive. Allow "
-                                 f"{them} for Paperboy in the channel's settings (Edit Channel → Permissions), "
-                                 f"then try again.")
+        return Placement(refusal=f"I can't post in {where}: {_missing_text(lacking)} there, so no digest could "
+                                 f"arrive. Allow {_them(lacking)} for Paperboy in the channel's settings (Edit "
+                                 "Channel → Permissions), then try again.")
     if lacking := missing(permissions, FOR_THREADS):
-        them = "it" if len(lacking) == 1 else "them"
-        return Placement(note=f"Note: I'm missing the {_listed(lacking)} permission"
-                              f"{'s' if len(lacking) > 1 else ''} in {where}, so I can't open or answer in the "
+        return Placement(note=f"Note: {_missing_text(lacking)} in {where}, so I can't open or answer in the "
                               f"digest's thread; replies to the digest message itself still reach me. Allow "
-                              f"{them} for Paperboy in the channel's settings to fix that.")
-    if missing(permissions, FOR_RECOVERY):
+                              f"{_them(lacking)} for Paperboy in the channel's settings to fix that.")
+    if lacking := missing(permissions, FOR_RECOVERY):
         # Without it Discord answers the history with no messages, not an error: after a restart in the middle of
         # a digest the bot would find no trace of what it had posted, and post it again.
-        return Placement(note=f"Note: I'm missing the Read Message History permission in {where}, so if I am "
-                              "restarted while posting a digest I can't see what was already posted and may post "
-                              "it twice. Allow it for Paperboy in the channel's settings to fix that.")
+        return Placement(note=f"Note: {_missing_text(lacking)} in {where}, so if I am restarted while posting a "
+                              "digest I can't see what was already posted and may post it twice. Allow it for "
+                              "Paperboy in the channel's settings to fix that.")
     return Placement()
+
+
+def _missing_text(lacking: list[str]) -> str:
+    return f"I'm missing the {_listed(lacking)} permission{'s' if len(lacking) > 1 else ''}"
+
+
+def _them(lacking: list[str]) -> str:
+    return "it" if len(lacking) == 1 else "them"
