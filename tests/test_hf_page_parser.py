@@ -112,3 +112,22 @@ def test_truncated_compact_page_says_where():
 def test_text_that_is_not_a_listing_is_rejected(text):
     with pytest.raises(ParseError, match="not a paper listing"):
         parse_listing(text.encode(), where="notes.txt", today=TODAY)
+
+
+@pytest.mark.parametrize("separator", ["\x0c", "\u2028", "\u2029", "\x85", "\x1e", "\x0b"])
+@pytest.mark.parametrize("path", [COMPACT[0], RICH], ids=lambda p: p.name)
+def test_a_separator_inside_an_abstract_is_a_space_not_a_new_line(path, separator):
+    """Only a line end ends a line: a form feed or a Unicode line separator inside one abstract used to split it,
+    shifting every later title/abstract pair (the whole day failed, or worse, paired titles with wrong text)."""
+    expected = parse_listing(path.read_bytes(), where="page", today=TODAY)
+    lines = path.read_text().split("\n")
+    i = next(i for i, line in enumerate(lines) if line.strip() == expected[1].abstract)
+    lines[i] = lines[i].replace(". ", f".{separator}", 1)
+    assert lines[i] != expected[1].abstract
+    papers = parse_listing("\n".join(lines).encode(), where="page", today=TODAY)
+    assert [(p.title, p.abstract) for p in papers] == [(p.title, p.abstract) for p in expected]
+    # A fault further down is reported at the line an editor shows.
+    t = next(t for t in range(i, len(lines)) if lines[t].strip() == expected[2].title)
+    lines.insert(t + 1, "x")  # the next paper's abstract is "x"
+    with pytest.raises(ParseError, match=rf"^page:{t + 2}: expected an abstract, found 'x'"):
+        parse_listing("\n".join(lines).encode(), where="page", today=TODAY)

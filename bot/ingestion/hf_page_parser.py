@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from bot.errors import ParseError
+from bot.ingestion.listing_reader import split_lines
 from bot.papers import ParsedPaper
 
 SOURCE = "hf-page"
@@ -47,7 +48,7 @@ def looks_like_rich(lines: list[str]) -> bool:
 
 
 def parse_hf_page(text: str, *, today: date, where: str = "page") -> list[ParsedPaper]:
-    return list(iter_hf_page(text.splitlines(), today=today, where=where))
+    return list(iter_hf_page(split_lines(text), today=today, where=where))
 
 
 def iter_hf_page(lines: Iterable[str], *, today: date, where: str = "page") -> Iterator[ParsedPaper]:

@@ -9,6 +9,7 @@ the file said it was when it was opened.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
@@ -110,12 +111,24 @@ class ListingReader:
 
 MAX_LINE_CHARS = 16_000_000  # far beyond any listing's line (an abstract line is a few kB)
 
+# A line ends where a text editor ends it: at "\n", "\r\n" or "\r". `str.splitlines` also splits at a form feed,
+# U+2028 and other separators an abstract can carry; one such split shifts every title/abstract pair after it.
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text`, each with its line end, as an editor numbers them."""
+    lines = text.splitlines(True)  # four times faster, and the same lines when each ends at a line end
+    if all(line[-1] in "\r\n" for line in lines[:-1]):
+        return lines
+    return _LINE_RE.findall(text)
+
 
 def lines_of(blocks: Iterable[str], where: str) -> Iterator[str]:
-    """The lines `str.splitlines(keepends=True)` finds in the concatenated blocks, one at a time."""
+    """The lines `split_lines` finds in the concatenated blocks, one at a time."""
     carry = ""
     for block in blocks:
-        lines = (carry + block).splitlines(True)
+        lines = split_lines(carry + block)
         carry = lines.pop() if lines else ""  # maybe unfinished (or "\r" before "\n")
         if len(carry) > MAX_LINE_CHARS:
             raise ParseError(f"a line of more than {MAX_LINE_CHARS // 1_000_000} million characters; "
