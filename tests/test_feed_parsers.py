@@ -84,6 +84,31 @@ def test_arxiv_rss():
     assert item.authors == ["Antonin Monteil", "Paul Pegon"]
 
 
+def _rss_with(announce_types: list[str]) -> bytes:
+    """The spec's feed with one item per announce type (each a paper of its own), as a daily feed lists them."""
+    feed = (FIXTURES / "arxiv_rss_item_from_spec.xml").read_text()
+    head, rest = feed.split("<item>", 1)
+    item, tail = rest.split("</item>", 1)
+    items = []
+    for n, kind in enumerate(announce_types):
+        one = item.replace("2203.01250", f"2203.0125{n}").replace("replace-cross", kind)
+        items.append(f"<item>{one}</item>")
+    return (head + "".join(items) + tail).encode()
+
+
+def test_arxiv_rss_replacements_are_no_paper_of_the_day():
+    """pubDate is the day of the announcement: for a replacement (an old paper's new version) it is not the day
+    the paper was listed, and a 2022 paper revised in 2024 must not join the 2024 digest as a new paper."""
+    papers = parse_listing(_rss_with(["new", "cross", "replace", "replace-cross"]), where="rss", today=TODAY)
+    assert [(p.extra["announce_type"], p.listed_on) for p in papers] == [
+        ("new", date(2024, 8, 23)), ("cross", date(2024, 8, 23)), ("replace", None), ("replace-cross", None)]
+    assert [p.version for p in papers] == [3, 3, 3, 3]
+    # The announce type in the description counts when the element is missing.
+    without = _rss_with(["replace"]).replace(b"<arxiv:announce_type>replace</arxiv:announce_type>", b"")
+    (paper,) = parse_listing(without, where="rss", today=TODAY)
+    assert paper.listed_on is None and paper.abstract.startswith("We consider first order")
+
+
 @pytest.mark.parametrize(("data", "message"), [
     (b"", "empty"),
     (b"   \n\n", "empty"),

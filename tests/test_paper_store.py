@@ -244,3 +244,19 @@ async def test_a_source_written_in_chunks_stores_and_counts_what_writing_it_at_o
     by_id = {r["arxiv_id"]: r for r in records}
     assert by_id["2401.00003"]["upvotes"] == 99 and by_id["2401.00000"]["sources"] == ["hf-api", "hf-page"]
     assert by_id["2401.00001"]["version"] == 3 and by_id["2401.00001"]["abstract"] == "Abstract 1 version 3."
+
+
+async def test_an_rss_replacement_leaves_the_paper_on_its_own_day(db):
+    """arXiv RSS lists a revised old paper under the day of the revision; the paper stays on its own day (and out
+    of that day's digest) while its new version still replaces the text."""
+    from storage.paper_store import list_papers
+
+    await ingest(db, [ParsedPaper(title="Mass concentration in rescaled first order integral functionals",
+                                  abstract="First version.", source="arxiv-api", arxiv_id="2203.01250", version=1,
+                                  published_on=date(2022, 3, 2))])
+    counts = await ingest(db, load(FIXTURES / "arxiv_rss_item_from_spec.xml"))  # replace-cross, v3, Aug 23 2024
+    assert (counts.new, counts.updated) == (0, 1)
+    async with db.session() as s:
+        assert await list_papers(s, day=date(2024, 8, 23)) == []
+        (paper,) = await list_papers(s, day=date(2022, 3, 2))
+        assert paper.version == 3 and paper.abstract.startswith("We consider first order")

@@ -27,7 +27,7 @@ RSS_SOURCE = "arxiv-rss"
 
 _MAX_DEPTH = 200  # real feeds nest 4 deep
 _MAX_ENTRY_ELEMENTS = 100_000  # the largest collaborations list ~5,000 authors, two elements each
-_RSS_ABSTRACT_RE = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE)
+_RSS_ABSTRACT_RE = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*(?P<type>\S+)\s*Abstract:\s*", re.IGNORECASE)
 
 
 def iter_arxiv_feed(blocks: Iterable[bytes], where: str = "feed", *,
@@ -155,18 +155,22 @@ def _rss_item(item: ET.Element, index: int, where: str) -> ParsedPaper:
     ref = parse_arxiv_ref(guid.replace("oai:arXiv.org:", "")) or parse_arxiv_ref(link)
     if m := re.match(r"^\s*arXiv:(\S+)", description):
         ref = parse_arxiv_ref(m.group(1)) or ref
-    abstract = _RSS_ABSTRACT_RE.sub("", description, count=1)
+    head = _RSS_ABSTRACT_RE.match(description)
+    abstract = description[head.end():] if head else description
     if not title.strip() or not abstract.strip():
         raise BadItem("item", index, "no title or abstract", where=where)
     creators = _child_text(item, f"{DC}creator")
     authors = [" ".join(a.split()) for a in creators.split(",") if a.strip()] if creators.strip() else None
     categories = [c.text.strip() for c in item.findall("category") if c.text and c.text.strip()]
     extra: dict[str, object] = {"categories": categories} if categories else {}
-    announce = _child_text(item, f"{ARXIV}announce_type").strip()
+    announce = _child_text(item, f"{ARXIV}announce_type").strip() or (head.group("type") if head else "")
     if announce:
         extra["announce_type"] = announce
+    # pubDate is the day of this announcement: a paper's listing day only when it is announced as new (or as a
+    # cross-list of a new paper). A replacement is an old paper's new version, not a paper of that day.
+    listed = None if announce.lower().startswith("replace") else _date(_child_text(item, "pubDate"))
     return ParsedPaper(
         title=title, abstract=abstract, source=RSS_SOURCE,
         arxiv_id=ref.arxiv_id if ref else None, version=ref.version if ref else None,
-        authors=authors, listed_on=_date(_child_text(item, "pubDate")), extra=extra,
+        authors=authors, listed_on=listed, extra=extra,
     )
