@@ -113,7 +113,7 @@ def test_arxiv_rss_replacements_are_no_paper_of_the_day():
     (b"", "empty"),
     (b"   \n\n", "empty"),
     (bytes(range(256)) * 4, "binary"),
-    (b"\xff\xfe\xfa not utf8 at all \xff", "not UTF-8"),
+    (b"\xfa\xff not utf8 at all \xff", "not UTF-8"),  # (starting \xff\xfe, it is UTF-16's byte-order mark)
     (b'[{"paper": {"id": "2410.17243", "title": "Breaking', "invalid JSON"),
     (b'{"error": "Invalid date"}', "error"),
     (b"<!DOCTYPE html><html><body>Daily Papers</body></html>", "HTML page"),
@@ -124,6 +124,45 @@ def test_malformed_input_is_one_clear_error(data, message):
     with pytest.raises(ParseError, match=message) as info:
         parse_listing(data, where="input", today=TODAY)
     assert "\n" not in str(info.value) and str(info.value).startswith("input")
+
+
+ENCODED = ["arxiv_rss_item_from_spec.xml", "arxiv_query_sample_legacy_2025-08.xml",
+           "hf_daily_papers_sample_2024-10.json"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"])
+@pytest.mark.parametrize("name", ENCODED)
+def test_a_listing_saved_with_a_byte_order_mark_reads_as_in_utf8(name, encoding):
+    """Windows PowerShell saves `curl … > papers.json` as UTF-16 with a byte-order mark (and leaves an XML
+    declaration saying UTF-8): that was refused as 'binary data'."""
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    bom = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    data = bom + text.encode(encoding)
+    assert parse_listing(data, where=name, today=TODAY) == parse(name)
+
+
+@pytest.mark.parametrize("declared", ["ISO-8859-1", "latin-1", "windows-1252", "iso-8859-15"])
+def test_an_xml_feed_in_the_encoding_it_declares(declared):
+    """XML may declare another encoding than UTF-8; a feed in ISO-8859-1 was refused as 'not UTF-8 text'."""
+    name = "arxiv_query_sample_legacy_2025-08.xml"  # has "Vuopionperä" in it
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    assert "ä" in text and text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    data = text.replace('encoding="UTF-8"', f'encoding="{declared}"', 1).encode(declared)
+    assert parse_listing(data, where=name, today=TODAY) == parse(name)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"<?xml version='1.0' encoding='klingon'?><rss/>", r"^f: an XML document in an unknown encoding \('klingon'\)$"),
+    (b"<?xml version='1.0' encoding='windows-1252'?><rss>\x81</rss>",
+     r"^f: not WINDOWS-1252 text \(bad byte at offset 50\)$"),
+    ("\ufeff".encode("utf-16-le") + "[\ud800]".encode("utf-16-le", "surrogatepass"),
+     r"^f: not UTF-16 text \(bad byte at offset 4\)$"),
+    (" \n  ".encode("utf-16"), "^f: the file is empty$"),
+    ("[{}]\x00".encode("utf-16"), "^f: binary data, not a paper listing$"),
+])
+def test_text_in_an_encoding_it_is_not_is_one_clear_error(data, message):
+    with pytest.raises(ParseError, match=message):
+        parse_listing(data, where="f", today=TODAY)
 
 
 def test_arxiv_error_feed_is_an_error_not_a_paper():

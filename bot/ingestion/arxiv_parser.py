@@ -30,12 +30,13 @@ _MAX_ENTRY_ELEMENTS = 100_000  # the largest collaborations list ~5,000 authors,
 _RSS_ABSTRACT_RE = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*(?P<type>\S+)\s*Abstract:\s*", re.IGNORECASE)
 
 
-def iter_arxiv_feed(blocks: Iterable[bytes], where: str = "feed", *,
+def iter_arxiv_feed(blocks: Iterable[bytes] | Iterable[str], where: str = "feed", *,
                     skip: SkipItem | None = None) -> Iterator[ParsedPaper]:
-    """The papers of an Atom or RSS feed as its bytes arrive. Each element is let go once read, so memory holds
-    one entry, not the feed. The parser is `ET.fromstring`'s (expat): external entities are never loaded and
-    entity expansion is capped. An entry that is not a paper (no title, no arXiv id) goes to `skip` when given,
-    else it raises `BadItem`; XML that does not parse and arXiv's "Error" entry always raise."""
+    """The papers of an Atom or RSS feed as its bytes (or text, already decoded: then whatever encoding the XML
+    declares does not matter) arrive. Each element is let go once read, so memory holds one entry, not the feed.
+    The parser is `ET.fromstring`'s (expat): external entities are never loaded and entity expansion is capped.
+    An entry that is not a paper (no title, no arXiv id) goes to `skip` when given, else it raises `BadItem`;
+    XML that does not parse and arXiv's "Error" entry always raise."""
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     path: list[ET.Element] = []  # the open elements, root first
     kind = ""
@@ -43,7 +44,7 @@ def iter_arxiv_feed(blocks: Iterable[bytes], where: str = "feed", *,
     entry_depth = 0  # where the open entry (item) is in `path`; 0: none open
     elements = 0  # inside the open entry
     index = 0
-    for block in itertools.chain(blocks, [b""]):
+    for block in itertools.chain[bytes | str](blocks, [b""]):
         try:
             if block:
                 parser.feed(block)

@@ -51,7 +51,7 @@ def iter_listing(handle: BinaryIO, *, where: str, today: date, listed_on: date |
     elif kind == "html":
         raise ParseError("an HTML page; save the papers page as text, or use hf:DATE to fetch it", where=where)
     elif kind in ("arxiv-atom", "arxiv-rss"):
-        yield from iter_arxiv_feed(reader.raw(), where, skip=skip)
+        yield from iter_arxiv_feed(reader.xml(), where, skip=skip)
     else:
         try:
             yield from iter_hf_page(lines_of(reader.text(), where), today=today, where=where)

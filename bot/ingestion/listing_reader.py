@@ -2,8 +2,12 @@
 bounded memory (a 195 MB file read whole used to peak at 953 MB).
 
 Checks happen where the bytes are, in the order a reader notices them: an empty file, binary data in the first
-64 kB, bytes that are not UTF-8 (reported with their offset), and more bytes than the size limit, however big
-the file said it was when it was opened.
+64 kB, bytes that are not text in the listing's encoding (reported with their offset), and more bytes than the
+size limit, however big the file said it was when it was opened.
+
+The encoding is UTF-8 unless the bytes say otherwise: a UTF-16 or UTF-32 byte-order mark (what Windows
+PowerShell writes when a listing is saved with `>`), or an XML declaration naming another encoding
+(`<?xml version="1.0" encoding="ISO-8859-1"?>`), which XML allows and a feed re-saved by some tool carries.
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ BLOCK_BYTES = 1 << 20
 SNIFF_BYTES = 65536  # binary data is looked for here, and the format is told from the start of this
 _BOM = codecs.BOM_UTF8
 _ASCII_SPACE = b" \t\n\r\x0b\x0c"  # what bytes.strip() removes
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+              (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"), (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"))
+_XML_ENCODING_RE = re.compile(
+    rb"""<\?xml\s[^>]*?\bencoding\s*=\s*["'](?P<name>[A-Za-z][A-Za-z0-9._-]{0,39})["']""")
 
 
 class ListingReader:
@@ -29,10 +38,15 @@ class ListingReader:
         self.where = where
         self.limit = limit
         self._total = 0
+        self.encoding = "utf-8"  # a Python codec; known once `head` has run
+        self._label = "UTF-8"  # the encoding as messages name it
 
     def head(self) -> str:
         """The listing's first characters from its first non-blank one on, enough to tell its format."""
         first = self._rewind()
+        self._choose_encoding(first)
+        if self.encoding != "utf-8":
+            return self._decoded_head()
         if b"\x00" in first:
             raise ParseError("binary data, not a paper listing", where=self.where)
         content = first.removeprefix(_BOM).lstrip(_ASCII_SPACE)
@@ -52,21 +66,27 @@ class ListingReader:
 
     def text(self) -> Iterator[str]:
         """The whole listing as text, block by block (a byte-order mark dropped)."""
-        decoder = codecs.getincrementaldecoder("utf-8")()
+        decoder = codecs.getincrementaldecoder(self.encoding)()
         offset = 0  # bytes handed to the decoder so far
         for block in self._blocks():
             try:
                 text = decoder.decode(block)
             except UnicodeDecodeError as exc:
                 pending = len(decoder.getstate()[0])
-                raise self._not_utf8(offset - pending + exc.start) from None
+                raise self._not_text(offset - pending + exc.start) from None
             offset += len(block)
             if text:
                 yield text
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            raise self._not_utf8(offset - len(exc.object) + exc.start) from None
+            raise self._not_text(offset - len(exc.object) + exc.start) from None
+
+    def xml(self) -> Iterator[bytes] | Iterator[str]:
+        """The listing for the XML parser: UTF-8 bytes as they are (the parser decodes them fastest), text in
+        any other encoding, which the parser then reads whatever the declaration says (a feed saved as UTF-16
+        keeps saying encoding='UTF-8')."""
+        return self.raw() if self.encoding == "utf-8" else self.text()
 
     def raw(self) -> Iterator[bytes]:
         """The whole listing as bytes (for the XML parser, which decodes by itself), checked to be UTF-8."""
@@ -77,17 +97,49 @@ class ListingReader:
                 decoder.decode(block)
             except UnicodeDecodeError as exc:
                 pending = len(decoder.getstate()[0])
-                raise self._not_utf8(offset - pending + exc.start) from None
+                raise self._not_text(offset - pending + exc.start) from None
             offset += len(block)
             yield block
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            raise self._not_utf8(offset - len(exc.object) + exc.start) from None
+            raise self._not_text(offset - len(exc.object) + exc.start) from None
+
+    def _choose_encoding(self, first: bytes) -> None:
+        for bom, codec, label in _WIDE_BOMS:
+            if first.startswith(bom):
+                self.encoding, self._label = codec, label
+                return
+        if first.startswith(_BOM):
+            return
+        declared = _XML_ENCODING_RE.match(first.lstrip(_ASCII_SPACE)[:200])
+        if declared is None:
+            return
+        name = declared.group("name").decode("ascii")
+        try:
+            codec = codecs.lookup(name).name
+        except LookupError:
+            raise ParseError(f"an XML document in an unknown encoding ({name!r})", where=self.where) from None
+        if not codec.startswith(("utf-8", "utf-16", "utf-32")):  # a wide encoding without its mark is not this
+            self.encoding, self._label = codec, name.upper()
+
+    def _decoded_head(self) -> str:
+        content = ""
+        for text in self.text():
+            content = (content + text).lstrip()
+            if len(content) >= SNIFF_BYTES:
+                break
+        if not content:
+            raise ParseError("the file is empty", where=self.where)
+        if "\x00" in content[:SNIFF_BYTES]:
+            raise ParseError("binary data, not a paper listing", where=self.where)
+        return content[:SNIFF_BYTES]
 
     def _blocks(self) -> Iterator[bytes]:
-        """Blocks from the start, without a leading byte-order mark; offsets count from after it."""
-        block = self._rewind().removeprefix(_BOM)
+        """Blocks from the start, without a leading UTF-8 byte-order mark; offsets count from after it. (A UTF-16
+        or UTF-32 mark stays: its decoder reads the byte order from it.)"""
+        first = self._rewind()
+        block = first.removeprefix(_BOM) if self.encoding == "utf-8" else first
         while block:
             yield block
             block = self._read(BLOCK_BYTES)
@@ -105,8 +157,8 @@ class ListingReader:
             raise ParseError(f"too large (limit {self.limit // 1_000_000} MB)", where=self.where)
         return data
 
-    def _not_utf8(self, offset: int) -> ParseError:
-        return ParseError(f"not UTF-8 text (bad byte at offset {offset})", where=self.where)
+    def _not_text(self, offset: int) -> ParseError:
+        return ParseError(f"not {self._label} text (bad byte at offset {offset})", where=self.where)
 
 
 MAX_LINE_CHARS = 16_000_000  # far beyond any listing's line (an abstract line is a few kB)
