@@ -61,7 +61,8 @@ BAD_INPUTS = {
 
 def test_bad_source_is_one_line_exit_2_and_changes_nothing(db_env, tmp_path):
     """Every kind of bad file, one after the other on one stored paper (a process each: ~2 s of start-up)."""
-    assert paperboy("ingest", str(FIXTURES / "hf_paper_objects_2025-09.json"), env=db_env).code == 0
+    one = paperboy("ingest", str(FIXTURES / "hf_paper_objects_2025-09.json"), env=db_env)
+    assert one.code == 0 and one.out.strip() == "1 paper: 1 new, 0 updated, 0 unchanged"  # not "1 papers"
     before = export(db_env)
     assert before
     for name in sorted(BAD_INPUTS):

@@ -160,3 +160,7 @@ def test_a_source_malformed_after_several_stored_chunks_changes_nothing(db_env, 
     assert result.code == 2 and result.err.strip().startswith(f"error: {bad}: invalid JSON (Expecting value")
     export = paperboy("papers", "export", "--format", "jsonl", env=db_env)
     assert export.code == 0 and export.out.strip() == ""
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(items))
+    result = paperboy("ingest", str(good), env=db_env)
+    assert result.code == 0 and result.out.strip() == "5,000 papers: 5,000 new, 0 updated, 0 unchanged"

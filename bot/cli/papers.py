@@ -15,12 +15,13 @@ from bot.cli.common import err, fail, out, parse_date_option, run
 from bot.errors import PaperboyError, UsageError
 from bot.ingestion.ingest_service import Source, parse_source, sample_sources
 from bot.ingestion.paper_checks import describe_skipped
+from bot.messages import plural
 from storage.paper_store import IngestCounts, find_paper, iter_papers, list_papers, paper_to_record
 
 
 def _describe(counts: IngestCounts) -> str:
-    skipped = f", {len(counts.skipped)} skipped" if counts.skipped else ""
-    return f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged{skipped}"
+    skipped = f", {len(counts.skipped):,} skipped" if counts.skipped else ""
+    return f"{counts.new:,} new, {counts.updated:,} updated, {counts.unchanged:,} unchanged{skipped}"
 
 
 def register(cli: typer.Typer) -> None:
@@ -63,10 +64,10 @@ def register(cli: typer.Typer) -> None:
                             progress.console.print(f"warning: {source}: {describe_skipped(counts.skipped)}",
                                                    markup=False)
                         if len(parsed) > 1:
-                            progress.console.print(f"{source}: {counts.total} papers ({_describe(counts)})",
+                            progress.console.print(f"{source}: {plural(counts.total, 'paper')} ({_describe(counts)})",
                                                    markup=False)
                     progress.advance(task)
-            out.print(f"{total.total} papers: {_describe(total)}", markup=False)
+            out.print(f"{plural(total.total, 'paper')}: {_describe(total)}", markup=False)
             return failed
 
         if run(go):

@@ -137,5 +137,5 @@ def checked_paper(paper: ParsedPaper) -> ParsedPaper:
 def describe_skipped(reasons: list[str], shown: int = 5) -> str:
     """"2 skipped: title too long at item 17; NUL … at item 20", the first few reasons only."""
     listed = "; ".join(reasons[:shown])
-    more = f"; and {len(reasons) - shown} more" if len(reasons) > shown else ""
-    return f"{len(reasons)} skipped: {listed}{more}"
+    more = f"; and {len(reasons) - shown:,} more" if len(reasons) > shown else ""
+    return f"{len(reasons):,} skipped: {listed}{more}"
