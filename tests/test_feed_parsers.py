@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from email.utils import parsedate_to_datetime
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -107,6 +109,45 @@ def test_arxiv_rss_replacements_are_no_paper_of_the_day():
     without = _rss_with(["replace"]).replace(b"<arxiv:announce_type>replace</arxiv:announce_type>", b"")
     (paper,) = parse_listing(without, where="rss", today=TODAY)
     assert paper.listed_on is None and paper.abstract.startswith("We consider first order")
+
+
+def _as_atom(rss: bytes) -> bytes:
+    """The same daily feed as rss.arxiv.org/atom/CAT serves it: an entry per item, its OAI identifier as the id,
+    the description as the summary, pubDate as <published>, and dc:creator kept."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"arxiv": "http://arxiv.org/schemas/atom", "dc": "http://purl.org/dc/elements/1.1/"}
+    entries = []
+    for item in ET.fromstring(rss).iter("item"):
+        def text(tag: str, item: ET.Element = item) -> str:
+            found = item.find(tag, ns)
+            return escape(found.text or "") if found is not None else ""
+
+        categories = "".join(f'<category term="{c.text}"/>' for c in item.findall("category"))
+        entries.append(
+            f"<entry><id>{text('guid')}</id><title>{text('title')}</title>"
+            f'<link href="{text("link")}" rel="alternate" type="text/html"/>'
+            f"<summary>{text('description')}</summary>{categories}"
+            f"<published>{parsedate_to_datetime(text('pubDate')).isoformat()}</published>"
+            f"<arxiv:announce_type>{text('arxiv:announce_type')}</arxiv:announce_type>"
+            f"<dc:creator>{text('dc:creator')}</dc:creator></entry>")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '
+            'xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            "<id>http://rss.arxiv.org/atom/math.OC</id><title>math.OC updates on arXiv.org</title>"
+            + "".join(entries) + "</feed>").encode()
+
+
+def test_arxiv_daily_feed_as_atom_reads_as_the_rss_does():
+    """The Atom form of the daily feeds was refused whole ("no arXiv id ('oai:arXiv.org:…') at entry 0")."""
+    rss = _rss_with(["new", "cross", "replace", "replace-cross"])
+    atom = _as_atom(rss)
+    assert b"<id>oai:arXiv.org:2203.01250v3</id>" in atom
+    papers = parse_listing(atom, where="atom", today=TODAY)
+    assert papers == parse_listing(rss, where="rss", today=TODAY)
+    assert papers[0].abstract.startswith("We consider first order") and papers[0].authors == [
+        "Antonin Monteil", "Paul Pegon"]
+    assert [p.listed_on for p in papers] == [date(2024, 8, 23), date(2024, 8, 23), None, None]
+    assert parse_arxiv_ref("oai:arXiv.org:hep-th/9901001v2") == parse_arxiv_ref("hep-th/9901001v2")
 
 
 @pytest.mark.parametrize(("data", "message"), [

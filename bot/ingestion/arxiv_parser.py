@@ -1,4 +1,4 @@
-"""Parse arXiv API Atom feeds (old and new backends) and arXiv RSS feeds.
+"""Parse arXiv API Atom feeds (old and new backends) and arXiv's daily feeds, as RSS or as Atom.
 
 arXiv reports query errors as an HTTP 200 feed holding one entry titled "Error"; that must become a
 `ParseError`, not a paper called "Error". The old backend also claims `totalResults=1` for an empty result,
@@ -128,7 +128,11 @@ def _atom_entry(entry: ET.Element, index: int, where: str) -> ParsedPaper:
     if title.strip() == "Error":
         raise ParseError(f"arXiv reported an error: {' '.join(summary.split())[:200]}", where=where)
     ref = parse_arxiv_ref(raw_id)
-    if not title.strip() or not summary.strip():
+    # arXiv's RSS service also serves its daily feeds as Atom (rss.arxiv.org/atom/CAT): an entry's id is its OAI
+    # identifier, its summary starts like an RSS item's description, and <published> is the announcement day.
+    head = _RSS_ABSTRACT_RE.match(summary)
+    abstract = summary[head.end():] if head else summary
+    if not title.strip() or not abstract.strip():
         raise BadItem("entry", index, "no title or summary", where=where)
     if ref is None:
         raise BadItem("entry", index, f"no arXiv id ({raw_id[:80]!r})", where=where)
@@ -142,10 +146,30 @@ def _atom_entry(entry: ET.Element, index: int, where: str) -> ParsedPaper:
     comment = _child_text(entry, f"{ARXIV}comment").strip()
     if comment:
         extra["comment"] = " ".join(comment.split())
+    published = _child_text(entry, f"{ATOM}published")
+    if head is None:
+        return ParsedPaper(
+            title=title, abstract=summary, source=API_SOURCE, arxiv_id=ref.arxiv_id, version=ref.version,
+            authors=authors, published_on=_date(published), extra=extra,
+        )
+    announce = _child_text(entry, f"{ARXIV}announce_type").strip() or head.group("type")
+    extra["announce_type"] = announce
     return ParsedPaper(
-        title=title, abstract=summary, source=API_SOURCE, arxiv_id=ref.arxiv_id, version=ref.version,
-        authors=authors, published_on=_date(_child_text(entry, f"{ATOM}published")), extra=extra,
+        title=title, abstract=abstract, source=RSS_SOURCE, arxiv_id=ref.arxiv_id, version=ref.version,
+        authors=authors or _creators(entry), listed_on=_listing_day(announce, published), extra=extra,
     )
+
+
+def _creators(el: ET.Element) -> list[str] | None:
+    """The feed's one comma-separated author list (dc:creator); None when it has none."""
+    creators = _child_text(el, f"{DC}creator")
+    return [" ".join(a.split()) for a in creators.split(",") if a.strip()] if creators.strip() else None
+
+
+def _listing_day(announce: str, value: str) -> date | None:
+    """A feed's announcement date is the paper's listing day only when it is announced as new (or as a
+    cross-list of a new paper): a replacement is an old paper's new version, not a paper of that day."""
+    return None if announce.lower().startswith("replace") else _date(value)
 
 
 def _rss_item(item: ET.Element, index: int, where: str) -> ParsedPaper:
@@ -160,18 +184,14 @@ def _rss_item(item: ET.Element, index: int, where: str) -> ParsedPaper:
     abstract = description[head.end():] if head else description
     if not title.strip() or not abstract.strip():
         raise BadItem("item", index, "no title or abstract", where=where)
-    creators = _child_text(item, f"{DC}creator")
-    authors = [" ".join(a.split()) for a in creators.split(",") if a.strip()] if creators.strip() else None
+    authors = _creators(item)
     categories = [c.text.strip() for c in item.findall("category") if c.text and c.text.strip()]
     extra: dict[str, object] = {"categories": categories} if categories else {}
     announce = _child_text(item, f"{ARXIV}announce_type").strip() or (head.group("type") if head else "")
     if announce:
         extra["announce_type"] = announce
-    # pubDate is the day of this announcement: a paper's listing day only when it is announced as new (or as a
-    # cross-list of a new paper). A replacement is an old paper's new version, not a paper of that day.
-    listed = None if announce.lower().startswith("replace") else _date(_child_text(item, "pubDate"))
     return ParsedPaper(
         title=title, abstract=abstract, source=RSS_SOURCE,
         arxiv_id=ref.arxiv_id if ref else None, version=ref.version if ref else None,
-        authors=authors, listed_on=listed, extra=extra,
+        authors=authors, listed_on=_listing_day(announce, _child_text(item, "pubDate")), extra=extra,
     )
