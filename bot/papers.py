@@ -19,7 +19,8 @@ _OLD_ID = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7}"
 ARXIV_ID_RE = re.compile(rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>[0-9]+))?")
 _ID_IN_TEXT_RE = re.compile(
     rf"(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|oai:arxiv\.org:|arxiv:\s*|^)\s*"
-    rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>[0-9]+))?(?:\.pdf)?/?\s*$",
+    rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>[0-9]+))?(?:\.pdf)?/?"
+    r"(?:\s*\[[a-z][a-z\-]*(?:\.[a-z\-]+)?\])?\s*$",  # "arXiv:2401.12345 [cs.LG]", as arXiv's "Cite as" prints it
     re.IGNORECASE,
 )
 
@@ -33,8 +34,9 @@ class ArxivRef:
 
 
 def parse_arxiv_ref(text: str) -> ArxivRef | None:
-    """Accept what people paste: `2401.12345`, `2401.12345v2`, `arXiv:2401.12345`, abs/pdf/HF URLs, and the OAI
-    identifier arXiv's feeds carry (`oai:arXiv.org:2401.12345v2`)."""
+    """Accept what people paste: `2401.12345`, `2401.12345v2`, `arXiv:2401.12345` (also with its category, as
+    arXiv cites it: `arXiv:2401.12345 [cs.LG]`), abs/pdf/HF URLs, and the OAI identifier arXiv's feeds carry
+    (`oai:arXiv.org:2401.12345v2`)."""
     candidate = text.strip()
     if not candidate or len(candidate) > 300:
         return None

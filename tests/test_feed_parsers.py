@@ -220,6 +220,9 @@ def test_arxiv_error_feed_is_an_error_not_a_paper():
     ("https://huggingface.co/papers/2410.17243", ("2410.17243", None)),
     ("http://arxiv.org/abs/hep-th/9901001v1", ("hep-th/9901001", 1)),
     ("math.GT/0309136", ("math/0309136", None)),
+    ("arXiv:2102.00018v1 [hep-ph]", ("2102.00018", 1)),  # arXiv's "Cite as" line
+    ("arXiv:math/0309136 [math.GT]", ("math/0309136", None)),
+    ("2102.00018 [cs.LG] and more", None),
     ("not an id", None),
     ("12345", None),
 ])
