@@ -150,6 +150,20 @@ def test_arxiv_daily_feed_as_atom_reads_as_the_rss_does():
     assert parse_arxiv_ref("oai:arXiv.org:hep-th/9901001v2") == parse_arxiv_ref("hep-th/9901001v2")
 
 
+@pytest.mark.parametrize("prologue", ["<!-- saved by a feed reader -->\n", "<!DOCTYPE rss>\n", ""])
+@pytest.mark.parametrize("name", ["arxiv_rss_item_from_spec.xml", "arxiv_query_sample.xml"])
+def test_a_feed_without_an_xml_declaration_is_still_a_feed(name, prologue):
+    """XML needs no declaration; a feed starting with a comment or DOCTYPE was 'not a paper listing'."""
+    text = (FIXTURES / name).read_text()
+    body = text.split("?>", 1)[1].lstrip()
+    assert parse_listing((prologue + body).encode(), where=name, today=TODAY) == parse(name)
+
+
+def test_xml_that_is_no_feed_says_what_it_is():
+    with pytest.raises(ParseError, match=r"^notes.xml: unsupported XML document <note>$"):
+        parse_listing(b"<!-- mine -->\n<note>milk, eggs</note>", where="notes.xml", today=TODAY)
+
+
 @pytest.mark.parametrize(("data", "message"), [
     (b"", "empty"),
     (b"   \n\n", "empty"),

@@ -30,7 +30,7 @@ def detect_format(text: str) -> str:
         return "hf-json"
     if lowered.startswith(("<!doctype html", "<html")) or "<html" in lowered[:500]:
         return "html"
-    if lowered.startswith("<?xml") or lowered.startswith(("<feed", "<rss")):
+    if head[:1] == "<":  # markup that is not HTML: XML, whatever comes first (a declaration, a comment, a DOCTYPE)
         if "<rss" in lowered:
             return "arxiv-rss"
         return "arxiv-atom"
