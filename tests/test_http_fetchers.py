@@ -93,6 +93,26 @@ async def test_arxiv_waits_three_seconds_between_requests(server, client):
     assert server.calls("/api/query")[0].query["search_query"] == ["all:electron AND all:proton"]
 
 
+@pytest.mark.parametrize("status", [200, 400])
+async def test_arxiv_error_is_its_reason_not_a_bare_status(server, client, status):
+    """arXiv sends its error feed with HTTP 400: the user saw 'export.arxiv.org answered HTTP 400 for …/api/query'
+    and not why."""
+    server.route("GET", "/api/query", Reply(status, (FIXTURES / "arxiv_error_feed.xml").read_bytes()))
+    fetcher = ArxivFetcher(HttpFetcher(client, sleep=FakeTime().sleep), server.url)
+    if status == 400:
+        with pytest.raises(FetchError, match=r"^arxiv:1234\.12345: arXiv reported an error: incorrect id format "
+                                             r"for 1234\.12345$"):
+            await fetcher.by_ids(["1234.12345"])
+        with pytest.raises(FetchError, match=r"^arxiv:ti:\( \(results 1-100\): arXiv reported an error: incorrect"):
+            await fetcher.query("ti:(")
+    else:
+        (doc,) = await fetcher.by_ids(["1234.12345"])  # the parser reports it (test_cli_ingests_hf_and_arxiv…)
+        assert doc.where == "arxiv:1234.12345"
+    server.route("GET", "/api/query", Reply(400, b"<html><body>Bad Request</body></html>"))
+    with pytest.raises(FetchError, match=r"answered HTTP 400 for http://127\.0\.0\.1:\d+/api/query$"):
+        await fetcher.by_ids(["1234.12345"])
+
+
 async def test_hanging_server_times_out(server):
     server.route("GET", "/slow", Reply(body=b"[]", delay=5))
     async with httpx.AsyncClient(timeout=0.2) as quick:
@@ -105,7 +125,7 @@ def test_cli_ingests_hf_and_arxiv_from_the_fake_servers(server, db_env):
     server.route("GET", "/api/daily_papers", Reply(body=HF_2024))
     server.route("GET", "/api/query", [
         Reply(body=(FIXTURES / "arxiv_query_idlist_partial.xml").read_bytes()),
-        Reply(body=(FIXTURES / "arxiv_error_feed.xml").read_bytes()),
+        Reply(400, (FIXTURES / "arxiv_error_feed.xml").read_bytes()),  # as arXiv answers an id it cannot take
     ])
     env = {**db_env, "PAPERBOY_HF_BASE_URL": server.url, "PAPERBOY_ARXIV_BASE_URL": server.url}
     result = paperboy("ingest", "hf:2024-10-25", "arxiv:2201.13452,2201.13455", env=env)

@@ -30,6 +30,26 @@ _MAX_ENTRY_ELEMENTS = 100_000  # the largest collaborations list ~5,000 authors,
 _RSS_ABSTRACT_RE = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*(?P<type>\S+)\s*Abstract:\s*", re.IGNORECASE)
 
 
+class ArxivReportedError(ParseError):
+    """arXiv's own error feed: a bad query or id ("incorrect id format for 1234.12345")."""
+
+    def __init__(self, reason: str, *, where: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(f"arXiv reported an error: {reason}", where=where)
+
+
+def reported_error(data: bytes) -> str | None:
+    """The reason arXiv gives when `data` is its error feed (the API sends it with HTTP 200 or 400), else None."""
+    try:
+        for _ in iter_arxiv_feed([data]):
+            pass
+    except ArxivReportedError as exc:
+        return exc.reason
+    except ParseError:
+        return None
+    return None
+
+
 def iter_arxiv_feed(blocks: Iterable[bytes] | Iterable[str], where: str = "feed", *,
                     skip: SkipItem | None = None) -> Iterator[ParsedPaper]:
     """The papers of an Atom or RSS feed as its bytes (or text, already decoded: then whatever encoding the XML
@@ -126,7 +146,7 @@ def _atom_entry(entry: ET.Element, index: int, where: str) -> ParsedPaper:
     summary = _child_text(entry, f"{ATOM}summary")
     raw_id = _child_text(entry, f"{ATOM}id").strip()
     if title.strip() == "Error":
-        raise ParseError(f"arXiv reported an error: {' '.join(summary.split())[:200]}", where=where)
+        raise ArxivReportedError(" ".join(summary.split())[:200], where=where)
     ref = parse_arxiv_ref(raw_id)
     # arXiv's RSS service also serves its daily feeds as Atom (rss.arxiv.org/atom/CAT): an entry's id is its OAI
     # identifier, its summary starts like an RSS item's description, and <published> is the announcement day.

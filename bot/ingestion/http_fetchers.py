@@ -23,6 +23,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from bot import __version__
 from bot.errors import FetchError
+from bot.ingestion.arxiv_parser import reported_error
 
 USER_AGENT = f"Paperboy/{__version__} (research paper digest bot; +https://github.com/paperboy-bot/paperboy)"
 HF_BASE_URL = "https://huggingface.co"
@@ -33,6 +34,7 @@ ARXIV_MIN_INTERVAL = 3.0
 MAX_RETRY_AFTER = 120.0
 MAX_BODY_BYTES = 32 * 1024 * 1024  # one API page is well under 1 MB
 MAX_REDIRECTS = 5
+ERROR_BODY_BYTES = 65536  # read of a refusal's body, for its reason
 KNOWN_HOSTS = frozenset({"huggingface.co", "arxiv.org", "export.arxiv.org"})
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -47,6 +49,16 @@ class FetchedDocument:
 
     def open(self) -> BinaryIO:
         return io.BytesIO(self.data)
+
+
+class HttpStatusError(FetchError):
+    """A refusal (4xx) with the first bytes of its body, which may say why: arXiv answers a bad query or id with
+    HTTP 400 and its error feed."""
+
+    def __init__(self, message: str, status: int, body: bytes) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(message)
 
 
 class _RetryableStatus(Exception):
@@ -143,6 +155,15 @@ class HttpFetcher:
                 raise too_big
         return bytes(body)
 
+    async def _read_head(self, response: httpx.Response) -> bytes:
+        """At most the first 64 kB of a body (an error's explanation is short)."""
+        head = bytearray()
+        async for chunk in response.aiter_bytes():
+            head += chunk
+            if len(head) >= ERROR_BODY_BYTES:
+                break
+        return bytes(head[:ERROR_BODY_BYTES])
+
     async def _attempt(self, url: str, params: dict[str, str | int], host: str) -> bytes:
         async with asyncio.timeout(self.deadline):  # one deadline for the whole answer, however slow it drips
             origin = self.client.build_request("GET", url, params=params)
@@ -160,7 +181,8 @@ class HttpFetcher:
                     if response.status_code == 429 or response.status_code >= 500:
                         raise _RetryableStatus(response)
                     if response.status_code >= 400:
-                        raise FetchError(f"{host} answered HTTP {response.status_code} for {url}")
+                        raise HttpStatusError(f"{host} answered HTTP {response.status_code} for {url}",
+                                              response.status_code, await self._read_head(response))
                     return await self._read_capped(response, host)
                 finally:
                     await response.aclose()
@@ -244,8 +266,9 @@ class ArxivFetcher:
                 "search_query": query, "start": start, "max_results": size,
                 "sortBy": "submittedDate", "sortOrder": "descending",
             }
-            data = await self.http.get(url, params)
-            docs.append(FetchedDocument(data, f"arxiv:{query} (results {start + 1}-{start + size})"))
+            where = f"arxiv:{query} (results {start + 1}-{start + size})"
+            data = await self._get(url, params, where)
+            docs.append(FetchedDocument(data, where))
             if data.count(b"<entry") < size:
                 break
             start += size
@@ -258,6 +281,17 @@ class ArxivFetcher:
         for start in range(0, len(arxiv_ids), self.page_size):
             chunk = arxiv_ids[start:start + self.page_size]
             params: dict[str, str | int] = {"id_list": ",".join(chunk), "max_results": len(chunk)}
-            data = await self.http.get(url, params)
-            docs.append(FetchedDocument(data, f"arxiv:{','.join(chunk)[:60]}"))
+            where = f"arxiv:{','.join(chunk)[:60]}"
+            docs.append(FetchedDocument(await self._get(url, params, where), where))
         return docs
+
+    async def _get(self, url: str, params: dict[str, str | int], where: str) -> bytes:
+        """arXiv answers a query or id it cannot take with HTTP 400 and an error feed saying why: that reason,
+        not the bare status, is what a user needs ("incorrect id format for 1234.12345")."""
+        try:
+            return await self.http.get(url, params)
+        except HttpStatusError as exc:
+            reason = reported_error(exc.body)
+            if reason is None:
+                raise
+            raise FetchError(f"{where}: arXiv reported an error: {reason}") from None
