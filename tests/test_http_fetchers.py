@@ -73,6 +73,15 @@ async def test_404_is_not_retried(server, client):
     assert len(server.requests) == 1
 
 
+async def test_a_refusal_says_the_reason_the_server_gave(server, client):
+    server.route("GET", "/api/daily_papers", Reply(400, json.dumps(
+        {"error": "Invalid date:\n\x1b[31m 2099-01-01 is in the future"}).encode()))
+    http = HttpFetcher(client, sleep=FakeTime().sleep)
+    with pytest.raises(FetchError, match=r"answered HTTP 400 for http://127\.0\.0\.1:\d+/api/daily_papers: "
+                                         r"Invalid date: \[31m 2099-01-01 is in the future$"):
+        await http.get(f"{server.url}/api/daily_papers", {"date": "2099-01-01"})
+
+
 async def test_unreachable_network_is_one_line(client):
     time = FakeTime()
     http = HttpFetcher(client, sleep=time.sleep, attempts=2)

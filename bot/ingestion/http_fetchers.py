@@ -81,6 +81,19 @@ def _retry_after(response: httpx.Response) -> float | None:
         return min(max(delay, 0.0), MAX_RETRY_AFTER)
 
 
+def _json_error(body: bytes) -> str | None:
+    """The reason in a JSON refusal (`{"error": "…"}`, as Hugging Face sends), on one short line."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, str):
+        return None
+    line = " ".join("".join(ch for ch in error if ch.isprintable() or ch.isspace()).split())
+    return line[:200] or None
+
+
 def _is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, (_RetryableStatus, httpx.TransportError, TimeoutError))
 
@@ -181,8 +194,10 @@ class HttpFetcher:
                     if response.status_code == 429 or response.status_code >= 500:
                         raise _RetryableStatus(response)
                     if response.status_code >= 400:
-                        raise HttpStatusError(f"{host} answered HTTP {response.status_code} for {url}",
-                                              response.status_code, await self._read_head(response))
+                        body = await self._read_head(response)
+                        reason = _json_error(body)
+                        raise HttpStatusError(f"{host} answered HTTP {response.status_code} for {url}"
+                                              + (f": {reason}" if reason else ""), response.status_code, body)
                     return await self._read_capped(response, host)
                 finally:
                     await response.aclose()
