@@ -91,7 +91,12 @@ def merge_values(row: dict[str, Any], paper: ParsedPaper, compounds: str | None 
     merged["upvotes"] = _max_int(row.get("upvotes"), paper.upvotes)
     merged["sources"] = sorted(set(row.get("sources") or []) | {paper.source})
     extra = dict(row.get("extra") or {})
-    extra.update(paper.extra)
+    if text_wins or paper.version is None:
+        extra.update(paper.extra)
+    else:
+        # A sighting of a version already known (or older) adds what is missing, as its text does: two feeds
+        # saying "new" and "cross" for one v1, or a v1 seen after v2, must not flip a value on every re-ingest.
+        extra.update({k: v for k, v in paper.extra.items() if k not in extra})
     merged["extra"] = extra
     return merged
 

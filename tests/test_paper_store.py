@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -260,3 +261,29 @@ async def test_an_rss_replacement_leaves_the_paper_on_its_own_day(db):
         assert await list_papers(s, day=date(2024, 8, 23)) == []
         (paper,) = await list_papers(s, day=date(2022, 3, 2))
         assert paper.version == 3 and paper.abstract.startswith("We consider first order")
+
+
+async def test_reingesting_feeds_in_any_order_changes_nothing_also_in_their_metadata(db):
+    """A v1 seen after v2, or one v1 announced as "new" in one category's feed and "cross" in another's, flipped
+    the record's metadata back and forth: each re-ingest of the same feeds said "1 updated"."""
+
+    def sighting(version: int, announce: str, comment: str) -> ParsedPaper:
+        return ParsedPaper(title="Mass concentration", abstract=f"Version {version}.", source="arxiv-rss",
+                           arxiv_id="2203.01250", version=version, extra={"announce_type": announce,
+                                                                           "comment": comment})
+
+    feeds = [[sighting(1, "new", "12 pages")], [sighting(2, "replace", "14 pages")], [sighting(1, "cross", "12 p.")]]
+    finals = []
+    for n, order in enumerate((feeds, feeds[::-1], [feeds[2], feeds[0], feeds[1]])):
+        arxiv_id = f"2203.0125{n}"  # a paper of its own for each order
+        mine = [[dataclasses.replace(p, arxiv_id=arxiv_id) for p in feed] for feed in order]
+        for feed in mine:
+            await ingest(db, feed)
+        for feed in mine:
+            counts = await ingest(db, feed)
+            assert (counts.updated, counts.unchanged) == (0, 1)
+        async with db.session() as s:
+            stored = await find_paper(s, arxiv_id)
+            assert stored is not None
+            finals.append((stored.version, stored.abstract, stored.extra["comment"]))
+    assert finals == [(2, "Version 2.", "14 pages")] * 3
