@@ -137,6 +137,26 @@ def _as_atom(rss: bytes) -> bytes:
             + "".join(entries) + "</feed>").encode()
 
 
+BLOG = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>My blog</title><link>https://blog.example.com</link><description>Posts</description>
+<item><title>Ten tips for better sleep</title><link>https://blog.example.com/sleep</link>
+<description>Sleep is important, and here are ten tips for better sleep at night.</description>
+<pubDate>Mon, 06 Jan 2025 10:00:00 GMT</pubDate><guid>https://blog.example.com/sleep</guid></item>
+</channel></rss>"""
+
+
+def test_an_rss_feed_that_is_not_arxiv_is_not_a_listing_of_papers():
+    """Any blog's or journal's RSS was stored as dated "papers" (and went into digests); an item must name its
+    arXiv paper, as an Atom entry must."""
+    with pytest.raises(ParseError, match=r"^blog.xml: item 0 has no arXiv id \('https://blog\.example\.com/sleep'\)$"):
+        parse_listing(BLOG, where="blog.xml", today=TODAY)
+    (arxiv,) = parse("arxiv_rss_item_from_spec.xml")
+    guid_only = (FIXTURES / "arxiv_rss_item_from_spec.xml").read_text().replace(
+        "<link>https://arxiv.org/abs/2203.01250</link>", "").replace("arXiv:2203.01250v3 Announce", "Announce")
+    (paper,) = parse_listing(guid_only.encode(), where="rss", today=TODAY)  # the guid alone names it
+    assert (paper.arxiv_id, paper.version) == (arxiv.arxiv_id, arxiv.version) == ("2203.01250", 3)
+
+
 def test_arxiv_daily_feed_as_atom_reads_as_the_rss_does():
     """The Atom form of the daily feeds was refused whole ("no arXiv id ('oai:arXiv.org:…') at entry 0")."""
     rss = _rss_with(["new", "cross", "replace", "replace-cross"])

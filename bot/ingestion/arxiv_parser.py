@@ -197,13 +197,15 @@ def _rss_item(item: ET.Element, index: int, where: str) -> ParsedPaper:
     description = _child_text(item, "description")
     guid = _child_text(item, "guid")
     link = _child_text(item, "link")
-    ref = parse_arxiv_ref(guid.replace("oai:arXiv.org:", "")) or parse_arxiv_ref(link)
+    ref = parse_arxiv_ref(guid) or parse_arxiv_ref(link)
     if m := re.match(r"^\s*arXiv:(\S+)", description):
         ref = parse_arxiv_ref(m.group(1)) or ref
     head = _RSS_ABSTRACT_RE.match(description)
     abstract = description[head.end():] if head else description
     if not title.strip() or not abstract.strip():
         raise BadItem("item", index, "no title or abstract", where=where)
+    if ref is None:  # every arXiv item names its paper; a blog's or a journal's posts are no papers
+        raise BadItem("item", index, f"no arXiv id ({(guid or link).strip()[:80]!r})", where=where)
     authors = _creators(item)
     categories = [c.text.strip() for c in item.findall("category") if c.text and c.text.strip()]
     extra: dict[str, object] = {"categories": categories} if categories else {}
@@ -211,7 +213,6 @@ def _rss_item(item: ET.Element, index: int, where: str) -> ParsedPaper:
     if announce:
         extra["announce_type"] = announce
     return ParsedPaper(
-        title=title, abstract=abstract, source=RSS_SOURCE,
-        arxiv_id=ref.arxiv_id if ref else None, version=ref.version if ref else None,
+        title=title, abstract=abstract, source=RSS_SOURCE, arxiv_id=ref.arxiv_id, version=ref.version,
         authors=authors, listed_on=_listing_day(announce, _child_text(item, "pubDate")), extra=extra,
     )
