@@ -122,6 +122,24 @@ async def test_arxiv_error_is_its_reason_not_a_bare_status(server, client, statu
         await fetcher.by_ids(["1234.12345"])
 
 
+async def test_an_html_page_served_for_the_api_is_no_advice_to_use_the_api(server, client, db):
+    """A proxy's login or a maintenance page answered with 200 told a user who ran hf:DATE to "use hf:DATE"."""
+    from datetime import date
+
+    from bot.errors import ParseError
+    from bot.ingestion.ingest_service import Ingestor, parse_source
+    from storage.paper_store import count_papers
+
+    page = b"<!DOCTYPE html><html><body>Sign in to continue</body></html>"
+    server.route("GET", "/api/daily_papers", Reply(body=page))
+    ingestor = Ingestor(db, today=lambda: date(2024, 10, 25),
+                        hf=HuggingFaceFetcher(HttpFetcher(client, sleep=FakeTime().sleep), server.url))
+    with pytest.raises(ParseError, match=r"^hf:2024-10-25 page 1: the server sent an HTML page, not a listing$"):
+        await ingestor.ingest(parse_source("hf:2024-10-25"))
+    async with db.session() as session:
+        assert await count_papers(session) == 0
+
+
 async def test_hanging_server_times_out(server):
     server.route("GET", "/slow", Reply(body=b"[]", delay=5))
     async with httpx.AsyncClient(timeout=0.2) as quick:

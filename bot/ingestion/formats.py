@@ -38,16 +38,19 @@ def detect_format(text: str) -> str:
 
 
 def iter_listing(handle: BinaryIO, *, where: str, today: date, listed_on: date | None = None,
-                 limit: int = MAX_LISTING_BYTES, skip: SkipItem | None = None) -> Iterator[ParsedPaper]:
+                 limit: int = MAX_LISTING_BYTES, skip: SkipItem | None = None,
+                 fetched: bool = False) -> Iterator[ParsedPaper]:
     """The papers of any supported listing, read from a seekable handle as they are parsed; every failure is a
     `ParseError` naming `where` (raised when the parse reaches it: the caller undoes what it stored). With
     `skip`, one JSON item or feed entry that is not a paper goes there instead and the rest is read. A saved HF
     page has no such items: its papers are pairs of lines, and one line too many or too few shifts every paper
-    after it, so any fault there fails the page."""
+    after it, so any fault there fails the page. `fetched`: the listing is a server's answer, not a user's file."""
     reader = ListingReader(handle, where, limit)
     kind = detect_format(reader.head())
     if kind == "hf-json":
         yield from iter_hf_json(reader.text(), where=where, listed_on=listed_on, skip=skip)
+    elif kind == "html" and fetched:  # a proxy's or a maintenance page, answered in place of the API
+        raise ParseError("the server sent an HTML page, not a listing", where=where)
     elif kind == "html":
         raise ParseError("an HTML page; save the papers page as text, or use hf:DATE to fetch it", where=where)
     elif kind in ("arxiv-atom", "arxiv-rss"):

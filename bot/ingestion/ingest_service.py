@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UsageError
 from bot.ingestion.formats import MAX_LISTING_BYTES, iter_listing
-from bot.ingestion.http_fetchers import ArxivFetcher, HuggingFaceFetcher
+from bot.ingestion.http_fetchers import ArxivFetcher, FetchedDocument, HuggingFaceFetcher
 from bot.ingestion.paper_checks import BadItem, Unstorable, checked_paper
 from bot.papers import ParsedPaper, parse_arxiv_ref
 from storage.database import Database
@@ -156,7 +156,7 @@ class Ingestor:
                 index = -1
                 with doc.open() as handle:
                     papers = iter_listing(handle, where=doc.where, today=self.today(), listed_on=doc.listed_on,
-                                          skip=skip)
+                                          skip=skip, fetched=isinstance(doc, FetchedDocument))
                     for index, paper in enumerate(papers):
                         try:
                             batch.append(checked_paper(paper))
