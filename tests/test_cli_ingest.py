@@ -75,6 +75,26 @@ def test_bad_source_is_one_line_exit_2_and_changes_nothing(db_env, tmp_path):
     assert export(db_env) == before
 
 
+def test_an_error_line_carries_no_terminal_escapes(db_env, tmp_path):
+    """A file named by someone else (`paperboy ingest downloads/*`) or an API's error text is printed in the
+    error line: its escape sequences recoloured or cleared the terminal."""
+    named = tmp_path / "\x1b[2J\x1b[31mnotes.txt"
+    named.write_text("just notes\n")
+    error = tmp_path / "error.json"
+    error.write_text(json.dumps({"error": "Bad date \x1b]8;;http://evil.example\x07click\x1b]8;;\x07"}))
+    good = tmp_path / "\x1b[2Jgood.json"
+    good.write_text(json.dumps([{"paper": {"id": "2401.00001", "title": "Fine", "summary": "A fine abstract."}},
+                                {"paper": {"id": "2401.00002", "title": "No summary"}}]))
+    result = paperboy("ingest", str(named), str(error), str(good), env=db_env)
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert lines.pop() == f"{tmp_path}/[2Jgood.json: 1 paper (1 new, 0 updated, 0 unchanged, 1 skipped)"
+    assert lines.pop() == f"warning: {tmp_path}/[2Jgood.json: 1 skipped: no summary at item 1"
+    assert lines == [f"error: {tmp_path}/[2J[31mnotes.txt: not a paper listing (expected an HF papers page, HF JSON, "
+                     "or arXiv Atom/RSS)",
+                     f"error: {error}: the API returned an error: Bad date ]8;;http://evil.exampleclick]8;;"]
+
+
 def test_bad_source_among_good_ones_is_rolled_back_alone(db_env, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('[{"paper": {"id": "2401.00001", "title": "Fine"}}]')

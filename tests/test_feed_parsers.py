@@ -240,6 +240,21 @@ def test_text_in_an_encoding_it_is_not_is_one_clear_error(data, message):
         parse_listing(data, where="f", today=TODAY)
 
 
+@pytest.mark.parametrize("data", [
+    json.dumps({"error": "Invalid date \x1b[31mred\x1b]8;;http://evil.example\x07go\x1b]8;;\x07 \x9b2J\n!"}).encode(),
+    (FIXTURES / "arxiv_error_feed.xml").read_bytes().replace(
+        b"incorrect id format", b"incorrect &#x9b;2J id\n\n format &#x85;"),
+])
+def test_an_error_a_listing_reports_reaches_the_terminal_without_control_characters(data):
+    """The reason an API error gives is the listing's text: an escape sequence in it recoloured the terminal or
+    planted a link in the one-line error."""
+    with pytest.raises(ParseError) as info:
+        parse_listing(data, where="f", today=TODAY)
+    message = str(info.value)
+    assert message.isprintable()
+    assert "Invalid date [31mred]8;;http://evil.examplego]8;; 2J !" in message or "incorrect 2J id format" in message
+
+
 def test_arxiv_error_feed_is_an_error_not_a_paper():
     with pytest.raises(ParseError, match=r"arXiv reported an error: incorrect id format for 1234\.12345"):
         parse("arxiv_error_feed.xml")

@@ -14,7 +14,7 @@ from bot.app import App
 from bot.cli.common import err, fail, out, parse_date_option, run
 from bot.errors import PaperboyError, UsageError
 from bot.ingestion.ingest_service import Source, parse_source, sample_sources
-from bot.ingestion.paper_checks import describe_skipped
+from bot.ingestion.paper_checks import describe_skipped, one_line
 from bot.messages import plural
 from storage.paper_store import IngestCounts, find_paper, iter_papers, list_papers, paper_to_record
 
@@ -52,19 +52,20 @@ def register(cli: typer.Typer) -> None:
             with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as progress:
                 task = progress.add_task("Ingesting", total=len(parsed))
                 for source in parsed:
-                    progress.update(task, description=f"Ingesting {str(source)[:40]}")
+                    name = one_line(str(source), 2000)  # a file name someone else chose is printed too
+                    progress.update(task, description=f"Ingesting {name[:40]}")
                     try:
                         counts = await app.ingestor.ingest(source)
                     except PaperboyError as exc:
                         failed = True
-                        progress.console.print(f"error: {exc}", markup=False)
+                        progress.console.print(f"error: {one_line(str(exc), 2000)}", markup=False)
                     else:
                         total.add(counts)
                         if counts.skipped:
-                            progress.console.print(f"warning: {source}: {describe_skipped(counts.skipped)}",
+                            progress.console.print(f"warning: {name}: {describe_skipped(counts.skipped)}",
                                                    markup=False)
                         if len(parsed) > 1:
-                            progress.console.print(f"{source}: {plural(counts.total, 'paper')} ({_describe(counts)})",
+                            progress.console.print(f"{name}: {plural(counts.total, 'paper')} ({_describe(counts)})",
                                                    markup=False)
                     progress.advance(task)
             out.print(f"{plural(total.total, 'paper')}: {_describe(total)}", markup=False)

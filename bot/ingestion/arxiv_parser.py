@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import cast
 
 from bot.errors import ParseError
-from bot.ingestion.paper_checks import BadItem, SkipItem
+from bot.ingestion.paper_checks import BadItem, SkipItem, one_line
 from bot.papers import ParsedPaper, parse_arxiv_ref
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -146,7 +146,7 @@ def _atom_entry(entry: ET.Element, index: int, where: str) -> ParsedPaper:
     summary = _child_text(entry, f"{ATOM}summary")
     raw_id = _child_text(entry, f"{ATOM}id").strip()
     if title.strip() == "Error":
-        raise ArxivReportedError(" ".join(summary.split())[:200], where=where)
+        raise ArxivReportedError(one_line(summary), where=where)
     ref = parse_arxiv_ref(raw_id)
     # arXiv's RSS service also serves its daily feeds as Atom (rss.arxiv.org/atom/CAT): an entry's id is its OAI
     # identifier, its summary starts like an RSS item's description, and <published> is the announcement day.

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.errors import ParseError
 from bot.ingestion.json_items import JsonText
-from bot.ingestion.paper_checks import BadItem, SkipItem
+from bot.ingestion.paper_checks import BadItem, SkipItem, one_line
 from bot.papers import ParsedPaper, parse_arxiv_ref
 
 SOURCE = "hf-api"
@@ -143,7 +143,7 @@ def _items_of(text: str, where: str) -> list[Any]:
         elif "paper" in data or "id" in data:
             data = [data]
         elif "error" in data:
-            raise ParseError(f"the API returned an error: {str(data['error'])[:200]}", where=where)
+            raise ParseError(f"the API returned an error: {one_line(str(data['error']))}", where=where)
     if not isinstance(data, list):
         raise ParseError("expected a list of papers", where=where)
     return data

@@ -24,6 +24,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from bot import __version__
 from bot.errors import FetchError
 from bot.ingestion.arxiv_parser import reported_error
+from bot.ingestion.paper_checks import one_line
 
 USER_AGENT = f"Paperboy/{__version__} (research paper digest bot; +https://github.com/paperboy-bot/paperboy)"
 HF_BASE_URL = "https://huggingface.co"
@@ -88,10 +89,7 @@ def _json_error(body: bytes) -> str | None:
     except (ValueError, RecursionError):
         return None
     error = data.get("error") if isinstance(data, dict) else None
-    if not isinstance(error, str):
-        return None
-    line = " ".join("".join(ch for ch in error if ch.isprintable() or ch.isspace()).split())
-    return line[:200] or None
+    return (one_line(error) or None) if isinstance(error, str) else None
 
 
 def _is_retryable(exc: BaseException) -> bool:

@@ -61,6 +61,12 @@ def clean_text(value: str) -> str:
     return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", value))
 
 
+def one_line(value: str, limit: int = 200) -> str:
+    """Text a listing or a server wrote, made fit for a one-line message on a terminal or in a log: no control
+    characters (an escape sequence could recolour the terminal or plant a link), whitespace collapsed, cut."""
+    return " ".join(clean_text(value).split())[:limit]
+
+
 def _int_or_none(value: int | None, low: int = 0) -> int | None:
     return value if value is not None and low <= value <= MAX_INT else None
 
