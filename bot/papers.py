@@ -99,7 +99,9 @@ class ParsedPaper:
         self.title = collapse(self.title)
         self.abstract = collapse(self.abstract)
         self.title_key = normalize_title(self.title)
-        if self.authors is not None and self.author_count is None:
+        if not self.authors:
+            self.authors = None  # an empty list names nobody: the authors are unknown, not zero of them
+        elif self.author_count is None:
             self.author_count = len(self.authors)
 
 

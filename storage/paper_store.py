@@ -83,7 +83,7 @@ def merge_values(row: dict[str, Any], paper: ParsedPaper, compounds: str | None 
         merged["authors"] = list(paper.authors)
     if merged.get("authors"):
         merged["author_count"] = len(merged["authors"])
-    elif paper.author_count is not None and row.get("author_count") is None:
+    elif paper.author_count is not None and not row.get("author_count"):  # 0: an empty list stored before
         merged["author_count"] = paper.author_count
     merged["organization"] = row.get("organization") or paper.organization
     merged["published_on"] = _min_date(row.get("published_on"), paper.published_on)

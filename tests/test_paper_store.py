@@ -287,3 +287,19 @@ async def test_reingesting_feeds_in_any_order_changes_nothing_also_in_their_meta
             assert stored is not None
             finals.append((stored.version, stored.abstract, stored.extra["comment"]))
     assert finals == [(2, "Version 2.", "14 pages")] * 3
+
+
+async def test_an_empty_author_list_is_unknown_authors_not_zero(db):
+    """HF's JSON can list no authors ("authors": []): the paper was stored as having 0 authors, and a page's
+    "7 authors" seen later never replaced it (seen the other way round, 7 stayed)."""
+    for n, api_first in enumerate((True, False), start=1):
+        arxiv_id = f"2510.2735{n}"
+        api = ParsedPaper(title=f"RzenEmbed {n}", abstract="An abstract.", source="hf-api", arxiv_id=arxiv_id,
+                          authors=[])
+        page = ParsedPaper(title=f"RzenEmbed {n}", abstract="An abstract.", source="hf-page", author_count=7)
+        assert api.authors is None and api.author_count is None
+        for sighting in ([api, page] if api_first else [page, api]):
+            await ingest(db, [sighting])
+        async with db.session() as s:
+            stored = await find_paper(s, arxiv_id)
+            assert stored is not None and (stored.author_count, stored.authors) == (7, None)
