@@ -131,3 +131,13 @@ def test_a_separator_inside_an_abstract_is_a_space_not_a_new_line(path, separato
     lines.insert(t + 1, "x")  # the next paper's abstract is "x"
     with pytest.raises(ParseError, match=rf"^page:{t + 2}: expected an abstract, found 'x'"):
         parse_listing("\n".join(lines).encode(), where="page", today=TODAY)
+
+
+def test_a_page_whose_first_paper_mentions_html_is_still_a_page():
+    """"<html" in the first 500 characters made a saved page an "HTML page": a paper on generating <html> code
+    near the top cost the whole day."""
+    lines = COMPACT[0].read_text().split("\n")
+    lines[3] = "We turn screenshots into <html> and <css> code. " + lines[3]
+    papers = parse_listing("\n".join(lines).encode(), where="page", today=TODAY)
+    assert papers[0].abstract.startswith("We turn screenshots into <html> and <css> code.")
+    assert len(papers) == len(parse_hf_page(COMPACT[0].read_text(), today=TODAY))

@@ -23,18 +23,17 @@ MAX_LISTING_BYTES = 250 * 1_000_000
 
 
 def detect_format(text: str) -> str:
-    """One of hf-json, arxiv-atom, arxiv-rss, hf-page, html, unknown."""
+    """One of hf-json, arxiv-atom, arxiv-rss, hf-page, html."""
     head = text.lstrip()[:2000]
     lowered = head.lower()
     if head[:1] in "[{":
         return "hf-json"
+    if head[:1] != "<":  # a saved page's text, whatever its papers say ("generating <html> from screenshots")
+        return "hf-page"
     if lowered.startswith(("<!doctype html", "<html")) or "<html" in lowered[:500]:
         return "html"
-    if head[:1] == "<":  # markup that is not HTML: XML, whatever comes first (a declaration, a comment, a DOCTYPE)
-        if "<rss" in lowered:
-            return "arxiv-rss"
-        return "arxiv-atom"
-    return "hf-page"
+    # Markup that is not HTML is XML, whatever comes first (a declaration, a comment, a DOCTYPE).
+    return "arxiv-rss" if "<rss" in lowered else "arxiv-atom"
 
 
 def iter_listing(handle: BinaryIO, *, where: str, today: date, listed_on: date | None = None,
