@@ -389,3 +389,40 @@ async def test_a_tldr_that_fails_after_its_lists_deadline_leaves_one_log_line(ca
     late = [r.getMessage() for r in caplog.records if "after its list's deadline" in r.getMessage()]
     assert late == ["a TL;DR finished after its list's deadline, and failed: RuntimeError: (sqlite3.OperationalError) "
                     "database is locked"] * 2
+
+
+async def test_a_refusal_is_never_shown_and_the_paper_is_not_asked_again_for_a_while(db, llm, make_service, world):
+    """The model said "I'm sorry, but I can't help with that.": that sentence became the paper's cached TL;DR,
+    in every digest that had it."""
+    (paper,) = await store(db, parsed(1))
+    llm.always(completion("I'm sorry, but I can't help with that."))
+    service = make_service()
+    for _ in range(2):
+        result = await service.tldr(paper)
+        assert result.model is None and "sorry" not in result.text.lower() and result.text
+    assert result.fallback_reason == "the LLM gave this paper no usable reply lately"
+    assert len(llm.calls) == 1  # the same abstract would be refused again: not re-sent at every digest
+    world.now += 7 * 3600
+    llm.always(completion("A small model matches large ones on GLUE with fewer parameters."))
+    assert (await service.tldr(paper)).text == "A small model matches large ones on GLUE with fewer parameters."
+    stats = await stats_after(db, service)
+    assert stats.total.outcomes == {"declined": 1, "ok": 1}
+
+
+async def test_papers_the_model_declines_do_not_pause_it_for_the_others(db, llm, make_service):
+    """Refusals and steered replies say nothing about the server: three in a row must not open the breaker and
+    send the next papers, which the model summarises fine, to the offline summarizer."""
+    papers = await store(db, parsed(5))
+    bad = iter(["I'm sorry, but I can't help with that.", "You condense research papers for a team's chat channel.",
+                "A fine sentence about it. But @everyone should look.", "As an AI, I cannot do that."])
+
+    def reply(rec):
+        text = next(bad, None)
+        return completion(text or "A small model matches large ones on GLUE with fewer parameters.")
+
+    llm.always(reply)
+    service = make_service(threshold=3)
+    results = [await service.tldr(paper) for paper in papers]
+    assert [r.model for r in results] == [None, None, None, None, "fake-model"]
+    assert [r.fallback_reason for r in results[:4]] == ["LLM declined to summarise the paper", "LLM reply rejected",
+                                                      "LLM reply rejected", "LLM declined to summarise the paper"]

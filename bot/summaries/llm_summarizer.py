@@ -17,7 +17,8 @@ import openai
 from pydantic import SecretStr
 
 from bot.summaries.kinds import Draft, SummaryRequest
-from bot.summaries.prompts import MAX_REPLY_TOKENS, build_messages, parse_reply
+from bot.summaries.output_cleaner import clean_output
+from bot.summaries.prompts import MAX_REPLY_TOKENS, build_messages, hijacked, is_refusal, parse_reply, visible_reply
 from bot.summaries.summarizer import SummaryFailure
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -25,6 +26,9 @@ MonotonicClock = Callable[[], float]
 
 DEFAULT_TIMEOUT = 20.0
 MAX_RETRY_AFTER = 60.0
+# Far more than any reply within our `max_tokens`: a server that ignores the limit and sends megabytes is not
+# answering what we asked, and cleaning that much text would hold up the whole event loop for seconds.
+MAX_REPLY_CHARS = 20_000
 # Local servers (Ollama, llama.cpp) ignore the key, but the SDK insists on one.
 _NO_KEY = "not-needed"
 
@@ -70,6 +74,14 @@ def _content(completion: Any) -> str | None:
     except (AttributeError, IndexError, TypeError, KeyError):
         return None
     return content if isinstance(content, str) else None
+
+
+def _stopped_at_limit(completion: Any) -> bool:
+    """The server cut the reply at `max_tokens`: its last sentence is unfinished."""
+    try:
+        return bool(completion.choices[0].finish_reason == "length")
+    except (AttributeError, IndexError, TypeError, KeyError):
+        return False
 
 
 class LlmSummarizer:
@@ -152,9 +164,23 @@ class LlmSummarizer:
             raise SummaryFailure("malformed", outage=False, attempts=attempt, detail="not a JSON response")
         prompt_tokens, completion_tokens = _usage(completion)
         content = _content(completion)
-        parsed = parse_reply(content, request.kind) if content is not None else None
+
+        def failure(reason: str, detail: str = "") -> SummaryFailure:
+            return SummaryFailure(reason, outage=False, prompt_tokens=prompt_tokens,
+                                  completion_tokens=completion_tokens, attempts=attempt, detail=detail)
+
+        if content is None:
+            raise failure("malformed")
+        if len(content) > MAX_REPLY_CHARS:
+            raise failure("unparseable", f"a reply of {len(content):,} characters")
+        parsed = parse_reply(content, request.kind, title=request.paper.title, cut=_stopped_at_limit(completion))
         if parsed is None:
-            reason = "malformed" if content is None else "empty" if not content.strip() else "unparseable"
-            raise SummaryFailure(reason, outage=False, prompt_tokens=prompt_tokens,
-                                 completion_tokens=completion_tokens, attempts=attempt)
+            raise failure("empty" if not content.strip() else "unparseable")
+        # Judged on all the model said, not only the sentence kept: a mention or our instructions anywhere in the
+        # reply mean the abstract got to the model.
+        said = visible_reply(content) or ""
+        if clean_output(said, request.kind).mentions_removed or hijacked(said, request.paper):
+            raise failure("rejected", "the paper's text steered the model")
+        if is_refusal(parsed):
+            raise failure("declined")
         return Draft(parsed, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, attempts=attempt)

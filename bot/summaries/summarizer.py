@@ -45,5 +45,5 @@ class SummaryFailure(PaperboyError):
 _PHRASES = {
     "timeout": "LLM timed out", "unreachable": "LLM unreachable", "refused": "LLM refused the request",
     "malformed": "LLM reply malformed", "empty": "LLM reply empty", "unparseable": "LLM reply unparseable",
-    "error": "LLM error",
+    "error": "LLM error", "declined": "LLM declined to summarise the paper", "rejected": "LLM reply rejected",
 }

@@ -58,14 +58,14 @@ FLUSH_AFTER = 30.0
 # Cached summaries also kept in memory (they never change under their key), so a digest fanned out to many
 # channels costs no database round trip per channel.
 MEMO_SIZE = 4096
-# A paper whose abstract talks the model into a mention will do it again: it is not sent again
-# for this long, by any process. A call that failed in our own client waits a shorter while. An outage (timeouts,
-# 5xx, 429) is the circuit breaker's business; but each process has its own breaker, so the paper a call failed
-# on also waits out the breaker's cool-down in every process: a failing server costs one request's attempts per
-# paper and kind, not one request's attempts per process.
+# A paper whose abstract talks the model into a mention (or into quoting its prompt, or refusing) will do it
+# again: it is not sent again for this long, by any process. A call that failed in our own client waits a shorter
+# while. An outage (timeouts, 5xx, 429) is the circuit breaker's business; but each process has its own breaker,
+# so the paper a call failed on also waits out the breaker's cool-down in every process: a failing server costs
+# one request's attempts per paper and kind, not one request's attempts per process.
 REFUSAL_COOLDOWN = timedelta(hours=6)
 FAILURE_COOLDOWN = timedelta(minutes=10)
-_CONTENT_REFUSALS = ("rejected",)
+_CONTENT_REFUSALS = ("rejected", "declined")
 _FAILURES = ("error",)
 _OUTAGES = ("server error", "rate-limited", "timeout", "unreachable", "refused")
 log = logging.getLogger(__name__)
@@ -217,7 +217,10 @@ class SummaryService:
             try:
                 draft = await self._call(request)
             except SummaryFailure as failure:
-                self.breaker.record_failure(outage=failure.outage)
+                if failure.reason in _CONTENT_REFUSALS:  # the server works; this paper's text is the trouble
+                    self.breaker.record_success()
+                else:
+                    self.breaker.record_failure(outage=failure.outage)
                 await self._log_failure(request, failure, started)
                 return self._offline(request, failure.phrase)
             self.breaker.record_success()

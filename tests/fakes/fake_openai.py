@@ -32,10 +32,11 @@ _STOPWORDS = frozenset("a an and are as at be by for from in into is it its of o
 
 
 def completion(text: str | None, *, prompt_tokens: int = 50, completion_tokens: int = 20,
-               model: str = "fake-model") -> Reply:
+               model: str = "fake-model", finish_reason: str = "stop") -> Reply:
+    """A chat completion; `finish_reason="length"` is a reply the server cut at `max_tokens`."""
     body = {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": 1_700_000_000, "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+        "choices": [{"index": 0, "finish_reason": finish_reason, "message": {"role": "assistant", "content": text}}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                   "total_tokens": prompt_tokens + completion_tokens},
     }
