@@ -403,3 +403,23 @@ async def test_a_reply_posted_by_a_process_that_died_before_recording_it_is_foun
         assert replies_posted() == 1  # found on the platform, recorded, not posted again
         assert [o.status for o in (await heir.run(at(MONDAY, 13))).outcomes] == ["off"]
         assert replies_posted() == 1
+
+
+async def test_a_paper_without_upvotes_is_not_rising_when_its_place_of_the_day_moves_up(db):
+    """Papers nobody upvoted are placed by id among their day's: when an earlier one moved to the day Hugging
+    Face listed it, the fourth became third and the thread heard "Rising: ▲0 → ▲0 upvotes, now #3 of its day"."""
+    papers = [ParsedPaper(title=f"Paper {i}", abstract="We study things.", source="arxiv",
+                          arxiv_id=f"2603.0000{i}", version=1, published_on=DAY) for i in range(1, 5)]
+    async with db.session() as s:
+        counts = await store_papers(s, papers)
+        await record_posted(s, "console:local:ml", "1", counts.paper_ids, kind="digest", digest_day=DAY)
+    runner = FollowupRunner(db, None, {}, owner="p1", clock=fixed_clock(at(DAY, 10)))
+    assert await runner.take_baselines(DAY, DAY) == 4
+    async with db.session() as s:  # Hugging Face lists the first paper two days later, still without a vote
+        await store_papers(s, [replace(papers[0], source="hf-api", listed_on=MONDAY, upvotes=0)])
+    report = await runner.run(day=MONDAY)
+    assert report.refresh == "done" and report.events == []
+    assert rising(Snapshot(version=1, title="T", abstract_chars=9, comment=None, pages=None, code_url=None,
+                           upvotes=None, day_rank=None),
+                  Snapshot(version=1, title="T", abstract_chars=9, comment=None, pages=None, code_url=None,
+                           upvotes=0, day_rank=1)) is None

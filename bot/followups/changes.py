@@ -123,10 +123,11 @@ def detect(before: Snapshot, now: Snapshot, abstract: str) -> list[Event]:
 
 
 def rising(before: Snapshot, now: Snapshot) -> dict[str, Any] | None:
-    """Rising: at least 3× and at least 20 more upvotes than when posted, or now in its day's top 3."""
+    """Rising: at least 3× and at least 20 more upvotes than when posted, or now in its day's top 3. A paper
+    nobody upvoted has a place only by its id among the day's others, so it is in no top 3."""
     start, current = before.upvotes or 0, now.upvotes or 0
     by_votes = current >= RISE_FACTOR * start and current - start >= RISE_MIN_GAIN
-    into_top = (now.day_rank is not None and now.day_rank <= TOP_PLACES
+    into_top = (current > 0 and now.day_rank is not None and now.day_rank <= TOP_PLACES
                 and (before.day_rank is None or before.day_rank > TOP_PLACES))
     if not (by_votes or into_top):
         return None
