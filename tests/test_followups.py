@@ -30,6 +30,7 @@ from bot.scheduling import BotScheduler
 from storage.database import Database
 from storage.destination_store import ensure_destination, record_posted
 from storage.followup_store import set_followups
+from storage.models import Paper
 from storage.paper_store import store_papers
 from tests.chat_fixtures import make_bot
 from tests.cli_runner import paperboy
@@ -423,3 +424,29 @@ async def test_a_paper_without_upvotes_is_not_rising_when_its_place_of_the_day_m
                            upvotes=None, day_rank=None),
                   Snapshot(version=1, title="T", abstract_chars=9, comment=None, pages=None, code_url=None,
                            upvotes=0, day_rank=1)) is None
+
+
+async def test_news_of_a_paper_no_longer_stored_posts_no_empty_reply(db):
+    """An event waiting for its thread whose paper was then deleted from the store: the thread got a reply with
+    the follow-up header and nothing under it."""
+    paper = ParsedPaper(title="Paper A", abstract="We study things.", source="arxiv", arxiv_id="2603.00001",
+                        version=1, published_on=DAY)
+    bot = make_bot(db, channel="ml", now=at(DAY, 9))
+    await bot.console.say("/papers digest 09:00 UTC")
+    async with db.session() as s:
+        (pid,) = (await store_papers(s, [paper])).paper_ids
+        await record_posted(s, "console:local:ml", "1", [pid], kind="digest", digest_day=DAY)
+    lines: list[str] = []
+    runner = FollowupRunner(db, None, {"console": ConsolePoster(bot.core, write=lines.append)}, owner="p1",
+                            clock=fixed_clock(at(MONDAY, 10)))
+    await runner.take_baselines(DAY, DAY)
+    async with db.session() as s:
+        await store_papers(s, [replace(paper, version=2, abstract="We study more things.")])
+    await set_followups(db, "console:local:ml", False, at(MONDAY, 9))
+    assert (await runner.run(day=MONDAY)).events == ["2603.00001 version:2"]
+    async with db.session() as s:
+        await s.delete(await s.get(Paper, pid))
+    await set_followups(db, "console:local:ml", True, at(MONDAY, 10))
+    report = await runner.run(day=MONDAY)
+    assert [o.status for o in report.outcomes] == [] and lines == []
+    assert (await runner.run(day=MONDAY + timedelta(days=1))).outcomes == []

@@ -283,7 +283,8 @@ class FollowupRunner:
     async def _post_thread(self, thread: DigestThread, destination: Destination | None, enabled: bool,
                            events: list[tuple[int, int, str, dict[str, Any], date]], papers: dict[int, Paper],
                            now: datetime, day: date | None) -> FollowupOutcome | None:
-        mine = [e for e in events if e[1] in thread.paper_ids and e[4] >= thread.digest_day]
+        # News of a paper no longer stored cannot be told (and would leave an empty reply); it ages out unsaid.
+        mine = [e for e in events if e[1] in thread.paper_ids and e[4] >= thread.digest_day and e[1] in papers]
         if not mine or destination is None:
             return None
         key = thread.destination_key
