@@ -232,3 +232,12 @@ def test_breaker_opens_at_once_on_an_outage_and_a_cancelled_probe_gives_its_slot
     assert breaker.try_acquire()
     breaker.release()
     assert breaker.try_acquire()
+
+
+def test_slacks_own_italic_and_strike_through_are_flattened_but_identifiers_stay():
+    """Slack's renderer escapes only & < >: "_new_" and "~not~" from an LLM or an abstract showed as italic
+    and struck-through text in digests."""
+    text = "The _new_ method is ~not~ slow, uses snake_case_names, x_1 and a_i_j, and gains ~5% to ~10% (_k_-NN)."
+    cleaned = clean_output(text, SummaryKind.ANSWER).text
+    assert cleaned == "The new method is not slow, uses snake_case_names, x_1 and a_i_j, and gains ~5% to ~10% (k-NN)."
+    assert clean_output(cleaned, SummaryKind.ANSWER).text == cleaned

@@ -65,6 +65,9 @@ _TABLE_SEP_RE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?
 _TABLE_ROW_RE = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$", _M)
 _EMPHASIS_RE = re.compile(r"\*\*|__|~~|\|\||`+")
 _STAR_EMPHASIS_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+# Slack's italic and strike-through, which its renderer leaves active (only & < > are escaped there); inside a
+# word ("snake_case", "~10x") they are not markup and stay.
+_SINGLE_EMPHASIS_RE = re.compile(r"(?<![\w_~])([_~])(?=[^\s_~])([^_~\n]+?)(?<=\S)\1(?![\w_~])")
 _LIST_MARK_RE = re.compile(r"^[ \t]*(?:[-*+•‣▪◦·]|\d{1,2}[.)])[ \t]+")
 _DANGLING_WHERE_RE = re.compile(r"\b(available|released|found|hosted|published|accessible)\s+(?:at|on|in|from|via)"
                                 r"(?:\s*:)?\s*(?=[.,;!?]|$)", _I | _M)
@@ -169,6 +172,7 @@ def _strip_markdown(text: str) -> str:
     text = _RULE_RE.sub("", text)
     text = _QUOTE_RE.sub("", text)
     text = _STAR_EMPHASIS_RE.sub(r"\1", text)
+    text = _SINGLE_EMPHASIS_RE.sub(r"\2", text)
     return _EMPHASIS_RE.sub("", text)
 
 
