@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -237,3 +238,23 @@ async def test_a_megabyte_reply_is_refused_at_once(summarizer, llm_server):
         await summarizer.summarize(TLDR)
     assert failure.value.reason == "unparseable" and "2,000,000 characters" in str(failure.value)
     assert failure.value.completion_tokens == 400_000
+
+
+def event_stream(*pieces: str, usage: dict[str, int] | None = None) -> Reply:
+    """What a server that only streams sends back for any request: `data:` lines of deltas, then [DONE]."""
+    chunks = [{"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]} for piece in pieces]
+    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage})
+    body = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+    return Reply(200, body.encode(), {"Content-Type": "text/event-stream"})
+
+
+async def test_a_server_that_only_streams_still_gives_its_summary(summarizer, llm_server):
+    """Such a server answered with server-sent events, and every paper got the offline summary ("malformed")."""
+    llm_server.script(event_stream("A tiny transformer ", "matches large ones ", "on GLUE.",
+                                   usage={"prompt_tokens": 90, "completion_tokens": 9, "total_tokens": 99}))
+    draft = await summarizer.summarize(TLDR)
+    assert draft.text == "A tiny transformer matches large ones on GLUE."
+    assert (draft.prompt_tokens, draft.completion_tokens) == (90, 9)
+    llm_server.script(Reply(200, b"data: not json\n\n", {"Content-Type": "text/event-stream"}))
+    with pytest.raises(SummaryFailure, match="malformed"):
+        await summarizer.summarize(TLDR)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import time
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any
 
 import openai
@@ -82,6 +84,41 @@ def _stopped_at_limit(completion: Any) -> bool:
         return bool(completion.choices[0].finish_reason == "length")
     except (AttributeError, IndexError, TypeError, KeyError):
         return False
+
+
+def _from_event_stream(raw: str | bytes) -> Any:
+    """A server that only streams answers a plain request with server-sent events anyway: their deltas put
+    together, shaped like a completion; None when the body is not such a stream."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    parts: list[str] = []
+    finish: Any = None
+    usage: Any = None
+    seen = False
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            break
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            return None
+        if not isinstance(chunk, dict):
+            return None
+        seen = True
+        if isinstance(chunk.get("usage"), dict):
+            usage = SimpleNamespace(**chunk["usage"])
+        choices = chunk.get("choices")
+        choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+        delta = choice.get("delta") or choice.get("message") or {}
+        if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+            parts.append(delta["content"])
+        finish = choice.get("finish_reason") or finish
+    if not seen:
+        return None
+    message = SimpleNamespace(content="".join(parts))
+    return SimpleNamespace(choices=[SimpleNamespace(message=message, finish_reason=finish)], usage=usage)
 
 
 class LlmSummarizer:
@@ -161,7 +198,9 @@ class LlmSummarizer:
     @staticmethod
     def _draft(completion: Any, request: SummaryRequest, attempt: int) -> Draft:
         if isinstance(completion, (str, bytes)):  # a non-JSON content type: the SDK hands back the raw text
-            raise SummaryFailure("malformed", outage=False, attempts=attempt, detail="not a JSON response")
+            completion = _from_event_stream(completion)
+            if completion is None:
+                raise SummaryFailure("malformed", outage=False, attempts=attempt, detail="not a JSON response")
         prompt_tokens, completion_tokens = _usage(completion)
         content = _content(completion)
 
