@@ -41,6 +41,7 @@ from tests.fakes.fake_slack import TEAM, FakeSlack, slack_error
 from tests.fakes.fake_time import FakeTime
 from tests.fakes.http_server import FakeServer, Reply
 from tests.followup_sources import ARXIV_ID, CODE, DAY_TEXT, PaperSources
+from tests.test_summaries_cli import invoke, use_env
 from tests.waiting import wait_for
 
 DAY = date.fromisoformat(DAY_TEXT)  # a Friday
@@ -450,3 +451,16 @@ async def test_news_of_a_paper_no_longer_stored_posts_no_empty_reply(db):
     report = await runner.run(day=MONDAY)
     assert [o.status for o in report.outcomes] == [] and lines == []
     assert (await runner.run(day=MONDAY + timedelta(days=1))).outcomes == []
+
+
+def test_followups_run_refuses_days_it_cannot_mean(tmp_path, monkeypatch):
+    """`--date 0001-01-01` ended in an OverflowError traceback; a day in the future (a typo for last year) took
+    that day's refresh, so the real run on that day found it done and fetched nothing."""
+    use_env(monkeypatch, {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"})
+    later = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+    for day in ("0001-01-01", "1990-12-31", later, "9999-12-31"):
+        result = invoke("followups", "run", "--date", day)
+        assert (result.code, result.out) == (2, ""), result.out
+        assert result.err == f"error: no follow-ups for {day}: use a day from 1991-01-01 to today\n"
+    assert "refresh: never" in invoke("followups", "status").out
+    assert invoke("followups", "run", "--date", DAY_TEXT).code == 0

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Annotated
 
 import typer
 
 from bot.app import App, build_command_core, build_followup_runner
 from bot.cli.common import out, parse_date_option, run
+from bot.errors import UsageError
 from bot.followups.followup_message import event_line
 from bot.followups.followup_runner import RunReport
 from storage import followup_store
+
+# No paper is older than arXiv. A day after today is allowed for a channel whose timezone is ahead of ours; later,
+# the run would take that day's refresh, and the real run on that day would find it done and fetch nothing.
+FIRST_DAY = date(1991, 1, 1)
+
+
+def check_day(day: date, today: date) -> None:
+    if not FIRST_DAY <= day <= today + timedelta(days=1):
+        raise UsageError(f"no follow-ups for {day.isoformat()}: use a day from {FIRST_DAY.isoformat()} to today")
 
 
 def report_lines(report: RunReport) -> list[str]:
@@ -41,6 +52,8 @@ def register(cli: typer.Typer) -> None:
         async def go(app: App) -> RunReport:
             from adapters.console.console_poster import ConsolePoster
 
+            if when is not None:
+                check_day(when, app.today())
             core = build_command_core(app)
             runner = build_followup_runner(app, {"console": ConsolePoster(core)})
             return await runner.run(app.clock(), day=when)
