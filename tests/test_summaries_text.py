@@ -124,6 +124,7 @@ HOSTILE = [
     "Visit [our site](https://evil.example/login) or <https://evil.example|the paper> or <https://evil.example>",
     "See https://evil.example/x?y=1, www.evil.com, evil.example/path, EVIL.COM, bit.ly/abc, hxxp or mail a@evil.io",
     "![tracking](https://evil.example/pixel.png) <img src=x onerror=alert(1)> <a href='https://evil.example'>x</a>",
+    "Glued to a word: see_https://evil.example/a, 1http://evil.example, éhttps://evil.example, x_www.evil.example",
 ]
 
 

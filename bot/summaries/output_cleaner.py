@@ -34,7 +34,8 @@ _MD_REF_RE = re.compile(r"^[ \t]*\[[^\]]+\]:[ \t]*\S+.*$", _M)
 _HTML_COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _HTML_TAG_RE = re.compile(r"</?[a-z][a-z0-9\-]*(?:\s[^<>]*)?/?>", _I)
 _EMAIL_RE = re.compile(r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b")
-_SCHEME_URL_RE = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s<>\"'`]+|\bwww\.[^\s<>\"'`]+", _I)
+# No word boundary needed: "see_http://…", "1http://…" and "éhttp://…" are links to a chat client all the same.
+_SCHEME_URL_RE = re.compile(r"(?<![a-z])[a-z][a-z0-9+.\-]*://[^\s<>\"'`]+|(?<![a-z0-9])www\.[^\s<>\"'`]+", _I)
 _GTLDS = ("com|org|net|edu|gov|mil|int|io|ai|app|dev|co|me|info|biz|xyz|site|online|top|club|link|click|zip|mov|"
           "page|tech|cloud|store|shop|live|blog|news|wiki|pro|name|mobi|tv|cc|ly|gg|sh|to|so|ws|example|test|"
           "invalid|local|localhost|onion|lol|fun|win|bid|icu|buzz|work|website|space|email|art|fyi|gl|run|ninja|"
