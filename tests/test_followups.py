@@ -464,3 +464,23 @@ def test_followups_run_refuses_days_it_cannot_mean(tmp_path, monkeypatch):
         assert result.err == f"error: no follow-ups for {day}: use a day from 1991-01-01 to today\n"
     assert "refresh: never" in invoke("followups", "status").out
     assert invoke("followups", "run", "--date", DAY_TEXT).code == 0
+
+
+async def test_a_code_link_in_the_abstract_as_posted_is_no_news_at_the_next_version(db):
+    """"Code is available at github.com/…" in the abstract readers saw was announced as "Code released" when the
+    paper's v2 came out, the link unchanged."""
+    abstract = "We propose a thing. Code is available at https://github.com/org/thing."
+    paper = ParsedPaper(title="A Thing", abstract=abstract, source="arxiv", arxiv_id="2603.00001", version=1,
+                        published_on=DAY)
+    fresh = ParsedPaper(title="Another Thing", abstract="We propose another thing.", source="arxiv",
+                        arxiv_id="2603.00002", version=1, published_on=DAY)
+    async with db.session() as s:
+        ids = (await store_papers(s, [paper, fresh])).paper_ids
+        await record_posted(s, "console:local:ml", "1", ids, kind="digest", digest_day=DAY)
+    runner = FollowupRunner(db, None, {}, owner="p1", clock=fixed_clock(at(MONDAY, 10)))
+    await runner.take_baselines(DAY, DAY)
+    async with db.session() as s:
+        await store_papers(s, [replace(paper, version=2, abstract=abstract + " We add a baseline."),
+                               replace(fresh, version=2, abstract="We propose another thing. Code: github.com/o/t")])
+    report = await runner.run(day=MONDAY)
+    assert sorted(report.events) == ["2603.00001 version:2", "2603.00002 code", "2603.00002 version:2"]

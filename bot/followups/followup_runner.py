@@ -20,7 +20,7 @@ from typing import Any
 from bot.clock import Clock, load_timezone, local_today
 from bot.digests.schedule import parse_days
 from bot.errors import DeliveryError, PaperboyError
-from bot.followups.changes import Snapshot, detect, snapshot
+from bot.followups.changes import Snapshot, code_link, detect, snapshot
 from bot.followups.followup_message import PaperNews, render_followup
 from bot.followups.poster import FollowupPoster, ThreadTarget
 from bot.ingestion.ingest_service import Ingestor
@@ -122,9 +122,11 @@ class FollowupRunner:
         rows = []
         for paper in papers.values():
             shot = self._snapshot(paper, ranks.get(paper.id))
+            # A code link readers could already see in the comment or abstract is no news at the next version.
+            code = shot.code_url or code_link(shot.comment) or code_link(paper.abstract)
             rows.append({"paper_id": paper.id, "version": shot.version, "title": shot.title,
                          "abstract_chars": shot.abstract_chars, "comment": shot.comment, "pages": shot.pages,
-                         "code_url": shot.code_url, "upvotes": shot.upvotes, "day_rank": shot.day_rank})
+                         "code_url": code, "upvotes": shot.upvotes, "day_rank": shot.day_rank})
         return await followup_store.add_baselines(self.db, rows, self.clock())
 
     @staticmethod
