@@ -5,10 +5,11 @@ breaker, the token budget, prompt injection and the recorded token usage."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from storage.models import Paper
 from storage.paper_store import store_papers
 from storage.summary_store import summary_stats
 from tests.fakes.fake_openai import FakeOpenAI, completion, hanging, malformed, server_error
+from tests.fakes.http_server import Reply
 from tests.test_summaries_text import LINK, MENTION, SAMPLES
 
 DAY = date(2026, 11, 23)
@@ -426,3 +428,23 @@ async def test_papers_the_model_declines_do_not_pause_it_for_the_others(db, llm,
     assert [r.model for r in results] == [None, None, None, None, "fake-model"]
     assert [r.fallback_reason for r in results[:4]] == ["LLM declined to summarise the paper", "LLM reply rejected",
                                                       "LLM reply rejected", "LLM declined to summarise the paper"]
+
+
+async def test_a_paper_the_content_filter_blocks_does_not_pause_the_llm_for_the_others(db, llm, make_service):
+    """Azure answers HTTP 400 `content_filter` for a prompt it will not take: that paper's problem, but it counted
+    as an outage and opened the breaker, so every other paper got the offline summary too, again each time the
+    blocked paper came back after the cool-down."""
+    papers = await store(db, parsed(3))
+    filtered = {"error": {"message": "The response was filtered due to the prompt triggering Azure OpenAI's content "
+                                     "management policy.", "type": None, "param": "prompt", "code": "content_filter",
+                          "status": 400}}
+    llm.script(Reply(400, json.dumps(filtered).encode(), {"Content-Type": "application/json"}))
+    service = make_service()
+    blocked = await service.tldr(papers[0])
+    assert blocked.model is None and blocked.fallback_reason == "LLM declined to summarise the paper"
+    assert [(await service.tldr(p)).model for p in papers[1:]] == ["fake-model", "fake-model"]
+    assert (await service.tldr(papers[0])).model is None and len(llm.calls) == 3  # not re-sent for a while
+    llm.script(Reply(401, b'{"error": {"message": "Incorrect API key", "code": "invalid_api_key"}}'))
+    fresh = (await store(db, [replace(parsed(4)[3], arxiv_id="2401.19999")]))[0]
+    assert (await service.tldr(fresh)).fallback_reason == "LLM refused the request"  # the key: every paper's problem
+    assert service.breaker.state == "open"

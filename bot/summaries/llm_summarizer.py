@@ -31,6 +31,10 @@ MAX_RETRY_AFTER = 60.0
 # Far more than any reply within our `max_tokens`: a server that ignores the limit and sends megabytes is not
 # answering what we asked, and cleaning that much text would hold up the whole event loop for seconds.
 MAX_REPLY_CHARS = 20_000
+# An error about this one paper's text (Azure's content filter, an abstract too long for the model), not about the
+# server or our settings: the other papers still go to the LLM.
+_PAPER_SPECIFIC_CODES = frozenset({"content_filter", "content_policy_violation", "context_length_exceeded",
+                                   "string_above_max_length"})
 # Local servers (Ollama, llama.cpp) ignore the key, but the SDK insists on one.
 _NO_KEY = "not-needed"
 
@@ -173,6 +177,9 @@ class LlmSummarizer:
                 await self._sleep(wait)
                 continue
             except openai.APIStatusError as exc:  # 400/401/403/404…: retrying will not help
+                if exc.status_code == 413 or (exc.code or "") in _PAPER_SPECIFIC_CODES:
+                    raise SummaryFailure("declined", outage=False, attempts=attempt,
+                                         detail=f"HTTP {exc.status_code} {exc.code or ''}".strip()) from None
                 raise SummaryFailure("refused", outage=True, attempts=attempt,
                                      detail=f"HTTP {exc.status_code}") from None
             except (openai.APIResponseValidationError, ValueError) as exc:  # a body that is not JSON
