@@ -258,3 +258,13 @@ async def test_a_server_that_only_streams_still_gives_its_summary(summarizer, ll
     llm_server.script(Reply(200, b"data: not json\n\n", {"Content-Type": "text/event-stream"}))
     with pytest.raises(SummaryFailure, match="malformed"):
         await summarizer.summarize(TLDR)
+
+
+async def test_a_reply_withheld_by_the_content_filter_is_the_papers_refusal(summarizer, llm_server):
+    """Azure stops a reply it filters with finish_reason "content_filter" and what it had so far (or nothing):
+    that showed as a half sentence, or counted towards opening the breaker as a malformed reply."""
+    for text in ("A tiny transformer that", None):
+        llm_server.script(completion(text, finish_reason="content_filter"))
+        with pytest.raises(SummaryFailure) as failure:
+            await summarizer.summarize(TLDR)
+        assert failure.value.reason == "declined" and not failure.value.outage

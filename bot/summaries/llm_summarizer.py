@@ -82,12 +82,13 @@ def _content(completion: Any) -> str | None:
     return content if isinstance(content, str) else None
 
 
-def _stopped_at_limit(completion: Any) -> bool:
-    """The server cut the reply at `max_tokens`: its last sentence is unfinished."""
+def _finish_reason(completion: Any) -> str | None:
+    """"length": the server cut the reply at `max_tokens`; "content_filter": its filter withheld the reply."""
     try:
-        return bool(completion.choices[0].finish_reason == "length")
+        reason = completion.choices[0].finish_reason
     except (AttributeError, IndexError, TypeError, KeyError):
-        return False
+        return None
+    return reason if isinstance(reason, str) else None
 
 
 def _from_event_stream(raw: str | bytes) -> Any:
@@ -210,16 +211,19 @@ class LlmSummarizer:
                 raise SummaryFailure("malformed", outage=False, attempts=attempt, detail="not a JSON response")
         prompt_tokens, completion_tokens = _usage(completion)
         content = _content(completion)
+        finish = _finish_reason(completion)
 
         def failure(reason: str, detail: str = "") -> SummaryFailure:
             return SummaryFailure(reason, outage=False, prompt_tokens=prompt_tokens,
                                   completion_tokens=completion_tokens, attempts=attempt, detail=detail)
 
+        if finish == "content_filter":  # whatever is left of the reply was not meant to be shown
+            raise failure("declined", "content filter")
         if content is None:
             raise failure("malformed")
         if len(content) > MAX_REPLY_CHARS:
             raise failure("unparseable", f"a reply of {len(content):,} characters")
-        parsed = parse_reply(content, request.kind, title=request.paper.title, cut=_stopped_at_limit(completion))
+        parsed = parse_reply(content, request.kind, title=request.paper.title, cut=finish == "length")
         if parsed is None:
             raise failure("empty" if not content.strip() else "unparseable")
         # Judged on all the model said, not only the sentence kept: a mention or our instructions anywhere in the
