@@ -28,6 +28,7 @@ from bot.ingestion.ingest_service import Ingestor, Source
 from bot.papers import ParsedPaper
 from bot.scheduling import BotScheduler
 from storage.database import Database
+from storage.destination_models import Destination
 from storage.destination_store import ensure_destination, record_posted
 from storage.followup_store import set_followups
 from storage.models import Paper
@@ -484,3 +485,18 @@ async def test_a_code_link_in_the_abstract_as_posted_is_no_news_at_the_next_vers
                                replace(fresh, version=2, abstract="We propose another thing. Code: github.com/o/t")])
     report = await runner.run(day=MONDAY)
     assert sorted(report.events) == ["2603.00001 version:2", "2603.00002 code", "2603.00002 version:2"]
+
+
+async def test_a_channel_whose_digest_comes_at_2359_still_has_a_moment_for_follow_ups(db):
+    """Its daytime ran from 23:59 until 23:59: follow-ups waited for ever."""
+    runner = FollowupRunner(db, None, {}, owner="p1", clock=fixed_clock(at(MONDAY, 9)))
+
+    def channel(digest_time: str) -> Destination:
+        return Destination(key=f"console:local:{digest_time}", platform="console", workspace="local",
+                           channel=digest_time, timezone="UTC", digest_time=digest_time, digest_days="mon-fri")
+
+    assert runner.local_day(channel("23:59"), at(MONDAY, 23, 59) + timedelta(seconds=30)) == MONDAY
+    assert runner.local_day(channel("23:59"), at(MONDAY, 23, 58)) is None
+    assert runner.local_day(channel("22:00"), at(MONDAY, 23, 30)) == MONDAY
+    assert runner.local_day(channel("22:00"), at(MONDAY, 21, 59)) is None
+    assert runner.local_day(channel("09:00"), at(MONDAY, 21, 0)) is None  # the evening ends the others' daytime

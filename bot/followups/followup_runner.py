@@ -279,8 +279,10 @@ class FollowupRunner:
             return None
         hour, minute = (int(x) for x in destination.digest_time.split(":"))
         starts = time(hour, minute)
-        ends = max(self.settings.day_ends, time(23, 59)) if starts >= self.settings.day_ends else self.settings.day_ends
-        return local.date() if starts <= local.time().replace(tzinfo=None) < ends else None
+        clock_time = local.time().replace(tzinfo=None)
+        if starts >= self.settings.day_ends:  # a digest after the evening: its follow-ups until midnight
+            return local.date() if starts <= clock_time else None
+        return local.date() if starts <= clock_time < self.settings.day_ends else None
 
     async def _post_thread(self, thread: DigestThread, destination: Destination | None, enabled: bool,
                            events: list[tuple[int, int, str, dict[str, Any], date]], papers: dict[int, Paper],
