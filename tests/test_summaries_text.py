@@ -4,6 +4,7 @@ prompt's delimiting, trimming, and the circuit breaker on an injected clock. No 
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 from importlib import resources
 
@@ -242,3 +243,16 @@ def test_slacks_own_italic_and_strike_through_are_flattened_but_identifiers_stay
     cleaned = clean_output(text, SummaryKind.ANSWER).text
     assert cleaned == "The new method is not slow, uses snake_case_names, x_1 and a_i_j, and gains ~5% to ~10% (k-NN)."
     assert clean_output(cleaned, SummaryKind.ANSWER).text == cleaned
+
+
+@pytest.mark.parametrize("abstract", ["@" * 20_000, "[" * 10_000 + "](" * 5_000, "a." * 10_000, "a-" * 10_000,
+                                      "![a](" * 4_000, "[a](b 'c" * 2_500, "x@" * 10_000])
+def test_a_hostile_abstract_is_summarised_offline_in_a_moment(abstract):
+    """Abstracts of one long run ("@@@…", "[[[…](](…") made the cleaner's patterns backtrack quadratically: the
+    offline TL;DR of a single such paper held the bot's event loop, every channel with it, for a minute or more."""
+    paper = PaperText(1, "Title", abstract, "2401.00001")
+    started = time.monotonic()
+    for kind in (SummaryKind.TLDR, SummaryKind.SUMMARY):
+        cleaned = clean_output(ExtractiveSummarizer().write(SummaryRequest(paper, kind)), kind).text
+        assert not MENTION.search(cleaned) and not re.search(r"https?://|www\.", cleaned)
+    assert time.monotonic() - started < 3.0

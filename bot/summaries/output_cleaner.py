@@ -23,19 +23,22 @@ _M = re.MULTILINE
 # Slack `<!channel>`, `<!subteam^S1|x>`, `<@U123>`, `<#C123|general>`; Discord `<@123>`, `<@!123>`, `<@&123>`,
 # `<#123>`, `</cmd:123>`, `<:emoji:123>`, `<t:123:R>`.
 _ANGLE_MENTION_RE = re.compile(r"<\s*(?:[@#!]|/[^<>\s]+:\d|a?:\w+:\d|t:\d)[^<>]*>")
-_BROADCAST_RE = re.compile(r"@+\s?(?:everyone|here|channel|all|group|room)\b", _I)
+# Every pattern here is linear in the text: a match starts only at the start of a run ("@@@…", "a.b.c…") or
+# scans a bounded stretch, so a hostile abstract of 50,000 "@" or "[" cannot hold the event loop for minutes.
+_BROADCAST_RE = re.compile(r"(?<!@)@+\s?(?:everyone|here|channel|all|group|room)\b", _I)
 # "@alice" loses its "@"; inside a word it is notation ("pass@32", "Recall@10") and stays. Broadcasts
 # ("x@everyone") and e-mail addresses have their own patterns above.
 _AT_WORD_RE = re.compile(r"(?<![\w.+\-])@(?=\w)")
 _SLACK_LINK_RE = re.compile(r"<\s*((?:[a-z][a-z0-9+.\-]*:)[^<>|\s]*)\s*(?:\|([^<>]*))?>", _I)
-_MD_IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_MD_LINK_RE = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
+_MD_IMAGE_RE = re.compile(r"!\[[^\[\]]*\]\([^()]*\)")
+_MD_LINK_RE = re.compile(r"\[([^\[\]]*)\]\(\s*<?([^()\s>]*)>?(?:\s+[\"'(][^()]*)?\)")
 _MD_REF_RE = re.compile(r"^[ \t]*\[[^\]]+\]:[ \t]*\S+.*$", _M)
 _HTML_COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _HTML_TAG_RE = re.compile(r"</?[a-z][a-z0-9\-]*(?:\s[^<>]*)?/?>", _I)
-_EMAIL_RE = re.compile(r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b")
-# No word boundary needed: "see_http://…", "1http://…" and "éhttp://…" are links to a chat client all the same.
-_SCHEME_URL_RE = re.compile(r"(?<![a-z])[a-z][a-z0-9+.\-]*://[^\s<>\"'`]+|(?<![a-z0-9])www\.[^\s<>\"'`]+", _I)
+_EMAIL_RE = re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b")
+# No word boundary needed: "see_http://…", "1http://…" and "éhttp://…" are links to a chat client all the same
+# (a scheme is at most 32 characters, so a long glued word loses only its tail).
+_SCHEME_URL_RE = re.compile(r"[a-z][a-z0-9+.\-]{0,31}://[^\s<>\"'`]+|(?<![a-z0-9])www\.[^\s<>\"'`]+", _I)
 _GTLDS = ("com|org|net|edu|gov|mil|int|io|ai|app|dev|co|me|info|biz|xyz|site|online|top|club|link|click|zip|mov|"
           "page|tech|cloud|store|shop|live|blog|news|wiki|pro|name|mobi|tv|cc|ly|gg|sh|to|so|ws|example|test|"
           "invalid|local|localhost|onion|lol|fun|win|bid|icu|buzz|work|website|space|email|art|fyi|gl|run|ninja|"
