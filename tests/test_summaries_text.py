@@ -246,7 +246,7 @@ def test_slacks_own_italic_and_strike_through_are_flattened_but_identifiers_stay
 
 
 @pytest.mark.parametrize("abstract", ["@" * 20_000, "[" * 10_000 + "](" * 5_000, "a." * 10_000, "a-" * 10_000,
-                                      "![a](" * 4_000, "[a](b 'c" * 2_500, "x@" * 10_000])
+                                      "![a](" * 4_000, "[a](b 'c" * 2_500, "x@" * 10_000, "\\[x" * 10_000])
 def test_a_hostile_abstract_is_summarised_offline_in_a_moment(abstract):
     """Abstracts of one long run ("@@@…", "[[[…](](…") made the cleaner's patterns backtrack quadratically: the
     offline TL;DR of a single such paper held the bot's event loop, every channel with it, for a minute or more."""

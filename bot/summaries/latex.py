@@ -42,9 +42,10 @@ _STRIPPED_DELIMITER_RE = re.compile(
 # ^{2/3}, _{i,j}, _{eff}: several characters, no command inside
 _GROUPED_SCRIPT_RE = re.compile(r"([\^_])\{([^{}\\]{2,})\}([A-Za-z]?)")
 _FONT_ON_MANY_RE = re.compile(r"\\(mathcal|mathbb|mathfrak|mathscr)\{((?:[^{}\\]|\{[^{}\\]*\}){2,})\}")
+# A block ends before the next one opens: an abstract of unclosed "\[" must not be scanned to its end from each.
 _DISPLAY_MATH_RE = re.compile(
-    r"\$\$.*?\$\$|\\\[.*?\\\]|\\begin\{(equation|align|eqnarray|gather|multline|displaymath)\*?\}.*?"
-    r"\\end\{\1\*?\}", re.DOTALL)
+    r"\$\$.*?\$\$|\\\[(?:(?!\\\[).)*?\\\]|\\begin\{(equation|align|eqnarray|gather|multline|displaymath)\*?\}"
+    r"(?:(?!\\begin\{\1).)*?\\end\{\1\*?\}", re.DOTALL)
 _UNESCAPED_RE = re.compile(r"(?<!\\)([%&#])")  # a comment, a table cell, a parameter in LaTeX; prose here
 _APPROX_TILDE_RE = re.compile(r"(?<!\\)~(?=\s*\d)")  # "~10x" means about ten, not a tie
 # Inline math as pandoc reads it: "$" then no space, no space before the closing "$", and no digit after it;
