@@ -268,3 +268,10 @@ async def test_a_reply_withheld_by_the_content_filter_is_the_papers_refusal(summ
         with pytest.raises(SummaryFailure) as failure:
             await summarizer.summarize(TLDR)
         assert failure.value.reason == "declined" and not failure.value.outage
+
+
+async def test_an_answer_in_bullets_reads_as_one_sentence(summarizer, llm_server):
+    """Bullets where prose was asked for were flattened into "The datasets are: - GLUE - SQuAD"."""
+    llm_server.script(completion("The datasets are:\n- GLUE\n- SQuAD\n* SuperGLUE"))
+    draft = await summarizer.summarize(SummaryRequest(PAPER, SummaryKind.ANSWER, "Which datasets?"))
+    assert draft.text == "The datasets are: GLUE; SQuAD; SuperGLUE"

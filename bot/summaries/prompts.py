@@ -109,7 +109,7 @@ def _json_text(data: Any) -> str | None:
         items = [item.strip() for item in data if isinstance(item, str) and item.strip()]
         return "\n".join(f"- {item}" for item in items) if items and len(items) == len(data) else None
     if isinstance(data, dict):
-        if any(str(key).lower() == "error" for key in data):
+        if any(str(key).lower() == "error" and value for key, value in data.items()):
             return None
         for key, value in data.items():
             if str(key).lower() in _JSON_KEYS:
@@ -144,6 +144,11 @@ def _complete(text: str) -> bool:
     return text.rstrip(_QUOTES + ")]").endswith(tuple(_STOPS))
 
 
+def _as_item(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((*_STOPS, ";", ":", ",")) else f"{text};"
+
+
 def visible_reply(text: str) -> str | None:
     """What the model said to the reader: no reasoning block, chat-template tokens, code fence, JSON wrapping,
     "Here is the summary:" or "TL;DR:". None when that is an error or a JSON object we cannot read."""
@@ -171,8 +176,9 @@ def parse_reply(text: str, kind: SummaryKind, *, title: str | None = None, cut: 
         if cut and bullets and not _complete(bullets[-1]):
             bullets.pop()
         return "\n".join(f"- {b}" for b in bullets) if len(bullets) >= 2 else None
-    lines = [m.group("text") if (m := _BULLET_RE.match(line)) else line for line in text.splitlines()]
-    text = " ".join(" ".join(lines).split()).strip(_QUOTES + " ")
+    # Bullets where prose was asked for: one sentence of their items, not a row of dashes.
+    lines = [_as_item(m.group("text")) if (m := _BULLET_RE.match(line)) else line for line in text.splitlines()]
+    text = " ".join(" ".join(lines).split()).strip(_QUOTES + " ;")
     sentences = split_sentences(text)
     if cut and sentences and not _complete(sentences[-1]):
         sentences.pop()
