@@ -275,3 +275,12 @@ async def test_an_answer_in_bullets_reads_as_one_sentence(summarizer, llm_server
     llm_server.script(completion("The datasets are:\n- GLUE\n- SQuAD\n* SuperGLUE"))
     draft = await summarizer.summarize(SummaryRequest(PAPER, SummaryKind.ANSWER, "Which datasets?"))
     assert draft.text == "The datasets are: GLUE; SQuAD; SuperGLUE"
+
+
+async def test_latex_the_model_echoes_from_the_abstract_is_rendered(summarizer, llm_server):
+    """"$\\mathcal{O}(n^{2/3})$" reached the digest as written; the offline summary already rendered it."""
+    llm_server.script(completion(r"TinyOpt achieves $\mathcal{O}(n^{2/3})$ regret with \textbf{no} tuning at all."))
+    assert (await summarizer.summarize(TLDR)).text == "TinyOpt achieves 𝒪(n^(2/3)) regret with no tuning at all."
+    llm_server.script(completion(r"- It bounds regret by $\sqrt{T}$ here." "\n" r"- It needs $\epsilon$-greedy steps."))
+    draft = await summarizer.summarize(SummaryRequest(PAPER, SummaryKind.SUMMARY))
+    assert draft.text == "- It bounds regret by √(T) here.\n- It needs ϵ-greedy steps."

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from bot.summaries.kinds import NOT_IN_ABSTRACT, WORD_LIMITS, PaperText, SummaryKind, SummaryRequest
+from bot.summaries.latex import latex_to_text
 from bot.summaries.sentences import split_sentences
 
 PROMPT_VERSION = "2026-11-v1"
@@ -172,13 +173,15 @@ def parse_reply(text: str, kind: SummaryKind, *, title: str | None = None, cut: 
         return None
     text = said
     if kind is SummaryKind.SUMMARY:
-        bullets = [m.group("text").strip() for line in text.splitlines() if (m := _BULLET_RE.match(line))]
+        bullets = [latex_to_text(m.group("text").strip()) for line in text.splitlines()
+                   if (m := _BULLET_RE.match(line))]
         if cut and bullets and not _complete(bullets[-1]):
             bullets.pop()
         return "\n".join(f"- {b}" for b in bullets) if len(bullets) >= 2 else None
     # Bullets where prose was asked for: one sentence of their items, not a row of dashes.
     lines = [_as_item(m.group("text")) if (m := _BULLET_RE.match(line)) else line for line in text.splitlines()]
-    text = " ".join(" ".join(lines).split()).strip(_QUOTES + " ;")
+    # Models echo the abstract's LaTeX ("$\mathcal{O}(n)$"): rendered as for the offline summary.
+    text = latex_to_text(" ".join(" ".join(lines).split())).strip(_QUOTES + " ;")
     sentences = split_sentences(text)
     if cut and sentences and not _complete(sentences[-1]):
         sentences.pop()
