@@ -284,3 +284,11 @@ async def test_latex_the_model_echoes_from_the_abstract_is_rendered(summarizer, 
     llm_server.script(completion(r"- It bounds regret by $\sqrt{T}$ here." "\n" r"- It needs $\epsilon$-greedy steps."))
     draft = await summarizer.summarize(SummaryRequest(PAPER, SummaryKind.SUMMARY))
     assert draft.text == "- It bounds regret by √(T) here.\n- It needs ϵ-greedy steps."
+
+
+async def test_an_answer_may_quote_what_the_reader_asked_about(summarizer, llm_server):
+    """A question about prompt injection got its answer rejected as a hijack, for quoting the question."""
+    question = "Does it defend against 'ignore previous instructions' attacks?"
+    llm_server.script(completion("Yes: inputs saying ignore previous instructions are filtered before the model."))
+    draft = await summarizer.summarize(SummaryRequest(PAPER, SummaryKind.ANSWER, question))
+    assert draft.text == "Yes: inputs saying ignore previous instructions are filtered before the model."

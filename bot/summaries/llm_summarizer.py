@@ -229,7 +229,7 @@ class LlmSummarizer:
         # Judged on all the model said, not only the sentence kept: a mention or our instructions anywhere in the
         # reply mean the abstract got to the model.
         said = visible_reply(content) or ""
-        if clean_output(said, request.kind).mentions_removed or hijacked(said, request.paper):
+        if clean_output(said, request.kind).mentions_removed or hijacked(said, request):
             raise failure("rejected", "the paper's text steered the model")
         if is_refusal(parsed):
             raise failure("declined")

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from bot.summaries.kinds import NOT_IN_ABSTRACT, WORD_LIMITS, PaperText, SummaryKind, SummaryRequest
+from bot.summaries.kinds import NOT_IN_ABSTRACT, WORD_LIMITS, SummaryKind, SummaryRequest
 from bot.summaries.latex import latex_to_text
 from bot.summaries.sentences import split_sentences
 
@@ -211,10 +211,10 @@ def _runs(words: list[str]) -> set[tuple[str, ...]]:
 _INSTRUCTION_RUNS = frozenset(_runs(_words(_RULES)).union(*(_runs(_words(task)) for task in _TASKS.values())))
 
 
-def hijacked(reply: str, paper: PaperText) -> bool:
-    """The reply repeats our instructions (a few words in a row that the paper itself does not have) or talks
-    of ignoring instructions: the abstract got to the model, so nothing of the reply is shown."""
-    if _OBEYED_RE.search(reply) and not _OBEYED_RE.search(f"{paper.title} {paper.abstract}"):
+def hijacked(reply: str, request: SummaryRequest) -> bool:
+    """The reply repeats our instructions (a few words in a row that the paper or the reader's question does not
+    have) or talks of ignoring instructions: the abstract got to the model, so nothing of the reply is shown."""
+    given = f"{request.paper.title} {request.paper.abstract} {request.question or ''}"
+    if _OBEYED_RE.search(reply) and not _OBEYED_RE.search(given):
         return True
-    quoted = (_runs(_words(reply)) & _INSTRUCTION_RUNS) - _runs(_words(f"{paper.title} {paper.abstract}"))
-    return bool(quoted)
+    return bool((_runs(_words(reply)) & _INSTRUCTION_RUNS) - _runs(_words(given)))
