@@ -163,6 +163,19 @@ def test_a_hostile_title_renders_as_inert_text():
     assert chunk.blocks[0]["text"]["type"] == "plain_text"  # never parsed for mentions or links
 
 
+def test_a_title_with_the_bold_marker_stays_one_bold_title():
+    """mrkdwn has no escape for `*`: "Q*: …" inside the bold title ended the bold after "Q" and left a stray `*`;
+    an underscore in a topic ("snake_case") did the same to the italic why line."""
+    item = PaperItem(**{**paper(1, title="Q*: A* Search for Reasoning").__dict__, "why": "snake_case: “snake_case”"})
+    (chunk,) = render_message(Message(header="Papers", items=[item]))
+    validate(chunk)
+    text = chunk.blocks[1]["text"]["text"]
+    title_line, *rest = text.split("\n")
+    assert "|Q∗: A∗ Search for Reasoning>*" in title_line and title_line.count("*") == 2
+    (why,) = [line for line in rest if line.startswith("_why:")]
+    assert why.count("_") == 2 and why.endswith("_")
+
+
 # -- slash commands ----------------------------------------------------------------------------------------------
 
 

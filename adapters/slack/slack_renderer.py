@@ -118,19 +118,29 @@ def _paragraphs(text: str, limit: int) -> list[str]:
     return [p for p in pieces if p.strip()]
 
 
+def _inside(marker: str, text: str) -> str:
+    """Text set inside a mrkdwn `marker` pair (a title in `*…*`, a byline in `_…_`): mrkdwn has no escape for the
+    marker itself, so one in the text ("Q*: …", "A* search") ended the bold there and left a stray `*` at the end.
+    It is shown as its look-alike."""
+    return text.replace(marker, _LOOK_ALIKES[marker])
+
+
+_LOOK_ALIKES = {"*": "∗", "_": "ˍ"}
+
+
 def _item_text(item: PaperItem) -> str:
-    title = _escaped_within(item.title, 600)
+    title = _inside("*", _escaped_within(item.title, 600))
     url = safe_url(item.url)
     line = f"*{item.number}. <{url}|{title}>*" if url else f"*{item.number}. {title}*"
     if item.upvotes:
         line += f"  ▲{item.upvotes}"
     lines = [line]
     if item.byline:
-        lines.append(f"_{_escaped_within(item.byline, 200)}_")
+        lines.append(f"_{_inside('_', _escaped_within(item.byline, 200))}_")
     if item.tldr:
         lines.append(f"TL;DR: {_escaped_within(item.tldr, 1400)}")
     if item.why:
-        lines.append(f"_why: {_escaped_within(item.why, 400)}_")
+        lines.append(f"_why: {_inside('_', _escaped_within(item.why, 400))}_")
     text = truncate("\n".join(lines), MAX_SECTION_CHARS)
     mentions = mention_line(item)
     return f"{text}\n{mentions}" if mentions else text
