@@ -138,15 +138,16 @@ async def test_fifty_concurrent_requests_for_ten_papers_make_ten_calls_then_none
 
 async def test_hanging_llm_falls_back_within_the_timeout_and_the_next_papers_do_not_wait(db, llm, make_service):
     papers = await store(db, parsed(21))
-    llm.always(hanging(5))
-    service = make_service(timeout=0.5, fake_time=False)
+    # Margins are wide (CI machines are shared): what is measured is one timeout against twenty of them.
+    llm.always(hanging(30))
+    service = make_service(timeout=2.0, fake_time=False)
     started = time.monotonic()
     first = await service.tldr(papers[0])
-    assert time.monotonic() - started < 0.5 + 1.0  # the timeout plus a moment
+    assert time.monotonic() - started < 2.0 + 4.0  # the timeout plus a moment
     assert first.model is None and first.fallback_reason == "LLM timed out" and first.text
     started = time.monotonic()
     rest = [await service.tldr(p) for p in papers[1:]]
-    assert time.monotonic() - started < 1.0  # 20 papers each waiting for the timeout would take 10 s
+    assert time.monotonic() - started < 6.0  # 20 papers each waiting for the timeout would take 40 s
     assert all(s.model is None and s.text and s.fallback_reason == "LLM paused after repeated failures"
                for s in rest)
     assert len(llm.calls) == 1
@@ -154,11 +155,11 @@ async def test_hanging_llm_falls_back_within_the_timeout_and_the_next_papers_do_
 
 async def test_concurrent_requests_during_an_outage_cost_one_timeout(db, llm, make_service):
     papers = await store(db, parsed(20))
-    llm.always(hanging(5))
-    service = make_service(timeout=0.5, fake_time=False, concurrency=4)
+    llm.always(hanging(30))
+    service = make_service(timeout=2.0, fake_time=False, concurrency=4)
     started = time.monotonic()
     results = await asyncio.gather(*(service.tldr(p) for p in papers))
-    assert time.monotonic() - started < 0.5 + 1.0
+    assert time.monotonic() - started < 2.0 + 4.0  # one timeout; five rounds of four waiting theirs: 10 s
     assert all(r.model is None and r.text for r in results)
     assert len(llm.calls) <= 4  # only the calls already in flight when it opened
 
