@@ -131,7 +131,7 @@ async def test_hanging_server_times_out_within_the_deadline(llm_server):
     finally:
         await client.close()
     assert failure.value.reason == "timeout" and failure.value.outage
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 3.0  # the 0.4 s timeout, not the 5 s the server takes (a busy machine)
     assert llm_server.header(0, "Authorization") == "Bearer not-needed"  # local servers need no key
 
 

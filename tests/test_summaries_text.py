@@ -255,4 +255,4 @@ def test_a_hostile_abstract_is_summarised_offline_in_a_moment(abstract):
     for kind in (SummaryKind.TLDR, SummaryKind.SUMMARY):
         cleaned = clean_output(ExtractiveSummarizer().write(SummaryRequest(paper, kind)), kind).text
         assert not MENTION.search(cleaned) and not re.search(r"https?://|www\.", cleaned)
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 10.0  # linear: well under a second; quadratic was 20 s and more
