@@ -20,11 +20,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, load_timezone
 from bot.digests.digest_runner import DigestRunner
+from bot.digests.schedule import parse_days
 
 log = logging.getLogger(__name__)
 
 IngestJob = Callable[[], Awaitable[int]]  # returns how many new papers arrived
 FollowupJob = Callable[[], Awaitable[object]]  # one follow-up pass (refresh once a day, replies in daytime)
+INGEST_DAYS = "mon-fri"  # the days Hugging Face publishes Daily Papers
 
 
 class BotScheduler:
@@ -53,20 +55,33 @@ class BotScheduler:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.last_tick: datetime | None = None
         self.checked_once = False
+        self._catch_up = False  # fetch today's papers before the first digest check (see `_missed_todays_ingest`)
         self._in_flight: set[asyncio.Task[object]] = set()
 
     def start(self) -> None:
+        self._catch_up = self._missed_todays_ingest()
         self.scheduler.add_job(self.tick, IntervalTrigger(seconds=self.tick_every.total_seconds()), id="digests",
                                max_instances=1, coalesce=True, next_run_time=datetime.now(self.clock().tzinfo))
         if self.ingest is not None:
             hour, minute = (int(x) for x in self.ingest_at.split(":"))
-            self.scheduler.add_job(self.ingest_once, CronTrigger(day_of_week="mon-fri", hour=hour, minute=minute,
+            # However late the event loop gets to it (a digest run composing at that minute): APScheduler's default
+            # is to drop a run more than a second late, and with it the day's papers.
+            self.scheduler.add_job(self.ingest_once, CronTrigger(day_of_week=INGEST_DAYS, hour=hour, minute=minute,
                                                                  timezone=load_timezone(self.timezone)),
-                                   id="ingest", max_instances=1, coalesce=True)
+                                   id="ingest", max_instances=1, coalesce=True, misfire_grace_time=None)
         if self.followups is not None:  # its own job: a slow refresh or platform never delays a digest tick
             self.scheduler.add_job(self.followups_tick, IntervalTrigger(seconds=self.tick_every.total_seconds()),
                                    id="followups", max_instances=1, coalesce=True)
         self.scheduler.start()
+
+    def _missed_todays_ingest(self) -> bool:
+        """Started on an ingest day after the ingest time: the process was down then (a deploy, a crash, a
+        reboot), and the cron job only looks ahead. Without a catch-up that day's papers are never fetched: every
+        digest of the day says "No new papers today", and the next day's lists only the next day's papers."""
+        if self.ingest is None:
+            return False
+        local = self.clock().astimezone(load_timezone(self.timezone))
+        return local.weekday() in parse_days(INGEST_DAYS) and local.strftime("%H:%M") >= self.ingest_at
 
     @property
     def alive(self) -> bool:
@@ -74,6 +89,9 @@ class BotScheduler:
 
     async def tick(self) -> None:
         """Run what is due now; never lets an exception kill the job."""
+        if self._catch_up:  # first, so that a digest due right now (caught up in its grace) lists today's papers
+            self._catch_up = False
+            await self.ingest_once()
         self.last_tick = self.clock()
         task = asyncio.current_task()
         if task is not None:
@@ -119,7 +137,7 @@ class BotScheduler:
         if new == 0 and local.hour < self.ingest_until_hour:
             when = self.clock() + self.ingest_retry
             self.scheduler.add_job(self.ingest_once, DateTrigger(run_date=when), id="ingest-retry",
-                                   replace_existing=True)
+                                   replace_existing=True, misfire_grace_time=int(self.ingest_retry.total_seconds()))
             log.info("no new papers yet; trying again at %s", when.isoformat())
             return True
         return False

@@ -313,13 +313,59 @@ async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_not
     assert again.status == "skipped" and len(posts.to("utc")) == 1
 
 
+async def started_scheduler(runner: DigestRunner, now: datetime, ingest) -> BotScheduler:
+    """A scheduler started at `now` (the injected clock), once its first digest check is done."""
+    scheduler = BotScheduler(runner, lambda: now, ingest=ingest, ingest_at="06:00")
+    scheduler.start()
+    try:
+        await wait_for(lambda: scheduler.checked_once)
+    finally:
+        scheduler.shutdown(wait=False)
+    await wait_for(lambda: not scheduler.alive)  # it stops on one of the loop's next turns
+    return scheduler
+
+
+async def test_a_bot_started_after_the_ingest_time_fetches_the_day_before_its_first_digest(world):
+    """Down at 06:00 (a deploy, a crash), back at 09:30: the cron job only looks ahead, so nothing fetched
+    Tuesday's papers, and the 09:00 digest, caught up in its grace period, said "No new papers today"."""
+    posts = Posts(world)
+    await runner_for(world, posts, at(DAY1, 9)).run_due(at(DAY1, 9))  # Monday's digest went out as usual
+    fetched = []
+
+    async def ingest() -> int:
+        fetched.append(True)
+        async with world.session() as s:
+            await store_papers(s, papers_for(DAY2, 3, "Tuesday"))
+        return 3
+
+    await started_scheduler(runner_for(world, posts, at(DAY2, 9, 30)), at(DAY2, 9, 30), ingest)
+    assert fetched == [True]
+    tuesday = posts.to("utc")[-1]
+    assert len(posts.to("utc")) == 2 and "Paperboy · Tue Apr 21, 2026" in tuesday
+    assert "Tuesday graph neural networks study" in tuesday and "No new papers" not in tuesday
+
+
+@pytest.mark.parametrize("moment", [at(DAY2, 5, 59), at(date(2026, 4, 25), 9, 30)], ids=["before 06:00", "Saturday"])
+async def test_a_bot_started_before_the_ingest_time_or_on_a_weekend_leaves_it_to_the_daily_job(world, moment):
+    fetched = []
+
+    async def ingest() -> int:
+        fetched.append(True)
+        return 0
+
+    await started_scheduler(runner_for(world, Posts(world), moment), moment, ingest)
+    assert fetched == []
+
+
 async def test_scheduler_ticks_and_retries_the_daily_ingest(world):
     posts = Posts(world)
     moment = {"now": at(DAY1, 7)}
     runner = runner_for(world, posts, at(DAY1, 7))
-    results = iter([0, 5])
+    results = iter([0, 0, 5])
+    calls = []
 
     async def ingest() -> int:
+        calls.append(moment["now"])
         return next(results)
 
     scheduler = BotScheduler(runner, lambda: moment["now"], ingest=ingest, ingest_until_hour=12)
@@ -329,6 +375,7 @@ async def test_scheduler_ticks_and_retries_the_daily_ingest(world):
         # below is the only one, instead of racing it for the claim.
         await wait_for(lambda: scheduler.checked_once)
         assert scheduler.alive and {j.id for j in scheduler.scheduler.get_jobs()} >= {"digests", "ingest"}
+        assert calls == [at(DAY1, 7)]  # started after the 06:00 ingest time: caught up first
         assert await scheduler.ingest_once() is True  # nothing yet: retry scheduled
         assert scheduler.scheduler.get_job("ingest-retry") is not None
         assert await scheduler.ingest_once() is False
