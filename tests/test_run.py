@@ -17,15 +17,30 @@ import pytest
 
 from tests.cli_runner import ROOT, paperboy
 from tests.fakes.fake_openai import FakeOpenAI, hanging
+from tests.fakes.http_server import FakeServer, Reply
 
 SLACK_TOKEN = "xoxb-1234567890-abcdefghijklmnopqrstuv"
 LLM_KEY = "sk-test-0123456789abcdefghijklmnop"
 URL_PASSWORD = "hunter2-in-the-url"
 
 
+_offline_hf: FakeServer | None = None
+
+
+def offline_hf() -> str:
+    """A Hugging Face with no papers yet, for the daily ingest a bot started on a weekday after the ingest time
+    catches up on at once: tests never reach the real one."""
+    global _offline_hf
+    if _offline_hf is None:
+        _offline_hf = FakeServer().__enter__()
+        _offline_hf.route("GET", "/api/daily_papers", Reply(200, b"[]"))
+    return _offline_hf.url
+
+
 def start(env: dict[str, str]) -> subprocess.Popen[str]:
     """Output goes to files, not pipes: a chatty DEBUG log must never block the bot on a full pipe."""
     full = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
+    full["PAPERBOY_HF_BASE_URL"] = offline_hf()
     full.update(env)
     full.setdefault("PYTHONPATH", str(ROOT))
     out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
@@ -283,7 +298,6 @@ def test_an_unreachable_gateway_ends_run_with_one_line(db_env, discord_fakes):
 
 def test_a_discord_that_does_not_answer_ends_run_after_the_startup_timeout(db_env, discord_fakes):
     from tests.fakes.fake_discord import API
-    from tests.fakes.http_server import Reply
 
     rest, _gateway, env = discord_fakes
     rest.fail(rf"^{API}/users/@me$", Reply(200, b"{}", delay=60))  # logging in hangs
@@ -297,7 +311,6 @@ def test_a_discord_that_does_not_answer_ends_run_after_the_startup_timeout(db_en
 def test_sigterm_while_discord_does_not_answer_stops_at_once_not_after_the_startup_timeout(db_env, discord_fakes):
     """An operator stopping a bot whose platform hangs: the stop is prompt and clean, one line, exit 0."""
     from tests.fakes.fake_discord import API
-    from tests.fakes.http_server import Reply
 
     rest, gateway, env = discord_fakes
     rest.fail(rf"^{API}/users/@me$", Reply(200, b"{}", delay=600))  # logging in never ends
@@ -417,8 +430,6 @@ def test_paperboy_run_with_a_bad_database_url_exits_with_one_line(url, expected)
 
 def test_a_rejected_llm_key_is_not_fatal_the_digest_posts_with_offline_summaries(db_env):
     """The LLM is optional: a wrong key must not stop the bot, only its summaries fall back to offline ones."""
-    from tests.fakes.http_server import Reply
-
     due_now(db_env)
     port = free_port()
     rejected = Reply(401, b'{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", '
