@@ -428,6 +428,27 @@ def test_paperboy_run_with_a_bad_database_url_exits_with_one_line(url, expected)
     assert "Traceback" not in err and URL_PASSWORD not in out + err, err[-3000:]
 
 
+@pytest.mark.parametrize(("host", "expected"), [
+    ("127.0.0.1", "address already in use"),
+    ("x" * 300, ""),
+], ids=["port taken", "300-character host"])
+def test_an_ops_port_it_cannot_listen_on_ends_run_with_one_line(db_env, host, expected):
+    """PAPERBOY_HTTP_PORT taken by another process (a second bot, a stale one), or a host that is not this
+    machine's: one line naming the settings, exit 2, instead of a traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = start({**db_env, "PAPERBOY_HTTP_PORT": str(port), "PAPERBOY_HTTP_HOST": host})
+        code = proc.wait(timeout=120)
+    _out, err = _read(proc)
+    assert code == 2, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"error: cannot listen on {host[:80]}:{port} (PAPERBOY_HTTP_HOST, PAPERBOY_HTTP_PORT): ")
+    assert expected in last and len(last) < 400 and "Traceback" not in err, err[-3000:]
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [last]
+
+
 def test_a_rejected_llm_key_is_not_fatal_the_digest_posts_with_offline_summaries(db_env):
     """The LLM is optional: a wrong key must not stop the bot, only its summaries fall back to offline ones."""
     due_now(db_env)

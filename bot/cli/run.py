@@ -124,7 +124,12 @@ async def serve(app: App, *, console: bool = False) -> None:
             web_runner = web.AppRunner(build_ops_app(app.db, metrics, lambda: scheduler.alive, app.today,
                                                      connectors=connectors))
             await web_runner.setup()
-            await web.TCPSite(web_runner, settings.http_host, settings.http_port).start()
+            try:
+                await web.TCPSite(web_runner, settings.http_host, settings.http_port).start()
+            except (OSError, UnicodeError) as exc:  # the port taken, a host that does not resolve or is not ours
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+                raise StartupError(f"cannot listen on {settings.http_host[:80]}:{settings.http_port} "
+                                   f"(PAPERBOY_HTTP_HOST, PAPERBOY_HTTP_PORT): {reason[:200]}") from None
             log.info("serving /healthz and /metrics on %s:%d", settings.http_host, settings.http_port)
 
         await _warm_models(core, app, stop)
