@@ -10,6 +10,8 @@ from urllib.parse import unquote, urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.clock import load_timezone
+from bot.errors import UsageError
 from bot.redaction import mask_url_credentials
 from storage.urls import default_database_url
 
@@ -101,6 +103,17 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value.strip()):
             raise ValueError("use HH:MM with the digits 0-9, e.g. 06:00")
         return value.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        """Checked at start, naming the variable: otherwise `paperboy run` connects to every platform and then
+        stops on it, and chat users are told "unknown timezone" for the operator's setting. Stored in the zone's
+        own spelling ("europe/paris" → "Europe/Paris")."""
+        try:
+            return str(load_timezone(value))
+        except UsageError as exc:
+            raise ValueError(str(exc)) from None
 
     def secrets(self) -> list[str]:
         """Every secret value configured: the log filter masks them wherever they would appear."""
