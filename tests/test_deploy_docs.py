@@ -75,3 +75,21 @@ def test_operator_documents_name_only_variables_the_code_reads(doc):
     unknown = mentioned - every_name() - set(OUTSIDE_SETTINGS)
     assert not unknown, f"{doc} names variables the code does not read: {sorted(unknown)}"
 
+
+
+def test_the_systemd_unit_keeps_its_sqlite_database_where_its_sandbox_lets_it_write():
+    """ProtectSystem=strict and ProtectHome leave only the unit's StateDirectory writable. With the env file made
+    from .env.example (no database URL), SQLite's default file is in the user's home: `config check` in
+    ExecStartPre failed to open it, and systemd restarted the unit every 10 s, never running the bot."""
+    from storage.urls import default_database_url, to_async_url
+
+    unit: dict[str, list[str]] = {}
+    for line in (ROOT / "deploy/systemd/paperboy.service").read_text().splitlines():
+        if m := re.fullmatch(r"([A-Za-z]+)=(.*)", line.strip()):
+            unit.setdefault(m[1], []).append(m[2])
+    assert unit["ProtectSystem"] == ["strict"] and unit["ProtectHome"] == ["true"]
+    environment = dict(v.split("=", 1) for value in unit.get("Environment", []) for v in value.split())
+    url = environment.get("PAPERBOY_DATABASE_URL") or default_database_url()
+    path = to_async_url(url).database or ""
+    writable = [f"/var/lib/{name}/" for value in unit.get("StateDirectory", []) for name in value.split()]
+    assert any(path.startswith(place) for place in writable), (path, writable)
