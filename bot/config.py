@@ -25,16 +25,18 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     hf_base_url: str = "https://huggingface.co"
     arxiv_base_url: str = "https://export.arxiv.org"
-    http_timeout: float = 30.0
+    # Every duration is positive and finite: 0, a negative number or "nan" made every request time out at once
+    # ("did not answer in time") and "inf" let a hung server or LLM hold a digest forever.
+    http_timeout: float = Field(default=30.0, gt=0, le=600)
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
-    llm_timeout: float = Field(default=20.0, gt=0)
+    llm_timeout: float = Field(default=20.0, gt=0, le=600)
     llm_concurrency: int = Field(default=4, ge=1, le=64)
     llm_max_attempts: int = Field(default=3, ge=1, le=10)
     llm_daily_token_budget: int | None = Field(default=None, ge=0)  # None or 0: no cap
     llm_breaker_failures: int = Field(default=3, ge=1)
-    llm_breaker_cooldown: float = Field(default=60.0, ge=0)
+    llm_breaker_cooldown: float = Field(default=60.0, ge=0, le=86_400)
     # The optional semantic layer (bot/topics/semantic.py). Embeddings are used only when a model is named; the
     # endpoint and key default to the LLM's, so one local server can do both.
     embeddings_model: str | None = None
@@ -43,7 +45,7 @@ class Settings(BaseSettings):
     topic_expansion: bool = True  # expand new topics with the chat LLM; only when an LLM is configured
     digest_max_items: int = Field(default=10, ge=1, le=50)
     digest_grace_hours: float = Field(default=6.0, ge=0, le=48)
-    digest_tldr_deadline: float = Field(default=8.0, gt=0)  # seconds before offline TL;DRs stand in
+    digest_tldr_deadline: float = Field(default=8.0, gt=0, le=600)  # seconds before offline TL;DRs stand in
     # How long a process owns a digest it claimed; after that another process may take over (and first asks the
     # platform whether the digest is already there). Longer than the slowest post, short enough to recover fast.
     digest_lease_seconds: float = Field(default=600.0, ge=5, le=86_400)

@@ -19,11 +19,14 @@ COMMANDS = [("config", "check"), ("run",), ("papers", "list"), ("ingest", "--sam
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_a_setting_out_of_range_is_one_line_per_setting_and_exit_2(command, tmp_path):
     env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PAPERBOY_HTTP_PORT": "0",
-           "PAPERBOY_LLM_CONCURRENCY": "many", "PAPERBOY_INGEST_TIME": "٠٦:٠٠", "PAPERBOY_TIMEZONE": "Europe/Pariss"}
+           "PAPERBOY_LLM_CONCURRENCY": "many", "PAPERBOY_INGEST_TIME": "٠٦:٠٠", "PAPERBOY_TIMEZONE": "Europe/Pariss",
+           "PAPERBOY_HTTP_TIMEOUT": "0", "PAPERBOY_DIGEST_TLDR_DEADLINE": "inf"}
     result = paperboy(*command, env=env)
     assert result.code == 2
     assert sorted(result.err.strip().splitlines()) == [
+        "error: PAPERBOY_DIGEST_TLDR_DEADLINE=inf: Input should be less than or equal to 600",
         "error: PAPERBOY_HTTP_PORT=0: Input should be greater than or equal to 1",
+        "error: PAPERBOY_HTTP_TIMEOUT=0: Input should be greater than 0",
         "error: PAPERBOY_INGEST_TIME=٠٦:٠٠: use HH:MM with the digits 0-9, e.g. 06:00",
         "error: PAPERBOY_LLM_CONCURRENCY=many: Input should be a valid integer, unable to parse string as an integer",
         "error: PAPERBOY_TIMEZONE=Europe/Pariss: unknown timezone 'Europe/Pariss' (use a name like Europe/Paris or "
