@@ -93,3 +93,19 @@ def test_the_systemd_unit_keeps_its_sqlite_database_where_its_sandbox_lets_it_wr
     path = to_async_url(url).database or ""
     writable = [f"/var/lib/{name}/" for value in unit.get("StateDirectory", []) for name in value.split()]
     assert any(path.startswith(place) for place in writable), (path, writable)
+
+
+def test_docker_and_systemd_wait_longer_than_a_stop_waits_for_a_digest_in_progress():
+    """SIGTERM lets a digest run in progress finish its posts for up to `BotScheduler.drain`'s wait, then closes
+    the platforms and the database. A container manager that kills sooner (compose's 2m was exactly that wait)
+    cuts the clean stop short: the claims stay held until their lease runs out, and those digests come late."""
+    import inspect
+
+    from bot.scheduling import BotScheduler
+
+    drain = inspect.signature(BotScheduler.drain).parameters["wait_seconds"].default
+    compose = re.search(r"stop_grace_period:\s*(\d+)(s|m)\b", (ROOT / "deploy/compose.yaml").read_text())
+    unit = re.search(r"^TimeoutStopSec=(\d+)$", (ROOT / "deploy/systemd/paperboy.service").read_text(), re.M)
+    assert compose is not None and unit is not None
+    compose_seconds = int(compose[1]) * (60 if compose[2] == "m" else 1)
+    assert compose_seconds >= drain + 20 and int(unit[1]) >= drain + 20, (compose_seconds, unit[1], drain)
