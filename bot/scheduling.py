@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import Clock, load_timezone
 from bot.digests.digest_runner import DigestRunner
 from bot.digests.schedule import parse_days
+from bot.errors import PaperboyError
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,9 @@ class BotScheduler:
         assert self.ingest is not None
         try:
             new = await self.ingest()
+        except PaperboyError as exc:  # Hugging Face down or slow, the database away: expected, so one line
+            log.warning("daily ingest failed: %s", exc)
+            new = 0
         except Exception:
             log.exception("daily ingest failed")
             new = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import os
 import signal
 import sys
@@ -19,7 +20,7 @@ from adapters.console.console_poster import ConsolePoster
 from bot.digests.digest_runner import DigestRunner, DigestSettings
 from bot.digests.poster import PostResult
 from bot.digests.schedule import due_day, next_run, parse_days
-from bot.errors import DeliveryError, UsageError
+from bot.errors import DeliveryError, FetchError, UsageError
 from bot.papers import ParsedPaper
 from bot.scheduling import BotScheduler
 from bot.summaries.circuit_breaker import CircuitBreaker
@@ -355,6 +356,20 @@ async def test_a_bot_started_before_the_ingest_time_or_on_a_weekend_leaves_it_to
 
     await started_scheduler(runner_for(world, Posts(world), moment), moment, ingest)
     assert fetched == []
+
+
+async def test_a_daily_ingest_hugging_face_did_not_answer_is_one_log_line_and_retried(world, caplog):
+    """An outage upstream is expected (the retry is there for it): the operator reads why in one line, not a
+    traceback of the HTTP stack for every retry."""
+    async def ingest() -> int:
+        raise FetchError("huggingface.co did not answer in time (after 4 attempts)")
+
+    scheduler = BotScheduler(runner_for(world, Posts(world), at(DAY1, 7)), lambda: at(DAY1, 7), ingest=ingest)
+    with caplog.at_level(logging.INFO, logger="bot.scheduling"):
+        assert await scheduler.ingest_once() is True  # retried in 15 minutes
+    failed = [r for r in caplog.records if "daily ingest failed" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].exc_info is None, [r.exc_info for r in failed]
+    assert failed[0].getMessage() == "daily ingest failed: huggingface.co did not answer in time (after 4 attempts)"
 
 
 async def test_scheduler_ticks_and_retries_the_daily_ingest(world):
