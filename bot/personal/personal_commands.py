@@ -14,6 +14,7 @@ from bot.commands.services import CoreServices
 from bot.destination import personal_key
 from bot.digests.digest_composer import plan_digest, render_digest
 from bot.errors import UsageError
+from bot.feedback import feedback_commands
 from bot.messages import Message, Reply, Visibility
 from bot.personal import routing
 from bot.personal.routing import no_personal_topics
@@ -102,7 +103,15 @@ async def _preview(services: CoreServices, ctx: ChatContext) -> Reply:
     message = await render_digest(plan, services.summaries, platform=ctx.platform,
                                   nothing_new="No new papers for your topics.", for_channel=False)
     message.context = routing.personal_context(ctx.platform, message.context)  # as the DM will read
-    message.context.append("Preview: only you see this; your digest comes by direct message at its time.")
+    # shown in the channel, but the person's list: its 👍/👎 teach their own topics, never the channel's
+    message.items = feedback_commands.personal_items(message.items, ctx.workspace)
+    if destination is not None and destination.digest_enabled:
+        message.context.append("Preview: only you see this; your digest comes by direct message at "
+                               f"{destination.digest_time} {zone}.")
+    else:
+        turn_on = command_hint(ctx.platform, "papers", "digest", value="HH:MM [TIMEZONE]", personal=True)
+        message.context.append(f"Preview: only you see this. Your personal digest is off: {turn_on} sends it "
+                               "to you by direct message.")
     return Reply(message, Visibility.EPHEMERAL)
 
 

@@ -1,0 +1,75 @@
+"""The buttons of a person's own lists on Slack (their digest's preview), through bolt's real dispatch against
+the fake Slack: they judge for the person's own topics, never the channel's, although the preview sits in the
+channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.scope import Scope
+from storage import feedback_store
+from storage.database import Database
+from tests.fakes.fake_slack import TEAM, FakeSlack, action_request
+from tests.personal_fixtures import DAY1, DIFFUSION, GNN, store_day
+from tests.test_personal_slack import command, fake, run_digests, runtime
+from tests.waiting import wait_for
+
+__all__ = ["fake"]  # the fixture, shared
+
+YOU = Scope.for_user("slack", TEAM, "U1")
+CHANNEL = Scope.for_channel("slack", TEAM, "C1")
+
+
+async def _taught(db: Database, scope: Scope) -> dict[str, tuple[int, int]]:
+    async with db.session() as session:
+        return {f.topic: (f.relevant, f.not_relevant) for f in await feedback_store.summary(session, scope.key)}
+
+
+def _value(blocks: list[dict[str, Any]], action_id: str) -> str:
+    return str(next(e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]
+                    if e["action_id"] == action_id))
+
+
+async def _click(rt, fake: FakeSlack, blocks: list[dict[str, Any]], action_id: str, *, channel: str, n: int,
+                 ephemeral: bool) -> str:
+    """A click by U1; the text of the private answer it got (through response_url, or chat.postEphemeral in a
+    thread)."""
+    ephemerals = len(fake.calls("/api/chat.postEphemeral"))
+    request = action_request(action_id, _value(blocks, action_id), message_ts=f"1700000{n:03d}.000001",
+                             channel=channel, user="U1", blocks=blocks, response_url=fake.response_url(n),
+                             ephemeral=ephemeral, action_ts=f"{1_700_000_001 + 30 * n}.000000")
+    assert (await rt.app.async_dispatch(request)).status == 200
+
+    def answers() -> list[str]:
+        noted = [r["text"] for r in fake.responses(n) if r.get("replace_original") is False]
+        posted = [r.json()["text"] for r in fake.calls("/api/chat.postEphemeral")[ephemerals:]]
+        return noted + posted
+
+    return (await wait_for(answers))[-1]
+
+
+async def test_judging_a_paper_in_your_digest_preview_teaches_your_topics_not_the_channels(db, fake):
+    """The preview sits in the channel (ephemeral), but lists the person's own papers: its 👎 taught the
+    channel's topics, which never listed that paper."""
+    await store_day(db, DAY1)
+    rt = runtime(db, fake)
+    await command(rt, fake, f"/subscribe {DIFFUSION}", user="U9", n=1)
+    await command(rt, fake, f"/subscribe --me {GNN}", user="U1", n=2)
+    (preview,) = await command(rt, fake, "/papers digest --me preview", user="U1", n=3)
+    assert preview["response_type"] == "ephemeral" and "Graph neural networks for molecules" in preview["text"]
+    note = await _click(rt, fake, preview["blocks"], "paperboy:not_relevant:1", channel="C1", n=4, ephemeral=True)
+    assert note.startswith("Noted — not for you:") and "your “graph neural networks”" in note
+    assert await _taught(db, YOU) == {GNN: (0, 1)}
+    assert await _taught(db, CHANNEL) == {}
+
+
+async def test_your_digest_preview_says_whether_a_dm_will_come(db, fake):
+    await store_day(db, DAY1)
+    rt = runtime(db, fake)
+    await command(rt, fake, f"/subscribe --me {GNN}", user="U1", n=1)
+    (off,) = await command(rt, fake, "/papers digest --me preview", user="U1", n=2)
+    assert "your digest comes by direct message" not in off["text"]
+    assert "Your personal digest is off: /papers digest --me HH:MM [TIMEZONE] sends it" in str(off["blocks"])
+    await command(rt, fake, "/papers digest --me 07:30 Europe/Paris", user="U1", n=3)
+    (on,) = await command(rt, fake, "/papers digest --me preview", user="U1", n=4)
+    assert "your digest comes by direct message at 07:30 Europe/Paris." in str(on["blocks"])
