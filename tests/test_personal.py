@@ -226,3 +226,23 @@ async def test_settings_without_personal_topics_say_that_nothing_comes_yet(db):
     assert (await say(db, "/papers digest --me", user="u1")).endswith(
         "Your personal digest is on: 07:30 UTC (weekdays), by direct message.")
     assert "will mention you" in await say(db, "/papers mention me on", user="u1")
+
+
+async def test_why_under_your_own_digest_explains_your_topics(db):
+    """`why 2` under the person's DM digest went to the LLM as a question ("Q: why 2"), and the thread's help
+    left it out: it now says why the paper was listed, with the person's own topics."""
+    await store_day(db, DAY1)
+    await say(db, f"/subscribe {DIFFUSION}", user="u9")
+    await say(db, f"/subscribe --me {GNN}", user="u1")
+    await say(db, "/papers digest --me 08:00 UTC", user="u1")
+    printed = Printed(db)
+    await runner(db, printed, at(DAY1, 9)).run_due()
+    (dm,) = printed.to("@u1")
+    found = re.search(r"\[#(\d+)\]", dm)
+    assert found, dm
+    u1 = make_bot(db, channel=ML, user="u1", now=at(DAY1, 10))
+    await u1.console.say("why 2", thread=int(found.group(1)), dm=True)
+    assert "Why: Graph neural networks for molecules" in u1.last() and "✓ graph neural networks:" in u1.last()
+    assert "diffusion" not in u1.last() and "Q:" not in u1.last()
+    await u1.console.say("help", thread=int(found.group(1)), dm=True)
+    assert "“why 2” for why it was listed" in u1.last()

@@ -1,6 +1,6 @@
-"""The buttons of a person's own lists on Slack (their digest's preview), through bolt's real dispatch against
-the fake Slack: they judge for the person's own topics, never the channel's, although the preview sits in the
-channel."""
+"""The buttons of a person's own lists on Slack (their digest's preview, the "for you" part of /papers today,
+their DM digest), through bolt's real dispatch against the fake Slack: they judge and explain for the person's
+own topics, never the channel's, although the preview and "for you" sit in the channel."""
 
 from __future__ import annotations
 
@@ -73,3 +73,33 @@ async def test_your_digest_preview_says_whether_a_dm_will_come(db, fake):
     await command(rt, fake, "/papers digest --me 07:30 Europe/Paris", user="U1", n=3)
     (on,) = await command(rt, fake, "/papers digest --me preview", user="U1", n=4)
     assert "your digest comes by direct message at 07:30 Europe/Paris." in str(on["blocks"])
+
+
+async def test_why_on_your_own_lists_explains_your_topics(db, fake):
+    """Why on "for you" explained the channel's topics (✗ diffusion models), and on the DM digest answered
+    "This channel follows no topics yet" (the DM conversation's): both now explain the person's own."""
+    await store_day(db, DAY1)
+    rt = runtime(db, fake)
+    await command(rt, fake, f"/subscribe {DIFFUSION}", user="U9", n=1)
+    await command(rt, fake, f"/subscribe --me {GNN}", user="U1", n=2)
+    (private,) = await command(rt, fake, "/papers today", user="U1", n=3)
+    assert private["blocks"][0]["text"]["text"] == "For you"
+    why = await _click(rt, fake, private["blocks"], "paperboy:why:1", channel="C1", n=4, ephemeral=True)
+    assert why.startswith("Why: Graph neural networks for molecules") and "✓ graph neural networks:" in why
+    assert "diffusion" not in why
+
+    await command(rt, fake, "/papers digest --me 08:00 UTC", user="U1", n=5)
+    outcomes = {o.destination: o.status for o in await run_digests(db, rt).run_due()}
+    assert outcomes[f"slack:{TEAM}:@U1"] == "posted"
+    (dm,) = [p for p in fake.posts() if p["channel"] == "DU1"]
+    why = await _click(rt, fake, dm["blocks"], "paperboy:why:2", channel="DU1", n=6, ephemeral=False)
+    assert why.startswith("Why: Graph neural networks for molecules") and "✓ graph neural networks:" in why
+    # the DM digest's judging buttons still teach the person
+    note = await _click(rt, fake, dm["blocks"], "paperboy:relevant:1", channel="DU1", n=7, ephemeral=False)
+    assert note.startswith("Noted — relevant:") and "your “graph neural networks”" in note
+    assert await _taught(db, YOU) == {GNN: (1, 0)} and await _taught(db, CHANNEL) == {}
+
+    # Why on the channel's own list still explains the channel's topics.
+    public = next(p for p in fake.posts() if p["channel"] == "C1")  # /papers today's list
+    why = await _click(rt, fake, public["blocks"], "paperboy:why:1", channel="C1", n=8, ephemeral=True)
+    assert "✓ diffusion models:" in why and "graph neural" not in why.split("\n", 1)[1]

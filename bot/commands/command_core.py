@@ -114,8 +114,9 @@ class CommandCore:
         async def work() -> Reply:
             kind = ActionKind(action)
             call.command = f"button {kind.value}"
-            if kind is ActionKind.WHY:
-                return await paper_commands.why(self.services, ctx, paper_ref)
+            if kind is ActionKind.WHY:  # on a person's own list (its ref says so): why it matched their topics
+                scope, ref = await feedback_commands.judging_scope(self.services, ctx, paper_ref)
+                return await paper_commands.why(self.services, ctx, ref, scope)
             async with self.services.db.session() as session:
                 paper = await find_paper(session, paper_ref)
             if paper is None:

@@ -14,6 +14,7 @@ from bot.errors import UsageError
 from bot.feedback import feedback_service
 from bot.messages import Message, Reply, Visibility, plural
 from bot.personal.for_you import for_you
+from bot.scope import Scope
 from bot.summaries.summary_service import paper_text
 from bot.topics.topic_service import search_papers
 from storage.destination_store import get_destination
@@ -146,17 +147,22 @@ async def show(services: CoreServices, ctx: ChatContext, ref: str) -> Reply:
     return Reply(Message(items=[item], context=context))
 
 
-async def why(services: CoreServices, ctx: ChatContext, ref: str) -> Reply:
+async def why(services: CoreServices, ctx: ChatContext, ref: str, scope: Scope | None = None) -> Reply:
+    """Why a paper matches the topics of the list it was on: the channel's, or (`scope` personal: the Why of the
+    person's own digest or "for you" list) the asker's own, which that list was matched with."""
+    scope = scope or ctx.channel_scope
     paper = await _find(services, ref)
     async with services.db.session() as session:
-        topics = await list_topics(session, ctx.channel_scope)
-        explained = await feedback_service.explain_for(session, services.matcher, ctx.channel_scope, topics, paper)
+        topics = await list_topics(session, scope)
+        explained = await feedback_service.explain_for(session, services.matcher, scope, topics, paper)
     if not topics:
-        follow = command_hint(ctx.platform, "subscribe", value="TOPIC")
-        return Reply(Message(text=f"This channel follows no topics yet, so nothing matches it. Try {follow}."),
-                     Visibility.EPHEMERAL)
+        follow = command_hint(ctx.platform, "subscribe", value="TOPIC", personal=scope.is_personal)
+        whose = "You follow no topics of your own" if scope.is_personal else "This channel follows no topics"
+        return Reply(Message(text=f"{whose} yet, so nothing matches it. Try {follow}."), Visibility.EPHEMERAL)
     lines = []
     for topic, result in explained:
         mark = "✓" if result.matched else "✗"
         lines.append(f"{mark} {topic}: {result.why()}")
-    return Reply(Message(header=f"Why: {paper.title}", body="\n".join(lines)), Visibility.EPHEMERAL)
+    context = ["For your own topics; only you see this."] if scope.is_personal else []
+    return Reply(Message(header=f"Why: {paper.title}", body="\n".join(lines), context=context),
+                 Visibility.EPHEMERAL)

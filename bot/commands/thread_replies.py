@@ -105,11 +105,12 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
         verb = request.group("verb").lower().replace(" ", "")
         kind = SummaryKind.TLDR if verb.startswith("tl") else SummaryKind.SUMMARY
         return await _summarize(services, picked, kind)
-    if (why := _WHY_RE.match(text)) and not ctx.direct:
+    if why := _WHY_RE.match(text):  # against the topics the list was for: the person's, under their own list
         picked = pick_listed(ids, why.group("number"), thread_reply_hint(ctx.platform, "why 2"))
         if isinstance(picked, str):
             return Reply(Message(text=picked), in_thread=True)
-        return replace(await paper_commands.why(services, ctx, f"#{picked}"), in_thread=True)
+        scope = feedback_commands.list_scope(ctx, posted.destination_key)
+        return replace(await paper_commands.why(services, ctx, f"#{picked}", scope), in_thread=True)
     if not (ctx.mentioned or text.endswith("?")):
         return None
     if _HELP_RE.match(text):
@@ -148,9 +149,9 @@ def thread_help(ctx: ChatContext) -> str:
     whose = "your" if ctx.direct else "this channel's"
     text = (f"Reply here with {hint('summarize 2')} (or {hint('tl;dr 2')}) for a paper's summary, "
             f"{hint('2: your question')} to ask about one, {hint('more 2')} or {hint('less 2')} to teach "
-            f"{whose} topics what is relevant")
+            f"{whose} topics what is relevant, {hint('why 2')} for why it was listed")
     if not ctx.direct:
-        text += f", {hint('why 2')} for why it was listed, {hint('like 2')} to start a topic like it"
+        text += f", {hint('like 2')} to start a topic like it"
     return text + "."
 
 

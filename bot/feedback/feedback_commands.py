@@ -53,7 +53,7 @@ MAX_LIKE_PAPERS = 10
 PERSONAL_FLAGS = ("--me", "-m")
 PERSONAL_PREFIX = "me:"  # see personal_ref
 START_TOPIC_LABEL = "Start a topic like this"
-_PERSONAL_ACTIONS = (ActionKind.RELEVANT, ActionKind.NOT_RELEVANT, ActionKind.START_TOPIC)
+_PERSONAL_ACTIONS = (ActionKind.WHY, ActionKind.RELEVANT, ActionKind.NOT_RELEVANT, ActionKind.START_TOPIC)
 
 
 def feedback_usage(platform: str) -> str:
@@ -91,7 +91,8 @@ def personal_ref(workspace: str, ref: str) -> str:
 
 
 def personal_items(items: Sequence[PaperItem], workspace: str) -> list[PaperItem]:
-    """A personal list's items: their 👍/👎 (and start-topic) buttons judge for the person, not the channel."""
+    """A personal list's items: their 👍/👎 (and start-topic) buttons judge for the person, not the channel, and
+    their Why explains the person's topics, which listed them."""
     return [replace(item, actions=tuple(replace(a, paper_ref=personal_ref(workspace, a.paper_ref))
                                         if a.kind in _PERSONAL_ACTIONS else a for a in item.actions))
             for item in items]

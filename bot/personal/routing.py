@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from bot.commands.command_hints import command_hint
 from bot.digests.digest_composer import rank_for_topics
+from bot.feedback import feedback_commands
 from bot.messages import Message
 from bot.scope import Scope
 from bot.topics.topic_service import TopicMatcher
@@ -51,6 +52,8 @@ def personalize(destination: Destination, message: Message) -> Message:
         return message
     if message.header:
         message.header = f"{message.header} · for you"
+    # its buttons judge (and Why explains) for the person's own topics, whatever the DM lookup can tell
+    message.items = feedback_commands.personal_items(message.items, destination.workspace)
     message.context = personal_context(destination.platform, message.context)
     stop = command_hint(destination.platform, "papers", "digest", value="off", personal=True)
     message.context.append(f"Your personal digest: {stop} stops it.")
