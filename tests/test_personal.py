@@ -246,3 +246,21 @@ async def test_why_under_your_own_digest_explains_your_topics(db):
     assert "diffusion" not in u1.last() and "Q:" not in u1.last()
     await u1.console.say("help", thread=int(found.group(1)), dm=True)
     assert "“why 2” for why it was listed" in u1.last()
+
+
+async def test_replies_under_your_digest_preview_in_the_console_teach_your_topics(db):
+    """The preview was numbered as a channel message (#N), so `reply N less 1` under it taught the channel;
+    it is numbered among the person's own messages now, like the "for you" part."""
+    await store_day(db, DAY1)
+    await say(db, f"/subscribe {DIFFUSION}", user="u9")
+    await say(db, f"/subscribe --me {GNN}", user="u1")
+    u1 = make_bot(db, channel=ML, user="u1", now=at(DAY1, 10))
+    await u1.console.say("/papers digest --me preview")
+    found = re.search(r"\[@(\d+)\] reply @\1 more 2", u1.last())
+    assert found and "[#" not in u1.last(), u1.last()
+    await u1.console.say("less 1", thread=int(found.group(1)), dm=True)
+    assert "Noted — not for you:" in u1.last() and "your “graph neural networks”" in u1.last()
+    await u1.console.say("/papers feedback --me")
+    assert "• graph neural networks: 👍 0 · 👎 1" in u1.last()
+    await u1.console.say("/papers feedback")
+    assert "Nothing yet" in u1.last()

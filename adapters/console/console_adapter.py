@@ -14,6 +14,7 @@ from typing import TextIO
 from adapters.console.console_renderer import render_reply
 from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.context import ChatContext
+from bot.feedback.feedback_commands import is_personal_ref
 from bot.messages import Message, Reply, Visibility
 
 PLATFORM = "console"
@@ -21,6 +22,11 @@ WORKSPACE = "local"
 PROMPT_HELP = ("Type a command (/papers today, /papers help, /subscribe TOPIC …), "
                "`reply N TEXT` to answer in the thread of message #N (`reply @N TEXT`: of #N in your own "
                "digest, printed under — @you —), or `quit`.")
+
+
+def _yours(message: Message) -> bool:
+    """Whether a list is the person's own (its buttons judge for them, see `personal_items`)."""
+    return any(is_personal_ref(a.paper_ref) for item in message.items for a in item.actions)
 
 
 class ConsoleAdapter:
@@ -43,20 +49,27 @@ class ConsoleAdapter:
     async def show(self, reply: Reply, *, thread: int | None = None, kind: str = "list") -> int | None:
         """Print a reply; a message listing papers is numbered and remembered for its thread."""
         number = None
-        if reply.paper_ids and thread is None:
+        if reply.paper_ids and thread is None and _yours(reply.message):  # a preview of the person's digest
+            reply = replace(reply, message=await self._numbered_as_yours(reply.message))
+        elif reply.paper_ids and thread is None:
             number = await self._next_number()
             await self.core.record_posted(self.context(), reply, str(number), kind=kind)
         self._write(render_reply(reply, number, thread))
         if reply.private is not None:  # the "for you" part: marked as seen by the asker only
             private = reply.private
-            if private.items and thread is None:  # numbered among the person's own messages: `reply @N more 2`
-                dm = self.context(dm=True)
-                mine = await self.core.next_message_number(dm.destination)
-                await self.core.record_posted(dm, Reply(private), str(mine), kind="list")
-                private = replace(private, context=[*private.context, f"[@{mine}] reply @{mine} more 2 / less 2: "
-                                                    "teaches your own topics"])
+            if private.items and thread is None:
+                private = await self._numbered_as_yours(private)
             self._write(render_reply(Reply(private, Visibility.EPHEMERAL), None, thread))
         return number
+
+    async def _numbered_as_yours(self, message: Message) -> Message:
+        """A list of the person's own, numbered among their own messages (`reply @N more 2`): replies under it
+        teach their topics, where a number in the channel would have taught the channel's."""
+        dm = self.context(dm=True)
+        mine = await self.core.next_message_number(dm.destination)
+        await self.core.record_posted(dm, Reply(message), str(mine), kind="list")
+        return replace(message, context=[*message.context, f"[@{mine}] reply @{mine} more 2 / less 2: "
+                                         "teaches your own topics"])
 
     async def post(self, message: Message, *, kind: str = "digest") -> str:
         """Used by digests: post to this channel, return the message ref."""
