@@ -264,3 +264,24 @@ async def test_replies_under_your_digest_preview_in_the_console_teach_your_topic
     assert "• graph neural networks: 👍 0 · 👎 1" in u1.last()
     await u1.console.say("/papers feedback")
     assert "Nothing yet" in u1.last()
+
+
+async def test_after_unsubscribing_everything_the_settings_say_that_nothing_comes(db):
+    """/subscriptions listed "Your digest by direct message: 07:30 UTC" and "Mentions for you here: on" to
+    someone who had unsubscribed every topic of their own, and `/papers mention` said items "name you": none
+    would ever come."""
+    await follow(db, you("u1"), GNN)
+    await say(db, "/papers digest --me 07:30", user="u1")
+    await say(db, "/papers mention me on", user="u1")
+    await say(db, f"/unsubscribe --me {GNN}", user="u1")
+    listing = await say(db, "/subscriptions", user="u1")
+    assert ("Your digest by direct message: 07:30 UTC (weekdays) — nothing comes until you follow a topic of your "
+            "own") in listing
+    assert "Mentions for you here: on — none until you follow a topic of your own" in listing
+    assert "are on, but you follow no topics of your own, so none will (/subscribe --me TOPIC)" in \
+        await say(db, "/papers mention", user="u1")
+    await follow(db, you("u1"), DIFFUSION)
+    listing = await say(db, "/subscriptions", user="u1")
+    assert "Your digest by direct message: 07:30 UTC (weekdays)\n" in listing and "nothing comes" not in listing
+    assert "Mentions for you here: on\n" in listing + "\n" and "none until" not in listing
+    assert "name you" in await say(db, "/papers mention", user="u1")

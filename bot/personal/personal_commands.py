@@ -122,7 +122,10 @@ async def mention(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
     if not words:
         async with services.db.session() as session:
             on = await mention_enabled(session, ctx.destination, ctx.user)
+            topics = await list_topics(session, ctx.personal_scope)
         state = "on: digest items here that match your own topics name you" if on else "off"
+        if on and not topics:
+            state = f"on, but you follow no topics of your own, so none will ({_follow(ctx.platform)})"
         return _private(f"Mentions for you in this channel are {state}. {mention_usage(ctx.platform)}")
     if len(words) != 1 or words[0] not in ("on", "off"):
         raise UsageError(mention_usage(ctx.platform))
@@ -145,12 +148,21 @@ async def status_lines(services: CoreServices, ctx: ChatContext) -> list[str]:
     async with services.db.session() as session:
         destination = await get_destination(session, personal_key(ctx.platform, ctx.workspace, ctx.user))
         mentioned = await mention_enabled(session, ctx.destination, ctx.user)
+        topics = await list_topics(session, ctx.personal_scope)
+    # on, with no topics of one's own (all unsubscribed): nothing comes, and the listing must not suggest it does
+    idle = "" if topics else " — nothing comes until you follow a topic of your own"
     if destination is not None and destination.digest_enabled:
         zone = destination.timezone or services.default_timezone
         days = days_label(destination.digest_days)
-        digest = f"Your digest by direct message: {destination.digest_time} {zone} ({days})"
+        digest = f"Your digest by direct message: {destination.digest_time} {zone} ({days}){idle}"
     else:
         turn_on = command_hint(ctx.platform, "papers", "digest", value="HH:MM", personal=True)
         digest = f"Your digest by direct message: off ({turn_on})"
     mention_on = command_hint(ctx.platform, "papers", "mention", value="me on")
-    return [digest, "Mentions for you here: " + ("on" if mentioned else f"off ({mention_on})")]
+    mentions = ("on" + (" — none until you follow a topic of your own" if not topics else "")) if mentioned \
+        else f"off ({mention_on})"
+    return [digest, "Mentions for you here: " + mentions]
+
+
+def _follow(platform: str) -> str:
+    return command_hint(platform, "subscribe", value="TOPIC", personal=True)
