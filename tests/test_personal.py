@@ -285,3 +285,27 @@ async def test_after_unsubscribing_everything_the_settings_say_that_nothing_come
     assert "Your digest by direct message: 07:30 UTC (weekdays)\n" in listing and "nothing comes" not in listing
     assert "Mentions for you here: on\n" in listing + "\n" and "none until" not in listing
     assert "name you" in await say(db, "/papers mention", user="u1")
+
+
+async def test_your_own_lists_speak_of_your_judgements_not_the_channels(db):
+    """After a person's 👎s, their DM digest's why lines read "like 3 papers marked not for us here" (the words
+    of a channel's list) and `why` "this channel marked papers…": the judgements are theirs."""
+    await store_day(db, DAY1)
+    await follow(db, Scope.for_channel("console", "local", ML), DIFFUSION)
+    await follow(db, you("u1"), GNN)
+    await say(db, "/papers digest --me 08:00 UTC", user="u1")
+    printed = Printed(db)
+    await runner(db, printed, at(DAY1, 9)).run_due()
+    u1 = make_bot(db, channel=ML, user="u1", now=at(DAY2, 10))
+    found = re.search(r"\[#(\d+)\]", printed.to("@u1")[0])
+    assert found
+    await u1.console.say("less 1 2 3", thread=int(found.group(1)), dm=True)
+    await store_day(db, DAY2, gnn=2, start=100)
+    await runner(db, printed, at(DAY2, 9)).run_due()
+    second = printed.to("@u1")[1]
+    assert "study 21-100" in second and "like 3 papers marked not for you here" in second
+    assert "for us" not in second and "this channel" not in second
+    await u1.console.say("/papers today")
+    assert "like 3 papers marked not for you here" in u1.last().split("For you", 1)[1]
+    await u1.console.say("/papers digest --me preview")
+    assert "for us" not in u1.last() and "this channel" not in u1.last()

@@ -12,6 +12,7 @@ from bot.commands.services import CoreServices
 from bot.digests.digest_composer import by_upvotes, day_label, rank_for_topics
 from bot.errors import UsageError
 from bot.feedback import feedback_service
+from bot.feedback.learned_model import as_personal
 from bot.messages import Message, Reply, Visibility, plural
 from bot.personal.for_you import for_you
 from bot.scope import Scope
@@ -162,7 +163,7 @@ async def why(services: CoreServices, ctx: ChatContext, ref: str, scope: Scope |
     lines = []
     for topic, result in explained:
         mark = "✓" if result.matched else "✗"
-        lines.append(f"{mark} {topic}: {result.why()}")
+        lines.append(f"{mark} {topic}: {as_personal(result.why()) if scope.is_personal else result.why()}")
     context = ["For your own topics; only you see this."] if scope.is_personal else []
     return Reply(Message(header=f"Why: {paper.title}", body="\n".join(lines), context=context),
                  Visibility.EPHEMERAL)

@@ -22,7 +22,7 @@ from bot.commands.paper_items import to_item
 from bot.commands.services import CoreServices
 from bot.errors import UsageError
 from bot.feedback import feedback_service
-from bot.feedback.learned_model import Judged, LearnedModel, fit, paper_terms, spellings
+from bot.feedback.learned_model import Judged, LearnedModel, as_personal, fit, paper_terms, spellings
 from bot.messages import Action, ActionKind, Message, PaperItem, Reply, Visibility
 from bot.scope import Scope
 from bot.topics.subscriptions import clean_new_topic, subscribe
@@ -92,9 +92,10 @@ def personal_ref(workspace: str, ref: str) -> str:
 
 def personal_items(items: Sequence[PaperItem], workspace: str) -> list[PaperItem]:
     """A personal list's items: their 👍/👎 (and start-topic) buttons judge for the person, not the channel, and
-    their Why explains the person's topics, which listed them."""
-    return [replace(item, actions=tuple(replace(a, paper_ref=personal_ref(workspace, a.paper_ref))
-                                        if a.kind in _PERSONAL_ACTIONS else a for a in item.actions))
+    their Why explains the person's topics, which listed them; their why lines speak of the person's judgements."""
+    return [replace(item, why=as_personal(item.why) if item.why else item.why,
+                    actions=tuple(replace(a, paper_ref=personal_ref(workspace, a.paper_ref))
+                                  if a.kind in _PERSONAL_ACTIONS else a for a in item.actions))
             for item in items]
 
 

@@ -330,3 +330,21 @@ def _centroid(vectors: list[dict[str, float]], idf: Mapping[str, float]) -> dict
 def _unit(vector: Mapping[str, float]) -> dict[str, float]:
     norm = math.sqrt(sum(w * w for w in vector.values()))
     return {t: w / norm for t, w in vector.items()} if norm else {}
+
+
+# What `adjust` notes say of a channel ("this channel's judgements", "not for us"), as a person's own list (their
+# DM digest, "for you", their Why) says it: the judgements behind it are theirs.
+_AS_PERSONAL = (
+    ("this channel's judgements count", "your judgements count"),
+    ("this channel marked papers that name the topic this little not for us",
+     "you marked papers that name the topic this little not for you"),
+    ("marked not for us here", "marked not for you here"),
+)
+
+
+def as_personal(why: str) -> str:
+    """A why line for a person's own list, where "this channel" and "us" would be someone else's judgements."""
+    for channel, person in _AS_PERSONAL:
+        why = why.replace(channel, person)
+    return why
+
