@@ -114,10 +114,10 @@ async def test_channel_digest_items_mention_only_opted_in_people_whose_topics_ma
     await follow(db, you("u1"), GNN)  # opted in, matching: mentioned on the GNN items
     await follow(db, you("u2"), GNN)  # matching but not opted in: never mentioned
     await follow(db, you("u3"), "reinforcement learning")  # opted in, nothing matches
+    await say(db, "/papers digest 09:00 UTC", user="u9")
     for user in ("u1", "u3"):
         assert "will mention you" in await say(db, "/papers mention me on", user=user)
     assert "Mentions for you here: on" in await say(db, "/subscriptions", user="u1")
-    await say(db, "/papers digest 09:00 UTC", user="u9")
     printed = Printed(db)
     await runner(db, printed, at(DAY1, 9)).run_due()
     (digest,) = printed.to(f"#{ML}")
@@ -225,6 +225,7 @@ async def test_settings_without_personal_topics_say_that_nothing_comes_yet(db):
     await follow(db, you("u1"), GNN)
     assert (await say(db, "/papers digest --me", user="u1")).endswith(
         "Your personal digest is on: 07:30 UTC (weekdays), by direct message.")
+    await say(db, "/papers digest 09:00 UTC", user="u9")  # the channel's, which mentions ride on
     assert "will mention you" in await say(db, "/papers mention me on", user="u1")
 
 
@@ -309,3 +310,17 @@ async def test_your_own_lists_speak_of_your_judgements_not_the_channels(db):
     assert "like 3 papers marked not for you here" in u1.last().split("For you", 1)[1]
     await u1.console.say("/papers digest --me preview")
     assert "for us" not in u1.last() and "this channel" not in u1.last()
+
+
+async def test_mentions_in_a_channel_without_a_digest_say_that_none_will_come(db):
+    """`/papers mention me on` promised "This channel's digest will mention you" where the channel had no digest,
+    or had turned it off: no mention could come."""
+    await follow(db, you("u1"), GNN)
+    never = await say(db, "/papers mention me on", user="u1")
+    assert "gets no daily digest, so none will come until it does (/papers digest HH:MM)" in never
+    assert "will mention you" not in never
+    await say(db, "/papers digest 09:00 UTC", user="u9")
+    assert "will mention you" in await say(db, "/papers mention me on", user="u1")
+    await say(db, "/papers digest off", user="u9")
+    assert "gets no daily digest, so none will come until it does (/papers digest on)" in \
+        await say(db, "/papers mention me on", user="u1")

@@ -134,11 +134,17 @@ async def mention(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
     async with services.db.session() as session:
         await set_mention(session, ctx.destination, ctx.platform, ctx.workspace, ctx.user, on)
         topics = await list_topics(session, ctx.personal_scope)
+        channel = await get_destination(session, ctx.destination)
     if not on:
         return _private("You will not be mentioned on this channel's digests.")
     if not topics:  # nothing of theirs can match yet, so no mention will come
         return _private("Mentions for you here are on, but you follow no topics of your own yet: add one with "
                         f"{command_hint(ctx.platform, 'subscribe', value='TOPIC', personal=True)}.")
+    if channel is None or not channel.digest_enabled:  # mentions ride on the channel's digest: none, no mention
+        start = command_hint(ctx.platform, "papers", "digest", value="on" if channel is not None else "HH:MM")
+        return Reply(Message(text="Mentions for you here are on, but this channel gets no daily digest, so none "
+                                  f"will come until it does ({start}).",
+                             context=["Your topics: " + ", ".join(topics)]), Visibility.EPHEMERAL)
     return Reply(Message(text="This channel's digest will mention you on papers that match your own topics.",
                          context=["Your topics: " + ", ".join(topics)]), Visibility.EPHEMERAL)
 
