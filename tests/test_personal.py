@@ -9,15 +9,18 @@ import dataclasses
 import re
 
 import pytest
+from sqlalchemy import select
 
 from adapters.console.console_poster import ConsolePoster
 from bot.digests.digest_runner import DigestRunner, DigestSettings
 from bot.errors import DeliveryError
+from bot.feedback import feedback_service
 from bot.topics.subscriptions import Scope
 from storage.database import Database
 from storage.delivery_store import get_delivery
+from storage.models import Paper
 from storage.paper_store import store_papers
-from tests.chat_fixtures import make_bot
+from tests.chat_fixtures import ingest_samples, make_bot
 from tests.cli_runner import paperboy
 from tests.personal_fixtures import DAY1, DAY2, DIFFUSION, GNN, at, follow, gnn_papers, store_day
 
@@ -324,3 +327,36 @@ async def test_mentions_in_a_channel_without_a_digest_say_that_none_will_come(db
     await say(db, "/papers digest off", user="u9")
     assert "gets no daily digest, so none will come until it does (/papers digest on)" in \
         await say(db, "/papers mention me on", user="u1")
+
+
+async def test_a_paper_you_taught_your_topic_to_leave_out_does_not_mention_you(db):
+    """Mentions matched the person's topics plainly: a paper their own 👎s taught their topic to leave out (one
+    passing mention of it, like papers they marked not for them) still named them on the channel's digest,
+    though their own digest would not list it."""
+    await ingest_samples(db)
+    rl = "reinforcement learning"
+    await say(db, f"/subscribe {rl}", user="u9", channel="rl")
+    await say(db, "/papers digest 09:00 UTC", user="u9", channel="rl")
+    await say(db, f"/subscribe --me {rl}", user="u1", channel="rl")
+    assert "will mention you" in await say(db, "/papers mention me on", user="u1", channel="rl")
+    async with db.session() as s:
+        papers = list((await s.execute(select(Paper))).scalars())
+    (beyond,) = [p for p in papers if p.title.startswith("Beyond Variance: Prompt-Efficient RLVR")]
+    passing = ("CURE: Critical-Token-Guided", "Understanding the Performance Gap in Preference Learning",
+               "Extended Inductive Reasoning for Personalized")
+    about = ("Asymptotics of Language Model Alignment", "The Importance of Online Data",
+             "Metis-SPECS: Decoupling Multimodal Learning")
+    core = make_bot(db).core
+    for starts, relevant in [(t, False) for t in passing] + [(t, True) for t in about]:
+        (paper,) = [p for p in papers if p.title.startswith(starts)]
+        async with db.session() as s:  # as u1's "less N" / "more N" under their own lists record them
+            await feedback_service.judge(s, core.services.matcher, you("u1"), rl, paper, "u1", relevant)
+    printed = Printed(db)
+    assert beyond.listed_on is not None
+    (outcome,) = await runner(db, printed, at(beyond.listed_on, 9)).run_for(beyond.listed_on, "console:local:rl")
+    assert outcome.status == "posted"
+    (digest,) = printed.to("#rl")
+    items = re.split(r"\n *\d+\. ", digest)[1:]
+    (item,) = [i for i in items if i.startswith("Beyond Variance: Prompt-Efficient RLVR")]
+    assert "→ @u1" not in item  # listed for the channel, which taught nothing
+    assert any("→ @u1" in i for i in items)  # the papers about it still name u1

@@ -140,6 +140,7 @@ class DigestRunner:
         # Only the composed scopes' models (a tick with three channels due reads three channels' models), and of
         # those only the topics that name one of the day's papers: after the expansions, which change what does.
         scopes = [routing.digest_scope(d).key for d in destinations]
+        scopes += [key for d in destinations for key in routing.mention_scopes(d, context.mentions.get(d.key, []))]
         named = feedback_service.named_topic_keys(
             self.services.matcher, (t for scope in dict.fromkeys(scopes) for t in context.topics.get(scope, [])),
             (papers for _, papers in context.days.values()))
@@ -268,7 +269,8 @@ class DigestRunner:
                                       deadline=context.tldr_deadline)
         message = routing.personalize(destination, message)
         message = routing.with_mentions(services.matcher, destination, message, plan.papers,
-                                        context.mentions.get(destination.key, []), context.topics)
+                                        context.mentions.get(destination.key, []), context.topics,
+                                        context.models, context.learned or LearnedRanking(services.matcher))
         return message, [p.id for p in plan.papers]
 
 

@@ -13,7 +13,9 @@ from dataclasses import replace
 
 from bot.commands.command_hints import command_hint
 from bot.digests.digest_composer import rank_for_topics
-from bot.feedback import feedback_commands
+from bot.feedback import feedback_commands, feedback_service
+from bot.feedback.feedback_ranking import LearnedRanking
+from bot.feedback.learned_model import LearnedModel
 from bot.messages import Message
 from bot.scope import Scope
 from bot.topics.topic_service import TopicMatcher
@@ -75,9 +77,20 @@ def personal_context(platform: str, context: list[str]) -> list[str]:
     return lines
 
 
+def mention_scopes(destination: Destination, opted_in: Sequence[str]) -> list[str]:
+    """The scope keys of the people opted in to mentions on a channel's digest: their models must be loaded, so
+    that what they taught decides what names them, as it decides their own digest."""
+    if destination.user_id:
+        return []
+    return [Scope.for_user(destination.platform, destination.workspace, user).key for user in opted_in]
+
+
 def with_mentions(matcher: TopicMatcher, destination: Destination, message: Message, papers: Sequence[Paper],
-                  opted_in: Sequence[str], topics_by_scope: Mapping[str, Sequence[str]]) -> Message:
-    """A channel digest whose items name the opted-in people whose own topics they match ("→ @u1")."""
+                  opted_in: Sequence[str], topics_by_scope: Mapping[str, Sequence[str]],
+                  models: Mapping[tuple[str, str], LearnedModel] | None = None,
+                  ranking: LearnedRanking | None = None) -> Message:
+    """A channel digest whose items name the opted-in people whose own topics they match ("→ @u1"), as each
+    person's judgements decide it (`models`): a paper they taught their topic to leave out does not name them."""
     if destination.user_id or not opted_in or not message.items:
         return message
     wanted: dict[int, list[str]] = {}
@@ -86,7 +99,9 @@ def with_mentions(matcher: TopicMatcher, destination: Destination, message: Mess
         topics = topics_by_scope.get(scope.key, [])
         if not topics:
             continue
-        for item, _topic in rank_for_topics(matcher, topics, papers):
+        match = (feedback_service.day_match(models, scope.key, topics, ranking)
+                 if models is not None and ranking is not None else None)
+        for item, _topic in rank_for_topics(matcher, topics, papers, match=match):
             people = wanted.setdefault(item.paper.id, [])
             if user not in people and len(people) < MAX_MENTIONS_PER_ITEM:
                 people.append(user)
