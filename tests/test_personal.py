@@ -360,3 +360,17 @@ async def test_a_paper_you_taught_your_topic_to_leave_out_does_not_mention_you(d
     (item,) = [i for i in items if i.startswith("Beyond Variance: Prompt-Efficient RLVR")]
     assert "→ @u1" not in item  # listed for the channel, which taught nothing
     assert any("→ @u1" in i for i in items)  # the papers about it still name u1
+
+
+async def test_for_you_on_a_later_page_does_not_offer_the_earlier_pages_again(db):
+    """On `/papers today 2`, "for you" listed the papers of page 1 that match the asker's topics (the channel's
+    own matches, first on page 1) as if they were beyond the channel's list."""
+    await store_day(db, DAY1)
+    await say(db, f"/subscribe {GNN}", user="u9")
+    await say(db, f"/subscribe --me {GNN}", user="u1")
+    first = await say(db, "/papers today", user="u1", now=at(DAY1, 10))
+    assert first.split("For you", 1)[0].count("Graph neural networks for molecules") == 3
+    assert "Nothing beyond the list above matches your topics today." in first
+    second = await say(db, "/papers today 2", user="u1", now=at(DAY1, 10))
+    assert "Graph neural networks for molecules" not in second
+    assert "Nothing beyond the list above matches your topics today." in second

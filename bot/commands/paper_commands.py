@@ -84,7 +84,8 @@ async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -
     if day != now_day:
         context.insert(0, f"Nothing new on {day_label(now_day)}; showing the latest day, {day_label(day)}.")
     items = await items_with_tldrs(services.summaries, page, whys, deadline=services.tldr_deadline, first=skip + 1)
-    private = await for_you(services, ctx, papers, {p.id for p in page})
+    # beyond the channel's list as far as the asker has paged it: page 2 does not offer page 1's papers again
+    private = await for_you(services, ctx, papers, {p.id for p in chosen[:skip + len(page)]})
     # numbered as the day's list (11 to 20 on page 2), and replied to as such: "summarize 12" is the twelfth, and
     # "more 3" is refused (0: a number this message does not show — the first page may never have been posted here)
     listing = [0] * skip + [p.id for p in page] if skip else None
