@@ -25,7 +25,7 @@ from tests.chat_fixtures import ingest_samples, make_bot
 from tests.fakes import fake_discord as fd
 from tests.fakes.fake_slack import TEAM, FakeSlack, action_request, command_request, event_request
 from tests.personal_fixtures import DAY1, DAY2, DIFFUSION, GNN, at, follow, store_day
-from tests.test_personal import ML, Printed, runner, say
+from tests.test_personal import ML, Printed, runner, say, u1_dm_digest
 from tests.test_personal_dm_slack import im_reply
 from tests.test_personal_slack import command, run_digests, runtime, wait_for
 
@@ -46,13 +46,7 @@ def _number(printed: str, mark: str = "#") -> int:
 # -- console -------------------------------------------------------------------------------------------------
 
 async def test_console_judgements_under_your_digest_and_for_you_list_teach_your_topics_only(db):
-    await store_day(db, DAY1)
-    await say(db, f"/subscribe {DIFFUSION}", user="u9")
-    await say(db, f"/subscribe --me {GNN}", user="u1")
-    await say(db, "/papers digest --me 08:00 UTC", user="u1")
-    printed = Printed(db)
-    await runner(db, printed, at(DAY1, 9)).run_due()
-    (dm,) = printed.to("@u1")
+    dm, printed = await u1_dm_digest(db)
     digest = _number(dm)
 
     u1 = make_bot(db, channel=ML, user="u1", now=at(DAY1, 10))

@@ -232,9 +232,9 @@ async def test_settings_without_personal_topics_say_that_nothing_comes_yet(db):
     assert "will mention you" in await say(db, "/papers mention me on", user="u1")
 
 
-async def test_why_under_your_own_digest_explains_your_topics(db):
-    """`why 2` under the person's DM digest went to the LLM as a question ("Q: why 2"), and the thread's help
-    left it out: it now says why the paper was listed, with the person's own topics."""
+async def u1_dm_digest(db) -> tuple[str, Printed]:
+    """Day 1 stored, the channel following diffusion and u1 graph neural networks by DM at 08:00: u1's DM digest,
+    as printed."""
     await store_day(db, DAY1)
     await say(db, f"/subscribe {DIFFUSION}", user="u9")
     await say(db, f"/subscribe --me {GNN}", user="u1")
@@ -242,6 +242,13 @@ async def test_why_under_your_own_digest_explains_your_topics(db):
     printed = Printed(db)
     await runner(db, printed, at(DAY1, 9)).run_due()
     (dm,) = printed.to("@u1")
+    return dm, printed
+
+
+async def test_why_under_your_own_digest_explains_your_topics(db):
+    """`why 2` under the person's DM digest went to the LLM as a question ("Q: why 2"), and the thread's help
+    left it out: it now says why the paper was listed, with the person's own topics."""
+    dm, _ = await u1_dm_digest(db)
     found = re.search(r"\[#(\d+)\]", dm)
     assert found, dm
     u1 = make_bot(db, channel=ML, user="u1", now=at(DAY1, 10))
