@@ -8,7 +8,7 @@ from bot.commands.services import CoreServices
 from bot.messages import Message, Reply, Visibility, plural
 from bot.personal.personal_commands import status_lines
 from bot.topics.subscriptions import clean_new_topic, clean_topic, split_topics, subscribe, unsubscribe
-from bot.topics.topic_service import match_topic
+from bot.topics.topic_service import RankedPaper, match_topic
 from storage.destination_store import ensure_destination
 from storage.subscription_store import list_topics
 
@@ -16,14 +16,22 @@ PREVIEW_SCAN = 200
 PREVIEW_EXAMPLES = 3
 
 
-async def _preview(services: CoreServices, topic: str) -> list[str]:
+async def _matches(services: CoreServices, topic: str) -> list[RankedPaper]:
+    """What a new topic matches among stored papers (at most PREVIEW_SCAN), for its confirmation."""
     async with services.db.session() as session:
-        ranked = await match_topic(session, services.matcher, topic, limit=PREVIEW_SCAN, matched_only=True,
-                                   semantic=services.semantic)
+        return await match_topic(session, services.matcher, topic, limit=PREVIEW_SCAN, matched_only=True,
+                                 semantic=services.semantic)
+
+
+def _count(ranked: list[RankedPaper]) -> str:
+    return f"{len(ranked)}+ stored papers" if len(ranked) >= PREVIEW_SCAN else plural(len(ranked), "stored paper")
+
+
+async def _preview(services: CoreServices, topic: str) -> list[str]:
+    ranked = await _matches(services, topic)
     if not ranked:
         return ["No stored paper matches it yet; new papers will be checked every day."]
-    count = f"{len(ranked)}+ stored papers" if len(ranked) >= PREVIEW_SCAN else plural(len(ranked), "stored paper")
-    lines = [f"It matches {count}" + (":" if len(ranked) == 1 else ", e.g.:")]
+    lines = [f"It matches {_count(ranked)}" + (":" if len(ranked) == 1 else ", e.g.:")]
     lines += [f"• {r.paper.title} — {r.result.why()}" for r in ranked[:PREVIEW_EXAMPLES]]
     return lines
 
@@ -55,13 +63,10 @@ async def do_subscribe(services: CoreServices, ctx: ChatContext, raw: str, *, pe
 
 async def _preview_line(services: CoreServices, topic: str) -> str:
     """One topic of a list, in a line: how many stored papers it matches and its best one."""
-    async with services.db.session() as session:
-        ranked = await match_topic(session, services.matcher, topic, limit=PREVIEW_SCAN, matched_only=True,
-                                   semantic=services.semantic)
+    ranked = await _matches(services, topic)
     if not ranked:
         return f"• “{topic}”: no stored paper matches it yet"
-    count = f"{len(ranked)}+ stored papers" if len(ranked) >= PREVIEW_SCAN else plural(len(ranked), "stored paper")
-    return f"• “{topic}”: {count}, e.g. {ranked[0].paper.title}"
+    return f"• “{topic}”: {_count(ranked)}, e.g. {ranked[0].paper.title}"
 
 
 def _quoted(topics: list[str]) -> str:
