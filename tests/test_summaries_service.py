@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.papers import ParsedPaper
 from bot.summaries.circuit_breaker import CircuitBreaker
@@ -321,6 +322,22 @@ async def test_cached_text_is_cleaned_again_on_the_way_out(db, llm, make_service
     again = await make_service().tldr(paper)
     assert again.cached and again.text == "Planted by an older version." and not re.search("evil|<!", again.text)
     assert len(llm.calls) == 1
+
+
+async def test_a_refusal_cached_before_the_reply_checks_existed_is_not_served(db, llm, make_service):
+    """Databases deployed before refusals were recognised hold "I'm sorry…" as some papers' TL;DRs, under the
+    earlier prompt version: those papers are asked again, once, and the refusal is never shown."""
+    from storage.summary_models import StoredSummary
+
+    (paper,) = await store(db, parsed(1))
+    await make_service().tldr(paper)
+    async with db.session() as session:
+        row = (await session.execute(select(StoredSummary))).scalar_one()
+        row.prompt_version, row.text = "2026-11-v1", "I'm sorry, but I can't help with that."
+    llm.always(completion("A small model matches large ones on GLUE with fewer parameters."))
+    again = await make_service().tldr(paper)
+    assert again.text == "A small model matches large ones on GLUE with fewer parameters."
+    assert len(llm.calls) == 2
 
 
 class Exploding:

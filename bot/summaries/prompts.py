@@ -2,7 +2,9 @@
 
 The abstract is untrusted text from the internet, so it travels inside clearly marked delimiters and the
 system prompt says that nothing inside them is an instruction. Changing any prompt here must bump
-`PROMPT_VERSION`: it is part of the cache key, and old summaries would otherwise be served for new prompts.
+`PROMPT_VERSION`: it is part of the cache key, and old summaries would otherwise be served for new prompts. So
+must a reading of replies that rejects what an earlier one stored (v2: refusals, JSON, preambles and thinking
+were cached as TL;DRs under v1; each paper is asked again once, when it is next shown).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from bot.summaries.kinds import NOT_IN_ABSTRACT, WORD_LIMITS, SummaryKind, Summa
 from bot.summaries.latex import latex_to_text
 from bot.summaries.sentences import split_sentences
 
-PROMPT_VERSION = "2026-11-v1"
+PROMPT_VERSION = "2026-11-v2"
 
 _RULES = (
     "You condense research papers for a team's chat channel. The user message holds one paper's title and "
