@@ -69,8 +69,20 @@ _PUNCT_CATEGORIES = ("P", "S")
 _ASCII_PUNCT = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
+# Unicode's Default_Ignorable_Code_Point: characters no reader sees (zero-width space, soft hyphen, byte order mark,
+# joiners, direction marks, variation selectors, tags …). A title copied from a web page often carries some, and
+# the same paper from a source without them must still be the same paper.
+INVISIBLE_RE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e0fff]")
+
+
 def normalize_title(title: str) -> str:
-    """The identity of a paper without an arXiv id: case, whitespace and punctuation do not count."""
+    """The identity of a paper without an arXiv id: case, whitespace, punctuation and invisible characters do not
+    count. Invisible characters go first, so that NFKC composes what they kept apart ("e", ZWSP, U+0301 is "é")."""
+    if not title.isascii():
+        title = INVISIBLE_RE.sub("", title)
     folded = unicodedata.normalize("NFKC", title).casefold().translate(_ASCII_PUNCT)
     if not folded.isascii():
         folded = "".join(" " if unicodedata.category(ch)[0] in _PUNCT_CATEGORIES else ch for ch in folded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date
 
 import pytest
@@ -303,3 +304,37 @@ async def test_an_empty_author_list_is_unknown_authors_not_zero(db):
         async with db.session() as s:
             stored = await find_paper(s, arxiv_id)
             assert stored is not None and (stored.author_count, stored.authors) == (7, None)
+
+
+# Characters no reader sees: zero-width space, soft hyphen, byte order mark, zero-width non-joiner and joiner, word
+# joiner, left-to-right mark, a bidi isolate, a variation selector, a Mongolian vowel separator, a tag character.
+INVISIBLE = ["\u200b", "\u00ad", "\ufeff", "\u200c", "\u200d", "\u2060", "\u200e", "\u2066", "\ufe0f", "\u180e",
+             "\U000e0041"]
+
+
+@pytest.mark.parametrize("mark", INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+def test_an_invisible_character_does_not_change_a_papers_identity(mark):
+    plain = "Attention Is All You Need"
+    assert normalize_title(f"{mark}Atten{mark}tion Is All{mark} You Need{mark}") == normalize_title(plain)
+
+
+async def test_the_same_paper_with_and_without_invisible_characters_is_one_record(db):
+    """A title copied from a web page carried a soft hyphen or a zero-width space: the page's sighting (title
+    only) and the API's (with the arXiv id) became two records, and the paper was listed twice."""
+    abstract = "An abstract that is long enough to be an abstract for the purposes of this parser test."
+    page = "\n".join(["Daily Papers", "byAK and the research community", "Apr 20",
+                      "Atten\u00adtion Is All\u200b You Need", abstract,
+                      "\ufeffScaling Laws for Neural\u2060 Language Models", abstract])
+    api = json.dumps([{"paper": {"id": "1706.03762", "title": "Attention Is All You Need", "summary": abstract}}])
+    await ingest(db, parse_listing(page.encode(), where="page.txt", today=TODAY))
+    await ingest(db, parse_listing(api.encode(), where="api.json", today=TODAY))
+    again = await ingest(db, parse_listing(b"Daily Papers\nbyAK and the research community\nApr 20\n"
+                                           b"Scaling Laws for Neural Language Models\n" + abstract.encode(),
+                                           where="page2.txt", today=TODAY))
+    assert (again.new, again.unchanged) == (0, 1)
+    records = await export(db)
+    assert len(records) == 2
+    assert next(r for r in records if r["arxiv_id"])["sources"] == ["hf-api", "hf-page"]
+    async with db.session() as s:
+        found = await find_paper(s, "Scaling Laws for Neural\u200b Language Models")
+        assert found is not None and found.arxiv_id is None
