@@ -284,3 +284,17 @@ def test_title_normalisation_ignores_case_whitespace_and_punctuation():
     assert normalize_title("Attention  Is All\nYou Need!") == normalize_title("attention is all you need")
     assert normalize_title("GPT-4: A Report") == normalize_title("gpt 4 a report")
     assert normalize_title("Graph Nets") != normalize_title("Graph Networks")
+
+
+@pytest.mark.parametrize("as_atom", [False, True], ids=["rss", "atom"])
+def test_a_generational_suffix_stays_with_its_author(as_atom):
+    """arXiv's daily feeds list authors in one comma-separated line, where "Martin Luther King, Jr." has a comma
+    of its own: "Jr." was stored as an author (and counted) of its own."""
+    creators = ("Martin Luther King, Jr., Paul Pegon, Ken Griffey Sr., Henry Ford, III, Jane Roe, ii, Al Gore, sr, "
+                "Jean Valjean, IV")
+    feed = (FIXTURES / "arxiv_rss_item_from_spec.xml").read_bytes().replace(
+        b"Antonin Monteil, Paul Pegon", creators.encode())
+    (paper,) = parse_listing(_as_atom(feed) if as_atom else feed, where="feed", today=TODAY)
+    assert paper.authors == ["Martin Luther King, Jr.", "Paul Pegon", "Ken Griffey Sr.", "Henry Ford, III",
+                             "Jane Roe, ii", "Al Gore, sr", "Jean Valjean, IV"]
+    assert paper.author_count == 7

@@ -180,10 +180,22 @@ def _atom_entry(entry: ET.Element, index: int, where: str) -> ParsedPaper:
     )
 
 
+# What may follow a name after a comma of its own ("Martin Luther King, Jr.", "Henry Ford, III"): never a name.
+_NAME_SUFFIX_RE = re.compile(r"^(?:jr|sr|jnr|snr|ii|iii|iv|v|vi|vii|viii|ix|x)\.?$", re.IGNORECASE)
+
+
 def _creators(el: ET.Element) -> list[str] | None:
-    """The feed's one comma-separated author list (dc:creator); None when it has none."""
+    """The feed's one comma-separated author list (dc:creator); None when it has none. A generational suffix
+    with a comma of its own stays with the name before it."""
     creators = _child_text(el, f"{DC}creator")
-    return [" ".join(a.split()) for a in creators.split(",") if a.strip()] if creators.strip() else None
+    names: list[str] = []
+    for part in creators.split(","):
+        name = " ".join(part.split())
+        if names and _NAME_SUFFIX_RE.match(name):
+            names[-1] = f"{names[-1]}, {name}"
+        elif name:
+            names.append(name)
+    return names or None
 
 
 def _listing_day(announce: str, value: str) -> date | None:
