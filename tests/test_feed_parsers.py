@@ -298,3 +298,21 @@ def test_a_generational_suffix_stays_with_its_author(as_atom):
     assert paper.authors == ["Martin Luther King, Jr.", "Paul Pegon", "Ken Griffey Sr.", "Henry Ford, III",
                              "Jane Roe, ii", "Al Gore, sr", "Jean Valjean, IV"]
     assert paper.author_count == 7
+
+
+def test_an_hf_item_without_an_arxiv_id_is_skipped_not_stored_by_its_title():
+    """Every Daily Papers item names its arXiv paper by `id` (all recorded payloads do, and HF takes only arXiv
+    papers into Daily Papers); an item whose id is none was stored as a title-only "paper", which no later
+    sighting could ever give an id. Like an arXiv entry without one, it is skipped with a reason."""
+    from bot.ingestion.hf_json_parser import iter_hf_json
+
+    items = [{"paper": {"id": "2401.10100", "title": "Kept", "summary": "An abstract."}},
+             {"paper": {"id": "my-blog-post", "title": "Not a paper", "summary": "A blog post."}},
+             {"paper": {"id": 2401.101, "title": "Lost its zeros", "summary": "A number, not the id 2401.10100."}}]
+    skipped: list[str] = []
+    papers = list(iter_hf_json([json.dumps(items)], where="day.json", skip=lambda bad: skipped.append(str(bad))))
+    assert [p.arxiv_id for p in papers] == ["2401.10100"]
+    assert skipped == ["day.json: item 1 has no arXiv id ('my-blog-post')",
+                       "day.json: item 2 has no arXiv id ('2401.101')"]
+    with pytest.raises(ParseError, match=r"^day.json: item 1 has no arXiv id \('my-blog-post'\)$"):
+        parse_listing(json.dumps(items).encode(), where="day.json", today=TODAY)

@@ -1,8 +1,8 @@
 """Parse Hugging Face Daily Papers API JSON (`/api/daily_papers`) and bare paper objects.
 
-The API's field set changed between 2024 and 2026, so only a paper's id, title and summary are required;
-everything else is read when present and ignored when not. Ids stay strings: `2401.10100` as a float would
-lose its trailing zero and become a different paper.
+The API's field set changed between 2024 and 2026, so only a paper's id (its arXiv id), title and summary are
+required; everything else is read when present and ignored when not. Ids stay strings: `2401.10100` as a float
+would lose its trailing zero and become a different paper.
 """
 
 from __future__ import annotations
@@ -77,6 +77,10 @@ def _paper_from_item(item: Any, index: int, where: str) -> ParsedPaper:
         raise BadItem("item", index, f"no {', '.join(missing)}", where=where)
     assert isinstance(raw_id, str) and title and summary
     ref = parse_arxiv_ref(raw_id)
+    if ref is None:
+        # Daily Papers takes only arXiv papers, and every recorded item's id is its arXiv id: anything else is no
+        # paper of the listing (stored by its title, no later sighting could ever give it its id).
+        raise BadItem("item", index, f"no arXiv id ({one_line(raw_id, 80)!r})", where=where)
     upvotes = paper.get("upvotes", item.get("upvotes"))
     extra: dict[str, object] = {"hf_id": raw_id}
     for key, out in (("ai_summary", "ai_summary"), ("githubRepo", "github_repo"), ("projectPage", "project_page")):
@@ -93,8 +97,8 @@ def _paper_from_item(item: Any, index: int, where: str) -> ParsedPaper:
         title=title,
         abstract=summary,
         source=SOURCE,
-        arxiv_id=ref.arxiv_id if ref else None,
-        version=ref.version if ref else None,
+        arxiv_id=ref.arxiv_id,
+        version=ref.version,
         authors=_authors(paper),
         organization=_organization(item, paper),
         published_on=_iso_date(paper.get("publishedAt")),
