@@ -13,13 +13,17 @@ from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from bot.papers import ParsedPaper
+from bot.scope import Scope
+from bot.topics.subscriptions import subscribe, unsubscribe
+from storage import feedback_store, subscription_store
 from storage.database import Database, alembic_config, head_revision
 from storage.delivery_models import Delivery
 from storage.destination_models import PostedMessage
-from storage.feedback_models import PaperJudgement
+from storage.feedback_models import FeedbackModel, ModelChange, ModelGeneration, PaperJudgement
 from storage.followup_models import FollowupBaseline, FollowupClaim, FollowupEvent, FollowupSent
 from storage.models import Paper
 from storage.paper_store import find_paper, store_papers
+from storage.subscription_models import Subscription
 from storage.summary_models import LlmCall, StoredSummary
 
 
@@ -170,3 +174,53 @@ async def test_papers_keyed_with_invisible_characters_are_rekeyed_and_merged_kee
         if db.dialect == "sqlite":  # the full-text index lost the merged records with them
             rows = (await s.execute(text("SELECT rowid FROM papers_fts WHERE papers_fts MATCH 'scaling'"))).all()
             assert rows == [(ids["zw"],)]
+
+
+async def test_topics_keyed_before_nfkc_are_rekeyed_and_doubles_merged_keeping_votes_and_models(db):
+    """Migration 0018. A topic stored before topics were NFKC-normalised ("ＬＬＭ") kept its fullwidth key, so
+    following "LLM" later added a second row: the channel saw both, and its votes and learned model split."""
+    await _at_revision(db, "0017")
+    scope, other = Scope.for_channel("console", "local", "a"), Scope.for_channel("console", "local", "b")
+    t0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    async with db.session() as s:
+        (paper_id,) = (await store_papers(s, [ParsedPaper(title="LLMs", abstract="x", source="hf-page")])).paper_ids
+        common = {"platform": "console", "workspace": "local"}
+        s.add_all([
+            Subscription(scope=scope.key, channel="a", topic="ＬＬＭ", topic_key="ｌｌｍ", created_by="U1", **common),
+            Subscription(scope=scope.key, channel="a", topic="LLM", topic_key="llm", created_by="U2", **common),
+            Subscription(scope=scope.key, channel="a", topic="diffusion", topic_key="diffus", **common),
+            Subscription(scope=other.key, channel="b", topic="ＬｏＲＡ", topic_key="ｌｏｒａ", **common),
+        ])
+        for key, topic, user, relevant, at in (("ｌｌｍ", "ＬＬＭ", "U1", True, t0),
+                                                ("ｌｌｍ", "ＬＬＭ", "U2", True, t0),
+                                                ("llm", "LLM", "U1", False, t0 + timedelta(hours=1)),
+                                                ("none", "none", "U3", True, t0)):
+            s.add(PaperJudgement(scope=scope.key, topic_key=key, topic=topic, paper_id=paper_id, user_id=user,
+                                 relevant=relevant, judged_at=at))
+        s.add_all([FeedbackModel(scope=scope.key, topic_key="ｌｌｍ", topic="ＬＬＭ", judgements=2,
+                                 model={"fit": "old"}, stamp="a" * 32),
+                   FeedbackModel(scope=scope.key, topic_key="llm", topic="LLM", judgements=1, model={"fit": "new"},
+                                 stamp="b" * 32)])
+    async with db.session() as s:
+        generation_before = await s.scalar(select(ModelGeneration.value))
+    await db.upgrade()
+
+    async with db.session() as s:
+        assert await subscription_store.list_topics(s, scope) == ["LLM", "diffusion"]
+        assert await subscription_store.list_topics(s, other) == ["LoRA"]
+        first = (await s.execute(select(Subscription).where(Subscription.scope == scope.key,
+                                                            Subscription.topic_key == "llm"))).scalar_one()
+        assert first.created_by == "U1"  # the older subscription stands
+        assert sorted((u, r) for _p, r, u in await feedback_store.judgements(s, scope.key, "llm")) == [
+            ("U1", False), ("U2", True)]  # U1 changed their mind later
+        assert [u for _p, _r, u in await feedback_store.judgements(s, scope.key, "none")] == ["U3"]
+        assert await feedback_store.load_model(s, scope.key, "llm") == {"fit": "old"}  # fit on more judgements
+        (stamp,) = (await s.execute(select(FeedbackModel.stamp))).scalars()
+        assert stamp != "a" * 32
+        assert await s.scalar(select(ModelGeneration.value)) == generation_before + 1
+        assert await s.scalar(select(ModelChange.scope).order_by(ModelChange.generation.desc()).limit(1)) == scope.key
+        # What the channel does next: the plain topic is already followed, and either spelling unfollows it.
+        assert (await subscribe(s, scope, "LLM")).added is False
+        assert (await subscribe(s, other, "lora")).added is False
+        assert await unsubscribe(s, scope, "ＬＬＭ") == "LLM"
+        assert await subscription_store.list_topics(s, scope) == ["diffusion"]
