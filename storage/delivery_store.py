@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.database import Database
 from storage.delivery_models import CLAIMED, ERROR_MAX_CHARS, FAILED, POSTED, ConsolePost, Delivery
 from storage.destination_store import count_posted, record_posted
-from storage.lease_claims import Before, Held, Lease, utc
+from storage.lease_claims import Before, Held, Lease, claimable, utc
 from storage.lease_claims import retry_delay as retry_delay  # re-exported: the backoff callers and tests know
 
 # Things that must never reach the database or `paperboy digest status`: platform tokens, API keys,
@@ -271,6 +271,29 @@ async def recent_failures(session: AsyncSession, destination_key: str, limit: in
             .where(Delivery.destination_key == destination_key, Delivery.last_error.is_not(None))
             .order_by(Delivery.updated_at.desc(), Delivery.digest_day.desc()).limit(limit))
     return [DeliveryView.of(row) for row in (await session.execute(stmt)).scalars()]
+
+
+_KEYS_PER_QUERY = 1000  # well under either database's limit on bound parameters
+
+
+async def settled(session: AsyncSession, pairs: Sequence[tuple[str, date]], now: datetime) -> set[tuple[str, date]]:
+    """The (destination, day) pairs among `pairs` that no claim could take at `now`: posted, held under a live
+    lease, or failed and still backing off. A scheduler tick leaves them out before loading anything, so a
+    digest posted at 09:00 is not re-examined (and counted as skipped) every minute of its grace period; a
+    pair that reads as claimable here is still only posted by whoever wins `claim`."""
+    if not pairs:
+        return set()
+    now = utc(now)
+    wanted = set(pairs)
+    keys = sorted({k for k, _ in wanted})
+    days = sorted({d for _, d in wanted})
+    found: set[tuple[str, date]] = set()
+    for start in range(0, len(keys), _KEYS_PER_QUERY):  # thousands of channels may share a digest time
+        stmt = select(Delivery).where(Delivery.destination_key.in_(keys[start:start + _KEYS_PER_QUERY]),
+                                      Delivery.digest_day.in_(days))
+        found.update((row.destination_key, row.digest_day) for row in (await session.execute(stmt)).scalars()
+                     if (row.destination_key, row.digest_day) in wanted and not claimable(row, now))
+    return found
 
 
 async def due_deliveries(session: AsyncSession, now: datetime, *, since: date) -> list[DeliveryView]:

@@ -153,14 +153,45 @@ async def test_restart_in_the_middle_of_a_run_posts_nothing_twice(world):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    # The restarted bot, a minute later: the dead process's claims still hold their lease.
-    assert [o.status for o in await runner_for(world, posts, at(DAY1, 9, 1), owner="new").run_due()] == \
-        ["skipped", "skipped"]
+    # The restarted bot, a minute later: the dead process's claims still hold their lease, so nothing is due.
+    assert await runner_for(world, posts, at(DAY1, 9, 1), owner="new").run_due() == []
     after_lease = at(DAY1, 9, 6)
     outcomes = await runner_for(world, posts, after_lease, owner="new").run_due()
     assert sorted(o.status for o in outcomes) == ["posted", "posted"]
-    assert [o.status for o in await runner_for(world, posts, at(DAY1, 9, 7), owner="new").run_due()] == \
-        ["skipped", "skipped"]
+    assert await runner_for(world, posts, at(DAY1, 9, 7), owner="new").run_due() == []
+    assert len(posts.to("paris")) == 1 and len(posts.to("utc")) == 1
+
+
+async def test_a_digest_posted_today_is_not_due_again_for_the_rest_of_its_grace(world, monkeypatch):
+    """Once a channel's digest is posted (or claimed by a live process, or backing off after a failure), the
+    minute ticks for the rest of the six-hour grace period neither load the day's papers again nor count a
+    "skipped" digest: the metric counted ~360 phantom skips per channel per day."""
+    from bot.digests import digest_runner
+    from bot.metrics import Metrics
+
+    loads = []
+    real_papers_of_days = digest_runner.papers_of_days
+
+    async def counting(*args, **kwargs):
+        loads.append(args[1:])
+        return await real_papers_of_days(*args, **kwargs)
+
+    monkeypatch.setattr(digest_runner, "papers_of_days", counting)
+    metrics = Metrics()
+    posts = Posts(world)
+
+    async def run_at(moment: datetime, owner: str = "proc-1") -> list[str]:
+        runner = runner_for(world, posts, moment, owner=owner)
+        runner.on_outcome = lambda outcome: metrics.digests.labels(status=outcome.status).inc()
+        return [f"{o.destination.split(':')[-1]} {o.status}" for o in await runner.run_due(moment)]
+
+    assert sorted(await run_at(at(DAY1, 9))) == ["paris posted", "utc posted"]  # 11:00 in Paris: within grace
+    loads.clear()
+    for minute in range(1, 180, 7):  # the rest of the morning, one tick every few minutes
+        assert await run_at(at(DAY1, 9) + timedelta(minutes=minute)) == []
+    assert loads == []
+    text = metrics.render().decode()
+    assert 'paperboy_digests_total{status="posted"} 2.0' in text and 'status="skipped"' not in text
     assert len(posts.to("paris")) == 1 and len(posts.to("utc")) == 1
 
 
@@ -190,10 +221,10 @@ async def test_one_failing_destination_never_delays_the_others_and_is_retried(wo
     flaky = FlakyPoster()
     first = await runner_for(world, posts, at(DAY1, 9), poster=flaky).run_due()
     assert {o.destination.split(":")[-1]: o.status for o in first} == {"paris": "failed", "utc": "posted"}
-    assert [o.status for o in await runner_for(world, posts, at(DAY1, 9, 1), poster=flaky).run_due()] == \
-        ["skipped", "skipped"]  # backing off (Retry-After 90 s)
+    # paris backs off (Retry-After 90 s), utc is done: neither is due
+    assert await runner_for(world, posts, at(DAY1, 9, 1), poster=flaky).run_due() == []
     retried = await runner_for(world, posts, at(DAY1, 9, 2), poster=flaky).run_due()
-    assert {o.destination.split(":")[-1]: o.status for o in retried} == {"paris": "posted", "utc": "skipped"}
+    assert {o.destination.split(":")[-1]: o.status for o in retried} == {"paris": "posted"}
     assert len(posts.to("paris")) == 1 and len(posts.to("utc")) == 1
 
 

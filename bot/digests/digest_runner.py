@@ -85,7 +85,8 @@ class DigestRunner:
         return destination.timezone or self.services.default_timezone
 
     async def run_due(self, now: datetime | None = None) -> list[Outcome]:
-        """Every enabled destination whose digest time has come (within the grace period)."""
+        """Every enabled destination whose digest time has come (within the grace period) and whose delivery for
+        that day a claim could take now. The claim in `run_one` still decides who posts."""
         moment = now or self.clock()
         async with self.services.db.session() as session:
             destinations = await list_destinations(session, enabled_only=True)
@@ -99,6 +100,10 @@ class DigestRunner:
                 continue
             if day is not None:
                 due.append((destination, day))
+        if due:  # posted today already, in progress elsewhere, backing off: not due, so not a "skipped" digest
+            async with self.services.db.session() as session:
+                settled = await delivery_store.settled(session, [(d.key, day) for d, day in due], moment)
+            due = [(d, day) for d, day in due if (d.key, day) not in settled]
         if not due:  # most ticks: nothing to load, and no topic expansion asked of the LLM
             return []
         context = await self._prepare([d for d, _ in due], {day for _, day in due})
