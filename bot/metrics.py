@@ -18,6 +18,8 @@ class Metrics:
         self.llm_calls = Gauge("paperboy_llm_calls", "LLM calls recorded (all processes)", registry=self.registry)
         self.llm_tokens = Gauge("paperboy_llm_tokens", "LLM tokens used (all processes)", registry=self.registry)
         self.scheduler_alive = Gauge("paperboy_scheduler_alive", "1 when the scheduler runs", registry=self.registry)
+        self.database_up = Gauge("paperboy_database_up", "1 when this scrape could read the database, else 0",
+                                 registry=self.registry)
 
     def command_handled(self, command: str, outcome: str, seconds: float) -> None:
         """The chat core's `on_command` hook: outcome is ok, refused (a usage error), failed, ignored

@@ -11,19 +11,62 @@ user, host, port and database name in a connection error go to the log, which on
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from typing import Protocol, TypeVar, runtime_checkable
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.connector import Connector
 from bot.errors import StorageError
 from bot.metrics import Metrics
+from bot.redaction import mask_url_credentials
 from storage.database import Database
 from storage.delivery_store import failing_destinations
 from storage.summary_store import summary_stats
 
 log = logging.getLogger(__name__)
+
+
+T = TypeVar("T")
+
+
+class DatabaseReader:
+    """One endpoint's reads of the database. A failure (unreachable, a schema it cannot read) is a result, not an
+    exception: the endpoint says the database is not ok, and the log says why in one line when the problem starts
+    or changes, not on every probe or scrape, with any password in a URL masked."""
+
+    def __init__(self, db: Database, endpoint: str) -> None:
+        self.db = db
+        self.endpoint = endpoint
+        self._last_problem: str | None = None
+
+    async def read(self, query: Callable[[AsyncSession], Awaitable[T]]) -> tuple[bool, T | None]:
+        """(True, what `query` returned), or (False, None) when the database could not answer."""
+        try:
+            await self.db.ping()
+            async with self.db.session() as session:
+                value = await query(session)
+        except StorageError as exc:  # its text names the database with the password masked
+            self._problem(str(exc))
+            return False, None
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            original = getattr(exc, "orig", None) or exc
+            first = (str(original).strip().splitlines() or [""])[0][:200]
+            self._problem(f"cannot read database {self.db.describe()}: {type(original).__name__}"
+                          + (f": {mask_url_credentials(first)}" if first else ""))
+            return False, None
+        if self._last_problem is not None:
+            log.info("%s: database reachable again", self.endpoint)
+        self._last_problem = None
+        return True, value
+
+    def _problem(self, problem: str) -> None:
+        if problem != self._last_problem:
+            log.warning("%s: %s", self.endpoint, problem)
+        self._last_problem = problem
 
 
 class HealthCheck:
@@ -36,7 +79,7 @@ class HealthCheck:
         self.db = db
         self.scheduler_alive = scheduler_alive
         self.connectors = connectors
-        self._last_problem: str | None = None  # log a database problem when it starts or changes, not every probe
+        self.reader = DatabaseReader(db, "healthz")
 
     async def report(self) -> tuple[int, dict[str, str | int]]:
         """(HTTP status, body): 200 when everything is "ok", else 503 with what is not.
@@ -45,20 +88,9 @@ class HealthCheck:
         channel, a closed DM. It is a detail, never the status: one bad channel must not make an orchestrator
         restart a bot that serves every other one. `paperboy digest status` names them and says why."""
         checks: dict[str, str] = {}
-        failing: int | None = None
-        try:
-            await self.db.ping()
-            checks["database"] = "ok"
-            async with self.db.session() as session:
-                failing = len(await failing_destinations(session))
-            if self._last_problem is not None:
-                log.info("healthz: database reachable again")
-            self._last_problem = None
-        except StorageError as exc:
-            checks["database"] = "unreachable"
-            if str(exc) != self._last_problem:
-                log.warning("healthz: %s", exc)
-            self._last_problem = str(exc)
+        reachable, failed = await self.reader.read(failing_destinations)
+        checks["database"] = "ok" if reachable else "unreachable"
+        failing = len(failed or [])
         checks["scheduler"] = "ok" if self.scheduler_alive() else "stopped"
         for connector in self.connectors:  # each platform's connection; the console has none to report
             if (state := connector.health()) is not None:
@@ -78,21 +110,21 @@ def _short_state(state: str) -> str:
 
 
 def build_ops_app(db: Database, metrics: Metrics, scheduler_alive: Callable[[], bool],
-                  today: Callable[[], object], *, connectors: Sequence[Connector] = ()) -> web.Application:
+                  today: Callable[[], date], *, connectors: Sequence[Connector] = ()) -> web.Application:
     health = HealthCheck(db, scheduler_alive, connectors)
+    scrape = DatabaseReader(db, "metrics")
 
     async def healthz(_request: web.Request) -> web.Response:
         status, body = await health.report()
         return web.json_response(body, status=status)
 
     async def metrics_view(_request: web.Request) -> web.Response:
-        try:
-            async with db.session() as session:
-                stats = await summary_stats(session, today())  # type: ignore[arg-type]
+        # Still 200 with the database away: the process's own series stay visible, and the gauge says it.
+        reachable, stats = await scrape.read(lambda session: summary_stats(session, today()))
+        metrics.database_up.set(1 if reachable else 0)
+        if stats is not None:
             metrics.llm_calls.set(stats.total.calls)
             metrics.llm_tokens.set(stats.total.tokens)
-        except Exception:
-            pass
         metrics.scheduler_alive.set(1 if scheduler_alive() else 0)
         return web.Response(body=metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4"})
 

@@ -58,6 +58,52 @@ async def test_healthz_with_the_database_down_says_unreachable_and_nothing_more(
     assert "payroll_db" in logged[0] and "hunter2" not in logged[0]
 
 
+async def test_metrics_with_the_database_down_says_so_without_any_detail(caplog, tmp_path):
+    """A scrape with the database away looked healthy (the error was swallowed, the LLM gauges just kept their
+    last values): now `paperboy_database_up` says 0, and the operator's log says why once, with no password."""
+    url = f"postgresql://paperboy_admin:hunter2-secret@127.0.0.1:{closed_port()}/payroll_db"
+    broken = Database(f"sqlite:///{tmp_path}/never-migrated.db")  # reachable, but nothing Paperboy can read
+    db = Database(url)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.ops_server"):
+            async with serving(build_ops_app(db, Metrics(), lambda: True, lambda: TODAY)) as at:
+                async with httpx.AsyncClient() as client:
+                    first = await client.get(at("/metrics"))
+                    second = await client.get(at("/metrics"))
+            async with serving(build_ops_app(broken, Metrics(), lambda: True, lambda: TODAY)) as at:
+                async with httpx.AsyncClient() as client:
+                    unreadable = await client.get(at("/metrics"))
+                    health = await client.get(at("/healthz"))
+    finally:
+        await db.dispose()
+        await broken.dispose()
+    assert first.status_code == 200  # the scrape itself works: the other series stay visible
+    assert _value(first.text, "paperboy_database_up") == 0.0 and _value(second.text, "paperboy_database_up") == 0.0
+    assert unreadable.status_code == 200 and _value(unreadable.text, "paperboy_database_up") == 0.0
+    assert health.status_code == 503 and health.json()["database"] == "unreachable"  # not a 500
+    for detail in ("paperboy_admin", "hunter2", "payroll_db", "asyncpg", "Traceback", "refused", "never-migrated"):
+        assert detail not in first.text and detail not in unreadable.text
+    logged = [r for r in caplog.records if r.name == "bot.ops_server"]
+    assert len(logged) == 3, [r.getMessage() for r in logged]  # once per problem and endpoint, not per scrape
+    assert "payroll_db" in logged[0].getMessage() and all(r.exc_info is None for r in logged)
+    assert not any("hunter2" in r.getMessage() for r in logged)
+
+
+async def test_metrics_on_a_live_database_says_it_is_up(db):
+    async with serving(build_ops_app(db, Metrics(), lambda: True, lambda: TODAY)) as at:
+        async with httpx.AsyncClient() as client:
+            scraped = await client.get(at("/metrics"))
+    assert scraped.status_code == 200 and _value(scraped.text, "paperboy_database_up") == 1.0
+
+
+def _value(text: str, metric: str) -> float | None:
+    """The value of an unlabelled series in a Prometheus exposition."""
+    for line in text.splitlines():
+        if line.startswith(f"{metric} "):
+            return float(line.split()[1])
+    return None
+
+
 async def test_healthz_ok_on_a_live_database(db):
     async with serving(build_ops_app(db, Metrics(), lambda: False, lambda: TODAY)) as at:
         async with httpx.AsyncClient() as client:
