@@ -17,7 +17,8 @@ class Metrics:
                                          registry=self.registry)
         self.llm_calls = Gauge("paperboy_llm_calls", "LLM calls recorded (all processes)", registry=self.registry)
         self.llm_tokens = Gauge("paperboy_llm_tokens", "LLM tokens used (all processes)", registry=self.registry)
-        self.scheduler_alive = Gauge("paperboy_scheduler_alive", "1 when the scheduler runs", registry=self.registry)
+        self.scheduler_alive = Gauge("paperboy_scheduler_alive", "1 when the scheduler runs and its ticks finish",
+                                     registry=self.registry)
         self.database_up = Gauge("paperboy_database_up", "1 when this scrape could read the database, else 0",
                                  registry=self.registry)
 

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 
 T = TypeVar("T")
+# The scheduler's one-word state ("ok", "starting", "stuck", "stopped"), or just whether it runs.
+SchedulerState = Callable[[], "str | bool"]
 
 
 class DatabaseReader:
@@ -74,10 +76,9 @@ class HealthCheck:
     one shared with Slack's routes) asks the same thing: the database, the scheduler, and each platform's
     connection by name ("discord": "reconnecting"). Only names and one-word states: nobody authenticates here."""
 
-    def __init__(self, db: Database, scheduler_alive: Callable[[], bool],
-                 connectors: Sequence[Connector] = ()) -> None:
+    def __init__(self, db: Database, scheduler: SchedulerState, connectors: Sequence[Connector] = ()) -> None:
         self.db = db
-        self.scheduler_alive = scheduler_alive
+        self.scheduler = scheduler
         self.connectors = connectors
         self.reader = DatabaseReader(db, "healthz")
 
@@ -91,7 +92,7 @@ class HealthCheck:
         reachable, failed = await self.reader.read(failing_destinations)
         checks["database"] = "ok" if reachable else "unreachable"
         failing = len(failed or [])
-        checks["scheduler"] = "ok" if self.scheduler_alive() else "stopped"
+        checks["scheduler"] = scheduler_word(self.scheduler)
         for connector in self.connectors:  # each platform's connection; the console has none to report
             if (state := connector.health()) is not None:
                 checks[connector.platform] = _short_state(state)
@@ -102,6 +103,14 @@ class HealthCheck:
         return (200 if healthy else 503), body
 
 
+def scheduler_word(scheduler: SchedulerState) -> str:
+    """"ok", "starting", "stuck", "stopped" (`BotScheduler.state`); a plain alive flag reads as ok or stopped."""
+    state = scheduler()
+    if isinstance(state, bool):
+        return "ok" if state else "stopped"
+    return _short_state(state)
+
+
 def _short_state(state: str) -> str:
     """A connector's own words, cut to one short token: a connector that put an error text in its state must
     not publish it (a host name, an account) on an unauthenticated endpoint."""
@@ -109,9 +118,9 @@ def _short_state(state: str) -> str:
     return word if word.replace("_", "").replace("-", "").isalpha() else "unhealthy"
 
 
-def build_ops_app(db: Database, metrics: Metrics, scheduler_alive: Callable[[], bool],
+def build_ops_app(db: Database, metrics: Metrics, scheduler: SchedulerState,
                   today: Callable[[], date], *, connectors: Sequence[Connector] = ()) -> web.Application:
-    health = HealthCheck(db, scheduler_alive, connectors)
+    health = HealthCheck(db, scheduler, connectors)
     scrape = DatabaseReader(db, "metrics")
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -125,7 +134,7 @@ def build_ops_app(db: Database, metrics: Metrics, scheduler_alive: Callable[[], 
         if stats is not None:
             metrics.llm_calls.set(stats.total.calls)
             metrics.llm_tokens.set(stats.total.tokens)
-        metrics.scheduler_alive.set(1 if scheduler_alive() else 0)
+        metrics.scheduler_alive.set(1 if scheduler_word(scheduler) == "ok" else 0)
         return web.Response(body=metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4"})
 
     app = web.Application()

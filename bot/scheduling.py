@@ -43,6 +43,7 @@ class BotScheduler:
         timezone: str = "UTC",
         tick: timedelta = timedelta(minutes=1),
         followups: FollowupJob | None = None,
+        stuck_after: timedelta | None = None,
     ) -> None:
         self.runner = runner
         self.clock = clock
@@ -55,12 +56,18 @@ class BotScheduler:
         self.followups = followups
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.last_tick: datetime | None = None
+        # A digest tick that has not finished this long after it began is reported stuck (`state`): by default a
+        # digest's lease, after which other processes may take its claims over, and never under five ticks.
+        self.stuck_after = stuck_after or max(timedelta(seconds=runner.settings.lease_seconds), 5 * tick)
+        self.started_at: datetime | None = None
+        self._tick_began: datetime | None = None
         self.checked_once = False
         self._catch_up = False  # fetch today's papers before the first digest check (see `_missed_todays_ingest`)
         self._in_flight: set[asyncio.Task[object]] = set()
 
     def start(self) -> None:
         self._catch_up = self._missed_todays_ingest()
+        self.started_at = self.clock()
         self.scheduler.add_job(self.tick, IntervalTrigger(seconds=self.tick_every.total_seconds()), id="digests",
                                max_instances=1, coalesce=True, next_run_time=datetime.now(self.clock().tzinfo))
         if self.ingest is not None:
@@ -88,8 +95,21 @@ class BotScheduler:
     def alive(self) -> bool:
         return bool(self.scheduler.running)
 
+    def state(self) -> str:
+        """One word for /healthz: "starting" until `start` (models still warming up: not ready, but nothing is
+        wrong), "ok", "stuck" when the latest digest tick began more than `stuck_after` ago (one hung on a
+        platform or the database holds every later tick back, since only one runs at a time), or "stopped"."""
+        if self.started_at is None:
+            return "starting"
+        if not self.alive:
+            return "stopped"
+        if self.clock() - (self._tick_began or self.started_at) > self.stuck_after:
+            return "stuck"
+        return "ok"
+
     async def tick(self) -> None:
         """Run what is due now; never lets an exception kill the job."""
+        self._tick_began = self.clock()
         if self._catch_up:  # first, so that a digest due right now (caught up in its grace) lists today's papers
             self._catch_up = False
             await self.ingest_once()

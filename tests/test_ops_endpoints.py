@@ -135,6 +135,65 @@ async def test_healthz_counts_failing_channels_without_failing_itself(db):
     assert "not_in_channel" not in health.text and "C1" not in health.text  # the count only; details are the log's
 
 
+class _HangingPoster:
+    """A platform call that never returns: the digest tick that makes it hangs."""
+
+    def __init__(self) -> None:
+        self.called = asyncio.Event()
+
+    async def post_digest(self, destination, message, *, tag=None):
+        self.called.set()
+        await asyncio.Event().wait()
+
+    async def find_digest(self, destination, tag):
+        return None
+
+
+async def test_healthz_says_starting_before_the_scheduler_runs_and_stuck_when_a_tick_hangs(db):
+    """While `paperboy run` warms up, /healthz said "scheduler": "stopped" (an operator went looking for a
+    crash); and a digest tick hung on a platform call for hours still read "scheduler": "ok"."""
+    from datetime import timedelta
+
+    from bot.digests.digest_runner import DigestRunner, DigestSettings
+    from bot.scheduling import BotScheduler
+    from tests.chat_fixtures import NOW
+
+    await ingest_samples(db)
+    bot = make_bot(db, channel="ops")
+    await bot.console.say("/papers digest 09:59 UTC mon-sun")  # due at NOW (10:00)
+    poster = _HangingPoster()
+    runner = DigestRunner(bot.core.services, {"console": poster}, owner="proc-1",
+                          settings=DigestSettings(lease_seconds=600))
+    clock = {"now": NOW}
+    scheduler = BotScheduler(runner, lambda: clock["now"], tick=timedelta(minutes=1))
+    metrics = Metrics()
+    async with serving(build_ops_app(db, metrics, scheduler.state, lambda: TODAY)) as at:
+        async with httpx.AsyncClient() as client:
+            starting = await client.get(at("/healthz"))
+            scheduler.start()
+            try:
+                async with asyncio.timeout(60):
+                    await poster.called.wait()  # the first tick is in its platform call
+                ticking = await client.get(at("/healthz"))
+                clock["now"] = NOW + timedelta(minutes=9)
+                slow = await client.get(at("/healthz"))
+                clock["now"] = NOW + timedelta(minutes=30)
+                stuck = await client.get(at("/healthz"))
+                scraped = (await client.get(at("/metrics"))).text
+            finally:
+                scheduler.shutdown(wait=False)
+            async with asyncio.timeout(60):
+                while scheduler.alive:  # noqa: ASYNC110 (it stops on one of the loop's next turns)
+                    await asyncio.sleep(0.01)
+            stopped = await client.get(at("/healthz"))
+    assert starting.status_code == 503 and starting.json()["scheduler"] == "starting"
+    assert ticking.status_code == 200 and ticking.json()["scheduler"] == "ok"
+    assert slow.status_code == 200  # a slow tick within its lease is still working
+    assert stuck.status_code == 503 and stuck.json()["scheduler"] == "stuck"
+    assert _value(scraped, "paperboy_scheduler_alive") == 0.0
+    assert stopped.status_code == 503 and stopped.json()["scheduler"] == "stopped"
+
+
 def test_the_ops_port_listens_on_loopback_unless_told_otherwise(monkeypatch):
     for name in ("PAPERBOY_HTTP_HOST", "PAPERBOY_HTTP_PORT"):
         monkeypatch.delenv(name, raising=False)

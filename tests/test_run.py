@@ -141,6 +141,7 @@ def test_healthz_metrics_and_no_secret_in_any_log_line(db_env):
         proc = start(env)
         try:
             wait_for_log(proc, f"serving /healthz and /metrics on 127.0.0.1:{port}")  # loopback by default
+            wait_for_log(proc, "paperboy running")  # until then the scheduler is "starting" (503)
             health = _get(port, "/healthz")
             assert health is not None and health.status_code == 200
             assert health.json() == {"status": "ok", "database": "ok", "scheduler": "ok"}

@@ -121,7 +121,7 @@ async def serve(app: App, *, console: bool = False) -> None:
 
             from bot.ops_server import build_ops_app
 
-            web_runner = web.AppRunner(build_ops_app(app.db, metrics, lambda: scheduler.alive, app.today,
+            web_runner = web.AppRunner(build_ops_app(app.db, metrics, scheduler.state, app.today,
                                                      connectors=connectors))
             await web_runner.setup()
             try:
