@@ -109,3 +109,33 @@ def test_docker_and_systemd_wait_longer_than_a_stop_waits_for_a_digest_in_progre
     assert compose is not None and unit is not None
     compose_seconds = int(compose[1]) * (60 if compose[2] == "m" else 1)
     assert compose_seconds >= drain + 20 and int(unit[1]) >= drain + 20, (compose_seconds, unit[1], drain)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1", None])
+def test_the_image_healthcheck_asks_the_port_the_bot_listens_on(tmp_path, host):
+    """The Dockerfile's HEALTHCHECK asked port 8080 whatever PAPERBOY_HTTP_PORT said: a container started with
+    another port was marked unhealthy (and restarted by an orchestrator) while it served perfectly well."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.fakes.http_server import FakeServer, Reply
+
+    dockerfile = (ROOT / "deploy/Dockerfile").read_text().replace("\\\n", "")  # continued lines, as Docker joins them
+    line = re.search(r"^HEALTHCHECK .*?\bCMD (.+)$", dockerfile, re.M)
+    assert line is not None
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "python").symlink_to(sys.executable)  # the image's `python`
+    env = {"PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def check(port: int) -> int:
+        extra = {"PAPERBOY_HTTP_PORT": str(port)} | ({"PAPERBOY_HTTP_HOST": host} if host else {})
+        return subprocess.run(["sh", "-c", line[1]], env=env | extra, capture_output=True, timeout=60).returncode
+
+    with FakeServer() as server:
+        port = int(server.url.rsplit(":", 1)[1].split("/")[0])
+        assert port != 8080
+        server.route("GET", "/healthz", [Reply(200, b'{"status": "ok"}'), Reply(503, b'{"status": "unhealthy"}')])
+        assert check(port) == 0
+        assert check(port) != 0  # 503: unhealthy
