@@ -7,7 +7,7 @@ import re
 from typing import get_args
 from urllib.parse import unquote, urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.clock import load_timezone
@@ -106,6 +106,29 @@ class Settings(BaseSettings):
             raise ValueError("use HH:MM with the digits 0-9, e.g. 06:00")
         return value.strip()
 
+    @field_validator("llm_model", "http_host", "console_channel")
+    @classmethod
+    def _one_word(cls, value: str, info: ValidationInfo) -> str:
+        """Names used as they are: an empty model reached the LLM as "" on every summary, a huge one overflowed
+        the column summaries are counted under, an empty host listened on every interface, and an empty
+        console channel posted digests to "#". A leading "#" of a channel is how people write it."""
+        value = _word(value, limit=_WORD_LIMITS[info.field_name or ""])
+        if info.field_name == "console_channel":
+            value = value.removeprefix("#")
+            if not value:
+                raise ValueError("must not be empty")
+            if value.startswith("@"):
+                raise ValueError("must be a channel name, not a person (@…)")
+        return value
+
+    @field_validator("embeddings_model")
+    @classmethod
+    def _optional_word(cls, value: str | None) -> str | None:
+        """Unset or blank: no embeddings. Otherwise a model name, checked like PAPERBOY_LLM_MODEL."""
+        if value is None or not value.strip():
+            return None
+        return _word(value, limit=_WORD_LIMITS["embeddings_model"])
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -150,6 +173,21 @@ class Settings(BaseSettings):
         return bool(self.embeddings_model and self.embeddings_model.strip())
 
 
+_WORD_LIMITS = {"llm_model": 200, "embeddings_model": 200, "http_host": 253, "console_channel": 80}
+
+
+def _word(value: str, *, limit: int) -> str:
+    """A name without spaces or control characters, 1 to `limit` characters once trimmed."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if len(value) > limit:
+        raise ValueError(f"must be at most {limit} characters (it has {len(value)})")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError("must have no spaces or control characters")
+    return value
+
+
 def _variable(location: str) -> tuple[str, bool]:
     """The environment variable a setting comes from (the one that is set, for settings with two names), and
     whether its value is a secret that must not be echoed."""
@@ -176,7 +214,13 @@ def settings_problems(error: ValidationError) -> list[str]:
         value = problem.get("input")
         shown = ""
         if not secret and isinstance(value, str | int | float):
-            shown = "=" + mask_url_credentials(str(value))[:40]  # masked before cut: a cut could split the "@"
+            # masked before cut (a cut could split the "@"); escaped, so a value never drives the terminal
+            shown = "=" + _printable(mask_url_credentials(str(value))[:40])
         message = problem["msg"].removeprefix("Value error, ")
         lines.append(f"{variable}{shown}: {message}")
     return lines
+
+
+def _printable(text: str) -> str:
+    """Control and other unprintable characters as Python escapes (ESC → \\x1b); spaces stay."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

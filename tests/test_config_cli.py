@@ -36,6 +36,34 @@ def test_a_setting_out_of_range_is_one_line_per_setting_and_exit_2(command, tmp_
     assert not (tmp_path / "p.db").exists()  # nothing was started
 
 
+@pytest.mark.parametrize("command", [("config", "check"), ("run",)], ids=" ".join)
+def test_empty_huge_or_garbled_names_are_refused_at_start(command, tmp_path):
+    """An empty PAPERBOY_LLM_MODEL reached the LLM as "" on every summary; a 5,000-character one overflowed the
+    column summaries are counted under; an empty PAPERBOY_HTTP_HOST listened on every interface; an empty
+    console channel posted digests to "#". Each is now one line naming the variable, before anything starts,
+    and the value shown is cut and carries no terminal escape."""
+    env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PAPERBOY_CONSOLE_CHANNEL": "",
+           "PAPERBOY_LLM_MODEL": "m" * 5000, "PAPERBOY_HTTP_HOST": "\x1b[2J0.0.0.0",
+           "PAPERBOY_EMBEDDINGS_MODEL": "text embedding"}
+    result = paperboy(*command, env=env)
+    assert result.code == 2, result.err
+    assert sorted(result.err.strip().splitlines()) == [
+        "error: PAPERBOY_CONSOLE_CHANNEL=: must not be empty",
+        "error: PAPERBOY_EMBEDDINGS_MODEL=text embedding: must have no spaces or control characters",
+        "error: PAPERBOY_HTTP_HOST=\\x1b[2J0.0.0.0: must have no spaces or control characters",
+        f"error: PAPERBOY_LLM_MODEL={'m' * 40}: must be at most 200 characters (it has 5000)",
+    ]
+    assert "\x1b" not in result.err and result.out == ""
+    assert not (tmp_path / "p.db").exists()
+    spaces = paperboy(*command, env={**env, "PAPERBOY_CONSOLE_CHANNEL": "@ada", "PAPERBOY_LLM_MODEL": "   ",
+                                     "PAPERBOY_HTTP_HOST": "x" * 300, "PAPERBOY_EMBEDDINGS_MODEL": ""})
+    assert sorted(spaces.err.strip().splitlines()) == [
+        "error: PAPERBOY_CONSOLE_CHANNEL=@ada: must be a channel name, not a person (@…)",
+        f"error: PAPERBOY_HTTP_HOST={'x' * 40}: must be at most 253 characters (it has 300)",
+        "error: PAPERBOY_LLM_MODEL=   : must not be empty",
+    ]
+
+
 def test_a_password_in_a_database_url_is_never_echoed_with_its_error(tmp_path):
     env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PAPERBOY_DIGEST_MAX_ITEMS": "0",
            "PAPERBOY_HF_BASE_URL": f"https://bot:{PASSWORD}@hf.internal/" + "x" * 50}
