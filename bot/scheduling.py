@@ -22,12 +22,14 @@ from bot.clock import Clock, load_timezone
 from bot.digests.digest_runner import DigestRunner
 from bot.digests.schedule import parse_days
 from bot.errors import PaperboyError
+from storage.paper_store import listed_by
 
 log = logging.getLogger(__name__)
 
 IngestJob = Callable[[], Awaitable[int]]  # returns how many new papers arrived
 FollowupJob = Callable[[], Awaitable[object]]  # one follow-up pass (refresh once a day, replies in daytime)
 INGEST_DAYS = "mon-fri"  # the days Hugging Face publishes Daily Papers
+HF_SOURCE_PREFIX = "hf"  # the sources a Hugging Face listing stores papers under (hf-api, hf-page)
 
 
 class BotScheduler:
@@ -91,6 +93,21 @@ class BotScheduler:
         local = self.clock().astimezone(load_timezone(self.timezone))
         return local.weekday() in parse_days(INGEST_DAYS) and local.strftime("%H:%M") >= self.ingest_at
 
+    async def _fetched_today(self) -> bool:
+        """Whether today's Hugging Face listing is in the database already (fetched before a restart, or by another
+        process): then the catch-up is not needed, and a bot in a crash loop does not ask Hugging Face on every
+        start. When the database cannot say, the catch-up goes ahead."""
+        today = self.clock().astimezone(load_timezone(self.timezone)).date()
+        try:
+            async with self.runner.services.db.session() as session:
+                found = await listed_by(session, today, HF_SOURCE_PREFIX)
+        except Exception as exc:
+            log.warning("could not tell whether today's papers are in (%s); fetching them", type(exc).__name__)
+            return False
+        if found:
+            log.info("today's papers (%s) are in already: no catch-up fetch", today.isoformat())
+        return found
+
     @property
     def alive(self) -> bool:
         return bool(self.scheduler.running)
@@ -112,7 +129,8 @@ class BotScheduler:
         self._tick_began = self.clock()
         if self._catch_up:  # first, so that a digest due right now (caught up in its grace) lists today's papers
             self._catch_up = False
-            await self.ingest_once()
+            if not await self._fetched_today():
+                await self.ingest_once()
         self.last_tick = self.clock()
         task = asyncio.current_task()
         if task is not None:

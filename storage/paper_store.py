@@ -407,6 +407,16 @@ async def latest_day(session: AsyncSession, on_or_before: date) -> date | None:
     return None if value is None else _as_date(value)
 
 
+async def listed_by(session: AsyncSession, day: date, source_prefix: str) -> bool:
+    """Whether a listing from a source whose name starts with `source_prefix` ("hf": Hugging Face Daily Papers)
+    put any paper on `day`. The bot's start-up catch-up asks this, so that a restart does not fetch the day again."""
+    stmt = select(Paper.sources).where(Paper.listed_on == day)
+    for sources in (await session.execute(stmt)).scalars():
+        if any(str(source).startswith(source_prefix) for source in sources or []):
+            return True
+    return False
+
+
 async def latest_day_among(session: AsyncSession, ids: Iterable[int]) -> date | None:
     """The newest day of the given papers (e.g. the last day a channel's digests covered)."""
     return max((await days_of(session, ids)).values(), default=None)

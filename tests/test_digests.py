@@ -377,6 +377,29 @@ async def test_a_bot_started_after_the_ingest_time_fetches_the_day_before_its_fi
     assert "Tuesday graph neural networks study" in tuesday and "No new papers" not in tuesday
 
 
+async def test_a_bot_restarted_after_todays_papers_came_in_does_not_fetch_them_again(world):
+    """The catch-up fetched the day on every start: a bot in a crash loop asked Hugging Face once per restart.
+    Once the day's Hugging Face listing is in the database, a restart leaves it to the daily job; papers of the
+    day from elsewhere (an arXiv query, a file) do not count as the listing."""
+    fetched = []
+
+    async def ingest() -> int:
+        fetched.append(True)
+        async with world.session() as s:
+            await store_papers(s, papers_for(DAY2, 3, "Tuesday"))  # source hf-api, listed on Tuesday
+        return 3
+
+    async with world.session() as s:
+        await store_papers(s, [ParsedPaper(title="An arXiv query's paper on graph neural networks",
+                                           abstract="Fetched by hand.", source="arxiv-api", arxiv_id="2604.99999",
+                                           listed_on=DAY2)])
+    await started_scheduler(runner_for(world, Posts(world), at(DAY2, 9, 30)), at(DAY2, 9, 30), ingest)
+    assert fetched == [True]  # the listing itself was not in yet
+    for minute in (31, 32, 45):  # restarts, after the listing came in
+        await started_scheduler(runner_for(world, Posts(world), at(DAY2, 9, minute)), at(DAY2, 9, minute), ingest)
+    assert fetched == [True]
+
+
 @pytest.mark.parametrize("moment", [at(DAY2, 5, 59), at(date(2026, 4, 25), 9, 30)], ids=["before 06:00", "Saturday"])
 async def test_a_bot_started_before_the_ingest_time_or_on_a_weekend_leaves_it_to_the_daily_job(world, moment):
     fetched = []
@@ -407,7 +430,7 @@ async def test_scheduler_ticks_and_retries_the_daily_ingest(world):
     posts = Posts(world)
     moment = {"now": at(DAY1, 7)}
     runner = runner_for(world, posts, at(DAY1, 7))
-    results = iter([0, 0, 5])
+    results = iter([0, 5])
     calls = []
 
     async def ingest() -> int:
@@ -421,7 +444,7 @@ async def test_scheduler_ticks_and_retries_the_daily_ingest(world):
         # below is the only one, instead of racing it for the claim.
         await wait_for(lambda: scheduler.checked_once)
         assert scheduler.alive and {j.id for j in scheduler.scheduler.get_jobs()} >= {"digests", "ingest"}
-        assert calls == [at(DAY1, 7)]  # started after the 06:00 ingest time: caught up first
+        assert calls == []  # started after the 06:00 ingest time, but Monday's listing is in: no catch-up
         assert await scheduler.ingest_once() is True  # nothing yet: retry scheduled
         assert scheduler.scheduler.get_job("ingest-retry") is not None
         assert await scheduler.ingest_once() is False
