@@ -72,7 +72,26 @@ def test_bad_source_is_one_line_exit_2_and_changes_nothing(db_env, tmp_path):
         assert result.code == 2, (name, result.out, result.err)
         lines = result.err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"error: {bad}") and "Traceback" not in result.err, name
+        assert result.out == "", (name, result.out)  # not "0 papers: 0 new, …" beside the error
     assert export(db_env) == before
+
+
+def test_a_day_in_the_future_is_one_line_and_asks_nobody(db_env):
+    """`ingest hf:2099-01-01` said "0 papers: 0 new, …" (Hugging Face answers an empty list), as if that day had
+    been fetched and had no papers."""
+    from tests.fakes.http_server import FakeServer, Reply
+
+    with FakeServer() as hf:
+        hf.route("GET", "/api/daily_papers", Reply(200, b"[]"))
+        env = {**db_env, "PAPERBOY_HF_BASE_URL": hf.url}
+        future = paperboy("ingest", "hf:2099-01-01", env=env)
+        assert future.code == 2 and future.out == "", future.out
+        line = future.err.strip()
+        assert line.startswith("error: hf:2099-01-01 is in the future (today is 20") and "\n" not in line, line
+        assert hf.requests == []
+        today = paperboy("ingest", "hf:today", env=env)  # a day with nothing yet is not an error
+    assert today.code == 0 and today.out.strip() == "0 papers: 0 new, 0 updated, 0 unchanged", today.err
+    assert len(hf.requests) == 1
 
 
 def test_an_error_line_carries_no_terminal_escapes(db_env, tmp_path):

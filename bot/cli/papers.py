@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, date
 from typing import Annotated
 
 import typer
@@ -22,6 +23,21 @@ from storage.paper_store import IngestCounts, find_paper, iter_papers, list_pape
 def _describe(counts: IngestCounts) -> str:
     skipped = f", {len(counts.skipped):,} skipped" if counts.skipped else ""
     return f"{counts.new:,} new, {counts.updated:,} updated, {counts.unchanged:,} unchanged{skipped}"
+
+
+def _refuse_a_future_day(app: App, source: Source) -> None:
+    """`hf:2099-01-01` is refused before Hugging Face is asked: it answers an empty list, which read as "0 papers",
+    as if the day had been fetched. The future is after today both here (PAPERBOY_TIMEZONE) and in UTC, so a
+    zone behind UTC can still fetch the day Hugging Face has already started."""
+    if source.kind != "hf" or source.value == "today":
+        return
+    try:
+        day = date.fromisoformat(source.value)
+    except ValueError:
+        return  # the ingestor says what is wrong with it
+    today = max(app.today(), app.clock().astimezone(UTC).date())
+    if day > today:
+        raise UsageError(f"{source} is in the future (today is {today.isoformat()}): nothing is listed for it yet")
 
 
 def register(cli: typer.Typer) -> None:
@@ -49,17 +65,20 @@ def register(cli: typer.Typer) -> None:
         async def go(app: App) -> bool:
             total = IngestCounts()
             failed = False
+            stored = 0  # sources that went in: a run where every source failed prints no "0 papers" total
             with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as progress:
                 task = progress.add_task("Ingesting", total=len(parsed))
                 for source in parsed:
                     name = one_line(str(source), 2000)  # a file name someone else chose is printed too
                     progress.update(task, description=f"Ingesting {name[:40]}")
                     try:
+                        _refuse_a_future_day(app, source)
                         counts = await app.ingestor.ingest(source)
                     except PaperboyError as exc:
                         failed = True
                         progress.console.print(f"error: {one_line(str(exc), 2000)}", markup=False)
                     else:
+                        stored += 1
                         total.add(counts)
                         if counts.skipped:
                             progress.console.print(f"warning: {name}: {describe_skipped(counts.skipped)}",
@@ -68,7 +87,8 @@ def register(cli: typer.Typer) -> None:
                             progress.console.print(f"{name}: {plural(counts.total, 'paper')} ({_describe(counts)})",
                                                    markup=False)
                     progress.advance(task)
-            out.print(f"{plural(total.total, 'paper')}: {_describe(total)}", markup=False)
+            if stored:
+                out.print(f"{plural(total.total, 'paper')}: {_describe(total)}", markup=False)
             return failed
 
         if run(go):
