@@ -103,3 +103,35 @@ async def test_why_on_your_own_lists_explains_your_topics(db, fake):
     public = next(p for p in fake.posts() if p["channel"] == "C1")  # /papers today's list
     why = await _click(rt, fake, public["blocks"], "paperboy:why:1", channel="C1", n=8, ephemeral=True)
     assert "✓ diffusion models:" in why and "graph neural" not in why.split("\n", 1)[1]
+
+
+def _label(blocks: list[dict[str, Any]], action_id: str) -> str:
+    return str(next(e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]
+                    if e["action_id"] == action_id))
+
+
+async def test_your_own_lists_say_not_for_me_and_keep_saying_it_after_a_click(db, fake):
+    """A person's own lists (the "for you" part, their digest's preview, their DM digest) offered "👎 Not for us",
+    which reads as the channel's verdict: they say "Not for me", also once a click has added the count; the
+    channel's own list keeps "Not for us"."""
+    await store_day(db, DAY1)
+    rt = runtime(db, fake)
+    await command(rt, fake, f"/subscribe {DIFFUSION}", user="U9", n=1)
+    await command(rt, fake, f"/subscribe --me {GNN}", user="U1", n=2)
+    (private,) = await command(rt, fake, "/papers today", user="U1", n=3)
+    (public,) = await wait_for(lambda: fake.posts())
+    assert _label(public["blocks"], "paperboy:not_relevant:1") == "👎 Not for us"
+    assert _label(private["blocks"], "paperboy:not_relevant:1") == "👎 Not for me"
+    assert _label(private["blocks"], "paperboy:relevant:1") == "👍 Relevant"
+    (preview,) = await command(rt, fake, "/papers digest --me preview", user="U1", n=4)
+    assert _label(preview["blocks"], "paperboy:not_relevant:2") == "👎 Not for me"
+
+    await command(rt, fake, "/papers digest --me 08:00 UTC", user="U1", n=5)
+    await run_digests(db, rt).run_due()
+    (dm,) = [p for p in fake.posts() if p["channel"] == "DU1"]
+    assert _label(dm["blocks"], "paperboy:not_relevant:3") == "👎 Not for me"
+    # the click relabels the message with the counts: still the person's wording
+    await _click(rt, fake, private["blocks"], "paperboy:not_relevant:1", channel="C1", n=6, ephemeral=True)
+    replaced = await wait_for(lambda: [r for r in fake.responses(6) if r.get("replace_original") is True])
+    assert _label(replaced[-1]["blocks"], "paperboy:not_relevant:1") == "👎 Not for me · 1"
+    assert await _taught(db, YOU) == {GNN: (0, 1)}

@@ -1,5 +1,6 @@
-"""The 👍 Relevant / 👎 Not for us buttons on Slack: the clicker's verdict goes to the core, the message is
-updated in place to show the paper's counts, and the clicker gets a private confirmation.
+"""The 👍 Relevant / 👎 Not for us buttons on Slack ("Not for me" on a person's own list): the clicker's verdict
+goes to the core, the message is updated in place to show the paper's counts, and the clicker gets a private
+confirmation.
 
 The buttons carry only the paper (their value) and the item's number (their action id), so they keep working
 after a restart or on another replica: the core works out the topics from the channel's subscriptions. The
@@ -22,7 +23,8 @@ from slack_sdk.errors import SlackApiError
 from adapters.slack.slack_renderer import ACTION_PREFIX, Block, truncate
 from bot.commands.command_core import CommandCore
 from bot.commands.context import ChatContext
-from bot.commands.paper_items import NOT_RELEVANT_LABEL, RELEVANT_LABEL
+from bot.commands.paper_items import NOT_FOR_ME_LABEL, NOT_RELEVANT_LABEL, RELEVANT_LABEL
+from bot.feedback.feedback_commands import is_personal_ref
 from bot.feedback.feedback_service import Votes
 from bot.messages import ActionKind, Reply
 
@@ -34,17 +36,17 @@ Respond = Callable[[str, Reply], Awaitable[None]]
 Replace = Callable[[str, list[Block], str], Awaitable[None]]  # (response_url, blocks, text): replace_original
 
 
-def labels(votes: Votes) -> dict[str, str]:
-    """The two buttons' labels with the paper's counts in this channel ("👍 Relevant · 2")."""
+def labels(votes: Votes, *, personal: bool = False) -> dict[str, str]:
+    """The two buttons' labels with the paper's counts in the list's scope ("👍 Relevant · 2"); on a person's own
+    list the 👎 is theirs ("👎 Not for me · 1"), as it was posted."""
+    down = NOT_FOR_ME_LABEL if personal else NOT_RELEVANT_LABEL
     return {ActionKind.RELEVANT.value: RELEVANT_LABEL + (f" · {votes.relevant}" if votes.relevant else ""),
-            ActionKind.NOT_RELEVANT.value: NOT_RELEVANT_LABEL + (f" · {votes.not_relevant}"
-                                                                  if votes.not_relevant else "")}
+            ActionKind.NOT_RELEVANT.value: down + (f" · {votes.not_relevant}" if votes.not_relevant else "")}
 
 
 def relabel(blocks: list[Block], number: str, votes: Votes) -> list[Block] | None:
     """The message's blocks with paper `number`'s two judgement buttons relabelled; None if they are absent."""
     updated = copy.deepcopy(blocks)
-    wanted = labels(votes)
     changed = False
     for block in updated:
         if block.get("type") != "actions":
@@ -54,6 +56,7 @@ def relabel(blocks: list[Block], number: str, votes: Votes) -> list[Block] | Non
             if not action.startswith(ACTION_PREFIX) or not action.endswith(f":{number}"):
                 continue
             kind = action[len(ACTION_PREFIX):].rsplit(":", 1)[0]
+            wanted = labels(votes, personal=is_personal_ref(str(element.get("value") or "")))
             if kind in wanted and isinstance(element.get("text"), dict):
                 element["text"]["text"] = truncate(wanted[kind], 70)
                 changed = True

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 RELEVANT_LABEL = "👍 Relevant"
 NOT_RELEVANT_LABEL = "👎 Not for us"
+NOT_FOR_ME_LABEL = "👎 Not for me"  # on a person's own list: the verdict is theirs, not the channel's
 
 
 def paper_ref(paper: Paper) -> str:

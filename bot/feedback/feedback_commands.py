@@ -17,8 +17,8 @@ from dataclasses import replace
 from bot.commands.command_hints import command_hint, optional_personal_hint, thread_reply_hint
 from bot.commands.command_input import pick_listed
 from bot.commands.context import ChatContext
+from bot.commands.paper_items import NOT_FOR_ME_LABEL, to_item
 from bot.commands.paper_items import paper_ref as paper_ref_of
-from bot.commands.paper_items import to_item
 from bot.commands.services import CoreServices
 from bot.errors import UsageError
 from bot.feedback import feedback_service
@@ -92,11 +92,18 @@ def personal_ref(workspace: str, ref: str) -> str:
 
 def personal_items(items: Sequence[PaperItem], workspace: str) -> list[PaperItem]:
     """A personal list's items: their 👍/👎 (and start-topic) buttons judge for the person, not the channel, and
-    their Why explains the person's topics, which listed them; their why lines speak of the person's judgements."""
+    their Why explains the person's topics, which listed them; their why lines speak of the person's judgements,
+    and the 👎 reads as theirs ("Not for me")."""
     return [replace(item, why=as_personal(item.why) if item.why else item.why,
-                    actions=tuple(replace(a, paper_ref=personal_ref(workspace, a.paper_ref))
-                                  if a.kind in _PERSONAL_ACTIONS else a for a in item.actions))
+                    actions=tuple(_personal_action(a, workspace) for a in item.actions))
             for item in items]
+
+
+def _personal_action(action: Action, workspace: str) -> Action:
+    if action.kind not in _PERSONAL_ACTIONS:
+        return action
+    label = NOT_FOR_ME_LABEL if action.kind is ActionKind.NOT_RELEVANT else action.label
+    return replace(action, paper_ref=personal_ref(workspace, action.paper_ref), label=label)
 
 
 def is_personal_ref(ref: str) -> bool:
