@@ -58,3 +58,31 @@ async def test_a_reply_to_the_dm_digest_is_answered_there_and_nothing_else_in_dm
     assert shown(summary.json()["embeds"][0]["title"]).startswith("Summary: Graph neural networks for molecules")
     assert int(summary.json()["message_reference"]["message_id"]) == 970000000000000203  # a reply to hers
     assert shown(answer.json()["embeds"][0]["title"]).startswith("Q: which molecules do they use")
+
+
+async def test_digests_from_two_servers_in_one_dm_each_name_their_server(db, api, gateway):
+    """Discord has one DM per person and bot: a person with a digest in two servers got two messages headed
+    "Paperboy · Mon 20 Apr · for you", with nothing saying which server's topics each one follows."""
+    other = 910000000000000002
+    await store_day(db, DAY1)
+    keys = []
+    for guild in (fd.GUILD_ID, other):
+        await follow(db, Scope.for_user("discord", str(guild), str(ADA)), GNN)
+        async with db.session() as s:
+            mine = await ensure_personal_destination(s, "discord", str(guild), str(ADA))
+            mine.digest_enabled = True
+            keys.append(mine.key)
+    connector, bot = await connected(db)
+    try:
+        gateway.dispatch("GUILD_CREATE", {**fd.guild_create(), "id": str(other), "name": "Reading *group*"})
+        await wait_for(lambda: connector.client.get_guild(other) is not None)
+        runner = DigestRunner(bot.core.services, {"discord": connector.poster}, owner="test",
+                              settings=DigestSettings(lease_seconds=300))
+        for key in keys:
+            assert [o.status for o in await runner.run_for(DAY1, key)] == ["posted"]
+    finally:
+        await connector.stop()
+    dm = int(api.dms[ADA]["id"])
+    titles = [shown(message["embeds"][0]["title"]) for message in api.posted[dm]]
+    assert titles == ["Paperboy · Mon Apr 20, 2026 · for you in Lab",
+                      "Paperboy · Mon Apr 20, 2026 · for you in Reading *group*"]

@@ -71,3 +71,19 @@ async def test_a_dm_digest_with_nothing_to_send_posts_nothing_and_is_done_for_th
     assert delivery is not None and delivery.status == "posted" and delivery.message_ref == NOTHING_SENT
     assert await run_digests(db, rt, hour=10).run_due() == []  # done for the day: not due again
     assert fake.posts() == []
+
+
+async def test_a_dm_digest_names_the_workspace_whose_topics_it_follows(db, fake):
+    """Someone in two workspaces gets a DM digest from each, with the same header: the header says which one
+    (auth.test's team name for the workspace's token, asked once)."""
+    await store_day(db, DAY1)
+    rt = runtime(db, fake)
+    await command(rt, fake, f"/subscribe --me {GNN}", user="U1", n=1)
+    await command(rt, fake, "/papers digest --me 08:00 UTC", user="U1", n=2)
+    await command(rt, fake, f"/subscribe --me {GNN}", user="U2", n=3)
+    await command(rt, fake, "/papers digest --me 08:00 UTC", user="U2", n=4)
+    asked = len(fake.calls("/api/auth.test"))  # bolt asks too, for its own reasons
+    assert sorted(o.status for o in await run_digests(db, rt).run_due()) == ["posted", "posted"]
+    headers = [post["blocks"][0]["text"]["text"] for post in fake.posts()]
+    assert headers == ["Paperboy · Mon Apr 20, 2026 · for you in Paper Team"] * 2
+    assert len(fake.calls("/api/auth.test")) - asked == 1

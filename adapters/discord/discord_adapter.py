@@ -48,6 +48,7 @@ from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult, dig
 from bot.errors import DeliveryError, StartupError
 from bot.followups.poster import ThreadTarget
 from bot.messages import Message, Reply, Visibility
+from bot.personal.routing import from_workspace
 
 log = logging.getLogger(__name__)
 
@@ -466,10 +467,21 @@ class DiscordPoster:
             return channel
         return self.client.get_partial_messageable(int(destination.channel), guild_id=int(destination.workspace))
 
+    def _guild_name(self, destination: Destination) -> str | None:
+        """The server a personal digest is for, as the gateway cached it (every server the bot is in is, with the
+        guilds intent); None when it is not known."""
+        try:
+            guild = self.client.get_guild(int(destination.workspace))
+        except ValueError:
+            return None
+        return guild.name if guild is not None else None
+
     async def post_digest(self, destination: Destination, message: Message, *,
                           tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
         channel: discord.abc.Messageable = await self._direct(destination) if destination.user else self._channel(
             destination)
+        if destination.user:  # one DM for all of a person's servers: each digest says which one it is for
+            message = from_workspace(message, self._guild_name(destination))
         posting = to_post(message, resume)
         if posting is None and resume is not None:
             return resume  # nothing of it is missing

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -32,6 +33,7 @@ from bot.digests.poster import SEARCH_MARGIN_SECONDS, DigestTag, PostResult, dig
 from bot.errors import DeliveryError
 from bot.followups.poster import ThreadTarget
 from bot.messages import Message
+from bot.personal.routing import from_workspace
 
 PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive",
                               "invalid_auth", "token_revoked", "missing_scope", "restricted_action",
@@ -39,6 +41,8 @@ PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archive
                               # a personal digest's person: gone, deactivated, or not reachable by DM
                               "user_not_found", "user_disabled", "cannot_dm_bot", "user_not_visible",
                               "messages_tab_disabled"})
+
+log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -173,6 +177,7 @@ TokenLookup = Callable[[str], Awaitable[str | None]]
 # Digest messages carry this metadata event type (with their delivery's tag), so a later attempt can find them.
 DIGEST_EVENT = "paperboy_digest"
 FOLLOWUP_EVENT = "paperboy_followup"  # follow-up replies in a digest's thread, tagged per (thread, day)
+NAME_RETRY_SECONDS = 600.0  # after auth.test could not name a workspace, DM digests go out unnamed this long
 HISTORY_PAGES = 5  # of 200 messages: how far back a search for an earlier attempt's digest reads
 RecordParts = Callable[[str, list[str], list[int]], Awaitable[None]]
 
@@ -198,6 +203,9 @@ class SlackPoster:
         self._last: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._limits = next((h for h in client.retry_handlers if isinstance(h, PacedRateLimitRetryHandler)), None)
+        self._team_names: dict[str, str | None] = {}
+        self._unnamed_until: dict[str, float] = {}  # a failed lookup is not repeated for every DM digest
+        self._naming = asyncio.Lock()  # concurrent DM digests of one workspace ask for its name once
 
     async def _token(self, destination: Destination) -> str | None:
         if self._token_for is None:
@@ -225,9 +233,33 @@ class SlackPoster:
             raise DeliveryError("Slack opened no direct message channel")
         return dataclasses.replace(destination, channel=str(channel))
 
+    async def _team_name(self, destination: Destination, token: str | None) -> str | None:
+        """The workspace a personal digest is for, as auth.test names it for the workspace's token (no scope
+        needed; asked once per workspace). None when Slack cannot say now: the digest goes out without it."""
+        async with self._naming:
+            if destination.workspace not in self._team_names \
+                    and self._clock() >= self._unnamed_until.get(destination.workspace, 0.0):
+                await self._ask_team_name(destination, token)
+        return self._team_names.get(destination.workspace)
+
+    async def _ask_team_name(self, destination: Destination, token: str | None) -> None:
+        kwargs: dict[str, Any] = {"token": token} if token else {}
+        try:
+            response = await self.client.auth_test(**kwargs)
+        except (SlackApiError, TimeoutError, OSError) as exc:
+            log.info("no name for Slack workspace %s: %s", destination.workspace,
+                     error_code(exc) if isinstance(exc, SlackApiError) else type(exc).__name__)
+            self._unnamed_until[destination.workspace] = self._clock() + NAME_RETRY_SECONDS
+            return
+        name, team = response.get("team"), response.get("team_id")
+        if isinstance(name, str) and name.strip() and team == destination.workspace:
+            self._team_names[destination.workspace] = name
+
     async def post_digest(self, destination: Destination, message: Message, *,
                           tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
         token = await self._token(destination)
+        if destination.user:  # someone in two workspaces gets a digest from each: each says which one it is
+            message = from_workspace(message, await self._team_name(destination, token))
         destination = await self._direct(destination, token)
         posting = to_post(message, resume)
         if posting is None and resume is not None:

@@ -62,6 +62,16 @@ def personalize(destination: Destination, message: Message) -> Message:
     return message
 
 
+def from_workspace(message: Message, name: str | None) -> Message:
+    """A DM digest's header with the server (workspace) whose topics it follows: "… · for you in Lab". Discord has
+    one DM per person and bot, so someone with a digest in two servers got two messages with the same header.
+    Adapters call it with the name their platform gives (None: unknown; the header stays as it is)."""
+    shown = " ".join((name or "").split())[:80]
+    if not shown or not message.header:
+        return message
+    return replace(message, header=f"{message.header} in {shown}")
+
+
 def personal_context(platform: str, context: list[str]) -> list[str]:
     """A digest's small print for a person's own list: "Your topics", and "N more match your topics." where a
     channel's digest points at `/papers today 2`, which pages a channel's list, never the person's."""
