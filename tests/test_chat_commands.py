@@ -379,3 +379,15 @@ async def test_counts_of_one_are_singular(loaded):
     assert "\nIt matches 2 stored papers, e.g.:\n• " in bot.last()
     await bot.console.say("/papers search ghosts softmax")
     assert "1. Ghosts of Softmax: Complex Singularities" in bot.last() and "\n    1 author\n" in bot.last()
+
+
+async def test_on_off_settings_take_the_usual_ways_of_saying_on_and_off(loaded):
+    """An on/off setting declared once in the command table takes "enable", "yes", "stop" … on every platform
+    (the grammar maps them to the table's choices), and refuses anything else with the usage line."""
+    bot = make_bot(loaded)
+    await bot.console.say("/papers followups disable")
+    assert "Follow-ups are off for this channel." in bot.last()
+    await bot.console.say("/papers followups  Enable ")
+    assert "Follow-ups are on:" in bot.last()
+    await bot.console.say("/papers followups sometimes")
+    assert "Usage" in bot.last() and "Follow-ups are" not in bot.last()

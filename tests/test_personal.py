@@ -142,6 +142,25 @@ async def test_mention_takes_only_me_on_or_off(db):
     assert "are off" in await say(db, "/papers mention", user="u1")
 
 
+async def test_mention_takes_the_natural_ways_of_saying_it_and_says_what_was_set(db):
+    """`/papers mention me` and `/papers mention on` were refused with the usage line although people write them:
+    the grammar knew only "me on" and "me off"."""
+    await store_day(db, DAY1)
+    await follow(db, you("u1"), GNN)
+    await say(db, "/papers digest 09:00 UTC", user="u9")
+    for line in ("/papers mention on", "/papers mention ME ON", "/papers mention me enable", "/papers mention yes"):
+        answer = await say(db, line, user="u1")
+        assert "Usage" not in answer and "Mentions for you in this channel are now on:" in answer, line
+        assert "Mentions for you here: on" in await say(db, "/subscriptions", user="u1")
+    for line in ("/papers mention me", "/papers mention"):
+        assert "Mentions for you in this channel are on: digest items here" in await say(db, line, user="u1")
+    for line in ("/papers mention off", "/papers mention me disable", "/papers mention no"):
+        answer = await say(db, line, user="u1")
+        assert "Usage" not in answer and "Mentions for you in this channel are now off:" in answer, line
+        assert "Mentions for you here: off" in await say(db, "/subscriptions", user="u1")
+    assert "are off" in await say(db, "/papers mention me", user="u1")
+
+
 async def test_a_failing_dm_is_retried_with_backoff_and_never_blocks_the_others(db):
     await store_day(db, DAY1)
     for user in ("gone", "u1"):

@@ -30,6 +30,28 @@ class Argument:
     default: str = ""
     suggest_followed_topics: bool = False  # platforms that autocomplete offer the topics followed here
     max_chars: int = 300
+    # Other ways people write a choice ("on" for "me on", "enable" for "on"), each with the choice it means ("":
+    # no argument, which shows the current setting). Platforms that offer the choices as a menu show only those.
+    synonyms: tuple[tuple[str, str], ...] = ()
+
+    def canonical(self, text: str) -> str:
+        """The choice `text` means: itself (lowercased, spaces collapsed), or the one a synonym stands for."""
+        said = " ".join(text.lower().split())
+        return dict(self.synonyms).get(said, said)
+
+
+_ON_WORDS = ("on", "yes", "enable", "enabled", "start")
+_OFF_WORDS = ("off", "no", "disable", "disabled", "stop")
+
+
+def _switch_synonyms(on: str, off: str, *, shown: str | None = None) -> tuple[tuple[str, str], ...]:
+    """An on/off setting's natural spellings, with and without a leading "me" (`/papers mention on`, `… me enable`);
+    `shown`: what a bare "me" means (the current setting), when the setting is a person's."""
+    pairs = [(f"{me}{word}", choice) for choice, words in ((on, _ON_WORDS), (off, _OFF_WORDS))
+             for word in words for me in ("", "me ")]
+    if shown is not None:
+        pairs.append(("me", shown))
+    return tuple(pairs)
 
 
 @dataclass(frozen=True)
@@ -194,12 +216,14 @@ TABLE: tuple[SlashCommand, ...] = (
         CommandSpec("papers", "mention", "/papers mention me on|off", "/papers mention me on|off",
                     "mention you on this channel's digest items that match your own topics",
                     "Be mentioned on digest items here that match your own topics", "mention me on|off",
-                    _mention, (Argument("setting", "me on, me off; empty shows yours", choices=("me on", "me off")),),
+                    _mention, (Argument("setting", "me on, me off; empty shows yours", choices=("me on", "me off"),
+                                        synonyms=_switch_synonyms("me on", "me off", shown="")),),
                     private=_always),
         CommandSpec("papers", "followups", "/papers followups [on|off]", "/papers followups [on|off]",
                     "news about posted papers in their digest thread (new version, code, rising)",
                     "Follow-ups in digest threads: on, off, or the recent ones", "followups [on|off]", _followups,
-                    (Argument("setting", "on | off; empty lists the recent follow-ups", choices=("on", "off")),),
+                    (Argument("setting", "on | off; empty lists the recent follow-ups", choices=("on", "off"),
+                              synonyms=_switch_synonyms("on", "off")),),
                     private=_private_when_asking, changes_channel=_setting_changed),
         CommandSpec("papers", "feedback", "/papers feedback [--me] [reset TOPIC]",
                     "/papers feedback [--me] [reset TOPIC]",

@@ -92,8 +92,10 @@ def _parse_sub(name: str, args: str, platform: str) -> Command:
     if not entry.arguments and rest:
         raise UsageError(f"/{name} {sub} takes no arguments. {usage}")
     for argument in entry.arguments[:1]:
-        if argument.choices and rest.lower() not in ("", *argument.choices):
-            raise UsageError(_usage(entry, platform))
+        if argument.choices:  # "/papers mention on" is "me on": the handler gets the choice itself
+            rest = argument.canonical(rest)
+            if rest not in ("", *argument.choices):
+                raise UsageError(_usage(entry, platform))
         if argument.required and not rest:
             raise UsageError(_usage(entry, platform))
         if argument.required and _FLAG_RE.match(rest.split(" ")[0]):

@@ -136,7 +136,7 @@ async def mention(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
         topics = await list_topics(session, ctx.personal_scope)
         channel = await get_destination(session, ctx.destination)
     if not on:
-        return _private("You will not be mentioned on this channel's digests.")
+        return _private("Mentions for you in this channel are now off: you will not be mentioned on its digests.")
     if not topics:  # nothing of theirs can match yet, so no mention will come
         return _private("Mentions for you here are on, but you follow no topics of your own yet: add one with "
                         f"{command_hint(ctx.platform, 'subscribe', value='TOPIC', personal=True)}.")
@@ -145,7 +145,8 @@ async def mention(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
         return Reply(Message(text="Mentions for you here are on, but this channel gets no daily digest, so none "
                                   f"will come until it does ({start}).",
                              context=["Your topics: " + ", ".join(topics)]), Visibility.EPHEMERAL)
-    return Reply(Message(text="This channel's digest will mention you on papers that match your own topics.",
+    return Reply(Message(text="Mentions for you in this channel are now on: its digest will mention you on papers "
+                              "that match your own topics.",
                          context=["Your topics: " + ", ".join(topics)]), Visibility.EPHEMERAL)
 
 
