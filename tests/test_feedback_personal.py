@@ -98,6 +98,31 @@ async def test_console_judgements_under_your_digest_and_for_you_list_teach_your_
     assert await _taught(db, Scope.for_channel("console", "local", ML)) == {DIFFUSION: (1, 0)}
 
 
+async def test_feedback_marks_topics_no_longer_followed_whose_judgements_are_kept(db):
+    """`/papers feedback --me` listed a topic the person had unsubscribed as if they still followed it. Its
+    judgements are kept (following it again brings them back), so it is shown, marked, with how to forget them;
+    the channel's `/papers feedback` alike."""
+    await store_day(db, DAY1)
+    await say(db, f"/subscribe {DIFFUSION}", user="u9")
+    await say(db, f"/subscribe --me {GNN}", user="u1")
+    u1 = make_bot(db, channel=ML, user="u1", now=at(DAY1, 10))
+    await u1.console.say("/papers today")
+    await u1.console.say("less 2", thread=_number(u1.last(), "@"), dm=True)
+    await u1.console.say("more 1", thread=1)
+    await u1.console.say(f"/unsubscribe --me {GNN}")
+    await u1.console.say(ME)
+    assert f"• {GNN} (no longer followed): 👍 0 · 👎 1" in u1.last()
+    await u1.console.say("/papers feedback")
+    assert f"• {DIFFUSION}: 👍 1 · 👎 0" in u1.last() and "no longer followed" not in u1.last()
+    await u1.console.say(f"/unsubscribe {DIFFUSION}")
+    await u1.console.say("/papers feedback")
+    assert f"• {DIFFUSION} (no longer followed): 👍 1 · 👎 0" in u1.last()
+    assert "following it again brings them back" in u1.last()
+    await u1.console.say(f"/subscribe --me {GNN}")
+    await u1.console.say(ME)
+    assert f"• {GNN}: 👍 0 · 👎 1" in u1.last() and "no longer followed" not in u1.last()
+
+
 async def test_someone_elses_digest_number_judges_nothing(db):
     await store_day(db, DAY1)
     await say(db, f"/subscribe --me {GNN}", user="u1")

@@ -325,8 +325,12 @@ async def feedback(services: CoreServices, ctx: ChatContext, args: str) -> Reply
 
 
 async def _summary(services: CoreServices, scope: Scope) -> Reply:
+    """What the scope's judgements taught each topic. A topic it no longer follows is still listed, marked: its
+    judgements are kept (following it again brings them back into play) until reset forgets them, so leaving it
+    out would hide what a later /subscribe silently restores."""
     async with services.db.session() as session:
         taught = await feedback_service.summary(session, scope)
+        followed = {feedback_service.topic_of(t)[1] for t in await list_topics(session, scope)}
     header = "What you taught your topics" if scope.is_personal else "What this channel taught"
     if not taught:
         whose = "your own topics" if scope.is_personal else "this channel's topics"
@@ -334,16 +338,21 @@ async def _summary(services: CoreServices, scope: Scope) -> Reply:
         return Reply(Message(header=header, text=f"Nothing yet. Reply {replies} under a listing (or use its 👍/👎 "
                              f"buttons) to teach {whose}."), Visibility.EPHEMERAL)
     lines = []
+    dropped = False
     for entry in taught:
         model = LearnedModel.from_json(entry.model) if entry.model else None
         terms = ", ".join(model.top_terms(5)) if model else ""
         bar = " · counts single mentions" if model and model.bar is not None and model.bar < 2 else ""
-        lines.append(f"• {entry.topic if entry.topic_key != NO_TOPIC else 'no topic (more like this)'}: "
-                     f"👍 {entry.relevant} · 👎 {entry.not_relevant}" + (f" · learned: {terms}" if terms else "")
-                     + bar)
+        name = entry.topic if entry.topic_key != NO_TOPIC else "no topic (more like this)"
+        if entry.topic_key != NO_TOPIC and entry.topic_key not in followed:
+            name, dropped = f"{name} (no longer followed)", True
+        lines.append(f"• {name}: 👍 {entry.relevant} · 👎 {entry.not_relevant}"
+                     + (f" · learned: {terms}" if terms else "") + bar)
     reset = command_hint(scope.platform, "papers", "feedback", value="reset TOPIC", personal=scope.is_personal)
-    return Reply(Message(header=header, body="\n".join(lines), context=[f"{reset} forgets a topic's judgements"]),
-                 Visibility.EPHEMERAL)
+    context = [f"{reset} forgets a topic's judgements"]
+    if dropped:
+        context.append("A topic no longer followed keeps its judgements: following it again brings them back.")
+    return Reply(Message(header=header, body="\n".join(lines), context=context), Visibility.EPHEMERAL)
 
 
 async def subscribe_like(services: CoreServices, ctx: ChatContext, refs: str, *, personal: bool) -> Reply:
