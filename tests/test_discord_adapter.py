@@ -709,14 +709,23 @@ class Asker:
         return interaction_id
 
     def answers_to(self, interaction_id: int) -> list[tuple[str, bool]]:
-        """The follow-ups of one command (by its token): each answer's text, and whether only the asker sees it."""
+        """The answers to one command (by its token): an immediate response (a refusal) and the follow-ups, each
+        with its text and whether only the asker sees it."""
         got = []
-        for rec in self.api.of(fd.FOLLOWUP):
-            if rec.path.endswith(f"/tok-{interaction_id}"):
-                body = rec.json()
-                text = body.get("content") or " ".join(e.get("description", "") for e in body.get("embeds", []))
-                got.append((shown(text), bool(body.get("flags", 0) & 64)))
+        for kind, rec in self.api.events:
+            body = rec.json() or {}
+            if kind == fd.DEFER and rec.path.endswith(f"/tok-{interaction_id}/callback") and body.get("type") == 4:
+                body = body.get("data") or {}
+            elif not (kind == fd.FOLLOWUP and rec.path.endswith(f"/tok-{interaction_id}")):
+                continue
+            text = body.get("content") or " ".join(e.get("description", "") for e in body.get("embeds", []))
+            got.append((shown(text), bool(body.get("flags", 0) & 64)))
         return got
+
+    def callbacks_to(self, interaction_id: int) -> list[tuple[int, bool]]:
+        """The first responses to one command: (type: 4 an answer, 5 "thinking…"; whether only the asker sees it)."""
+        return [(rec.json()["type"], bool((rec.json().get("data") or {}).get("flags", 0) & 64))
+                for rec in self.api.of(fd.DEFER) if rec.path.endswith(f"/tok-{interaction_id}/callback")]
 
 
 @pytest.mark.parametrize("parent", ["cached forum", "uncached forum", "cached media channel"])
@@ -809,3 +818,50 @@ async def test_a_channel_digest_needs_the_bots_send_and_embed_permissions_and_no
     async with db.session() as s:
         destination = await get_destination(s, CHANNEL_KEY)
     assert destination is not None and destination.digest_time == "10:15" and not destination.digest_enabled
+
+
+async def test_a_refused_channel_digest_is_private_from_the_first_response(db, api, gateway):
+    """Where a channel digest can go was checked after the command was deferred in public: the channel saw
+    "Paperboy is thinking…" before a refusal meant only for the asker. The refusal is now the first response,
+    private; a digest that can go ahead is deferred as before."""
+    gateway.channels = [fd.text_channel(), fd.forum_channel(FORUM_ID)]
+    await ingest_samples(db)
+    connector, _bot = await connected(db)
+    try:
+        here = Asker(api, gateway)
+        no_send = await here.run("digest", setting("09:00 UTC"), app_permissions=fd.BOT_PERMISSIONS & ~fd.SEND_MESSAGES)
+        post = Asker(api, gateway, fd.thread_channel(POST_ID, FORUM_ID, "Which GNN paper?", owner_id=fd.USER_ID))
+        post._ids = iter(range(940000000000000900, 940000000000000999))  # interactions of their own
+        in_forum = await post.run("digest", setting("09:00 UTC"))
+        fine = await here.run("digest", setting("09:15 UTC"))
+    finally:
+        await connector.stop()
+    assert here.callbacks_to(no_send) == [(4, True)] and "Send Messages" in here.answers_to(no_send)[0][0]
+    assert post.callbacks_to(in_forum) == [(4, True)] and post.answers_to(in_forum)[0][0].startswith("A forum")
+    assert here.callbacks_to(fine) == [(5, False)]
+
+
+async def test_followups_and_mentions_are_not_turned_on_in_a_forum_post(db, api, gateway):
+    """Follow-ups and mentions ride on the channel's digest, which a forum never gets: `/papers followups on` and
+    `/papers mention me on` in a forum post were accepted and could never do anything."""
+    gateway.channels = [fd.text_channel(), fd.forum_channel(FORUM_ID)]
+    await ingest_samples(db)
+    connector, _bot = await connected(db)
+    try:
+        post = Asker(api, gateway, fd.thread_channel(POST_ID, FORUM_ID, "Which GNN paper?", owner_id=fd.USER_ID))
+        refused = [await post.run("papers", setting("on"), sub="followups"),
+                   await post.run("papers", setting("me on"), sub="mention")]
+        listing = await post.run("papers", sub="followups")
+    finally:
+        await connector.stop()
+    for interaction_id in refused:
+        ((text, private),) = post.answers_to(interaction_id)
+        assert private and text.startswith("A forum gets no digest") and "text channel" in text, text
+        assert post.callbacks_to(interaction_id) == [(4, True)]
+    ((listed, _),) = post.answers_to(listing)  # the recent ones: nothing to refuse
+    assert "follow-ups" in listed and "A forum" not in listed
+    from storage.personal_store import mention_enabled
+
+    async with db.session() as s:
+        assert not await mention_enabled(s, FORUM_KEY, str(fd.USER_ID))
+

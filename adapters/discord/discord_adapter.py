@@ -28,7 +28,13 @@ import discord
 from discord import app_commands
 from pydantic import SecretStr
 
-from adapters.discord.discord_channels import Placement, digest_placement, parent_of
+from adapters.discord.discord_channels import (
+    PARENT_LOOKUP_SECONDS,
+    RIDER_IN_A_FORUM,
+    Placement,
+    digest_placement,
+    parent_of,
+)
 from adapters.discord.discord_commands import app_commands_for
 from adapters.discord.discord_feedback import NEEDS_MANAGE_CHANNELS as NEEDS_MANAGE_TO_START
 from adapters.discord.discord_feedback import judge_button_class, judge_view, start_button_class
@@ -40,7 +46,7 @@ from adapters.discord.discord_renderer import (
     truncate,
 )
 from bot.commands.command_core import CommandCore, error_reply
-from bot.commands.command_table import CommandSpec, posts_here
+from bot.commands.command_table import CommandSpec, posts_here, rides_on_digest
 from bot.commands.context import ChatContext
 from bot.commands.thread_replies import is_start_request, is_unaddressed_command
 from bot.destination import Destination
@@ -174,26 +180,33 @@ class DiscordAdapter:
             return
         line = f"{entry.sub} {args}".strip() if entry.sub else args
         await self.run_command(interaction, entry.name, line, ephemeral=entry.private(args),
-                               posts_later=posts_here(entry.name, line))
+                               posts_later=posts_here(entry.name, line), needs_digest=rides_on_digest(entry.name, line))
 
     async def run_command(self, interaction: discord.Interaction, name: str, args: str, *,
-                          ephemeral: bool = False, posts_later: bool = False) -> None:
+                          ephemeral: bool = False, posts_later: bool = False, needs_digest: bool = False) -> None:
         """Defer first (the 3-second rule), then let the core work for as long as it needs (15 minutes).
         `posts_later`: the command sets up a channel digest, which is refused where it could never be posted
-        (and noted where it would come without its thread) before the core records anything."""
+        (and noted where it would come without its thread) before the core records anything; `needs_digest`: it
+        turns on something riding on the channel's digest, refused where no digest can go (a forum). A refusal
+        is the first response, private: deferring first would show the channel a public "thinking…" before it."""
+        ctx = interaction_context(interaction)
+        placement = Placement()
+        if ctx is not None and (posts_later or needs_digest):
+            placement = await digest_placement(self.client, interaction.channel,
+                                               interaction.app_permissions if posts_later else None,
+                                               within=PARENT_LOOKUP_SECONDS)
+        if placement.refusal is not None:
+            refusal = placement.refusal if posts_later else RIDER_IN_A_FORUM
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
         try:
             await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         except discord.HTTPException as exc:
             log.warning("could not defer /%s: %s", name, exc)  # too late or the interaction is gone
             return
-        ctx = interaction_context(interaction)
-        placement = Placement()
-        if ctx is not None and posts_later:
-            placement = await digest_placement(self.client, interaction.channel, interaction.app_permissions)
         if ctx is None:
             reply = error_reply(GUILD_ONLY)
-        elif placement.refusal is not None:
-            reply = error_reply(placement.refusal)
         else:
             reply = await self.core.handle_command(ctx, name, args)
         await self.follow_up(interaction, ctx, reply, deferred_ephemeral=ephemeral)

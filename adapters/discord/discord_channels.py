@@ -18,6 +18,7 @@ digest's own failure reports it then.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -36,6 +37,12 @@ FOR_RECOVERY = (("read_message_history", "Read Message History"),)
 IN_A_FORUM = ("A forum gets no digest: Discord takes messages only inside its posts, not in the forum itself. "
               "Set up the channel's digest and topics in a text channel; for your own digest by direct message, "
               "add personal: True.")
+RIDER_IN_A_FORUM = ("A forum gets no digest (Discord takes messages only inside its posts), so there are no "
+                    "follow-ups in its thread and no mentions on its items to turn on here. Use them in a text "
+                    "channel with a digest.")
+# How long the check may wait for Discord to say what a post's parent is, when the cache does not know: it runs
+# before the interaction's first response, which Discord wants within 3 s. Past it, the request goes ahead.
+PARENT_LOOKUP_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -61,14 +68,19 @@ def missing(permissions: discord.Permissions, wanted: tuple[tuple[str, str], ...
     return [name for flag, name in wanted if not getattr(permissions, flag)]
 
 
-async def in_forum(client: discord.Client, channel: object) -> bool | None:
+async def in_forum(client: discord.Client, channel: object, *, within: float | None = None) -> bool | None:
     """Whether `channel` is a forum (or media) channel or a post in one; None when that cannot be told. A post's
-    parent may be missing from the cache (a server not yet loaded): it is then asked for (GET /channels/{id})."""
+    parent may be missing from the cache (a server not yet loaded): it is then asked for (GET /channels/{id}),
+    for at most `within` seconds when given."""
     if isinstance(channel, discord.ForumChannel):  # discord.py's class for media channels too
         return True
     if not isinstance(channel, discord.Thread) or not channel.parent_id:
         return False
-    parent = await parent_of(client, channel)
+    try:
+        parent = await asyncio.wait_for(parent_of(client, channel), within)
+    except TimeoutError:
+        log.info("Discord did not say in time what channel %s is; going ahead", channel.parent_id)
+        return None
     return None if parent is None else isinstance(parent, discord.ForumChannel)
 
 
@@ -85,10 +97,10 @@ async def parent_of(client: discord.Client, thread: discord.Thread) -> object | 
 
 
 async def digest_placement(client: discord.Client, channel: object,
-                           permissions: discord.Permissions | None) -> Placement:
+                           permissions: discord.Permissions | None, *, within: float | None = None) -> Placement:
     """Whether a channel digest asked for in `channel` can be posted, with the bot's `permissions` there (those
-    of the interaction; None when unknown: only the place is checked)."""
-    if await in_forum(client, channel):
+    of the interaction; None when unknown: only the place is checked). `within`: see `in_forum`."""
+    if await in_forum(client, channel, within=within):
         return Placement(refusal=IN_A_FORUM)
     if permissions is None:
         return Placement()

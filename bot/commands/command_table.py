@@ -273,22 +273,43 @@ POSTS_HERE: dict[tuple[str, str | None], Callable[[str], bool]] = {
 }
 
 
-def posts_here(name: str, args: str) -> bool:
-    """Whether `/name args` asks Paperboy to post in this channel later (see POSTS_HERE). False for anything
-    the grammar would refuse."""
+# The entries that turn on something riding on this channel's digest (follow-ups in its thread, mentions on its
+# items): pointless where no digest can ever be posted, which platforms refuse as they refuse the digest itself.
+RIDES_ON_DIGEST: dict[tuple[str, str | None], str] = {("papers", "followups"): "on", ("papers", "mention"): "me on"}
+
+
+def _entry_and_args(name: str, args: str) -> tuple[CommandSpec, str] | None:
+    """The table entry `/name args` runs and its own arguments; None for an unknown command or subcommand."""
     command = slash_command(name.lstrip("/").lower())
     if command is None:
-        return False
+        return None
     words = args.strip()
     entry = command.entries[0]
     if any(e.sub is not None for e in command.entries):
         sub, _, rest = words.partition(" ")
         found = next((e for e in command.entries if e.sub == sub.lower()), None) if sub else entry
         if found is None:
-            return False
+            return None
         entry, words = found, (rest.strip() if sub else "")
-    check = POSTS_HERE.get((entry.name, entry.sub))
-    return check is not None and check(words)
+    return entry, words
+
+
+def posts_here(name: str, args: str) -> bool:
+    """Whether `/name args` asks Paperboy to post in this channel later (see POSTS_HERE). False for anything
+    the grammar would refuse."""
+    found = _entry_and_args(name, args)
+    check = POSTS_HERE.get((found[0].name, found[0].sub)) if found is not None else None
+    return found is not None and check is not None and check(found[1])
+
+
+def rides_on_digest(name: str, args: str) -> bool:
+    """Whether `/name args` turns on something that needs this channel's digest (see RIDES_ON_DIGEST), in any of
+    the ways the grammar takes it ("/papers mention on")."""
+    found = _entry_and_args(name, args)
+    if found is None or (wanted := RIDES_ON_DIGEST.get((found[0].name, found[0].sub))) is None:
+        return False
+    entry, words = found
+    return (entry.arguments[0].canonical(words) if entry.arguments else words) == wanted
 
 
 def spec(name: str, sub: str | None = None) -> CommandSpec:
