@@ -865,3 +865,33 @@ async def test_followups_and_mentions_are_not_turned_on_in_a_forum_post(db, api,
     async with db.session() as s:
         assert not await mention_enabled(s, FORUM_KEY, str(fd.USER_ID))
 
+
+@pytest.mark.parametrize("cached", [True, False])
+async def test_a_forum_digest_set_before_forums_were_refused_is_turned_off_at_its_first_failure(
+        db, api, gateway, cached):
+    """A digest set in a forum before such requests were refused failed every day, for good, until someone ran
+    `/digest off`: its first failure now turns it off, saying why (`paperboy digest status`, the log)."""
+    from storage.destination_store import get_destination
+    from tests.personal_fixtures import DAY1, store_day
+
+    forum = fd.forum_channel(FORUM_ID)
+    gateway.channels = [fd.text_channel(), forum] if cached else [fd.text_channel()]
+    if not cached:  # Discord refuses the post itself
+        api.fail(rf"/channels/{FORUM_ID}/messages$", Reply(400, b'{"message": "Cannot send messages in a non-text '
+                                                                b'channel", "code": 50008}'))
+    await store_day(db, DAY1)
+    async with db.session() as s:
+        destination = await ensure_destination(s, "discord", str(fd.GUILD_ID), str(FORUM_ID), "papers-forum")
+        destination.digest_time = "09:00"
+    connector, bot = await connected(db)
+    try:
+        runner = DigestRunner(bot.core.services, {"discord": connector.poster}, owner="test",
+                              settings=DigestSettings(lease_seconds=300))
+        (outcome,) = await runner.run_for(DAY1, FORUM_KEY)
+    finally:
+        await connector.stop()
+    assert outcome.status == "failed" and "forum" in outcome.detail and "turned off" in outcome.detail
+    assert FORUM_ID not in api.posted
+    async with db.session() as s:
+        stopped = await get_destination(s, FORUM_KEY)
+    assert stopped is not None and not stopped.digest_enabled

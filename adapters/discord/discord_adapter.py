@@ -68,6 +68,8 @@ HINT = ("I answer in threads under my posts: mention me with “summarize 2”, 
         "(“2: which dataset?”). For everything else: /papers help.")
 GUILD_ONLY = "Paperboy works in server channels, not in direct messages."
 RecordParts = Callable[[str, list[str], list[int]], Awaitable[None]]  # the core's `record_digest_parts`
+TurnOff = Callable[[str], Awaitable[bool]]  # the core's `turn_off_digest`
+NON_TEXT_CHANNEL = 50008  # Discord's error code for a send to a channel that takes no messages (a forum)
 NEEDS_MANAGE_CHANNELS = ("Changing this channel's digest or topics needs the Manage Channels permission. "
                          "To follow a topic just for yourself: /subscribe with personal: True.")
 
@@ -347,7 +349,7 @@ class DiscordAdapter:
 
     def poster(self, *, interval: float = 0.25) -> DiscordPoster:
         return DiscordPoster(self.client, interval=interval, buttons=self.judge_button,
-                             record=self.core.record_digest_parts)
+                             record=self.core.record_digest_parts, turn_off=self.core.turn_off_digest)
 
 
 class Pacer:
@@ -457,11 +459,23 @@ class DiscordPoster:
     and so must a reply to a later part in a channel."""
 
     def __init__(self, client: discord.Client, *, interval: float = 0.25, buttons: type[Any] | None = None,
-                 record: RecordParts | None = None) -> None:
+                 record: RecordParts | None = None, turn_off: TurnOff | None = None) -> None:
         self.client = client
         self._pace = Pacer(interval)
         self.buttons = buttons  # the adapter's 👍/👎 DynamicItem class: on the last message of a digest
         self._record = record
+        self._turn_off = turn_off
+
+    async def _no_digest_here(self, destination: Destination) -> DeliveryError:
+        """A channel digest set in a forum before such requests were refused: Discord takes no message there, so
+        it would fail every day until someone turned it off. It is turned off now (once), said in the log and in
+        the delivery's failure (`paperboy digest status`)."""
+        if self._turn_off is not None:
+            await self._turn_off(destination.key)
+        what = "turned off" if self._turn_off is not None else "to be turned off with /digest setting:off"
+        log.warning("digest for %s: the channel takes no messages (a forum); its digest is %s", destination.key, what)
+        return DeliveryError(f"Discord takes no messages in this channel (a forum, or another channel without "
+                             f"messages of its own); its digest is {what} (set one in a text channel)", permanent=True)
 
     async def _direct(self, destination: Destination) -> discord.DMChannel:
         """A personal digest's channel: the person's DM with the bot (POST /users/@me/channels, cached by
@@ -473,6 +487,12 @@ class DiscordPoster:
             raise DeliveryError(f"not a Discord user id: {destination.user[:30]!r}", permanent=True) from exc
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             raise delivery_error(exc) from exc
+
+    def _cached_channel(self, destination: Destination) -> object | None:
+        try:
+            return self.client.get_channel(int(destination.channel))
+        except ValueError:
+            return None
 
     def _channel(self, destination: Destination) -> discord.abc.Messageable:
         channel = self.client.get_channel(int(destination.channel))
@@ -495,6 +515,8 @@ class DiscordPoster:
             destination)
         if destination.user:  # one DM for all of a person's servers: each digest says which one it is for
             message = from_workspace(message, self._guild_name(destination))
+        elif isinstance(self._cached_channel(destination), discord.ForumChannel):
+            raise await self._no_digest_here(destination)
         posting = to_post(message, resume)
         if posting is None and resume is not None:
             return resume  # nothing of it is missing
@@ -519,7 +541,12 @@ class DiscordPoster:
                 extra["nonce"] = tag.part_nonce(first_part + index)
             return extra
 
-        sent, stopped = await self._send_all(channel, batches, send_args, f"digest for {destination.key}")
+        try:
+            sent, stopped = await self._send_all(channel, batches, send_args, f"digest for {destination.key}")
+        except DeliveryError as exc:
+            if not destination.user and getattr(exc.__cause__, "code", None) == NON_TEXT_CHANNEL:
+                raise await self._no_digest_here(destination) from exc
+            raise
         first = sent[0]
         later = sent if resume is not None else sent[1:]
         if self._record is not None and later:

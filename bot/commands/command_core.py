@@ -21,7 +21,7 @@ from bot.errors import PaperboyError, UsageError
 from bot.feedback import feedback_commands
 from bot.messages import ActionKind, Message, Reply, Visibility
 from storage.delivery_store import console_numbers_used, find_console_post, log_console_post
-from storage.destination_store import record_digest_parts, record_posted
+from storage.destination_store import get_destination, record_digest_parts, record_posted, touch
 from storage.feedback_store import Votes
 from storage.paper_store import find_paper
 from storage.subscription_store import list_topics
@@ -164,6 +164,18 @@ class CommandCore:
         "summarize 12" works in the thread of any part."""
         async with self.services.db.session() as session:
             await record_digest_parts(session, destination, message_refs, paper_ids)
+
+    async def turn_off_digest(self, destination: str) -> bool:
+        """A destination that can never take its digest as set (a Discord forum, set before forums were refused)
+        has it turned off, as `/papers digest off` would: it would otherwise fail every day for good. Whether it
+        was on."""
+        async with self.services.db.session() as session:
+            found = await get_destination(session, destination)
+            if found is None or not found.digest_enabled:
+                return False
+            found.digest_enabled = False
+            touch(found)
+        return True
 
     def event_deduper(self) -> Deduper:
         """The deduper shared by every bot process (in the database), for platforms that may deliver one event
