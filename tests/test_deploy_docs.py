@@ -140,14 +140,3 @@ def test_the_image_healthcheck_asks_the_port_the_bot_listens_on(tmp_path, host):
         assert check(port) == 0
         assert check(port) != 0  # 503: unhealthy
 
-
-def test_compose_publishes_the_port_the_bot_listens_on():
-    """compose's own `PAPERBOY_HTTP_PORT: 8080` overrode the one in .env, and the published port stayed 8080: an
-    operator who moved the port got a bot on 8080 (or a health check and a proxy pointing at nothing)."""
-    text = (ROOT / "deploy/compose.yaml").read_text()
-    setting = re.search(r"^\s*PAPERBOY_HTTP_PORT:\s*(\S+)\s*$", text, re.M)
-    published = re.search(r'^\s*-\s*"127\.0\.0\.1:([^"]+)"\s*$', text, re.M)
-    assert setting is not None and published is not None
-    port = r"\$\{PAPERBOY_HTTP_PORT:-8080\}"
-    assert re.fullmatch(port, setting[1]), setting[1]
-    assert re.fullmatch(f"{port}:{port}", published[1]), published[1]

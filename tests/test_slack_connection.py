@@ -5,6 +5,7 @@ listener (PAPERBOY_HTTP_PORT) with /healthz and /metrics, as deploy/compose.yaml
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -193,15 +194,18 @@ async def test_http_mode_serves_slack_healthz_and_metrics_on_one_port(one_listen
 
 
 def test_the_compose_file_publishes_the_port_slack_is_served_on():
-    """deploy/compose.yaml and the Dockerfile publish PAPERBOY_HTTP_PORT, the one port Slack's routes are on."""
+    """deploy/compose.yaml and the Dockerfile publish PAPERBOY_HTTP_PORT, the one port Slack's routes are on; in
+    compose it comes from .env (compose's own fixed value overrode it) and both sides of the published port follow."""
     compose = (ROOT / "deploy" / "compose.yaml").read_text()
     service = compose_service(compose, "paperboy")
-    port = int(service["environment"]["PAPERBOY_HTTP_PORT"])
-    published = [p.rsplit(":", 1)[-1] for p in service["ports"]]  # "127.0.0.1:8080:8080": the container side
-    assert str(port) in published
+    setting = service["environment"]["PAPERBOY_HTTP_PORT"]
+    interpolated = re.fullmatch(r"\$\{PAPERBOY_HTTP_PORT:-(\d+)\}", setting)
+    assert interpolated is not None, setting
+    port = int(interpolated[1])
+    assert service["ports"] == [f"127.0.0.1:{setting}:{setting}"], service["ports"]  # loopback on the host
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     assert f"PAPERBOY_HTTP_PORT={port}" in dockerfile and f"EXPOSE {port}" in dockerfile
-    assert f"127.0.0.1:{port}/healthz" in dockerfile  # the HEALTHCHECK asks the same listener
+    assert "os.environ.get('PAPERBOY_HTTP_PORT'" in dockerfile  # the HEALTHCHECK asks the same listener
     assert "SLACK_PORT" not in (ROOT / ".env.example").read_text() + compose + dockerfile
 
 
