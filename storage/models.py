@@ -1,16 +1,16 @@
-"""The papers table. Every schema change goes through an Alembic migration in `storage/migrations/versions`."""
+"""The papers tables. Every schema change goes through an Alembic migration in `storage/migrations/versions`."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Index, Integer, String, Text, func
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
 
-__all__ = ["Base", "Paper"]
+__all__ = ["Base", "Paper", "PaperMerge", "PaperTitleKey"]
 
 
 class Paper(Base):
@@ -44,3 +44,35 @@ class Paper(Base):
         ),
     )
 
+
+
+class PaperTitleKey(Base):
+    """Every title key a paper has been seen under, its current one included: a paper retitled on arXiv is still
+    found by the title HF lists it under, whichever source came first.
+
+    `claim` marks the row that introduced a key to the store; its unique index makes two processes that
+    introduce one key at once (a page's title-only record here, a paper with an id learning the title there)
+    collide, so the ingest that lost retries and finds the other's record instead of keeping a duplicate."""
+
+    __tablename__ = "paper_title_keys"
+
+    title_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    claim: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+    __table_args__ = (
+        Index("ix_paper_title_keys_paper_id", "paper_id"),
+        Index("uq_paper_title_keys_claim", "title_key", unique=True,
+              sqlite_where=claim.is_(True), postgresql_where=claim.is_(True)),
+    )
+
+
+class PaperMerge(Base):
+    """A record merged into another (one paper seen as two): its number, typed from an old digest, still finds
+    the paper, and on SQLite (which numbers a new row one above the highest) no new paper is given it."""
+
+    __tablename__ = "paper_merges"
+
+    merged_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    paper_id: Mapped[int] = mapped_column(Integer, ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -2,23 +2,33 @@
 
 Merging is deliberately order-independent where it can be (earliest dates, highest upvotes and versions, the
 union of sources), so re-ingesting the same listings in any order leaves the store exactly as it was.
+
+A record is found by every title key it was seen under (`paper_title_keys`), not only its current one: a paper
+retitled in a new arXiv version is still the paper HF's page lists under the first title, in whichever order
+the sources come. When a sighting with an id finds its record and shows that a title-only record is the same
+paper (seen under that title, with no other paper with an id seen under it), the two become one
+(`storage.paper_merges`). Between processes the unique indexes decide, as for the papers themselves: two
+ingests that introduce one title key at once collide on its claim, and the one retried finds the other's record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.compounds import joined_compounds
 from bot.papers import ParsedPaper, normalize_title, paper_url, parse_arxiv_ref
-from storage.models import Paper
+from storage.database import dialect_name
+from storage.models import Paper, PaperMerge, PaperTitleKey
+from storage.paper_merges import lock_records, merge_records, merged_into
 
 _CHUNK = 500  # rows per statement: well inside every database's parameter limits
 WRITE_CHUNK = 2_000  # papers merged and written at a time
@@ -122,32 +132,84 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[i:i + size]
 
 
+Key = int | str  # a stored record's id, or "new:N" for one this chunk creates
+
+
+def _absorbed(row: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """`row` after merging `other` (the same paper seen as a second record) into it, as a re-ingest of the other's
+    sightings would: earliest dates, most upvotes, every source, authors and metadata it lacked; its text is its
+    own."""
+    merged = dict(row)
+    if not merged.get("authors") and other.get("authors"):
+        merged["authors"] = list(other["authors"])
+    if merged.get("authors"):
+        merged["author_count"] = len(merged["authors"])
+    elif not merged.get("author_count"):
+        merged["author_count"] = other.get("author_count")
+    merged["organization"] = merged.get("organization") or other.get("organization")
+    merged["version"] = _max_int(merged.get("version"), other.get("version"))
+    merged["published_on"] = _min_date(merged.get("published_on"), other.get("published_on"))
+    merged["listed_on"] = _min_date(merged.get("listed_on"), other.get("listed_on"))
+    merged["upvotes"] = _max_int(merged.get("upvotes"), other.get("upvotes"))
+    merged["sources"] = sorted(set(merged.get("sources") or []) | set(other.get("sources") or []))
+    merged["extra"] = {**(other.get("extra") or {}), **(merged.get("extra") or {})}
+    return merged
+
+
 class _Index:
-    """Known records of one batch, findable by arXiv id and by title key, kept current as the batch merges."""
+    """Known records of one batch, findable by arXiv id and by every title key they were seen under, kept current
+    as the batch merges."""
 
     def __init__(self) -> None:
-        self.rows: dict[int | str, dict[str, Any]] = {}
-        self.by_id: dict[str, int | str] = {}
-        self.by_title: dict[str, list[int | str]] = {}
+        self.rows: dict[Key, dict[str, Any]] = {}
+        self.by_id: dict[str, Key] = {}
+        self.by_title: dict[str, list[Key]] = {}
+        self.keys_of: dict[Key, list[str]] = {}
+        self.stored_keys: set[tuple[int, str]] = set()  # (record, title key) rows of paper_title_keys
+        self.claimed: set[str] = set()  # title keys with a row there
+        self.merged: dict[Key, Key] = {}  # records of this batch merged into another
 
-    def put(self, key: int | str, row: dict[str, Any]) -> None:
+    def put(self, key: Key, row: dict[str, Any]) -> None:
         self.rows[key] = row
         if row.get("arxiv_id"):
             self.by_id[row["arxiv_id"]] = key
-        keys = self.by_title.setdefault(row["title_key"], [])
+        self.learn(key, row["title_key"])
+
+    def learn(self, key: Key, title_key: str) -> None:
+        """The record was seen under this title key."""
+        keys = self.by_title.setdefault(title_key, [])
         if key not in keys:
             keys.append(key)
+            self.keys_of.setdefault(key, []).append(title_key)
 
-    def find(self, paper: ParsedPaper) -> int | str | None:
-        if paper.arxiv_id:
-            if paper.arxiv_id in self.by_id:
-                return self.by_id[paper.arxiv_id]
-            for key in self.by_title.get(paper.title_key, []):
-                if not self.rows[key].get("arxiv_id"):
-                    return key  # a title-only record learns its id
-            return None
+    def find(self, paper: ParsedPaper) -> Key | None:
+        """The record a sighting belongs to: the one with its id; else the title-only record of its title (which
+        then learns the id); else, for a sighting without an id, the oldest record seen under its title."""
+        if paper.arxiv_id and paper.arxiv_id in self.by_id:
+            return self.by_id[paper.arxiv_id]
         candidates = self.by_title.get(paper.title_key, [])
-        return candidates[0] if candidates else None
+        title_only = [key for key in candidates if not self.rows[key].get("arxiv_id")]
+        if paper.arxiv_id:
+            return title_only[0] if title_only else None
+        found = title_only or candidates
+        return found[0] if found else None
+
+    def strays(self, key: Key, title_key: str) -> list[Key]:
+        """Title-only records under `title_key` that are the paper `key` (which has an id and was just seen under
+        that title): all of them, unless another paper with an id was seen under it too (then which one they
+        are cannot be known)."""
+        others = [k for k in self.by_title.get(title_key, []) if k != key]
+        if any(self.rows[k].get("arxiv_id") for k in others):
+            return []
+        return others
+
+    def absorb(self, keep: Key, gone: Key) -> None:
+        """Record `gone` is record `keep`: one record from now on, known under the titles of both."""
+        self.rows[keep] = _absorbed(self.rows[keep], self.rows[gone])
+        for title_key in self.keys_of.pop(gone, []):
+            self.by_title[title_key].remove(gone)
+            self.learn(keep, title_key)
+        self.merged[gone] = keep
 
 
 async def store_papers(session: AsyncSession, papers: Sequence[ParsedPaper]) -> IngestCounts:
@@ -187,6 +249,7 @@ class PaperWriter:
         self._after: dict[int, int] = {}
         self._order: dict[int, None] = {}  # every record the source named, first sighting first
         self._indexing: asyncio.Future[Any] | None = None  # SQLite: the full-text fill of the last chunk
+        self._fill: tuple[int, int] | None = None  # SQLite: the ids of this chunk's new rows, to index
         self._cache_pages: int | None = None  # SQLite: the connection's page cache before writing
 
     async def add(self, papers: Sequence[ParsedPaper]) -> None:
@@ -199,7 +262,7 @@ class PaperWriter:
         index = await self._load(papers)
         original = {key: dict(row) for key, row in index.rows.items()}
         pending_new: list[str] = []
-        order: list[int | str] = []
+        order: list[Key] = []
         for paper in papers:
             key = index.find(paper)
             if key is None:
@@ -208,9 +271,24 @@ class PaperWriter:
                 index.put(key, new_values(paper, warm.get(id(paper))))
             else:
                 index.put(key, merge_values(index.rows[key], paper, warm.get(id(paper))))
+            index.learn(key, paper.title_key)
+            if paper.arxiv_id:
+                for stray in index.strays(key, paper.title_key):
+                    index.absorb(key, stray)
             order.append(key)
+        gone = [k for k in index.merged if isinstance(k, int)]  # stored records that are another's paper
+        current: dict[int, dict[str, Any]] = {}
+        if gone:
+            # As they are now, locked (see `storage.paper_merges`): what other writers gave them is kept too. One
+            # missing was merged away by another process meanwhile.
+            current = await lock_records(self.session, gone, [getattr(Paper, f) for f in _FIELDS])
+            for pk, row in current.items():
+                keep = _final(index.merged, pk)
+                index.rows[keep] = _absorbed(index.rows[keep], row)
         changed = []
         for key, before in original.items():
+            if key in index.merged:
+                continue
             after = index.rows[key]
             if any(after.get(f) != before.get(f) for f in _FIELDS):
                 changed.append({"id": key, **{f: after[f] for f in _FIELDS}, "updated_at": self.now})
@@ -221,13 +299,56 @@ class PaperWriter:
         if changed:
             await self.session.execute(update(Paper), changed)
         # A record new in this chunk may have merged later sightings: insert what the index holds now.
-        new_ids = await self._insert({key: index.rows[key] for key in pending_new}) if pending_new else {}
+        inserting = [key for key in pending_new if key not in index.merged]
+        new_ids = await self._insert({key: index.rows[key] for key in inserting}) if inserting else {}
+
+        def final_id(key: Key) -> int:
+            key = _final(index.merged, key)
+            return new_ids[key] if isinstance(key, str) else key
+
+        if gone:
+            moved = {pk: final_id(pk) for pk in gone}
+            await merge_records(self.session, {pk: keep for pk, keep in moved.items() if pk in current})
+            self._forget(moved)
+        await self._remember_titles(index, final_id, {p.title_key for p in papers})
+        if self._fill is not None:
+            fill = self.session.execute(_SQLITE_FTS_RANGE, dict(zip(("first", "last"), self._fill, strict=True)))
+            self._fill = None
+            self._indexing = asyncio.ensure_future(fill)
+            await asyncio.sleep(0)  # on its way to the database thread before the caller goes on
         for key in order:
-            self._order[new_ids[key] if isinstance(key, str) else key] = None
+            self._order[final_id(key)] = None
+        created = set(new_ids.values())
         for key in order:
-            if not isinstance(key, str) and key not in self._created:
-                self._before.setdefault(key, None)  # an existing record the source names
-        self._created.update(new_ids.values())
+            pk = final_id(key)
+            if pk not in self._created and pk not in created:
+                self._before.setdefault(pk, None)  # an existing record the source names
+        self._created.update(created)
+
+    def _forget(self, moved: dict[int, int]) -> None:
+        """Records merged away: the source named (or created) the records they were merged into instead."""
+        for gone in moved:
+            self._created.discard(gone)  # the source saw its paper as the kept record too
+            self._before.pop(gone, None)
+            self._after.pop(gone, None)
+        self._order = {moved.get(pk, pk): None for pk in self._order}
+
+    async def _remember_titles(self, index: _Index, final_id: Callable[[Key], int], title_keys: set[str]) -> None:
+        """Every title key the records were seen under, written once; a key new to the store is claimed."""
+        rows: dict[tuple[int, str], bool] = {}
+        for key, keys in index.keys_of.items():
+            if key in index.merged:
+                continue
+            pk = final_id(key)
+            for title_key in keys:
+                if title_key in title_keys and (pk, title_key) not in index.stored_keys:
+                    rows[pk, title_key] = title_key not in index.claimed
+                    index.claimed.add(title_key)
+        if rows:
+            for chunk in _chunks(list(rows.items())):
+                values = [{"title_key": tk, "paper_id": pk, "claim": claim} for (pk, tk), claim in chunk]
+                await self.session.execute(_insert_new(self.session, PaperTitleKey).values(values)
+                                           .on_conflict_do_nothing(index_elements=["title_key", "paper_id"]))
 
     async def finish(self) -> IngestCounts:
         """What the source did, once everything is written."""
@@ -249,17 +370,29 @@ class PaperWriter:
                             paper_ids=list(self._order))
 
     async def _load(self, papers: Sequence[ParsedPaper]) -> _Index:
-        """The stored records these papers could merge into: the same arXiv id or the same title key."""
+        """The stored records these papers could merge into: the same arXiv id, or seen under the same title key
+        (now or before a new version retitled them)."""
         index = _Index()
         ids = sorted({p.arxiv_id for p in papers if p.arxiv_id})
         titles = sorted({p.title_key for p in papers})
         columns = [Paper.id, *(getattr(Paper, f) for f in _FIELDS)]
+        found: dict[int, dict[str, Any]] = {}
+        known: list[tuple[int, str]] = []
         for chunk in _chunks(ids):
             for row in (await self.session.execute(select(*columns).where(Paper.arxiv_id.in_(chunk)))).mappings():
-                index.put(row["id"], dict(row))
+                found[row["id"]] = dict(row)
         for chunk in _chunks(titles):
-            for row in (await self.session.execute(select(*columns).where(Paper.title_key.in_(chunk)))).mappings():
-                index.put(row["id"], dict(row))
+            stmt = (select(PaperTitleKey.title_key.label("seen_as"), *columns)
+                    .join(Paper, Paper.id == PaperTitleKey.paper_id).where(PaperTitleKey.title_key.in_(chunk)))
+            for row in (await self.session.execute(stmt)).mappings():
+                found[row["id"]] = {k: v for k, v in row.items() if k != "seen_as"}
+                known.append((row["id"], row["seen_as"]))
+        for pk in sorted(found):  # the oldest record first wherever a title names several
+            index.put(pk, found[pk])
+        for pk, title_key in sorted(known):
+            index.learn(pk, title_key)
+            index.stored_keys.add((pk, title_key))
+            index.claimed.add(title_key)
         return index
 
     async def _insert(self, pending: dict[str, dict[str, Any]]) -> dict[int | str, int]:
@@ -267,14 +400,19 @@ class PaperWriter:
         keys = list(pending)
         rows = [{**pending[k], "created_at": self.now, "updated_at": self.now} for k in keys]
         last = await self._max_id() if self._sqlite else None
+        if last is not None:
+            # SQLite numbers a row one above the highest: never a merged record's number (a digest may show it).
+            merged = int((await self.session.execute(select(func.coalesce(func.max(PaperMerge.merged_id), 0))))
+                         .scalar_one())
+            if merged > last:
+                last = merged
+                rows = [{**row, "id": last + 1 + n} for n, row in enumerate(rows)]
         # Plain executemany (no RETURNING): one round trip per chunk instead of one per row on SQLite.
         for chunk in _chunks(rows):
             await self.session.execute(insert(PAPERS), list(chunk))
         if last is not None and await self._appended(last, len(keys)):
             # SQLite gave each row one more than the largest id: the rows hold the next ids, in order.
-            fill = self.session.execute(_SQLITE_FTS_RANGE, {"first": last + 1, "last": last + len(keys)})
-            self._indexing = asyncio.ensure_future(fill)
-            await asyncio.sleep(0)  # on its way to the database thread before the caller goes on
+            self._fill = (last + 1, last + len(keys))  # started when the chunk's other statements are done
             return {k: last + 1 + n for n, k in enumerate(keys)}
         new_ids = await _ids_of(self.session, {k: pending[k] for k in keys})
         await _index_new_papers(self.session, list(new_ids.values()))
@@ -293,6 +431,18 @@ class PaperWriter:
         stmt = select(func.count(), func.max(Paper.id)).where(Paper.id > last)
         found, highest = (await self.session.execute(stmt)).one()
         return bool(found == count and highest == last + count)
+
+
+def _final(merged: dict[Key, Key], key: Key) -> Key:
+    """The record `key` ended up as after this batch's merges."""
+    while key in merged:
+        key = merged[key]
+    return key
+
+
+def _insert_new(session: AsyncSession, model: Any) -> Any:
+    """An INSERT that can skip rows already there (ON CONFLICT DO NOTHING), in the session's dialect."""
+    return (postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert)(model)
 
 
 def _fingerprint(row: dict[str, Any]) -> int:
@@ -387,12 +537,22 @@ async def find_paper(session: AsyncSession, ref: str) -> Paper | None:
         return (await session.execute(select(Paper).where(Paper.arxiv_id == arxiv.arxiv_id))).scalar_one_or_none()
     if ref.startswith("#") and ref[1:].isascii() and ref[1:].isdigit():
         number = int(ref[1:]) if len(ref) < 19 else MAX_ROW_ID + 1
-        return await session.get(Paper, number) if 0 < number <= MAX_ROW_ID else None
+        if not 0 < number <= MAX_ROW_ID:
+            return None
+        paper = await session.get(Paper, number)
+        if paper is None and (kept := await merged_into(session, number)) is not None:
+            paper = await session.get(Paper, kept)  # the number of a record merged into this one
+        return paper
     key = normalize_title(ref)
     if not key:
         return None
     stmt = select(Paper).where(Paper.title_key == key).order_by(Paper.id).limit(1)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:  # a title the paper had before a new version retitled it
+        stmt = (select(Paper).join(PaperTitleKey, PaperTitleKey.paper_id == Paper.id)
+                .where(PaperTitleKey.title_key == key).order_by(Paper.id).limit(1))
+        found = (await session.execute(stmt)).scalar_one_or_none()
+    return found
 
 
 def _as_date(value: Any) -> date:

@@ -338,3 +338,178 @@ async def test_the_same_paper_with_and_without_invisible_characters_is_one_recor
     async with db.session() as s:
         found = await find_paper(s, "Scaling Laws for Neural\u200b Language Models")
         assert found is not None and found.arxiv_id is None
+
+
+# One paper whose title changed on arXiv: HF lists it under T1, arXiv v2 under T2.
+T1, T2, RETITLED_ID = "Sparse Attention for Long Documents", "Sparse Attention for Very Long Documents", "2501.01234"
+
+
+def retitled(kind: str) -> ParsedPaper:
+    """One sighting of the retitled paper: the HF page (T1, no id), the HF API (id, T1) or arXiv's v2 (id, T2)."""
+    if kind == "page":
+        return ParsedPaper(title=T1, abstract="We sparsify attention.", source="hf-page", author_count=5,
+                           organization="Lab", upvotes=12, listed_on=date(2025, 1, 10))
+    if kind == "api":
+        return ParsedPaper(title=T1, abstract="We sparsify attention.", source="hf-api", arxiv_id=RETITLED_ID,
+                           upvotes=9, listed_on=date(2025, 1, 10))
+    return ParsedPaper(title=T2, abstract="We sparsify attention (revised).", source="arxiv-api",
+                       arxiv_id=RETITLED_ID, version=2, authors=["A. Author", "B. Author"],
+                       published_on=date(2025, 1, 8))
+
+
+@pytest.mark.parametrize("order", [
+    ("page", "v2", "api", "page"),  # the id match wins over the page's title-only record
+    ("page", "api", "v2", "page"),  # the record's key becomes T2's, then the old page comes again
+    ("v2", "api", "page", "page"),  # the key stays T2's, then the page
+], ids=["page-v2-api", "page-api-v2", "v2-api-page"])
+async def test_a_paper_retitled_on_arxiv_is_one_record_whatever_the_order_of_its_sightings(db, order):
+    """A paper whose title changed between HF and arXiv was listed twice: the HF page's title-only record stayed
+    next to the record with the id, or a later sighting of the page's (old) title made a new one."""
+    for kind in order:
+        await ingest(db, [retitled(kind)])
+    (record,) = await export(db)
+    assert (record["arxiv_id"], record["title"], record["version"]) == (RETITLED_ID, T2, 2)
+    assert record["sources"] == ["arxiv-api", "hf-api", "hf-page"]
+    assert (record["organization"], record["upvotes"], record["listed_on"]) == ("Lab", 12, "2025-01-10")
+    assert record["authors"] == ["A. Author", "B. Author"] and record["published_on"] == "2025-01-08"
+    again = await ingest(db, [retitled(kind) for kind in ("page", "api", "v2")])
+    assert (again.new, again.updated, again.unchanged, again.paper_ids) == (0, 0, 1, [record["id"]])
+    async with db.session() as s:
+        for title in (T1, T2):
+            found = await find_paper(s, title)
+            assert found is not None and found.id == record["id"], title
+
+
+@pytest.mark.parametrize("chunk", [1, 1000])
+async def test_a_retitled_paper_seen_in_one_source_is_one_record_however_the_source_is_chunked(db, monkeypatch,
+                                                                                                 chunk):
+    """The same sightings inside one source end as one record too (merged in memory, or in the store when an
+    earlier chunk wrote the page's record), the source counts one new paper for them, and full-text search
+    finds the paper once."""
+    from sqlalchemy import text
+
+    import storage.paper_store as paper_store
+
+    monkeypatch.setattr(paper_store, "WRITE_CHUNK", chunk)
+    source = [retitled("page"), ParsedPaper(title="Dense Retrieval", abstract="Dense vectors.", source="hf-page"),
+              retitled("v2"), retitled("api"), retitled("page"),
+              ParsedPaper(title="Sparse Retrieval", abstract="Sparse vectors.", source="hf-page")]
+    counts = await ingest(db, source)
+    records = await export(db)
+    ids = {r["title"]: r["id"] for r in records}
+    assert (counts.new, len(records)) == (3, 3)
+    assert counts.paper_ids == [ids[T2], ids["Dense Retrieval"], ids["Sparse Retrieval"]]  # first sighting first
+    (record,) = [r for r in records if r["arxiv_id"]]
+    assert record["sources"] == ["arxiv-api", "hf-api", "hf-page"] and record["upvotes"] == 12
+    again = await ingest(db, source)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 3)
+    if db.dialect == "sqlite":  # the full-text index holds each paper once, as it reads now
+        async with db.session() as s:
+            rows = (await s.execute(text("SELECT rowid FROM papers_fts WHERE papers_fts MATCH 'sparsify'"))).all()
+            assert rows == [(record["id"],)]
+
+
+async def test_what_pointed_at_the_pages_record_points_at_the_one_paper_after_the_merge(db):
+    """Merging the page's record into the one with the id loses nothing people stored for it: its summaries,
+    LLM calls, votes, follow-ups, and its places in posted digests (in place: "summarize 2" still means it)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from storage.delivery_models import Delivery
+    from storage.destination_models import PostedMessage
+    from storage.feedback_models import PaperJudgement
+    from storage.followup_models import FollowupBaseline, FollowupClaim, FollowupEvent, FollowupSent
+    from storage.summary_models import LlmCall, StoredSummary
+
+    (kept,) = (await ingest(db, [retitled("v2")])).paper_ids
+    (other,) = (await ingest(db, [ParsedPaper(title="Another paper", abstract="x", source="hf-page")])).paper_ids
+    (page,) = (await ingest(db, [retitled("page")])).paper_ids  # the newest record: the highest number
+    t0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    summary = {"kind": "tldr", "model": "m", "prompt_version": "1", "question_hash": "", "text": "s"}
+    async with db.session() as s:
+        s.add_all([
+            StoredSummary(paper_id=kept, text_hash="same", **summary),
+            StoredSummary(paper_id=page, text_hash="same", **summary),
+            StoredSummary(paper_id=page, text_hash="page-text", **summary),
+            LlmCall(paper_id=page, kind="tldr", model="m", outcome="ok", day=date(2026, 11, 1)),
+            PaperJudgement(scope="channel:a", topic_key="attent", topic="attention", paper_id=kept, user_id="U1",
+                           relevant=True, judged_at=t0),
+            PaperJudgement(scope="channel:a", topic_key="attent", topic="attention", paper_id=page, user_id="U1",
+                           relevant=False, judged_at=t0 + timedelta(hours=1)),
+            PaperJudgement(scope="channel:a", topic_key="attent", topic="attention", paper_id=page, user_id="U2",
+                           relevant=True, judged_at=t0),
+            FollowupBaseline(paper_id=page, version=None, title=T1, abstract_chars=10, upvotes=12),
+        ])
+        await s.flush()
+        events = {}
+        for paper, key in ((kept, "code"), (page, "code"), (page, "rising")):
+            event = FollowupEvent(paper_id=paper, kind=key, key=key, detail={}, day=date(2026, 11, 2))
+            s.add(event)
+            await s.flush()
+            events[paper, key] = event.id
+        s.add_all([
+            FollowupSent(destination_key="console:local:main", thread_key="t1", event_id=events[page, "code"]),
+            FollowupSent(destination_key="console:local:main", thread_key="t2", event_id=events[page, "code"]),
+            FollowupSent(destination_key="console:local:main", thread_key="t2", event_id=events[kept, "code"]),
+            FollowupClaim(claim_key="console:local:main|t1", day=date(2026, 11, 2), status="posted",
+                          event_ids=[events[page, "code"], events[page, "rising"]]),
+            PostedMessage(destination_key="console:local:main", message_ref="7", kind="digest",
+                          paper_ids=[other, page, kept]),
+            Delivery(destination_key="console:local:main", digest_day=date(2025, 1, 10), status="posted",
+                     paper_ids=[page, other]),
+        ])
+
+    counts = await ingest(db, [retitled("api")])
+    assert (counts.new, counts.updated, counts.paper_ids) == (0, 1, [kept])
+    async with db.session() as s:
+        assert await count_papers(s) == 2
+        assert sorted((x.paper_id, x.text_hash) for x in (await s.execute(select(StoredSummary))).scalars()) == [
+            (kept, "page-text"), (kept, "same")]
+        assert [c.paper_id for c in (await s.execute(select(LlmCall))).scalars()] == [kept]
+        votes = {(v.paper_id, v.user_id, v.relevant) for v in (await s.execute(select(PaperJudgement))).scalars()}
+        assert votes == {(kept, "U1", False), (kept, "U2", True)}  # U1 changed their mind later
+        assert [b.paper_id for b in (await s.execute(select(FollowupBaseline))).scalars()] == [kept]
+        found = {(e.paper_id, e.key): e.id for e in (await s.execute(select(FollowupEvent))).scalars()}
+        assert found == {(kept, "code"): events[kept, "code"], (kept, "rising"): events[page, "rising"]}
+        assert sorted((x.thread_key, x.event_id) for x in (await s.execute(select(FollowupSent))).scalars()) == [
+            ("t1", events[kept, "code"]), ("t2", events[kept, "code"])]
+        assert (await s.execute(select(FollowupClaim.event_ids))).scalar_one() == [
+            events[kept, "code"], events[page, "rising"]]
+        assert (await s.execute(select(PostedMessage.paper_ids))).scalar_one() == [other, kept, kept]
+        assert (await s.execute(select(Delivery.paper_ids))).scalar_one() == [kept, other]
+        # The page's number, typed from an old digest, still finds the paper.
+        found_by_number = await find_paper(s, f"#{page}")
+        assert found_by_number is not None and found_by_number.id == kept
+    # A new paper never gets the merged record's number (SQLite gives the highest number plus one).
+    (newest,) = (await ingest(db, [ParsedPaper(title="A newer paper", abstract="x", source="hf-page")])).paper_ids
+    assert newest > page > max(other, kept)
+
+
+def test_paperboy_ingest_of_a_retitled_papers_page_arxiv_v2_and_hf_api_lists_it_once(db_env, tmp_path):
+    """Through `paperboy ingest`, with HF's recorded API item: its HF page (title only), then arXiv's v2 under a
+    new title, then the API item (id, first title). The page's record used to stay: the paper was listed twice."""
+    from tests.cli_runner import paperboy
+    from tests.test_cli_ingest import export as exported
+
+    api_file = FIXTURES / "hf_daily_papers_item_2026-03.json"
+    item = json.loads(api_file.read_text())[0]["paper"]
+    page = tmp_path / "page.txt"
+    page.write_text("\n".join(["Daily Papers", "byAK and the research community", "Mar 6", item["title"],
+                               item["summary"]]))
+    atom = (FIXTURES / "arxiv_query_sample.xml").read_text()
+    entry = atom[atom.index("<entry>"):atom.index("</entry>") + len("</entry>")]
+    new_title = "Large Multimodal Models Are General In-Context Classifiers"
+    v2 = (entry.replace("nucl-ex/0408020v1", f"{item['id']}v2")
+          .replace(entry[entry.index("<title>") + 7:entry.index("</title>")], new_title))
+    arxiv = tmp_path / "v2.xml"
+    arxiv.write_text(atom[:atom.index("<entry>")] + v2 + "\n</feed>\n")
+    for source in (page, arxiv, api_file):
+        result = paperboy("ingest", str(source), env=db_env)
+        assert result.code == 0, result.err
+    assert result.out.strip().endswith("1 paper: 0 new, 1 updated, 0 unchanged")
+    (record,) = exported(db_env)
+    assert (record["arxiv_id"], record["title"], record["version"]) == (item["id"], new_title, 2)
+    assert record["sources"] == ["arxiv-api", "hf-api", "hf-page"]
+    again = paperboy("ingest", str(page), env=db_env)
+    assert again.out.strip().endswith("1 paper: 0 new, 0 updated, 1 unchanged") and len(exported(db_env)) == 1

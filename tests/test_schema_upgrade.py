@@ -183,7 +183,7 @@ async def test_topics_keyed_before_nfkc_are_rekeyed_and_doubles_merged_keeping_v
     scope, other = Scope.for_channel("console", "local", "a"), Scope.for_channel("console", "local", "b")
     t0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
     async with db.session() as s:
-        (paper_id,) = (await store_papers(s, [ParsedPaper(title="LLMs", abstract="x", source="hf-page")])).paper_ids
+        paper_id = (await s.execute(insert(Paper).values(**_paper("LLMs", "llms")).returning(Paper.id))).scalar_one()
         common = {"platform": "console", "workspace": "local"}
         s.add_all([
             Subscription(scope=scope.key, channel="a", topic="ＬＬＭ", topic_key="ｌｌｍ", created_by="U1", **common),
@@ -224,3 +224,54 @@ async def test_topics_keyed_before_nfkc_are_rekeyed_and_doubles_merged_keeping_v
         assert (await subscribe(s, other, "lora")).added is False
         assert await unsubscribe(s, scope, "ＬＬＭ") == "LLM"
         assert await subscription_store.list_topics(s, scope) == ["diffusion"]
+
+
+async def test_every_stored_paper_is_found_by_its_title_after_title_keys_are_remembered(db):
+    """Migration 0019. The store finds records by every title key they were seen under; papers stored before
+    start with their current key (the oldest record under a key holds its claim), so nothing is stored twice."""
+    await _at_revision(db, "0018")
+    async with db.session() as s:
+        ids = {}
+        for name, row in {
+            "twin1": _paper("Shared Title", "shared title", arxiv_id="2401.00001", sources=["arxiv-api"]),
+            "twin2": _paper("Shared Title", "shared title", arxiv_id="2401.00002", sources=["arxiv-api"]),
+            "page": _paper("Lonely Paper", "lonely paper"),
+            "retitled": _paper("Sparse Attention for Very Long Documents",
+                               "sparse attention for very long documents", arxiv_id="2501.01234", version=2,
+                               sources=["arxiv-api"]),
+            # The HF page's record of the same paper under its first title: listed twice until now.
+            "old page": _paper("Sparse Attention for Long Documents", "sparse attention for long documents",
+                               upvotes=7),
+        }.items():
+            ids[name] = (await s.execute(insert(Paper).values(**row).returning(Paper.id))).scalar_one()
+        if db.dialect == "sqlite":  # as the store fills it
+            await s.execute(text("INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
+                                 "SELECT id, title, abstract, compounds, authors FROM papers"))
+        s.add(PostedMessage(destination_key="console:local:main", message_ref="7", kind="digest",
+                            paper_ids=[ids["old page"], ids["page"]]))
+    await db.upgrade()
+
+    async with db.session() as s:
+        rows = (await s.execute(text("SELECT title_key, paper_id, claim FROM paper_title_keys "
+                                     "ORDER BY paper_id"))).all()
+        assert [(k, p, bool(c)) for k, p, c in rows] == [
+            ("shared title", ids["twin1"], True), ("shared title", ids["twin2"], False),
+            ("lonely paper", ids["page"], True), ("sparse attention for very long documents", ids["retitled"], True),
+            ("sparse attention for long documents", ids["old page"], True)]
+        counts = await store_papers(s, [
+            ParsedPaper(title="Lonely paper", abstract="x", source="hf-page"),
+            ParsedPaper(title="Shared title", abstract="x", source="hf-page"),
+            ParsedPaper(title="Sparse Attention for Long Documents", abstract="x", source="hf-api",
+                        arxiv_id="2501.01234"),
+        ])
+        assert (counts.new, counts.paper_ids) == (0, [ids["page"], ids["twin1"], ids["retitled"]])
+    async with db.session() as s:  # HF's sighting with the id merged the old page's record into the paper
+        assert {p.id for p in (await s.execute(select(Paper))).scalars()} == set(ids.values()) - {ids["old page"]}
+        assert (await s.get(Paper, ids["retitled"])).upvotes == 7  # type: ignore[union-attr]
+        assert (await s.execute(select(PostedMessage.paper_ids))).scalar_one() == [ids["retitled"], ids["page"]]
+    async with db.session() as s:  # the title HF used finds the paper, and its page adds nothing
+        found = await find_paper(s, "Sparse Attention for Long Documents")
+        assert found is not None and found.id == ids["retitled"]
+        counts = await store_papers(s, [ParsedPaper(title="Sparse Attention for Long Documents", abstract="x",
+                                                    source="hf-page")])
+        assert (counts.new, counts.paper_ids) == (0, [ids["retitled"]])
