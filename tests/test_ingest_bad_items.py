@@ -39,3 +39,36 @@ def test_one_mangled_item_is_skipped_with_a_warning_in_every_feed_format(db_env,
     stored = {r["arxiv_id"] for r in export(db_env)}
     assert {hf[0]["paper"]["id"], hf[2]["paper"]["id"]} <= stored and hf[1]["paper"]["id"] not in stored
     assert "1309.4668" not in stored and len(stored) == 12
+
+
+# Characters no reader sees, which web pages and PDFs leave in titles and abstracts: soft hyphen, zero-width space,
+# word joiner, byte order mark, and bidi controls (marks, embeddings, an override, isolates).
+INVISIBLE = "\u00ad\u200b\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c"
+
+
+def test_invisible_characters_in_a_listing_are_dropped_so_topics_and_search_find_the_words(db_env, tmp_path):
+    """A soft hyphen ("Atten\u00adtion") split the word for the matcher and full-text search: following
+    "attention" never found the paper. Every character of the invisible kind goes at ingestion, wherever it sits;
+    joiners that shape scripts and emoji (ZWJ, ZWNJ) stay."""
+    marks = iter(INVISIBLE * 4)
+    title = "".join(ch + next(marks) if ch in "tn" else ch for ch in "Sparse Attention for Long Documents")
+    abstract = ("We make atten\u00adtion sparse: sparse atten\u200btion scales to long documents. "
+                "Tested on \u0915\u094d\u200d\u0937 and \U0001f469\u200d\U0001f4bb text, written in "
+                "\u2067\u05e2\u05d1\u05e8\u05d9\u05ea\u2069 too.")
+    api = [{"paper": {"id": "2501.01234", "title": title, "summary": abstract,
+                      "authors": [{"name": "Ann\u00ad Smith\u200b"}], "publishedAt": "2026-03-06T00:00:00Z"}}]
+    listing = tmp_path / "api.json"
+    listing.write_text(json.dumps(api))
+    result = paperboy("ingest", str(listing), env=db_env)
+    assert result.code == 0, result.err
+    (record,) = export(db_env)
+    assert record["title"] == "Sparse Attention for Long Documents"
+    assert record["abstract"] == ("We make attention sparse: sparse attention scales to long documents. Tested on "
+                                  "\u0915\u094d\u200d\u0937 and \U0001f469\u200d\U0001f4bb text, written in "
+                                  "\u05e2\u05d1\u05e8\u05d9\u05ea too.")
+    assert record["authors"] == ["Ann Smith"]
+    matched = paperboy("topics", "match", "attention", "--all", "--json", env=db_env)
+    assert matched.code == 0, matched.err
+    assert [m["arxiv_id"] for m in json.loads(matched.out)] == ["2501.01234"]
+    found = paperboy("search", "attention", "--json", env=db_env)
+    assert found.code == 0 and [m["arxiv_id"] for m in json.loads(found.out)] == ["2501.01234"]

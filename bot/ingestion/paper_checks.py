@@ -30,7 +30,14 @@ MAX_META_CHARS = 5_000  # organization and each extra string; longer optional me
 MAX_META_ITEMS = 500  # entries of a list in extra (keywords, categories)
 
 # C0/C1 controls except the whitespace that collapsing handles, and lone surrogates (refused by UTF-8 itself).
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Then the characters that are only invisible, which pages and PDFs leave in titles: a soft hyphen or a
+# zero-width space inside "atten\u00adtion" split the word for topic matching and full-text search. They are the
+# soft hyphen, zero-width space, word joiner and invisible operators, byte order mark, and the bidi controls
+# (marks, embeddings, overrides, isolates: untrusted text must not reorder what is shown around it either).
+# Characters that shape a script or an emoji (ZWJ, ZWNJ, variation selectors, the combining grapheme joiner,
+# the Mongolian vowel separator) stay, although a paper's identity ignores them too (`bot.papers.INVISIBLE_RE`).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+                         "\u00ad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -55,7 +62,8 @@ SkipItem = Callable[[BadItem], None]
 
 
 def clean_text(value: str) -> str:
-    """Control characters dropped, lone surrogates shown as U+FFFD: what a reader sees stays the same."""
+    """Control and invisible characters dropped, lone surrogates shown as U+FFFD: what a reader sees stays the
+    same, and every word is whole."""
     if value.isascii() and value.isprintable():
         return value  # the common case, checked at C speed
     return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", value))
