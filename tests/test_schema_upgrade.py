@@ -21,7 +21,7 @@ from storage.delivery_models import Delivery
 from storage.destination_models import PostedMessage
 from storage.feedback_models import FeedbackModel, ModelChange, ModelGeneration, PaperJudgement
 from storage.followup_models import FollowupBaseline, FollowupClaim, FollowupEvent, FollowupSent
-from storage.models import Paper
+from storage.models import Paper, PaperTitleKey
 from storage.paper_store import find_paper, store_papers
 from storage.subscription_models import Subscription
 from storage.summary_models import LlmCall, StoredSummary
@@ -275,3 +275,47 @@ async def test_every_stored_paper_is_found_by_its_title_after_title_keys_are_rem
         counts = await store_papers(s, [ParsedPaper(title="Sparse Attention for Long Documents", abstract="x",
                                                     source="hf-page")])
         assert (counts.new, counts.paper_ids) == (0, [ids["retitled"]])
+
+
+async def test_stored_papers_lose_invisible_characters_and_rss_name_suffixes_rejoin_their_author(db):
+    """Migration 0020. Papers stored before ingestion dropped invisible characters kept them: a soft hyphen in
+    "Atten\u00adtion" hid the paper from topics and search. And arXiv's daily feeds had split "Martin Luther King,
+    Jr." into two authors, "Jr." one of them."""
+    from bot.topics.topic_service import TopicMatcher, search_papers
+
+    await _at_revision(db, "0019")
+    async with db.session() as s:
+        ids = {}
+        for name, row in {
+            "hyphen": _paper("Sparse Atten\u00adtion\u200b for Long Documents", "sparse attention for long documents",
+                             abstract="Sparse atten\u00adtion scales; \u2067\u05e2\u05d1\u05e8\u05d9\u05ea\u2069 and "
+                                      "\U0001f469\u200d\U0001f4bb stay readable."),
+            "plain": _paper("Dense Retrieval", "dense retrieval", abstract="Dense vectors."),
+            "rss": _paper("Dreams", "dreams", arxiv_id="2401.00001", sources=["arxiv-rss"], author_count=5,
+                          authors=["Martin Luther King", "Jr.", "Henry Ford", "III", "Ann Lee"]),
+            "first": _paper("Odd list", "odd list", arxiv_id="2401.00002", sources=["arxiv-rss"],
+                            authors=["Jr.", "Bo Li"], author_count=2),
+            "api": _paper("Kings", "kings", arxiv_id="2401.00003", sources=["arxiv-api"], authors=["Ann", "II"],
+                          author_count=2),
+        }.items():
+            ids[name] = (await s.execute(insert(Paper).values(**row).returning(Paper.id))).scalar_one()
+            await s.execute(insert(PaperTitleKey).values(title_key=row["title_key"], paper_id=ids[name], claim=True))
+        if db.dialect == "sqlite":  # as the store fills it
+            await s.execute(text("INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
+                                 "SELECT id, title, abstract, compounds, authors FROM papers"))
+        assert await search_papers(s, TopicMatcher(), "attention") == []
+    await db.upgrade()
+
+    async with db.session() as s:
+        papers = {p.id: p for p in (await s.execute(select(Paper))).scalars()}
+        hyphen = papers[ids["hyphen"]]
+        assert hyphen.title == "Sparse Attention for Long Documents"
+        assert hyphen.abstract == ("Sparse attention scales; \u05e2\u05d1\u05e8\u05d9\u05ea and "
+                                   "\U0001f469\u200d\U0001f4bb stay readable.")
+        assert hyphen.title_key == "sparse attention for long documents"
+        assert [r.paper.id for r in await search_papers(s, TopicMatcher(), "attention")] == [ids["hyphen"]]
+        assert papers[ids["plain"]].abstract == "Dense vectors."
+        rss = papers[ids["rss"]]
+        assert (rss.authors, rss.author_count) == (["Martin Luther King, Jr.", "Henry Ford, III", "Ann Lee"], 3)
+        assert papers[ids["first"]].authors == ["Jr.", "Bo Li"]  # nobody before it to join
+        assert papers[ids["api"]].authors == ["Ann", "II"]  # not from the daily feeds: names given one by one
