@@ -164,6 +164,11 @@ def make_web_client(token: SecretStr | None = None, *, base_url: str | None = No
     return AsyncWebClient(token=token.get_secret_value() if token else None, **kwargs)
 
 
+# What an unreachable or vanished Slack raises: a connection never made (an OSError), a timeout, or one that Slack
+# (or a proxy) closed without an answer (aiohttp's ServerDisconnectedError is no OSError).
+UNREACHABLE = (TimeoutError, OSError, aiohttp.ClientError)
+
+
 def error_code(exc: SlackApiError) -> str:
     response = exc.response
     try:
@@ -226,7 +231,7 @@ class SlackPoster:
             response = await self.client.conversations_open(users=destination.user, **kwargs)
         except SlackApiError as exc:
             raise _delivery_error(exc, "Slack refused the direct message") from exc
-        except (TimeoutError, OSError) as exc:
+        except UNREACHABLE as exc:
             raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
         channel = (response.get("channel") or {}).get("id")
         if not channel:
@@ -328,7 +333,7 @@ class SlackPoster:
                 response = await lookup(include_all_metadata=True, limit=200, cursor=cursor, **kwargs)
             except SlackApiError as exc:
                 raise _delivery_error(exc, refused) from exc
-            except (TimeoutError, OSError) as exc:
+            except UNREACHABLE as exc:
                 raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
             for item in response.get("messages") or []:
                 part = part_of(item)
@@ -352,7 +357,7 @@ class SlackPoster:
                                                           unfurl_media=False, **kwargs)
         except SlackApiError as exc:
             raise _delivery_error(exc) from exc
-        except (TimeoutError, OSError) as exc:
+        except UNREACHABLE as exc:
             raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
         ts = response.get("ts")
         if not ts:
@@ -376,7 +381,7 @@ class SlackPoster:
                         **kwargs)
                 except SlackApiError as exc:
                     raise _delivery_error(exc) from exc
-                except (TimeoutError, OSError) as exc:
+                except UNREACHABLE as exc:
                     raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
                 refs.append(str(response.get("ts") or ""))
         return refs[0] if refs else ""
@@ -447,11 +452,15 @@ def is_followup(item: Any, target: ThreadTarget) -> bool:
 
 
 def _delivery_error(exc: SlackApiError, what: str = "Slack refused the post") -> DeliveryError:
-    code = error_code(exc) or "unknown_error"
+    """Slack's answer in the core's terms, in one line: its error code, or the HTTP status when there is no Web
+    API JSON to read one from (a 5xx page from Slack's edge)."""
+    code = error_code(exc)
     status = getattr(exc.response, "status_code", None)
     if code == "ratelimited" or status == 429:
         headers = getattr(exc.response, "headers", {}) or {}
         return DeliveryError("Slack rate limit", retry_after=_retry_after(headers))
+    if not code:
+        return DeliveryError(f"{what}: HTTP {status}")
     if code in PERMANENT_ERRORS:
         return DeliveryError(f"{what}: {code}", permanent=True)
     return DeliveryError(f"{what}: {code}")

@@ -37,6 +37,12 @@ def rate_limited(retry_after: int = 3) -> Reply:
     return slack_error("ratelimited", 429, {"Retry-After": str(retry_after)})
 
 
+def unavailable(status: int = 503) -> Reply:
+    """Slack down behind its load balancer: a 5xx with an HTML page, not the Web API's JSON."""
+    page = b"<html><body><h1>Slack is temporarily unavailable</h1></body></html>"
+    return Reply(status, page, {"Content-Type": "text/html; charset=utf-8"})
+
+
 def block_errors(body: dict[str, Any]) -> Reply | None:
     """Block Kit's documented limits (reference: blocks, block elements, composition objects): a message over any
     of them is refused whole with `invalid_blocks`, as Slack does, and nothing is posted."""
@@ -137,6 +143,10 @@ class FakeSlack(FakeServer):
         body = rec.json()
         if (refused := block_errors(body)) is not None:
             return refused
+        if not str(body.get("text") or "").strip() and not body.get("blocks"):
+            return slack_error("no_text")
+        if len(str(body.get("text") or "")) > 40_000:  # chat.postMessage: "no more than 40,000 characters"
+            return slack_error("msg_too_long")
         if body.get("channel") in self.hidden:
             return slack_error("channel_not_found")
         if body.get("channel") in self.not_member:

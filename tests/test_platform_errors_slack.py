@@ -1,0 +1,160 @@
+"""What a digest run does when Slack answers with one of its documented errors: the real `DigestRunner` and
+`SlackPoster`, slack_sdk's `AsyncWebClient`, and a fake Slack on 127.0.0.1 answering as the Web API reference
+shows it (HTTP status, headers, `{"ok": false, "error": …}` and its extra fields).
+
+Permanent errors end the day's tries for that destination with one clear reason (`paperboy digest status`
+shows it); transient ones are retried without posting twice; a rejected token is not tried channel by channel;
+no token ever reaches a log line."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from adapters.slack.slack_poster import SlackPoster, make_web_client
+from bot.destination import Destination as Where
+from bot.digests.digest_runner import DigestRunner, DigestSettings, Outcome
+from bot.messages import Message, PaperItem
+from storage.database import Database
+from storage.destination_models import Destination
+from storage.destination_store import ensure_destination
+from tests.chat_fixtures import TODAY, ingest_samples, make_bot
+from tests.fakes.fake_slack import TEAM, FakeSlack, slack_error, unavailable
+from tests.fakes.http_server import Reply
+
+TOKEN = "xoxb-test-1234567890-SECRET"
+CLAIMED_AT = datetime.fromtimestamp(1_700_000_000 - 60, UTC)  # the fake's messages are 1700000000.x
+
+
+class Sleeps:
+    """An injected sleep: records how long the code wanted to wait, waits (almost) nothing."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        await asyncio.sleep(0)
+
+
+class Clock:
+    """One clock for the runner (datetime) and the poster (monotonic seconds), moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = CLAIMED_AT
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def seconds(self) -> float:
+        return self.now.timestamp()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+def poster_for(db: Database, fake: FakeSlack, clock: Clock, token: str = TOKEN) -> SlackPoster:
+    sleeps = Sleeps()
+    client = make_web_client(SecretStr(token), base_url=fake.api_url, sleep=sleeps, clock=clock.seconds)
+    return SlackPoster(client, record=make_bot(db).core.record_digest_parts, sleep=sleeps, clock=clock.seconds)
+
+
+async def channels(db: Database, *names: str) -> list[Destination]:
+    async with db.session() as s:
+        return [await ensure_destination(s, "slack", TEAM, name) for name in names]
+
+
+async def run(db: Database, poster: SlackPoster, destination: Destination, clock: Clock, **services: Any) -> Outcome:
+    core = make_bot(db).core
+    runner = DigestRunner(dataclasses.replace(core.services, **services), {"slack": poster}, owner="host:1",
+                          settings=DigestSettings(lease_seconds=600), clock=clock)
+    return await runner.run_one(destination, TODAY, now=clock.now)
+
+
+def api_calls(fake: FakeSlack) -> int:
+    return sum(1 for r in fake.requests if r.path.startswith("/api/"))
+
+
+
+def paper(n: int) -> PaperItem:
+    return PaperItem(number=n, paper_id=n, title=f"A study of long things, part {n}",
+                     url=f"https://arxiv.org/abs/2604.{n:05d}", arxiv_id=f"2604.{n:05d}", tldr="Findings. " * 40)
+
+
+async def test_slack_down_behind_an_html_page_or_a_dropped_connection_is_one_clear_line(
+        db: Database, fake: FakeSlack, caplog: pytest.LogCaptureFixture):
+    """A 503 with an HTML page (no Web API JSON to read an error from) and a connection Slack closes without an
+    answer: each is a transient failure with its reason in one line, never "unknown_error" and never a
+    traceback in the log; the next try posts the digest once."""
+    await ingest_samples(db)
+    first, second = await channels(db, "C1", "C2")
+    real_post = fake.routes[("POST", "/api/chat.postMessage")]
+    clock = Clock()
+    poster = poster_for(db, fake, clock)
+    fake.route("POST", "/api/chat.postMessage", unavailable(503))
+    with caplog.at_level(logging.INFO):
+        down = await run(db, poster, first, clock)
+        fake.route("POST", "/api/chat.postMessage", Reply(disconnect=True))
+        dropped = await run(db, poster, second, clock)
+    assert down.status == "failed" and "HTTP 503" in down.detail and "unknown_error" not in down.detail
+    assert dropped.status == "failed" and "ServerDisconnectedError" in dropped.detail, dropped
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
+    fake.route("POST", "/api/chat.postMessage", real_post)
+    clock.now += timedelta(hours=1)
+    assert [(await run(db, poster, d, clock)).status for d in (first, second)] == ["posted", "posted"]
+    assert len(fake.history["C1"]) == 1 and len(fake.history["C2"]) == 1
+
+
+@pytest.mark.parametrize(("code", "status"), [("fatal_error", 200), ("internal_error", 500),
+                                              ("service_unavailable", 503), ("request_timeout", 200)])
+async def test_an_error_after_slack_stored_the_post_is_retried_without_posting_twice(
+        db: Database, fake: FakeSlack, code: str, status: int):
+    """fatal_error and internal_error: "it's possible some aspect of the operation succeeded". Slack stored the
+    digest and answered with the error: the attempt fails (transient), the retry finds the tagged post in the
+    channel's history and records it. One digest in the channel."""
+    await ingest_samples(db)
+    (destination,) = await channels(db, "C1")
+    real_post = fake.routes[("POST", "/api/chat.postMessage")]
+    assert callable(real_post)
+
+    def stored_then_error(rec: Any) -> Reply:
+        real_post(rec)
+        return slack_error(code, status)
+
+    fake.route("POST", "/api/chat.postMessage", stored_then_error)
+    clock = Clock()
+    poster = poster_for(db, fake, clock)
+    first = await run(db, poster, destination, clock)
+    assert first.status == "failed" and code in first.detail
+    fake.route("POST", "/api/chat.postMessage", real_post)
+    clock.now += timedelta(hours=1)
+    retry = await run(db, poster, destination, clock)
+    assert retry.status == "posted" and "found from an earlier attempt" in retry.detail
+    assert len(fake.history["C1"]) == 1
+
+
+async def test_a_hundred_paper_digest_stays_within_every_documented_limit(db: Database, fake: FakeSlack):
+    """The fake refuses what Slack documents it refuses (over 50 blocks, a section over 3000 characters,
+    `text` over 40,000): a large digest is split so that every message is accepted, each paper once."""
+    clock = Clock()
+    items = [dataclasses.replace(paper(n), title=f"<!channel> {'Very long title ' * 30}{n}", why="x " * 200)
+             for n in range(1, 101)]
+    poster = poster_for(db, fake, clock)
+    result = await poster.post_digest(Where(key=f"slack:{TEAM}:C1", platform="slack", workspace=TEAM, channel="C1"),
+                                      Message(header="Digest " * 40, items=items))
+    posts = fake.posts()
+    assert result.message_ref and len(posts) == len(fake.history["C1"]) > 1
+    for body in posts:
+        assert len(body["blocks"]) <= 50 and 0 < len(body["text"]) <= 40_000
+    sections = "\n".join(b["text"]["text"] for body in posts for b in body["blocks"] if b["type"] == "section")
+    assert all(sections.count(f"abs/2604.{n:05d}") == 1 for n in range(1, 101))
