@@ -21,12 +21,13 @@ from pydantic import SecretStr
 from adapters.slack.slack_poster import SlackPoster, make_web_client
 from bot.destination import Destination as Where
 from bot.digests.digest_runner import DigestRunner, DigestSettings, Outcome
+from bot.errors import DeliveryError
 from bot.messages import Message, PaperItem
 from storage.database import Database
 from storage.destination_models import Destination
 from storage.destination_store import ensure_destination
 from tests.chat_fixtures import TODAY, ingest_samples, make_bot
-from tests.fakes.fake_slack import TEAM, FakeSlack, slack_error, unavailable
+from tests.fakes.fake_slack import TEAM, FakeSlack, missing_scope, slack_error, unavailable
 from tests.fakes.http_server import Reply
 
 TOKEN = "xoxb-test-1234567890-SECRET"
@@ -84,6 +85,24 @@ async def run(db: Database, poster: SlackPoster, destination: Destination, clock
 def api_calls(fake: FakeSlack) -> int:
     return sum(1 for r in fake.requests if r.path.startswith("/api/"))
 
+
+
+async def test_missing_scope_says_which_scope_to_add(db: Database, fake: FakeSlack):
+    """Slack answers a call its token lacks a scope for with `missing_scope` and the scope it `needed`: the
+    failure (log line, `digest status`) names it, not just "missing_scope"."""
+    await ingest_samples(db)
+    (destination,) = await channels(db, "C1")
+    fake.route("POST", "/api/chat.postMessage", missing_scope("chat:write", provided="commands,im:write"))
+    clock = Clock()
+    outcome = await run(db, poster_for(db, fake, clock), destination, clock)
+    assert outcome.status == "failed" and "missing_scope" in outcome.detail and "chat:write" in outcome.detail
+    assert "reinstall" in outcome.detail
+    # A personal digest's direct message needs im:write to open the conversation.
+    fake.route("POST", "/api/conversations.open", missing_scope("im:write"))
+    person = Where(key=f"slack:{TEAM}:@U7", platform="slack", workspace=TEAM, channel="", user="U7")
+    with pytest.raises(DeliveryError) as caught:
+        await poster_for(db, fake, clock).post_digest(person, Message(header="Digest", text="x"))
+    assert caught.value.permanent and "needs im:write" in str(caught.value)
 
 
 def paper(n: int) -> PaperItem:

@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -452,8 +453,8 @@ def is_followup(item: Any, target: ThreadTarget) -> bool:
 
 
 def _delivery_error(exc: SlackApiError, what: str = "Slack refused the post") -> DeliveryError:
-    """Slack's answer in the core's terms, in one line: its error code, or the HTTP status when there is no Web
-    API JSON to read one from (a 5xx page from Slack's edge)."""
+    """Slack's answer in the core's terms, in one line: its error code (with the scope a `missing_scope` needed), or
+    the HTTP status when there is no Web API JSON to read one from (a 5xx page from Slack's edge)."""
     code = error_code(exc)
     status = getattr(exc.response, "status_code", None)
     if code == "ratelimited" or status == 429:
@@ -461,6 +462,20 @@ def _delivery_error(exc: SlackApiError, what: str = "Slack refused the post") ->
         return DeliveryError("Slack rate limit", retry_after=_retry_after(headers))
     if not code:
         return DeliveryError(f"{what}: HTTP {status}")
-    if code in PERMANENT_ERRORS:
-        return DeliveryError(f"{what}: {code}", permanent=True)
-    return DeliveryError(f"{what}: {code}")
+    detail = code
+    if code == "missing_scope":
+        needed = _scopes(_field(exc, "needed"))
+        detail = f"{code} (needs {needed or 'a scope it does not name'}; reinstall the app with it)"
+    return DeliveryError(f"{what}: {detail}", permanent=code in PERMANENT_ERRORS)
+
+
+def _field(exc: SlackApiError, name: str) -> Any:
+    try:
+        return exc.response.get(name)
+    except Exception:
+        return None
+
+
+def _scopes(value: Any) -> str:
+    """Scope names as Slack lists them ("chat:write,im:write"), nothing else, kept short."""
+    return re.sub(r"[^A-Za-z0-9:._,-]", "", str(value or ""))[:120]

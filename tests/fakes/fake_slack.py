@@ -37,6 +37,13 @@ def rate_limited(retry_after: int = 3) -> Reply:
     return slack_error("ratelimited", 429, {"Retry-After": str(retry_after)})
 
 
+def missing_scope(needed: str, provided: str = "commands,chat:write") -> Reply:
+    """As the Web API answers a call its token has no scope for (docs: "Scopes and permissions"): HTTP 200,
+    `ok: false`, and which scope the method `needed` beside the ones the token has (`provided`)."""
+    body = {"ok": False, "error": "missing_scope", "needed": needed, "provided": provided}
+    return Reply(200, json.dumps(body).encode())
+
+
 def unavailable(status: int = 503) -> Reply:
     """Slack down behind its load balancer: a 5xx with an HTML page, not the Web API's JSON."""
     page = b"<html><body><h1>Slack is temporarily unavailable</h1></body></html>"
