@@ -24,8 +24,9 @@ from bot.digests.digest_runner import DigestRunner, DigestSettings, Outcome
 from bot.errors import DeliveryError
 from bot.messages import Message, PaperItem
 from storage.database import Database
+from storage.delivery_store import get_delivery
 from storage.destination_models import Destination
-from storage.destination_store import ensure_destination
+from storage.destination_store import ensure_destination, find_posted
 from tests.chat_fixtures import TODAY, ingest_samples, make_bot
 from tests.fakes.fake_slack import TEAM, FakeSlack, missing_scope, slack_error, unavailable
 from tests.fakes.http_server import Reply
@@ -108,6 +109,41 @@ async def test_missing_scope_says_which_scope_to_add(db: Database, fake: FakeSla
 def paper(n: int) -> PaperItem:
     return PaperItem(number=n, paper_id=n, title=f"A study of long things, part {n}",
                      url=f"https://arxiv.org/abs/2604.{n:05d}", arxiv_id=f"2604.{n:05d}", tldr="Findings. " * 40)
+
+
+@pytest.mark.parametrize("code", ["invalid_blocks", "invalid_blocks_format", "msg_too_long", "msg_blocks_too_long",
+                                  "no_text"])
+async def test_a_message_slack_refuses_as_it_is_ends_the_tries_and_what_got_out_counts(
+        db: Database, fake: FakeSlack, code: str):
+    """A digest of two messages whose second Slack refuses as it is (its blocks, its length): the retry finds the
+    first message and tries the second again, which Slack refuses the same way. Retrying all day cannot change
+    that: what got out is recorded as the digest, so "summarize 3" under it works."""
+    await ingest_samples(db)
+    (destination,) = await channels(db, "C1")
+    real_post = fake.routes[("POST", "/api/chat.postMessage")]
+    assert callable(real_post)
+    posted: list[int] = []
+
+    def second_refused(rec: Any) -> Reply:
+        if posted:
+            return slack_error(code)
+        posted.append(1)
+        return real_post(rec)
+
+    fake.route("POST", "/api/chat.postMessage", second_refused)
+    clock = Clock()
+    poster = poster_for(db, fake, clock)
+    first = await run(db, poster, destination, clock, digest_max_items=30)
+    assert first.status == "failed" and code in first.detail
+    clock.now += timedelta(hours=1)
+    retry = await run(db, poster, destination, clock, digest_max_items=30)
+    assert retry.status == "posted", retry
+    (message,) = fake.history["C1"]
+    async with db.session() as s:
+        delivery = await get_delivery(s, destination.key, TODAY)
+        recorded = await find_posted(s, destination.key, message["ts"])
+    assert delivery is not None and delivery.status == "posted" and delivery.message_ref == message["ts"]
+    assert recorded is not None and recorded.paper_ids
 
 
 async def test_slack_down_behind_an_html_page_or_a_dropped_connection_is_one_clear_line(

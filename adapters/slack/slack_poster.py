@@ -45,6 +45,14 @@ PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archive
 
 log = logging.getLogger(__name__)
 
+# The request as it is cannot be accepted (its blocks, its length, its metadata): sent again it fails the same way.
+REFUSED_AS_SENT = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long", "msg_blocks_too_long",
+                             "no_text", "too_many_attachments", "invalid_metadata_format", "invalid_metadata_schema",
+                             "metadata_too_large", "metadata_must_be_sent_from_app", "invalid_arguments",
+                             "invalid_arg_name", "invalid_array_arg", "invalid_charset", "invalid_form_data",
+                             "invalid_post_type", "missing_post_type", "invalid_json", "json_not_object",
+                             "as_user_not_supported", "too_many_contact_cards"})
+
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 
@@ -466,7 +474,9 @@ def _delivery_error(exc: SlackApiError, what: str = "Slack refused the post") ->
     if code == "missing_scope":
         needed = _scopes(_field(exc, "needed"))
         detail = f"{code} (needs {needed or 'a scope it does not name'}; reinstall the app with it)"
-    return DeliveryError(f"{what}: {detail}", permanent=code in PERMANENT_ERRORS)
+    # restricted_action_read_only_channel, …_thread_only_channel, …_thread_locked: a channel setting, as is
+    permanent = code in PERMANENT_ERRORS or code in REFUSED_AS_SENT or code.startswith("restricted_action")
+    return DeliveryError(f"{what}: {detail}", permanent=permanent)
 
 
 def _field(exc: SlackApiError, name: str) -> Any:
