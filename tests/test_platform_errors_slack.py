@@ -87,6 +87,38 @@ def api_calls(fake: FakeSlack) -> int:
     return sum(1 for r in fake.requests if r.path.startswith("/api/"))
 
 
+@pytest.mark.parametrize("code", ["token_revoked", "invalid_auth", "account_inactive"])
+async def test_a_rejected_token_is_tried_once_for_the_workspace_not_once_per_channel(
+        db: Database, fake: FakeSlack, caplog: pytest.LogCaptureFixture, code: str):
+    """The app was removed from the workspace (or its bot user deactivated) while three channels have digests:
+    the first post learns that Slack rejects the token, and says so once, as an error naming what to do; the other
+    channels fail with the same reason without asking Slack again. An hour later the token is asked again (a
+    reinstall may have brought it back). The token itself is in no log line."""
+    await ingest_samples(db)
+    first, *others = await channels(db, "C1", "C2", "C3")
+    fake.token_errors[TOKEN] = code
+    clock = Clock()
+    poster = poster_for(db, fake, clock)
+    with caplog.at_level(logging.INFO):
+        outcome = await run(db, poster, first, clock)
+        assert outcome.status == "failed" and code in outcome.detail, outcome
+        asked = api_calls(fake)
+        assert asked >= 1
+        for destination in others:
+            outcome = await run(db, poster, destination, clock)
+            assert outcome.status == "failed" and code in outcome.detail, outcome
+        assert api_calls(fake) == asked  # not asked again for each channel
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and code in errors[0].getMessage() and "reinstall" in errors[0].getMessage()
+    assert not any(TOKEN in r.getMessage() or "SECRET" in r.getMessage() for r in caplog.records)
+    async with db.session() as s:
+        delivery = await get_delivery(s, others[-1].key, TODAY)
+    assert delivery is not None and delivery.status == "failed" and code in (delivery.last_error or "")
+    # An hour later, the app reinstalled: the token works again and the digest goes out.
+    del fake.token_errors[TOKEN]
+    clock.now += timedelta(hours=2)
+    assert (await run(db, poster, others[-1], clock)).status == "posted"
+
 
 async def test_missing_scope_says_which_scope_to_add(db: Database, fake: FakeSlack):
     """Slack answers a call its token lacks a scope for with `missing_scope` and the scope it `needed`: the

@@ -36,15 +36,18 @@ from bot.followups.poster import ThreadTarget
 from bot.messages import Message
 from bot.personal.routing import from_workspace
 
+log = logging.getLogger(__name__)
+
 PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive",
                               "invalid_auth", "token_revoked", "missing_scope", "restricted_action",
                               "team_access_not_granted", "no_permission", "ekm_access_denied",
                               # a personal digest's person: gone, deactivated, or not reachable by DM
                               "user_not_found", "user_disabled", "cannot_dm_bot", "user_not_visible",
                               "messages_tab_disabled"})
-
-log = logging.getLogger(__name__)
-
+# What Slack answers when the token itself is no good (chat.postMessage and every other method): the same for every
+# channel of the workspace, so it is not asked channel by channel (`SlackPoster` holds the token back).
+TOKEN_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
+                          "not_allowed_token_type", "invalid_token", "team_disabled", "app_uninstalled"})
 # The request as it is cannot be accepted (its blocks, its length, its metadata): sent again it fails the same way.
 REFUSED_AS_SENT = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long", "msg_blocks_too_long",
                              "no_text", "too_many_attachments", "invalid_metadata_format", "invalid_metadata_schema",
@@ -52,6 +55,7 @@ REFUSED_AS_SENT = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too
                              "invalid_arg_name", "invalid_array_arg", "invalid_charset", "invalid_form_data",
                              "invalid_post_type", "missing_post_type", "invalid_json", "json_not_object",
                              "as_user_not_supported", "too_many_contact_cards"})
+TOKEN_RECHECK_SECONDS = 3600.0  # a rejected token is asked again after this long (a reinstall may restore it)
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -220,15 +224,47 @@ class SlackPoster:
         self._team_names: dict[str, str | None] = {}
         self._unnamed_until: dict[str, float] = {}  # a failed lookup is not repeated for every DM digest
         self._naming = asyncio.Lock()  # concurrent DM digests of one workspace ask for its name once
+        self._rejected: dict[str, tuple[float, str]] = {}  # token → (until when it is held back, Slack's error)
 
     async def _token(self, destination: Destination) -> str | None:
-        if self._token_for is None:
-            return None
-        token = await self._token_for(destination.workspace)
-        if not token:
-            raise DeliveryError(f"Paperboy is not installed in Slack workspace {destination.workspace}",
-                                permanent=True)
+        """The workspace's bot token (None: the client's own), unless Slack rejected it within the last
+        TOKEN_RECHECK_SECONDS: then the post fails with that reason at once, without asking Slack again."""
+        token = None
+        if self._token_for is not None:
+            token = await self._token_for(destination.workspace)
+            if not token:
+                raise DeliveryError(f"Paperboy is not installed in Slack workspace {destination.workspace}",
+                                    permanent=True)
+        held = self._rejected.get(token or self.client.token or "")
+        if held is not None and held[0] > self._clock():
+            raise self._token_refused(destination, token, held[1])
         return token
+
+    def _token_refused(self, destination: Destination, token: str | None, code: str) -> DeliveryError:
+        fix = "reinstall the app there" + ("" if self._token_for is not None else " or set a new SLACK_BOT_TOKEN")
+        return DeliveryError(f"Slack rejected the bot token of workspace {destination.workspace} ({code}): {fix}",
+                             permanent=True)
+
+    async def _call(self, call: Awaitable[Any], destination: Destination, token: str | None,
+                    refused: str = "Slack refused the post") -> Any:
+        """One Web API call with its failures in the core's terms. A rejected token (`TOKEN_ERRORS`) is the same
+        for every channel of the workspace: it is held back for TOKEN_RECHECK_SECONDS, and the operator is told
+        once, as an error, what to do (never the token itself)."""
+        try:
+            return await call
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if code not in TOKEN_ERRORS:
+                raise _delivery_error(exc, refused) from exc
+            key = token or self.client.token or ""
+            held = self._rejected.get(key)
+            self._rejected[key] = (self._clock() + TOKEN_RECHECK_SECONDS, code)
+            error = self._token_refused(destination, token, code)
+            if held is None or held[0] <= self._clock():
+                log.error("%s; its digests wait (asked again in %d minutes)", error, TOKEN_RECHECK_SECONDS // 60)
+            raise error from exc
+        except UNREACHABLE as exc:
+            raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
 
     async def _direct(self, destination: Destination, token: str | None) -> Destination:
         """A personal digest goes to the person's DM with the bot: conversations.open (scope `im:write`) gives
@@ -236,12 +272,8 @@ class SlackPoster:
         if destination.user is None:
             return destination
         kwargs: dict[str, Any] = {"token": token} if token else {}
-        try:
-            response = await self.client.conversations_open(users=destination.user, **kwargs)
-        except SlackApiError as exc:
-            raise _delivery_error(exc, "Slack refused the direct message") from exc
-        except UNREACHABLE as exc:
-            raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
+        response = await self._call(self.client.conversations_open(users=destination.user, **kwargs), destination,
+                                    token, "Slack refused the direct message")
         channel = (response.get("channel") or {}).get("id")
         if not channel:
             raise DeliveryError("Slack opened no direct message channel")
@@ -320,8 +352,9 @@ class SlackPoster:
         kwargs: dict[str, Any] = {"token": token} if token else {}
         if tag.since is not None:
             kwargs["oldest"] = f"{tag.since.timestamp() - SEARCH_MARGIN_SECONDS:.6f}"
-        parts = await self._search(self.client.conversations_history, "Slack refused the history lookup",
-                                   lambda item: tagged_part(item, tag), channel=destination.channel, **kwargs)
+        parts = await self._search(destination, token, self.client.conversations_history,
+                                   "Slack refused the history lookup", lambda item: tagged_part(item, tag),
+                                   channel=destination.channel, **kwargs)
         if not parts:
             return None
         shown = [listed_papers(part) for part in parts]  # None: a part posted before parts said
@@ -329,8 +362,8 @@ class SlackPoster:
         # every part: replies under a later one ("summarize 12") must find the digest as after a normal post
         return PostResult(str(parts[0]["ts"]), later_refs=tuple(str(part["ts"]) for part in parts[1:]), listed=listed)
 
-    async def _search(self, lookup: Callable[..., Awaitable[Any]], refused: str, part_of: Callable[[Any], int | None],
-                      **kwargs: Any) -> list[dict[str, Any]]:
+    async def _search(self, destination: Destination, token: str | None, lookup: Callable[..., Awaitable[Any]],
+                      refused: str, part_of: Callable[[Any], int | None], **kwargs: Any) -> list[dict[str, Any]]:
         """The wanted post's parts (history items, each with a ts), in part order, among at most HISTORY_PAGES
         pages of `lookup` (conversations.history or .replies, with message metadata). `part_of` says which part of
         the wanted post an item is (None: not one of it); the search stops at a part 0 (history comes newest first,
@@ -338,12 +371,8 @@ class SlackPoster:
         found: dict[int, dict[str, Any]] = {}
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
-            try:
-                response = await lookup(include_all_metadata=True, limit=200, cursor=cursor, **kwargs)
-            except SlackApiError as exc:
-                raise _delivery_error(exc, refused) from exc
-            except UNREACHABLE as exc:
-                raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
+            response = await self._call(lookup(include_all_metadata=True, limit=200, cursor=cursor, **kwargs),
+                                        destination, token, refused)
             for item in response.get("messages") or []:
                 part = part_of(item)
                 if part is not None and item.get("ts"):
@@ -360,14 +389,9 @@ class SlackPoster:
         kwargs: dict[str, Any] = {"token": token} if token else {}
         if metadata is not None:
             kwargs["metadata"] = metadata
-        try:
-            response = await self.client.chat_postMessage(channel=destination.channel, text=chunk.text,
-                                                          blocks=chunk.blocks, unfurl_links=False,
-                                                          unfurl_media=False, **kwargs)
-        except SlackApiError as exc:
-            raise _delivery_error(exc) from exc
-        except UNREACHABLE as exc:
-            raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
+        response = await self._call(self.client.chat_postMessage(channel=destination.channel, text=chunk.text,
+                                                                 blocks=chunk.blocks, unfurl_links=False,
+                                                                 unfurl_media=False, **kwargs), destination, token)
         ts = response.get("ts")
         if not ts:
             raise DeliveryError("Slack accepted the post but returned no message ts")
@@ -382,16 +406,11 @@ class SlackPoster:
         async with self._locks.setdefault(destination.key, asyncio.Lock()):
             for part, chunk in enumerate(render_message(message)):
                 await self._pace(destination.key)
-                try:
-                    response = await self.client.chat_postMessage(
-                        channel=destination.channel, thread_ts=target.message_ref, text=chunk.text,
-                        blocks=chunk.blocks, unfurl_links=False, unfurl_media=False,
-                        metadata={"event_type": FOLLOWUP_EVENT, "event_payload": {"tag": target.tag, "part": part}},
-                        **kwargs)
-                except SlackApiError as exc:
-                    raise _delivery_error(exc) from exc
-                except UNREACHABLE as exc:
-                    raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
+                response = await self._call(self.client.chat_postMessage(
+                    channel=destination.channel, thread_ts=target.message_ref, text=chunk.text,
+                    blocks=chunk.blocks, unfurl_links=False, unfurl_media=False,
+                    metadata={"event_type": FOLLOWUP_EVENT, "event_payload": {"tag": target.tag, "part": part}},
+                    **kwargs), destination, token)
                 refs.append(str(response.get("ts") or ""))
         return refs[0] if refs else ""
 
@@ -400,7 +419,8 @@ class SlackPoster:
         """The tagged follow-up among the digest thread's replies (`conversations.replies` with metadata)."""
         token = await self._token(destination)
         kwargs: dict[str, Any] = {"token": token} if token else {}
-        found = await self._search(self.client.conversations_replies, "Slack refused the thread lookup",
+        found = await self._search(destination, token, self.client.conversations_replies,
+                                   "Slack refused the thread lookup",
                                    lambda item: 0 if is_followup(item, target) else None,
                                    channel=destination.channel, ts=target.message_ref, **kwargs)
         return str(found[0]["ts"]) if found else None
@@ -474,8 +494,8 @@ def _delivery_error(exc: SlackApiError, what: str = "Slack refused the post") ->
     if code == "missing_scope":
         needed = _scopes(_field(exc, "needed"))
         detail = f"{code} (needs {needed or 'a scope it does not name'}; reinstall the app with it)"
-    # restricted_action_read_only_channel, …_thread_only_channel, …_thread_locked: a channel setting, as is
-    permanent = code in PERMANENT_ERRORS or code in REFUSED_AS_SENT or code.startswith("restricted_action")
+    permanent = (code in PERMANENT_ERRORS or code in TOKEN_ERRORS or code in REFUSED_AS_SENT
+                 or code.startswith("restricted_action"))
     return DeliveryError(f"{what}: {detail}", permanent=permanent)
 
 

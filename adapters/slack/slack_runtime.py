@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.slack_http import SlackBoltApp, add_slack_routes
 from adapters.slack.slack_listeners import SlackAdapter
-from adapters.slack.slack_poster import SlackPoster, Sleep, TokenLookup, error_code, make_web_client
+from adapters.slack.slack_poster import TOKEN_ERRORS, SlackPoster, Sleep, TokenLookup, error_code, make_web_client
 from adapters.slack.slack_socket import SocketModeConnection
 from bot.commands.command_core import CommandCore
 from bot.dedupe import Deduper
@@ -170,9 +170,7 @@ def build_slack_app(core: CommandCore, credentials: SlackCredentials, *, db: Eng
     return SlackRuntime(app, adapter, poster, client, installation_store, state_store)
 
 
-# What Slack answers when a token itself is bad (not a passing failure).
-REJECTED = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
-                      "not_allowed_token_type", "invalid_token", "team_disabled", "app_uninstalled"})
+REJECTED = TOKEN_ERRORS  # what Slack answers when a token itself is bad (not a passing failure)
 
 
 @dataclass(frozen=True)

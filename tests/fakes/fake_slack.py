@@ -94,6 +94,9 @@ class FakeSlack(FakeServer):
     def __init__(self) -> None:
         super().__init__()
         self.rejected_tokens: set[str] = set()  # tokens Slack answers `invalid_auth` for (revoked, mistyped)
+        # tokens Slack answers another auth error for, as every Web API method does: token_revoked (the app was
+        # removed), account_inactive (the bot user deactivated), token_expired
+        self.token_errors: dict[str, str] = {}
         self.socket_url = "ws://127.0.0.1:9/link"  # what apps.connections.open hands out (a FakeSocketMode's)
         # Channels the bot is not in: public ones it can see (`is_member: false`, posting gives
         # `not_in_channel`) and private ones or other people's DMs it cannot (`channel_not_found`).
@@ -122,10 +125,11 @@ class FakeSlack(FakeServer):
 
     def _reply(self, rec: Recorded) -> Reply:
         """Any Web API method called with a revoked or mistyped token answers `invalid_auth`, as Slack does."""
-        if rec.path.startswith("/api/") and self._token(rec) in self.rejected_tokens:
+        token = self._token(rec)
+        if rec.path.startswith("/api/") and (token in self.rejected_tokens or token in self.token_errors):
             with self._lock:
                 self.requests.append(rec)
-            return slack_error("invalid_auth")
+            return slack_error(self.token_errors.get(token, "invalid_auth"))
         return super()._reply(rec)
 
     def _connections_open(self, rec: Recorded) -> Reply:
