@@ -371,18 +371,35 @@ class Pacer:
             self._last = time.monotonic()
 
 
+# What to do about Discord's codes for a post the bot may not make (Reference → JSON Error Codes).
+HINTS = {
+    50001: "the bot cannot see the channel: give it View Channel there, or turn the digest off",
+    50013: "give the bot View Channel, Send Messages, Embed Links, Create Public Threads and Send Messages in "
+           "Threads there",
+    10003: "the channel was deleted: turn its digest off",
+    50007: "the person does not take direct messages from the bot",
+}
+
+
 def delivery_error(exc: BaseException) -> DeliveryError:
-    """discord.py's failures in the core's terms: permanent when retrying cannot help, retry_after on 429s."""
+    """discord.py's failures in the core's terms, in one line with Discord's code: permanent when retrying cannot
+    help, retry_after on 429s."""
     if isinstance(exc, discord.RateLimited):
         return DeliveryError(f"Discord rate limit ({exc.retry_after:.0f} s)", retry_after=exc.retry_after)
-    if isinstance(exc, discord.Forbidden | discord.NotFound):
-        return DeliveryError(f"Discord refused the post ({exc.status}): {exc.text[:200]}", permanent=True)
     if isinstance(exc, discord.HTTPException):
+        said = " ".join(exc.text.split())[:200] or exc.response.reason or ""
+        what = f"{said} ({exc.status}" + (f", code {exc.code})" if exc.code else ")")
         if exc.status == 429:
-            return DeliveryError("Discord rate limit", retry_after=_retry_after(exc))
+            return DeliveryError(f"Discord rate limit: {what}", retry_after=_retry_after(exc))
+        if exc.status == 401:
+            return DeliveryError(f"Discord rejected the bot token: {what}; reset it on the Developer Portal's Bot "
+                                 "page and set PAPERBOY_DISCORD_TOKEN", permanent=True)
+        hint = f": {HINTS[exc.code]}" if exc.code in HINTS else ""
+        if isinstance(exc, discord.Forbidden | discord.NotFound):
+            return DeliveryError(f"Discord refused the post: {what}{hint}", permanent=True)
         # Any other 4xx refuses this request as it is (a forum channel takes no messages, 50035 a form it
         # cannot accept): the same post again fails the same way, every retry until the day is over
-        return DeliveryError(f"Discord error {exc.status}: {exc.text[:200]}", permanent=400 <= exc.status < 500)
+        return DeliveryError(f"Discord error: {what}{hint}", permanent=400 <= exc.status < 500)
     return DeliveryError(f"Discord unreachable: {type(exc).__name__}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import threading
 from collections.abc import Callable
@@ -138,6 +139,31 @@ def component_interaction(custom_id: str, clicked: dict[str, Any], *, user_id: i
 
 def _json(body: Any, status: int = 200) -> Reply:
     return Reply(status, json.dumps(body).encode())
+
+
+def api_error(status: int, code: int, message: str) -> Reply:
+    """An error as the REST API answers it (Reference → Error Messages): the HTTP status and a JSON body with
+    Discord's own `code` and `message` (403 50001 "Missing Access", 404 10003 "Unknown Channel", …)."""
+    return _json({"message": message, "code": code}, status)
+
+
+def rate_limited(retry_after: float, *, scope: str = "user", via: bool = False) -> Reply:
+    """A 429 as the Rate Limits page shows it: `Retry-After` (whole seconds) and the X-RateLimit-* headers, the
+    body's `retry_after` (seconds, with decimals) and `global`; a global limit has `X-RateLimit-Global: true` and
+    scope "global" and no bucket. `via`: the `Via` header Discord's edge adds, by which discord.py tells Discord's
+    own 429 from a Cloudflare ban (without it, discord.py raises at once instead of waiting)."""
+    is_global = scope == "global"
+    headers = {"Retry-After": str(math.ceil(retry_after)), "X-RateLimit-Scope": scope}
+    if is_global:
+        headers["X-RateLimit-Global"] = "true"
+    else:
+        headers.update({"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
+                        "X-RateLimit-Reset": f"{1_776_852_000 + retry_after:.3f}",
+                        "X-RateLimit-Reset-After": f"{retry_after:.3f}", "X-RateLimit-Bucket": "abcd1234"})
+    if via:
+        headers["Via"] = "1.1 google"
+    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global}
+    return Reply(429, json.dumps(body).encode(), headers)
 
 
 class FakeDiscord(FakeServer):
@@ -349,7 +375,20 @@ def form_errors(body: dict[str, Any]) -> Reply | None:
                 problems.append(f"components.{r}.components.{b}: custom_id over 100 or label over 80 characters")
     if not problems:
         return None
-    return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+    return _json({"message": "Invalid Form Body", "code": 50035, "errors": _nested(problems)}, 400)
+
+
+def _nested(problems: list[str]) -> dict[str, Any]:
+    """Problems ("embeds.0.description: over 4096 characters") as the API nests them (Error Messages, "Array
+    Error" / "Object Error"): each path's keys as objects down to an `_errors` list of {code, message}."""
+    errors: dict[str, Any] = {}
+    for problem in problems:
+        path, _, message = problem.partition(": ")
+        node = errors
+        for key in path.split("."):
+            node = node.setdefault(key, {})
+        node.setdefault("_errors", []).append({"code": "BASE_TYPE_MAX_LENGTH", "message": message or problem})
+    return errors
 
 
 # -- the gateway -----------------------------------------------------------------------------------------------
