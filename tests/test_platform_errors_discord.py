@@ -53,6 +53,16 @@ def requests(api: FakeDiscord) -> int:
     return len(api.requests)
 
 
+async def test_a_thread_already_created_for_the_digest_is_its_thread(api: FakeDiscord, client: Any):
+    """Start Thread from Message answers 400 160004 when the message already has its thread (an earlier request
+    created it and its answer was lost). A thread started from a message has the message's id, so that is the
+    digest's thread: replies in it ("summarize 2") resolve to the digest."""
+    poster = DiscordPoster(client, interval=0)
+    api.fail(r"/threads$", api_error(400, 160004, "A thread has already been created for this message"))
+    result = await poster.post_digest(channel(), digest())
+    assert result.message_ref and result.thread_ref == result.message_ref
+
+
 async def test_discords_errors_read_as_one_line_with_their_code_and_what_to_do(api: FakeDiscord, client: Any):
     """50035 Invalid Form Body comes with its `errors` tree, which discord.py spreads over several lines: the
     failure is one line, with the code and the field. 403 50013 says which permissions the bot needs, 50001 and

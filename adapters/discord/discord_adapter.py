@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
 THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440
+THREAD_ALREADY_CREATED = 160004  # Discord's code: "A thread has already been created for this message"
 HISTORY_PAGE_SIZE = 100  # Discord's maximum per request
 HISTORY_PAGES = 5  # how far a search for an earlier attempt's digest reads
 MAX_CHOICES = 25
@@ -655,8 +656,16 @@ class DiscordPoster:
                 int(destination.channel), int(item["id"]), name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
             return str(data["id"])
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("no thread for the digest in %s: %s", destination.key, exc)
-            return None
+            return self._no_thread(exc, str(item["id"]), destination)
+
+    def _no_thread(self, exc: BaseException, message_id: str, destination: Destination) -> str | None:
+        """A thread that could not be started: none (replies to the message still work), unless the message has
+        one already (400 160004, its answer to an earlier request lost): a thread started from a message has the
+        message's id, so that is the digest's thread."""
+        if isinstance(exc, discord.HTTPException) and exc.code == THREAD_ALREADY_CREATED:
+            return message_id
+        log.warning("no thread for the digest in %s: %s", destination.key, delivery_error(exc))
+        return None
 
     async def _open_thread(self, first: discord.Message, message: Message, destination: Destination) -> str | None:
         """The digest's thread; without it (no thread permission) replies to the message still work."""
@@ -669,8 +678,7 @@ class DiscordPoster:
                 first.channel.id, first.id, name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
             return str(data["id"])
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("no thread for the digest in %s: %s", destination.key, exc)
-            return None
+            return self._no_thread(exc, str(first.id), destination)
 
     async def post_followup(self, destination: Destination, target: ThreadTarget, message: Message) -> str:
         """A follow-up in the digest's thread (or, when it opened none, as a reply to the digest), with an
