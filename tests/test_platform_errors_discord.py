@@ -8,23 +8,26 @@ log line."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import date
 from typing import Any
 
+import discord
 import pytest
 
-from adapters.discord.discord_adapter import DiscordPoster
+from adapters.discord.discord_adapter import DiscordAdapter, DiscordPoster
 from bot.destination import Destination
 from bot.digests.digest_runner import DigestRunner, DigestSettings
 from bot.errors import DeliveryError
 from bot.followups.poster import ThreadTarget
-from bot.messages import Message
+from bot.messages import Message, Reply
 from storage.database import Database
 from storage.delivery_store import get_delivery
 from storage.destination_store import ensure_destination
 from tests.chat_fixtures import TODAY, ingest_samples, make_bot
 from tests.fakes import fake_discord as fd
-from tests.fakes.fake_discord import FakeDiscord, api_error, form_errors
+from tests.fakes.fake_discord import FakeDiscord, api_error, form_errors, rate_limited
 
 MESSAGES = r"/channels/\d+/messages$"
 OTHER_CHANNEL = fd.CHANNEL_ID + 7
@@ -51,6 +54,89 @@ def digest() -> Message:
 
 def requests(api: FakeDiscord) -> int:
     return len(api.requests)
+
+
+async def test_a_long_rate_limit_as_discord_sends_it_fails_at_once_with_when_to_retry(api: FakeDiscord, client: Any):
+    """Discord's own 429 (its edge adds `Via`) with retry_after 600: discord.py would sleep the ten minutes inside
+    the digest's post, past the delivery's lease, while another attempt may take it over. The post fails at once
+    with retry_after instead; a short one is waited out and the digest posted once."""
+    poster = DiscordPoster(client, interval=0)
+    api.fail(MESSAGES, rate_limited(600, via=True))
+    with pytest.raises(DeliveryError) as limited:
+        await asyncio.wait_for(poster.post_digest(channel(), digest()), 30)
+    assert limited.value.retry_after == 600 and not limited.value.permanent
+    assert api.posted.get(fd.CHANNEL_ID) is None
+    api.fail(MESSAGES, rate_limited(0.05, via=True))
+    result = await poster.post_digest(channel(), digest())
+    assert result.message_ref and len(api.posted[fd.CHANNEL_ID]) == 1
+
+
+async def test_a_long_rate_limit_on_an_answer_in_a_thread_is_a_warning_not_a_traceback(
+        db: Database, api: FakeDiscord, client: Any, caplog: pytest.LogCaptureFixture):
+    """The same 429 on the answer to a mention ("@Paperboy summarize 2"): the answer is given up at once with one
+    warning, not after ten minutes, and no exception escapes into discord.py's event handler."""
+    adapter = DiscordAdapter(make_bot(db).core, client)
+    asked = discord.Message(state=client._connection, data=fd.message(970000000000000001, fd.CHANNEL_ID,
+                                                                      author=fd.user(fd.USER_ID, "ada")),
+                            channel=client.get_partial_messageable(fd.CHANNEL_ID, guild_id=fd.GUILD_ID))
+    api.fail(MESSAGES, rate_limited(600, via=True))
+    with caplog.at_level(logging.INFO):
+        await asyncio.wait_for(adapter.send_in_thread(asked, Reply(Message(text="A summary")), in_thread=False), 30)
+    assert any("thread reply failed" in r.getMessage() for r in caplog.records)
+    assert not api.posted.get(fd.CHANNEL_ID)
+
+
+async def test_a_global_rate_limit_holds_every_channel_a_route_limit_only_its_own(api: FakeDiscord, client: Any):
+    """A global 429 (`X-RateLimit-Global: true`) covers every request the bot makes: the next channel's digest
+    fails with the time left instead of asking Discord again (requests refused with 429 count toward Discord's
+    invalid-request ban). A per-route 429 concerns that channel's route only: another channel posts at once."""
+    clock = Clock()
+    poster = DiscordPoster(client, interval=0, clock=clock)
+    api.fail(MESSAGES, rate_limited(65, scope="global"))
+    with pytest.raises(DeliveryError) as limited:
+        await poster.post_digest(channel(), digest())
+    assert limited.value.retry_after == 65 and not limited.value.permanent
+    asked = requests(api)
+    clock.now += 5
+    with pytest.raises(DeliveryError) as held:
+        await poster.post_digest(channel(OTHER_CHANNEL), digest())
+    assert held.value.retry_after == pytest.approx(60) and not held.value.permanent
+    assert requests(api) == asked
+    clock.now += 61
+    assert (await poster.post_digest(channel(OTHER_CHANNEL), digest())).message_ref
+    api.fail(rf"/channels/{fd.CHANNEL_ID}/messages$", rate_limited(30))  # this channel's route only
+    with pytest.raises(DeliveryError) as route:
+        await poster.post_digest(channel(), digest())
+    assert route.value.retry_after == 30
+    assert (await poster.post_digest(channel(OTHER_CHANNEL), digest())).message_ref
+
+
+async def test_a_rejected_token_is_said_once_and_not_tried_per_channel(api: FakeDiscord, client: Any,
+                                                                     caplog: pytest.LogCaptureFixture):
+    """The bot's token was reset on the Developer Portal: every request gets 401. The first digest learns it and
+    the operator gets one error line saying what to do; the other channels' digests and follow-ups fail with the
+    same reason without asking Discord (401s count toward its invalid-request ban). The token is in no log line."""
+    clock = Clock()
+    poster = DiscordPoster(client, interval=0, clock=clock)
+    api.token = "a-new-token"
+    with caplog.at_level(logging.INFO):
+        with pytest.raises(DeliveryError) as rejected:
+            await poster.post_digest(channel(), digest())
+        assert rejected.value.permanent and "401" in str(rejected.value)
+        assert "PAPERBOY_DISCORD_TOKEN" in str(rejected.value)
+        asked = requests(api)
+        with pytest.raises(DeliveryError) as again:
+            await poster.post_digest(channel(OTHER_CHANNEL), digest())
+        target = ThreadTarget(message_ref=str(fd.FIRST_ID), thread_ref=str(fd.FIRST_ID), claim_key="k", day=TODAY)
+        with pytest.raises(DeliveryError):
+            await poster.post_followup(channel(), target, Message(text="Update"))
+        assert requests(api) == asked and again.value.permanent and "401" in str(again.value)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "PAPERBOY_DISCORD_TOKEN" in errors[0].getMessage()
+    assert not any("fake-token" in r.getMessage() for r in caplog.records)
+    api.token = "fake-token"  # the operator put the right token back; an hour on, digests go out again
+    clock.now += 3601
+    assert (await poster.post_digest(channel(OTHER_CHANNEL), digest())).message_ref
 
 
 async def test_a_thread_already_created_for_the_digest_is_its_thread(api: FakeDiscord, client: Any):

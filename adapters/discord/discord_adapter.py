@@ -71,6 +71,15 @@ GUILD_ONLY = "Paperboy works in server channels, not in direct messages."
 RecordParts = Callable[[str, list[str], list[int]], Awaitable[None]]  # the core's `record_digest_parts`
 TurnOff = Callable[[str], Awaitable[bool]]  # the core's `turn_off_digest`
 NON_TEXT_CHANNEL = 50008  # Discord's error code for a send to a channel that takes no messages (a forum)
+# discord.py waits out any 429 by itself, however long Discord says: beyond this it raises `RateLimited` instead, so a
+# digest fails with when to retry rather than blocking its run (and outliving its delivery's lease) for minutes.
+MAX_RATE_LIMIT_WAIT = 60.0
+TOKEN_RECHECK_SECONDS = 3600.0  # a token Discord rejected (401) is tried again after this long
+SHORT_HOLD = 5.0  # a global rate limit with at most this left is waited out rather than failed
+# What Discord can answer a request with instead of doing it (a refusal, or a 429 longer than we wait).
+REFUSED = (discord.HTTPException, discord.RateLimited)
+# What a REST call can fail with: Discord's answer, a limit too long to wait, or no answer at all.
+FAILURES = (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError, TimeoutError)
 NEEDS_MANAGE_CHANNELS = ("Changing this channel's digest or topics needs the Manage Channels permission. "
                          "To follow a topic just for yourself: /subscribe with personal: True.")
 
@@ -103,7 +112,8 @@ def make_intents(*, message_content: bool = False) -> discord.Intents:
 def make_client(options: DiscordOptions) -> discord.Client:
     """A Client, or an AutoShardedClient when configured; mentions are off by default for every send."""
     cls = discord.AutoShardedClient if options.sharded else discord.Client
-    return cls(intents=make_intents(message_content=options.message_content), allowed_mentions=NO_MENTIONS)
+    return cls(intents=make_intents(message_content=options.message_content), allowed_mentions=NO_MENTIONS,
+               max_ratelimit_timeout=MAX_RATE_LIMIT_WAIT)
 
 
 def _guild_channel(channel: object, channel_id: int) -> tuple[int, str | None, str | None]:
@@ -177,7 +187,7 @@ class DiscordAdapter:
         for everyone (its digest, its topics) needs Manage Channels: Discord hides /digest from members by
         default, but a server may have changed that, and /subscribe is open to all for personal topics."""
         if entry.changes_channel(args) and not interaction.permissions.manage_channels:
-            with contextlib.suppress(discord.HTTPException):
+            with contextlib.suppress(*REFUSED):
                 await interaction.response.send_message(NEEDS_MANAGE_CHANNELS, ephemeral=True,
                                                         allowed_mentions=NO_MENTIONS)
             return
@@ -205,7 +215,7 @@ class DiscordAdapter:
             return
         try:
             await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-        except discord.HTTPException as exc:
+        except REFUSED as exc:
             log.warning("could not defer /%s: %s", name, exc)  # too late or the interaction is gone
             return
         if ctx is None:
@@ -214,7 +224,7 @@ class DiscordAdapter:
             reply = await self.core.handle_command(ctx, name, args)
         await self.follow_up(interaction, ctx, reply, deferred_ephemeral=ephemeral)
         if placement.note is not None and reply.visibility is not Visibility.EPHEMERAL:  # the change was made
-            with contextlib.suppress(discord.HTTPException):
+            with contextlib.suppress(*REFUSED):
                 await interaction.followup.send(placement.note, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def follow_up(self, interaction: discord.Interaction, ctx: ChatContext | None, reply: Reply, *,
@@ -224,7 +234,7 @@ class DiscordAdapter:
         if reply.visibility is Visibility.EPHEMERAL and not deferred_ephemeral:
             # The public "thinking…" placeholder would turn the first follow-up public: remove it, then the
             # follow-up is a new message and can be private (an error, "already following").
-            with contextlib.suppress(discord.HTTPException):
+            with contextlib.suppress(*REFUSED):
                 await interaction.delete_original_response()
             ephemeral = True
         try:
@@ -243,7 +253,7 @@ class DiscordAdapter:
                     more: dict[str, Any] = {"view": mine} if mine is not None and index == len(private) - 1 else {}
                     await interaction.followup.send(embeds=batch, ephemeral=True, allowed_mentions=NO_MENTIONS,
                                                     **more)
-        except discord.HTTPException as exc:
+        except REFUSED as exc:
             log.warning("follow-up failed: %s", exc)
 
     async def topic_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -258,7 +268,7 @@ class DiscordAdapter:
     async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """A failure before our callback ran (a bad option): log it, and say something short if we still can."""
         log.error("app command failed: %s", error, exc_info=error)
-        with contextlib.suppress(discord.HTTPException):
+        with contextlib.suppress(*REFUSED):
             if interaction.response.is_done():
                 await interaction.followup.send("Sorry, that did not work.", ephemeral=True,
                                                 allowed_mentions=NO_MENTIONS)
@@ -296,7 +306,7 @@ class DiscordAdapter:
             return  # chatter, or a question not addressed to the bot
         channel: object = message.channel
         if isinstance(channel, discord.PartialMessageable):  # not cached: ask once what it is
-            with contextlib.suppress(discord.HTTPException):
+            with contextlib.suppress(*REFUSED):
                 channel = await self.client.fetch_channel(channel.id)
         channel_id, name, thread_ref = _guild_channel(channel, message.channel.id)
         if thread_ref is not None and not self._ours(channel):
@@ -343,7 +353,7 @@ class DiscordAdapter:
                     await message.reply(embeds=batch, mention_author=False, allowed_mentions=NO_MENTIONS)
                 else:
                     await message.channel.send(embeds=batch, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException as exc:
+        except REFUSED as exc:
             log.warning("thread reply failed: %s", exc)
 
     # -- running ---------------------------------------------------------------------------------------------
@@ -412,6 +422,15 @@ def _retry_after(exc: discord.HTTPException) -> float | None:
     return None
 
 
+def _global_limit(exc: BaseException) -> bool:
+    """Whether a 429 limits every request of the bot (`X-RateLimit-Global`, scope "global"), not one route."""
+    if not isinstance(exc, discord.HTTPException) or exc.status != 429:
+        return False
+    headers = getattr(exc.response, "headers", None) or {}
+    return (str(headers.get("X-RateLimit-Global") or "").lower() == "true"
+            or str(headers.get("X-RateLimit-Scope") or "").lower() == "global")
+
+
 def digest_marker(tag: DigestTag, part: int = 0) -> str:
     """The tag as users see it in the small print of a digest's messages: short, and searchable later. The later
     messages of a split digest carry their number, so a takeover finds each of them (replies under any part)."""
@@ -477,12 +496,16 @@ class DiscordPoster:
     and so must a reply to a later part in a channel."""
 
     def __init__(self, client: discord.Client, *, interval: float = 0.25, buttons: type[Any] | None = None,
-                 record: RecordParts | None = None, turn_off: TurnOff | None = None) -> None:
+                 record: RecordParts | None = None, turn_off: TurnOff | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self._pace = Pacer(interval)
         self.buttons = buttons  # the adapter's 👍/👎 DynamicItem class: on the last message of a digest
         self._record = record
         self._turn_off = turn_off
+        self._clock = clock
+        self._token_rejected: tuple[float, DeliveryError] | None = None  # until when, and why
+        self._global_until = float("-inf")
 
     async def _no_digest_here(self, destination: Destination) -> DeliveryError:
         """A channel digest set in a forum before such requests were refused: Discord takes no message there, so
@@ -495,6 +518,31 @@ class DiscordPoster:
         return DeliveryError(f"Discord takes no messages in this channel (a forum, or another channel without "
                              f"messages of its own); its digest is {what} (set one in a text channel)", permanent=True)
 
+    async def _may_ask(self) -> None:
+        """Before any request: a token Discord rejected within TOKEN_RECHECK_SECONDS, or a global rate limit not
+        over yet, fails the post at once (401s and 429s count toward Discord's ban of bots that keep making
+        invalid requests); a global limit about to end is waited out."""
+        if self._token_rejected is not None and self._token_rejected[0] > self._clock():
+            raise self._token_rejected[1]
+        left = self._global_until - self._clock()
+        if 0 < left <= SHORT_HOLD:
+            await asyncio.sleep(left)
+        elif left > 0:
+            raise DeliveryError(f"Discord global rate limit ({left:.0f} s left)", retry_after=left)
+
+    def _failed(self, exc: BaseException) -> DeliveryError:
+        """`delivery_error`, remembering what holds every later request back: a rejected token (said once, as an
+        error, never the token) and a global rate limit."""
+        error = delivery_error(exc)
+        if isinstance(exc, discord.HTTPException) and exc.status == 401:
+            if self._token_rejected is None or self._token_rejected[0] <= self._clock():
+                log.error("%s; digests and follow-ups wait (asked again in %d minutes)", error,
+                          TOKEN_RECHECK_SECONDS // 60)
+            self._token_rejected = (self._clock() + TOKEN_RECHECK_SECONDS, error)
+        elif _global_limit(exc) and error.retry_after:
+            self._global_until = max(self._global_until, self._clock() + error.retry_after)
+        return error
+
     async def _direct(self, destination: Destination) -> discord.DMChannel:
         """A personal digest's channel: the person's DM with the bot (POST /users/@me/channels, cached by
         discord.py). A user who left or cannot be reached fails here or on the send, as a `DeliveryError`."""
@@ -503,8 +551,8 @@ class DiscordPoster:
             return await self.client.create_dm(discord.Object(int(destination.user)))
         except ValueError as exc:
             raise DeliveryError(f"not a Discord user id: {destination.user[:30]!r}", permanent=True) from exc
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            raise delivery_error(exc) from exc
+        except FAILURES as exc:
+            raise self._failed(exc) from exc
 
     def _cached_channel(self, destination: Destination) -> object | None:
         try:
@@ -529,6 +577,7 @@ class DiscordPoster:
 
     async def post_digest(self, destination: Destination, message: Message, *,
                           tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
+        await self._may_ask()
         channel: discord.abc.Messageable = await self._direct(destination) if destination.user else self._channel(
             destination)
         if destination.user:  # one DM for all of a person's servers: each digest says which one it is for
@@ -589,6 +638,7 @@ class DiscordPoster:
 
         Discord keeps a nonce only briefly and does not return it with history, so the search looks for the
         tag in the footers (`mark_digest`); a thread the dead attempt did not get to open is opened now."""
+        await self._may_ask()
         channel_id = (await self._direct(destination)).id if destination.user else int(destination.channel)
         after = (discord.utils.time_snowflake(tag.since - timedelta(seconds=SEARCH_MARGIN_SECONDS))
                  if tag.since is not None else None)
@@ -628,8 +678,8 @@ class DiscordPoster:
     async def _page(self, channel_id: int, *, after: int | None = None, before: int | None = None) -> list[Any]:
         try:
             return list(await self.client.http.logs_from(channel_id, HISTORY_PAGE_SIZE, before=before, after=after))
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            raise delivery_error(exc) from exc
+        except FAILURES as exc:
+            raise self._failed(exc) from exc
 
     async def _search(self, channel_id: int, wanted: Callable[[Any], bool]) -> Any | None:
         """The newest of the bot's own messages in a channel that `wanted` accepts, reading back from the latest
@@ -655,7 +705,7 @@ class DiscordPoster:
             data = await self.client.http.start_thread_with_message(
                 int(destination.channel), int(item["id"]), name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
             return str(data["id"])
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+        except FAILURES as exc:
             return self._no_thread(exc, str(item["id"]), destination)
 
     def _no_thread(self, exc: BaseException, message_id: str, destination: Destination) -> str | None:
@@ -664,7 +714,7 @@ class DiscordPoster:
         message's id, so that is the digest's thread."""
         if isinstance(exc, discord.HTTPException) and exc.code == THREAD_ALREADY_CREATED:
             return message_id
-        log.warning("no thread for the digest in %s: %s", destination.key, delivery_error(exc))
+        log.warning("no thread for the digest in %s: %s", destination.key, self._failed(exc))
         return None
 
     async def _open_thread(self, first: discord.Message, message: Message, destination: Destination) -> str | None:
@@ -677,12 +727,13 @@ class DiscordPoster:
             data = await self.client.http.start_thread_with_message(
                 first.channel.id, first.id, name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)
             return str(data["id"])
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+        except FAILURES as exc:
             return self._no_thread(exc, str(first.id), destination)
 
     async def post_followup(self, destination: Destination, target: ThreadTarget, message: Message) -> str:
         """A follow-up in the digest's thread (or, when it opened none, as a reply to the digest), with an
         enforced nonce per (thread, day): Discord itself drops a repeat sent moments later."""
+        await self._may_ask()
         reference = None
         if target.thread_ref:
             channel: discord.abc.Messageable = self.client.get_partial_messageable(
@@ -709,15 +760,17 @@ class DiscordPoster:
             for index, batch in enumerate(batches):
                 await self._pace.wait()
                 sent.append(await channel.send(embeds=batch, **extra(index, batch)))
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+        except FAILURES as exc:
+            error = self._failed(exc)
             if not sent:
-                raise delivery_error(exc) from exc
-            log.warning("%s posted in part: %s", what, exc)
-            return sent, delivery_error(exc)
+                raise error from exc
+            log.warning("%s posted in part: %s", what, error)
+            return sent, error
         return sent, None
 
     async def find_followup(self, destination: Destination, target: ThreadTarget) -> str | None:
         """The bot's follow-up carrying `ref <tag>` in its footer among the thread's latest messages."""
+        await self._may_ask()
         marker = followup_marker(target)
         item = await self._search(int(target.thread_ref or destination.channel),
                                   lambda item: has_marker(item, marker))
