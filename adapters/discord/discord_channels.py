@@ -91,7 +91,8 @@ async def parent_of(client: discord.Client, thread: discord.Thread) -> object | 
         return thread.parent
     try:
         return await client.fetch_channel(thread.parent_id)
-    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+    # RateLimited: a 429 longer than the client waits (discord_adapter.MAX_RATE_LIMIT_WAIT); not an HTTPException
+    except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, TimeoutError) as exc:
         log.info("cannot tell what channel %s is (%s)", thread.parent_id, exc)
         return None
 
