@@ -770,6 +770,18 @@ async def test_a_click_where_the_bot_is_not_a_member_is_answered_privately(db: D
     assert answer["text"].startswith("Summary:")
 
 
+async def test_a_list_asked_for_in_a_read_only_channel_is_answered_through_response_url(db: Database,
+                                                                                       fake: FakeSlack):
+    """In an announcement channel only admins may post in, the bot is a member, but Slack refuses its post
+    (restricted_action_read_only_channel): /papers today got the apology instead of the list."""
+    await ingest_samples(db)
+    fake.read_only.add("C7")
+    runtime = runtime_for(make_bot(db).core, fake)
+    await runtime.app.async_dispatch(command_request("/papers", "today", fake.response_url(1), channel="C7"))
+    (listing,) = await wait_for(lambda: fake.responses(1))
+    assert listing["response_type"] == "in_channel" and listing["text"].startswith("Papers of")
+
+
 @pytest.mark.parametrize("command", ["today", "show"])
 async def test_thread_replies_under_papers_today_and_show_work_by_default(db: Database, fake: FakeSlack,
                                                                           command: str):

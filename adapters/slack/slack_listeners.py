@@ -34,7 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.slack_feedback import JUDGE_ACTION_RE, START_ACTION_RE, click_context, on_judge, on_start_topic
-from adapters.slack.slack_poster import PERMANENT_ERRORS, Sleep, error_code, retry_handlers
+from adapters.slack.slack_poster import Sleep, cannot_post_here, error_code, retry_handlers
 from adapters.slack.slack_renderer import Block, SlackMessage, parse_action_id, render_message
 from bot.commands.command_core import SORRY, CommandCore, error_reply
 from bot.commands.command_table import COMMANDS, posts_here
@@ -181,7 +181,7 @@ class SlackAdapter:
                 await self._respond_private(response_url, reply)
                 return
             except SlackApiError as exc:
-                if error_code(exc) not in PERMANENT_ERRORS:
+                if not cannot_post_here(error_code(exc)):
                     raise
                 log.info("cannot post in %s (%s); answering through response_url", ctx.channel, error_code(exc))
         await self._respond(response_url, reply)
@@ -305,7 +305,7 @@ class SlackAdapter:
         try:
             await self._post(context.client, ctx, reply, thread_ts=str(thread_ts))
         except SlackApiError as exc:
-            if error_code(exc) not in PERMANENT_ERRORS:
+            if not cannot_post_here(error_code(exc)):
                 raise
             # A list answered through response_url sits in a channel the bot is not in: the click still gets
             # its answer, privately.

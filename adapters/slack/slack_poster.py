@@ -48,6 +48,14 @@ PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archive
 # channel of the workspace, so it is not asked channel by channel (`SlackPoster` holds the token back).
 TOKEN_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
                           "not_allowed_token_type", "invalid_token", "team_disabled", "app_uninstalled"})
+
+
+def cannot_post_here(code: str) -> bool:
+    """Slack will not take the bot's message in this channel (not a member, archived, read-only, thread-only…):
+    an answer can still go through the request's response_url."""
+    return code in PERMANENT_ERRORS or code.startswith("restricted_action")
+
+
 # The request as it is cannot be accepted (its blocks, its length, its metadata): sent again it fails the same way.
 REFUSED_AS_SENT = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long", "msg_blocks_too_long",
                              "no_text", "too_many_attachments", "invalid_metadata_format", "invalid_metadata_schema",
@@ -494,8 +502,7 @@ def _delivery_error(exc: SlackApiError, what: str = "Slack refused the post") ->
     if code == "missing_scope":
         needed = _scopes(_field(exc, "needed"))
         detail = f"{code} (needs {needed or 'a scope it does not name'}; reinstall the app with it)"
-    permanent = (code in PERMANENT_ERRORS or code in TOKEN_ERRORS or code in REFUSED_AS_SENT
-                 or code.startswith("restricted_action"))
+    permanent = cannot_post_here(code) or code in TOKEN_ERRORS or code in REFUSED_AS_SENT
     return DeliveryError(f"{what}: {detail}", permanent=permanent)
 
 

@@ -102,6 +102,8 @@ class FakeSlack(FakeServer):
         # `not_in_channel`) and private ones or other people's DMs it cannot (`channel_not_found`).
         self.not_member: set[str] = set()
         self.hidden: set[str] = set()
+        # Channels only admins may post in (a member bot's chat.postMessage: restricted_action_read_only_channel)
+        self.read_only: set[str] = set()
         self._ts = itertools.count(1)
         self._ts_lock = threading.Lock()
         self.history: dict[str, list[dict[str, Any]]] = {}
@@ -162,6 +164,8 @@ class FakeSlack(FakeServer):
             return slack_error("channel_not_found")
         if body.get("channel") in self.not_member:
             return slack_error("not_in_channel")
+        if body.get("channel") in self.read_only:
+            return slack_error("restricted_action_read_only_channel")
         with self._ts_lock:
             ts = f"1700000000.{next(self._ts):06d}"
             item: dict[str, Any] = {"type": "message", "ts": ts, "text": body.get("text", ""), "user": BOT_USER,
