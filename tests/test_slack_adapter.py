@@ -980,6 +980,29 @@ async def test_after_a_429_other_channels_of_the_workspace_wait_it_out_too(fake:
     assert len(fake.posts()) == requests
 
 
+async def test_a_follow_up_waits_out_the_workspaces_429_like_a_digest(fake: FakeSlack):
+    """A digest's 429 holds the whole workspace; a follow-up posted right after went straight to Slack and hit
+    the limit again (each such 429 makes Slack's back-off longer)."""
+    from bot.followups.poster import ThreadTarget
+    from tests.fakes.fake_time import FakeTime
+
+    fake.route("POST", "/api/chat.postMessage", [rate_limited(3), ok(ts="1700000000.500000"),
+                                                 ok(ts="1700000000.500001")])
+    time_ = FakeTime()
+    time_.now = 1000.0
+
+    async def sleep(seconds: float) -> None:  # records, lets time stand still
+        time_.sleeps.append(seconds)
+
+    client = make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url, sleep=sleep, clock=time_.clock)
+    poster = SlackPoster(client, sleep=sleep, clock=time_.clock)
+    await poster.post_digest(destination("C1"), Message(header="Digest", items=[paper(1)]))
+    assert len(time_.sleeps) == 1  # the 429 itself, waited out
+    target = ThreadTarget(message_ref="1700000000.500000", thread_ref=None, claim_key="slack:C2", day=TODAY)
+    await poster.post_followup(destination("C2"), target, Message(header="Follow-up", items=[paper(1)]))
+    assert time_.sleeps[1:] == [3.0]  # another channel of the workspace: held back as long
+
+
 async def test_a_channel_the_bot_is_not_in_is_listed_as_failing_in_digest_status(db: Database, db_env: dict[str, str],
                                                                                  fake: FakeSlack):
     from bot.digests.digest_runner import DigestRunner, DigestSettings

@@ -414,6 +414,7 @@ class SlackPoster:
         async with self._locks.setdefault(destination.key, asyncio.Lock()):
             for part, chunk in enumerate(render_message(message)):
                 await self._pace(destination.key)
+                await self._wait_for_rate_limit(token)  # the workspace's 429 holds follow-ups too
                 response = await self._call(self.client.chat_postMessage(
                     channel=destination.channel, thread_ts=target.message_ref, text=chunk.text,
                     blocks=chunk.blocks, unfurl_links=False, unfurl_media=False,
@@ -421,7 +422,6 @@ class SlackPoster:
                     **kwargs), destination, token)
                 refs.append(str(response.get("ts") or ""))
         return refs[0] if refs else ""
-
 
     async def find_followup(self, destination: Destination, target: ThreadTarget) -> str | None:
         """The tagged follow-up among the digest thread's replies (`conversations.replies` with metadata)."""
