@@ -8,7 +8,6 @@ no token ever reaches a log line."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Iterator
@@ -29,21 +28,12 @@ from storage.destination_models import Destination
 from storage.destination_store import ensure_destination, find_posted
 from tests.chat_fixtures import TODAY, ingest_samples, make_bot
 from tests.fakes.fake_slack import TEAM, FakeSlack, missing_scope, slack_error, unavailable
+from tests.fakes.fake_time import Sleeps
 from tests.fakes.http_server import Reply
 
 TOKEN = "xoxb-test-1234567890-SECRET"
 CLAIMED_AT = datetime.fromtimestamp(1_700_000_000 - 60, UTC)  # the fake's messages are 1700000000.x
 
-
-class Sleeps:
-    """An injected sleep: records how long the code wanted to wait, waits (almost) nothing."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        await asyncio.sleep(0)
 
 
 class Clock:

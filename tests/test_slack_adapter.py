@@ -49,21 +49,12 @@ from tests.fakes.fake_slack import (
     rate_limited,
     slack_error,
 )
+from tests.fakes.fake_time import FakeTime, Sleeps
 from tests.fakes.http_server import Reply
 from tests.waiting import wait_for
 
 HOSTILE = "<!channel> @everyone <@U123> <https://evil.example|click>"
 
-
-class Sleeps:
-    """An injected sleep: records how long the code wanted to wait, waits (almost) nothing."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        await asyncio.sleep(0)
 
 
 @pytest.fixture
@@ -947,26 +938,28 @@ async def test_a_garbled_request_timestamp_gets_401_not_500(fake: FakeSlack, db:
     assert not fake.posts()
 
 
+def still_time_poster(fake: FakeSlack, token: str = "xoxb-test",
+                      time_: FakeTime | None = None) -> tuple[SlackPoster, FakeTime]:
+    """A poster whose waits are recorded while its clock stands still (they come right after one another)."""
+    time_ = time_ or FakeTime()
+
+    async def sleep(seconds: float) -> None:
+        time_.sleeps.append(seconds)
+
+    client = make_web_client(SecretStr(token), base_url=fake.api_url, sleep=sleep, clock=time_.clock)
+    return SlackPoster(client, sleep=sleep, clock=time_.clock), time_
+
+
 async def test_after_a_429_other_channels_of_the_workspace_wait_it_out_too(fake: FakeSlack):
     """Slack's limit is per workspace: once it said "Retry-After: 3", the next channel's digest waits the same
     3 s before posting, instead of hitting the limit again (the clock stands still: it comes right after)."""
-    from tests.fakes.fake_time import FakeTime
-
     fake.route("POST", "/api/chat.postMessage", [rate_limited(3), ok(ts="1700000000.500000")])
-    time_ = FakeTime()
-    time_.now = 1000.0
-
-    async def sleep(seconds: float) -> None:  # records, lets time stand still
-        time_.sleeps.append(seconds)
-
-    client = make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url, sleep=sleep, clock=time_.clock)
-    poster = SlackPoster(client, sleep=sleep, clock=time_.clock)
+    poster, time_ = still_time_poster(fake)
     await poster.post_digest(destination("C1"), Message(header="Digest", items=[paper(1)]))
     assert len(time_.sleeps) == 1 and 3 <= time_.sleeps[0] < 4  # the 429 itself, waited out
     await poster.post_digest(destination("C2"), Message(header="Digest", items=[paper(1)]))
     assert time_.sleeps[1:] == [3.0]  # another channel, same workspace: held back as long
-    other = SlackPoster(make_web_client(SecretStr("xoxb-other"), base_url=fake.api_url, sleep=sleep,
-                                        clock=time_.clock), sleep=sleep, clock=time_.clock)
+    other, _ = still_time_poster(fake, "xoxb-other", time_)
     await other.post_digest(destination("C3"), Message(header="Digest", items=[paper(1)]))
     assert time_.sleeps[1:] == [3.0]  # another workspace: not held
     time_.now += 200
@@ -984,18 +977,10 @@ async def test_a_follow_up_waits_out_the_workspaces_429_like_a_digest(fake: Fake
     """A digest's 429 holds the whole workspace; a follow-up posted right after went straight to Slack and hit
     the limit again (each such 429 makes Slack's back-off longer)."""
     from bot.followups.poster import ThreadTarget
-    from tests.fakes.fake_time import FakeTime
 
     fake.route("POST", "/api/chat.postMessage", [rate_limited(3), ok(ts="1700000000.500000"),
                                                  ok(ts="1700000000.500001")])
-    time_ = FakeTime()
-    time_.now = 1000.0
-
-    async def sleep(seconds: float) -> None:  # records, lets time stand still
-        time_.sleeps.append(seconds)
-
-    client = make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url, sleep=sleep, clock=time_.clock)
-    poster = SlackPoster(client, sleep=sleep, clock=time_.clock)
+    poster, time_ = still_time_poster(fake)
     await poster.post_digest(destination("C1"), Message(header="Digest", items=[paper(1)]))
     assert len(time_.sleeps) == 1  # the 429 itself, waited out
     target = ThreadTarget(message_ref="1700000000.500000", thread_ref=None, claim_key="slack:C2", day=TODAY)

@@ -31,6 +31,7 @@ from tests.fakes.fake_slack import (
     command_request,
     slack_error,
 )
+from tests.fakes.fake_time import Sleeps
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).parent.parent
@@ -42,21 +43,11 @@ def fake() -> Iterator[FakeSlack]:
         yield server
 
 
-class Sleeps:
-    """An injected sleep: records what the code wanted to wait, waits (almost) nothing."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        await asyncio.sleep(0.01)
-
 
 def socket_connector(db: Database, fake: FakeSlack, *, bot: str = "xoxb-test", app: str = "xapp-test",
                      base_url: str | None = None, sleep: Sleeps | None = None) -> SlackConnector:
     creds = SlackCredentials(bot_token=SecretStr(bot), app_token=SecretStr(app), api_base_url=base_url or fake.api_url)
-    return SlackConnector(make_bot(db).core, creds, db, ping_interval=0.05, sleep=sleep or Sleeps())
+    return SlackConnector(make_bot(db).core, creds, db, ping_interval=0.05, sleep=sleep or Sleeps(0.01))
 
 
 # -- start: credentials checked, one line --------------------------------------------------------------------------
@@ -109,7 +100,7 @@ async def socket_server(fake: FakeSlack) -> AsyncIterator[FakeSocketMode]:
 
 async def test_socket_mode_answers_commands_and_reports_a_lost_connection_until_it_is_back(
         db: Database, fake: FakeSlack, socket_server: FakeSocketMode):
-    sleeps = Sleeps()
+    sleeps = Sleeps(0.01)
     connector = socket_connector(db, fake, sleep=sleeps)
     assert connector.health() == "connecting"
     await asyncio.wait_for(connector.start(), 30)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 class FakeTime:
     def __init__(self) -> None:
@@ -14,3 +16,16 @@ class FakeTime:
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+class Sleeps:
+    """An injected sleep that keeps time still: records how long the code wanted to wait and waits `pause`
+    instead (0: only lets other tasks run; a little more where the test waits on real I/O meanwhile)."""
+
+    def __init__(self, pause: float = 0.0) -> None:
+        self.calls: list[float] = []
+        self.pause = pause
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        await asyncio.sleep(self.pause)
