@@ -98,9 +98,15 @@ async def _move_references(session: AsyncSession, keep: int, gone: int) -> None:
     await _run(session, "DELETE FROM followup_baselines WHERE paper_id = :keep AND EXISTS (SELECT 1 FROM "
                         "followup_baselines o WHERE o.paper_id = :gone)", keep=keep, gone=gone)
     await _run(session, "UPDATE followup_baselines SET paper_id = :keep WHERE paper_id = :gone", keep=keep, gone=gone)
-    # Title keys: the kept record is found by every title either was seen under (a key's claim moves with it).
+    # Title keys: the kept record is found by every title either was seen under, the other's current one too
+    # (an alias of the kept record, unless it is its own current key; see `storage.models.PaperTitleKey`).
+    await _run(session, "INSERT INTO paper_title_keys (title_key, paper_id) SELECT g.title_key, k.id "
+                        "FROM papers g JOIN papers k ON k.id = :keep WHERE g.id = :gone AND g.title_key <> k.title_key "
+                        "AND NOT EXISTS (SELECT 1 FROM paper_title_keys a WHERE a.paper_id = k.id "
+                        "AND a.title_key = g.title_key)", keep=keep, gone=gone)
     await _run(session, "UPDATE paper_title_keys SET paper_id = :keep WHERE paper_id = :gone AND title_key NOT IN "
-                        "(SELECT k.title_key FROM paper_title_keys k WHERE k.paper_id = :keep)", keep=keep, gone=gone)
+                        "(SELECT a.title_key FROM paper_title_keys a WHERE a.paper_id = :keep) AND title_key <> "
+                        "(SELECT k.title_key FROM papers k WHERE k.id = :keep)", keep=keep, gone=gone)
     await _move_events(session, keep, gone)
 
 

@@ -3,12 +3,16 @@
 Merging is deliberately order-independent where it can be (earliest dates, highest upvotes and versions, the
 union of sources), so re-ingesting the same listings in any order leaves the store exactly as it was.
 
-A record is found by every title key it was seen under (`paper_title_keys`), not only its current one: a paper
-retitled in a new arXiv version is still the paper HF's page lists under the first title, in whichever order
-the sources come. When a sighting with an id finds its record and shows that a title-only record is the same
-paper (seen under that title, with no other paper with an id seen under it), the two become one
-(`storage.paper_merges`). Between processes the unique indexes decide, as for the papers themselves: two
-ingests that introduce one title key at once collide on its claim, and the one retried finds the other's record.
+A record is found by every title key it was seen under: its current one (`papers.title_key`) and the ones it had
+before (`paper_title_keys`, written only when they differ): a paper retitled in a new arXiv version is still the
+paper HF's page lists under the first title, in whichever order the sources come. When a title was seen on
+title-only records and on exactly one paper with an id, they are that paper and become one record
+(`storage.paper_merges`); with two papers with an id under the title, which one they are cannot be known.
+
+Between processes the unique indexes decide, as for the papers themselves: two ingests storing one title-only
+record at once collide, and the one retried finds the other's record. A title-only record and a paper with an id
+made known under its title at the same moment do not collide (see `storage.models.PaperTitleKey` for why): the
+next sighting of the title, from any source, merges them.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -165,8 +169,7 @@ class _Index:
         self.by_id: dict[str, Key] = {}
         self.by_title: dict[str, list[Key]] = {}
         self.keys_of: dict[Key, list[str]] = {}
-        self.stored_keys: set[tuple[int, str]] = set()  # (record, title key) rows of paper_title_keys
-        self.claimed: set[str] = set()  # title keys with a row there
+        self.aliases: set[tuple[int, str]] = set()  # (record, title key) rows of paper_title_keys
         self.merged: dict[Key, Key] = {}  # records of this batch merged into another
 
     def put(self, key: Key, row: dict[str, Any]) -> None:
@@ -194,14 +197,16 @@ class _Index:
         found = title_only or candidates
         return found[0] if found else None
 
-    def strays(self, key: Key, title_key: str) -> list[Key]:
-        """Title-only records under `title_key` that are the paper `key` (which has an id and was just seen under
-        that title): all of them, unless another paper with an id was seen under it too (then which one they
-        are cannot be known)."""
-        others = [k for k in self.by_title.get(title_key, []) if k != key]
-        if any(self.rows[k].get("arxiv_id") for k in others):
-            return []
-        return others
+    def settle(self, title_key: str) -> None:
+        """The title-only records seen under `title_key` are the one paper with an id seen under it, if there is
+        exactly one (with two, which one they are cannot be known): they become that record. A sighting with an
+        id makes its record known under the title; one without finds the record already there, so only two
+        ingests at one moment can leave records for it to settle (see `storage.models.PaperTitleKey`)."""
+        keys = self.by_title.get(title_key, [])
+        with_id = [k for k in keys if self.rows[k].get("arxiv_id")]
+        if len(with_id) == 1:
+            for stray in [k for k in keys if k != with_id[0]]:
+                self.absorb(with_id[0], stray)
 
     def absorb(self, keep: Key, gone: Key) -> None:
         """Record `gone` is record `keep`: one record from now on, known under the titles of both."""
@@ -272,9 +277,7 @@ class PaperWriter:
             else:
                 index.put(key, merge_values(index.rows[key], paper, warm.get(id(paper))))
             index.learn(key, paper.title_key)
-            if paper.arxiv_id:
-                for stray in index.strays(key, paper.title_key):
-                    index.absorb(key, stray)
+            index.settle(paper.title_key)
             order.append(key)
         gone = [k for k in index.merged if isinstance(k, int)]  # stored records that are another's paper
         current: dict[int, dict[str, Any]] = {}
@@ -310,7 +313,7 @@ class PaperWriter:
             moved = {pk: final_id(pk) for pk in gone}
             await merge_records(self.session, {pk: keep for pk, keep in moved.items() if pk in current})
             self._forget(moved)
-        await self._remember_titles(index, final_id, {p.title_key for p in papers})
+        await self._remember_aliases(index, final_id)
         if self._fill is not None:
             fill = self.session.execute(_SQLITE_FTS_RANGE, dict(zip(("first", "last"), self._fill, strict=True)))
             self._fill = None
@@ -333,22 +336,27 @@ class PaperWriter:
             self._after.pop(gone, None)
         self._order = {moved.get(pk, pk): None for pk in self._order}
 
-    async def _remember_titles(self, index: _Index, final_id: Callable[[Key], int], title_keys: set[str]) -> None:
-        """Every title key the records were seen under, written once; a key new to the store is claimed."""
-        rows: dict[tuple[int, str], bool] = {}
+    async def _remember_aliases(self, index: _Index, final_id: Callable[[Key], int]) -> None:
+        """The title keys each record was seen under other than its current one, written once (a key that is
+        current again is no alias any more). Records whose title never changed, nearly all, write nothing."""
+        rows: set[tuple[str, int]] = set()
+        current: list[dict[str, Any]] = []
         for key, keys in index.keys_of.items():
             if key in index.merged:
                 continue
-            pk = final_id(key)
-            for title_key in keys:
-                if title_key in title_keys and (pk, title_key) not in index.stored_keys:
-                    rows[pk, title_key] = title_key not in index.claimed
-                    index.claimed.add(title_key)
-        if rows:
-            for chunk in _chunks(list(rows.items())):
-                values = [{"title_key": tk, "paper_id": pk, "claim": claim} for (pk, tk), claim in chunk]
-                await self.session.execute(_insert_new(self.session, PaperTitleKey).values(values)
-                                           .on_conflict_do_nothing(index_elements=["title_key", "paper_id"]))
+            pk, title_key = final_id(key), index.rows[key]["title_key"]
+            rows.update((k, pk) for k in keys if k != title_key and (pk, k) not in index.aliases)
+            if (pk, title_key) in index.aliases:
+                current.append({"key": title_key, "pk": pk})
+        table = cast(Table, PaperTitleKey.__table__)
+        if current:
+            await self.session.execute(delete(table).where(table.c.title_key == bindparam("key"),
+                                                           table.c.paper_id == bindparam("pk")), current)
+        for chunk in _chunks(sorted(rows)):
+            values = [{"title_key": title_key, "paper_id": pk} for title_key, pk in chunk]
+            # A merge in this chunk may have written one already (`storage.paper_merges`).
+            await self.session.execute(_insert_new(self.session, PaperTitleKey).values(values)
+                                       .on_conflict_do_nothing(index_elements=["title_key", "paper_id"]))
 
     async def finish(self) -> IngestCounts:
         """What the source did, once everything is written."""
@@ -371,28 +379,32 @@ class PaperWriter:
 
     async def _load(self, papers: Sequence[ParsedPaper]) -> _Index:
         """The stored records these papers could merge into: the same arXiv id, or seen under the same title key
-        (now or before a new version retitled them)."""
+        (their current one, or one they had before a new version retitled them)."""
         index = _Index()
         ids = sorted({p.arxiv_id for p in papers if p.arxiv_id})
         titles = sorted({p.title_key for p in papers})
         columns = [Paper.id, *(getattr(Paper, f) for f in _FIELDS)]
         found: dict[int, dict[str, Any]] = {}
-        known: list[tuple[int, str]] = []
+        aliases: list[tuple[int, str]] = []
         for chunk in _chunks(ids):
             for row in (await self.session.execute(select(*columns).where(Paper.arxiv_id.in_(chunk)))).mappings():
                 found[row["id"]] = dict(row)
+        # Current keys before aliases: a record another process retitles meanwhile moves its old key from one to
+        # the other in one commit, and each statement sees the commits made before it, so one of them finds it.
         for chunk in _chunks(titles):
-            stmt = (select(PaperTitleKey.title_key.label("seen_as"), *columns)
+            for row in (await self.session.execute(select(*columns).where(Paper.title_key.in_(chunk)))).mappings():
+                found[row["id"]] = dict(row)
+        for chunk in _chunks(titles):  # usually nothing: few papers were ever retitled
+            stmt = (select(PaperTitleKey.title_key.label("alias"), *columns)
                     .join(Paper, Paper.id == PaperTitleKey.paper_id).where(PaperTitleKey.title_key.in_(chunk)))
             for row in (await self.session.execute(stmt)).mappings():
-                found[row["id"]] = {k: v for k, v in row.items() if k != "seen_as"}
-                known.append((row["id"], row["seen_as"]))
+                found[row["id"]] = {k: v for k, v in row.items() if k != "alias"}
+                aliases.append((row["id"], row["alias"]))
         for pk in sorted(found):  # the oldest record first wherever a title names several
             index.put(pk, found[pk])
-        for pk, title_key in sorted(known):
+        for pk, title_key in sorted(aliases):
             index.learn(pk, title_key)
-            index.stored_keys.add((pk, title_key))
-            index.claimed.add(title_key)
+            index.aliases.add((pk, title_key))
         return index
 
     async def _insert(self, pending: dict[str, dict[str, Any]]) -> dict[int | str, int]:

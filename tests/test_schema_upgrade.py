@@ -21,7 +21,7 @@ from storage.delivery_models import Delivery
 from storage.destination_models import PostedMessage
 from storage.feedback_models import FeedbackModel, ModelChange, ModelGeneration, PaperJudgement
 from storage.followup_models import FollowupBaseline, FollowupClaim, FollowupEvent, FollowupSent
-from storage.models import Paper, PaperTitleKey
+from storage.models import Paper
 from storage.paper_store import find_paper, store_papers
 from storage.subscription_models import Subscription
 from storage.summary_models import LlmCall, StoredSummary
@@ -227,8 +227,9 @@ async def test_topics_keyed_before_nfkc_are_rekeyed_and_doubles_merged_keeping_v
 
 
 async def test_every_stored_paper_is_found_by_its_title_after_title_keys_are_remembered(db):
-    """Migration 0019. The store finds records by every title key they were seen under; papers stored before
-    start with their current key (the oldest record under a key holds its claim), so nothing is stored twice."""
+    """Migration 0019. The store finds records by every title key they were seen under: their current one, and
+    those they had before (aliases). Papers stored before were only ever known by their current key, so there is
+    no alias to fill, and nothing is stored twice."""
     await _at_revision(db, "0018")
     async with db.session() as s:
         ids = {}
@@ -252,12 +253,7 @@ async def test_every_stored_paper_is_found_by_its_title_after_title_keys_are_rem
     await db.upgrade()
 
     async with db.session() as s:
-        rows = (await s.execute(text("SELECT title_key, paper_id, claim FROM paper_title_keys "
-                                     "ORDER BY paper_id"))).all()
-        assert [(k, p, bool(c)) for k, p, c in rows] == [
-            ("shared title", ids["twin1"], True), ("shared title", ids["twin2"], False),
-            ("lonely paper", ids["page"], True), ("sparse attention for very long documents", ids["retitled"], True),
-            ("sparse attention for long documents", ids["old page"], True)]
+        assert (await s.execute(text("SELECT title_key, paper_id FROM paper_title_keys"))).all() == []
         counts = await store_papers(s, [
             ParsedPaper(title="Lonely paper", abstract="x", source="hf-page"),
             ParsedPaper(title="Shared title", abstract="x", source="hf-page"),
@@ -269,6 +265,8 @@ async def test_every_stored_paper_is_found_by_its_title_after_title_keys_are_rem
         assert {p.id for p in (await s.execute(select(Paper))).scalars()} == set(ids.values()) - {ids["old page"]}
         assert (await s.get(Paper, ids["retitled"])).upvotes == 7  # type: ignore[union-attr]
         assert (await s.execute(select(PostedMessage.paper_ids))).scalar_one() == [ids["retitled"], ids["page"]]
+        assert (await s.execute(text("SELECT title_key, paper_id FROM paper_title_keys"))).all() == [
+            ("sparse attention for long documents", ids["retitled"])]  # the merged record's title: an alias
     async with db.session() as s:  # the title HF used finds the paper, and its page adds nothing
         found = await find_paper(s, "Sparse Attention for Long Documents")
         assert found is not None and found.id == ids["retitled"]
@@ -299,7 +297,6 @@ async def test_stored_papers_lose_invisible_characters_and_rss_name_suffixes_rej
                           author_count=2),
         }.items():
             ids[name] = (await s.execute(insert(Paper).values(**row).returning(Paper.id))).scalar_one()
-            await s.execute(insert(PaperTitleKey).values(title_key=row["title_key"], paper_id=ids[name], claim=True))
         if db.dialect == "sqlite":  # as the store fills it
             await s.execute(text("INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
                                  "SELECT id, title, abstract, compounds, authors FROM papers"))
