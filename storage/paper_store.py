@@ -531,7 +531,12 @@ async def load_papers(session: AsyncSession, ids: Sequence[int]) -> list[Paper]:
 
 
 async def get_paper(session: AsyncSession, paper_id: int) -> Paper | None:
-    return await session.get(Paper, paper_id)
+    """By our id, also the id of a record since merged into another (a list or a button posted before the merge
+    that another process's merge did not get to rewrite)."""
+    paper = await session.get(Paper, paper_id)
+    if paper is None and (kept := await merged_into(session, paper_id)) is not None:
+        paper = await session.get(Paper, kept)
+    return paper
 
 
 async def top_papers(session: AsyncSession, since: date, until: date, *, limit: int) -> list[Paper]:
@@ -551,10 +556,7 @@ async def find_paper(session: AsyncSession, ref: str) -> Paper | None:
         number = int(ref[1:]) if len(ref) < 19 else MAX_ROW_ID + 1
         if not 0 < number <= MAX_ROW_ID:
             return None
-        paper = await session.get(Paper, number)
-        if paper is None and (kept := await merged_into(session, number)) is not None:
-            paper = await session.get(Paper, kept)  # the number of a record merged into this one
-        return paper
+        return await get_paper(session, number)
     key = normalize_title(ref)
     if not key:
         return None

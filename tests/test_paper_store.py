@@ -10,7 +10,7 @@ import pytest
 
 from bot.ingestion.formats import parse_listing
 from bot.papers import ParsedPaper, normalize_title
-from storage.paper_store import count_papers, find_paper, iter_papers, paper_to_record, store_papers
+from storage.paper_store import count_papers, find_paper, get_paper, iter_papers, paper_to_record, store_papers
 from tests.conftest import FIXTURES, SAMPLES
 
 TODAY = date(2026, 11, 23)
@@ -481,6 +481,9 @@ async def test_what_pointed_at_the_pages_record_points_at_the_one_paper_after_th
         # The page's number, typed from an old digest, still finds the paper.
         found_by_number = await find_paper(s, f"#{page}")
         assert found_by_number is not None and found_by_number.id == kept
+        # So does its id in a list or a button that a concurrent merge did not rewrite ("summarize 2", 👍).
+        by_id = await get_paper(s, page)
+        assert by_id is not None and by_id.id == kept
     # A new paper never gets the merged record's number (SQLite gives the highest number plus one).
     (newest,) = (await ingest(db, [ParsedPaper(title="A newer paper", abstract="x", source="hf-page")])).paper_ids
     assert newest > page > max(other, kept)
