@@ -412,48 +412,18 @@ async def test_a_retitled_paper_seen_in_one_source_is_one_record_however_the_sou
 async def test_what_pointed_at_the_pages_record_points_at_the_one_paper_after_the_merge(db):
     """Merging the page's record into the one with the id loses nothing people stored for it: its summaries,
     LLM calls, votes, follow-ups, and its places in posted digests (in place: "summarize 2" still means it)."""
-    from datetime import UTC, datetime, timedelta
-
     from sqlalchemy import select
 
     from storage.delivery_models import Delivery
     from storage.destination_models import PostedMessage
-    from storage.feedback_models import PaperJudgement
-    from storage.followup_models import FollowupBaseline, FollowupClaim, FollowupEvent, FollowupSent
-    from storage.summary_models import LlmCall, StoredSummary
+    from tests.merge_fixtures import assert_references_moved, plant_references
 
     (kept,) = (await ingest(db, [retitled("v2")])).paper_ids
     (other,) = (await ingest(db, [ParsedPaper(title="Another paper", abstract="x", source="hf-page")])).paper_ids
     (page,) = (await ingest(db, [retitled("page")])).paper_ids  # the newest record: the highest number
-    t0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
-    summary = {"kind": "tldr", "model": "m", "prompt_version": "1", "question_hash": "", "text": "s"}
     async with db.session() as s:
+        events = await plant_references(s, kept, page, baseline_title=T1)
         s.add_all([
-            StoredSummary(paper_id=kept, text_hash="same", **summary),
-            StoredSummary(paper_id=page, text_hash="same", **summary),
-            StoredSummary(paper_id=page, text_hash="page-text", **summary),
-            LlmCall(paper_id=page, kind="tldr", model="m", outcome="ok", day=date(2026, 11, 1)),
-            PaperJudgement(scope="channel:a", topic_key="attent", topic="attention", paper_id=kept, user_id="U1",
-                           relevant=True, judged_at=t0),
-            PaperJudgement(scope="channel:a", topic_key="attent", topic="attention", paper_id=page, user_id="U1",
-                           relevant=False, judged_at=t0 + timedelta(hours=1)),
-            PaperJudgement(scope="channel:a", topic_key="attent", topic="attention", paper_id=page, user_id="U2",
-                           relevant=True, judged_at=t0),
-            FollowupBaseline(paper_id=page, version=None, title=T1, abstract_chars=10, upvotes=12),
-        ])
-        await s.flush()
-        events = {}
-        for paper, key in ((kept, "code"), (page, "code"), (page, "rising")):
-            event = FollowupEvent(paper_id=paper, kind=key, key=key, detail={}, day=date(2026, 11, 2))
-            s.add(event)
-            await s.flush()
-            events[paper, key] = event.id
-        s.add_all([
-            FollowupSent(destination_key="console:local:main", thread_key="t1", event_id=events[page, "code"]),
-            FollowupSent(destination_key="console:local:main", thread_key="t2", event_id=events[page, "code"]),
-            FollowupSent(destination_key="console:local:main", thread_key="t2", event_id=events[kept, "code"]),
-            FollowupClaim(claim_key="console:local:main|t1", day=date(2026, 11, 2), status="posted",
-                          event_ids=[events[page, "code"], events[page, "rising"]]),
             PostedMessage(destination_key="console:local:main", message_ref="7", kind="digest",
                           paper_ids=[other, page, kept]),
             Delivery(destination_key="console:local:main", digest_day=date(2025, 1, 10), status="posted",
@@ -464,18 +434,7 @@ async def test_what_pointed_at_the_pages_record_points_at_the_one_paper_after_th
     assert (counts.new, counts.updated, counts.paper_ids) == (0, 1, [kept])
     async with db.session() as s:
         assert await count_papers(s) == 2
-        assert sorted((x.paper_id, x.text_hash) for x in (await s.execute(select(StoredSummary))).scalars()) == [
-            (kept, "page-text"), (kept, "same")]
-        assert [c.paper_id for c in (await s.execute(select(LlmCall))).scalars()] == [kept]
-        votes = {(v.paper_id, v.user_id, v.relevant) for v in (await s.execute(select(PaperJudgement))).scalars()}
-        assert votes == {(kept, "U1", False), (kept, "U2", True)}  # U1 changed their mind later
-        assert [b.paper_id for b in (await s.execute(select(FollowupBaseline))).scalars()] == [kept]
-        found = {(e.paper_id, e.key): e.id for e in (await s.execute(select(FollowupEvent))).scalars()}
-        assert found == {(kept, "code"): events[kept, "code"], (kept, "rising"): events[page, "rising"]}
-        assert sorted((x.thread_key, x.event_id) for x in (await s.execute(select(FollowupSent))).scalars()) == [
-            ("t1", events[kept, "code"]), ("t2", events[kept, "code"])]
-        assert (await s.execute(select(FollowupClaim.event_ids))).scalar_one() == [
-            events[kept, "code"], events[page, "rising"]]
+        await assert_references_moved(s, kept, page, events)
         assert (await s.execute(select(PostedMessage.paper_ids))).scalar_one() == [other, kept, kept]
         assert (await s.execute(select(Delivery.paper_ids))).scalar_one() == [kept, other]
         # The page's number, typed from an old digest, still finds the paper.

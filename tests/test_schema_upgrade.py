@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from bot.papers import ParsedPaper
@@ -20,11 +20,10 @@ from storage.database import Database, alembic_config, head_revision
 from storage.delivery_models import Delivery
 from storage.destination_models import PostedMessage
 from storage.feedback_models import FeedbackModel, ModelChange, ModelGeneration, PaperJudgement
-from storage.followup_models import FollowupBaseline, FollowupClaim, FollowupEvent, FollowupSent
 from storage.models import Paper
 from storage.paper_store import find_paper, store_papers
 from storage.subscription_models import Subscription
-from storage.summary_models import LlmCall, StoredSummary
+from tests.merge_fixtures import assert_references_moved, plant_references
 
 
 def test_the_newest_migration_file_is_alembics_only_head():
@@ -84,7 +83,6 @@ async def test_papers_keyed_with_invisible_characters_are_rekeyed_and_merged_kee
     title-only sighting and the API's sighting with the arXiv id were two records, each with its own summaries,
     votes, follow-ups and places in posted digests. After it they are one paper, and nothing is lost."""
     await _at_revision(db, "0016")
-    t0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
     async with db.session() as s:
         ids = {}
         for name, row in {
@@ -105,33 +103,8 @@ async def test_papers_keyed_with_invisible_characters_are_rekeyed_and_merged_kee
             await s.execute(text("INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
                                  "SELECT id, title, abstract, compounds, authors FROM papers"))
         api, page = ids["api"], ids["page"]
-        summary = {"kind": "tldr", "model": "m", "prompt_version": "1", "question_hash": "", "text": "s"}
+        events = await plant_references(s, api, page, baseline_title="Atten\u00adtion")
         s.add_all([
-            StoredSummary(paper_id=api, text_hash="same", **summary),
-            StoredSummary(paper_id=page, text_hash="same", **summary),  # the same summary twice: one stays
-            StoredSummary(paper_id=page, text_hash="page-text", **summary),
-            LlmCall(paper_id=page, kind="tldr", model="m", outcome="ok", day=date(2026, 11, 1)),
-            PaperJudgement(scope="channel:a", topic_key="attent", topic="attention", paper_id=api, user_id="U1",
-                           relevant=True, judged_at=t0),
-            PaperJudgement(scope="channel:a", topic_key="attent", topic="attention", paper_id=page, user_id="U1",
-                           relevant=False, judged_at=t0 + timedelta(hours=1)),  # U1 changed their mind later
-            PaperJudgement(scope="channel:a", topic_key="attent", topic="attention", paper_id=page, user_id="U2",
-                           relevant=True, judged_at=t0),
-            FollowupBaseline(paper_id=page, version=None, title="Atten\u00adtion", abstract_chars=10, upvotes=50),
-        ])
-        await s.flush()
-        events = {}
-        for paper, key in ((api, "code"), (page, "code"), (page, "rising")):
-            event = FollowupEvent(paper_id=paper, kind=key, key=key, detail={}, day=date(2026, 11, 2))
-            s.add(event)
-            await s.flush()
-            events[paper, key] = event.id
-        s.add_all([
-            FollowupSent(destination_key="console:local:main", thread_key="t1", event_id=events[page, "code"]),
-            FollowupSent(destination_key="console:local:main", thread_key="t2", event_id=events[page, "code"]),
-            FollowupSent(destination_key="console:local:main", thread_key="t2", event_id=events[api, "code"]),
-            FollowupClaim(claim_key="console:local:main|t1", day=date(2026, 11, 2), status="posted",
-                          event_ids=[events[page, "code"], events[page, "rising"]]),
             PostedMessage(destination_key="console:local:main", message_ref="7", kind="digest",
                           paper_ids=[ids["alone"], page, ids["zw"], api]),
             Delivery(destination_key="console:local:main", digest_day=date(2026, 4, 20), status="posted",
@@ -150,19 +123,7 @@ async def test_papers_keyed_with_invisible_characters_are_rekeyed_and_merged_kee
         assert papers[ids["zw"]].upvotes == 3 and papers[ids["zw"]].title_key == "scaling laws"  # the older stays
         assert papers[ids["alone"]].title_key == "lonely paper"
         assert papers[ids["twin?"]].title_key == "shared title"  # two papers have that title: which one is unknown
-        assert sorted((x.paper_id, x.text_hash) for x in (await s.execute(select(StoredSummary))).scalars()) == [
-            (api, "page-text"), (api, "same")]
-        assert [c.paper_id for c in (await s.execute(select(LlmCall))).scalars()] == [api]
-        votes = {(v.user_id, v.relevant) for v in (await s.execute(select(PaperJudgement))).scalars()
-                 if v.paper_id == api}
-        assert votes == {("U1", False), ("U2", True)} and await s.scalar(select(func.count(PaperJudgement.id))) == 2
-        assert [b.paper_id for b in (await s.execute(select(FollowupBaseline))).scalars()] == [api]
-        kept = {(e.paper_id, e.key): e.id for e in (await s.execute(select(FollowupEvent))).scalars()}
-        assert kept == {(api, "code"): events[api, "code"], (api, "rising"): events[page, "rising"]}
-        assert sorted((x.thread_key, x.event_id) for x in (await s.execute(select(FollowupSent))).scalars()) == [
-            ("t1", events[api, "code"]), ("t2", events[api, "code"])]
-        assert (await s.execute(select(FollowupClaim.event_ids))).scalar_one() == [
-            events[api, "code"], events[page, "rising"]]
+        await assert_references_moved(s, api, page, events)
         assert (await s.execute(select(PostedMessage.paper_ids))).scalar_one() == [ids["alone"], api, ids["zw"], api]
         assert (await s.execute(select(Delivery.paper_ids))).scalar_one() == [api, ids["zw"]]
         # What users see: the page's title finds the one paper, and the page again adds nothing.
