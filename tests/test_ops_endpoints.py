@@ -37,15 +37,19 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def get_all(db: Database, *paths: str) -> list[httpx.Response]:
+    """One answer per path, in order, from an ops server on `db` (a path twice: asked twice)."""
+    async with serving(build_ops_app(db, Metrics(), lambda: True, lambda: TODAY)) as at:
+        async with httpx.AsyncClient() as client:
+            return [await client.get(at(path)) for path in paths]
+
+
 async def test_healthz_with_the_database_down_says_unreachable_and_nothing_more(caplog):
     url = f"postgresql://paperboy_admin:hunter2-secret@127.0.0.1:{closed_port()}/payroll_db"
     db = Database(url)
     try:
         with caplog.at_level(logging.WARNING, logger="bot.ops_server"):
-            async with serving(build_ops_app(db, Metrics(), lambda: True, lambda: TODAY)) as at:
-                async with httpx.AsyncClient() as client:
-                    first = await client.get(at("/healthz"))
-                    second = await client.get(at("/healthz"))
+            first, second = await get_all(db, "/healthz", "/healthz")
     finally:
         await db.dispose()
     assert first.status_code == 503
@@ -66,14 +70,8 @@ async def test_metrics_with_the_database_down_says_so_without_any_detail(caplog,
     db = Database(url)
     try:
         with caplog.at_level(logging.WARNING, logger="bot.ops_server"):
-            async with serving(build_ops_app(db, Metrics(), lambda: True, lambda: TODAY)) as at:
-                async with httpx.AsyncClient() as client:
-                    first = await client.get(at("/metrics"))
-                    second = await client.get(at("/metrics"))
-            async with serving(build_ops_app(broken, Metrics(), lambda: True, lambda: TODAY)) as at:
-                async with httpx.AsyncClient() as client:
-                    unreadable = await client.get(at("/metrics"))
-                    health = await client.get(at("/healthz"))
+            first, second = await get_all(db, "/metrics", "/metrics")
+            unreadable, health = await get_all(broken, "/metrics", "/healthz")
     finally:
         await db.dispose()
         await broken.dispose()
@@ -90,9 +88,7 @@ async def test_metrics_with_the_database_down_says_so_without_any_detail(caplog,
 
 
 async def test_metrics_on_a_live_database_says_it_is_up(db):
-    async with serving(build_ops_app(db, Metrics(), lambda: True, lambda: TODAY)) as at:
-        async with httpx.AsyncClient() as client:
-            scraped = await client.get(at("/metrics"))
+    (scraped,) = await get_all(db, "/metrics")
     assert scraped.status_code == 200 and _value(scraped.text, "paperboy_database_up") == 1.0
 
 
