@@ -18,7 +18,8 @@ _NEW_ID = r"[0-9]{4}\.[0-9]{4,5}"
 _OLD_ID = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7}"
 ARXIV_ID_RE = re.compile(rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>[0-9]+))?")
 _ID_IN_TEXT_RE = re.compile(
-    rf"(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|oai:arxiv\.org:|arxiv:\s*|^)\s*"
+    rf"(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|alphaxiv\.org/(?:abs|overview|pdf)/"
+    rf"|ar5iv\.org/(?:abs|html)/|10\.48550/arxiv\.|oai:arxiv\.org:|arxiv:\s*|^)\s*"
     rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>[0-9]+))?(?:\.pdf)?/?"
     r"(?:\s*\[[a-z][a-z\-]*(?:\.[a-z\-]+)?\])?\s*$",  # "arXiv:2401.12345 [cs.LG]", as arXiv's "Cite as" prints it
     re.IGNORECASE,
@@ -35,11 +36,14 @@ class ArxivRef:
 
 def parse_arxiv_ref(text: str) -> ArxivRef | None:
     """Accept what people paste: `2401.12345`, `2401.12345v2`, `arXiv:2401.12345` (also with its category, as
-    arXiv cites it: `arXiv:2401.12345 [cs.LG]`), abs/pdf/HF URLs, and the OAI identifier arXiv's feeds carry
-    (`oai:arXiv.org:2401.12345v2`)."""
+    arXiv cites it: `arXiv:2401.12345 [cs.LG]`), abs/pdf/HF/alphaXiv/ar5iv URLs, the DOI arXiv registers
+    (`10.48550/arXiv.2401.12345`), the OAI identifier arXiv's feeds carry (`oai:arXiv.org:2401.12345v2`), and a
+    link in angle brackets, as Discord users wrap one to hide its preview (Slack's `<url|label>` too)."""
     candidate = text.strip()
     if not candidate or len(candidate) > 300:
         return None
+    if candidate[0] == "<" and candidate[-1] == ">":
+        candidate = candidate[1:-1].split("|", 1)[0].strip()
     candidate = candidate.split("?", 1)[0].split("#", 1)[0]
     m = _ID_IN_TEXT_RE.search(candidate)
     if not m:
