@@ -546,13 +546,25 @@ async def top_papers(session: AsyncSession, since: date, until: date, *, limit: 
     return list((await session.execute(stmt)).scalars())
 
 
+def reference_kind(ref: str) -> str | None:
+    """What identifier `ref` is, when it names one paper rather than saying words: "arXiv id" (an id, its DOI or a
+    link), "number" (our `#12`), else None. Search answers such a query with that paper, which the words of an id
+    or a URL could never find."""
+    ref = ref.strip()
+    if parse_arxiv_ref(ref) is not None:
+        return "arXiv id"
+    if ref.startswith("#") and ref[1:].isascii() and ref[1:].isdigit():
+        return "number"
+    return None
+
+
 async def find_paper(session: AsyncSession, ref: str) -> Paper | None:
     """By arXiv id or URL (any version), by our numeric id (`#12`), or by exact title."""
     ref = ref.strip()
     arxiv = parse_arxiv_ref(ref)
     if arxiv is not None:
         return (await session.execute(select(Paper).where(Paper.arxiv_id == arxiv.arxiv_id))).scalar_one_or_none()
-    if ref.startswith("#") and ref[1:].isascii() and ref[1:].isdigit():
+    if reference_kind(ref) == "number":
         number = int(ref[1:]) if len(ref) < 19 else MAX_ROW_ID + 1
         if not 0 < number <= MAX_ROW_ID:
             return None

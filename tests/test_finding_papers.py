@@ -12,6 +12,7 @@ import pytest
 from bot.ingestion.ingest_service import Ingestor, parse_source
 from storage.database import Database
 from tests.chat_fixtures import TODAY, ingest_samples, make_bot
+from tests.cli_runner import paperboy
 
 
 def _item(arxiv_id: str, title: str, summary: str, authors: list[str], upvotes: int,
@@ -74,3 +75,36 @@ async def test_show_finds_an_old_style_id_however_written(stored, ref):
     bot = make_bot(stored)
     await bot.console.say(f"/papers show {ref}")
     assert " 1. Strings on Old-Style Identifiers" in bot.last(), ref
+
+
+@pytest.mark.parametrize("query", ["2604.00002", "2604.00002v2", "https://arxiv.org/abs/2604.00002",
+                                   "https://huggingface.co/papers/2604.00002", "10.48550/arXiv.2604.00002"])
+async def test_search_for_a_pasted_id_or_link_finds_that_paper(stored, query):
+    """Searching for an arXiv id or link said "Nothing found": the words of "2604.00002" are in no title."""
+    bot = make_bot(stored)
+    await bot.console.say(f"/papers search {query}")
+    assert "\n 1. LoRA Adapters Revisited" in bot.last() and "\n 2. " not in bot.last(), query
+
+
+async def test_search_for_an_id_that_is_not_stored_says_so(stored):
+    bot = make_bot(stored)
+    await bot.console.say("/papers search 2604.99999")
+    assert bot.last().endswith("Nothing found for “2604.99999”: no stored paper has that arXiv id.")
+    await bot.console.say("/papers search #999999")
+    assert bot.last().endswith("Nothing found for “#999999”: no stored paper has that number.")
+
+
+def test_paperboy_search_takes_a_pasted_link_too(db_env, tmp_path):
+    """`paperboy search https://arxiv.org/abs/ID` printed "Nothing found", as the chat command did."""
+    listing = tmp_path / "api.json"
+    listing.write_text(json.dumps(PAPERS))
+    assert paperboy("ingest", str(listing), env=db_env).code == 0
+    found = paperboy("search", "https://arxiv.org/abs/2604.00002v1", "--json", env=db_env)
+    assert found.code == 0, found.err
+    (record,) = json.loads(found.out)
+    assert record["arxiv_id"] == "2604.00002" and record["why"] == "named by its arXiv id"
+    shown = paperboy("search", "#2", env=db_env)
+    assert shown.code == 0 and "LoRA Adapters Revisited  (2604.00002)" in shown.out
+    assert "why: named by its number" in shown.out
+    missing = paperboy("search", "2604.99999", env=db_env)
+    assert missing.out.strip() == "Nothing found for '2604.99999': no stored paper has that arXiv id."

@@ -12,26 +12,28 @@ from bot.cli.common import fail, out, parse_date_option, run
 from bot.errors import UsageError
 from bot.feedback import feedback_service
 from bot.scope import Scope
+from bot.topics.matcher import MatchResult
 from bot.topics.subscriptions import clean_new_topic
 from bot.topics.topic_service import RankedPaper, TopicMatcher, match_topic, search_papers
-from storage.paper_store import find_paper, latest_day, paper_to_record
+from storage.paper_store import find_paper, latest_day, paper_to_record, reference_kind
 
 CONSOLE_PLATFORM, CONSOLE_WORKSPACE = "console", "local"  # the scope `paperboy console --channel C` judges in
 MAX_JUDGED_AT_ONCE = 100  # a script's batch; each judgement refits the topic's model
 
 
-def _record(item: RankedPaper) -> dict[str, object]:
+def _record(item: RankedPaper, why: str | None = None) -> dict[str, object]:
     record = paper_to_record(item.paper)
     return {
         "id": record["id"], "arxiv_id": record["arxiv_id"], "title": record["title"], "url": record["url"],
         "day": record["listed_on"] or record["published_on"], "upvotes": record["upvotes"],
-        "score": item.result.score, "matched": item.result.matched, "why": item.result.why(),
+        "score": item.result.score, "matched": item.result.matched, "why": why or item.result.why(),
     }
 
 
-def _print(items: list[RankedPaper], as_json: bool, empty: str) -> None:
+def _print(items: list[RankedPaper], as_json: bool, empty: str, why: str | None = None) -> None:
+    """`why`: one reason for every item, instead of each match's own (a paper named by its id matched nothing)."""
     if as_json:
-        print(json.dumps([_record(i) for i in items], ensure_ascii=False, indent=1))
+        print(json.dumps([_record(i, why) for i in items], ensure_ascii=False, indent=1))
         return
     if not items:
         out.print(empty, markup=False)
@@ -40,7 +42,7 @@ def _print(items: list[RankedPaper], as_json: bool, empty: str) -> None:
         mark = "✓" if item.result.matched else " "
         ident = item.paper.arxiv_id or f"#{item.paper.id}"
         out.print(f"{n:>2}. {mark} [{item.result.score:5.2f}] {item.paper.title}  ({ident})", markup=False)
-        out.print(f"       why: {item.result.why()}", markup=False)
+        out.print(f"       why: {why or item.result.why()}", markup=False)
 
 
 def register(cli: typer.Typer) -> None:
@@ -138,9 +140,18 @@ def register(cli: typer.Typer) -> None:
         if len(query) > 1000:
             raise fail("that search is too long (at most 1000 characters)")
 
+        kind = reference_kind(query)
+
         async def go(app: App) -> list[RankedPaper]:
             async with app.db.session() as session:
+                if kind is not None:  # a pasted arXiv id, link or #12: that paper, as in chat
+                    paper = await find_paper(session, query)
+                    return [] if paper is None else [RankedPaper(paper, MatchResult(score=0.0, matched=True))]
                 return await search_papers(session, TopicMatcher(), query, since=start, until=end,
                                            min_upvotes=min_upvotes, limit=limit)
 
-        _print(run(go), as_json, f"Nothing found for {query[:80]!r}.")
+        if kind is not None:
+            _print(run(go), as_json, f"Nothing found for {query[:80]!r}: no stored paper has that {kind}.",
+                   why=f"named by its {kind}")
+        else:
+            _print(run(go), as_json, f"Nothing found for {query[:80]!r}.")

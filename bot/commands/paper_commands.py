@@ -20,7 +20,7 @@ from bot.summaries.summary_service import paper_text
 from bot.topics.topic_service import search_papers
 from storage.destination_store import get_destination
 from storage.models import Paper
-from storage.paper_store import find_paper, latest_day, papers_of_days, top_papers
+from storage.paper_store import find_paper, latest_day, papers_of_days, reference_kind, top_papers
 from storage.subscription_store import list_topics
 
 TODAY_LIMIT = 10
@@ -122,11 +122,18 @@ def _span(start: date, end: date) -> str:
 
 
 async def search(services: CoreServices, ctx: ChatContext, query: str) -> Reply:
+    """Words over titles, abstracts and authors; a pasted arXiv id, link or `#12` is that paper."""
+    kind = reference_kind(query)
     async with services.db.session() as session:
-        found = await search_papers(session, services.matcher, query, limit=TODAY_LIMIT)
+        if kind is not None:
+            paper = await find_paper(session, query)
+            found = [paper] if paper is not None else []
+        else:
+            found = [r.paper for r in await search_papers(session, services.matcher, query, limit=TODAY_LIMIT)]
     if not found:
-        return Reply(Message(text=f"Nothing found for “{query[:100]}”."), Visibility.EPHEMERAL)
-    items = await items_with_tldrs(services.summaries, [r.paper for r in found])
+        why = f": no stored paper has that {kind}" if kind else ""
+        return Reply(Message(text=f"Nothing found for “{query[:100]}”{why}."), Visibility.EPHEMERAL)
+    items = await items_with_tldrs(services.summaries, found)
     return Reply(Message(header=f"Search: {query[:100]}", items=items), Visibility.EPHEMERAL)
 
 
