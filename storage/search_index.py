@@ -7,6 +7,7 @@ acronym case, title vs abstract, explanations) happens in `bot.topics.matcher`, 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import date
 
@@ -19,7 +20,9 @@ _VOWELS = frozenset("aeiouy")  # the English (Snowball) stemmer's
 
 
 def _words(phrase: Phrase) -> list[str]:
-    return [w.lower() for part in phrase for w in _WORD_RE.findall(part)]
+    """The phrase's words as both engines index them: compatibility forms are the plain letters (NFKC), so "ﬁne"
+    copied from a PDF (its "fi" ligature) and a fullwidth "ＬｏＲＡ" are searched as "fine" and "lora"."""
+    return [w.lower() for part in phrase for w in _WORD_RE.findall(unicodedata.normalize("NFKC", part))]
 
 
 def _sqlite_phrase(phrase: Phrase) -> str | None:

@@ -108,3 +108,14 @@ def test_paperboy_search_takes_a_pasted_link_too(db_env, tmp_path):
     assert "why: named by its number" in shown.out
     missing = paperboy("search", "2604.99999", env=db_env)
     assert missing.out.strip() == "Nothing found for '2604.99999': no stored paper has that arXiv id."
+
+
+@pytest.mark.parametrize(("query", "title"), [
+    ("ﬁne-tuning kernels", "Fine-Tuning Kernels for Transformers"),  # the "fi" ligature a PDF's text carries
+    ("ＬｏＲＡ adapters", "LoRA Adapters Revisited"),  # fullwidth, as some keyboards type it
+])
+async def test_search_reads_compatibility_characters_as_the_plain_letters(stored, query, title):
+    """A query copied from a PDF ("ﬁne-tuning") or typed fullwidth found nothing, though topics read both."""
+    bot = make_bot(stored)
+    await bot.console.say(f"/papers search {query}")
+    assert f"\n 1. {title}" in bot.last(), query
