@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,6 +32,15 @@ _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_KEY = 7_420_531_001
 
 
+def _json_text(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (an LLM's JSON can carry one): escaped, as UTF-8 has none
+        return json.dumps(value)
+    return text
+
+
 def dialect_name(session: AsyncSession) -> str:
     """"sqlite" or "postgresql": the few queries that differ by engine (upserts, full text) ask this."""
     return session.bind.dialect.name if session.bind is not None else session.get_bind().dialect.name
@@ -52,7 +62,9 @@ class Database:
         self.url: URL = to_async_url(url)
         self.schema = schema
         self.dialect = self.url.get_backend_name()
-        kwargs: dict[str, Any] = {"echo": echo}
+        # JSON as written, not "\u00f6": the authors' JSON text is what full-text search indexes (SQLite FTS5,
+        # PostgreSQL's tsvector), and an escaped "Sch\u00f6lkopf" could never be found.
+        kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _json_text}
         if self.dialect == "sqlite":
             database = self.url.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):

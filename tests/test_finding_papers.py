@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import JSON, column, insert, select, table, text
 
 from bot.ingestion.ingest_service import Ingestor, parse_source
 from storage.database import Database
@@ -119,3 +120,25 @@ async def test_search_reads_compatibility_characters_as_the_plain_letters(stored
     bot = make_bot(stored)
     await bot.console.say(f"/papers search {query}")
     assert f"\n 1. {title}" in bot.last(), query
+
+
+@pytest.mark.parametrize("name", ["Schölkopf", "Bernhard Schölkopf", "Jürgen Schmidhuber"])
+async def test_search_finds_authors_whose_names_are_not_ascii(stored, name):
+    """Authors were indexed as their JSON text, where "Schölkopf" is "Sch\\u00f6lkopf": no name with an accent,
+    an umlaut or a non-Latin script could be found."""
+    bot = make_bot(stored)
+    await bot.console.say(f"/papers search {name}")
+    assert "\n 1. Neural Solvers for the Schrödinger Equation" in bot.last(), name
+
+
+async def test_json_with_a_lone_surrogate_is_still_stored(db):
+    """JSON is stored as written, not escaped, so that names are searchable; a lone surrogate, which UTF-8 cannot
+    carry (an LLM's reply may hold one), is still stored escaped rather than failing the write."""
+    async with db.session() as session:
+        await session.execute(text("CREATE TABLE json_probe (id INTEGER PRIMARY KEY, body JSON)"))
+        probe = table("json_probe", column("id"), column("body", JSON))
+        await session.execute(insert(probe).values(id=1, body=["Schölkopf", "\ud800"]))
+        stored = (await session.execute(text("SELECT CAST(body AS TEXT) FROM json_probe"))).scalar_one()
+        assert (await session.execute(select(probe.c.body))).scalar_one() == ["Schölkopf", "\ud800"]
+        await session.rollback()
+    assert "\\ud800" in stored
