@@ -593,6 +593,14 @@ async def latest_day(session: AsyncSession, on_or_before: date) -> date | None:
     return None if value is None else _as_date(value)
 
 
+async def latest_upvoted_day(session: AsyncSession, on_or_before: date) -> date | None:
+    """The most recent day with an upvoted paper, not after `on_or_before` (a morning's list has none yet, and
+    arXiv's listings never carry upvotes)."""
+    stmt = select(func.max(paper_day())).where(paper_day() <= on_or_before, Paper.upvotes > 0)
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    return None if value is None else _as_date(value)
+
+
 async def listed_by(session: AsyncSession, day: date, source_prefix: str) -> bool:
     """Whether a listing from a source whose name starts with `source_prefix` ("hf": Hugging Face Daily Papers)
     put any paper on `day`. The bot's start-up catch-up asks this, so that a restart does not fetch the day again."""

@@ -142,3 +142,28 @@ async def test_json_with_a_lone_surrogate_is_still_stored(db):
         assert (await session.execute(select(probe.c.body))).scalar_one() == ["Schölkopf", "\ud800"]
         await session.rollback()
     assert "\\ud800" in stored
+
+
+async def test_top_day_before_anyone_upvoted_shows_the_latest_day_with_upvotes(stored, tmp_path):
+    """In the morning a day's papers have no upvotes yet: "/papers top day" listed them in page order under "Top
+    papers today … by upvotes". A period none of whose papers has an upvote is treated like one with no papers."""
+    fresh = [_item(f"2604.1000{n}", f"Fresh Paper {n}", "Listed this morning.", ["Someone"], 0, day="2026-04-22")
+             for n in range(3)]
+    await ingest_listing(stored, tmp_path, fresh, name="today.json")
+    bot = make_bot(stored)
+    await bot.console.say("/papers top day")
+    top = bot.last()
+    assert "] Top papers of Mon Apr 20, 2026\n 1. " in top and "Fresh Paper" not in top
+    assert "No upvotes yet for today (2026-04-22); showing Mon Apr 20, 2026." in top
+
+
+async def test_top_where_no_paper_has_upvotes_says_so(db, tmp_path):
+    """arXiv's listings carry no upvotes: a store of only those has no "top" to show, and says so."""
+    unvoted = [_item(f"2604.2000{n}", f"Unvoted Paper {n}", "No votes.", ["Someone"], 0, day="2026-04-21")
+               for n in range(2)]
+    await ingest_listing(db, tmp_path, unvoted)
+    bot = make_bot(db)
+    await bot.console.say("/papers top")
+    top = bot.last()
+    assert " 1. Unvoted Paper 0" in top and " 2. Unvoted Paper 1" in top
+    assert "None of them has upvotes yet: in listing order." in top and "by upvotes" not in top

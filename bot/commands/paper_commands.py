@@ -20,7 +20,14 @@ from bot.summaries.summary_service import paper_text
 from bot.topics.topic_service import search_papers
 from storage.destination_store import get_destination
 from storage.models import Paper
-from storage.paper_store import find_paper, latest_day, papers_of_days, reference_kind, top_papers
+from storage.paper_store import (
+    find_paper,
+    latest_day,
+    latest_upvoted_day,
+    papers_of_days,
+    reference_kind,
+    top_papers,
+)
 from storage.subscription_store import list_topics
 
 TODAY_LIMIT = 10
@@ -93,28 +100,42 @@ async def today(services: CoreServices, ctx: ChatContext, page_text: str = "") -
 
 
 async def top(services: CoreServices, ctx: ChatContext, period: str) -> Reply:
-    """The period's most upvoted papers; when it has none stored (a Monday morning for `day`, a pause in
-    ingestion), the same length of time up to the latest day that has some, as `/papers today` falls back."""
+    """The period's most upvoted papers; when none of its papers has an upvote (none stored: a Monday morning for
+    `day`, a pause in ingestion; or not voted on yet), the same length of time up to the latest day that has
+    some, as `/papers today` falls back."""
     days = {"": 7, "week": 7, "day": 1, "month": 30}[period.lower()]
     end = services.today(await channel_timezone(services, ctx))
     start = end - timedelta(days=days - 1)
+    latest: date | None = None  # the end of the period shown instead
+    unvoted = False  # the period asked for had papers, none of them upvoted
     async with services.db.session() as session:
         papers = await top_papers(session, start, end, limit=TODAY_LIMIT)
-        latest = None if papers else await latest_day(session, start)
-        if latest is not None:
-            papers = await top_papers(session, latest - timedelta(days=days - 1), latest, limit=TODAY_LIMIT)
+        if not _upvoted(papers):
+            latest = await latest_upvoted_day(session, end)
+            if latest is None and not papers:
+                latest = await latest_day(session, end)
+            if latest is not None:
+                unvoted = bool(papers)
+                papers = await top_papers(session, latest - timedelta(days=days - 1), latest, limit=TODAY_LIMIT)
     label = {1: "today", 7: "this week", 30: "this month"}[days]
     if not papers:
         return Reply(Message(text=f"No papers stored for {label} ({_span(start, end)})."))
-    header, context = f"Top papers {label}", [f"{_span(start, end)}, by upvotes"]
+    header, context = f"Top papers {label}", []
     if latest is not None:
         shown = {1: day_label(latest), 7: f"the week to {day_label(latest)}",
                  30: f"the 30 days to {day_label(latest)}"}[days]
         header = f"Top papers of {shown}"
-        context = [f"Nothing stored for {label} ({_span(start, end)}); showing {shown}.",
-                   f"{_span(latest - timedelta(days=days - 1), latest)}, by upvotes"]
+        missing = "No upvotes yet" if unvoted else "Nothing stored"
+        context.append(f"{missing} for {label} ({_span(start, end)}); showing {shown}.")
+        start, end = latest - timedelta(days=days - 1), latest
+    context.append(f"{_span(start, end)}, by upvotes" if _upvoted(papers)
+                   else "None of them has upvotes yet: in listing order.")
     items = await items_with_tldrs(services.summaries, papers, deadline=services.tldr_deadline)
     return Reply(Message(header=header, items=items, context=context))
+
+
+def _upvoted(papers: list[Paper]) -> bool:
+    return any(p.upvotes for p in papers)
 
 
 def _span(start: date, end: date) -> str:
