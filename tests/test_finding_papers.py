@@ -167,3 +167,13 @@ async def test_top_where_no_paper_has_upvotes_says_so(db, tmp_path):
     top = bot.last()
     assert " 1. Unvoted Paper 0" in top and " 2. Unvoted Paper 1" in top
     assert "None of them has upvotes yet: in listing order." in top and "by upvotes" not in top
+
+
+async def test_search_says_when_more_papers_match_than_it_shows(stored):
+    """Ten results looked like everything there was: nothing said that more papers matched."""
+    bot = make_bot(stored)
+    await bot.console.say("/papers search learning")
+    assert "\n10. " in bot.last() and "\n11. " not in bot.last()
+    assert bot.last().endswith("More than 10 papers match: add words to narrow the search.")
+    await bot.console.say("/papers search LoRA adapters")
+    assert "\n 1. LoRA Adapters Revisited" in bot.last() and "More than" not in bot.last()

@@ -150,12 +150,15 @@ async def search(services: CoreServices, ctx: ChatContext, query: str) -> Reply:
             paper = await find_paper(session, query)
             found = [paper] if paper is not None else []
         else:
-            found = [r.paper for r in await search_papers(session, services.matcher, query, limit=TODAY_LIMIT)]
+            found = [r.paper for r in await search_papers(session, services.matcher, query, limit=TODAY_LIMIT + 1)]
     if not found:
         why = f": no stored paper has that {kind}" if kind else ""
         return Reply(Message(text=f"Nothing found for “{query[:100]}”{why}."), Visibility.EPHEMERAL)
-    items = await items_with_tldrs(services.summaries, found)
-    return Reply(Message(header=f"Search: {query[:100]}", items=items), Visibility.EPHEMERAL)
+    context = []
+    if len(found) > TODAY_LIMIT:
+        context.append(f"More than {TODAY_LIMIT} papers match: add words to narrow the search.")
+    items = await items_with_tldrs(services.summaries, found[:TODAY_LIMIT])
+    return Reply(Message(header=f"Search: {query[:100]}", items=items, context=context), Visibility.EPHEMERAL)
 
 
 async def _find(services: CoreServices, ref: str) -> Paper:
