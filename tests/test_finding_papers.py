@@ -14,6 +14,7 @@ from bot.ingestion.ingest_service import Ingestor, parse_source
 from storage.database import Database
 from tests.chat_fixtures import TODAY, ingest_samples, make_bot
 from tests.cli_runner import paperboy
+from tests.conftest import FIXTURES
 
 
 def _item(arxiv_id: str, title: str, summary: str, authors: list[str], upvotes: int,
@@ -177,3 +178,13 @@ async def test_search_says_when_more_papers_match_than_it_shows(stored):
     assert bot.last().endswith("More than 10 papers match: add words to narrow the search.")
     await bot.console.say("/papers search LoRA adapters")
     assert "\n 1. LoRA Adapters Revisited" in bot.last() and "More than" not in bot.last()
+
+
+async def test_show_says_published_for_a_paper_no_daily_list_carried(stored):
+    """A paper fetched from the arXiv API (never on a daily list) was "Listed" on the day it was published."""
+    await Ingestor(stored, today=lambda: TODAY).ingest(parse_source(str(FIXTURES / "arxiv_query_sample.xml")))
+    bot = make_bot(stored)
+    await bot.console.say("/papers show 1309.4668")
+    assert "Electron cloud observations" in bot.last() and "· Published Wed Sep 18, 2013" in bot.last()
+    await bot.console.say("/papers show 2604.00002")
+    assert "· Listed Fri Apr 17, 2026" in bot.last()

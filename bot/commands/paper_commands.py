@@ -173,8 +173,9 @@ async def show(services: CoreServices, ctx: ChatContext, ref: str) -> Reply:
     paper = await _find(services, ref)
     tldr = await services.summaries.tldr(paper_text(paper))
     item = to_item(1, paper, tldr=tldr.text)
-    day = paper.listed_on or paper.published_on
-    context = [f"Listed {day_label(day)}" if day else "Date unknown"]
+    # a paper no daily list carried (fetched from the arXiv API) was published that day, not listed
+    context = [f"Listed {day_label(paper.listed_on)}" if paper.listed_on
+               else f"Published {day_label(paper.published_on)}" if paper.published_on else "Date unknown"]
     if tldr.model is None:
         context.append("TL;DR: offline summary")
     return Reply(Message(items=[item], context=context))
