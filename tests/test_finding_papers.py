@@ -188,3 +188,19 @@ async def test_show_says_published_for_a_paper_no_daily_list_carried(stored):
     assert "Electron cloud observations" in bot.last() and "· Published Wed Sep 18, 2013" in bot.last()
     await bot.console.say("/papers show 2604.00002")
     assert "· Listed Fri Apr 17, 2026" in bot.last()
+
+
+def test_paperboy_search_says_a_paper_was_found_by_its_authors(db_env, tmp_path):
+    """`paperboy search LeCun` listed his paper with "why: no mention of the topic": the matcher reads titles and
+    abstracts only, and the author was what matched."""
+    listing = tmp_path / "api.json"
+    listing.write_text(json.dumps(PAPERS))
+    assert paperboy("ingest", str(listing), env=db_env).code == 0
+    found = paperboy("search", "lecun", "--json", env=db_env)
+    assert found.code == 0, found.err
+    (record,) = json.loads(found.out)
+    assert record["title"] == "LoRA Adapters Revisited" and record["why"] == "by Yann LeCun"
+    both = paperboy("search", "Schmidhuber Schrödinger", env=db_env)
+    assert both.out.endswith("       why: by Jürgen Schmidhuber\n"), both.out
+    words = paperboy("search", "Schrödinger", env=db_env)
+    assert words.out.endswith("       why: “Schrödinger” in title; “Schrödinger” in abstract\n"), words.out

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -21,17 +24,22 @@ CONSOLE_PLATFORM, CONSOLE_WORKSPACE = "console", "local"  # the scope `paperboy 
 MAX_JUDGED_AT_ONCE = 100  # a script's batch; each judgement refits the topic's model
 
 
-def _record(item: RankedPaper, why: str | None = None) -> dict[str, object]:
+Why = Callable[[RankedPaper], str]
+
+
+def _record(item: RankedPaper, why: Why | None = None) -> dict[str, object]:
     record = paper_to_record(item.paper)
     return {
         "id": record["id"], "arxiv_id": record["arxiv_id"], "title": record["title"], "url": record["url"],
         "day": record["listed_on"] or record["published_on"], "upvotes": record["upvotes"],
-        "score": item.result.score, "matched": item.result.matched, "why": why or item.result.why(),
+        "score": item.result.score, "matched": item.result.matched,
+        "why": why(item) if why else item.result.why(),
     }
 
 
-def _print(items: list[RankedPaper], as_json: bool, empty: str, why: str | None = None) -> None:
-    """`why`: one reason for every item, instead of each match's own (a paper named by its id matched nothing)."""
+def _print(items: list[RankedPaper], as_json: bool, empty: str, why: Why | None = None) -> None:
+    """`why`: each item's reason, when the match's own does not tell it (a paper named by its id, or found by its
+    authors, matched no words)."""
     if as_json:
         print(json.dumps([_record(i, why) for i in items], ensure_ascii=False, indent=1))
         return
@@ -42,7 +50,33 @@ def _print(items: list[RankedPaper], as_json: bool, empty: str, why: str | None 
         mark = "✓" if item.result.matched else " "
         ident = item.paper.arxiv_id or f"#{item.paper.id}"
         out.print(f"{n:>2}. {mark} [{item.result.score:5.2f}] {item.paper.title}  ({ident})", markup=False)
-        out.print(f"       why: {why or item.result.why()}", markup=False)
+        out.print(f"       why: {why(item) if why else item.result.why()}", markup=False)
+
+
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+def _folded_words(text: str) -> set[str]:
+    """Words as full-text search compares them: case, accents and compatibility forms do not count."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return {w.casefold() for w in _WORD_RE.findall(plain)}
+
+
+def _found_by_authors(query: str) -> Why:
+    """The match's why, plus the authors the query names: the matcher reads titles and abstracts only, so a paper
+    found by its author said "no mention of the topic"."""
+    asked = _folded_words(query)
+
+    def why(item: RankedPaper) -> str:
+        named = [a for a in item.paper.authors or [] if asked & _folded_words(a)]
+        if not named:
+            return item.result.why()
+        by = "by " + ", ".join(named)
+        result = item.result
+        return by if not result.hits and not result.together and result.similarity is None else f"{result.why()}; {by}"
+
+    return why
 
 
 def register(cli: typer.Typer) -> None:
@@ -152,6 +186,6 @@ def register(cli: typer.Typer) -> None:
 
         if kind is not None:
             _print(run(go), as_json, f"Nothing found for {query[:80]!r}: no stored paper has that {kind}.",
-                   why=f"named by its {kind}")
+                   why=lambda item: f"named by its {kind}")
         else:
-            _print(run(go), as_json, f"Nothing found for {query[:80]!r}.")
+            _print(run(go), as_json, f"Nothing found for {query[:80]!r}.", why=_found_by_authors(query))
