@@ -204,3 +204,9 @@ def test_paperboy_search_says_a_paper_was_found_by_its_authors(db_env, tmp_path)
     assert both.out.endswith("       why: by Jürgen Schmidhuber\n"), both.out
     words = paperboy("search", "Schrödinger", env=db_env)
     assert words.out.endswith("       why: “Schrödinger” in title; “Schrödinger” in abstract\n"), words.out
+
+
+def test_paperboy_search_refuses_a_period_that_ends_before_it_starts(db_env):
+    """`--since 2026-04-20 --until 2026-04-01` answered "Nothing found", as if no paper matched the words."""
+    result = paperboy("search", "diffusion", "--since", "2026-04-20", "--until", "2026-04-01", env=db_env)
+    assert result.code == 2 and "--since 2026-04-20 is after --until 2026-04-01" in result.err

@@ -171,6 +171,8 @@ def register(cli: typer.Typer) -> None:
     ) -> None:
         """Free-text search over stored papers."""
         start, end = parse_date_option(since), parse_date_option(until)
+        if start is not None and end is not None and start > end:  # else "Nothing found", as if no word matched
+            raise fail(f"--since {start} is after --until {end}")
         if len(query) > 1000:
             raise fail("that search is too long (at most 1000 characters)")
 
