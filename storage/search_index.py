@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import text
@@ -62,20 +63,40 @@ def build_query(dialect: str, any_of: Sequence[Phrase], all_of: Sequence[Sequenc
     return "{title abstract compounds} : (" + joined + ")" if dialect == "sqlite" else joined
 
 
-def build_all_words_query(dialect: str, words: Sequence[str]) -> str | None:
+@dataclass(frozen=True)
+class AllWords:
+    """Free-text search on PostgreSQL: every word, each as the English stemmer reads titles and abstracts OR as
+    the `simple` configuration reads author names (unstemmed). One English query missed authors whose names the
+    stemmer changes: "Manning" is asked as "man", "Schmidhuber" as "schmidhub", and neither is an author lexeme."""
+
+    words: tuple[str, ...]
+
+    def sql(self, params: dict[str, object]) -> str:
+        """The tsquery expression, its words added to `params`. A word the English configuration drops (a stop
+        word) is left out, as one English query left it out, rather than required among the author names."""
+        parts = []
+        for n, word in enumerate(self.words):
+            params[f"w{n}"], params[f"s{n}"] = _pg_word(word), word
+            english = f"to_tsquery('english', :w{n})"
+            parts.append(f"(CASE WHEN numnode({english}) = 0 THEN {english} "
+                         f"ELSE {english} || to_tsquery('simple', :s{n}) END)")
+        return " && ".join(parts)
+
+
+def build_all_words_query(dialect: str, words: Sequence[str]) -> str | AllWords | None:
     """Free-text search: every word somewhere in title, abstract or authors."""
     cleaned = [w for w in _words(words)]
     if not cleaned:
         return None
     if dialect == "sqlite":
         return " AND ".join(f'"{w}"' for w in cleaned)
-    return " & ".join(_pg_word(w) for w in cleaned)
+    return AllWords(tuple(cleaned))
 
 
 async def candidate_ids(
     session: AsyncSession,
     dialect: str,
-    query: str,
+    query: str | AllWords,
     *,
     since: date | None = None,
     until: date | None = None,
@@ -84,7 +105,12 @@ async def candidate_ids(
 ) -> list[int]:
     """Paper ids the engine finds for `query`, best first by its own ranking (title weighted above abstract)."""
     filters = []
-    params: dict[str, object] = {"q": query}
+    params: dict[str, object] = {}
+    if isinstance(query, AllWords):  # PostgreSQL's (build_all_words_query)
+        tsquery = query.sql(params)
+    else:
+        params["q"] = query
+        tsquery = "to_tsquery('english', :q)"
     if since is not None:
         filters.append("coalesce(p.listed_on, p.published_on) >= :since")
         params["since"] = since
@@ -103,7 +129,7 @@ async def candidate_ids(
         sql = ("SELECT p.id FROM papers_fts JOIN papers p ON p.id = papers_fts.rowid "
                f"WHERE papers_fts MATCH :q{where} ORDER BY bm25(papers_fts, 10.0, 2.0, 2.0, 1.0), p.id{limit}")
     else:
-        sql = ("SELECT p.id FROM papers p, to_tsquery('english', :q) query "
-               f"WHERE p.search_vector @@ query{where} "
-               f"ORDER BY ts_rank_cd(p.search_vector, query) DESC, p.id{limit}")
+        sql = (f"SELECT p.id FROM papers p, (SELECT {tsquery} AS q) AS query "
+               f"WHERE p.search_vector @@ query.q{where} "
+               f"ORDER BY ts_rank_cd(p.search_vector, query.q) DESC, p.id{limit}")
     return [int(row[0]) for row in (await session.execute(text(sql), params)).all()]

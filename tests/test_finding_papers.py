@@ -32,7 +32,8 @@ PAPERS = [
           "Low-rank adaptation (LoRA) of large language models such as GPT-4o is studied.",
           ["Yann LeCun", "Edward Hu"], 50),
     _item("2604.00003", "Fine-Tuning Kernels for Transformers",
-          "We write fine-tuning kernels for transformer inference on GPUs.", ["Ada Lovelace"], 3),
+          "We write fine-tuning kernels for transformer inference on GPUs.", ["Ada Lovelace", "Christopher Manning"],
+          3),
     _item("hep-th/9901001", "Strings on Old-Style Identifiers", "An old paper with an old-style identifier.",
           ["Old Author"], 1),
 ]
@@ -130,6 +131,15 @@ async def test_search_finds_authors_whose_names_are_not_ascii(stored, name):
     bot = make_bot(stored)
     await bot.console.say(f"/papers search {name}")
     assert "\n 1. Neural Solvers for the Schrödinger Equation" in bot.last(), name
+
+
+@pytest.mark.parametrize("query", ["Manning", "Christopher Manning", "Manning kernels"])
+async def test_search_finds_authors_whose_names_the_english_stemmer_changes(stored, query):
+    """On PostgreSQL author names are indexed unstemmed while the query was stemmed as English: "Manning" was
+    asked as "man" (and "Levine" as "levin"), so their papers were never found by their names."""
+    bot = make_bot(stored)
+    await bot.console.say(f"/papers search {query}")
+    assert "\n 1. Fine-Tuning Kernels for Transformers" in bot.last(), query
 
 
 async def test_json_with_a_lone_surrogate_is_still_stored(db):
