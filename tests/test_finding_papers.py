@@ -142,6 +142,19 @@ async def test_search_finds_authors_whose_names_the_english_stemmer_changes(stor
     assert "\n 1. Fine-Tuning Kernels for Transformers" in bot.last(), query
 
 
+async def test_a_paper_whose_text_came_from_a_pdf_is_found_by_plain_words(db, tmp_path):
+    """An abstract pasted from a PDF keeps its typographic ligatures ("ﬁne-tuning", "eﬃcient"): search found the
+    paper by neither "fine-tuning" nor "efficient", since the stored word was not the word typed."""
+    await ingest_listing(db, tmp_path, [_item("2604.00009", "Ligatures in Abstracts",
+                                              "We study eﬃcient ﬁne-tuning of ﬂow models.", ["Ada Lovelace"], 2)])
+    bot = make_bot(db)
+    for query in ("efficient fine-tuning", "flow models"):
+        await bot.console.say(f"/papers search {query}")
+        assert "\n 1. Ligatures in Abstracts" in bot.last(), query
+    await bot.console.say("/papers show 2604.00009")
+    assert "efficient fine-tuning of flow models" in bot.last()
+
+
 async def test_json_with_a_lone_surrogate_is_still_stored(db):
     """JSON is stored as written, not escaped, so that names are searchable; a lone surrogate, which UTF-8 cannot
     carry (an LLM's reply may hold one), is still stored escaped rather than failing the write."""

@@ -39,6 +39,10 @@ MAX_META_ITEMS = 500  # entries of a list in extra (keywords, categories)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
                          "\u00ad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+# Typographic ligatures, as text copied from a PDF carries them ("ﬁne-tuning"): the letters they stand for, so the
+# word stored is the word people type (full-text search reads the stored word).
+_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+                            "\ufb05": "st", "\ufb06": "st"})
 
 
 class Unstorable(Exception):
@@ -62,11 +66,11 @@ SkipItem = Callable[[BadItem], None]
 
 
 def clean_text(value: str) -> str:
-    """Control and invisible characters dropped, lone surrogates shown as U+FFFD: what a reader sees stays the
-    same, and every word is whole."""
+    """Control and invisible characters dropped, lone surrogates shown as U+FFFD, ligatures as their letters: what
+    a reader sees stays the same, and every word is whole and spelt as typed."""
     if value.isascii() and value.isprintable():
         return value  # the common case, checked at C speed
-    return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", value))
+    return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", value)).translate(_LIGATURES)
 
 
 def one_line(value: str, limit: int = 200) -> str:
