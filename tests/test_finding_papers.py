@@ -97,8 +97,10 @@ async def test_search_for_an_id_that_is_not_stored_says_so(stored):
     assert bot.last().endswith("Nothing found for “#999999”: no stored paper has that number.")
 
 
-def test_paperboy_search_takes_a_pasted_link_too(db_env, tmp_path):
-    """`paperboy search https://arxiv.org/abs/ID` printed "Nothing found", as the chat command did."""
+def test_paperboy_search_names_a_pasted_link_and_says_when_the_authors_matched(db_env, tmp_path):
+    """`paperboy search https://arxiv.org/abs/ID` printed "Nothing found", as the chat command did; `paperboy
+    search LeCun` listed his paper with "why: no mention of the topic" (the matcher reads titles and abstracts
+    only, and the author was what matched)."""
     listing = tmp_path / "api.json"
     listing.write_text(json.dumps(PAPERS))
     assert paperboy("ingest", str(listing), env=db_env).code == 0
@@ -111,6 +113,14 @@ def test_paperboy_search_takes_a_pasted_link_too(db_env, tmp_path):
     assert "why: named by its number" in shown.out
     missing = paperboy("search", "2604.99999", env=db_env)
     assert missing.out.strip() == "Nothing found for '2604.99999': no stored paper has that arXiv id."
+    found = paperboy("search", "lecun", "--json", env=db_env)
+    assert found.code == 0, found.err
+    (record,) = json.loads(found.out)
+    assert record["title"] == "LoRA Adapters Revisited" and record["why"] == "by Yann LeCun"
+    both = paperboy("search", "Schmidhuber Schrödinger", env=db_env)
+    assert both.out.endswith("       why: by Jürgen Schmidhuber\n"), both.out
+    words = paperboy("search", "Schrödinger", env=db_env)
+    assert words.out.endswith("       why: “Schrödinger” in title; “Schrödinger” in abstract\n"), words.out
 
 
 @pytest.mark.parametrize(("query", "title"), [
@@ -213,22 +223,6 @@ async def test_show_says_published_for_a_paper_no_daily_list_carried(stored):
     assert "Electron cloud observations" in bot.last() and "· Published Wed Sep 18, 2013" in bot.last()
     await bot.console.say("/papers show 2604.00002")
     assert "· Listed Fri Apr 17, 2026" in bot.last()
-
-
-def test_paperboy_search_says_a_paper_was_found_by_its_authors(db_env, tmp_path):
-    """`paperboy search LeCun` listed his paper with "why: no mention of the topic": the matcher reads titles and
-    abstracts only, and the author was what matched."""
-    listing = tmp_path / "api.json"
-    listing.write_text(json.dumps(PAPERS))
-    assert paperboy("ingest", str(listing), env=db_env).code == 0
-    found = paperboy("search", "lecun", "--json", env=db_env)
-    assert found.code == 0, found.err
-    (record,) = json.loads(found.out)
-    assert record["title"] == "LoRA Adapters Revisited" and record["why"] == "by Yann LeCun"
-    both = paperboy("search", "Schmidhuber Schrödinger", env=db_env)
-    assert both.out.endswith("       why: by Jürgen Schmidhuber\n"), both.out
-    words = paperboy("search", "Schrödinger", env=db_env)
-    assert words.out.endswith("       why: “Schrödinger” in title; “Schrödinger” in abstract\n"), words.out
 
 
 def test_paperboy_search_refuses_a_period_that_ends_before_it_starts(db_env):
