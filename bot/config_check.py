@@ -178,13 +178,18 @@ async def _checks(settings: Settings) -> Report:
     await check_slack(settings, report)
     await check_discord(settings, report)
     slack = _value(settings.slack_bot_token)
+    oauth_client = (settings.slack_client_id or "").strip() and _value(settings.slack_client_secret)
     if slack and _value(settings.slack_app_token):
         report.plan.append("slack: Socket Mode (one workspace)")
-    elif _value(settings.slack_signing_secret) and (slack or settings.slack_client_id):
+    elif _value(settings.slack_signing_secret) and (slack or oauth_client):
         if settings.http_port:
             report.plan.append(f"slack: HTTP mode, /slack/events on port {settings.http_port} (with /healthz)")
         else:
             report.problems.append("slack: HTTP mode needs PAPERBOY_HTTP_PORT (the port /slack/events is served on)")
+    elif settings.slack_configured:  # `paperboy run` stops on this ("Slack is half configured"): say it first
+        report.problems.append("slack: half configured: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode), or "
+                               "SLACK_SIGNING_SECRET with SLACK_BOT_TOKEN (HTTP mode, one workspace) or with "
+                               "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth installs)")
     if _value(settings.discord_token):
         report.plan.append("discord: " + ("AutoShardedClient" if settings.discord_sharded else "Client"))
     if not any(line.startswith(("slack", "discord")) for line in report.plan) or settings.console:

@@ -183,3 +183,24 @@ def test_config_check_reports_the_discord_intent_and_whether_the_portal_enabled_
     assert bad.code == 1 and "FAIL DISCORD_TOKEN: Discord rejected it" in bad.err
     for result in (off, not_enabled, enabled, bad):
         assert DISCORD_TOKEN[30:] not in result.out + result.err
+
+
+SLACK_SECRET = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("slack", [
+    {"SLACK_BOT_TOKEN": SLACK_BOT},  # the app token forgotten: neither Socket Mode nor HTTP mode
+    {"SLACK_APP_TOKEN": SLACK_APP},
+    {"SLACK_SIGNING_SECRET": SLACK_SECRET, "SLACK_CLIENT_ID": "1234.5678"},  # OAuth without its client secret
+], ids=["bot token only", "app token only", "oauth without client secret"])
+def test_config_check_refuses_a_half_configured_slack_as_run_does(slack, tmp_path):
+    """`config check` said "configuration ok" for a Slack set up halfway, and `paperboy run` (the systemd unit's
+    ExecStart, right after the check in ExecStartPre) then stopped on it: the check must say so first."""
+    env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PAPERBOY_HTTP_PORT": str(closed_port()),
+           "PAPERBOY_SLACK_API_URL": f"http://127.0.0.1:{closed_port()}/api/", **slack}
+    checked = paperboy("config", "check", env=env)
+    started = paperboy("run", env=env)
+    assert started.code == 2 and "Slack is half configured" in started.err, started.err
+    assert checked.code == 1, checked.out + checked.err
+    assert "FAIL slack: half configured" in checked.err
+    assert "configuration ok" not in checked.out
