@@ -33,11 +33,19 @@ def _value(secret: SecretStr | None) -> str | None:
 
 
 def check_token_shapes(settings: Settings, report: Report) -> None:
+    slack_tokens = [
+        ("SLACK_BOT_TOKEN", _value(settings.slack_bot_token), "xoxb-", "the Bot User OAuth Token"),
+        ("SLACK_APP_TOKEN", _value(settings.slack_app_token), "xapp-",
+         "an app-level token with connections:write, for Socket Mode"),
+    ]
+    for name, value, prefix, what in slack_tokens:
+        if value is None or (value.startswith(prefix) and len(value) > 20):
+            continue
+        # A cut copy starts right and is told so: "should start with xoxb-" sent people looking for another token.
+        hint = (f"too short for a whole token (a cut copy?): copy all of {what}" if value.startswith(prefix)
+                else f"should start with {prefix} ({what})")
+        report.problems.append(f"{name}: bad token shape — {hint}")
     shapes = [
-        ("SLACK_BOT_TOKEN", _value(settings.slack_bot_token), lambda v: v.startswith("xoxb-") and len(v) > 20,
-         "should start with xoxb- (the Bot User OAuth Token)"),
-        ("SLACK_APP_TOKEN", _value(settings.slack_app_token), lambda v: v.startswith("xapp-") and len(v) > 20,
-         "should start with xapp- (an app-level token with connections:write, for Socket Mode)"),
         ("SLACK_SIGNING_SECRET", _value(settings.slack_signing_secret), lambda v: bool(_SLACK_SIGNING.match(v)),
          "should be 32 hexadecimal characters (Basic Information → Signing Secret)"),
         ("DISCORD_TOKEN", _value(settings.discord_token), lambda v: bool(_DISCORD_TOKEN.match(v)),

@@ -204,3 +204,20 @@ def test_config_check_refuses_a_half_configured_slack_as_run_does(slack, tmp_pat
     assert checked.code == 1, checked.out + checked.err
     assert "FAIL slack: half configured" in checked.err
     assert "configuration ok" not in checked.out
+
+
+@pytest.mark.parametrize(("variable", "value", "hint"), [
+    ("SLACK_BOT_TOKEN", "xoxb-123-abc", "too short for a whole token (a cut copy?)"),
+    ("SLACK_BOT_TOKEN", "xapp-1-A0PAPER-1234567890-abcdefabcdef", "should start with xoxb-"),
+    ("SLACK_APP_TOKEN", "xapp-1-A0", "too short for a whole token (a cut copy?)"),
+], ids=["cut bot token", "app token as bot token", "cut app token"])
+def test_a_token_of_the_wrong_shape_is_told_what_is_wrong_with_it(variable, value, hint, tmp_path):
+    """A cut copy of a bot token ("xoxb-123-abc") was told it "should start with xoxb-", which it does."""
+    env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+           "PAPERBOY_SLACK_API_URL": f"http://127.0.0.1:{closed_port()}/api/",
+           "SLACK_BOT_TOKEN": SLACK_BOT, "SLACK_APP_TOKEN": SLACK_APP, variable: value}
+    checked = paperboy("config", "check", env=env)
+    assert checked.code == 1
+    line = next(line for line in checked.err.splitlines() if line.startswith(f"FAIL {variable}: bad token shape"))
+    assert hint in line, line
+    assert value not in checked.out + checked.err
