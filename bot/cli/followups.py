@@ -17,6 +17,8 @@ from storage import followup_store
 # No paper is older than arXiv. A day after today is allowed for a channel whose timezone is ahead of ours; later,
 # the run would take that day's refresh, and the real run on that day would find it done and fetch nothing.
 FIRST_DAY = date(1991, 1, 1)
+# A refresh's claim in the words `followups run` uses for it: a refresh posts nothing, so "posted" misled.
+REFRESH_STATES = {"posted": "done", "claimed": "in progress"}
 
 
 def check_day(day: date, today: date) -> None:
@@ -76,8 +78,9 @@ def register(cli: typer.Typer) -> None:
                 papers = await followup_store.papers_by_id(session, {e.paper_id for e in events})
                 switch = await followup_store.followups_enabled(
                     session, {c.destination_key for c in claims if c.destination_key})
-            lines.append("refresh: " + (", ".join(f"{c.day} {c.status}" + (f" ({c.last_error})" if c.last_error
-                                                                              and c.status != "posted" else "")
+            lines.append("refresh: " + (", ".join(f"{c.day} {REFRESH_STATES.get(c.status, c.status)}"
+                                                  + (f" ({c.last_error})" if c.last_error and c.status != "posted"
+                                                     else "")
                                                   for c in refreshes) or "never"))
             lines.append(f"latest events: {len(events)}" if events else "no events yet")
             for e in events:
