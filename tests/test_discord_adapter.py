@@ -895,3 +895,19 @@ async def test_a_forum_digest_set_before_forums_were_refused_is_turned_off_at_it
     async with db.session() as s:
         stopped = await get_destination(s, FORUM_KEY)
     assert stopped is not None and not stopped.digest_enabled
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    (None, "set PAPERBOY_DISCORD_APPLICATION_ID (or DISCORD_APPLICATION_ID)"),
+    ("Paperboy", "error: DISCORD_APPLICATION_ID is not an application id"),
+], ids=["unset", "the app's name"])
+def test_invite_url_says_which_application_id_it_needs(value, said, tmp_path):
+    """The README sets DISCORD_APPLICATION_ID; without one, invite-url asked only for the PAPERBOY_ name, and an id
+    that was set but wrong (the app's name pasted) was told to "set" it, as if it were missing."""
+    from tests.cli_runner import paperboy
+
+    env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    refused = paperboy("discord", "invite-url", env=env | ({"DISCORD_APPLICATION_ID": value} if value else {}))
+    assert refused.code == 2 and said in refused.err, refused.err
+    printed = paperboy("discord", "invite-url", env=env | {"DISCORD_APPLICATION_ID": "1234567890"})
+    assert printed.code == 0 and "client_id=1234567890&" in printed.out

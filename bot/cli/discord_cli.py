@@ -7,16 +7,24 @@ while to reach every server.
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import discord
 import typer
+from pydantic import AliasChoices
 
 from adapters.discord.discord_adapter import point_at
 from adapters.discord.discord_setup import invite_url, sync_commands
 from bot.app import App, build_command_core
 from bot.cli.common import fail, out, run, settings_from_cli
 from bot.cli.connectors import discord_options
+from bot.config import Settings
+
+# Where the application id comes from, in the order settings read them (bot/config.py's aliases).
+_ALIAS = Settings.model_fields["discord_application_id"].validation_alias
+APPLICATION_ID_VARIABLES = tuple(c for c in _ALIAS.choices if isinstance(c, str)) if isinstance(
+    _ALIAS, AliasChoices) else ("PAPERBOY_DISCORD_APPLICATION_ID",)
 
 
 def register(cli: typer.Typer) -> None:
@@ -57,6 +65,11 @@ def register(cli: typer.Typer) -> None:
     def invite() -> None:
         """Print the link that adds Paperboy to a server, with the scopes and permissions it needs."""
         options = discord_options(settings_from_cli())
-        if not options.application_id or not options.application_id.strip().isdigit():
-            raise fail("set PAPERBOY_DISCORD_APPLICATION_ID (the application id from the developer portal)")
+        if not options.application_id or not options.application_id.strip():
+            raise fail("set PAPERBOY_DISCORD_APPLICATION_ID (or DISCORD_APPLICATION_ID) to the Application ID from "
+                       "the Developer Portal's General Information page")
+        if not (options.application_id.strip().isascii() and options.application_id.strip().isdigit()):
+            named = next((n for n in APPLICATION_ID_VARIABLES if os.environ.get(n)), APPLICATION_ID_VARIABLES[0])
+            raise fail(f"{named} is not an application id: use the digits shown as Application ID on the Developer "
+                       "Portal's General Information page")
         out.print(invite_url(options.application_id.strip()), markup=False, soft_wrap=True)
