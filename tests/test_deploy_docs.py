@@ -140,3 +140,15 @@ def test_the_image_healthcheck_asks_the_port_the_bot_listens_on(tmp_path, host):
         assert check(port) == 0
         assert check(port) != 0  # 503: unhealthy
 
+
+
+def test_the_discord_guide_lists_every_papers_subcommand_discord_has():
+    """The guide's one-line list of `/papers` subcommands missed `feedback` when it was added: Discord's
+    /papers group is the table's entries (less those that are commands of their own there, like /digest)."""
+    from bot.commands.command_table import slash_command
+
+    papers = slash_command("papers")
+    assert papers is not None
+    listed = re.search(r"Commands: `/papers ([a-z|]+)`", (ROOT / "deploy/discord/README.md").read_text())
+    assert listed is not None
+    assert set(listed[1].split("|")) == {e.sub for e in papers.entries if e.sub and not e.own_command}
