@@ -1,7 +1,9 @@
 """The operator's documents agree with the code: `.env.example` names every setting `bot/config.py` reads and
 nothing else, its example values are the real defaults, and README.md, the deploy guides, compose file,
-Dockerfile and systemd unit name only variables that exist. A renamed or removed setting (the Slack port that
-was documented nowhere, a variable the code no longer reads) fails here instead of in an operator's deploy."""
+Dockerfile and systemd unit name only variables that exist, with the defaults the code has; every `paperboy …`
+command line they show is one the command line takes. A renamed or removed setting (the Slack port that was
+documented nowhere, a variable the code no longer reads), a changed default or a renamed option fails here
+instead of in an operator's deploy."""
 
 from __future__ import annotations
 
@@ -140,6 +142,103 @@ def test_the_image_healthcheck_asks_the_port_the_bot_listens_on(tmp_path, host):
         assert check(port) == 0
         assert check(port) != 0  # 503: unhealthy
 
+
+
+def _settings(**values: object) -> Settings:
+    return Settings(_env_file=None, database_url="unused", **values)  # type: ignore[call-arg]
+
+
+def documented_defaults() -> list[tuple[str, str, str]]:
+    """(doc, variable, default) for every default the operator's documents state: the rows of README's
+    settings tables (`| `VARIABLE` | default | meaning |`) and prose such as "`PAPERBOY_X` (default 6)"."""
+    found = []
+    for doc in OPERATOR_DOCS:
+        text = (ROOT / doc).read_text()
+        for m in re.finditer(r"^\| `([A-Z][A-Z0-9_]+)`[^|]*\| ([^|]+) \|", text, re.M):
+            found.append((doc, m[1], m[2].strip()))
+        for m in re.finditer(r"`([A-Z][A-Z0-9_]+)`[^`.;]{0,20}?\bdefault (\d[\d.]*)", text):
+            found.append((doc, m[1], f"`{m[2]}`"))
+    return found
+
+
+def test_the_defaults_the_documents_state_are_the_codes(monkeypatch):
+    """A default changed in bot/config.py (or mistyped in a doc) made the tables promise another behaviour."""
+    for name in every_name():
+        monkeypatch.delenv(name, raising=False)
+    fields = {name: field for field in Settings.model_fields for name in names_of(field)}
+    defaults = _settings()
+    checked, wrong = 0, []
+    for doc, variable, stated in documented_defaults():
+        field = fields.get(variable)
+        if field is None:
+            continue  # a variable outside Settings; test_operator_documents_name_only_variables_the_code_reads
+        literal = re.fullmatch(r"`([^`]+)`", stated)
+        if stated in ("(none)", "unset"):
+            expected = None
+        elif literal and not re.fullmatch(r"[A-Z][A-Z0-9_]+", literal[1]):  # not "defaults to another variable"
+            expected = getattr(_settings(**{field: literal[1]}), field)
+        else:
+            continue  # words ("SQLite file in your data directory")
+        checked += 1
+        if getattr(defaults, field) != expected:
+            wrong.append(f"{doc}: {variable} default {stated}, the code's is {getattr(defaults, field)!r}")
+    assert checked >= 20, checked  # the tables were read
+    assert not wrong, wrong
+
+
+DOCS_WITH_COMMANDS = ["README.md", ".env.example",
+                      *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("deploy/**/*.md"))]
+
+
+def documented_command_lines() -> list[tuple[str, list[str]]]:
+    """(doc, words) for every `paperboy …` or `./run …` the documents show, in code spans and shell blocks."""
+    import shlex
+
+    found = []
+    for doc in DOCS_WITH_COMMANDS:
+        text = (ROOT / doc).read_text()
+        assignments = r"(?:[A-Z][A-Z0-9_]*=\S* )*"  # `SLACK_BOT_TOKEN=xoxb-… ./run run`
+        snippets = re.findall(rf"`{assignments}((?:\./run|paperboy) [^`]+)`", text)
+        snippets += re.findall(rf"^\s*{assignments}((?:\./run|paperboy) .+)$", text, re.M)
+        for snippet in snippets:
+            line = snippet.split("  #", 1)[0].replace("[", " ").replace("]", " ").replace("…", " ")
+            try:
+                words = shlex.split(line)
+            except ValueError:
+                words = line.split()
+            found.append((doc, words[1:]))
+    return found
+
+
+def test_every_command_line_the_documents_show_is_one_paperboy_takes():
+    """A renamed command or option in the docs (`digest run --day`, `topics feedback --good`) fails here instead
+    of at the first person who copies it."""
+    import typer
+
+    from bot.cli.app import build_cli
+
+    checked, wrong = 0, []
+    for doc, words in documented_command_lines():
+        if not words or words[0] in ("tests", "test") or re.fullmatch(r"[A-Z_]+", words[0]):
+            continue  # ./run tests is pytest's; `paperboy COMMAND …` is a placeholder
+        command = typer.main.get_command(build_cli(words[0]))
+        path: list[str] = []
+        for word in words:
+            if hasattr(command, "commands") and not word.startswith("-"):  # a group: the word names a command
+                sub = command.commands.get(word)
+                if sub is None:
+                    wrong.append(f"{doc}: paperboy {' '.join([*path, word])}: no such command")
+                    break
+                command, path = sub, [*path, word]
+                continue
+            if word.startswith("--"):
+                known = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+                if word.split("=", 1)[0] not in known:
+                    wrong.append(f"{doc}: paperboy {' '.join(path)} has no option {word}")
+        else:
+            checked += 1
+    assert checked >= 40, checked
+    assert not wrong, wrong
 
 
 def test_the_discord_guide_lists_every_papers_subcommand_discord_has():
