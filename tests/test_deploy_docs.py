@@ -232,7 +232,7 @@ def test_every_command_line_the_documents_show_is_one_paperboy_takes():
                 command, path = sub, [*path, word]
                 continue
             if word.startswith("--"):
-                known = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+                known = {"--help"} | {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
                 if word.split("=", 1)[0] not in known:
                     wrong.append(f"{doc}: paperboy {' '.join(path)} has no option {word}")
         else:
