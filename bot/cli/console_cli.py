@@ -50,7 +50,8 @@ def register(cli: typer.Typer) -> None:
 
     @cli.command()
     def demo() -> None:
-        """Try Paperboy offline: ingest the bundled sample, follow a few topics, post today's digest, chat."""
+        """Try Paperboy offline: ingest the bundled sample, follow a few topics in #demo, post the digest of the
+        sample's latest day, chat (`console --channel demo` comes back to it)."""
         from bot.digests.digest_composer import plan_digest, render_digest
 
         async def go(app: App) -> None:

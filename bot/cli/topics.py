@@ -89,7 +89,7 @@ def register(cli: typer.Typer) -> None:
         day: Annotated[str | None, typer.Option("--date", help="Papers of this day (default: the latest day).")]
         = None,
         every: Annotated[bool, typer.Option("--all", help="Consider every stored paper.")] = False,
-        limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 50,
+        limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many papers.")] = 50,
         as_json: Annotated[bool, typer.Option("--json", help="A JSON array, best first.")] = False,
         channel: Annotated[str | None, typer.Option(
             "--channel", help="Rank with what this console channel taught the topic (its judgements).", max=80)]
@@ -165,11 +165,13 @@ def register(cli: typer.Typer) -> None:
         query: Annotated[str, typer.Argument(help="Words to find in titles, abstracts and authors.")],
         since: Annotated[str | None, typer.Option("--since", help="From this day (YYYY-MM-DD).")] = None,
         until: Annotated[str | None, typer.Option("--until", help="Up to this day (YYYY-MM-DD).")] = None,
-        min_upvotes: Annotated[int | None, typer.Option("--min-upvotes", min=0)] = None,
-        limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 20,
+        min_upvotes: Annotated[int | None, typer.Option(
+            "--min-upvotes", min=0, help="Only papers with at least this many Hugging Face upvotes.")] = None,
+        limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many papers.")] = 20,
         as_json: Annotated[bool, typer.Option("--json", help="A JSON array, best first.")] = False,
     ) -> None:
-        """Free-text search over stored papers."""
+        """Free-text search over stored papers: every word must appear. ✓ marks papers the words would match as a
+        topic (/subscribe WORDS)."""
         start, end = parse_date_option(since), parse_date_option(until)
         if start is not None and end is not None and start > end:  # else "Nothing found", as if no word matched
             raise fail(f"--since {start} is after --until {end}")
