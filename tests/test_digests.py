@@ -702,3 +702,26 @@ def test_status_says_who_holds_a_claim_and_when_it_frees_up():
     assert claim_line(dead, now, None).endswith("in progress; lease until 2026-04-20 09:10 UTC (in 5 min)")
     expired = claim_line(view("here:1:x", at(DAY1, 9)), now, False)
     assert "owner gone, lease expired at 2026-04-20 09:00 UTC; free now" in expired
+
+
+async def test_digest_run_by_hand_leaves_slack_and_discord_channels_to_the_bot(world, db_env):
+    """`paperboy digest run` has only the console's poster: on a production database it claimed every Slack and
+    Discord channel's digest of the day and recorded each as failed ("no slack adapter is running"), so `digest
+    status` and /healthz reported them failing and the bot's own digest waited out a backoff. It now posts the
+    console channels and says which it left to the bot; asked for one of those, it changes nothing."""
+    async with world.session() as s:
+        await ensure_destination(s, "slack", "T1", "C1")
+        await ensure_destination(s, "discord", "G1", "42")
+    ran = await asyncio.to_thread(paperboy, "digest", "run", "--date", DAY1.isoformat(), env=db_env)
+    assert ran.code == 0, ran.err
+    assert f"console:local:paris {DAY1}: posted" in ran.out and f"console:local:utc {DAY1}: posted" in ran.out
+    assert f"slack:T1:C1 {DAY1}: left to the bot (paperboy run posts slack digests)" in ran.out
+    assert f"discord:G1:42 {DAY1}: left to the bot (paperboy run posts discord digests)" in ran.out
+    asked = await asyncio.to_thread(paperboy, "digest", "run", "--date", DAY1.isoformat(), "--destination",
+                                    "slack:T1:C1", env=db_env)
+    assert asked.code == 2 and "slack:T1:C1 is posted by the bot (paperboy run)" in asked.err, asked.err
+    async with world.session() as s:
+        assert await get_delivery(s, "slack:T1:C1", DAY1) is None  # nothing claimed, nothing failed
+        assert await get_delivery(s, "discord:G1:42", DAY1) is None
+    status = await asyncio.to_thread(paperboy, "digest", "status", env=db_env)
+    assert "Failing" not in status.out and "failed" not in status.out, status.out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import typer
@@ -11,6 +11,7 @@ from bot.app import App, build_command_core, build_digest_runner
 from bot.cli.common import out, parse_date_option, run
 from bot.digests.digest_runner import Outcome
 from bot.digests.schedule import next_run
+from bot.errors import UsageError
 from storage import delivery_store
 from storage.destination_store import list_destinations
 
@@ -63,23 +64,35 @@ def register(cli: typer.Typer) -> None:
                                                         help="One destination, e.g. console:local:general.")]
         = None,
     ) -> None:
-        """Post the day's digests now (each destination at most once per day, as on schedule)."""
+        """Post the day's digests of console channels now (each at most once per day, as on schedule); Slack's
+        and Discord's are left to the bot (paperboy run), which has their adapters."""
         when = parse_date_option(day)
 
-        async def go(app: App) -> list[Outcome]:
+        async def go(app: App) -> tuple[list[Outcome], list[tuple[str, str]], date]:
             from adapters.console.console_poster import ConsolePoster
 
             core = build_command_core(app)
             runner = build_digest_runner(app, core, {"console": ConsolePoster(core)})
-            return await runner.run_for(when or app.today(), destination)
+            target = when or app.today()
+            # Only the console can be posted to from here; Slack's and Discord's digests are the bot's (their
+            # adapters live in `paperboy run`), and claiming them here would only record them as failed.
+            if destination is not None and destination.partition(":")[0] not in runner.posters:
+                raise UsageError(f"{destination[:120]} is posted by the bot (paperboy run), which has its "
+                                 f"platform's adapter; digest run posts console channels")
+            async with app.db.session() as session:
+                left = [(d.key, d.platform) for d in await list_destinations(session, enabled_only=True)
+                        if destination is None and d.platform not in runner.posters]
+            return await runner.run_for(target, destination), left, target
 
-        outcomes = run(go)
-        if not outcomes:
+        outcomes, left, target = run(go)
+        if not outcomes and not left:
             out.print("No destination to run" + (f" matches {destination!r}." if destination else
                                                  " (subscribe a channel or set /papers digest HH:MM first)."),
                       markup=False)
         for o in outcomes:
             out.print(f"{o.destination} {o.day}: {o.status}" + (f" ({o.detail})" if o.detail else ""), markup=False)
+        for key, platform in left:
+            out.print(f"{key} {target}: left to the bot (paperboy run posts {platform} digests)", markup=False)
         if any(o.status == "failed" for o in outcomes):
             raise typer.Exit(1)
 

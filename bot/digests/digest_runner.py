@@ -110,13 +110,16 @@ class DigestRunner:
         return list(await asyncio.gather(*(self.run_one(d, day, now=moment, context=context) for d, day in due)))
 
     async def run_for(self, day: date, destination_key: str | None = None) -> list[Outcome]:
-        """By hand (`paperboy digest run`): the given day, regardless of the time, still exactly once."""
+        """By hand (`paperboy digest run`): the given day, regardless of the time, still exactly once. Without a
+        key, only the destinations of platforms this runner can post to: claiming the others would record their
+        digests as failed ("no slack adapter is running") for the bot process, which can post them, to back off."""
         async with self.services.db.session() as session:
             if destination_key is not None:
                 found = await get_destination(session, destination_key)
                 destinations = [found] if found is not None else []
             else:
-                destinations = await list_destinations(session, enabled_only=True)
+                destinations = [d for d in await list_destinations(session, enabled_only=True)
+                                if d.platform in self.posters]
         context = await self._prepare(destinations, {day})
         return list(await asyncio.gather(*(self.run_one(d, day, context=context) for d in destinations)))
 
