@@ -80,6 +80,7 @@ class DigestRunner:
         self.clock = clock or services.clock
         self.on_outcome = on_outcome
         self._slots = asyncio.Semaphore(self.settings.concurrency)
+        self._left: set[str] = set()  # platforms whose digests this process leaves to others (said once each)
 
     def _timezone(self, destination: Destination) -> str:
         return destination.timezone or self.services.default_timezone
@@ -89,7 +90,7 @@ class DigestRunner:
         that day a claim could take now. The claim in `run_one` still decides who posts."""
         moment = now or self.clock()
         async with self.services.db.session() as session:
-            destinations = await list_destinations(session, enabled_only=True)
+            destinations = self._ours(await list_destinations(session, enabled_only=True))
         due = []
         for destination in destinations:
             try:
@@ -108,6 +109,19 @@ class DigestRunner:
             return []
         context = await self._prepare([d for d, _ in due], {day for _, day in due})
         return list(await asyncio.gather(*(self.run_one(d, day, now=moment, context=context) for d, day in due)))
+
+    def _ours(self, destinations: list[Destination]) -> list[Destination]:
+        """The destinations this process can post to. Several processes may share a database, each with its own
+        platforms (Slack replicas, one Discord process): one without a platform's adapter claimed its digests and
+        recorded them as failed ("no slack adapter is running"), so the process that can post them waited out a
+        backoff. They are left to it, and the log says so once per platform (a platform no process runs shows
+        there, and in `paperboy digest status` as never posted)."""
+        ours = [d for d in destinations if d.platform in self.posters]
+        for platform in sorted({d.platform for d in destinations} - set(self.posters) - self._left):
+            self._left.add(platform)
+            log.warning("%s digests are left to a process that runs the %s adapter (none runs in this one)",
+                        platform, platform)
+        return ours
 
     async def run_for(self, day: date, destination_key: str | None = None) -> list[Outcome]:
         """By hand (`paperboy digest run`): the given day, regardless of the time, still exactly once. Without a
