@@ -28,3 +28,34 @@ def test_demo_posts_a_digest_and_exits_without_a_terminal(db_env):
     assert "[#1] Paperboy · " in result.out and "TL;DR:" in result.out
     again = paperboy("demo", env=db_env, stdin="")
     assert again.code == 0 and "[#2] Paperboy · " in again.out
+
+
+def test_console_stops_at_ctrl_c_while_waiting_for_input(db_env, tmp_path):
+    """Ctrl-C at the console's prompt (input still open, as a terminal's is) stopped the loop, and then the
+    process waited for its input-reading thread until Enter was pressed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.cli_runner import ROOT
+    from tests.test_run import wait_for
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
+    env.update(db_env)
+    env.setdefault("PYTHONPATH", str(ROOT))
+    out = tmp_path / "out.txt"
+    with open(out, "w") as handle:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "console"], env=env, cwd=ROOT, stdin=subprocess.PIPE,
+                                stdout=handle, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert wait_for(lambda: "#general> " in out.read_text() or proc.poll() is not None, 120), out.read_text()
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)  # generous for a loaded machine; without the fix it waits forever
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            assert proc.stdin is not None
+            proc.stdin.close()
+    assert "Traceback" not in out.read_text()

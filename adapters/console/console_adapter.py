@@ -112,13 +112,33 @@ class ConsoleAdapter:
         return True
 
     async def run(self, stdin: TextIO = sys.stdin) -> None:
-        """The interactive loop; reading happens in a thread so the event loop stays free."""
+        """The interactive loop; reading happens in a thread so the event loop stays free. A daemon thread of its
+        own, not `asyncio.to_thread`: at Ctrl-C or SIGTERM the loop's shutdown waits for its executor's threads,
+        and one blocked reading a terminal kept the process (after "stopped cleanly") until Enter was pressed."""
         import asyncio
+        import threading
 
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str] = asyncio.Queue()
+
+        def read() -> None:
+            while True:
+                try:
+                    line = stdin.readline()
+                except (OSError, ValueError):  # closed under us
+                    line = ""
+                try:
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+                except RuntimeError:  # the loop is gone: nobody is listening any more
+                    return
+                if not line:
+                    return
+
+        threading.Thread(target=read, name="console-input", daemon=True).start()
         self._write(PROMPT_HELP)
         while True:
             self._write_prompt()
-            line = await asyncio.to_thread(stdin.readline)
+            line = await lines.get()
             if not line:
                 return
             if not await self.handle_line(line):
