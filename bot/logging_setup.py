@@ -44,6 +44,9 @@ class SecretFilter(logging.Filter):
         return True
 
 
+CHATTY_LOGGERS = ("apscheduler", "alembic.runtime.plugins")
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return json.dumps({
@@ -65,4 +68,10 @@ def configure_logging(*, level: str = "INFO", fmt: str = "text", secrets: Iterab
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    # Libraries' routine chatter buried the console's prompt and every operator's log: APScheduler says "Running
+    # job … executed successfully" twice a minute per job, alembic "setup plugin …" seven times at each start.
+    # Their warnings and errors still show; DEBUG shows everything.
+    quiet = logging.DEBUG if root.getEffectiveLevel() <= logging.DEBUG else logging.WARNING
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
     return handler

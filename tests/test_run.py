@@ -471,3 +471,32 @@ def test_a_rejected_llm_key_is_not_fatal_the_digest_posts_with_offline_summaries
     assert code == 0 and "Traceback" not in err, err[-3000:]
     assert out.count("— #ops —") == 1 and "TL;DR:" in out
     assert LLM_KEY not in out + err
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_the_log_leaves_out_libraries_routine_chatter_unless_debugging(level):
+    """Each minute APScheduler logged "Running job …" and "… executed successfully" for every job at INFO (and
+    alembic "setup plugin …" at each start): at a console prompt and in operators' logs they buried what matters."""
+    import io
+    import logging
+
+    from bot.logging_setup import configure_logging
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level,
+             {n: logging.getLogger(n).level for n in ("apscheduler", "alembic.runtime.plugins")})
+    try:
+        configure_logging(level=level, stream=stream)
+        logging.getLogger("apscheduler.executors.default").info('Running job "BotScheduler.tick"')
+        logging.getLogger("alembic.runtime.plugins").info("setup plugin alembic.autogenerate.schemas")
+        logging.getLogger("apscheduler.executors.default").warning("Run time of job was missed")
+        logging.getLogger("bot.scheduling").info("first digest check done: nothing due")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name, was in saved[2].items():
+            logging.getLogger(name).setLevel(was)
+    logged = stream.getvalue()
+    assert "Run time of job was missed" in logged and "first digest check done" in logged
+    assert ("Running job" in logged and "setup plugin" in logged) is (level == "DEBUG")
