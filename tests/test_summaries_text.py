@@ -100,6 +100,19 @@ def test_extractive_answers_from_overlap_or_says_it_does_not_know():
     assert extractive.answer(paper, "What?") == NOT_IN_ABSTRACT
 
 
+def test_extractive_answers_in_the_words_abstracts_use_for_the_question():
+    """"Which datasets do they evaluate on?" got "The abstract does not say." from an abstract naming MNIST and
+    CIFAR-10 in "Experiments on …": abstracts say data, evaluation, code and cost in words of their own."""
+    paper = PaperText(1, "SparseNet", "We propose SparseNet, a pruning method for convolutional networks. "
+                                      "Experiments on MNIST and CIFAR-10 show a 3x speed-up at equal accuracy. "
+                                      "Our implementation is on GitHub.")
+    assert extractive.answer(paper, "Which datasets do they evaluate on?") == \
+        "Experiments on MNIST and CIFAR-10 show a 3x speed-up at equal accuracy."
+    assert extractive.answer(paper, "Is the code released?") == "Our implementation is on GitHub."
+    assert extractive.answer(paper, "Who funded this research?") == NOT_IN_ABSTRACT
+    assert extractive.answer(paper, "How does it compare with transformers on translation?") == NOT_IN_ABSTRACT
+
+
 def test_trimming_cuts_at_a_word_boundary_and_says_so():
     long = ("We present a method " + "that keeps adding many more words " * 10).strip()
     cut = trim_words(long, 35)

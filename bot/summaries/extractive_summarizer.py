@@ -81,6 +81,17 @@ _ASIDE_RES = (
     re.compile(r"\\(?=[%&_#$])|[{}]"),  # LaTeX left in abstracts: "99\\%" and "{QAE}"
 )
 _MIN_ANSWER_OVERLAP = 0.34
+# What readers ask about, in the words abstracts use for it: a question word counts as found in a sentence that
+# has any word of its group. Groups are kinds of question (data, evaluation, code, results, cost, limitations),
+# not topics, so they hold for any paper.
+_ANSWER_GROUPS = (
+    "dataset data benchmark corpus corpora",
+    "evaluate evaluation evaluated experiment experiments test tested benchmark validate",
+    "code github implementation open-source release released available",
+    "result results outperform outperforms improve improves improvement accuracy gain gains",
+    "cost compute gpu gpus hours flops budget memory",
+    "limitation limitations drawback drawbacks weakness fail fails however",
+)
 
 
 def readable(paper: PaperText) -> PaperText:
@@ -210,13 +221,14 @@ class ExtractiveSummarizer:
         return "\n".join(f"• {trim_words(strip_opener(s.text), per_bullet)}" for s in chosen)
 
     def answer(self, paper: PaperText, question: str) -> str:
-        """The sentences sharing most content words with the question, or a plain "does not say"."""
+        """The sentences sharing most content words with the question (or words abstracts say the same thing with:
+        "which datasets" is answered by "experiments on MNIST and CIFAR-10"), or a plain "does not say"."""
         paper = readable(paper)
         wanted = content_words(question)
         if not wanted:
             return NOT_IN_ABSTRACT
         sentences = [paper.title, *split_sentences(paper.abstract)]
-        overlaps = [(len(wanted & content_words(s)), i) for i, s in enumerate(sentences)]
+        overlaps = [(_shared(wanted, content_words(s)), i) for i, s in enumerate(sentences)]
         ranked = sorted((o for o in overlaps if o[0] > 0), key=lambda o: (-o[0], o[1]))
         if not ranked or ranked[0][0] / len(wanted) < _MIN_ANSWER_OVERLAP:
             return NOT_IN_ABSTRACT
@@ -224,3 +236,20 @@ class ExtractiveSummarizer:
         keep = sorted(i for overlap, i in ranked[:2] if overlap >= max(1, top - 1) and i > 0) or [ranked[0][1]]
         text = " ".join(end_with_stop(strip_opener(sentences[i])) for i in keep)
         return trim_words(text, WORD_LIMITS[SummaryKind.ANSWER])
+
+
+def _answer_groups() -> dict[str, frozenset[str]]:
+    related: dict[str, set[str]] = {}
+    for group in _ANSWER_GROUPS:
+        stems = content_words(group)
+        for word in stems:
+            related.setdefault(word, set()).update(stems)
+    return {word: frozenset(stems) for word, stems in related.items()}
+
+
+_RELATED = _answer_groups()
+
+
+def _shared(wanted: set[str], words: set[str]) -> int:
+    """How many of the question's words the sentence has, itself or in a word of the same kind."""
+    return sum(1 for w in wanted if w in words or not words.isdisjoint(_RELATED.get(w, ())))
