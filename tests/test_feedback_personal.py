@@ -111,16 +111,16 @@ async def test_feedback_marks_topics_no_longer_followed_whose_judgements_are_kep
     await u1.console.say("more 1", thread=1)
     await u1.console.say(f"/unsubscribe --me {GNN}")
     await u1.console.say(ME)
-    assert f"• {GNN} (no longer followed): 👍 0 · 👎 1" in u1.last()
+    assert f"• {GNN} (not followed): 👍 0 · 👎 1" in u1.last()
     await u1.console.say("/papers feedback")
-    assert f"• {DIFFUSION}: 👍 1 · 👎 0" in u1.last() and "no longer followed" not in u1.last()
+    assert f"• {DIFFUSION}: 👍 1 · 👎 0" in u1.last() and "not followed" not in u1.last()
     await u1.console.say(f"/unsubscribe {DIFFUSION}")
     await u1.console.say("/papers feedback")
-    assert f"• {DIFFUSION} (no longer followed): 👍 1 · 👎 0" in u1.last()
-    assert "following it again brings them back" in u1.last()
+    assert f"• {DIFFUSION} (not followed): 👍 1 · 👎 0" in u1.last()
+    assert "following it puts them to use" in u1.last()
     await u1.console.say(f"/subscribe --me {GNN}")
     await u1.console.say(ME)
-    assert f"• {GNN}: 👍 0 · 👎 1" in u1.last() and "no longer followed" not in u1.last()
+    assert f"• {GNN}: 👍 0 · 👎 1" in u1.last() and "not followed" not in u1.last()
 
 
 async def test_someone_elses_digest_number_judges_nothing(db):

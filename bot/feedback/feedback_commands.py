@@ -345,13 +345,14 @@ async def _summary(services: CoreServices, scope: Scope) -> Reply:
         bar = " · counts single mentions" if model and model.bar is not None and model.bar < 2 else ""
         name = entry.topic if entry.topic_key != NO_TOPIC else "no topic (more like this)"
         if entry.topic_key != NO_TOPIC and entry.topic_key not in followed:
-            name, dropped = f"{name} (no longer followed)", True
+            name, dropped = f"{name} (not followed)", True
         lines.append(f"• {name}: 👍 {entry.relevant} · 👎 {entry.not_relevant}"
                      + (f" · learned: {terms}" if terms else "") + bar)
     reset = command_hint(scope.platform, "papers", "feedback", value="reset TOPIC", personal=scope.is_personal)
     context = [f"{reset} forgets a topic's judgements"]
     if dropped:
-        context.append("A topic no longer followed keeps its judgements: following it again brings them back.")
+        context.append("A topic not followed keeps its judgements (unsubscribed, or judged from the command line): "
+                       "following it puts them to use.")
     return Reply(Message(header=header, body="\n".join(lines), context=context), Visibility.EPHEMERAL)
 
 
