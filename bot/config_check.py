@@ -14,7 +14,9 @@ from bot.errors import PaperboyError
 from bot.redaction import mask_url_credentials
 from storage.database import Database
 
-_SLACK_SIGNING = re.compile(r"^[0-9a-f]{32}$")
+# Slack's signing secrets are 32 hexadecimal characters in practice; any 32 letters and digits are taken (the
+# runtime refuses the same shapes: one rule, adapters/slack/slack_runtime.py imports it).
+SLACK_SIGNING_SECRET_SHAPE = re.compile(r"[0-9A-Za-z]{32}")
 _DISCORD_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
 
 
@@ -46,8 +48,9 @@ def check_token_shapes(settings: Settings, report: Report) -> None:
                 else f"should start with {prefix} ({what})")
         report.problems.append(f"{name}: bad token shape — {hint}")
     shapes = [
-        ("SLACK_SIGNING_SECRET", _value(settings.slack_signing_secret), lambda v: bool(_SLACK_SIGNING.match(v)),
-         "should be 32 hexadecimal characters (Basic Information → Signing Secret)"),
+        ("SLACK_SIGNING_SECRET", _value(settings.slack_signing_secret),
+         lambda v: bool(SLACK_SIGNING_SECRET_SHAPE.fullmatch(v)),
+         "should be 32 letters and digits (Basic Information → Signing Secret)"),
         ("DISCORD_TOKEN", _value(settings.discord_token), lambda v: bool(_DISCORD_TOKEN.match(v)),
          "does not look like a bot token (three dot-separated parts, from Developer Portal → Bot)"),
     ]

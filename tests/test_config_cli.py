@@ -221,3 +221,20 @@ def test_a_token_of_the_wrong_shape_is_told_what_is_wrong_with_it(variable, valu
     line = next(line for line in checked.err.splitlines() if line.startswith(f"FAIL {variable}: bad token shape"))
     assert hint in line, line
     assert value not in checked.out + checked.err
+
+
+@pytest.mark.parametrize(("secret", "accepted"), [
+    ("0123456789abcdef0123456789abcdef", True), ("0123456789ABCDEFghij456789abcdef", True),
+    ("0123456789abcdef0123456789abcde", False), ("0123456789abcdef-123456789abcdef", False),
+])
+def test_config_check_and_the_bot_agree_on_what_a_signing_secret_looks_like(secret, accepted):
+    """`config check` wanted 32 lowercase hexadecimal characters while `paperboy run` took any 32 letters and
+    digits: one said ok to what the other refused. Both now read one rule."""
+    from pydantic import SecretStr
+
+    from bot.config import Settings
+    from bot.config_check import Report, check_token_shapes
+
+    report = Report()
+    check_token_shapes(Settings(slack_signing_secret=SecretStr(secret)), report)
+    assert (not any(p.startswith("SLACK_SIGNING_SECRET") for p in report.problems)) is accepted

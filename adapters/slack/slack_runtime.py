@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,6 +26,7 @@ from adapters.slack.slack_listeners import SlackAdapter
 from adapters.slack.slack_poster import TOKEN_ERRORS, SlackPoster, Sleep, TokenLookup, error_code, make_web_client
 from adapters.slack.slack_socket import SocketModeConnection
 from bot.commands.command_core import CommandCore
+from bot.config_check import SLACK_SIGNING_SECRET_SHAPE
 from bot.dedupe import Deduper
 from bot.errors import PaperboyError, UsageError
 
@@ -47,7 +47,6 @@ class EngineHolder(Protocol):
 # What Slack's Basic Information page shows as the Signing Secret (hex in practice). Nothing at Slack can check one
 # before the first request, so a value of another shape (the 24-character verification token, a cut or quoted
 # paste) is refused at start instead of failing every request with 401.
-SIGNING_SECRET_SHAPE = re.compile(r"[0-9A-Za-z]{32}")
 
 # conversations.info: whether the bot is a member of a channel before it is subscribed there.
 MEMBERSHIP_SCOPES = ("channels:read", "groups:read")
@@ -250,7 +249,7 @@ class SlackConnector:
 
     async def start(self) -> None:
         secret = _secret(self.credentials.signing_secret) or ""
-        if not self.socket_mode and not SIGNING_SECRET_SHAPE.fullmatch(secret):
+        if not self.socket_mode and not SLACK_SIGNING_SECRET_SHAPE.fullmatch(secret):
             raise PaperboyError("SLACK_SIGNING_SECRET is not a signing secret (32 letters and digits, from the app's "
                                 "Basic Information → App Credentials): Slack's requests would all be refused")
         checked = await check_tokens(self.runtime.client, self.credentials, socket_mode=self.socket_mode)
