@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -723,6 +724,8 @@ async def test_digest_run_by_hand_leaves_slack_and_discord_channels_to_the_bot(w
     ran = await asyncio.to_thread(paperboy, "digest", "run", "--date", DAY1.isoformat(), env=db_env)
     assert ran.code == 0, ran.err
     assert f"console:local:paris {DAY1}: posted" in ran.out and f"console:local:utc {DAY1}: posted" in ran.out
+    # where each went, not a bare "posted (2)"
+    assert re.search(rf"console:local:utc {DAY1}: posted \(message \d+, \d+ papers?\)", ran.out), ran.out
     assert f"slack:T1:C1 {DAY1}: left to the bot (paperboy run posts slack digests)" in ran.out
     assert f"discord:G1:42 {DAY1}: left to the bot (paperboy run posts discord digests)" in ran.out
     asked = await asyncio.to_thread(paperboy, "digest", "run", "--date", DAY1.isoformat(), "--destination",

@@ -90,7 +90,7 @@ def register(cli: typer.Typer) -> None:
                                                  " (subscribe a channel or set /papers digest HH:MM first)."),
                       markup=False)
         for o in outcomes:
-            out.print(f"{o.destination} {o.day}: {o.status}" + (f" ({o.detail})" if o.detail else ""), markup=False)
+            out.print(f"{o.destination} {o.day}: {o.status}" + (f" ({_detail(o)})" if o.detail else ""), markup=False)
         for key, platform in left:
             out.print(f"{key} {target}: left to the bot (paperboy run posts {platform} digests)", markup=False)
         if any(o.status == "failed" for o in outcomes):
@@ -126,3 +126,12 @@ def register(cli: typer.Typer) -> None:
 
         lines = run(go)
         out.print("\n".join(lines) if lines else "No destinations yet.", markup=False)
+
+
+def _detail(outcome: Outcome) -> str:
+    """A posted digest's detail is where it went (the platform's message reference: the console's #N, a Slack
+    ts, a Discord id), which printed bare read "posted (2)"; said with its number of papers."""
+    if outcome.status != "posted":
+        return outcome.detail
+    papers = len(outcome.paper_ids)
+    return f"message {outcome.detail}, {papers} paper{'' if papers == 1 else 's'}"
