@@ -33,6 +33,17 @@ def manifest_commands() -> dict[str, dict[str, str]]:
     return found
 
 
+def manifest_scopes() -> list[str]:
+    """The bot scopes deploy/slack/manifest.yml asks for, in its order."""
+    lines = (ROOT / "deploy/slack/manifest.yml").read_text().splitlines()
+    declared = []
+    for line in lines[lines.index("    bot:") + 1:]:
+        if not line.startswith("      - "):
+            break
+        declared.append(line.strip()[2:])
+    return declared
+
+
 def test_the_slack_manifest_lists_exactly_the_tables_commands():
     manifest = manifest_commands()
     assert tuple(manifest) == COMMANDS

@@ -256,13 +256,9 @@ def test_the_discord_guide_lists_every_papers_subcommand_discord_has():
 def test_the_slack_guide_names_every_scope_the_manifest_asks_for():
     """The guide's "Scopes (all in manifest.yml)" list left out channels:read and groups:read, which an operator
     reviewing an install (or a security team) then found in Slack's consent screen unexplained."""
-    lines = (ROOT / "deploy/slack/manifest.yml").read_text().splitlines()
-    start = lines.index("    bot:")
-    declared = []
-    for line in lines[start + 1:]:
-        if not line.startswith("      - "):
-            break
-        declared.append(line.strip()[2:])
+    from tests.test_command_table import manifest_scopes
+
+    declared = manifest_scopes()
     guide = (ROOT / "deploy/slack/README.md").read_text()
     listed = re.search(r"^- Scopes \(all in `manifest.yml`\):(.*?)(?=^- )", guide, re.M | re.S)
     assert listed is not None and declared

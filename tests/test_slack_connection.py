@@ -332,12 +332,8 @@ async def test_paperboy_run_reports_a_lost_socket_on_healthz_until_it_is_back(tm
 
 
 def test_oauth_installs_ask_for_the_scopes_the_manifest_declares():
-    lines = (ROOT / "deploy" / "slack" / "manifest.yml").read_text().splitlines()
-    start = lines.index("    bot:")
-    declared = []
-    for line in lines[start + 1:]:
-        if not line.startswith("      - "):
-            break
-        declared.append(line.strip()[2:])
+    from tests.test_command_table import manifest_scopes
+
+    declared = manifest_scopes()
     assert sorted(SlackCredentials().scopes) == sorted(declared)
     assert {"channels:read", "groups:read"} <= set(declared)  # conversations.info for the membership check
