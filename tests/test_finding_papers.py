@@ -165,6 +165,15 @@ async def test_a_paper_whose_text_came_from_a_pdf_is_found_by_plain_words(db, tm
     assert "efficient fine-tuning of flow models" in bot.last()
 
 
+@pytest.mark.parametrize("query", ["papers about LoRA adapters", "find me any paper on the LoRA adapters",
+                                   "LoRA adapters"])
+async def test_a_search_written_as_people_ask_finds_the_paper(stored, query):
+    """"papers about LoRA adapters" found nothing: every word was required, and no paper says "papers about"."""
+    bot = make_bot(stored)
+    await bot.console.say(f"/papers search {query}")
+    assert "\n 1. LoRA Adapters Revisited" in bot.last(), query
+
+
 async def test_json_with_a_lone_surrogate_is_still_stored(db):
     """JSON is stored as written, not escaped, so that names are searchable; a lone surrogate, which UTF-8 cannot
     carry (an LLM's reply may hold one), is still stored escaped rather than failing the write."""

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.topics.glossary import Glossary, default_glossary, term_key
 from bot.topics.matcher import MatchResult, match_paper
-from bot.topics.text_analysis import AnalyzedPaper, tokenize
+from bot.topics.text_analysis import STOPWORDS, AnalyzedPaper, tokenize
 from bot.topics.topic_query import TopicQuery, compile_topic, normalize_topic
 from storage.database import dialect_name
 from storage.models import Paper
@@ -167,6 +167,10 @@ async def match_topic(
     return ranked[:limit] if limit is not None else ranked
 
 
+# What people wrap a search in, besides the matcher's own stop words.
+_QUERY_FILLER = STOPWORDS | frozenset("paper papers article articles about regarding related find show me any".split())
+
+
 async def search_papers(
     session: AsyncSession,
     matcher: TopicMatcher,
@@ -177,8 +181,11 @@ async def search_papers(
     min_upvotes: int | None = None,
     limit: int = 20,
 ) -> list[RankedPaper]:
-    """Free text over titles, abstracts and authors: every word must appear; phrase and title hits rank first."""
-    words = tokenize(text)[:32]
+    """Free text over titles, abstracts and authors: every word must appear; phrase and title hits rank first.
+    Words that carry no subject ("papers about diffusion for video") are not required: SQLite's index has them
+    only where a text happens to, so "papers" and "about" found nothing. A query of nothing else keeps them."""
+    typed = tokenize(text)
+    words = ([w for w in typed if w.lower() not in _QUERY_FILLER] or typed)[:32]
     dialect = dialect_name(session)
     fts = build_all_words_query(dialect, words)
     if fts is None:
