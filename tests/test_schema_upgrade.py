@@ -78,14 +78,24 @@ def _paper(title: str, key: str, **kw: Any) -> dict[str, Any]:
     return {**row, **kw}
 
 
+async def _stored(s: Any, db: Database, rows: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """The papers inserted as an older bot left them (ids by name), with SQLite's full-text index filled as the
+    store fills it (its triggers keep it current from here on)."""
+    ids = {name: (await s.execute(insert(Paper).values(**row).returning(Paper.id))).scalar_one()
+           for name, row in rows.items()}
+    if db.dialect == "sqlite":
+        await s.execute(text("INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
+                             "SELECT id, title, abstract, compounds, authors FROM papers"))
+    return ids
+
+
 async def test_papers_keyed_with_invisible_characters_are_rekeyed_and_merged_keeping_what_points_at_them(db):
     """Migration 0017. Before it, a title with a soft hyphen or a zero-width space kept them in its key: the page's
     title-only sighting and the API's sighting with the arXiv id were two records, each with its own summaries,
     votes, follow-ups and places in posted digests. After it they are one paper, and nothing is lost."""
     await _at_revision(db, "0016")
     async with db.session() as s:
-        ids = {}
-        for name, row in {
+        ids = await _stored(s, db, {
             "api": _paper("Attention Is All You Need", "attention is all you need", arxiv_id="1706.03762",
                           version=2, authors=["A. Vaswani"], upvotes=10, sources=["hf-api"],
                           listed_on=date(2026, 4, 21), extra={"hf_id": "1706.03762"}),
@@ -97,11 +107,7 @@ async def test_papers_keyed_with_invisible_characters_are_rekeyed_and_merged_kee
             "twin1": _paper("Shared Title", "shared title", arxiv_id="2401.00001", sources=["arxiv-api"]),
             "twin2": _paper("Shared Title", "shared title", arxiv_id="2401.00002", sources=["arxiv-api"]),
             "twin?": _paper("Shared\u2060 Title", "shared\u2060 title"),
-        }.items():
-            ids[name] = (await s.execute(insert(Paper).values(**row).returning(Paper.id))).scalar_one()
-        if db.dialect == "sqlite":  # as the store fills it
-            await s.execute(text("INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
-                                 "SELECT id, title, abstract, compounds, authors FROM papers"))
+        })
         api, page = ids["api"], ids["page"]
         events = await plant_references(s, api, page, baseline_title="Atten\u00adtion")
         s.add_all([
@@ -193,8 +199,7 @@ async def test_every_stored_paper_is_found_by_its_title_after_title_keys_are_rem
     no alias to fill, and nothing is stored twice."""
     await _at_revision(db, "0018")
     async with db.session() as s:
-        ids = {}
-        for name, row in {
+        ids = await _stored(s, db, {
             "twin1": _paper("Shared Title", "shared title", arxiv_id="2401.00001", sources=["arxiv-api"]),
             "twin2": _paper("Shared Title", "shared title", arxiv_id="2401.00002", sources=["arxiv-api"]),
             "page": _paper("Lonely Paper", "lonely paper"),
@@ -204,11 +209,7 @@ async def test_every_stored_paper_is_found_by_its_title_after_title_keys_are_rem
             # The HF page's record of the same paper under its first title: listed twice until now.
             "old page": _paper("Sparse Attention for Long Documents", "sparse attention for long documents",
                                upvotes=7),
-        }.items():
-            ids[name] = (await s.execute(insert(Paper).values(**row).returning(Paper.id))).scalar_one()
-        if db.dialect == "sqlite":  # as the store fills it
-            await s.execute(text("INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
-                                 "SELECT id, title, abstract, compounds, authors FROM papers"))
+        })
         s.add(PostedMessage(destination_key="console:local:main", message_ref="7", kind="digest",
                             paper_ids=[ids["old page"], ids["page"]]))
     await db.upgrade()
@@ -244,8 +245,7 @@ async def test_stored_papers_lose_invisible_characters_and_rss_name_suffixes_rej
 
     await _at_revision(db, "0019")
     async with db.session() as s:
-        ids = {}
-        for name, row in {
+        ids = await _stored(s, db, {
             "hyphen": _paper("Sparse Atten\u00adtion\u200b for Long Documents", "sparse attention for long documents",
                              abstract="Sparse atten\u00adtion scales; \u2067\u05e2\u05d1\u05e8\u05d9\u05ea\u2069 and "
                                       "\U0001f469\u200d\U0001f4bb stay readable."),
@@ -256,11 +256,7 @@ async def test_stored_papers_lose_invisible_characters_and_rss_name_suffixes_rej
                             authors=["Jr.", "Bo Li"], author_count=2),
             "api": _paper("Kings", "kings", arxiv_id="2401.00003", sources=["arxiv-api"], authors=["Ann", "II"],
                           author_count=2),
-        }.items():
-            ids[name] = (await s.execute(insert(Paper).values(**row).returning(Paper.id))).scalar_one()
-        if db.dialect == "sqlite":  # as the store fills it
-            await s.execute(text("INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
-                                 "SELECT id, title, abstract, compounds, authors FROM papers"))
+        })
         assert await search_papers(s, TopicMatcher(), "attention") == []
     await db.upgrade()
 
@@ -289,10 +285,7 @@ async def test_author_lists_stored_escaped_are_rewritten_so_every_name_is_found(
     async with db.session() as s:
         row = _paper("Kernel Methods Revisited", "kernel methods revisited", arxiv_id="2401.00009")
         row.pop("authors")
-        pk = (await s.execute(insert(Paper).values(**row).returning(Paper.id))).scalar_one()
-        if db.dialect == "sqlite":  # as the store fills it (its triggers keep it current from here on)
-            await s.execute(text("INSERT INTO papers_fts(rowid, title, abstract, compounds, authors) "
-                                 "SELECT id, title, abstract, compounds, authors FROM papers"))
+        pk = (await _stored(s, db, {"paper": row}))["paper"]
         cast = "CAST(:a AS JSON)" if db.dialect == "postgresql" else ":a"  # as the old engine wrote it
         await s.execute(text(f"UPDATE papers SET authors = {cast} WHERE id = :pk"), {"a": escaped, "pk": pk})
         assert await search_papers(s, TopicMatcher(), "Schölkopf") == []
