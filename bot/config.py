@@ -169,8 +169,9 @@ class Settings(BaseSettings):
 
     @property
     def embeddings_configured(self) -> bool:
-        """Embeddings cost a call per new paper, so they are never implied by an LLM: a model must be named."""
-        return bool(self.embeddings_model and self.embeddings_model.strip())
+        """Embeddings cost a call per new paper, so they are never implied by an LLM: a model must be named (a blank
+        one is read as unset: `_optional_word`)."""
+        return self.embeddings_model is not None
 
 
 _WORD_LIMITS = {"llm_model": 200, "embeddings_model": 200, "http_host": 253, "console_channel": 80}
