@@ -25,7 +25,8 @@ def test_summarize_and_questions_under_your_own_digest_are_answered(db_env):
     assert "TL;DR: Graph neural networks for molecules" in reply("tl;dr 1", "--dm")
     assert "Q: which molecules do they use" in reply("1: which molecules do they use", "--dm")  # no "?" needed
     assert "no answer" in reply("summarize 1")  # #1 of the channel is not the DM digest
-    assert "no answer" in reply("summarize 1", "--dm", user="u2")  # nor is someone else's digest
+    assert "no answer: your message @1 lists no papers" in reply("summarize 1", "--dm", user="u2")  # nor is
+    # someone else's digest: u2's own messages, numbered @N, hold none
 
 
 def test_a_personal_digest_without_topics_warns_at_once_and_sends_nothing(db_env):

@@ -83,7 +83,8 @@ class ConsoleAdapter:
             ctx = self.context(thread=thread, mentioned="@paperboy" in text.lower(), dm=dm)
             reply = await self.core.handle_thread_message(ctx, text)
             if reply is None:
-                reply = error_reply(f"(no answer: message #{thread} lists no papers, or this is not a request; "
+                where = f"your message @{thread}" if dm else f"message #{thread}"  # as the user numbered it
+                reply = error_reply(f"(no answer: {where} lists no papers, or this is not a request; "
                                     "try “summarize 1” or a question ending with “?”)")
             return await self.show(reply, thread=thread)
         return await self.show(await self.core.handle_text(self.context(), text))
