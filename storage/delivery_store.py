@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, or_, select
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -151,16 +151,17 @@ def _lease_expired(before: Before) -> dict[str, Any]:
 
 
 async def claim(db: Database, destination_key: str, digest_day: date, owner: str, now: datetime,
-                lease_seconds: float) -> Claim | None:
+                lease_seconds: float, *, retry_failed: bool = False) -> Claim | None:
     """Own this (destination, day) delivery until `now + lease_seconds`, or None if it is not ours to post:
-    posted already, claimed under a live lease, or failed and still backing off."""
+    posted already, claimed under a live lease, or failed and still waiting for its next attempt (unless
+    `retry_failed`: a run by hand, after someone fixed what failed)."""
     if lease_seconds <= 0:
         raise ValueError("lease_seconds must be positive")
     now = utc(now)
     lease = now + timedelta(seconds=lease_seconds)
     async with db.session() as session:
         taken = await _LEASE.claim(session, db.is_postgres, (destination_key, digest_day), owner, now, lease,
-                                   first={"paper_ids": None}, takeover=_lease_expired)
+                                   first={"paper_ids": None}, takeover=_lease_expired, retry_failed=retry_failed)
     if taken is None:
         return None
     claimed = Claim(id=taken.held.id, destination_key=destination_key, digest_day=digest_day, owner=owner,
@@ -216,13 +217,38 @@ async def complete_without_post(db: Database, held: Claim, now: datetime) -> boo
                                      {"posted_at": now, "message_ref": NOTHING_SENT, "paper_ids": []})
 
 
+# How long a delivery that failed for good waits: past any digest's grace period, so the scheduler never tries it
+# again that day. The fix is on the platform's side (re-invite the bot, give it access, reinstall the app); then
+# `/papers digest on` in the channel (`release_held`) or `paperboy digest run` tries it at once.
+PERMANENT_HOLD = timedelta(hours=24)
+
+
 async def fail(db: Database, held: Claim, error: BaseException | str, now: datetime, *,
-               retry_after: float | None = None) -> datetime | None:
+               retry_after: float | None = None, permanent: bool = False) -> datetime | None:
     """Record a failed post and when it may be retried (exponential backoff by attempt; `retry_after` seconds,
-    e.g. a platform's rate-limit hint, when that is longer). Returns the retry time, or None if the claim was
-    lost — then someone else owns the delivery and its outcome."""
+    e.g. a platform's rate-limit hint, when that is longer). A `permanent` failure (the channel is gone, the
+    bot was removed, the platform refuses the message as it is) waits `retry_after` when the platform said when
+    asking again could help (a rejected token, after a reinstall), else `PERMANENT_HOLD`: about twenty
+    retries a day, each failing the same way, told the operator nothing new. Returns the retry time, or None
+    if the claim was lost — then someone else owns the delivery and its outcome."""
+    hold = None
+    if permanent:
+        hold = timedelta(seconds=retry_after) if retry_after is not None and retry_after > 0 else PERMANENT_HOLD
     async with db.session() as session:
-        return await _LEASE.fail(session, _held(held), short_error(error), utc(now), retry_after=retry_after)
+        return await _LEASE.fail(session, _held(held), short_error(error), utc(now), retry_after=retry_after,
+                                 hold=hold)
+
+
+async def release_held(session: AsyncSession, destination_key: str) -> int:
+    """Let the destination's failed deliveries be tried at the next tick: its digest was just set or turned on,
+    so whoever did it expects today's digest now, not after a failure's hold (the bot was re-invited, given
+    access). Returns how many were waiting."""
+    table = cast(Table, Delivery.__table__)
+    result = await session.execute(
+        update(table).where(table.c.destination_key == destination_key, table.c.status == FAILED,
+                            table.c.next_attempt_at.is_not(None))
+        .values(next_attempt_at=None))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def get_delivery(session: AsyncSession, destination_key: str, digest_day: date) -> DeliveryView | None:

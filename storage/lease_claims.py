@@ -77,12 +77,14 @@ def retry_delay(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * (1 << exponent), BACKOFF_CAP)
 
 
-def claimable(row: Any, now: datetime) -> bool:
+def claimable(row: Any, now: datetime, *, retry_failed: bool = False) -> bool:
+    """Whether a claim could take the row at `now`; `retry_failed`: also a failed one still waiting for its next
+    attempt (someone asked for it by hand)."""
     if row.status == POSTED:
         return False
     if row.status == CLAIMED:
         return row.lease_expires_at is None or row.lease_expires_at <= now
-    return row.next_attempt_at is None or row.next_attempt_at <= now
+    return retry_failed or row.next_attempt_at is None or row.next_attempt_at <= now
 
 
 class Lease:
@@ -100,10 +102,11 @@ class Lease:
 
     async def claim(self, session: AsyncSession, postgres: bool, key: tuple[Any, Any], owner: str, now: datetime,
                     lease_expires_at: datetime, *, first: Mapping[str, Any] | None = None,
-                    takeover: Callable[[Before], Mapping[str, Any]] | None = None) -> Taken | None:
+                    takeover: Callable[[Before], Mapping[str, Any]] | None = None,
+                    retry_failed: bool = False) -> Taken | None:
         """Own (key, day) until `lease_expires_at`, or None: done already, held under a live lease, or backing off
-        after a failure. `first` adds columns to the row a first claim inserts; `takeover` adds changes to a
-        later claim, from the row it takes over. Commits with the caller's session."""
+        after a failure (unless `retry_failed`). `first` adds columns to the row a first claim inserts; `takeover`
+        adds changes to a later claim, from the row it takes over. Commits with the caller's session."""
         c = self.table.c
         values = {self.keys[0]: key[0], self.keys[1]: key[1], "status": CLAIMED, "owner": owner, "attempts": 1,
                   "claimed_at": now, "lease_expires_at": lease_expires_at, "created_at": now, "updated_at": now,
@@ -119,7 +122,8 @@ class Lease:
                 .where(getattr(self.model, self.keys[0]) == key[0], getattr(self.model, self.keys[1]) == key[1])
                 .with_for_update(skip_locked=True))
         row = (await session.execute(stmt)).scalar_one_or_none()
-        if row is None or not claimable(row, now):  # None: another claimer holds the row lock right now
+        # None: another claimer holds the row lock right now
+        if row is None or not claimable(row, now, retry_failed=retry_failed):
             return None
         before = Before(row.status, row.owner, row.last_error, row.claimed_at, row.created_at)
         attempt = row.attempts + 1
@@ -151,14 +155,17 @@ class Lease:
                                                  "next_attempt_at": None, "updated_at": now, **changes})
 
     async def fail(self, session: AsyncSession, held: Held, error: str, now: datetime, *,
-                   retry_after: float | None = None) -> datetime | None:
+                   retry_after: float | None = None, hold: timedelta | None = None) -> datetime | None:
         """Record a failure and when it may be retried (exponential backoff by attempt; `retry_after` seconds,
-        e.g. a platform's rate-limit hint, when that is longer). Returns the retry time, or None if the claim
-        was lost — then someone else owns the work and its outcome. `error` is stored as given: the store makes
-        it short and redacted (`delivery_store.short_error`)."""
+        e.g. a platform's rate-limit hint, when that is longer; `hold` instead of both, for a failure a retry
+        cannot mend). Returns the retry time, or None if the claim was lost — then someone else owns the work
+        and its outcome. `error` is stored as given: the store makes it short and redacted
+        (`delivery_store.short_error`)."""
         delay = retry_delay(held.attempt)
         if retry_after is not None and retry_after > 0:
             delay = max(delay, timedelta(seconds=retry_after))
+        if hold is not None:
+            delay = hold
         next_attempt = now + delay
         done = await self.change(session, held, {"status": FAILED, "last_error": error,
                                                  "next_attempt_at": next_attempt, "lease_expires_at": None,

@@ -229,6 +229,35 @@ async def test_one_failing_destination_never_delays_the_others_and_is_retried(wo
     assert len(posts.to("paris")) == 1 and len(posts.to("utc")) == 1
 
 
+async def test_a_digest_that_failed_for_good_waits_out_the_day_unless_someone_runs_it_by_hand(world):
+    """A failure the platform says retrying cannot mend (the channel is gone, the bot removed) was retried with
+    the normal backoff all through the grace period. It is tried once; `paperboy digest run` there, after the
+    fix, tries it at once."""
+    posts = Posts(world)
+    refusals = iter([DeliveryError("the channel is gone", permanent=True)])
+    tries: list[str] = []
+
+    class GoneOnce:
+        async def post_digest(self, destination, message, *, tag=None, resume=None):
+            if destination.channel == "utc":
+                tries.append(destination.channel)
+                if (error := next(refusals, None)) is not None:
+                    raise error
+            return await posts.poster.post_digest(destination, message, tag=tag, resume=resume)
+
+        async def find_digest(self, destination, tag):
+            return await posts.poster.find_digest(destination, tag)
+
+    gone = GoneOnce()
+    outcomes = []
+    for minute in range(0, 6 * 60, 3):  # the whole grace period, a tick every 3 minutes
+        moment = at(DAY1, 9) + timedelta(minutes=minute)
+        outcomes += await runner_for(world, posts, moment, poster=gone).run_due(moment)
+    assert [o.status for o in outcomes if o.destination.endswith(":utc")] == ["failed"] and tries == ["utc"]
+    (by_hand,) = await runner_for(world, posts, at(DAY1, 15), poster=gone).run_for(DAY1, "console:local:utc")
+    assert by_hand.status == "posted" and len(posts.to("utc")) == 1
+
+
 async def test_a_platform_this_process_does_not_run_is_left_to_the_one_that_does(world, caplog):
     """Slack replicas and one Discord process share a database: a process without the Slack adapter claimed
     Slack channels' digests and recorded them as failed, so the Slack process's own post waited out a backoff."""

@@ -523,7 +523,9 @@ class DiscordPoster:
         over yet, fails the post at once (401s and 429s count toward Discord's ban of bots that keep making
         invalid requests); a global limit about to end is waited out."""
         if self._token_rejected is not None and self._token_rejected[0] > self._clock():
-            raise self._token_rejected[1]
+            held = self._token_rejected[1]
+            # permanent, with when the token is asked again: a reset token may work by then
+            raise DeliveryError(str(held), permanent=True, retry_after=self._token_rejected[0] - self._clock())
         left = self._global_until - self._clock()
         if 0 < left <= SHORT_HOLD:
             await asyncio.sleep(left)
@@ -539,6 +541,7 @@ class DiscordPoster:
                 log.error("%s; digests and follow-ups wait (asked again in %d minutes)", error,
                           TOKEN_RECHECK_SECONDS // 60)
             self._token_rejected = (self._clock() + TOKEN_RECHECK_SECONDS, error)
+            error.retry_after = TOKEN_RECHECK_SECONDS  # the digest is tried again then, not held all day
         elif _global_limit(exc) and error.retry_after:
             self._global_until = max(self._global_until, self._clock() + error.retry_after)
         return error

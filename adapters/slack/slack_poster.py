@@ -245,13 +245,16 @@ class SlackPoster:
                                     permanent=True)
         held = self._rejected.get(token or self.client.token or "")
         if held is not None and held[0] > self._clock():
-            raise self._token_refused(destination, token, held[1])
+            raise self._token_refused(destination, token, held[1], held[0] - self._clock())
         return token
 
-    def _token_refused(self, destination: Destination, token: str | None, code: str) -> DeliveryError:
+    def _token_refused(self, destination: Destination, token: str | None, code: str,
+                       held_for: float = TOKEN_RECHECK_SECONDS) -> DeliveryError:
+        """Permanent, with when the token is asked again (`retry_after`): a reinstall may have brought it back by
+        then, so the digest is tried again then, not held for the rest of the day."""
         fix = "reinstall the app there" + ("" if self._token_for is not None else " or set a new SLACK_BOT_TOKEN")
         return DeliveryError(f"Slack rejected the bot token of workspace {destination.workspace} ({code}): {fix}",
-                             permanent=True)
+                             permanent=True, retry_after=held_for)
 
     async def _call(self, call: Awaitable[Any], destination: Destination, token: str | None,
                     refused: str = "Slack refused the post") -> Any:

@@ -12,6 +12,7 @@ from bot.digests.digest_composer import plan_digest, render_digest
 from bot.digests.schedule import canonical_days, looks_like_days, parse_days
 from bot.errors import UsageError
 from bot.messages import Message, Reply, Visibility
+from storage.delivery_store import release_held
 from storage.destination_models import Destination
 from storage.destination_store import ensure_destination, get_destination, touch
 from storage.paper_store import latest_day
@@ -41,6 +42,7 @@ async def digest(services: CoreServices, ctx: ChatContext, args: str) -> Reply:
     async with services.db.session() as session:
         destination = await ensure_destination(session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name)
         zone, days = set_schedule(destination, at, days, timezone, services.default_timezone)
+        await release_held(session, destination.key)
         at = destination.digest_time
     return Reply(Message(text=f"Daily digest for this channel at {at} {zone} ({days_label(days)})."))
 
@@ -93,7 +95,8 @@ def _joined_every_day(words: list[str]) -> list[str]:
 def set_schedule(destination: Destination, at: str | None, days: str | None, timezone: str | None,
                  default_timezone: str) -> tuple[str, str]:
     """Turn the destination's digest on at that time (keeping its time, days and zone unless given); returns the
-    zone and days it now has, for the confirmation."""
+    zone and days it now has, for the confirmation. The caller also releases its failed deliveries
+    (`release_held`): setting the digest is how someone says "try again now", after re-inviting the bot."""
     if at:
         destination.digest_time = at
     destination.digest_enabled = True

@@ -13,6 +13,7 @@ posting; when an earlier attempt's post is there, the delivery is completed with
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -135,7 +136,9 @@ class DigestRunner:
                 destinations = [d for d in await list_destinations(session, enabled_only=True)
                                 if d.platform in self.posters]
         context = await self._prepare(destinations, {day})
-        return list(await asyncio.gather(*(self.run_one(d, day, context=context) for d in destinations)))
+        # By hand after a failure is someone asking for it now (the bot was re-invited): no waiting out its hold.
+        return list(await asyncio.gather(*(self.run_one(d, day, context=context, retry_failed=True)
+                                           for d in destinations)))
 
     async def _prepare(self, destinations: list[Destination], days: set[date]) -> _RunContext:
         """Everything the run's destinations share, loaded once: the days' papers, every channel's topics,
@@ -189,27 +192,29 @@ class DigestRunner:
         return time.monotonic() - started
 
     async def run_one(self, destination: Destination, day: date, *, now: datetime | None = None,
-                      context: _RunContext | None = None) -> Outcome:
+                      context: _RunContext | None = None, retry_failed: bool = False) -> Outcome:
         async with self._slots:
             if context is None:
                 context = await self._prepare([destination], {day})
-            outcome = await self._run_one(destination, day, now or self.clock(), context)
+            outcome = await self._run_one(destination, day, now or self.clock(), context, retry_failed)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
         return outcome
 
-    async def _run_one(self, destination: Destination, day: date, now: datetime, context: _RunContext) -> Outcome:
+    async def _run_one(self, destination: Destination, day: date, now: datetime, context: _RunContext,
+                       retry_failed: bool = False) -> Outcome:
         db = self.services.db
-        claim = await delivery_store.claim(db, destination.key, day, self.owner, now, self.settings.lease_seconds)
+        poster = self.posters.get(destination.platform)
+        if poster is None:  # not claimed: a failure recorded here would hold back the process that can post it
+            return Outcome(destination.key, day, "skipped", f"no {destination.platform} adapter runs here")
+        claim = await delivery_store.claim(db, destination.key, day, self.owner, now, self.settings.lease_seconds,
+                                           retry_failed=retry_failed)
         if claim is None:
             return Outcome(destination.key, day, "skipped", "already posted, in progress, or backing off")
         # Every attempt after the first may follow one that reached the platform and then died (or timed out
         # waiting for its answer) before recording it: the tag lets this one find that post instead of repeating it.
         tag = DigestTag(destination.key, day, since=claim.first_claimed_at if claim.attempt > 1 else None)
         try:
-            poster = self.posters.get(destination.platform)
-            if poster is None:
-                raise DeliveryError(f"no {destination.platform} adapter is running", permanent=True)
             # Composed first either way: the same inputs give the same digest, so a found post is recorded with
             # the papers it lists (nothing is written between claim and completion that a stuck database could
             # hold up before the post).
@@ -231,10 +236,25 @@ class DigestRunner:
                 # recorded in the order of the numbers shown, which the found part fixed
                 return await self._complete_found(claim, destination, day, found, digest_papers(message, found),
                                                   len(missing.items) if missing is not None else 0)
-            result = await poster.post_digest(as_value(destination), message, tag=tag)
+            try:
+                result = await poster.post_digest(as_value(destination), message, tag=tag)
+            except DeliveryError as exc:
+                found = await self._what_got_out(poster, destination, tag, claim) if exc.permanent else None
+                if found is None:
+                    raise
+                log.warning("digest for %s on %s: the rest of it cannot be posted (%s); recording what got out "
+                            "(message %s)", destination.key, day, exc, found.message_ref)
+                return await self._complete_found(claim, destination, day, found, digest_papers(message, found),
+                                                  refused=True)
         except DeliveryError as exc:
-            await delivery_store.fail(db, claim, exc, self.clock(), retry_after=exc.retry_after)
-            log.warning("digest for %s on %s failed: %s", destination.key, day, exc)
+            retry_at = await delivery_store.fail(db, claim, exc, self.clock(), retry_after=exc.retry_after,
+                                                 permanent=exc.permanent)
+            if exc.permanent:  # said once: it is not tried again until the hold ends or someone asks for it
+                until = f"until {retry_at:%Y-%m-%d %H:%M} UTC" if retry_at is not None else "by this process"
+                log.warning("digest for %s on %s failed for good: %s; not tried again %s (after fixing it: /papers "
+                            "digest on there)", destination.key, day, exc, until)
+            else:
+                log.warning("digest for %s on %s failed: %s", destination.key, day, exc)
             return Outcome(destination.key, day, "failed", str(exc))
         except Exception as exc:
             await delivery_store.fail(db, claim, exc, self.clock())
@@ -246,6 +266,19 @@ class DigestRunner:
             log.warning("digest for %s on %s posted after losing its claim", destination.key, day)
         return Outcome(destination.key, day, "posted", result.message_ref, tuple(paper_ids))
 
+    async def _what_got_out(self, poster: DigestPoster, destination: Destination, tag: DigestTag,
+                            claim: delivery_store.Claim) -> PostResult | None:
+        """After a refusal that retrying cannot mend: the part of the digest the platform took before it (a split
+        digest whose later message it refuses as it is), which then is the day's digest, recorded now rather than
+        by a retry the day's hold no longer makes. None when nothing got out or the platform cannot be asked (the
+        channel is gone)."""
+        since = tag.since or claim.first_claimed_at or claim.claimed_at
+        try:
+            return await poster.find_digest(as_value(destination), dataclasses.replace(tag, since=since))
+        except Exception as exc:  # what failed is recorded all the same; this look was a bonus
+            log.info("digest for %s: could not look for what got out (%s)", destination.key, type(exc).__name__)
+            return None
+
     async def _complete_empty(self, claim: delivery_store.Claim, destination: Destination, day: date) -> Outcome:
         done = await delivery_store.complete_without_post(self.services.db, claim, self.clock())
         if not done:
@@ -253,16 +286,22 @@ class DigestRunner:
         return Outcome(destination.key, day, "skipped", "nothing to send")
 
     async def _complete_found(self, claim: delivery_store.Claim, destination: Destination, day: date,
-                              found: PostResult, paper_ids: list[int], completed: int = 0) -> Outcome:
+                              found: PostResult, paper_ids: list[int], completed: int = 0,
+                              refused: bool = False) -> Outcome:
         """An earlier attempt's digest is on the platform already: record it as this delivery's post, with the
         papers the digest lists (`completed`: how many of them this attempt posted, the earlier one having got
-        only part of the digest out)."""
+        only part of the digest out; `refused`: this attempt's own part, the platform refusing the rest, which
+        the caller said)."""
         done = await delivery_store.complete(self.services.db, claim, found.message_ref, paper_ids, self.clock(),
                                              thread_ref=found.thread_ref)
         if done and found.later_refs:
             async with self.services.db.session() as session:
                 await record_digest_parts(session, destination.key, found.later_refs, paper_ids)
         posted = f"posted the {completed} papers it had not" if completed else "posted nothing"
+        if refused:
+            detail = f"{found.message_ref}, the part the platform took"
+            return Outcome(destination.key, day, "posted" if done else "skipped",
+                           detail if done else "claim lost while recording a partial post", tuple(paper_ids))
         log.warning("digest for %s on %s was already posted by %s (message %s); recorded it, %s",
                     destination.key, day, claim.previous_owner or "an earlier attempt", found.message_ref, posted)
         if not done:

@@ -18,6 +18,7 @@ from bot.feedback import feedback_commands
 from bot.messages import Message, Reply, Visibility
 from bot.personal import routing
 from bot.personal.routing import no_personal_topics
+from storage.delivery_store import release_held
 from storage.destination_store import get_destination, touch
 from storage.paper_store import latest_day
 from storage.personal_store import ensure_personal_destination, mention_enabled, set_mention
@@ -58,6 +59,7 @@ async def personal_digest(services: CoreServices, ctx: ChatContext, args: str) -
     async with services.db.session() as session:
         destination = await ensure_personal_destination(session, ctx.platform, ctx.workspace, ctx.user)
         zone, days = set_schedule(destination, at, days, timezone, services.default_timezone)
+        await release_held(session, destination.key)
         at = destination.digest_time
         topics = await list_topics(session, scope)
     if not topics:  # warned at once: no DM comes until there is something of theirs to send
