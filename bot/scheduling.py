@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -22,6 +22,7 @@ from bot.clock import Clock, load_timezone
 from bot.digests.digest_runner import DigestRunner
 from bot.digests.schedule import parse_days
 from bot.errors import PaperboyError
+from storage.event_store import mark_attempt
 from storage.paper_store import listed_by
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,40 @@ class BotScheduler:
             log.info("today's papers (%s) are in already: no catch-up fetch", today.isoformat())
         return found
 
+    async def catch_up(self) -> None:
+        """The start-up fetch of today's papers, at most once per fetch interval (`ingest_retry`) across restarts
+        and replicas: before Hugging Face publishes, each start of a crash loop asked it again. A start within the
+        interval of an earlier attempt (recorded in the database) schedules this for when the interval is over,
+        so the day is not dropped if the process that fetched has died."""
+        if await self._fetched_today():
+            return
+        earlier = await self._record_fetch(within=self.ingest_retry)
+        if earlier is None:
+            await self._fetch()
+            return
+        when = earlier + self.ingest_retry
+        local = when.astimezone(load_timezone(self.timezone))
+        if local.hour >= self.ingest_until_hour or local.date() != self._today():
+            log.info("today's papers were asked for at %s; the daily job fetches them next", earlier.isoformat())
+            return
+        self.scheduler.add_job(self.catch_up, DateTrigger(run_date=when), id="ingest-catch-up",
+                               replace_existing=True, misfire_grace_time=int(self.ingest_retry.total_seconds()))
+        log.info("today's papers were asked for at %s (before a restart, or by another process); next try at %s",
+                 earlier.isoformat(), when.isoformat())
+
+    def _today(self) -> date:
+        return self.clock().astimezone(load_timezone(self.timezone)).date()
+
+    async def _record_fetch(self, within: timedelta = timedelta(0)) -> datetime | None:
+        """Record a fetch of today's listing now, shared by every process (`mark_attempt`); the time of one less
+        than `within` ago instead, when there was one. When the database cannot say, the fetch goes ahead."""
+        try:
+            return await mark_attempt(self.runner.services.db, f"ingest:{HF_SOURCE_PREFIX}:{self._today()}",
+                                      self.clock(), within=within)
+        except Exception as exc:
+            log.warning("could not record the fetch of today's papers (%s); fetching them", type(exc).__name__)
+            return None
+
     @property
     def alive(self) -> bool:
         return bool(self.scheduler.running)
@@ -129,8 +164,7 @@ class BotScheduler:
         self._tick_began = self.clock()
         if self._catch_up:  # first, so that a digest due right now (caught up in its grace) lists today's papers
             self._catch_up = False
-            if not await self._fetched_today():
-                await self.ingest_once()
+            await self.catch_up()
         self.last_tick = self.clock()
         task = asyncio.current_task()
         if task is not None:
@@ -166,6 +200,10 @@ class BotScheduler:
         """Fetch today's papers; when none are out yet, try again later, up to the configured hour.
 
         Returns True when a retry was scheduled."""
+        await self._record_fetch()  # a start-up catch-up within the interval leaves it to this one
+        return await self._fetch()
+
+    async def _fetch(self) -> bool:
         assert self.ingest is not None
         try:
             new = await self.ingest()

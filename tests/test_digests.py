@@ -385,7 +385,7 @@ async def test_a_digest_posted_by_a_process_that_died_before_recording_it_is_not
 
 async def started_scheduler(runner: DigestRunner, now: datetime, ingest) -> BotScheduler:
     """A scheduler started at `now` (the injected clock), once its first digest check is done."""
-    scheduler = BotScheduler(runner, lambda: now, ingest=ingest, ingest_at="06:00")
+    scheduler = BotScheduler(runner, lambda: now, ingest=ingest, ingest_at="06:00", ingest_retry=timedelta(minutes=15))
     scheduler.start()
     try:
         await wait_for(lambda: scheduler.checked_once)
@@ -436,6 +436,38 @@ async def test_a_bot_restarted_after_todays_papers_came_in_does_not_fetch_them_a
     for minute in (31, 32, 45):  # restarts, after the listing came in
         await started_scheduler(runner_for(world, Posts(world), at(DAY2, 9, minute)), at(DAY2, 9, minute), ingest)
     assert fetched == [True]
+
+
+async def test_a_bot_restarting_before_todays_papers_are_out_asks_hugging_face_once_per_fetch_interval(world):
+    """Started on a weekday after the ingest time, before Hugging Face has published the day's listing: the
+    catch-up finds nothing, and in a crash loop (or with replicas starting together) every start asked Hugging
+    Face again. The attempt is recorded in the database: a start within the scheduler's fetch interval (15 min)
+    leaves it, and schedules the next try for when the interval is over; a start after it fetches."""
+    fetched: list[datetime] = []
+    clock = {"now": at(DAY2, 9, 30)}
+
+    async def ingest() -> int:
+        fetched.append(clock["now"])
+        return 0  # not published yet
+
+    for minute in (30, 31, 33, 40):  # a crash loop; or replicas, which share the database
+        clock["now"] = at(DAY2, 9, minute)
+        await started_scheduler(runner_for(world, Posts(world), clock["now"]), clock["now"], ingest)
+    assert fetched == [at(DAY2, 9, 30)]
+    # The next start does not drop the day either: it tries when the interval is over.
+    clock["now"] = at(DAY2, 9, 41)
+    later = BotScheduler(runner_for(world, Posts(world), clock["now"]), lambda: clock["now"], ingest=ingest)
+    await later.catch_up()
+    job = later.scheduler.get_job("ingest-catch-up")
+    assert fetched == [at(DAY2, 9, 30)] and job is not None and job.trigger.run_date == at(DAY2, 9, 45)
+    clock["now"] = at(DAY2, 9, 45)
+    await later.catch_up()
+    assert fetched == [at(DAY2, 9, 30), at(DAY2, 9, 45)]
+    clock["now"] = at(DAY2, 9, 50)  # the daily job's own retries count as attempts too
+    assert await later.ingest_once() is True
+    clock["now"] = at(DAY2, 9, 52)
+    await started_scheduler(runner_for(world, Posts(world), clock["now"]), clock["now"], ingest)
+    assert fetched == [at(DAY2, 9, 30), at(DAY2, 9, 45), at(DAY2, 9, 50)]
 
 
 @pytest.mark.parametrize("moment", [at(DAY2, 5, 59), at(date(2026, 4, 25), 9, 30)], ids=["before 06:00", "Saturday"])
