@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,6 +32,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Several bot processes may start at once against one PostgreSQL: only one of them runs migrations.
 _MIGRATION_LOCK_KEY = 7_420_531_001
+DISPOSE_DEADLINE = 10.0  # seconds `Database.dispose` waits for connections to close
+log = logging.getLogger(__name__)
 
 
 def _json_text(value: Any) -> str:
@@ -80,6 +84,7 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._abandoned: asyncio.Future[None] | None = None  # a close `dispose` gave up waiting for
 
     @property
     def is_postgres(self) -> bool:
@@ -118,8 +123,21 @@ class Database:
         except (TimeoutError, OperationalError, DBAPIError, OSError) as exc:
             raise StorageError(f"cannot reach database {self.describe()}: {_first_line(exc)}") from exc
 
-    async def dispose(self) -> None:
-        await self.engine.dispose()
+    async def dispose(self, deadline: float = DISPOSE_DEADLINE) -> None:
+        """Close the pooled connections, for at most `deadline` seconds: the last step of every command and of
+        `paperboy run`'s shutdown. A connection whose server went silent (closing waits for its answer) held the
+        process without end, so a SIGTERM never finished; past the deadline the connections are dropped unclosed
+        (the process is about to exit, and the server frees them when it notices) and the log says so."""
+        closing = asyncio.ensure_future(self.engine.dispose())
+        done, _ = await asyncio.wait({closing}, timeout=deadline)
+        if done:
+            closing.result()
+            return
+        # Cancelled and not awaited: a driver may finish its close only when the server answers (or never).
+        closing.cancel()
+        self._abandoned = closing
+        log.warning("database connections did not close within %g s; leaving them to the process's exit", deadline)
+        await self.engine.dispose(close=False)
 
 
 def _first_line(exc: BaseException) -> str:
