@@ -39,8 +39,9 @@ class StartupError(PaperboyError):
 
 class DeliveryError(PaperboyError):
     """A platform refused or failed a post. `retry_after` (seconds) when it said when to come back; `permanent`
-    when retrying cannot help (channel gone, bot removed) — the delivery is still retried with long backoff,
-    in case someone re-invites the bot."""
+    when retrying cannot help (channel gone, bot removed): a digest is then not tried again that day, unless
+    `retry_after` says when asking again could help (a token a reinstall may restore) or someone turns the digest
+    on again after the fix (`delivery_store.fail`, `release_held`)."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
         self.retry_after = retry_after

@@ -131,6 +131,8 @@ async def test_a_rejected_token_is_said_once_and_not_tried_per_channel(api: Fake
         with pytest.raises(DeliveryError):
             await poster.post_followup(channel(), target, Message(text="Update"))
         assert requests(api) == asked and again.value.permanent and "401" in str(again.value)
+        # the digests wait for the token to be asked again, not for the rest of the day
+        assert rejected.value.retry_after == 3600 and again.value.retry_after == 3600
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "PAPERBOY_DISCORD_TOKEN" in errors[0].getMessage()
     assert not any("fake-token" in r.getMessage() for r in caplog.records)

@@ -2,8 +2,10 @@
 
 Each destination is claimed in the database before anything is composed (so two bot processes never both
 post it), composed from papers not yet posted there, posted through its platform's adapter, and completed in
-the same transaction that records which papers it listed. A failure for one channel is recorded with backoff
-and never holds up the others; a crash leaves a claim whose lease expires and is retried.
+the same transaction that records which papers it listed. A failure for one channel is recorded and never holds
+up the others: a passing one is retried with backoff, one the platform says retrying cannot mend waits for the
+next day (or for someone to turn the digest on again there); a crash leaves a claim whose lease expires and is
+retried.
 
 Posting and completing cannot be one transaction (the platform is not our database), so every message of a
 digest carries its delivery's tag (`DigestTag`). A later attempt asks the platform for the tagged message before
