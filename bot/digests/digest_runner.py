@@ -253,8 +253,8 @@ class DigestRunner:
                                                  permanent=exc.permanent)
             if exc.permanent:  # said once: it is not tried again until the hold ends or someone asks for it
                 until = f"until {retry_at:%Y-%m-%d %H:%M} UTC" if retry_at is not None else "by this process"
-                log.warning("digest for %s on %s failed for good: %s; not tried again %s (after fixing it: /papers "
-                            "digest on there)", destination.key, day, exc, until)
+                log.warning("digest for %s on %s failed for good: %s; not tried again %s (after the fix, setting "
+                            "the digest there again tries it at once)", destination.key, day, exc, until)
             else:
                 log.warning("digest for %s on %s failed: %s", destination.key, day, exc)
             return Outcome(destination.key, day, "failed", str(exc))
