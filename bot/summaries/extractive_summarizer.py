@@ -7,6 +7,7 @@ Sentences are scored for what they contribute (a method, a finding, a result) an
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 
@@ -21,7 +22,7 @@ from bot.summaries.kinds import (
     SummaryRequest,
 )
 from bot.summaries.latex import latex_to_text
-from bot.summaries.sentences import content_words, end_with_stop, split_sentences, trim_words, word_count
+from bot.summaries.sentences import content_words, end_with_stop, split_sentences, stem, trim_words, word_count
 
 EXTRACTIVE_MODEL = "extractive"
 
@@ -81,18 +82,117 @@ _ASIDE_RES = (
     re.compile(r"\\(?=[%&_#$])|[{}]"),  # LaTeX left in abstracts: "99\\%" and "{QAE}"
 )
 _MIN_ANSWER_OVERLAP = 0.34
-# What readers ask about, in the words abstracts use for it: a question word counts as found in a sentence that
-# has any word of its group. Groups are kinds of question (data, evaluation, code, results, cost, limitations),
-# not topics, so they hold for any paper.
-_ANSWER_GROUPS = (
-    "dataset data benchmark corpus corpora",
-    "evaluate evaluation evaluated experiment experiments test tested benchmark validate",
-    "code github implementation open-source release released available",
-    "result results outperform outperforms improve improves improvement accuracy gain gains",
-    "cost compute gpu gpus hours flops budget memory",
-    "limitation limitations drawback drawbacks weakness fail fails however",
-)
 
+
+@dataclass(frozen=True)
+class _Kind:
+    """A kind of question chat asks about any paper, and how abstracts word its answer: "how big is the model?"
+    is answered by "Qwen2.5-7B", "is the code out?" by "our implementation is on GitHub" — words the question
+    does not share with its answer, and that word overlap alone never finds."""
+
+    name: str
+    asks: re.Pattern[str]
+    says: re.Pattern[str]
+    in_setting: bool = False  # answered by the lead-up to the contribution ("what's wrong with grid search?")
+
+
+# What the paper itself finds: "we show / our results demonstrate", not "we investigate" (an aim, not a finding).
+_OWN_FINDING = (r"\b(we|our (results|analysis|experiments|findings))\b[^.]{0,60}\b(prove|show|find|discover|"
+                r"demonstrate|reveal|establish|observe|argue)")
+_SIZE = r"(?<![\d.])\d+(?:\.\d+)?\s?(?:[bmkt]|gb|mb|kb|tb|billion|million|thousand)\b"
+# Benchmarks and datasets are named, not described: "on GSM8K and MATH500", "on GLUE" (capitals or digits; not
+# "on GitHub").
+_NAMED_DATA = r"\b(on|using|across|from|with)\s+(the\s+)?(?-i:[A-Z][A-Z0-9\-]*[A-Z0-9]\b|[A-Z][A-Za-z]*\d[\w\-.+]*)"
+_KINDS = (
+    _Kind("data",
+          re.compile(r"\b(data ?sets?|data|corpus|corpora|train(ed|s)? (it |them )?on)\b", _I),
+          re.compile(r"\b(data ?sets?|corpus|corpora|benchmarks?|test ?sets?)\b|\b(real|real-world|synthetic|"
+                     r"training|labell?ed|unlabell?ed|web|text|image|tabular|offline|preference) data\b|"
+                     r"\b(experiments?|evaluat\w*|tested|results?) (on|across|over|using)\b|" + _NAMED_DATA, _I)),
+    _Kind("evaluation",
+          re.compile(r"\b(benchmarks?|evaluat\w*|metrics?|test(ed|s)? (it |them )?on|validat\w*)\b", _I),
+          re.compile(r"\b(benchmarks?|evaluat\w*|assess\w*|metrics?|validat\w*|tested|test ?sets?|case stud\w*|"
+                     r"experiment\w*|simulations?)\b|\bempirical(ly)? (result|evaluation|stud|analys|evidence|"
+                     r"performance)\w*|" + _NAMED_DATA, _I)),
+    _Kind("experiments",
+          re.compile(r"\b(experiment\w*|empiric\w*|simulat\w*|tested|test (it|them))\b", _I),
+          re.compile(r"\bexperiment\w*|\bempirical(ly)? (result|evaluation|stud|analys|evidence|performance)\w*|"
+                     r"\bempirically\b|\bsimulations?\b|\bwe (evaluate|test|validate)\w*|\b(evaluat\w*|validat\w*|"
+                     r"tested) (on|across|using|with)\b|\b(on|across|over) (\w+ ){0,3}benchmarks?\b", _I)),
+    _Kind("baselines",
+          re.compile(r"\b(baselines?|compar\w*|against|versus|vs|better than|prior (work|methods?)|sota|"
+                     r"state[- ]of[- ]the[- ]art|competitors?)\b", _I),
+          re.compile(r"\b(baselines?|compar\w*|outperform\w*|surpass\w*|beats?|than|versus|vs|relative to|"
+                     r"counterparts?|on par|state[- ]of[- ]the[- ]art|sota|(improv\w*|gains?) over)\b", _I)),
+    _Kind("release",
+          re.compile(r"\b(code|github|implementation|open[- ]?source\w*|release[sd]?|available|public\w*|repo\w*|"
+                     r"weights|checkpoints?|download\w*)\b", _I),
+          re.compile(r"github|https?://|\b(code\w*|implementation\w*|checkpoints?|weights|models?|data ?sets?|"
+                     r"benchmarks?|tool\w*|library|package)\b[^.]{0,60}\b(available|released|open[- ]?sourced?|"
+                     r"publicly|can be found|will be made)|\b(release|open-source) (our|the|all)\b|"
+                     r"\bimplemented in\b", _I)),
+    _Kind("size",
+          re.compile(rf"\bhow (big|large|many parameters)\b|\b(size|parameters?|params)\b|\b{_SIZE}", _I),
+          re.compile(rf"\b{_SIZE}|\b(parameters?|sizes?)\b|\b\d{{1,3}}(,\d{{3}})+\b", _I)),
+    _Kind("compute",
+          re.compile(r"\b(gpus?|tpus?|hardware|compute|computational|flops|costs?|costly|memory|time|hours?|days?|"
+                     r"fast\w*|slow\w*|speed\w*|latency|efficien\w*|overhead|budget|expensive|cheap\w*)\b", _I),
+          re.compile(r"\b(gpus?|tpus?|[ahv]\d{3}|flops|costs?|costly|memory|hours?|days?|minutes|seconds|time|"
+                     r"faster|slower|speed\w*|latency|overhead|efficien\w*|budget|footprint|throughput|expensive|"
+                     r"cheap\w*)\b|(?<![\d.])\d+(\.\d+)?\s?(x|×|times)\b", _I)),
+    _Kind("results",
+          re.compile(r"\bhow (much|well|good)\b|\b(improv\w*|results?|gains?|perform\w*|accura\w*|better|"
+                     r"effective\w*|outperform\w*)\b", _I),
+          re.compile(r"\b(outperform\w*|surpass\w*|improv\w*|achiev\w*|gains?|boost\w*|beats?|better|comparable|"
+                     r"competitive|superior|reduc\w*|accura\w*|perform\w*|state-of-the-art)\b|"
+                     r"(?<![\d.])\d+(\.\d+)?\s?(%|x\b|×)", _I)),
+    _Kind("contribution",
+          re.compile(r"\b(main|key|central|core|big) (results?|findings?|claims?|contributions?|ideas?|points?|"
+                     r"insights?|takeaways?)\b|\bwhat (do|did) (they|the authors) (propose|suggest|introduce|present|"
+                     r"find|show|claim|argue)\b|\bwhat('?s| is) new\b|\b(new|proposed) (algorithm|method|approach|"
+                     r"model)\b", _I),
+          re.compile(_CONTRIBUTION_RE.pattern + "|" + _OWN_FINDING, _I)),
+    _Kind("problem",
+          re.compile(r"\b(wrong|problems?|issues?|trouble|matter) with\b|\bwhat('?s| is) the (problem|issue|"
+                     r"challenge|gap|motivation)\b|\bmotivat\w*", _I),
+          re.compile(_PROBLEM_RE.pattern + r"|\b(weakness\w*|drawbacks?|disadvantages?|shortcomings?|flaw\w*|"
+                     r"pitfalls?)\b", _I), in_setting=True),
+    _Kind("reason",
+          re.compile(r"^\W*why\b|\bwhy (do|does|is|are|did|would)\b|\breasons?\b|\bcauses?\b", _I),
+          re.compile(r"\b(because|due to|caused? by|originat\w*|stems? from|aris\w*|results? from|owing to|"
+                     r"attribut\w* (\w+ ){0,3}to|explain\w*|the reason)\b", _I)),
+    _Kind("remedy",
+          re.compile(r"\b(fix\w*|solv\w*|solutions?|address\w*|mitigat\w*|remed\w*|tackl\w*|overcom\w*|"
+                     r"avoid\w*|prevent\w*|handl\w*|cope)\b", _I),
+          re.compile(r"\b(address\w*|mitigat\w*|fix\w*|solv\w*|solutions?|remed\w*|overcom\w*|alleviat\w*|"
+                     r"avoid\w*|prevent\w*|tackl\w*|handl\w*|cope|copes|reduc\w*)\b", _I)),
+    _Kind("limitations",
+          re.compile(r"\b(limitations?|drawbacks?|weakness\w*|downsides?|caveats?|fail\w*)\b", _I),
+          re.compile(r"\b(limitation\w*|drawbacks?|fail\w*|poorly|struggl\w*|weakness\w*|remains? (a |an )?"
+                     r"(question|open|unclear)|cannot|costly|challeng\w*)\b", _I)),
+    _Kind("models",
+          re.compile(r"\b(which|what) (\w+ ){0,2}(models?|llms?|lms?|backbones?|architectures?|networks?|vlms?|"
+                     r"lmms?)\b|\bbase models?\b|\bbackbones?\b", _I),
+          re.compile(r"\b[a-z]{2,}[\w.]*-?\d[\w.\-/]*|\b(gpt|bert|roberta|llama|qwen|mistral|mixtral|gemma|t5|clip|"
+                     r"vit|resnet|deepseek|claude|gemini|falcon|bloom|stable diffusion)\b|\b(recurrent|convolutional|"
+                     r"graph|spiking|feed-?forward|residual) (neural )?networks?\b|\b(transformers?|cnns?|rnns?|"
+                     r"lstms?|gnns?|mlps?)\b", _I)),
+)
+# "How much / how many / how fast" wants a figure: of the sentences of the right kind, one that gives it.
+_ASKS_QUANTITY = re.compile(r"\bhow (much|many|big|large|fast|long|slow)\b", _I)
+_QUANTITY = re.compile(rf"(?<![\d.])\d+(\.\d+)?\s?(%|×|x\b|times\b)|\b{_SIZE}|\b\d+(\.\d+)?\+?\s?(hours?|days?|"
+                       r"minutes|seconds|gpus?|steps|epochs|tokens)\b|orders?[- ]of[- ]magnitude", _I)
+# A sentence about others' work ("Existing datasets are small") is not the paper's answer, unless it compares.
+_PRIOR_WORK = re.compile(r"\b(existing|previous|prior|earlier|conventional|traditional|past) (\w+ ){0,2}(methods?|"
+                         r"approaches|works?|datasets?|benchmarks?|models?|techniques|studies|solutions|algorithms|"
+                         r"research)\b", _I)
+# Words of chat, not of abstracts: they say nothing about what the question is after.
+_CHAT_WORDS = frozenset({"need", "needs", "kind", "kinds", "type", "types", "sort", "exactly", "actually", "really",
+                         "basically", "just", "like", "wrong", "go", "goes"})
+_STEM_CHARS = 7
+# No word of prose is this long; an abstract that is one long run ("1111…", 20,000 of them) would make the patterns
+# above backtrack for minutes, holding every channel's replies. Such runs are not looked into.
+_LONG_RUN = re.compile(r"\S{200,}")
 
 def readable(paper: PaperText) -> PaperText:
     """The paper as a reader should see it quoted: LaTeX rendered or dropped (bot/summaries/latex.py)."""
@@ -221,35 +321,89 @@ class ExtractiveSummarizer:
         return "\n".join(f"• {trim_words(strip_opener(s.text), per_bullet)}" for s in chosen)
 
     def answer(self, paper: PaperText, question: str) -> str:
-        """The sentences sharing most content words with the question (or words abstracts say the same thing with:
-        "which datasets" is answered by "experiments on MNIST and CIFAR-10"), or a plain "does not say"."""
+        """The sentence that answers (then a second one as good), or a plain "does not say".
+
+        A question of a kind chat asks about every paper (data, baselines, code, size, compute, results…) is
+        answered only by a sentence worded the way abstracts give that kind of answer: a sentence merely sharing
+        the paper's topic ("LLMs") is not an answer to "which LLMs did they test?". Other questions are answered
+        by the sentence sharing most of their words, the words the whole abstract repeats counting least. The
+        abstract's own part (from its first "we propose…") answers before the setting that leads up to it."""
         paper = readable(paper)
-        wanted = content_words(question)
-        if not wanted:
+        sentences = split_sentences(paper.abstract)
+        if not sentences:
             return NOT_IN_ABSTRACT
-        sentences = [paper.title, *split_sentences(paper.abstract)]
-        overlaps = [(_shared(wanted, content_words(s)), i) for i, s in enumerate(sentences)]
-        ranked = sorted((o for o in overlaps if o[0] > 0), key=lambda o: (-o[0], o[1]))
-        if not ranked or ranked[0][0] / len(wanted) < _MIN_ANSWER_OVERLAP:
+        kinds = [kind for kind in _KINDS if kind.asks.search(question)]
+        if any(kind.name == "release" for kind in kinds):  # "is the dataset public?" asks about a release
+            kinds = [kind for kind in kinds if kind.name == "release"]
+        subject = _words(_strip_kinds(question, kinds)) - _CHAT_WORDS
+        if not kinds and not subject:
             return NOT_IN_ABSTRACT
-        top = ranked[0][0]
-        keep = sorted(i for overlap, i in ranked[:2] if overlap >= max(1, top - 1) and i > 0) or [ranked[0][1]]
-        text = " ".join(end_with_stop(strip_opener(sentences[i])) for i in keep)
+        plain = [_LONG_RUN.sub(" ", s) for s in sentences]
+        words = [_words(s) for s in plain]
+        weight = _weights(subject, [_words(paper.title), *words])
+        total = sum(weight.values())
+        quantity = bool(_ASKS_QUANTITY.search(question))
+        scored = _score(plain)
+        own = re.compile(_CONTRIBUTION_RE.pattern + "|" + _OWN_FINDING, _I)
+        own_from = next((s.index for s in scored if own.search(s.text)), 0)
+        in_setting = any(kind.in_setting for kind in kinds)
+        candidates = []
+        for s, present in zip(scored, words, strict=True):
+            cues = sum(1 for kind in kinds if kind.says.search(s.text))
+            cues += 1 if cues and quantity and _QUANTITY.search(s.text) else 0
+            overlap = sum(weight[w] for w in subject if w in present) / total if total else 0.0
+            setting = not in_setting and (s.index < own_from or s.background or (
+                bool(_PRIOR_WORK.search(s.text)) and not (s.contribution or s.result)))
+            candidates.append(_Candidate(cues, overlap, setting, s, len(subject & present)))
+        if kinds:
+            usable = [c for c in candidates if c.cues > 0]
+        else:
+            # enough of the question's weight, or half its words (its subject may be the paper's topic itself)
+            usable = [c for c in candidates if c.overlap >= _MIN_ANSWER_OVERLAP or c.shared * 2 >= len(subject)]
+        if not usable:
+            return NOT_IN_ABSTRACT
+        ranked = sorted(usable, key=lambda c: (-c.rank, c.sentence.index))
+        keep = [ranked[0]]
+        if len(ranked) > 1 and ranked[1].rank >= ranked[0].rank and not ranked[1].setting:
+            keep.append(ranked[1])
+        text = " ".join(end_with_stop(strip_opener(sentences[c.sentence.index])) for c in keep)
         return trim_words(text, WORD_LIMITS[SummaryKind.ANSWER])
 
 
-def _answer_groups() -> dict[str, frozenset[str]]:
-    related: dict[str, set[str]] = {}
-    for group in _ANSWER_GROUPS:
-        stems = content_words(group)
-        for word in stems:
-            related.setdefault(word, set()).update(stems)
-    return {word: frozenset(stems) for word, stems in related.items()}
+@dataclass(frozen=True)
+class _Candidate:
+    cues: int  # kinds of the question this sentence says the way answers say them (+1 for a figure asked for)
+    overlap: float  # weighted share of the question's subject words it has
+    setting: bool  # scene-setting, the lead-up to the paper's contribution, or others' work
+    sentence: _Scored
+    shared: int = 0  # the question's subject words it has
+
+    @property
+    def rank(self) -> float:
+        return self.cues + self.overlap - (1.0 if self.setting else 0.0)
 
 
-_RELATED = _answer_groups()
+def _words(text: str) -> set[str]:
+    """Content stems, cut to a common length ("optimizer" meets "optimization", "controlling" meets "control"),
+    with each part of a hyphenated word as well ("training-free" answers "does it need training?")."""
+    words = content_words(text)
+    words |= {stem(part) for w in words if "-" in w for part in w.split("-") if len(part) > 1}
+    return {w[:_STEM_CHARS] for w in words}
 
 
-def _shared(wanted: set[str], words: set[str]) -> int:
-    """How many of the question's words the sentence has, itself or in a word of the same kind."""
-    return sum(1 for w in wanted if w in words or not words.isdisjoint(_RELATED.get(w, ())))
+def _strip_kinds(question: str, kinds: list[_Kind]) -> str:
+    """The question without the words that only say its kind ("how big", "which baselines"): what is left is
+    its subject, the words a sentence must share with it."""
+    spans = sorted(m.span() for kind in kinds for m in kind.asks.finditer(question))
+    kept, at = [], 0
+    for start, end in spans:  # found on the whole question: "main result" is one kind's words, not "result"'s
+        kept.append(question[at:start] if start > at else "")
+        at = max(at, end)
+    return " ".join([*kept, question[at:]])
+
+
+def _weights(subject: set[str], sentences: list[set[str]]) -> dict[str, float]:
+    """A word in every sentence (the paper's topic) tells sentences apart least; a word in none counts like a
+    word in one, so a question about something the abstract never mentions is not answered."""
+    n = len(sentences)
+    return {w: math.log((n + 1) / (max(1, sum(1 for s in sentences if w in s)) + 0.5)) for w in subject}
