@@ -92,3 +92,18 @@ def test_a_hostile_abstract_is_answered_offline_in_a_moment(abstract: str) -> No
     for question in ("how big is the model?", "how much faster is it?", "which models do they test?", "which data?"):
         answer(paper, question)
     assert time.monotonic() - started < 10.0  # linear: well under a second; it was minutes
+
+
+def test_the_papers_own_part_starts_at_its_first_we_whatever_the_verb() -> None:
+    """Only "we propose / introduce / show…" marked where the paper's own part begins, so after "In this work, we
+    give…" the lead-up still answered first: "what settings does it cover?" got the sentence on what earlier work
+    lacks, because it came first and also said "settings"."""
+    paper = PaperText(
+        4,
+        "Realizable Learning Is Enough",
+        "From classical settings like PAC learning to robust learning, we lack a theory that covers these settings. "
+        "In this work, we give a three-line reduction that covers settings such as partial, fair and private learning.",
+    )
+    assert answer(paper, "what settings does it cover?").startswith("We give a three-line reduction"), answer(
+        paper, "what settings does it cover?"
+    )

@@ -99,6 +99,9 @@ class _Kind:
 # What the paper itself finds: "we show / our results demonstrate", not "we investigate" (an aim, not a finding).
 _OWN_FINDING = (r"\b(we|our (results|analysis|experiments|findings))\b[^.]{0,60}\b(prove|show|find|discover|"
                 r"demonstrate|reveal|establish|observe|argue)")
+# Where the abstract turns from the setting to the paper's own work: "In this work, we give…", "We…", "we propose".
+_OWN_PART = re.compile(_CONTRIBUTION_RE.pattern + "|" + _OWN_FINDING + r"|^((in this|in our) (paper|work|study|"
+                       r"article)|here),? we\b|^we\b", _I)
 _SIZE = r"(?<![\d.])\d+(?:\.\d+)?\s?(?:[bmkt]|gb|mb|kb|tb|billion|million|thousand)\b"
 # Benchmarks and datasets are named, not described: "on GSM8K and MATH500", "on GLUE" (capitals or digits; not
 # "on GitHub").
@@ -344,8 +347,7 @@ class ExtractiveSummarizer:
         total = sum(weight.values())
         quantity = bool(_ASKS_QUANTITY.search(question))
         scored = _score(plain)
-        own = re.compile(_CONTRIBUTION_RE.pattern + "|" + _OWN_FINDING, _I)
-        own_from = next((s.index for s in scored if own.search(s.text)), 0)
+        own_from = next((s.index for s in scored if _OWN_PART.search(s.text)), 0)
         in_setting = any(kind.in_setting for kind in kinds)
         candidates = []
         for s, present in zip(scored, words, strict=True):
