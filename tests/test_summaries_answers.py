@@ -57,7 +57,13 @@ def test_questions_in_chat_words_are_answered_by_the_sentence_that_says_it_in_th
 
 @pytest.mark.parametrize(
     "question",
-    ["is the code available?", "is the code public?", "which reward model do they use?", "how big is the model?"],
+    [
+        "is the code available?",
+        "is the code public?",
+        "which reward model do they use?",
+        "how big is the model?",
+        "why?",
+    ],
 )
 def test_a_question_the_abstract_never_speaks_to_is_told_so_not_given_a_sentence_on_the_same_topic(
     question: str,
@@ -107,3 +113,25 @@ def test_the_papers_own_part_starts_at_its_first_we_whatever_the_verb() -> None:
     assert answer(paper, "what settings does it cover?").startswith("We give a three-line reduction"), answer(
         paper, "what settings does it cover?"
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("how do they handle long inputs?", "We split long inputs into chunks"),
+        ("why is the attention window small?", "Chunking keeps every attention window small"),
+    ],
+)
+def test_a_how_or_why_question_is_answered_even_when_the_abstract_words_it_without_because(
+    question: str, expected: str
+) -> None:
+    """ "Why…?" and "how do they handle…?" were answered only by a sentence saying "because", "due to",
+    "address" or "mitigate": an abstract that explains in its own words got "The abstract does not say."."""
+    paper = PaperText(
+        5,
+        "ChunkFormer",
+        "We split long inputs into chunks and summarise each chunk with a small encoder. "
+        "Chunking keeps every attention window small, so memory grows linearly with length. "
+        "ChunkFormer matches full attention on three long-document benchmarks.",
+    )
+    assert answer(paper, question).startswith(expected), answer(paper, question)

@@ -94,6 +94,9 @@ class _Kind:
     asks: re.Pattern[str]
     says: re.Pattern[str]
     in_setting: bool = False  # answered by the lead-up to the contribution ("what's wrong with grid search?")
+    # An abstract that gives this kind of answer says it in these words: when none does, it does not say. Not so
+    # for "why…?" or "how do they handle…?", which an abstract may answer without "because" or "address".
+    worded: bool = True
 
 
 # What the paper itself finds: "we show / our results demonstrate", not "we investigate" (an aim, not a finding).
@@ -154,21 +157,21 @@ _KINDS = (
                      r"insights?|takeaways?)\b|\bwhat (do|did) (they|the authors) (propose|suggest|introduce|present|"
                      r"find|show|claim|argue)\b|\bwhat('?s| is) new\b|\b(new|proposed) (algorithm|method|approach|"
                      r"model)\b", _I),
-          re.compile(_CONTRIBUTION_RE.pattern + "|" + _OWN_FINDING, _I)),
+          re.compile(_CONTRIBUTION_RE.pattern + "|" + _OWN_FINDING, _I), worded=False),
     _Kind("problem",
           re.compile(r"\b(wrong|problems?|issues?|trouble|matter) with\b|\bwhat('?s| is) the (problem|issue|"
                      r"challenge|gap|motivation)\b|\bmotivat\w*", _I),
           re.compile(_PROBLEM_RE.pattern + r"|\b(weakness\w*|drawbacks?|disadvantages?|shortcomings?|flaw\w*|"
-                     r"pitfalls?)\b", _I), in_setting=True),
+                     r"pitfalls?)\b", _I), in_setting=True, worded=False),
     _Kind("reason",
           re.compile(r"^\W*why\b|\bwhy (do|does|is|are|did|would)\b|\breasons?\b|\bcauses?\b", _I),
           re.compile(r"\b(because|due to|caused? by|originat\w*|stems? from|aris\w*|results? from|owing to|"
-                     r"attribut\w* (\w+ ){0,3}to|explain\w*|the reason)\b", _I)),
+                     r"attribut\w* (\w+ ){0,3}to|explain\w*|the reason)\b", _I), worded=False),
     _Kind("remedy",
           re.compile(r"\b(fix\w*|solv\w*|solutions?|address\w*|mitigat\w*|remed\w*|tackl\w*|overcom\w*|"
                      r"avoid\w*|prevent\w*|handl\w*|cope)\b", _I),
           re.compile(r"\b(address\w*|mitigat\w*|fix\w*|solv\w*|solutions?|remed\w*|overcom\w*|alleviat\w*|"
-                     r"avoid\w*|prevent\w*|tackl\w*|handl\w*|cope|copes|reduc\w*)\b", _I)),
+                     r"avoid\w*|prevent\w*|tackl\w*|handl\w*|cope|copes|reduc\w*)\b", _I), worded=False),
     _Kind("limitations",
           re.compile(r"\b(limitations?|drawbacks?|weakness\w*|downsides?|caveats?|fail\w*)\b", _I),
           re.compile(r"\b(limitation\w*|drawbacks?|fail\w*|poorly|struggl\w*|weakness\w*|remains? (a |an )?"
@@ -357,11 +360,11 @@ class ExtractiveSummarizer:
             setting = not in_setting and (s.index < own_from or s.background or (
                 bool(_PRIOR_WORK.search(s.text)) and not (s.contribution or s.result)))
             candidates.append(_Candidate(cues, overlap, setting, s, len(subject & present)))
-        if kinds:
-            usable = [c for c in candidates if c.cues > 0]
-        else:
+        usable = [c for c in candidates if c.cues > 0]
+        if not usable and not any(kind.worded for kind in kinds):
             # enough of the question's weight, or half its words (its subject may be the paper's topic itself)
-            usable = [c for c in candidates if c.overlap >= _MIN_ANSWER_OVERLAP or c.shared * 2 >= len(subject)]
+            usable = [c for c in candidates
+                      if c.shared and (c.overlap >= _MIN_ANSWER_OVERLAP or c.shared * 2 >= len(subject))]
         if not usable:
             return NOT_IN_ABSTRACT
         ranked = sorted(usable, key=lambda c: (-c.rank, c.sentence.index))
