@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import discord
 import pytest
 
 from adapters.discord.discord_adapter import DiscordAdapter, DiscordPoster
+from bot.commands.context import ChatContext
 from bot.destination import Destination
 from bot.digests.digest_runner import DigestRunner, DigestSettings
 from bot.errors import DeliveryError
@@ -28,6 +29,8 @@ from storage.destination_store import ensure_destination
 from tests.chat_fixtures import TODAY, ingest_samples, make_bot
 from tests.fakes import fake_discord as fd
 from tests.fakes.fake_discord import FakeDiscord, api_error, form_errors, rate_limited
+from tests.test_discord_adapter import invoke
+from tests.waiting import wait_for
 
 MESSAGES = r"/channels/\d+/messages$"
 OTHER_CHANNEL = fd.CHANNEL_ID + 7
@@ -201,3 +204,83 @@ async def test_a_deleted_digest_or_thread(api: FakeDiscord, client: Any):
     with pytest.raises(DeliveryError) as gone:
         await poster.post_followup(channel(), target, Message(text="Update"))
     assert gone.value.permanent
+
+
+# -- answers to interactions (slash commands and buttons) --------------------------------------------------------
+
+WEBHOOK = r"/webhooks/\d+/[^/]+$"  # follow-ups: the interaction's own webhook, not the bot's REST routes
+
+
+def fresh_id() -> int:
+    """An interaction id made now: its token has its 15 minutes ahead (ids carry their creation time)."""
+    return discord.utils.time_snowflake(discord.utils.utcnow())
+
+
+async def test_a_slash_commands_answer_held_by_a_long_rate_limit_says_so_at_once(
+        db: Database, api: FakeDiscord, client: Any, caplog: pytest.LogCaptureFixture):
+    """Interaction follow-ups go through discord.py's webhook adapter, which waits out any 429 its edge sends,
+    whatever `max_ratelimit_timeout` says: `/papers today` sat on "Paperboy is thinking…" for ten minutes. Beyond
+    the bot's cap the answer is given up at once and the thinking message says, briefly, what happened; a short
+    limit is still waited out and the list delivered."""
+    await ingest_samples(db)
+    adapter = DiscordAdapter(make_bot(db).core, client)
+    api.fail(WEBHOOK, rate_limited(600, via=True))
+    with caplog.at_level(logging.INFO):
+        await asyncio.wait_for(invoke(adapter, fd.interaction("papers", subcommand="today",
+                                                              interaction_id=fresh_id())), 30)
+    (note,) = [rec.json() for rec in api.of(fd.EDIT_ORIGINAL)]
+    assert "rate limit" in note["content"] and "10 minutes" in note["content"]
+    assert note["allowed_mentions"] == {"parse": []} and not api.of(fd.FOLLOWUP)
+    assert not [r for r in caplog.records if r.exc_info]
+    api.fail(WEBHOOK, rate_limited(0.05, via=True))
+    await asyncio.wait_for(invoke(adapter, fd.interaction("papers", subcommand="today",
+                                                          interaction_id=fresh_id())), 30)
+    assert api.of(fd.FOLLOWUP)[-1].json()["embeds"][0]["title"].startswith("Papers of")
+
+
+async def test_no_wait_outlives_the_interactions_token(db: Database, api: FakeDiscord, client: Any):
+    """The token of an interaction answers for 15 minutes: a 429 asking to wait past that is given up at once,
+    even when it is within the cap."""
+    await ingest_samples(db)
+    adapter = DiscordAdapter(make_bot(db).core, client)
+    almost_expired = discord.utils.time_snowflake(discord.utils.utcnow() - timedelta(minutes=14, seconds=50))
+    api.fail(WEBHOOK, rate_limited(30, via=True))
+    await asyncio.wait_for(invoke(adapter, fd.interaction("papers", subcommand="today",
+                                                          interaction_id=almost_expired)), 20)
+    assert not api.of(fd.FOLLOWUP) and "rate limit" in api.of(fd.EDIT_ORIGINAL)[-1].json()["content"]
+
+
+async def test_a_click_whose_note_is_rate_limited_still_counts_without_a_traceback(
+        db: Database, api: FakeDiscord, client: Any, caplog: pytest.LogCaptureFixture):
+    """👎 under a list while the interaction's webhook is limited for ten minutes: the judgement is recorded at
+    once, the click's handler ends without waiting, and nothing escapes into discord.py's view error handler."""
+    await ingest_samples(db)
+    bot = make_bot(db)
+    ctx = ChatContext("discord", str(fd.GUILD_ID), str(fd.CHANNEL_ID), str(fd.USER_ID))
+    await bot.core.handle_command(ctx, "subscribe", "mixture of experts")
+    reply = await bot.core.handle_command(ctx, "papers", "today")
+    adapter = DiscordAdapter(bot.core, client)
+    await adapter.poster(interval=0).post_digest(channel(), reply.message)
+    posted = api.posted[fd.CHANNEL_ID][-1]
+    ref = reply.message.items[1].actions[0].paper_ref
+    api.fail(r"/webhooks/\d+/[^/]+/messages/@original$", rate_limited(600, via=True))
+    api.fail(WEBHOOK, rate_limited(600, via=True))
+    with caplog.at_level(logging.INFO):
+        client._connection.parse_interaction_create(fd.component_interaction(
+            f"paperboy:judge:down:2:{ref}", posted, interaction_id=fresh_id()))
+        await asyncio.wait_for(wait_for(lambda: len([r for r in api.requests if "/webhooks/" in r.path]) >= 2), 20)
+        summary = await wait_for_feedback(bot.core, ctx)
+    assert "mixture of experts: 👍 0 · 👎 1" in summary
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+async def wait_for_feedback(core: Any, ctx: ChatContext) -> str:
+    async def counted() -> str | None:
+        body = (await core.handle_command(ctx, "papers", "feedback")).message.body or ""
+        return body if "👎 1" in body else None
+
+    for _ in range(200):
+        if (found := await counted()) is not None:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError("the judgement was not recorded")

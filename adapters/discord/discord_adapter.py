@@ -38,6 +38,7 @@ from adapters.discord.discord_channels import (
 from adapters.discord.discord_commands import app_commands_for
 from adapters.discord.discord_feedback import NEEDS_MANAGE_CHANNELS as NEEDS_MANAGE_TO_START
 from adapters.discord.discord_feedback import judge_button_class, judge_view, start_button_class
+from adapters.discord.discord_interactions import MAX_RATE_LIMIT_WAIT, bound_waits, held_back
 from adapters.discord.discord_renderer import (
     batch_mentions,
     listed_papers,
@@ -71,9 +72,9 @@ GUILD_ONLY = "Paperboy works in server channels, not in direct messages."
 RecordParts = Callable[[str, list[str], list[int]], Awaitable[None]]  # the core's `record_digest_parts`
 TurnOff = Callable[[str], Awaitable[bool]]  # the core's `turn_off_digest`
 NON_TEXT_CHANNEL = 50008  # Discord's error code for a send to a channel that takes no messages (a forum)
-# discord.py waits out any 429 by itself, however long Discord says: beyond this it raises `RateLimited` instead, so a
-# digest fails with when to retry rather than blocking its run (and outliving its delivery's lease) for minutes.
-MAX_RATE_LIMIT_WAIT = 60.0
+# discord.py waits out any 429 by itself, however long Discord says: beyond MAX_RATE_LIMIT_WAIT it raises `RateLimited`
+# instead, so a digest fails with when to retry rather than blocking its run (and outliving its delivery's lease) for
+# minutes. Answers to interactions get the same bound (discord_interactions).
 TOKEN_RECHECK_SECONDS = 3600.0  # a token Discord rejected (401) is tried again after this long
 SHORT_HOLD = 5.0  # a global rate limit with at most this left is waited out rather than failed
 # What Discord can answer a request with instead of doing it (a refusal, or a 429 longer than we wait).
@@ -186,6 +187,7 @@ class DiscordAdapter:
         """A table entry with its argument text: private or public as the table says. A change to the channel
         for everyone (its digest, its topics) needs Manage Channels: Discord hides /digest from members by
         default, but a server may have changed that, and /subscribe is open to all for personal topics."""
+        bound_waits(interaction)
         if entry.changes_channel(args) and not interaction.permissions.manage_channels:
             with contextlib.suppress(*REFUSED):
                 await interaction.response.send_message(NEEDS_MANAGE_CHANNELS, ephemeral=True,
@@ -202,6 +204,7 @@ class DiscordAdapter:
         (and noted where it would come without its thread) before the core records anything; `needs_digest`: it
         turns on something riding on the channel's digest, refused where no digest can go (a forum). A refusal
         is the first response, private: deferring first would show the channel a public "thinking…" before it."""
+        bound_waits(interaction)
         ctx = interaction_context(interaction)
         placement = Placement()
         if ctx is not None and (posts_later or needs_digest):
@@ -229,8 +232,11 @@ class DiscordAdapter:
 
     async def follow_up(self, interaction: discord.Interaction, ctx: ChatContext | None, reply: Reply, *,
                         deferred_ephemeral: bool) -> None:
-        """Send the reply as follow-ups; a public list is recorded so replies under it can say "summarize 2"."""
+        """Send the reply as follow-ups; a public list is recorded so replies under it can say "summarize 2".
+        When Discord refuses them, or holds them back longer than `bound_waits` allows, the person is told so
+        instead of watching "thinking…" until the interaction expires."""
         ephemeral = deferred_ephemeral
+        sent_any = False
         if reply.visibility is Visibility.EPHEMERAL and not deferred_ephemeral:
             # The public "thinking…" placeholder would turn the first follow-up public: remove it, then the
             # follow-up is a new message and can be private (an error, "already following").
@@ -244,6 +250,7 @@ class DiscordAdapter:
                 extra: dict[str, Any] = {"view": view} if view is not None and index == len(batches) - 1 else {}
                 sent = await interaction.followup.send(embeds=batch, ephemeral=ephemeral,
                                                        allowed_mentions=NO_MENTIONS, wait=True, **extra)
+                sent_any = True
                 if ctx is not None and not ephemeral and reply.paper_ids:
                     await self.core.record_posted(ctx, reply, str(sent.id))
             if reply.private is not None and ctx is not None:  # the "for you" part: only the asker sees it
@@ -253,11 +260,27 @@ class DiscordAdapter:
                     more: dict[str, Any] = {"view": mine} if mine is not None and index == len(private) - 1 else {}
                     await interaction.followup.send(embeds=batch, ephemeral=True, allowed_mentions=NO_MENTIONS,
                                                     **more)
+                    sent_any = True
         except REFUSED as exc:
             log.warning("follow-up failed: %s", exc)
+            await self._say_held_back(interaction, exc, replace_thinking=not sent_any)
+
+    async def _say_held_back(self, interaction: discord.Interaction, exc: BaseException, *,
+                             replace_thinking: bool) -> None:
+        """One short line on why the answer is missing: in place of the "thinking…" message while nothing was
+        sent (the first follow-up would have replaced it), else as a private follow-up. Given up quietly when
+        Discord refuses that too."""
+        try:
+            if replace_thinking:
+                await interaction.edit_original_response(content=held_back(exc), allowed_mentions=NO_MENTIONS)
+            else:
+                await interaction.followup.send(held_back(exc), ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except REFUSED as again:
+            log.warning("could not say why the answer is missing either: %s", again)
 
     async def topic_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Autocomplete for /unsubscribe: the topics this channel (or, with personal, the user) follows."""
+        bound_waits(interaction)  # discord.py sends the choices from this task once they are returned
         ctx = interaction_context(interaction)
         if ctx is None:
             return []
@@ -267,6 +290,7 @@ class DiscordAdapter:
 
     async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """A failure before our callback ran (a bad option): log it, and say something short if we still can."""
+        bound_waits(interaction)
         log.error("app command failed: %s", error, exc_info=error)
         with contextlib.suppress(*REFUSED):
             if interaction.response.is_done():

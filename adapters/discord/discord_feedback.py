@@ -14,7 +14,6 @@ digest it brings (not a forum post; the bot may post embeds there), as `/subscri
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import discord
 
 from adapters.discord.discord_channels import Placement, digest_placement
+from adapters.discord.discord_interactions import ANSWER_REFUSED, bound_waits
 from adapters.discord.discord_renderer import escape, truncate
 from bot.commands.command_core import CommandCore
 from bot.commands.context import ChatContext
@@ -104,9 +104,10 @@ def start_view(button_class: type[Any] | None, reply: Reply) -> discord.ui.View 
 
 async def on_start(core: CommandCore, ctx: ChatContext | None, interaction: discord.Interaction, ref: str) -> None:
     """Start the topic (the core makes it once), and say so: to the channel for a channel topic."""
+    bound_waits(interaction)
     try:
         await interaction.response.defer(ephemeral=True, thinking=True)
-    except discord.HTTPException as exc:
+    except ANSWER_REFUSED as exc:
         log.warning("could not acknowledge a start-topic click: %s", exc)
         return
     if ctx is None:
@@ -124,8 +125,10 @@ async def on_start(core: CommandCore, ctx: ChatContext | None, interaction: disc
         text = reply.message.plain_text()
         if placement.note is not None and reply.visibility is not Visibility.EPHEMERAL:
             text = f"{text}\n\n{placement.note}"
-    with contextlib.suppress(discord.HTTPException):
+    try:
         await interaction.followup.send(truncate(escape(text), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS)
+    except ANSWER_REFUSED as exc:
+        log.warning("could not answer a start-topic click: %s", exc)
 
 
 def judge_view(button_class: type[Any], items: list[PaperItem]) -> discord.ui.View | None:
@@ -158,27 +161,33 @@ def relabelled(message: discord.Message | None, number: int, votes: Votes) -> di
 
 async def on_click(core: CommandCore, ctx: ChatContext | None, interaction: discord.Interaction, verdict: str,
                    number: int, ref: str, start_button: type[Any] | None = None) -> None:
-    """Acknowledge at once (the 3-second rule), judge, then relabel the message and tell the clicker."""
+    """Acknowledge at once (the 3-second rule), judge, then relabel the message and tell the clicker. The
+    judgement stands whatever Discord does with the two answers; each failure is one log line."""
+    bound_waits(interaction)
     try:
         await interaction.response.defer()  # an update of the clicked message follows
-    except discord.HTTPException as exc:
+    except ANSWER_REFUSED as exc:
         log.warning("could not acknowledge a judgement click: %s", exc)
         return
     if ctx is None:
         return
     reply, votes = await core.handle_judgement(ctx, ref, verdict == "up")
-    with contextlib.suppress(discord.HTTPException):
-        if votes is not None and (view := relabelled(interaction.message, number, votes)) is not None:
-            try:
-                await interaction.edit_original_response(view=view, allowed_mentions=NO_MENTIONS)
-            finally:
-                # Only for showing the labels: discord.py keeps a view it edited in (persistent, per message),
-                # which would hold every clicked message's buttons for good and hand later clicks to its
-                # callback-less copies too; the DynamicItems answer them.
-                view.stop()
-        extra: dict[str, Any] = {}
-        if (offer := start_view(start_button, reply)) is not None:
-            extra["view"] = offer
-        text = reply.message.text or reply.message.plain_text()  # the offer's paper is the one just judged
+    if votes is not None and (view := relabelled(interaction.message, number, votes)) is not None:
+        try:
+            await interaction.edit_original_response(view=view, allowed_mentions=NO_MENTIONS)
+        except ANSWER_REFUSED as exc:
+            log.warning("could not show the counts on the clicked message: %s", exc)
+        finally:
+            # Only for showing the labels: discord.py keeps a view it edited in (persistent, per message),
+            # which would hold every clicked message's buttons for good and hand later clicks to its
+            # callback-less copies too; the DynamicItems answer them.
+            view.stop()
+    extra: dict[str, Any] = {}
+    if (offer := start_view(start_button, reply)) is not None:
+        extra["view"] = offer
+    text = reply.message.text or reply.message.plain_text()  # the offer's paper is the one just judged
+    try:
         await interaction.followup.send(truncate(escape(text), 2000), ephemeral=True,
                                         allowed_mentions=NO_MENTIONS, **extra)
+    except ANSWER_REFUSED as exc:
+        log.warning("could not tell the clicker their judgement was noted: %s", exc)
