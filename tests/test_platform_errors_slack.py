@@ -302,3 +302,58 @@ async def test_a_channel_slack_says_is_gone_is_tried_once_a_day_and_a_passing_er
     retried = await runner.run_due(clock.now)
     assert [(o.destination, o.status) for o in retried] == [(gone.key, "posted")]
     assert posts_to("C1") == 2 and len(fake.history["C1"]) == 1
+
+
+def plain(body: bytes = b"ok") -> Reply:
+    """HTTP 200 with a text/plain body where the Web API answers JSON (an edge or proxy answering for Slack)."""
+    return Reply(200, body, {"Content-Type": "text/plain; charset=utf-8"})
+
+
+async def test_a_web_api_answer_that_is_not_json_is_a_passing_failure_in_one_line(
+        db: Database, fake: FakeSlack, caplog: pytest.LogCaptureFixture):
+    """slack_sdk reads a text/plain answer as a string (it expects one only from file uploads) and then fails
+    inside its own check with an AttributeError: the digest run crashed. It is a transient failure saying what
+    Slack answered, in one line without a traceback, and the next try posts the digest."""
+    await ingest_samples(db)
+    (destination,) = await channels(db, "C1")
+    real_post = fake.routes[("POST", "/api/chat.postMessage")]
+    clock = Clock()
+    poster = poster_for(db, fake, clock)
+    fake.route("POST", "/api/chat.postMessage", plain())
+    with caplog.at_level(logging.INFO):
+        outcome = await run(db, poster, destination, clock)
+    assert outcome.status == "failed" and "not JSON" in outcome.detail and "HTTP 200" in outcome.detail, outcome
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
+    async with db.session() as s:
+        delivery = await get_delivery(s, destination.key, TODAY)
+    assert delivery is not None and delivery.status == "failed"
+    fake.route("POST", "/api/chat.postMessage", real_post)
+    clock.now += timedelta(hours=1)
+    assert (await run(db, poster, destination, clock)).status == "posted"
+    assert len(fake.history["C1"]) == 1
+
+
+async def test_a_command_meets_a_web_api_answer_that_is_not_json(db: Database, fake: FakeSlack,
+                                                                 caplog: pytest.LogCaptureFixture):
+    """Through bolt's dispatch: `/subscribe` asks conversations.info whether the bot is in the channel and gets
+    text/plain; Slack cannot say, so the subscription goes ahead as when Slack is unreachable. `/papers today`
+    whose chat.postMessage gets text/plain answers the asker with the short apology, and the log has one line
+    for it, no traceback."""
+    from tests.fakes.fake_slack import command_request
+    from tests.test_slack_adapter import runtime_for
+    from tests.waiting import wait_for
+
+    await ingest_samples(db)
+    runtime = runtime_for(make_bot(db).core, fake)
+    fake.route("GET", "/api/conversations.info", plain())
+    fake.route("POST", "/api/chat.postMessage", plain(b"upstream answered"))
+    with caplog.at_level(logging.INFO):
+        await runtime.app.async_dispatch(command_request("/subscribe", "robots", fake.response_url(1)))
+        (answer,) = await wait_for(lambda: fake.responses(1))
+        await runtime.app.async_dispatch(command_request("/papers", "today", fake.response_url(2)))
+        (sorry,) = await wait_for(lambda: fake.responses(2))
+    assert "robots" in answer["text"] and "Sorry" not in answer["text"]
+    assert sorry["response_type"] == "ephemeral" and sorry["text"].startswith("Sorry")
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
+    said = [r.getMessage() for r in caplog.records if "chat.postMessage" in r.getMessage()]
+    assert len(said) == 1 and "not JSON" in said[0] and "upstream answered" in said[0], said

@@ -26,7 +26,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -34,7 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.slack_feedback import JUDGE_ACTION_RE, START_ACTION_RE, click_context, on_judge, on_start_topic
-from adapters.slack.slack_poster import Sleep, cannot_post_here, error_code, retry_handlers
+from adapters.slack.slack_poster import UNREACHABLE, Sleep, cannot_post_here, error_code, failure_line, retry_handlers
 from adapters.slack.slack_renderer import Block, SlackMessage, parse_action_id, render_message
 from bot.commands.command_core import SORRY, CommandCore, error_reply
 from bot.commands.command_table import COMMANDS, posts_here
@@ -148,9 +147,14 @@ class SlackAdapter:
 
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         """bolt's global error hook: a listener failed outside the core's own error boundary (Slack refused a
-        post, the network broke). Operators get the traceback; whoever asked gets the short apology, privately,
-        when the request carries a `response_url` (commands and buttons)."""
-        log.error("slack listener failed: %s", type(error).__name__, exc_info=error)
+        post, the network broke). Operators get one line for what Slack answered (or that it did not), the
+        traceback for anything else; whoever asked gets the short apology, privately, when the request carries a
+        `response_url` (commands and buttons)."""
+        said = failure_line(error)
+        if said is not None:
+            log.warning("slack listener failed: %s", said)
+        else:
+            log.error("slack listener failed: %s", type(error).__name__, exc_info=error)
         response_url = str(body.get("response_url") or "")
         if response_url:
             try:
@@ -199,13 +203,12 @@ class SlackAdapter:
         try:
             info = await client.conversations_info(channel=channel)
         except SlackApiError as exc:
-            code = error_code(exc)
-            if code in ("channel_not_found", "not_in_channel"):
+            if error_code(exc) in ("channel_not_found", "not_in_channel"):
                 return False
-            log.info("cannot tell whether I am in %s (%s); going ahead", channel, code)
+            log.info("cannot tell whether I am in %s (%s); going ahead", channel, failure_line(exc))
             return True
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            log.info("cannot tell whether I am in %s (%s); going ahead", channel, type(exc).__name__)
+        except UNREACHABLE as exc:
+            log.info("cannot tell whether I am in %s (%s); going ahead", channel, failure_line(exc))
             return True
         found = info.get("channel") or {}
         return found.get("is_member") is not False  # a DM has no is_member: the bot's own DMs are fine

@@ -27,6 +27,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.slack_renderer import SlackMessage, render_message
 from bot.destination import Destination
@@ -171,10 +172,47 @@ def _adds_a_message(url: str) -> bool:
     return "/api/" not in urlsplit(url).path or _method(url) in _POSTING_METHODS
 
 
+class NotJson(SlackApiError):
+    """Slack (or something answering for it) sent a Web API call a body that is not JSON: a passing failure.
+    `what` says so in one line (slack_sdk's own message adds the whole response on a second)."""
+
+    def __init__(self, what: str, response: Any) -> None:
+        super().__init__(what, response)  # type: ignore[no-untyped-call]
+        self.what = what
+
+
+class NotJsonRefusal(AsyncRetryHandler):
+    """Turns a Web API answer that is not JSON into `NotJson`. slack_sdk reads a text/plain body as a string (it
+    expects one only from file uploads) and then fails in its own check of the answer with an AttributeError,
+    which no caller expects. Its retry handlers are the one hook that sees every answer, and they are what bolt
+    copies into the client it builds for each request, so the check lives here; it retries nothing. Last in the
+    list: a 429 with such a body is still waited out by the rate-limit handler first."""
+
+    async def can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                              response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        if error is None and response is not None and isinstance(response.data, str) \
+                and "/api/" in urlsplit(request.url).path:
+            raise not_json(request, response)
+        return False
+
+
+def not_json(request: HttpRequest, response: HttpResponse) -> NotJson:
+    """The error for a non-JSON answer, in one line: the method, the status, the content type, the body's start
+    (printable characters only: it is logged)."""
+    kind = next((v[0] for k, v in response.headers.items() if k.lower() == "content-type"), "no content type")
+    said = re.sub(r"[^ -~]", "", str(response.data))[:60]
+    what = (f"Slack answered {_method(request.url)} with HTTP {response.status_code} and a {kind.split(';')[0]} "
+            f"body, not JSON ({said!r})")
+    answer = AsyncSlackResponse(client=None, http_verb=request.method, api_url=request.url, req_args={},
+                                data={"ok": False}, headers=response.headers, status_code=response.status_code)
+    return NotJson(what, answer)
+
+
 def retry_handlers(sleep: Sleep = asyncio.sleep, clock: Clock = time.monotonic) -> list[AsyncRetryHandler]:
     """What every Slack client we build gets: connection errors retried once where that cannot post twice, 429s
-    waited out."""
-    return [SafeConnectionErrorRetryHandler(), PacedRateLimitRetryHandler(sleep=sleep, hold=RateHold(clock=clock))]
+    waited out, and an answer that is not JSON made a `SlackApiError` (`NotJson`)."""
+    return [SafeConnectionErrorRetryHandler(), PacedRateLimitRetryHandler(sleep=sleep, hold=RateHold(clock=clock)),
+            NotJsonRefusal()]
 
 
 def make_web_client(token: SecretStr | None = None, *, base_url: str | None = None,
@@ -188,6 +226,19 @@ def make_web_client(token: SecretStr | None = None, *, base_url: str | None = No
 # What an unreachable or vanished Slack raises: a connection never made (an OSError), a timeout, or one that Slack
 # (or a proxy) closed without an answer (aiohttp's ServerDisconnectedError is no OSError).
 UNREACHABLE = (TimeoutError, OSError, aiohttp.ClientError)
+
+
+def failure_line(exc: BaseException) -> str | None:
+    """A failure that is Slack's answer (or no answer) in one line, for a log; None for anything else (a bug of
+    ours, which deserves its traceback)."""
+    if isinstance(exc, NotJson):
+        return exc.what
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", "?")
+        return f"Slack answered {error_code(exc) or f'HTTP {status}'}"
+    if isinstance(exc, UNREACHABLE):
+        return f"Slack unreachable: {type(exc).__name__}"
+    return None
 
 
 def error_code(exc: SlackApiError) -> str:
@@ -496,6 +547,8 @@ def _delivery_error(exc: SlackApiError, what: str = "Slack refused the post") ->
     the HTTP status when there is no Web API JSON to read one from (a 5xx page from Slack's edge)."""
     code = error_code(exc)
     status = getattr(exc.response, "status_code", None)
+    if isinstance(exc, NotJson):
+        return DeliveryError(f"{what}: {exc.what}")
     if code == "ratelimited" or status == 429:
         headers = getattr(exc.response, "headers", {}) or {}
         return DeliveryError("Slack rate limit", retry_after=_retry_after(headers))
