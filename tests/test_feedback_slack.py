@@ -5,6 +5,7 @@ buttons of a digest posted before a restart still work after it."""
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,8 @@ from slack_sdk.models.blocks import Block
 from bot.messages import ActionKind
 from storage.database import Database
 from tests.chat_fixtures import ingest_samples, make_bot
-from tests.fakes.fake_slack import FakeSlack, action_request
+from tests.fakes.fake_slack import FakeSlack, action_request, rate_limited, slack_error, unavailable
+from tests.fakes.http_server import Reply
 from tests.test_slack_adapter import ctx_for, post_digest, runtime_for, wait_for
 
 
@@ -139,10 +141,44 @@ async def test_a_list_answered_through_response_url_shows_the_counts_after_a_cli
     request = action_request(button["action_id"], button["value"], message_ts="1700000050.000001", channel="C5",
                              blocks=listing["blocks"], response_url=fake.response_url(2), ephemeral=ephemeral)
     assert (await runtime.app.async_dispatch(request)).status == 200
-    replaced, note = await wait_for(lambda: fake.responses(2) if len(fake.responses(2)) >= 2 else None)
+    # the note first (the counts may wait behind a rate limit), then the list replaced
+    note, replaced = await wait_for(lambda: fake.responses(2) if len(fake.responses(2)) >= 2 else None)
     assert replaced["replace_original"] is True
     assert _button(replaced["blocks"], ActionKind.RELEVANT, 2)["text"]["text"] == "👍 Relevant · 1"
     assert _button(replaced["blocks"], ActionKind.RELEVANT, 1)["text"]["text"] == "👍 Relevant"
     assert note["replace_original"] is False and note["response_type"] == "ephemeral"
     assert note["text"].startswith("Noted — relevant")
     assert len(fake.updates()) == (0 if ephemeral else 1)  # tried once when it could be a bot message
+
+
+@pytest.mark.parametrize("failure", [
+    slack_error("message_not_found"), slack_error("cant_update_message"), slack_error("edit_window_closed"),
+    slack_error("msg_too_long"), slack_error("not_in_channel"), slack_error("channel_not_found"),
+    rate_limited(120), unavailable(503), Reply(200, b"ok", {"Content-Type": "text/plain"}), Reply(disconnect=True)],
+    ids=["message_not_found", "cant_update_message", "edit_window_closed", "msg_too_long", "not_in_channel",
+         "channel_not_found", "ratelimited", "http_503", "not_json", "disconnected"])
+async def test_a_click_whose_update_fails_still_counts_and_answers_the_clicker(
+        db: Database, fake: FakeSlack, caplog: pytest.LogCaptureFixture, failure: Reply):
+    """Whatever chat.update meets (Slack's documented errors, a long rate limit, an outage page, an answer that is
+    not JSON, a dropped connection), the judgement is recorded and the clicker gets the short private note — not
+    "Sorry, something went wrong", which invites a second click that would withdraw it — and the log has no
+    traceback."""
+    await ingest_samples(db)
+    bot = make_bot(db)
+    await bot.core.handle_command(ctx_for(), "subscribe", "mixture of experts")
+    digest_ts, _ = await post_digest(db, bot.core, fake)
+    posted = fake.posts()[0]["blocks"]
+    runtime = runtime_for(bot.core, fake)
+    fake.route("POST", "/api/chat.update", failure)
+    button = _button(posted, ActionKind.RELEVANT, 2)
+    with caplog.at_level(logging.INFO):
+        request = action_request(button["action_id"], button["value"], message_ts=digest_ts, blocks=posted,
+                                 response_url=fake.response_url(1), action_ts=f"{next(CLICKED_AT):.6f}")
+        assert (await runtime.app.async_dispatch(request)).status == 200
+        notes = await wait_for(lambda: [r for r in fake.responses(1) if r.get("response_type") == "ephemeral"])
+    assert notes[-1]["text"].startswith("Noted — relevant") and not any(
+        "Sorry" in str(r.get("text")) for r in fake.responses(1))
+    summary = await bot.core.handle_command(ctx_for(), "papers", "feedback")
+    assert "mixture of experts: 👍 1 · 👎 0" in (summary.message.body or "")
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
+

@@ -20,6 +20,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
+from adapters.slack.slack_poster import UNREACHABLE, failure_line
 from adapters.slack.slack_renderer import ACTION_PREFIX, Block, truncate
 from bot.commands.command_core import CommandCore
 from bot.commands.context import ChatContext
@@ -90,6 +91,9 @@ async def on_start_topic(core: CommandCore, respond: Respond, ack: Callable[...,
 
 async def on_judge(core: CommandCore, respond: Respond, replace: Replace, ack: Callable[..., Awaitable[None]],
                    body: dict[str, Any], context: AsyncBoltContext, platform: str) -> None:
+    """The judgement is recorded, then the clicker is told (first: the counts on the message may wait behind a
+    rate limit), then the counts are shown. However Slack answers the update, the click stays counted and
+    answered: an apology would invite a second click, which withdraws the judgement."""
     await ack()
     action = (body.get("actions") or [{}])[0]
     action_id = str(action.get("action_id") or "")
@@ -107,23 +111,27 @@ async def on_judge(core: CommandCore, respond: Respond, replace: Replace, ack: C
     response_url = str(body.get("response_url") or "")
     updated = relabel(blocks, action_id.rsplit(":", 1)[1], votes) \
         if votes is not None and ts and isinstance(blocks, list) else None
+    await respond(response_url, reply)
     if updated is not None:
         text = str(message.get("text") or "Paperboy")
         if not await _update(context, channel, str(ts), updated, text, ephemeral=bool(container.get("is_ephemeral"))):
             await replace(response_url, updated, text)
-    await respond(response_url, reply)
 
 
 async def _update(context: AsyncBoltContext, channel: str, ts: str, blocks: list[Block], text: str, *,
                   ephemeral: bool) -> bool:
     """Edit a bot message in place; False when it is none `chat.update` may edit (an ephemeral one, or one sent
-    through a `response_url`: Slack answers `cant_update_message`, or `message_not_found`)."""
+    through a `response_url`: Slack answers `cant_update_message`, or `message_not_found`) or Slack did not take
+    the edit (an old message, a rate limit, an outage): the click's `response_url` may still replace it.
+
+    No `metadata` is sent: Slack keeps a message's metadata when chat.update leaves the field out (an empty
+    object would erase it), so a digest stays findable by its tag after a click."""
     if ephemeral or context.client is None:
         return False
     try:
         await context.client.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
-    except SlackApiError as exc:
+    except (SlackApiError, *UNREACHABLE) as exc:
         log.info("cannot edit %s in %s (%s); replacing it through the click's response_url", ts, channel,
-                 exc.response.get("error") if exc.response is not None else type(exc).__name__)
+                 failure_line(exc))
         return False
     return True

@@ -233,7 +233,11 @@ class SlackAdapter:
             log.warning("no response_url to answer on")
             return False
         client = AsyncWebhookClient(response_url, retry_handlers=retry_handlers(self._webhook_sleep))
-        result = await client.send(**fields)
+        try:
+            result = await client.send(**fields)
+        except UNREACHABLE as exc:
+            log.warning("response_url unreachable: %s", type(exc).__name__)
+            return False
         if result.status_code != 200:
             log.warning("response_url answered %s", result.status_code)
             return False
