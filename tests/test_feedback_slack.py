@@ -182,3 +182,30 @@ async def test_a_click_whose_update_fails_still_counts_and_answers_the_clicker(
     assert "mixture of experts: 👍 1 · 👎 0" in (summary.message.body or "")
     assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
 
+
+async def test_a_judged_digest_keeps_the_metadata_a_retry_finds_it_by(db: Database, fake: FakeSlack):
+    """A digest carries its delivery's tag and its papers as message metadata; a later attempt finds it by them.
+    chat.update erases metadata only when given an empty object and keeps it when the field is left out: the
+    counts' update leaves it out, so a judged digest is still found, with the papers it lists."""
+    from pydantic import SecretStr
+
+    from adapters.slack.slack_poster import SlackPoster, make_web_client
+    from bot.digests.poster import DigestTag
+    from storage.destination_store import ensure_destination
+    from tests.chat_fixtures import TODAY
+    from tests.fakes.fake_time import Sleeps
+
+    await ingest_samples(db)
+    bot = make_bot(db)
+    reply = await bot.core.handle_command(ctx_for(), "papers", "today")
+    async with db.session() as session:
+        destination = await ensure_destination(session, "slack", "T0PAPER", "C1")
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), sleep=Sleeps())
+    tag = DigestTag(destination.key, TODAY)
+    posted = await poster.post_digest(destination, reply.message, tag=tag)
+    runtime = runtime_for(bot.core, fake)
+    await _click(runtime, fake, fake.posts()[0]["blocks"], ActionKind.RELEVANT, 2, ts=posted.message_ref, user="U1")
+    assert "metadata" not in fake.updates()[-1]
+    found = await poster.find_digest(destination, tag)
+    assert found is not None and found.message_ref == posted.message_ref
+    assert found.listed is not None and 2 in found.listed

@@ -194,7 +194,9 @@ class FakeSlack(FakeServer):
         return [str(arguments(rec).get("users")) for rec in self.calls("/api/conversations.open")]
 
     def _update(self, rec: Recorded) -> Reply:
-        """chat.update: the message must exist (Slack answers message_not_found otherwise)."""
+        """chat.update: the message must exist (Slack answers message_not_found otherwise). Its metadata is kept
+        when the call leaves `metadata` out, replaced when it gives one, erased by an empty object (as the method's
+        reference documents)."""
         body = rec.json()
         if (refused := block_errors(body)) is not None:
             return refused
@@ -204,6 +206,11 @@ class FakeSlack(FakeServer):
             if found is None:
                 return slack_error("message_not_found")
             found["text"] = body.get("text", found["text"])
+            if "metadata" in body:
+                if body["metadata"]:
+                    found["metadata"] = body["metadata"]
+                else:
+                    found.pop("metadata", None)
         return ok(channel=body.get("channel"), ts=body.get("ts"), text=found["text"])
 
     def updates(self) -> list[dict[str, Any]]:
