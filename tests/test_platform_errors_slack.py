@@ -357,3 +357,78 @@ async def test_a_command_meets_a_web_api_answer_that_is_not_json(db: Database, f
     assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
     said = [r.getMessage() for r in caplog.records if "chat.postMessage" in r.getMessage()]
     assert len(said) == 1 and "not JSON" in said[0] and "upstream answered" in said[0], said
+
+
+# -- response_url: five answers in 30 minutes ------------------------------------------------------------------
+
+LONG_WORD = "Hyperparameterizedgraphdiffusionmodelsarchitecture "
+
+
+async def long_papers(db: Database) -> None:
+    """Thirty papers of the day whose lists run long: titles near the renderer's cut, thirty authors each, and
+    abstracts of long words (chemistry has such names), so ten of them fill three Slack messages."""
+    from bot.papers import ParsedPaper
+    from storage.paper_store import store_papers
+
+    words = "graph neural networks for diffusion models with retrieval augmented generation and sparse transformers "
+    papers = [ParsedPaper(title=f"{n} " + (words * 6)[:590], source="hf", arxiv_id=f"2604.{n:05d}",
+                          abstract=("We study " + LONG_WORD * 33 + "graph neural networks. ") * 4,
+                          authors=[f"Author {i} Longname" for i in range(30)], listed_on=TODAY,
+                          published_on=TODAY, upvotes=n) for n in range(1, 31)]
+    async with db.session() as s:
+        await store_papers(s, papers)
+
+
+async def asked_today(db: Database, fake: FakeSlack, channel: str, **kw: Any) -> tuple[Any, int]:
+    """`/papers today` through bolt's dispatch in `channel`, which follows two topics, its asker two more."""
+    from bot.commands.context import ChatContext
+    from tests.fakes.fake_slack import command_request
+    from tests.test_slack_adapter import runtime_for
+
+    await long_papers(db)
+    bot = make_bot(db)
+    where = ChatContext("slack", TEAM, channel, "U1")
+    await bot.core.handle_command(where, "subscribe", "graph neural networks, diffusion models")
+    await bot.core.handle_command(where, "subscribe", "--me retrieval augmented generation, sparse transformers")
+    runtime = runtime_for(bot.core, fake, **kw)
+    await runtime.app.async_dispatch(command_request("/papers", "today", fake.response_url(1), channel=channel))
+    return bot, len(fake.requests)
+
+
+def listed(bodies: list[dict[str, Any]]) -> set[str]:
+    """The papers (arXiv ids) the messages show."""
+    import re
+
+    return {m for body in bodies for b in body.get("blocks") or [] if b["type"] == "section"
+            for m in re.findall(r"abs/(2604\.\d{5})", b["text"]["text"])}
+
+
+async def test_a_long_answer_where_the_bot_is_not_a_member_says_what_slack_would_drop(db: Database,
+                                                                                      fake: FakeSlack):
+    """`/papers today` in a channel the bot is not in: its list (three messages) and the asker's "For you" list
+    (three more) all went to the command's response_url, whose sixth answer Slack drops without a word. Now the
+    answers stay within five, and the last says what could not be shown and how to get it."""
+    from tests.waiting import wait_for
+
+    fake.not_member.add("C5")
+    await asked_today(db, fake, "C5")
+    await wait_for(lambda: any("could not be shown" in str(r.get("text")) for r in fake.responses(1)), 30)
+    assert len(fake.responses(1)) <= 5
+    shown = fake.shown(1)
+    note = shown[-1]
+    assert note["response_type"] == "ephemeral" and "more part" in note["text"] and "/invite" in note["text"]
+    assert len(listed(shown)) >= 10  # the channel's ten papers, and the asker's as far as they went
+
+
+async def test_a_long_private_answer_goes_on_as_ephemeral_messages_where_the_bot_may_post(db: Database,
+                                                                                          fake: FakeSlack):
+    """Lists answered through response_url in a channel the bot is in (lists posted as messages turned off): what
+    five answers cannot hold goes on through chat.postEphemeral, so the asker sees every paper."""
+    from tests.waiting import wait_for
+
+    await asked_today(db, fake, "C1", post_lists_as_messages=False)
+    await wait_for(lambda: len(fake.responses(1)) + len(fake.ephemerals()) >= 6, 30)
+    assert len(fake.responses(1)) <= 5 and fake.ephemerals()
+    assert all(e["channel"] == "C1" and e["user"] == "U1" for e in fake.ephemerals())
+    everything = listed(fake.shown(1)) | listed(fake.ephemerals())
+    assert len(everything) >= 20 and not any("could not be shown" in str(r.get("text")) for r in fake.responses(1))

@@ -57,6 +57,11 @@ CLICK_WINDOW = 10.0  # seconds: the same button clicked again by the same person
 JUDGE_CLICK_WINDOW = 1.5
 _ENTITY_RE = re.compile(r"&(amp|lt|gt);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+# Slack takes five answers on one response_url within 30 minutes and drops any more without a word.
+RESPONSE_URL_USES = 5
+RESPONSE_URL_WINDOW = 1800.0
+LEFT_OUT = ("{count} more part{s} of this answer could not be shown: Slack lets me answer a command or a click only "
+            "5 times. Add me to this channel (/invite @paperboy) and I post long lists as messages instead.")
 MENTION_HINT = ("I answer in threads under my paper lists: reply “summarize 2”, or mention me with a question "
                 "about a paper. For today's papers, try /papers today.")
 
@@ -96,8 +101,42 @@ def _click_keys(body: Mapping[str, Any], action: Mapping[str, Any], channel: str
     return [f"{base}:{int(at // window)}", f"{base}:h{int((at + window / 2) // window)}"]
 
 
+def _asker(client: AsyncWebClient | None, body: Mapping[str, Any]) -> Where | None:
+    """Who made a request (a command's or a click's body), and where, for answering through the Web API."""
+    channel = body.get("channel_id") or (body.get("channel") or {}).get("id") \
+        or (body.get("container") or {}).get("channel_id")
+    user = body.get("user_id") or (body.get("user") or {}).get("id")
+    if client is None or not channel or not user:
+        return None
+    team = body.get("team_id") or (body.get("team") or {}).get("id") or ""
+    return client, ChatContext(PLATFORM, str(team), str(channel), str(user))
+
+
 def _text_chunks(reply: Reply) -> list[SlackMessage]:
     return render_message(reply.message)
+
+
+class ResponseUrlUses:
+    """How many answers each response_url has taken within Slack's window (this process's own count: a request
+    is answered by the process it came to). Keyed by the URL itself, so whatever Slack hands out again counts
+    together."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._uses: dict[str, list[float]] = {}
+
+    def left(self, url: str) -> int:
+        now = self._clock()
+        for key in [k for k, times in self._uses.items() if times[-1] <= now - RESPONSE_URL_WINDOW]:
+            del self._uses[key]  # forgotten once Slack has forgotten them
+        recent = [t for t in self._uses.get(url, []) if t > now - RESPONSE_URL_WINDOW]
+        return max(0, RESPONSE_URL_USES - len(recent))
+
+    def spend(self, url: str) -> None:
+        self._uses.setdefault(url, []).append(self._clock())
+
+
+Where = tuple[AsyncWebClient, ChatContext]  # where the Web API can take what a response_url no longer may
 
 
 class SlackAdapter:
@@ -110,13 +149,15 @@ class SlackAdapter:
     """
 
     def __init__(self, core: CommandCore, app: AsyncApp, *, deduper: Deduper | None = None,
-                 webhook_sleep: Sleep = asyncio.sleep, post_lists_as_messages: bool = True) -> None:
+                 webhook_sleep: Sleep = asyncio.sleep, post_lists_as_messages: bool = True,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.core = core
         self.app = app
         self.deduper = deduper or EventDeduper()
         self._webhook_sleep = webhook_sleep
         self.post_lists_as_messages = post_lists_as_messages
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._uses = ResponseUrlUses(clock)
 
     def register(self) -> None:
         self.app.middleware(self._dedupe)
@@ -145,7 +186,7 @@ class SlackAdapter:
 
     # -- failures --------------------------------------------------------------------------------------------
 
-    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+    async def _on_error(self, error: Exception, body: dict[str, Any], client: AsyncWebClient | None = None) -> None:
         """bolt's global error hook: a listener failed outside the core's own error boundary (Slack refused a
         post, the network broke). Operators get one line for what Slack answered (or that it did not), the
         traceback for anything else; whoever asked gets the short apology, privately, when the request carries a
@@ -158,7 +199,8 @@ class SlackAdapter:
         response_url = str(body.get("response_url") or "")
         if response_url:
             try:
-                await self._respond(response_url, error_reply(SORRY), replace_original=False)
+                await self._respond(response_url, error_reply(SORRY), replace_original=False,
+                                    where=_asker(client, body))
             except Exception:
                 log.warning("could not tell the user about the failure")
 
@@ -178,23 +220,25 @@ class SlackAdapter:
             await self._respond(response_url, Reply(Message(text=NOT_A_MEMBER), Visibility.EPHEMERAL))
             return
         reply = await self.core.handle_command(ctx, name, text)
+        where = (context.client, ctx) if context.client is not None else None
         if (self.post_lists_as_messages and reply.paper_ids and reply.visibility is Visibility.CHANNEL
                 and context.client is not None):
             try:
                 await self._post(context.client, ctx, reply, thread_ts=None)
-                await self._respond_private(response_url, reply)
+                await self._respond_private(response_url, reply, where)
                 return
             except SlackApiError as exc:
                 if not cannot_post_here(error_code(exc)):
                     raise
                 log.info("cannot post in %s (%s); answering through response_url", ctx.channel, error_code(exc))
-        await self._respond(response_url, reply)
-        await self._respond_private(response_url, reply)
+        await self._respond(response_url, reply, where=where)
+        await self._respond_private(response_url, reply, where)
 
-    async def _respond_private(self, response_url: str, reply: Reply) -> None:
+    async def _respond_private(self, response_url: str, reply: Reply, where: Where | None) -> None:
         """The part of a reply only the asker sees (the "for you" list), as an ephemeral response."""
         if reply.private is not None:
-            await self._respond(response_url, Reply(reply.private, Visibility.EPHEMERAL), replace_original=False)
+            await self._respond(response_url, Reply(reply.private, Visibility.EPHEMERAL), replace_original=False,
+                                where=where)
 
     async def _is_member(self, client: AsyncWebClient, channel: str) -> bool:
         """Whether the bot may post in `channel` (conversations.info's `is_member`). A channel the bot cannot
@@ -213,14 +257,50 @@ class SlackAdapter:
         found = info.get("channel") or {}
         return found.get("is_member") is not False  # a DM has no is_member: the bot's own DMs are fine
 
-    async def _respond(self, response_url: str, reply: Reply, *, replace_original: bool | None = None) -> None:
-        """Answer through `response_url` (works without the bot in the channel; 5 uses in 30 minutes)."""
+    async def _respond(self, response_url: str, reply: Reply, *, replace_original: bool | None = None,
+                       where: Where | None = None) -> None:
+        """Answer through `response_url` (works without the bot in the channel), within its 5 uses in 30 minutes
+        (Slack drops any more silently). What does not fit goes on through the Web API `where` the bot may post
+        (chat.postEphemeral, or chat.postMessage for the channel); where it may not, the last use says what is
+        missing and how to get it."""
         response_type = "ephemeral" if reply.visibility is Visibility.EPHEMERAL else "in_channel"
         extra: dict[str, Any] = {} if replace_original is None else {"replace_original": replace_original}
-        for chunk in _text_chunks(reply)[:5]:
+        chunks = _text_chunks(reply)
+        left = self._uses.left(response_url)
+        fits = len(chunks) if len(chunks) <= left else max(0, left - 1)  # one use kept for saying what is missing
+        for chunk in chunks[:fits]:
             if not await self._send(response_url, text=chunk.text, blocks=chunk.blocks, response_type=response_type,
                                     **extra):
                 return
+        rest = chunks[fits:]
+        if not rest or (where is not None and await self._post_rest(where, reply, rest)):
+            return
+        if left == 0:
+            log.warning("response_url used up: %d part(s) of an answer not shown", len(rest))
+            return
+        note = LEFT_OUT.format(count=len(rest), s="s" if len(rest) > 1 else "")
+        (said,) = _text_chunks(Reply(Message(text=note), Visibility.EPHEMERAL))
+        await self._send(response_url, text=said.text, blocks=said.blocks, response_type="ephemeral",
+                         replace_original=False)
+
+    async def _post_rest(self, where: Where, reply: Reply, chunks: list[SlackMessage]) -> bool:
+        """The parts of an answer a response_url could not take, through the Web API (in order); whether all went.
+        A channel-visible list part is recorded like any other, so "summarize 12" works in its thread."""
+        client, ctx = where
+        try:
+            for chunk in chunks:
+                if reply.visibility is Visibility.EPHEMERAL:
+                    await client.chat_postEphemeral(channel=ctx.channel, user=ctx.user, text=chunk.text,
+                                                    blocks=chunk.blocks)
+                    continue
+                response = await client.chat_postMessage(channel=ctx.channel, text=chunk.text, blocks=chunk.blocks,
+                                                         unfurl_links=False, unfurl_media=False)
+                if response.get("ts") and reply.paper_ids:
+                    await self.core.record_posted(ctx, reply, str(response["ts"]), thread_ref=None, kind="list-part")
+        except (SlackApiError, *UNREACHABLE) as exc:
+            log.info("the rest of an answer cannot go to %s either (%s)", ctx.channel, failure_line(exc))
+            return False
+        return True
 
     async def _replace(self, response_url: str, blocks: list[Block], text: str) -> None:
         """Replace the message a click came from, through the click's `response_url` (an ephemeral message, or
@@ -232,6 +312,7 @@ class SlackAdapter:
         if not response_url:
             log.warning("no response_url to answer on")
             return False
+        self._uses.spend(response_url)
         client = AsyncWebhookClient(response_url, retry_handlers=retry_handlers(self._webhook_sleep))
         try:
             result = await client.send(**fields)
@@ -305,9 +386,10 @@ class SlackAdapter:
         reply = await self.core.handle_action(ctx, kind, paper_ref)
         privately = Reply(reply.message, Visibility.EPHEMERAL)
         response_url = str(body.get("response_url") or "")
+        where = (context.client, ctx) if context.client is not None else None
         if container.get("is_ephemeral") or not thread_ts or context.client is None:
             # An ephemeral message has no thread of its own: answer the clicker privately.
-            await self._respond(response_url, privately, replace_original=False)
+            await self._respond(response_url, privately, replace_original=False, where=where)
             return
         try:
             await self._post(context.client, ctx, reply, thread_ts=str(thread_ts))
@@ -317,7 +399,7 @@ class SlackAdapter:
             # A list answered through response_url sits in a channel the bot is not in: the click still gets
             # its answer, privately.
             log.info("cannot post in %s (%s); answering the click privately", ctx.channel, error_code(exc))
-            await self._respond(response_url, privately, replace_original=False)
+            await self._respond(response_url, privately, replace_original=False, where=where)
 
     async def _on_judge(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
                         context: AsyncBoltContext) -> None:
@@ -331,14 +413,14 @@ class SlackAdapter:
             return
 
         async def respond(url: str, reply: Reply) -> None:
-            await self._respond(url, reply, replace_original=False)
+            await self._respond(url, reply, replace_original=False, where=_asker(context.client, body))
 
         await on_judge(self.core, respond, self._replace, ack, body, context, PLATFORM)
 
     async def _on_start_topic(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
                               context: AsyncBoltContext) -> None:
         async def respond(url: str, reply: Reply) -> None:
-            await self._respond(url, reply, replace_original=False)
+            await self._respond(url, reply, replace_original=False, where=_asker(context.client, body))
 
         await on_start_topic(self.core, respond, ack, body, context, PLATFORM)
 

@@ -23,6 +23,7 @@ TEAM = "T0PAPER"
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 SIGNING_SECRET = "8f742231b10e8888abcd99a0b1c2d385"  # the shape of a real one: 32 hex digits
+RESPONSE_URL_USES = 5  # answers a response_url takes (in 30 minutes); Slack drops any more silently
 
 
 def ok(**fields: Any) -> Reply:
@@ -113,13 +114,35 @@ class FakeSlack(FakeServer):
         self.route("POST", "/api/auth.test", ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="paperboy",
                                                 team="Paper Team", url="https://paper.slack.com/"))
         self.route("POST", "/api/chat.postMessage", self._post)
-        self.route("POST", "/api/chat.postEphemeral", ok(message_ts="1700000000.999999"))
+        self.route("POST", "/api/chat.postEphemeral", self._ephemeral)
         self.route("POST", "/api/conversations.open", self._open)
         self.route("POST", "/api/chat.update", self._update)
         for n in range(1, 21):
-            self.route("POST", f"/response/{n}", Reply(200, b"ok", {"Content-Type": "text/plain"}))
+            self.route("POST", f"/response/{n}", self._respond)
         self.route("POST", "/api/apps.connections.open", self._connections_open)
         self.route("GET", "/api/conversations.info", self._info)
+
+    def _respond(self, rec: Recorded) -> Reply:
+        """A response_url takes five answers (within 30 minutes); Slack drops the rest without telling: they are
+        recorded (`responses`) but never shown (`shown`)."""
+        return Reply(200, b"ok", {"Content-Type": "text/plain"})
+
+    def shown(self, n: int = 1) -> list[dict[str, Any]]:
+        """What the person sees of the answers sent to response_url `n`: the first five."""
+        return self.responses(n)[:RESPONSE_URL_USES]
+
+    def _ephemeral(self, rec: Recorded) -> Reply:
+        """chat.postEphemeral: only where the bot may post (a channel it is not in: `not_in_channel`; one it cannot
+        see: `channel_not_found`)."""
+        channel = str(arguments(rec).get("channel") or "")
+        if channel in self.hidden:
+            return slack_error("channel_not_found")
+        if channel in self.not_member:
+            return slack_error("not_in_channel")
+        return ok(message_ts="1700000000.999999")
+
+    def ephemerals(self) -> list[dict[str, Any]]:
+        return [arguments(r) for r in self.calls("/api/chat.postEphemeral")]
 
     def _token(self, rec: Recorded) -> str:
         auth = rec.headers.get("Authorization") or rec.headers.get("authorization") or ""
