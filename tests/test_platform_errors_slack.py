@@ -432,3 +432,17 @@ async def test_a_long_private_answer_goes_on_as_ephemeral_messages_where_the_bot
     assert all(e["channel"] == "C1" and e["user"] == "U1" for e in fake.ephemerals())
     everything = listed(fake.shown(1)) | listed(fake.ephemerals())
     assert len(everything) >= 20 and not any("could not be shown" in str(r.get("text")) for r in fake.responses(1))
+
+
+async def test_when_slack_refuses_the_rest_too_the_last_answer_says_to_ask_again(db: Database, fake: FakeSlack):
+    """The same long answer in a channel the bot is in, while chat.postEphemeral is rate limited for minutes: the
+    fifth answer says what is missing and to ask again (inviting the bot would not help: it is there)."""
+    from tests.fakes.fake_slack import rate_limited
+    from tests.waiting import wait_for
+
+    fake.route("POST", "/api/chat.postEphemeral", rate_limited(600))
+    await asked_today(db, fake, "C1", post_lists_as_messages=False)
+    await wait_for(lambda: any("could not be shown" in str(r.get("text")) for r in fake.responses(1)), 30)
+    assert len(fake.responses(1)) == 5
+    note = fake.shown(1)[-1]["text"]
+    assert "ask again" in note and "/invite" not in note

@@ -61,7 +61,9 @@ _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 RESPONSE_URL_USES = 5
 RESPONSE_URL_WINDOW = 1800.0
 LEFT_OUT = ("{count} more part{s} of this answer could not be shown: Slack lets me answer a command or a click only "
-            "5 times. Add me to this channel (/invite @paperboy) and I post long lists as messages instead.")
+            "5 times. {how}")
+INVITE_ME = "Add me to this channel (/invite @paperboy) and I post long lists as messages instead."
+ASK_AGAIN = "Slack did not take the rest as messages either; please ask again in a moment."
 MENTION_HINT = ("I answer in threads under my paper lists: reply “summarize 2”, or mention me with a question "
                 "about a paper. For today's papers, try /papers today.")
 
@@ -273,19 +275,24 @@ class SlackAdapter:
                                     **extra):
                 return
         rest = chunks[fits:]
-        if not rest or (where is not None and await self._post_rest(where, reply, rest)):
+        if not rest:
+            return
+        refused = "not_in_channel" if where is None else await self._post_rest(where, reply, rest)
+        if refused is None:
             return
         if left == 0:
             log.warning("response_url used up: %d part(s) of an answer not shown", len(rest))
             return
-        note = LEFT_OUT.format(count=len(rest), s="s" if len(rest) > 1 else "")
+        how = INVITE_ME if cannot_post_here(refused) else ASK_AGAIN
+        note = LEFT_OUT.format(count=len(rest), s="s" if len(rest) > 1 else "", how=how)
         (said,) = _text_chunks(Reply(Message(text=note), Visibility.EPHEMERAL))
         await self._send(response_url, text=said.text, blocks=said.blocks, response_type="ephemeral",
                          replace_original=False)
 
-    async def _post_rest(self, where: Where, reply: Reply, chunks: list[SlackMessage]) -> bool:
-        """The parts of an answer a response_url could not take, through the Web API (in order); whether all went.
-        A channel-visible list part is recorded like any other, so "summarize 12" works in its thread."""
+    async def _post_rest(self, where: Where, reply: Reply, chunks: list[SlackMessage]) -> str | None:
+        """The parts of an answer a response_url could not take, through the Web API (in order): None when all
+        went, else Slack's error code ("" when it gave none). A channel-visible list part is recorded like any
+        other, so "summarize 12" works in its thread."""
         client, ctx = where
         try:
             for chunk in chunks:
@@ -299,8 +306,8 @@ class SlackAdapter:
                     await self.core.record_posted(ctx, reply, str(response["ts"]), thread_ref=None, kind="list-part")
         except (SlackApiError, *UNREACHABLE) as exc:
             log.info("the rest of an answer cannot go to %s either (%s)", ctx.channel, failure_line(exc))
-            return False
-        return True
+            return error_code(exc) if isinstance(exc, SlackApiError) else ""
+        return None
 
     async def _replace(self, response_url: str, blocks: list[Block], text: str) -> None:
         """Replace the message a click came from, through the click's `response_url` (an ephemeral message, or
