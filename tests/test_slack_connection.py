@@ -76,6 +76,22 @@ async def test_an_unreachable_slack_fails_start_with_one_line(db: Database, fake
     await connector.stop()
 
 
+async def test_an_answer_that_is_not_json_fails_start_with_one_line_saying_so(db: Database, fake: FakeSlack):
+    """auth.test answered with HTTP 200 and a text/plain body (a proxy in front of Slack): start fails with one
+    line naming the method, the variable and what came back, not "unknown_error" (nor slack_sdk's
+    AttributeError)."""
+    from tests.fakes.http_server import Reply
+
+    fake.route("POST", "/api/auth.test", Reply(200, b"proxy says hello", {"Content-Type": "text/plain"}))
+    connector = socket_connector(db, fake)
+    with pytest.raises(PaperboyError) as caught:
+        await asyncio.wait_for(connector.start(), 30)
+    message = str(caught.value)
+    assert "SLACK_BOT_TOKEN" in message and "auth.test" in message and "not JSON" in message, message
+    assert "proxy says hello" in message and "\n" not in message and "unknown_error" not in message
+    await connector.stop()
+
+
 def test_only_an_app_token_is_a_half_configuration_not_a_silent_start(db: Database):
     creds = SlackCredentials(app_token=SecretStr("xapp-test"))
     with pytest.raises(UsageError, match="Slack is half configured"):

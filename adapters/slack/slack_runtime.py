@@ -23,7 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.slack_http import SlackBoltApp, add_slack_routes
 from adapters.slack.slack_listeners import SlackAdapter
-from adapters.slack.slack_poster import TOKEN_ERRORS, SlackPoster, Sleep, TokenLookup, error_code, make_web_client
+from adapters.slack.slack_poster import (
+    TOKEN_ERRORS,
+    NotJson,
+    SlackPoster,
+    Sleep,
+    TokenLookup,
+    error_code,
+    make_web_client,
+)
 from adapters.slack.slack_socket import SocketModeConnection
 from bot.commands.command_core import CommandCore
 from bot.config_check import SLACK_SIGNING_SECRET_SHAPE
@@ -200,6 +208,8 @@ async def check_tokens(client: AsyncWebClient, credentials: SlackCredentials, *,
 async def _ask(credentials: SlackCredentials, variable: str, method: str, call: Awaitable[Any]) -> Any:
     try:
         return await call
+    except NotJson as exc:
+        raise PaperboyError(f"{exc.what}, checking {variable}") from None
     except SlackApiError as exc:
         code = error_code(exc) or "unknown_error"
         if code in REJECTED:
