@@ -238,6 +238,20 @@ async def test_a_slash_commands_answer_held_by_a_long_rate_limit_says_so_at_once
     assert api.of(fd.FOLLOWUP)[-1].json()["embeds"][0]["title"].startswith("Papers of")
 
 
+async def test_a_held_back_private_answer_says_so_privately(db: Database, api: FakeDiscord, client: Any):
+    """`/papers show` of an unknown paper: a public "thinking…", then a private error, so the placeholder is
+    deleted first. When that private answer is held back, the note cannot take the deleted placeholder's place:
+    it comes as a private follow-up."""
+    adapter = DiscordAdapter(make_bot(db).core, client)
+    api.fail(WEBHOOK, rate_limited(600, via=True))
+    await asyncio.wait_for(invoke(adapter, fd.interaction("papers", [{"type": 3, "name": "paper",
+                                                                      "value": "9999.99999"}],
+                                                          subcommand="show", interaction_id=fresh_id())), 30)
+    assert api.of(fd.DELETE_ORIGINAL) and not api.of(fd.EDIT_ORIGINAL)
+    (note,) = [rec.json() for rec in api.of(fd.FOLLOWUP)]
+    assert note["flags"] & 64 and "rate limit" in note["content"]
+
+
 async def test_no_wait_outlives_the_interactions_token(db: Database, api: FakeDiscord, client: Any):
     """The token of an interaction answers for 15 minutes: a 429 asking to wait past that is given up at once,
     even when it is within the cap."""

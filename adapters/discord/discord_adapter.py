@@ -236,12 +236,13 @@ class DiscordAdapter:
         When Discord refuses them, or holds them back longer than `bound_waits` allows, the person is told so
         instead of watching "thinking…" until the interaction expires."""
         ephemeral = deferred_ephemeral
-        sent_any = False
+        thinking = True  # the "thinking…" message is still shown (the first follow-up replaces it)
         if reply.visibility is Visibility.EPHEMERAL and not deferred_ephemeral:
             # The public "thinking…" placeholder would turn the first follow-up public: remove it, then the
             # follow-up is a new message and can be private (an error, "already following").
             with contextlib.suppress(*REFUSED):
                 await interaction.delete_original_response()
+                thinking = False
             ephemeral = True
         try:
             batches = render_message(reply.message)
@@ -250,7 +251,7 @@ class DiscordAdapter:
                 extra: dict[str, Any] = {"view": view} if view is not None and index == len(batches) - 1 else {}
                 sent = await interaction.followup.send(embeds=batch, ephemeral=ephemeral,
                                                        allowed_mentions=NO_MENTIONS, wait=True, **extra)
-                sent_any = True
+                thinking = False
                 if ctx is not None and not ephemeral and reply.paper_ids:
                     await self.core.record_posted(ctx, reply, str(sent.id))
             if reply.private is not None and ctx is not None:  # the "for you" part: only the asker sees it
@@ -260,16 +261,16 @@ class DiscordAdapter:
                     more: dict[str, Any] = {"view": mine} if mine is not None and index == len(private) - 1 else {}
                     await interaction.followup.send(embeds=batch, ephemeral=True, allowed_mentions=NO_MENTIONS,
                                                     **more)
-                    sent_any = True
+                    thinking = False
         except REFUSED as exc:
             log.warning("follow-up failed: %s", exc)
-            await self._say_held_back(interaction, exc, replace_thinking=not sent_any)
+            await self._say_held_back(interaction, exc, replace_thinking=thinking)
 
     async def _say_held_back(self, interaction: discord.Interaction, exc: BaseException, *,
                              replace_thinking: bool) -> None:
-        """One short line on why the answer is missing: in place of the "thinking…" message while nothing was
-        sent (the first follow-up would have replaced it), else as a private follow-up. Given up quietly when
-        Discord refuses that too."""
+        """One short line on why the answer is missing: in place of the "thinking…" message while it is shown
+        (nothing sent yet, nothing deleted), else as a private follow-up. Given up with a log line when Discord
+        refuses that too."""
         try:
             if replace_thinking:
                 await interaction.edit_original_response(content=held_back(exc), allowed_mentions=NO_MENTIONS)
