@@ -209,3 +209,30 @@ async def test_a_judged_digest_keeps_the_metadata_a_retry_finds_it_by(db: Databa
     found = await poster.find_digest(destination, tag)
     assert found is not None and found.message_ref == posted.message_ref
     assert found.listed is not None and 2 in found.listed
+
+
+async def test_clicks_answered_on_one_response_url_stay_within_its_five_uses(db: Database, fake: FakeSlack,
+                                                                           caplog: pytest.LogCaptureFixture):
+    """Clicks on a private list each take two answers on their response_url (the note, then the list with the new
+    counts). Should Slack hand the same response_url to several clicks, the counts are left as they are once it
+    has one use left, and every clicker's note is still shown (the sixth answer would be dropped silently)."""
+    from tests.fakes.fake_slack import command_request
+
+    await ingest_samples(db)
+    bot = make_bot(db)
+    runtime = runtime_for(bot.core, fake)
+    fake.not_member.add("C5")
+    await runtime.app.async_dispatch(command_request("/papers", "today", fake.response_url(1), channel="C5"))
+    (listing,) = await wait_for(lambda: fake.responses(1))
+    caplog.set_level(logging.INFO)
+    for number in (1, 2, 3):
+        button = _button(listing["blocks"], ActionKind.RELEVANT, number)
+        request = action_request(button["action_id"], button["value"], message_ts="1700000050.000001", channel="C5",
+                                 blocks=listing["blocks"], response_url=fake.response_url(2), ephemeral=True,
+                                 action_ts=f"{next(CLICKED_AT):.6f}")
+        assert (await runtime.app.async_dispatch(request)).status == 200
+        await wait_for(lambda n=number: len([r for r in fake.responses(2) if not r["replace_original"]]) >= n)
+    await wait_for(lambda: any("keeps its old counts" in r.getMessage() for r in caplog.records))  # click 3 done
+    assert len(fake.responses(2)) == 5
+    notes = [r for r in fake.shown(2) if not r["replace_original"]]
+    assert len(notes) == 3 and all(n["text"].startswith("Noted — relevant") for n in notes)

@@ -311,7 +311,11 @@ class SlackAdapter:
 
     async def _replace(self, response_url: str, blocks: list[Block], text: str) -> None:
         """Replace the message a click came from, through the click's `response_url` (an ephemeral message, or
-        one sent through a `response_url`, which `chat.update` cannot edit)."""
+        one sent through a `response_url`, which `chat.update` cannot edit). Only the counts would change: not
+        worth a use the response_url no longer has (Slack would drop it anyway)."""
+        if self._uses.left(response_url) == 0:
+            log.info("response_url used up; the clicked message keeps its old counts")
+            return
         await self._send(response_url, text=text, blocks=blocks, replace_original=True)
 
     async def _send(self, response_url: str, **fields: Any) -> bool:
