@@ -252,6 +252,21 @@ async def test_a_held_back_private_answer_says_so_privately(db: Database, api: F
     assert note["flags"] & 64 and "rate limit" in note["content"]
 
 
+async def test_a_refusal_held_back_by_a_long_rate_limit_ends_without_a_traceback(
+        db: Database, api: FakeDiscord, client: Any, caplog: pytest.LogCaptureFixture):
+    """`/digest 09:00` where the bot may not post is refused as the first response; when that response meets a
+    ten-minute 429 it is given up at once with no exception left for discord.py's error handler."""
+    adapter = DiscordAdapter(make_bot(db).core, client)
+    api.fail(r"/interactions/\d+/[^/]+/callback$", rate_limited(600, via=True))
+    options = [{"type": 3, "name": "setting", "value": "09:00 UTC"}]
+    with caplog.at_level(logging.INFO):
+        await asyncio.wait_for(invoke(adapter, fd.interaction(
+            "digest", options, interaction_id=fresh_id(), permissions=fd.MANAGE_CHANNELS | fd.SEND_MESSAGES,
+            app_permissions=fd.BOT_PERMISSIONS & ~fd.SEND_MESSAGES)), 30)
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not api.of(fd.FOLLOWUP)
+
+
 async def test_no_wait_outlives_the_interactions_token(db: Database, api: FakeDiscord, client: Any):
     """The token of an interaction answers for 15 minutes: a 429 asking to wait past that is given up at once,
     even when it is within the cap."""

@@ -213,7 +213,7 @@ class DiscordAdapter:
                                                within=PARENT_LOOKUP_SECONDS)
         if placement.refusal is not None:
             refusal = placement.refusal if posts_later else RIDER_IN_A_FORUM
-            with contextlib.suppress(discord.HTTPException):
+            with contextlib.suppress(*REFUSED):
                 await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         try:
