@@ -7,6 +7,7 @@ markup in them: every renderer must still escape them for its own platform.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote, urlsplit
@@ -144,3 +145,24 @@ def http_url(url: str | None, *, keep: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     return quote(cleaned, safe=keep)
+
+
+# C0 and C1 control characters other than line feed and tab (escape sequences, carriage return, backspace, bell),
+# and the bidi embeddings, overrides and isolates.
+_UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def displayable(text: str) -> str:
+    """Outside text without the characters that act instead of showing: on a terminal an escape sequence can clear
+    the screen, recolour it or plant a hidden link, a carriage return overwrite a line; in any client a bidi override
+    reverses what follows it (a title reading one way and meaning another). Inputs are cleaned where they come in
+    (ingestion, typed commands, LLM output); every renderer still passes its text through here, so a path that
+    forgot, or a row stored before the rules, cannot reach a screen."""
+    return _UNSHOWABLE.sub("", text) if not (text.isascii() and text.isprintable()) else text
+
+
+def one_line(text: str) -> str:
+    """Outside text for a part the layout shows on one line (a title, a byline, a why, small print): line breaks
+    in it would break the layout, or on Slack and Discord start a quote or a heading."""
+    return " ".join(displayable(text).split())
+

@@ -15,7 +15,7 @@ from typing import Any
 import discord
 from discord.utils import escape_mentions
 
-from bot.messages import Message, PaperItem, http_url
+from bot.messages import Message, PaperItem, displayable, http_url, one_line
 
 # Discord's documented limits.
 MAX_EMBEDS = 10
@@ -66,13 +66,14 @@ def escape(text: str) -> str:
     """Outside text as literal text in a markdown-rendering field: every metacharacter escaped one by one (not
     discord.py's `escape_markdown`, which leaves formatting between two masked links active), so no title can
     bold, hide, quote or link anything; bare URLs are not clickable either ("https\\://"), leaving the paper's
-    own link the only link. Mentions are neutralised on top."""
-    return neutralise_mentions(_METACHAR.sub(r"\\\1", text)) if text else ""
+    own link the only link. Mentions are neutralised on top, control characters dropped (`displayable`)."""
+    return neutralise_mentions(_METACHAR.sub(r"\\\1", displayable(text))) if text else ""
 
 
 def plain(text: str) -> str:
-    """Outside text for fields Discord shows without markdown (footers, thread names): only mentions matter."""
-    return neutralise_mentions(" ".join(text.split()))
+    """Outside text for fields Discord shows without markdown (footers, thread names): one line, with mentions
+    neutralised and no control characters."""
+    return neutralise_mentions(one_line(text))
 
 
 def safe_url(url: str | None) -> str | None:
@@ -103,18 +104,18 @@ def listed_papers(embeds: Any) -> dict[int, str | None]:
 
 def paper_block(item: PaperItem) -> str:
     """One paper as markdown: the linked title, votes, byline, TL;DR and why it matched."""
-    title = escape(truncate(" ".join(item.title.split()), 300))
+    title = escape(truncate(one_line(item.title), 300))
     url = safe_url(item.url)
     head = f"**{item.number}. [{title}]({url})**" if url else f"**{item.number}. {title}**"
     if item.upvotes:
         head += f" · ▲{item.upvotes}"
     lines = [head]
     if item.byline:
-        lines.append(f"*{escape(truncate(item.byline, 150))}*")
+        lines.append(f"*{escape(truncate(one_line(item.byline), 150))}*")
     if item.tldr:
-        lines.append(escape(truncate(" ".join(item.tldr.split()), TLDR_BUDGET)))
+        lines.append(escape(truncate(one_line(item.tldr), TLDR_BUDGET)))
     if item.why:
-        lines.append(f"-# why: {escape(truncate(' '.join(item.why.split()), WHY_BUDGET))}")
+        lines.append(f"-# why: {escape(truncate(one_line(item.why), WHY_BUDGET))}")
     text = truncate("\n".join(lines), PAPER_BLOCK_BUDGET)
     users = mentioned_users(item)
     return text + "\n→ " + " ".join(f"<@{u}>" for u in users) if users else text
@@ -198,7 +199,7 @@ def render_message(message: Message) -> list[list[discord.Embed]]:
     batch: list[discord.Embed] = []
     embed = discord.Embed(colour=COLOUR)
     if message.header:
-        embed.title = truncate(escape(" ".join(message.header.split())), MAX_TITLE)
+        embed.title = truncate(escape(one_line(message.header)), MAX_TITLE)
     description = ""
     done = 0  # characters of the finished embeds in `batch`
 

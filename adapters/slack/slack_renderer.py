@@ -1,10 +1,12 @@
 """Core messages as Slack Block Kit, split into messages that stay well inside Slack's limits.
 
-Every string that came from outside (titles, authors, abstracts, LLM output, user questions) is escaped for
-mrkdwn (`&`, `<`, `>`), so a title like `<!channel>` or `<https://evil|click>` shows as text and can never ping
-anyone or smuggle a link. mrkdwn sections also carry `verbatim: true`, which stops Slack from turning bare
-URLs, `@here` and `#channel` words into links or mentions on its own. The plain-text fallback (`text`) is
-mrkdwn too as far as Slack is concerned, so it gets the same escaping.
+Every string that came from outside (titles, authors, abstracts, LLM output, user questions, topic names) goes
+through `inert` before it is set in mrkdwn: escaped (`&`, `<`, `>`), so a title like `<!channel>` or
+`<https://evil|click>` shows as text and can never ping anyone or smuggle a link; and with mrkdwn's formatting
+markers shown as look-alikes, since mrkdwn has no escape for them. mrkdwn sections also carry `verbatim: true`,
+which stops Slack from turning bare URLs, `@here` and `#channel` words into links or mentions on its own. The
+plain-text fallback (`text`) is mrkdwn too as far as Slack is concerned, so it gets the same treatment. Header
+and button texts are `plain_text`, which Slack never parses: they only lose line breaks and control characters.
 
 Slack's documented limits are 50 blocks, 3000 characters per section and 150 per header, but Slack is known to
 reject messages below them: we budget well under each and split long content across several messages.
@@ -16,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.messages import ActionKind, Message, PaperItem, continued, http_url
+from bot.messages import ActionKind, Message, PaperItem, continued, displayable, http_url, one_line
 
 MAX_BLOCKS = 40  # Slack: 50
 MAX_SECTION_CHARS = 2800  # Slack: 3000
@@ -51,13 +53,31 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# mrkdwn's formatting markers, which it has no escape for: `code` and ```blocks```, ~strike~, *bold*, _italic_. In
+# outside text each is shown as its look-alike, so a topic named "graph *networks*", a LaTeX-quoted title
+# ("``Naturalness''") or an author "_Bob_" reads as written instead of turning bold, code or italic (or, unbalanced,
+# swallowing the renderer's own bold title). An underscore inside a word ("snake_case") is no marker and stays.
+_MARKERS = str.maketrans({"`": "ˋ", "~": "∼", "*": "∗"})
+_LOOSE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+_QUOTE_START = re.compile(r"^(\s*)&gt;", re.MULTILINE)  # "> …" at a line's start is a quote, escaped or not
+
+
+def inert(text: str, *, inline: bool = False) -> str:
+    """Outside text as mrkdwn that shows exactly what it says: no control characters, `&<>` escaped, formatting
+    markers as look-alikes, no quote at a line's start (a zero-width space before its `>`). `inline`: for a part
+    the layout shows on one line (a title, a byline, small print), whose line breaks would break the layout."""
+    text = one_line(text) if inline else displayable(text)
+    text = _LOOSE_UNDERSCORE.sub("ˍ", escape(text).translate(_MARKERS))
+    return text if inline else _QUOTE_START.sub("\\1\u200b&gt;", text)
+
+
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + ELLIPSIS
 
 
-def _escaped_within(text: str, limit: int) -> str:
-    """Escape, then cut to `limit` without leaving half an entity (`&am…`) behind."""
-    out = escape(text)
+def _inert_within(text: str, limit: int, *, inline: bool = True) -> str:
+    """`inert`, then cut to `limit` without leaving half an entity (`&am…`) behind."""
+    out = inert(text, inline=inline)
     if len(out) <= limit:
         return out
     cut = out[: max(0, limit - 1)]
@@ -82,20 +102,21 @@ def _section(text: str) -> Block:
 
 def _header(text: str) -> Block:
     # plain_text is never parsed for mentions or links, so outside text is shown as is (no entities).
-    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, MAX_HEADER_CHARS), "emoji": True}}
+    return {"type": "header", "text": {"type": "plain_text", "text": truncate(one_line(text), MAX_HEADER_CHARS),
+                                       "emoji": True}}
 
 
 def _context(lines: list[str]) -> Block:
-    elements = [_mrkdwn(_escaped_within(line, MAX_CONTEXT_CHARS)) for line in lines[:MAX_CONTEXT_ELEMENTS]]
+    elements = [_mrkdwn(_inert_within(line, MAX_CONTEXT_CHARS)) for line in lines[:MAX_CONTEXT_ELEMENTS]]
     return {"type": "context", "elements": elements}
 
 
 def _paragraphs(text: str, limit: int) -> list[str]:
-    """Long text cut at line breaks (or spaces) into escaped pieces of at most `limit` characters each."""
+    """Long text cut at line breaks (or spaces) into `inert` pieces of at most `limit` characters each."""
     pieces: list[str] = []
     current = ""
     for line in text.splitlines() or [text]:
-        words = escape(line)
+        words = inert(line)
         while len(words) > limit:  # one very long line: cut at a space, or hard
             cut = words.rfind(" ", 0, limit)
             cut = cut if cut > limit // 2 else limit
@@ -118,29 +139,25 @@ def _paragraphs(text: str, limit: int) -> list[str]:
     return [p for p in pieces if p.strip()]
 
 
-def _inside(marker: str, text: str) -> str:
-    """Text set inside a mrkdwn `marker` pair (a title in `*…*`, a byline in `_…_`): mrkdwn has no escape for the
-    marker itself, so one in the text ("Q*: …", "A* search") ended the bold there and left a stray `*` at the end.
-    It is shown as its look-alike."""
-    return text.replace(marker, _LOOK_ALIKES[marker])
-
-
-_LOOK_ALIKES = {"*": "∗", "_": "ˍ"}
+def _in_italics(text: str) -> str:
+    """`inert` text set inside mrkdwn's `_…_` (a byline, a why): every underscore in it, even one inside a word
+    ("snake_case"), is shown as its look-alike, so none can end the italics early."""
+    return text.replace("_", "ˍ")
 
 
 def _item_text(item: PaperItem) -> str:
-    title = _inside("*", _escaped_within(item.title, 600))
+    title = _inert_within(item.title, 600)  # inside `*…*`: `inert` leaves no `*` in it
     url = safe_url(item.url)
     line = f"*{item.number}. <{url}|{title}>*" if url else f"*{item.number}. {title}*"
     if item.upvotes:
         line += f"  ▲{item.upvotes}"
     lines = [line]
     if item.byline:
-        lines.append(f"_{_inside('_', _escaped_within(item.byline, 200))}_")
+        lines.append(f"_{_in_italics(_inert_within(item.byline, 200))}_")
     if item.tldr:
-        lines.append(f"TL;DR: {_escaped_within(item.tldr, 1400)}")
+        lines.append(f"TL;DR: {_inert_within(item.tldr, 1400)}")
     if item.why:
-        lines.append(f"_why: {_inside('_', _escaped_within(item.why, 400))}_")
+        lines.append(f"_why: {_in_italics(_inert_within(item.why, 400))}_")
     text = truncate("\n".join(lines), MAX_SECTION_CHARS)
     mentions = mention_line(item)
     return f"{text}\n{mentions}" if mentions else text
@@ -160,7 +177,7 @@ def _item_actions(item: PaperItem) -> Block | None:
             continue
         buttons.append({
             "type": "button",
-            "text": {"type": "plain_text", "text": truncate(action.label, 70), "emoji": True},
+            "text": {"type": "plain_text", "text": truncate(one_line(action.label), 70), "emoji": True},
             "action_id": action_id(action.kind, item.number),
             "value": action.paper_ref,
         })
@@ -193,7 +210,7 @@ def _block_chars(block: Block) -> int:
 def _fallback(message: Message, items: list[PaperItem], *, first: bool, last: bool) -> str:
     part = Message(header=message.header, text=message.text if first else None,
                    body=message.body if first else None, items=items, context=message.context if last else [])
-    text = _escaped_within(part.plain_text() or (message.header or "Paperboy"), MAX_FALLBACK_CHARS)
+    text = _inert_within(part.plain_text() or (message.header or "Paperboy"), MAX_FALLBACK_CHARS, inline=False)
     mentions = [line for line in (mention_line(item) for item in items) if line]
     return "\n".join([text, *mentions]) if mentions else text  # notifications name the same people
 
