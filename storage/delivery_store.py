@@ -15,7 +15,6 @@ Time is always passed in; nothing here reads the clock.
 from __future__ import annotations
 
 import os
-import re
 import socket
 import uuid
 from collections.abc import Sequence
@@ -27,23 +26,12 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.redaction import mask_secrets
 from storage.database import Database
 from storage.delivery_models import CLAIMED, ERROR_MAX_CHARS, FAILED, POSTED, ConsolePost, Delivery
 from storage.destination_store import count_posted, record_posted
 from storage.lease_claims import Before, Held, Lease, claimable, utc
 from storage.lease_claims import retry_delay as retry_delay  # re-exported: the backoff callers and tests know
-
-# Things that must never reach the database or `paperboy digest status`: platform tokens, API keys,
-# credentials in URLs, bearer headers.
-_SECRET_PATTERNS = (
-    re.compile(r"xox[a-z]-[A-Za-z0-9-]+"),  # Slack bot/user/app tokens
-    re.compile(r"xapp-[A-Za-z0-9-]+"),  # Slack app-level tokens
-    re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"),  # OpenAI-style API keys
-    re.compile(r"\b[MN][A-Za-z0-9_-]{23,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"),  # Discord bot tokens
-    re.compile(r"(?i)\b(bearer|bot)(\s+)[A-Za-z0-9._~+/=-]{20,}"),  # Authorization header values
-    re.compile(r"(?i)\b(\w*token|authorization|api[_-]?key|password|passwd|\w*secret)(\s*[=:]\s*)[^\s,;&]+"),
-    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in URLs
-)
 
 
 @dataclass(frozen=True)
@@ -122,18 +110,12 @@ def owner_running(owner: str | None) -> bool | None:
 
 
 def short_error(error: BaseException | str) -> str:
-    """One line, at most 300 characters, with anything that looks like a credential replaced by ***."""
+    """One line, at most 300 characters, with anything that looks like a credential replaced by *** (the log's
+    rules: `bot.redaction.mask_secrets`)."""
     text = error if isinstance(error, str) else f"{type(error).__name__}: {error}".rstrip(": ")
     text = " ".join(text.split())
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(_redact, text)
+    text = mask_secrets(text, "***")
     return text[:ERROR_MAX_CHARS] if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 1] + "…"
-
-
-def _redact(match: re.Match[str]) -> str:
-    if match.lastindex and match.lastindex >= 2:  # keep the "token=" part so the message still reads
-        return f"{match.group(1)}{match.group(2)}***"
-    return "***"
 
 
 _LEASE = Lease(Delivery, ("destination_key", "digest_day"))

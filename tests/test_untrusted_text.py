@@ -191,3 +191,37 @@ def test_the_console_prints_no_control_characters(thread: int | None):
     shown_text = render_reply(Reply(hostile_message()), 1, thread)
     assert not UNSHOWABLE.search(shown_text), repr(shown_text)
     assert "evil" in shown_text and "click" in shown_text  # the text itself is all there
+
+
+# -- secrets ---------------------------------------------------------------------------------------------------
+
+# Credentials in the shapes the platforms issue them, none of them configured (a token of another install, one a
+# library quoted): what the log filter and a stored delivery error must mask by shape alone.
+LEAKED = {
+    "xoxb-1234567890-9876543210-abcdefghijklmnopqrstuvwx": "a Slack bot token",
+    "xoxe-1-My0xLTEyMzQ1Njc4OTAtYWJjZGVmZ2hpams": "a Slack refresh token (token rotation)",
+    "xapp-1-A0PAPER-1234567890-abcdefabcdef": "a Slack app-level token",
+    "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB": "a Discord bot token",
+    "OTk5ODg4Nzc3NjY2NTU1NDQ0.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB": "a Discord token of a 2021 bot",
+    "sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX": "an OpenAI key",
+    "sk-ant-api03-ABCDEFGHIJKLMNOPQRSTUVWX": "an Anthropic key",
+    "hunter2hunter2": "a password in a URL",
+    "abcdefghijklmnopqrstuvwxyz0123": "a bearer token",
+    "QWERTYUIOPASDFGH": "an api_key in a query string",
+}
+LEAKY_LINE = ("request failed: {} {} {} {} {} key {} or {}; postgresql://app:{}@db/x; "
+              "Authorization: Bearer {}; GET https://api.example/v1/embed?model=m&api_key={}").format(*LEAKED)
+
+
+def test_the_log_and_stored_errors_mask_every_credential_by_its_shape():
+    import logging
+
+    from bot.logging_setup import SecretFilter
+    from storage.delivery_store import short_error
+
+    record = logging.LogRecord("httpx", logging.WARNING, __file__, 1, LEAKY_LINE, None, None)
+    assert SecretFilter([]).filter(record)
+    for where, text in [("log", record.getMessage()), ("stored error", short_error(LEAKY_LINE))]:
+        shown = [what for secret, what in LEAKED.items() if secret[:12] in text]
+        assert not shown, (where, shown, text)
+        assert text.startswith("request failed: ")
