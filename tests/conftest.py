@@ -146,10 +146,13 @@ async def db(db_env: dict[str, str]) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    """The fake Discord (REST and gateway) on an ephemeral port; discord.py's REST base points at it."""
+    """The fake Discord (REST and gateway) on an ephemeral port; discord.py's REST base points at it. Whatever a
+    test checks, nothing the bot sent during it may have been able to ping anyone but the opted-in people its
+    content names (`ping_problems`)."""
     with FakeDiscord() as fake:
         monkeypatch.setattr(discord.http.Route, "BASE", fake.url + fd.API)
         yield fake
+        assert not fake.ping_problems()
 
 
 @pytest.fixture

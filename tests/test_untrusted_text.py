@@ -155,6 +155,29 @@ def strings(value: Any) -> list[str]:
     return []
 
 
+async def test_a_slack_dm_digest_names_a_hostile_workspace_as_text(db: Database):
+    """The workspace's name (auth.test's, as its admins set it) in a DM digest's header: plain text in the header,
+    inert in the notification text."""
+    from tests.fakes.fake_slack import BOT_ID, BOT_USER, ok
+    from tests.personal_fixtures import DAY1, GNN, store_day
+    from tests.test_personal_slack import command, run_digests, runtime
+
+    await store_day(db, DAY1)
+    with FakeSlack() as fake:
+        fake.route("POST", "/api/auth.test", ok(user_id=BOT_USER, bot_id=BOT_ID, team_id=TEAM, user="paperboy",
+                                                 team="<!channel> *Paper*\n> `Team` \u202eevil"))
+        rt = runtime(db, fake)
+        await command(rt, fake, f"/subscribe --me {GNN}", user="U1", n=1)
+        await command(rt, fake, "/papers digest --me 08:00 UTC", user="U1", n=2)
+        assert [o.status for o in await run_digests(db, rt).run_due()] == ["posted"]
+        (post,) = fake.posts()
+    header = post["blocks"][0]["text"]
+    assert header["type"] == "plain_text"  # never parsed: shown as the name is
+    assert header["text"].endswith(" · for you in <!channel> *Paper* > `Team` evil")
+    assert_inert_mrkdwn(post)
+    assert "for you in &lt;!channel&gt; ∗Paper∗ &gt; ˋTeamˋ evil" in post["text"]
+
+
 # -- Discord ---------------------------------------------------------------------------------------------------
 
 

@@ -337,6 +337,24 @@ class FakeDiscord(FakeServer):
         """The JSON body of every request that can carry text to users (messages, follow-ups)."""
         return [rec.json() for rec in self.of(MESSAGE) + self.of(FOLLOWUP)]
 
+    def ping_problems(self) -> list[str]:
+        """Every request that carried text to users and could have pinged someone it should not have: one without
+        `allowed_mentions` (Discord then pings whatever the content mentions), one allowing @everyone, roles or
+        the replied-to author, or one allowing a user its own content does not mention (`<@id>`)."""
+        problems = []
+        for kind, rec in list(self.events):
+            body = rec.json() if kind in (MESSAGE, FOLLOWUP, EDIT_ORIGINAL, DEFER) else None
+            if kind == DEFER and isinstance(body, dict):
+                body = body.get("data")
+            if not isinstance(body, dict) or not (body.get("content") or body.get("embeds")):
+                continue
+            allowed = body.get("allowed_mentions")
+            named = set(re.findall(r"<@!?(\d+)>", str(body.get("content") or "")))
+            if not isinstance(allowed, dict) or allowed.get("parse") != [] or allowed.get("roles") \
+                    or allowed.get("replied_user") or not set(map(str, allowed.get("users") or [])) <= named:
+                problems.append(f"{kind} {rec.path}: allowed_mentions={allowed!r}")
+        return problems
+
 
 def form_errors(body: dict[str, Any]) -> Reply | None:
     """Discord's documented limits on a message body (Create Message, Embed Limits, Component Reference): over
