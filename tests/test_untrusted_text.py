@@ -50,7 +50,7 @@ def hostile_item(n: int = 1) -> PaperItem:
 def hostile_message() -> Message:
     return Message(header=f"Paperboy · {FORMATTED}\n{CONTROLS}", text=f"{QUOTED}\n{FORMATTED}",
                    body=f"{QUOTED}\n{CONTROLS}", items=[hostile_item(1), hostile_item(2)],
-                   context=[f"Topics: graph *networks*, {FORMATTED}", f"{QUOTED} {CONTROLS}"])
+                   context=[f"Topics: graph *networks*, {FORMATTED}", f"{QUOTED} {CONTROLS}", "> a quote"])
 
 
 # -- Slack -----------------------------------------------------------------------------------------------------
@@ -248,3 +248,14 @@ def test_the_log_and_stored_errors_mask_every_credential_by_its_shape():
         shown = [what for secret, what in LEAKED.items() if secret[:12] in text]
         assert not shown, (where, shown, text)
         assert text.startswith("request failed: ")
+
+
+def test_a_long_slack_line_split_before_a_quote_mark_starts_no_quote():
+    """A line longer than a section is cut at a space: the piece after the cut starts a section of its own, and
+    a `>` there would quote it."""
+    for text in ["a" * 2795 + " > quoted " + "b " * 100, "a" * 5 + " " + "c" * 2790 + " >>> rest"]:
+        chunks = slack_render(Message(header="Answer", body=text))
+        sections = [b["text"]["text"] for c in chunks for b in c.blocks if b["type"] == "section"]
+        assert len(sections) > 1
+        for chunk in chunks:
+            assert_inert_mrkdwn(chunk.payload())

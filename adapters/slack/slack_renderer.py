@@ -68,7 +68,12 @@ def inert(text: str, *, inline: bool = False) -> str:
     the layout shows on one line (a title, a byline, small print), whose line breaks would break the layout."""
     text = one_line(text) if inline else displayable(text)
     text = _LOOSE_UNDERSCORE.sub("ˍ", escape(text).translate(_MARKERS))
-    return text if inline else _QUOTE_START.sub("\\1\u200b&gt;", text)
+    return _no_quote(text)  # inline too: a context element starts with its outside text
+
+
+def _no_quote(text: str) -> str:
+    """A zero-width space before a `>` that starts a line: shown the same, read as text, not as a quote."""
+    return _QUOTE_START.sub("\\1\u200b&gt;", text)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -127,7 +132,7 @@ def _paragraphs(text: str, limit: int) -> list[str]:
                 pieces.append(current)
                 current = ""
             pieces.append(words[:cut].rstrip())
-            words = words[cut:].lstrip()
+            words = _no_quote(words[cut:].lstrip())  # the rest starts a section of its own
         candidate = f"{current}\n{words}" if current else words
         if len(candidate) > limit:
             pieces.append(current)
