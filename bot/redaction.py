@@ -28,6 +28,7 @@ def mask_url_credentials(text: str, mask: str = MASK) -> str:
     return _URL_USERINFO.sub(masked, text)
 
 
+_KEYS = r"\w*token|authorization|api[_-]?key|password|passwd|\w*secret"
 # Credentials by their shape. A pattern with two groups keeps them ("token=", "Bearer ") so the line still reads.
 SECRET_SHAPES = (
     re.compile(r"xox[a-z]-[A-Za-z0-9-]+"),  # Slack bot, user, refresh (xoxe-) … tokens
@@ -38,7 +39,10 @@ SECRET_SHAPES = (
     re.compile(r"\b[MNO][A-Za-z0-9_-]{23,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}"),
     re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}"),  # Authorization header values
     re.compile(r"(?i)\b(bot)(\s+)[A-Za-z0-9._~+/=-]{20,}"),  # Discord's "Bot <token>" header
-    re.compile(r"(?i)\b(\w*token|authorization|api[_-]?key|password|passwd|\w*secret)(\s*[=:]\s*)[^\s,;&]+"),
+    # "token=…", "api_key=…", "password:…": always a value. After ": " it may be prose instead ("the bot token:
+    # Unauthorized (401)", "Authorization: Bearer …"): a short word of letters alone is left for the reader.
+    re.compile(rf"(?i)\b({_KEYS})(\s*=\s*|:)[^\s,;&]+"),
+    re.compile(rf"(?i)\b({_KEYS})(\s*:\s+)(?![A-Za-z]{{1,15}}(?:[\s,;&)]|$))[^\s,;&]+"),
 )
 
 

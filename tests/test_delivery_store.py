@@ -190,7 +190,7 @@ def test_errors_are_one_short_line_without_secrets() -> None:
     assert "\n" not in text and len(text) <= 300 and text.endswith("…")
     for secret in ("xoxb", "hunter2", "abcdefghijklmnop", "sk-proj"):
         assert secret not in text
-    assert text.startswith("RuntimeError: posting failed token=*** Authorization: ***")
+    assert text.startswith("RuntimeError: posting failed token=*** Authorization: Bearer ***")  # no secret: the scheme
     assert short_error("the bot was removed from the channel") == "the bot was removed from the channel"
 
 

@@ -248,6 +248,11 @@ def test_the_log_and_stored_errors_mask_every_credential_by_its_shape():
         shown = [what for secret, what in LEAKED.items() if secret[:12] in text]
         assert not shown, (where, shown, text)
         assert text.startswith("request failed: ")
+    # What only reads like one stays: an operator needs the reason.
+    prose = "Discord rejected the bot token: Unauthorized (401); check the signing secret: it must be 32 characters"
+    record = logging.LogRecord("bot", logging.ERROR, __file__, 1, prose, None, None)
+    assert SecretFilter([]).filter(record) and record.getMessage() == prose
+    assert short_error(prose) == prose
 
 
 def test_a_long_slack_line_split_before_a_quote_mark_starts_no_quote():
