@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from typing import Any
@@ -290,6 +291,52 @@ class FakeSlack(FakeServer):
 
     def responses(self, n: int = 1) -> list[dict[str, Any]]:
         return [r.json() for r in self.calls(f"/response/{n}")]
+
+    def ping_problems(self) -> list[str]:
+        """Every message the bot sent that Slack would read as a mention or a link the renderer did not build:
+        `<!channel>`, `<!here>`, `<#C…>`, a user mention outside the "→ <@U…>" line naming opted-in people, a link
+        other than a paper's title; or a mrkdwn text without `verbatim` (Slack then links bare URLs and turns
+        `@here` into a mention by itself)."""
+        with self._lock:
+            sent = [r for r in self.requests if r.path in _SENDS or r.path.startswith("/response/")]
+        problems = []
+        for rec in sent:
+            try:
+                body = rec.json()
+            except ValueError:
+                continue
+            for text, verbatim in _mrkdwn_texts(body if isinstance(body, dict) else {}):
+                if not verbatim:
+                    problems.append(f"{rec.path}: mrkdwn without verbatim: {text[:80]!r}")
+                for line in text.split("\n"):
+                    for n, tag in enumerate(re.findall(r"<([^<>]*)>", line)):
+                        mention = line.startswith("→ ") and re.fullmatch(r"@[UW][A-Z0-9]+", tag)
+                        title = n == 0 and re.match(r"\*\d+\. <", line) and re.fullmatch(r"https?://[^|\s]+\|.*", tag)
+                        if not (mention or title):
+                            problems.append(f"{rec.path}: <{tag[:60]}> in {line[:80]!r}")
+        return problems
+
+    def __exit__(self, *exc: object) -> None:
+        """Whatever a test checks, nothing the bot sent during it may ping anyone or carry a link of its own."""
+        super().__exit__(*exc)
+        if exc[0] is None:
+            problems = self.ping_problems()
+            assert not problems, problems
+
+
+_SENDS = ("/api/chat.postMessage", "/api/chat.postEphemeral", "/api/chat.update")
+
+
+def _mrkdwn_texts(body: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The texts of a message payload Slack reads as mrkdwn, each with whether it is `verbatim` (the top-level
+    `text` beside blocks, the notification's, counts as verbatim: notifications link nothing)."""
+    found = [(str(body["text"]), bool(body.get("blocks")))] if isinstance(body.get("text"), str) else []
+    for block in body.get("blocks") or []:
+        parts = [block.get("text")] if block.get("type") == "section" else []
+        parts += block.get("elements") or [] if block.get("type") == "context" else []
+        found += [(str(p.get("text") or ""), bool(p.get("verbatim"))) for p in parts
+                  if isinstance(p, dict) and p.get("type") == "mrkdwn"]
+    return found
 
 
 class FakeSocketMode:
