@@ -43,7 +43,6 @@ _MENTION_LIKE = re.compile(r"<(?=[@#:/]|a:|t:)")
 USER_ID = re.compile(r"[0-9]{15,21}")  # a Discord user id (snowflake): the only thing a mention is built from
 MENTION = re.compile(r"<@([0-9]{15,21})>")
 MAX_PINGS = 50  # people pinged by one message (each "<@id> " is at most 25 characters)
-_LINE_START = re.compile(r"^(\s*)(#{1,3}\s|-#\s|[-*+]\s|>\s|\d+[.)]\s)", re.MULTILINE)
 # Every character Discord's markdown gives a meaning to (emphasis, spoilers, code, quotes, headings, small print,
 # lists, masked links, autolinked URLs through "://", mentions and timestamps through "<"), escaped with a
 # backslash: Discord renders "\x" as a literal "x" for any punctuation x, so the text reads as it was written.
