@@ -18,12 +18,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 Phrase = Sequence[str]
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _VOWELS = frozenset("aeiouy")  # the English (Snowball) stemmer's
+# Combining marks on a Latin letter: what SQLite's tokenizer drops (remove_diacritics) and PostgreSQL's search vector
+# drops since migration 0022, with this same pattern. Other scripts keep theirs on both engines.
+_LATIN_MARKS_RE = re.compile("([A-Za-z])[\u0300-\u036f]+")
+
+
+def fold_accents(text: str) -> str:
+    """"Schrödinger" as "Schrodinger", "López" as "Lopez": the text as both engines index it (see migration 0022),
+    so that people who type a name without its accents find it on PostgreSQL as they do on SQLite."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFC", _LATIN_MARKS_RE.sub(r"\1", unicodedata.normalize("NFD", text)))
 
 
 def _words(phrase: Phrase) -> list[str]:
     """The phrase's words as both engines index them: compatibility forms are the plain letters (NFKC), so "ﬁne"
-    copied from a PDF (its "fi" ligature) and a fullwidth "ＬｏＲＡ" are searched as "fine" and "lora"."""
-    return [w.lower() for part in phrase for w in _WORD_RE.findall(unicodedata.normalize("NFKC", part))]
+    copied from a PDF (its "fi" ligature) and a fullwidth "ＬｏＲＡ" are searched as "fine" and "lora"; accents on
+    Latin letters do not count ("schrodinger" for "Schrödinger")."""
+    return [w.lower() for part in phrase for w in _WORD_RE.findall(fold_accents(unicodedata.normalize("NFKC", part)))]
 
 
 def _sqlite_phrase(phrase: Phrase) -> str | None:

@@ -32,8 +32,8 @@ PAPERS = [
           "Low-rank adaptation (LoRA) of large language models such as GPT-4o is studied.",
           ["Yann LeCun", "Edward Hu"], 50),
     _item("2604.00003", "Fine-Tuning Kernels for Transformers",
-          "We write fine-tuning kernels for transformer inference on GPUs.", ["Ada Lovelace", "Christopher Manning"],
-          3),
+          "We write fine-tuning kernels for transformer inference on GPUs.",
+          ["Ada Lovelace", "Christopher Manning", "María López"], 3),
     _item("hep-th/9901001", "Strings on Old-Style Identifiers", "An old paper with an old-style identifier.",
           ["Old Author"], 1),
 ]
@@ -150,6 +150,20 @@ async def test_search_finds_authors_whose_names_the_english_stemmer_changes(stor
     bot = make_bot(stored)
     await bot.console.say(f"/papers search {query}")
     assert "\n 1. Fine-Tuning Kernels for Transformers" in bot.last(), query
+
+
+@pytest.mark.parametrize(("query", "title"), [
+    ("Schrodinger equation", "Neural Solvers for the Schrödinger Equation"),
+    ("Scholkopf", "Neural Solvers for the Schrödinger Equation"),
+    ("Lopez", "Fine-Tuning Kernels for Transformers"),
+    ("LÓPEZ kernels", "Fine-Tuning Kernels for Transformers"),
+])
+async def test_search_finds_accented_words_typed_without_their_accents(stored, query, title):
+    """On PostgreSQL "Schrodinger" missed "Schrödinger" and "Lopez" missed "López" (SQLite's index folds accents,
+    PostgreSQL's did not): people type names without their accents."""
+    bot = make_bot(stored)
+    await bot.console.say(f"/papers search {query}")
+    assert f"\n 1. {title}" in bot.last() and "\n 2. " not in bot.last(), query
 
 
 async def test_a_paper_whose_text_came_from_a_pdf_is_found_by_plain_words(db, tmp_path):

@@ -296,3 +296,20 @@ async def test_author_lists_stored_escaped_are_rewritten_so_every_name_is_found(
         assert paper is not None and paper.authors == ["Bernhard Schölkopf", "Jürgen Schmidhuber", "李飞"]
         for name in ("Schölkopf", "Jürgen Schmidhuber", "李飞"):
             assert [r.paper.id for r in await search_papers(s, TopicMatcher(), name)] == [pk], name
+
+
+async def test_papers_stored_before_accents_were_folded_are_found_without_them(db):
+    """Migration 0022. PostgreSQL's search vector kept accents, so "Schrodinger" missed "Schrödinger" and "Lopez"
+    missed "López" there (SQLite's index folds them). Papers already stored are found too, on both engines."""
+    from bot.topics.topic_service import TopicMatcher, search_papers
+
+    await _at_revision(db, "0021")
+    async with db.session() as s:
+        pk = (await _stored(s, db, {"paper": _paper(
+            "Neural Solvers for the Schrödinger Equation", "neural solvers for the schrödinger equation",
+            abstract="We solve the Schrödinger equation.", authors=["María López"], author_count=1)}))["paper"]
+    await db.upgrade()
+
+    async with db.session() as s:
+        for query in ("Schrodinger", "Lopez", "Maria Lopez", "Schrödinger", "López"):
+            assert [r.paper.id for r in await search_papers(s, TopicMatcher(), query)] == [pk], query
