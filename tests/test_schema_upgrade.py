@@ -313,3 +313,34 @@ async def test_papers_stored_before_accents_were_folded_are_found_without_them(d
     async with db.session() as s:
         for query in ("Schrodinger", "Lopez", "Maria Lopez", "Schrödinger", "López"):
             assert [r.paper.id for r in await search_papers(s, TopicMatcher(), query)] == [pk], query
+
+
+async def test_stored_papers_lose_their_typographic_ligatures_and_are_found_by_the_words_typed(db):
+    """Migration 0023. Ingestion stores "ﬁne-tuning" (its "fi" ligature, as text copied from a PDF carries it) as
+    "fine-tuning" since a8e5cd7; papers stored before kept the ligatures, and neither "fine-tuning" nor "efficient"
+    nor "Steffen" found them."""
+    from bot.topics.topic_service import TopicMatcher, search_papers
+
+    await _at_revision(db, "0022")
+    async with db.session() as s:
+        ids = await _stored(s, db, {
+            "pdf": _paper("Eﬃcient ﬁne-tuning of ﬂow models", "efficient fine-tuning of flow models",
+                          abstract="We study ﬁne-tuning; the ﬀ, ﬄ and ﬆ ligatures go too.",
+                          authors=["Steﬀen Müller", "Ada Lovelace"], author_count=2),
+            "plain": _paper("Dense Retrieval", "dense retrieval", abstract="Dense vectors.", authors=["Bo Li"]),
+            "page": _paper("Oﬄine RL", "offline rl", abstract="No authors known."),
+        })
+        assert await search_papers(s, TopicMatcher(), "efficient") == []
+    await db.upgrade()
+
+    async with db.session() as s:
+        papers = {p.id: p for p in (await s.execute(select(Paper))).scalars()}
+        pdf = papers[ids["pdf"]]
+        assert (pdf.title, pdf.title_key) == ("Efficient fine-tuning of flow models",
+                                              "efficient fine-tuning of flow models")
+        assert pdf.abstract == "We study fine-tuning; the ff, ffl and st ligatures go too."
+        assert pdf.authors == ["Steffen Müller", "Ada Lovelace"] and pdf.compounds == "finetuning"
+        assert (papers[ids["plain"]].title, papers[ids["plain"]].authors) == ("Dense Retrieval", ["Bo Li"])
+        assert (papers[ids["page"]].title, papers[ids["page"]].authors) == ("Offline RL", None)
+        for query in ("efficient", "fine-tuning", "finetuning", "flow models", "Steffen"):
+            assert [r.paper.id for r in await search_papers(s, TopicMatcher(), query)] == [ids["pdf"]], query
