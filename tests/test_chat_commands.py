@@ -365,7 +365,7 @@ async def test_help_and_refusals_state_what_the_commands_take(loaded):
     await bot.console.say("/papers top year")
     assert bot.last().endswith("\nUsage: /papers top [day|week|month]")
     await bot.console.say("/papers search --me")
-    assert bot.last().endswith("\nunknown option --me. Usage: /papers search QUERY")
+    assert bot.last().endswith("\nunknown option --me. Usage: /papers search QUERY [page N]")
     await bot.console.say("/papers digest 07:00 Europe/Paris mon-wed")
     assert bot.last() == "Daily digest for this channel at 07:00 Europe/Paris (mon-wed)."
 

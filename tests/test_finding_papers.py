@@ -4,6 +4,7 @@ names, ids and text copied from PDFs, and `/papers top`, through the console ada
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -228,12 +229,69 @@ async def test_top_where_no_paper_has_upvotes_says_so(db, tmp_path):
     assert "None of them has upvotes yet: in listing order." in top and "by upvotes" not in top
 
 
+def _numbered_titles(reply: str) -> dict[int, str]:
+    """The items of a listing by their number, as the console shows them: " 1. Title  ▲3" → {1: "Title"}."""
+    found = {}
+    for line in reply.splitlines():
+        head, dot, rest = line.partition(". ")
+        if dot and head.strip().isdigit():
+            found[int(head)] = re.sub(r"\s+▲\d+$", "", rest)
+    return found
+
+
+async def test_search_pages_through_every_match_ten_at_a_time(stored, db_env):
+    """When more than ten papers matched, the answer said so and nothing more: the eleventh and later could not be
+    seen. `/papers search QUERY page N` shows them, numbered on from 11 as `/papers today 2` does."""
+    bot = make_bot(stored)
+    await bot.console.say("/papers search learning")
+    first = bot.last()
+    assert sorted(_numbered_titles(first)) == list(range(1, 11))
+    assert first.endswith("More than 10 papers match: the next ten with /papers search learning page 2, "
+                          "or add words to narrow the search.")
+    seen = dict(_numbered_titles(first))
+    page = 2
+    while True:
+        await bot.console.say(f"/papers search learning PAGE {page}")
+        reply = bot.last()
+        shown = _numbered_titles(reply)
+        assert f"Search: learning ({10 * page - 9}–{10 * page - 10 + len(shown)})" in reply
+        assert sorted(shown) == list(range(10 * page - 9, 10 * page - 9 + len(shown))) and shown
+        assert not set(shown.values()) & set(seen.values())
+        seen.update(shown)
+        if f"/papers search learning page {page + 1}" not in reply:
+            break
+        assert len(shown) == 10
+        page += 1
+    assert page > 2
+    every = paperboy_titles(db_env, "learning")
+    assert [seen[n] for n in sorted(seen)] == every
+    await bot.console.say(f"/papers search learning page {page + 1}")
+    assert bot.last().endswith(f"{len(every)} papers match “learning”: there is no page {page + 1}; "
+                               f"the last is page {page}.")
+
+
+@pytest.mark.parametrize("page", ["0", "1.5", "99999", "-3"])
+async def test_search_refuses_a_page_that_is_not_a_page(stored, page):
+    bot = make_bot(stored)
+    await bot.console.say(f"/papers search learning page {page}")
+    assert f"{page!r} is not a page; use a number from 1, e.g. /papers search learning page 2" in bot.last()
+
+
+async def test_a_search_for_the_word_page_is_still_a_search(stored, tmp_path):
+    await ingest_listing(stored, tmp_path, [_item("2604.00010", "Page Tables for Models", "Paging 2 models.",
+                                                  ["Ada Lovelace"], 1)], name="page.json")
+    bot = make_bot(stored)
+    await bot.console.say("/papers search page tables")
+    assert "\n 1. Page Tables for Models" in bot.last()
+    await bot.console.say("/papers search models page tables")
+    assert "\n 1. Page Tables for Models" in bot.last()
+    await bot.console.say("/papers search page 2")
+    assert "\n 1. Page Tables for Models" in bot.last()
+
+
 async def test_search_says_when_more_papers_match_than_it_shows(stored):
     """Ten results looked like everything there was: nothing said that more papers matched."""
     bot = make_bot(stored)
-    await bot.console.say("/papers search learning")
-    assert "\n10. " in bot.last() and "\n11. " not in bot.last()
-    assert bot.last().endswith("More than 10 papers match: add words to narrow the search.")
     await bot.console.say("/papers search LoRA adapters")
     assert "\n 1. LoRA Adapters Revisited" in bot.last() and "More than" not in bot.last()
 
@@ -246,6 +304,33 @@ async def test_show_says_published_for_a_paper_no_daily_list_carried(stored):
     assert "Electron cloud observations" in bot.last() and "· Published Wed Sep 18, 2013" in bot.last()
     await bot.console.say("/papers show 2604.00002")
     assert "· Listed Fri Apr 17, 2026" in bot.last()
+
+
+def paperboy_titles(env: dict[str, str], query: str, *args: str) -> list[str]:
+    """The titles `paperboy search` lists for the query, in its order."""
+    found = paperboy("search", query, "--json", "--limit", "1000", *args, env=env)
+    assert found.code == 0, found.err
+    return [record["title"] for record in json.loads(found.out)]
+
+
+def test_paperboy_search_pages_with_offset(db_env, tmp_path):
+    """`paperboy search` had `--limit` and no way to see what came after: `--offset N` skips the first N, and the
+    list numbers on from N + 1."""
+    listing = tmp_path / "api.json"
+    listing.write_text(json.dumps([_item(f"2604.0{n:04d}", f"Kernel Study {n}", "Kernels for GPUs.", ["A B"], n)
+                                   for n in range(1, 8)]))
+    assert paperboy("ingest", str(listing), env=db_env).code == 0
+    whole = paperboy("search", "kernels", "--json", env=db_env)
+    every = [record["title"] for record in json.loads(whole.out)]
+    assert len(every) == 7
+    later = paperboy("search", "kernels", "--limit", "3", "--offset", "3", env=db_env)
+    assert later.code == 0, later.err
+    numbered = [line for line in later.out.splitlines() if line[:3].strip().rstrip(".").isdigit()]
+    assert [line.split(". ", 1)[0].strip() for line in numbered] == ["4", "5", "6"]
+    assert all(title in line for title, line in zip(every[3:6], numbered, strict=True))
+    past = paperboy("search", "kernels", "--offset", "7", env=db_env)
+    assert past.code == 0 and past.out.strip() == "Nothing found for 'kernels' after the first 7."
+    assert paperboy("search", "kernels", "--offset", "-1", env=db_env).code == 2
 
 
 def test_paperboy_search_refuses_a_period_that_ends_before_it_starts(db_env):

@@ -37,16 +37,16 @@ def _record(item: RankedPaper, why: Why | None = None) -> dict[str, object]:
     }
 
 
-def _print(items: list[RankedPaper], as_json: bool, empty: str, why: Why | None = None) -> None:
+def _print(items: list[RankedPaper], as_json: bool, empty: str, why: Why | None = None, first: int = 1) -> None:
     """`why`: each item's reason, when the match's own does not tell it (a paper named by its id, or found by its
-    authors, matched no words)."""
+    authors, matched no words). `first`: the number of the first item (a later page numbers on)."""
     if as_json:
         print(json.dumps([_record(i, why) for i in items], ensure_ascii=False, indent=1))
         return
     if not items:
         out.print(empty, markup=False)
         return
-    for n, item in enumerate(items, start=1):
+    for n, item in enumerate(items, start=first):
         mark = "✓" if item.result.matched else " "
         ident = item.paper.arxiv_id or f"#{item.paper.id}"
         out.print(f"{n:>2}. {mark} [{item.result.score:5.2f}] {item.paper.title}  ({ident})", markup=False)
@@ -168,6 +168,8 @@ def register(cli: typer.Typer) -> None:
         min_upvotes: Annotated[int | None, typer.Option(
             "--min-upvotes", min=0, help="Only papers with at least this many Hugging Face upvotes.")] = None,
         limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many papers.")] = 20,
+        offset: Annotated[int, typer.Option(
+            "--offset", min=0, max=100_000, help="Skip the best N first (--offset 20: the next page of 20).")] = 0,
         as_json: Annotated[bool, typer.Option("--json", help="A JSON array, best first.")] = False,
     ) -> None:
         """Free-text search over stored papers: every word must appear. ✓ marks papers the words would match as a
@@ -184,12 +186,15 @@ def register(cli: typer.Typer) -> None:
             async with app.db.session() as session:
                 if kind is not None:  # a pasted arXiv id, link or #12: that paper, as in chat
                     paper = await find_paper(session, query)
-                    return [] if paper is None else [RankedPaper(paper, MatchResult(score=0.0, matched=True))]
+                    found = [] if paper is None else [RankedPaper(paper, MatchResult(score=0.0, matched=True))]
+                    return found[offset:offset + limit]
                 return await search_papers(session, TopicMatcher(), query, since=start, until=end,
-                                           min_upvotes=min_upvotes, limit=limit)
+                                           min_upvotes=min_upvotes, limit=limit, offset=offset)
 
+        after = f" after the first {offset:,}" if offset else ""
         if kind is not None:
-            _print(run(go), as_json, f"Nothing found for {query[:80]!r}: no stored paper has that {kind}.",
-                   why=lambda item: f"named by its {kind}")
+            _print(run(go), as_json, f"Nothing found for {query[:80]!r}{after}: no stored paper has that {kind}.",
+                   why=lambda item: f"named by its {kind}", first=offset + 1)
         else:
-            _print(run(go), as_json, f"Nothing found for {query[:80]!r}.", why=_found_by_authors(query))
+            _print(run(go), as_json, f"Nothing found for {query[:80]!r}{after}.", why=_found_by_authors(query),
+                   first=offset + 1)

@@ -38,11 +38,12 @@ async def channel_timezone(services: CoreServices, ctx: ChatContext) -> str:
     return destination.timezone if destination is not None and destination.timezone else services.default_timezone
 
 
-def _page_number(text: str, platform: str) -> int:
+def _page_number(text: str, platform: str, example: str | None = None) -> int:
+    """`example`: how to ask for page 2 (default: of `/papers today`)."""
     words = text.strip()
     if not words:
         return 1
-    example = command_hint(platform, "papers", "today", value="2")
+    example = example or command_hint(platform, "papers", "today", value="2")
     require_ascii_digits(words, example)
     if not words.isdigit() or len(words) > 4 or int(words) == 0:  # a page past the day's end is answered as such
         raise UsageError(f"{words[:10]!r} is not a page; use a number from 1, e.g. {example} for the next ten")
@@ -142,23 +143,49 @@ def _span(start: date, end: date) -> str:
     return str(start) if start == end else f"{start} to {end}"
 
 
-async def search(services: CoreServices, ctx: ChatContext, query: str) -> Reply:
-    """Words over titles, abstracts and authors; a pasted arXiv id, link or `#12` is that paper."""
+def _search_page(text: str, platform: str) -> tuple[str, int]:
+    """The query and the page asked for: "diffusion page 2" is the second ten of "diffusion". Only a last word
+    without letters after "page" asks for a page ("virtual memory page tables" is a search like any other), and one
+    that is no page number is refused, as `/papers today` refuses it."""
+    words = text.split()
+    if len(words) < 3 or words[-2].lower() != "page" or any(c.isalpha() for c in words[-1]) \
+            or not any(c.isdigit() for c in words[-1]):
+        return text, 1
+    query = " ".join(words[:-2])
+    return query, _page_number(words[-1], platform, command_hint(platform, "papers", "search", value=f"{query} page 2"))
+
+
+async def search(services: CoreServices, ctx: ChatContext, text: str) -> Reply:
+    """Words over titles, abstracts and authors; a pasted arXiv id, link or `#12` is that paper. Ten a page: "QUERY
+    page 2" is the 11th to 20th, numbered so, and a footer says how to see the next ten."""
+    query, number = _search_page(text, ctx.platform)
+    skip = (number - 1) * TODAY_LIMIT
     kind = reference_kind(query)
     async with services.db.session() as session:
         if kind is not None:
             paper = await find_paper(session, query)
             found = [paper] if paper is not None else []
         else:
-            found = [r.paper for r in await search_papers(session, services.matcher, query, limit=TODAY_LIMIT + 1)]
+            ranked = await search_papers(session, services.matcher, query, limit=skip + TODAY_LIMIT + 1)
+            found = [r.paper for r in ranked]
     if not found:
         why = f": no stored paper has that {kind}" if kind else ""
         return Reply(Message(text=f"Nothing found for “{query[:100]}”{why}."), Visibility.EPHEMERAL)
+    page = found[skip:skip + TODAY_LIMIT]
+    if not page:
+        last = -(-len(found) // TODAY_LIMIT)
+        return Reply(Message(text=f"{plural(len(found), 'paper')} {'matches' if len(found) == 1 else 'match'} "
+                                  f"“{query[:100]}”: there is no page {number:,}; the last is page {last}."),
+                     Visibility.EPHEMERAL)
     context = []
-    if len(found) > TODAY_LIMIT:
-        context.append(f"More than {TODAY_LIMIT} papers match: add words to narrow the search.")
-    items = await items_with_tldrs(services.summaries, found[:TODAY_LIMIT])
-    return Reply(Message(header=f"Search: {query[:100]}", items=items, context=context), Visibility.EPHEMERAL)
+    if len(found) > skip + TODAY_LIMIT:
+        more = command_hint(ctx.platform, "papers", "search", value=f"{query} page {number + 1}")
+        context.append(f"More than {skip + TODAY_LIMIT} papers match: the next ten with {more}, "
+                       "or add words to narrow the search.")
+    items = await items_with_tldrs(services.summaries, page, first=skip + 1)
+    header = f"Search: {query[:100]}" + (f" ({skip + 1}–{skip + len(page)})" if skip else "")
+    listing = [0] * skip + [p.id for p in page] if skip else None  # numbered on, as `/papers today 2`
+    return Reply(Message(header=header, items=items, context=context), Visibility.EPHEMERAL, listing=listing)
 
 
 async def _find(services: CoreServices, ref: str) -> Paper:

@@ -180,8 +180,10 @@ async def search_papers(
     until: date | None = None,
     min_upvotes: int | None = None,
     limit: int = 20,
+    offset: int = 0,
 ) -> list[RankedPaper]:
     """Free text over titles, abstracts and authors: every word must appear; phrase and title hits rank first.
+    `offset`: the best ones skipped (the next page's `limit` papers follow them).
     Words that carry no subject ("papers about diffusion for video") are not required: SQLite's index has them
     only where a text happens to, so "papers" and "about" found nothing. A query of nothing else keeps them."""
     typed = tokenize(text)
@@ -191,13 +193,13 @@ async def search_papers(
     if fts is None:
         return []
     ids = await candidate_ids(session, dialect, fts, since=since, until=until, min_upvotes=min_upvotes,
-                              cap=max(limit * 10, 200))
+                              cap=max((offset + limit) * 10, 200))
     papers = await load_papers(session, ids)
     engine_order = {pid: i for i, pid in enumerate(ids)}
     query = matcher.compile(" ".join(words))
     scored = [RankedPaper(p, match_paper(query, matcher.analyze(p))) for p in papers]
     scored.sort(key=lambda r: (-r.result.score, engine_order[r.paper.id]))
-    return scored[:limit]
+    return scored[offset:offset + limit]
 
 
 class DayIndex:
