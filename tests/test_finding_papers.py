@@ -167,6 +167,21 @@ async def test_search_finds_accented_words_typed_without_their_accents(stored, q
     assert f"\n 1. {title}" in bot.last() and "\n 2. " not in bot.last(), query
 
 
+@pytest.mark.parametrize(("query", "title", "why"), [
+    ("lecun", "LoRA Adapters Revisited", "by Yann LeCun"),
+    ("Lopez", "Fine-Tuning Kernels for Transformers", "by María López"),
+    ("papers by Manning about kernels", "Fine-Tuning Kernels for Transformers", "by Christopher Manning"),
+])
+async def test_chat_search_says_which_author_a_paper_was_found_by(stored, query, title, why):
+    """`paperboy search lecun` said "why: by Yann LeCun"; `/papers search lecun` listed the paper with nothing to
+    say why (its title and abstract do not name him)."""
+    bot = make_bot(stored)
+    await bot.console.say(f"/papers search {query}")
+    assert f"\n 1. {title}" in bot.last() and f"\n    why: {why}" in bot.last(), query
+    await bot.console.say("/papers search LoRA adapters")
+    assert "why:" not in bot.last()  # found by its words, which the title shows
+
+
 async def test_a_paper_whose_text_came_from_a_pdf_is_found_by_plain_words(db, tmp_path):
     """An abstract pasted from a PDF keeps its typographic ligatures ("ﬁne-tuning", "eﬃcient"): search found the
     paper by neither "fine-tuning" nor "efficient", since the stored word was not the word typed."""

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Callable
 from typing import Annotated
 
@@ -17,7 +15,7 @@ from bot.feedback import feedback_service
 from bot.scope import Scope
 from bot.topics.matcher import MatchResult
 from bot.topics.subscriptions import clean_new_topic
-from bot.topics.topic_service import RankedPaper, TopicMatcher, match_topic, search_papers
+from bot.topics.topic_service import RankedPaper, TopicMatcher, authors_named, match_topic, search_papers
 from storage.paper_store import find_paper, latest_day, paper_to_record, reference_kind
 
 CONSOLE_PLATFORM, CONSOLE_WORKSPACE = "console", "local"  # the scope `paperboy console --channel C` judges in
@@ -53,23 +51,12 @@ def _print(items: list[RankedPaper], as_json: bool, empty: str, why: Why | None 
         out.print(f"       why: {why(item) if why else item.result.why()}", markup=False)
 
 
-_WORD_RE = re.compile(r"[^\W_]+")
-
-
-def _folded_words(text: str) -> set[str]:
-    """Words as full-text search compares them: case, accents and compatibility forms do not count."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return {w.casefold() for w in _WORD_RE.findall(plain)}
-
-
 def _found_by_authors(query: str) -> Why:
-    """The match's why, plus the authors the query names: the matcher reads titles and abstracts only, so a paper
-    found by its author said "no mention of the topic"."""
-    asked = _folded_words(query)
+    """The match's why, plus the authors the query names (a paper found by its author said "no mention of the
+    topic")."""
 
     def why(item: RankedPaper) -> str:
-        named = [a for a in item.paper.authors or [] if asked & _folded_words(a)]
+        named = authors_named(query, item.paper.authors)
         if not named:
             return item.result.why()
         by = "by " + ", ".join(named)

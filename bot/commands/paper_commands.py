@@ -17,7 +17,7 @@ from bot.messages import Message, Reply, Visibility, plural
 from bot.personal.for_you import for_you
 from bot.scope import Scope
 from bot.summaries.summary_service import paper_text
-from bot.topics.topic_service import search_papers
+from bot.topics.topic_service import authors_named, search_papers
 from storage.destination_store import get_destination
 from storage.models import Paper
 from storage.paper_store import (
@@ -182,7 +182,10 @@ async def search(services: CoreServices, ctx: ChatContext, text: str) -> Reply:
         more = command_hint(ctx.platform, "papers", "search", value=f"{query} page {number + 1}")
         context.append(f"More than {skip + TODAY_LIMIT} papers match: the next ten with {more}, "
                        "or add words to narrow the search.")
-    items = await items_with_tldrs(services.summaries, page, first=skip + 1)
+    # a paper found by its authors says by whom (its title shows the words it was found by)
+    named = [authors_named(query, p.authors) if kind is None else [] for p in page]
+    whys = ["by " + ", ".join(names) if names else None for names in named]
+    items = await items_with_tldrs(services.summaries, page, whys, first=skip + 1)
     header = f"Search: {query[:100]}" + (f" ({skip + 1}–{skip + len(page)})" if skip else "")
     listing = [0] * skip + [p.id for p in page] if skip else None  # numbered on, as `/papers today 2`
     return Reply(Message(header=header, items=items, context=context), Visibility.EPHEMERAL, listing=listing)

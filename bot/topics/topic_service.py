@@ -6,6 +6,8 @@ so what a user previews is exactly what their channel will receive.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -169,6 +171,22 @@ async def match_topic(
 
 # What people wrap a search in, besides the matcher's own stop words.
 _QUERY_FILLER = STOPWORDS | frozenset("paper papers article articles about regarding related find show me any".split())
+_NAME_WORD_RE = re.compile(r"[^\W_]+")
+
+
+def _folded_words(text: str) -> set[str]:
+    """Words as full-text search compares them: case, accents and compatibility forms do not count."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return {w.casefold() for w in _NAME_WORD_RE.findall(plain)}
+
+
+def authors_named(query: str, authors: Sequence[str] | None) -> list[str]:
+    """The authors a search names ("lopez" names "María López"): the matcher reads titles and abstracts only, so a
+    paper found by its author needs saying so, in chat as on the command line. Words people wrap a search in
+    ("papers by …") name nobody."""
+    asked = _folded_words(query) - _QUERY_FILLER
+    return [name for name in authors or () if asked & _folded_words(name)] if asked else []
 
 
 async def search_papers(
