@@ -13,6 +13,7 @@ from sqlalchemy import JSON, column, insert, select, table, text
 
 from bot.ingestion.ingest_service import Ingestor, parse_source
 from storage.database import Database
+from storage.paper_store import find_paper
 from tests.chat_fixtures import TODAY, ingest_samples, make_bot
 from tests.cli_runner import paperboy
 from tests.conftest import FIXTURES
@@ -180,6 +181,28 @@ async def test_chat_search_says_which_author_a_paper_was_found_by(stored, query,
     assert f"\n 1. {title}" in bot.last() and f"\n    why: {why}" in bot.last(), query
     await bot.console.say("/papers search LoRA adapters")
     assert "why:" not in bot.last()  # found by its words, which the title shows
+
+
+async def test_a_bare_number_finds_the_paper_of_that_number_first_then_papers_saying_it(stored, tmp_path, db_env):
+    """"#N" found paper N; "N" found only papers with the number in their text, never paper N itself, which people
+    type without the "#" too. Paper N now comes first (saying so), the papers that say N after it."""
+    async with stored.session() as s:
+        number = (await find_paper(s, "2604.00002")).id  # type: ignore[union-attr]
+    await ingest_listing(stored, tmp_path, [_item("2604.00011", "Batching Study", f"A batch of {number} tokens.",
+                                                  ["Bo Li"], 1)], name="number.json")
+    bot = make_bot(stored)
+    for query in (str(number), f"paper {number}"):
+        await bot.console.say(f"/papers search {query}")
+        found = _numbered_titles(bot.last())
+        assert found == {1: "LoRA Adapters Revisited", 2: "Batching Study"}, query
+        assert "\n    why: named by its number" in bot.last()
+    await bot.console.say(f"/papers search #{number}")
+    assert _numbered_titles(bot.last()) == {1: "LoRA Adapters Revisited"}
+    assert paperboy_titles(db_env, str(number)) == ["LoRA Adapters Revisited", "Batching Study"]
+    shown = paperboy("search", str(number), env=db_env)
+    assert "why: named by its number" in shown.out.splitlines()[1]
+    await bot.console.say("/papers search 999999")  # no paper of that number: the papers saying it, as before
+    assert "Nothing found for “999999”." in bot.last()
 
 
 async def test_a_paper_whose_text_came_from_a_pdf_is_found_by_plain_words(db, tmp_path):

@@ -56,6 +56,8 @@ def _found_by_authors(query: str) -> Why:
     topic")."""
 
     def why(item: RankedPaper) -> str:
+        if item.named_by is not None:
+            return f"named by its {item.named_by}"
         named = authors_named(query, item.paper.authors)
         if not named:
             return item.result.why()

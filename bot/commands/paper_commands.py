@@ -161,6 +161,7 @@ async def search(services: CoreServices, ctx: ChatContext, text: str) -> Reply:
     query, number = _search_page(text, ctx.platform)
     skip = (number - 1) * TODAY_LIMIT
     kind = reference_kind(query)
+    named_by: dict[int, str] = {}  # papers a bare number named ("256": paper #256, before the papers saying it)
     async with services.db.session() as session:
         if kind is not None:
             paper = await find_paper(session, query)
@@ -168,6 +169,7 @@ async def search(services: CoreServices, ctx: ChatContext, text: str) -> Reply:
         else:
             ranked = await search_papers(session, services.matcher, query, limit=skip + TODAY_LIMIT + 1)
             found = [r.paper for r in ranked]
+            named_by = {r.paper.id: r.named_by for r in ranked if r.named_by}
     if not found:
         why = f": no stored paper has that {kind}" if kind else ""
         return Reply(Message(text=f"Nothing found for “{query[:100]}”{why}."), Visibility.EPHEMERAL)
@@ -184,7 +186,8 @@ async def search(services: CoreServices, ctx: ChatContext, text: str) -> Reply:
                        "or add words to narrow the search.")
     # a paper found by its authors says by whom (its title shows the words it was found by)
     named = [authors_named(query, p.authors) if kind is None else [] for p in page]
-    whys = ["by " + ", ".join(names) if names else None for names in named]
+    whys = [f"named by its {named_by[p.id]}" if p.id in named_by else "by " + ", ".join(names) if names else None
+            for p, names in zip(page, named, strict=True)]
     items = await items_with_tldrs(services.summaries, page, whys, first=skip + 1)
     header = f"Search: {query[:100]}" + (f" ({skip + 1}–{skip + len(page)})" if skip else "")
     listing = [0] * skip + [p.id for p in page] if skip else None  # numbered on, as `/papers today 2`

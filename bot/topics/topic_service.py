@@ -23,7 +23,7 @@ from bot.topics.text_analysis import STOPWORDS, AnalyzedPaper, tokenize
 from bot.topics.topic_query import TopicQuery, compile_topic, normalize_topic
 from storage.database import dialect_name
 from storage.models import Paper
-from storage.paper_store import load_papers, papers_of_days
+from storage.paper_store import MAX_ROW_ID, get_paper, load_papers, papers_of_days
 from storage.search_index import build_all_words_query, build_query, candidate_ids
 
 
@@ -44,6 +44,7 @@ _ANALYSIS_CACHE_SIZE = 20_000
 class RankedPaper:
     paper: Paper
     result: MatchResult
+    named_by: str | None = None  # "number": a search for "256" found paper #256 by its number, not its words
 
     @property
     def matched(self) -> bool:
@@ -210,14 +211,35 @@ async def search_papers(
     fts = build_all_words_query(dialect, words)
     if fts is None:
         return []
+    numbered = await _numbered(session, words, since=since, until=until, min_upvotes=min_upvotes)
     ids = await candidate_ids(session, dialect, fts, since=since, until=until, min_upvotes=min_upvotes,
                               cap=max((offset + limit) * 10, 200))
-    papers = await load_papers(session, ids)
+    papers = await load_papers(session, [pid for pid in ids if numbered is None or pid != numbered.id])
     engine_order = {pid: i for i, pid in enumerate(ids)}
     query = matcher.compile(" ".join(words))
     scored = [RankedPaper(p, match_paper(query, matcher.analyze(p))) for p in papers]
     scored.sort(key=lambda r: (-r.result.score, engine_order[r.paper.id]))
+    if numbered is not None:
+        scored.insert(0, RankedPaper(numbered, match_paper(query, matcher.analyze(numbered)), named_by="number"))
     return scored[offset:offset + limit]
+
+
+async def _numbered(session: AsyncSession, words: Sequence[str], *, since: date | None, until: date | None,
+                    min_upvotes: int | None) -> Paper | None:
+    """The paper a search of one bare number names by its number ("256" as "#256", which people type without the
+    "#"), when it exists and passes the search's filters: it comes first, the papers saying the number after."""
+    if len(words) != 1 or not (words[0].isascii() and words[0].isdigit()) or len(words[0]) > 10:
+        return None
+    number = int(words[0])
+    paper = await get_paper(session, number) if 0 < number <= MAX_ROW_ID else None
+    if paper is None:
+        return None
+    day = paper.listed_on or paper.published_on
+    if (since is not None and (day is None or day < since)) or (until is not None and (day is None or day > until)):
+        return None
+    if min_upvotes is not None and (paper.upvotes or 0) < min_upvotes:
+        return None
+    return paper
 
 
 class DayIndex:
