@@ -114,10 +114,17 @@ async def candidate_ids(
     until: date | None = None,
     min_upvotes: int | None = None,
     cap: int | None = None,
+    containing: Sequence[str] = (),
 ) -> list[int]:
-    """Paper ids the engine finds for `query`, best first by its own ranking (title weighted above abstract)."""
+    """Paper ids the engine finds for `query`, best first by its own ranking (title weighted above abstract).
+    `containing`: strings the title or abstract must also hold, in any case, which neither engine indexes ("c++"
+    is the word "c" to both): filtered here, before the cap, so the few papers holding them are not cut off."""
     filters = []
     params: dict[str, object] = {}
+    for n, needle in enumerate(containing):
+        escaped = needle.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params[f"c{n}"] = f"%{escaped}%"
+        filters.append(f"(lower(p.title) LIKE :c{n} ESCAPE '\\' OR lower(p.abstract) LIKE :c{n} ESCAPE '\\')")
     if isinstance(query, AllWords):  # PostgreSQL's (build_all_words_query)
         tsquery = query.sql(params)
     else:

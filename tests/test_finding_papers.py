@@ -205,6 +205,28 @@ async def test_a_bare_number_finds_the_paper_of_that_number_first_then_papers_sa
     assert "Nothing found for “999999”." in bot.last()
 
 
+@pytest.mark.parametrize(("query", "titles"), [
+    ("C++", ["A C++ Library for Tensors"]),
+    ("c++ tensors", ["A C++ Library for Tensors"]),
+    ("C#", ["Bindings for C# and F#"]),
+    ("F# bindings", ["Bindings for C# and F#"]),
+    ("Vitamin C", ["Vitamin C and Sleep"]),
+])
+async def test_search_keeps_the_plus_and_sharp_of_language_names(stored, tmp_path, query, titles):
+    """"C++" and "C#" were searched as "c": every paper with a lone "c" (vitamin C, a constant c) matched."""
+    await ingest_listing(stored, tmp_path, [
+        _item("2604.00021", "A C++ Library for Tensors", "We write tensors in modern C++ with templates.", ["A B"], 1),
+        _item("2604.00022", "Bindings for C# and F#", "Tensor bindings for .NET languages.", ["A B"], 1),
+        _item("2604.00023", "Vitamin C and Sleep", "Does vitamin c change sleep? The constant c is 3.", ["A B"], 1),
+        _item("2604.00024", "Cpp Tensors", "Tensors in C, not in C++ nor C#: plain c code.", ["A B"], 1),
+    ], name="languages.json")
+    bot = make_bot(stored)
+    await bot.console.say(f"/papers search {query}")
+    assert list(_numbered_titles(bot.last()).values())[:len(titles)] == titles, query
+    if "Vitamin" not in query:
+        assert "Vitamin C and Sleep" not in bot.last(), query
+
+
 async def test_a_paper_whose_text_came_from_a_pdf_is_found_by_plain_words(db, tmp_path):
     """An abstract pasted from a PDF keeps its typographic ligatures ("ﬁne-tuning", "eﬃcient"): search found the
     paper by neither "fine-tuning" nor "efficient", since the stored word was not the word typed."""

@@ -173,6 +173,9 @@ async def match_topic(
 # What people wrap a search in, besides the matcher's own stop words.
 _QUERY_FILLER = STOPWORDS | frozenset("paper papers article articles about regarding related find show me any".split())
 _NAME_WORD_RE = re.compile(r"[^\W_]+")
+# Language names whose symbols both engines drop ("C++", "C#", "F#" are the word "c" or "f" to them): the search
+# keeps them, or "C++" matched every paper with a lone "c" (vitamin C, a constant c).
+_SYMBOL_WORD_RE = re.compile(r"(?<![A-Za-z0-9_+#])[A-Za-z][A-Za-z0-9]{0,9}(?:\+\+|#)(?![A-Za-z0-9_+#])")
 
 
 def _folded_words(text: str) -> set[str]:
@@ -212,16 +215,26 @@ async def search_papers(
     if fts is None:
         return []
     numbered = await _numbered(session, words, since=since, until=until, min_upvotes=min_upvotes)
+    symbols = [m.group(0).lower() for m in _SYMBOL_WORD_RE.finditer(text)]
     ids = await candidate_ids(session, dialect, fts, since=since, until=until, min_upvotes=min_upvotes,
-                              cap=max((offset + limit) * 10, 200))
+                              cap=max((offset + limit) * 10, 200), containing=symbols)
     papers = await load_papers(session, [pid for pid in ids if numbered is None or pid != numbered.id])
+    # the matcher reads "C#" as "c": a title naming it comes first, as a title hit of any other word would
+    in_title = {p.id: all(_says(p.title, symbol) for symbol in symbols) for p in papers}
+    if symbols:
+        papers = [p for p in papers if all(_says(p.title, s) or _says(p.abstract, s) for s in symbols)]
     engine_order = {pid: i for i, pid in enumerate(ids)}
     query = matcher.compile(" ".join(words))
     scored = [RankedPaper(p, match_paper(query, matcher.analyze(p))) for p in papers]
-    scored.sort(key=lambda r: (-r.result.score, engine_order[r.paper.id]))
+    scored.sort(key=lambda r: (not in_title[r.paper.id], -r.result.score, engine_order[r.paper.id]))
     if numbered is not None:
         scored.insert(0, RankedPaper(numbered, match_paper(query, matcher.analyze(numbered)), named_by="number"))
     return scored[offset:offset + limit]
+
+
+def _says(text: str, symbol: str) -> bool:
+    """Whether the text holds "c++" as a word of its own (not "abc++", nor "c+++")."""
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(symbol)}(?![A-Za-z0-9_+#])", text, re.IGNORECASE) is not None
 
 
 async def _numbered(session: AsyncSession, words: Sequence[str], *, since: date | None, until: date | None,
