@@ -19,14 +19,15 @@ Phrase = Sequence[str]
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _VOWELS = frozenset("aeiouy")  # the English (Snowball) stemmer's
 # Combining marks on a Latin letter: what SQLite's tokenizer drops (remove_diacritics) and PostgreSQL's search vector
-# drops since migration 0022, with this same pattern. Other scripts keep theirs on both engines.
+# drops since migration 0022, with this same pattern. Letters of other scripts ("ά", "й") keep theirs on both.
 _LATIN_MARKS_RE = re.compile("([A-Za-z])[\u0300-\u036f]+")
+_FOLDABLE_RE = re.compile("[\u00c0-\u024f\u1e00-\u1eff\u0300-\u036f]")  # the texts 0022 folds; others stay
 
 
 def fold_accents(text: str) -> str:
     """"Schrödinger" as "Schrodinger", "López" as "Lopez": the text as both engines index it (see migration 0022),
     so that people who type a name without its accents find it on PostgreSQL as they do on SQLite."""
-    if text.isascii():
+    if text.isascii() or not _FOLDABLE_RE.search(text):
         return text
     return unicodedata.normalize("NFC", _LATIN_MARKS_RE.sub(r"\1", unicodedata.normalize("NFD", text)))
 

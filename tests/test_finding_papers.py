@@ -32,7 +32,7 @@ PAPERS = [
           ["Bernhard Schölkopf", "Jürgen Schmidhuber"], 12),
     _item("2604.00002", "LoRA Adapters Revisited",
           "Low-rank adaptation (LoRA) of large language models such as GPT-4o is studied.",
-          ["Yann LeCun", "Edward Hu"], 50),
+          ["Yann LeCun", "Edward Hu", "Nguyễn Văn An"], 50),
     _item("2604.00003", "Fine-Tuning Kernels for Transformers",
           "We write fine-tuning kernels for transformer inference on GPUs.",
           ["Ada Lovelace", "Christopher Manning", "María López"], 3),
@@ -159,6 +159,8 @@ async def test_search_finds_authors_whose_names_the_english_stemmer_changes(stor
     ("Scholkopf", "Neural Solvers for the Schrödinger Equation"),
     ("Lopez", "Fine-Tuning Kernels for Transformers"),
     ("LÓPEZ kernels", "Fine-Tuning Kernels for Transformers"),
+    ("Nguyen Van An", "LoRA Adapters Revisited"),  # two marks on one letter (ễ)
+    ("nguyễn", "LoRA Adapters Revisited"),
 ])
 async def test_search_finds_accented_words_typed_without_their_accents(stored, query, title):
     """On PostgreSQL "Schrodinger" missed "Schrödinger" and "Lopez" missed "López" (SQLite's index folds accents,
