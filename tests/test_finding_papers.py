@@ -393,6 +393,8 @@ def test_paperboy_search_pages_with_offset(db_env, tmp_path):
     past = paperboy("search", "kernels", "--offset", "7", env=db_env)
     assert past.code == 0 and past.out.strip() == "Nothing found for 'kernels' after the first 7."
     assert paperboy("search", "kernels", "--offset", "-1", env=db_env).code == 2
+    named = paperboy("search", "#1", "--offset", "1", env=db_env)
+    assert named.code == 0 and named.out.strip() == "Nothing found for '#1' after the first 1."
 
 
 def test_paperboy_search_refuses_a_period_that_ends_before_it_starts(db_env):

@@ -181,8 +181,9 @@ def register(cli: typer.Typer) -> None:
                                            min_upvotes=min_upvotes, limit=limit, offset=offset)
 
         after = f" after the first {offset:,}" if offset else ""
-        if kind is not None:
-            _print(run(go), as_json, f"Nothing found for {query[:80]!r}{after}: no stored paper has that {kind}.",
+        if kind is not None:  # past the one paper it names, that paper exists
+            missing = f" after the first {offset:,}" if offset else f": no stored paper has that {kind}"
+            _print(run(go), as_json, f"Nothing found for {query[:80]!r}{missing}.",
                    why=lambda item: f"named by its {kind}", first=offset + 1)
         else:
             _print(run(go), as_json, f"Nothing found for {query[:80]!r}{after}.", why=_found_by_authors(query),
