@@ -11,6 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, Validation
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.clock import load_timezone
+from bot.destination import console_name
 from bot.errors import UsageError
 from bot.redaction import mask_url_credentials
 from storage.urls import default_database_url
@@ -112,14 +113,9 @@ class Settings(BaseSettings):
         """Names used as they are: an empty model reached the LLM as "" on every summary, a huge one overflowed
         the column summaries are counted under, an empty host listened on every interface, and an empty
         console channel posted digests to "#". A leading "#" of a channel is how people write it."""
-        value = _word(value, limit=_WORD_LIMITS[info.field_name or ""])
         if info.field_name == "console_channel":
-            value = value.removeprefix("#")
-            if not value:
-                raise ValueError("must not be empty")
-            if value.startswith("@"):
-                raise ValueError("must be a channel name, not a person (@…)")
-        return value
+            return console_name(value, channel=True)  # the rule `paperboy console --channel` follows
+        return _word(value, limit=_WORD_LIMITS[info.field_name or ""])
 
     @field_validator("embeddings_model")
     @classmethod
@@ -174,7 +170,7 @@ class Settings(BaseSettings):
         return self.embeddings_model is not None
 
 
-_WORD_LIMITS = {"llm_model": 200, "embeddings_model": 200, "http_host": 253, "console_channel": 80}
+_WORD_LIMITS = {"llm_model": 200, "embeddings_model": 200, "http_host": 253}
 
 
 def _word(value: str, *, limit: int) -> str:

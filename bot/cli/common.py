@@ -19,6 +19,7 @@ from rich.console import Console
 
 from bot.app import App, open_app
 from bot.config import Settings, settings_problems
+from bot.destination import console_name
 from bot.errors import PaperboyError
 from bot.redaction import mask_url_credentials
 
@@ -69,3 +70,23 @@ def parse_date_option(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise fail(f"not a date: {value[:40]!r} (use YYYY-MM-DD)") from None
+
+
+def console_channel(value: str | None) -> str | None:
+    """`--channel` of the commands that act as a console channel: the rule PAPERBOY_CONSOLE_CHANNEL follows (the
+    value is not echoed: it may be an escape sequence)."""
+    return _console_name("--channel", value, channel=True)
+
+
+def console_user(value: str | None) -> str | None:
+    """`--user` of the commands that act as a console user."""
+    return _console_name("--user", value, channel=False)
+
+
+def _console_name(option: str, value: str | None, *, channel: bool) -> str | None:
+    if value is None:
+        return None
+    try:
+        return console_name(value, channel=channel)
+    except ValueError as exc:
+        raise fail(f"{option}: {exc}") from None

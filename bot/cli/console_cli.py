@@ -9,15 +9,16 @@ import typer
 
 from adapters.console.console_adapter import ConsoleAdapter
 from bot.app import App, build_command_core
-from bot.cli.common import fail, out, run
+from bot.cli.common import console_channel, console_user, fail, out, run
 from bot.ingestion.ingest_service import sample_sources
 from storage.paper_store import IngestCounts, latest_day
 
 DEMO_CHANNEL = "demo"
 DEMO_TOPICS = ("diffusion models", "reinforcement learning", "knowledge distillation")
 
-ChannelOption = Annotated[str, typer.Option("--channel", help="Channel name.", max=80)]
-UserOption = Annotated[str, typer.Option("--user", help="Who is typing.", max=80)]
+ChannelOption = Annotated[str, typer.Option("--channel", help="Channel name (one word; a leading # is dropped).",
+                                            callback=console_channel)]
+UserOption = Annotated[str, typer.Option("--user", help="Who is typing.", callback=console_user)]
 
 
 def register(cli: typer.Typer) -> None:

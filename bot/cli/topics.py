@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from bot.app import App
-from bot.cli.common import fail, out, parse_date_option, run
+from bot.cli.common import console_channel, console_user, fail, out, parse_date_option, run
 from bot.errors import UsageError
 from bot.feedback import feedback_service
 from bot.scope import Scope
@@ -81,7 +81,8 @@ def register(cli: typer.Typer) -> None:
         limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many papers.")] = 50,
         as_json: Annotated[bool, typer.Option("--json", help="A JSON array, best first.")] = False,
         channel: Annotated[str | None, typer.Option(
-            "--channel", help="Rank with what this console channel taught the topic (its judgements).", max=80)]
+            "--channel", help="Rank with what this console channel taught the topic (its judgements).",
+            callback=console_channel)]
         = None,
     ) -> None:
         """Rank papers for a topic exactly as digests do; ✓ marks papers a digest would include."""
@@ -114,8 +115,10 @@ def register(cli: typer.Typer) -> None:
             help="arXiv ids, URLs or #ids of stored papers, one or more.", metavar="PAPER_REF...")],
         relevant: Annotated[bool | None, typer.Option(
             "--relevant/--not-relevant", help="Your verdict: relevant here, or not for us.")] = None,
-        channel: Annotated[str, typer.Option("--channel", help="The console channel judging.", max=80)] = "general",
-        user: Annotated[str, typer.Option("--user", help="Who judges (their latest verdict counts).", max=80)]
+        channel: Annotated[str, typer.Option("--channel", help="The console channel judging.",
+                                                   callback=console_channel)] = "general",
+        user: Annotated[str, typer.Option("--user", help="Who judges (their latest verdict counts).",
+                                                callback=console_user)]
         = "you",
     ) -> None:
         """Judge papers for a topic in a console channel; that channel's ranking of the topic learns from them.

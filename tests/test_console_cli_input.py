@@ -1,0 +1,40 @@
+"""Bad input on the command line that drives the console: one line, a non-zero exit, nothing stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli_runner import paperboy
+
+
+@pytest.mark.parametrize("flag, value", [
+    ("--channel", ""), ("--channel", "   "), ("--channel", "@u9"), ("--channel", "e\x1b]0;pwned\x07vil"),
+    ("--channel", "a:b"), ("--channel", "two words"), ("--channel", "zero\u200bwidth"), ("--user", ""),
+    ("--user", "\x1b[2J"), ("--user", "a:b"),
+])
+def test_a_console_channel_or_user_that_is_no_name_is_refused_and_stores_nothing(db_env, flag, value):
+    """`say --channel @u9` set the digest of u9's direct messages (a person's DM destination is `@USER`), an escape
+    sequence as a channel name reached the terminal through `digest status`, and an empty one stored a digest."""
+    result = paperboy("say", "/papers digest 10:00 Asia/Tokyo", flag, value, env=db_env)
+    assert result.code == 2, result.out
+    assert result.err.startswith(f"error: {flag}") and result.err.count("\n") == 1, result.err
+    assert "\x1b" not in result.err and "Traceback" not in result.err
+    assert paperboy("digest", "status", env=db_env).out.strip() == "No destinations yet."
+
+
+def test_the_same_name_rules_hold_for_every_command_that_names_a_console_channel(db_env):
+    assert paperboy("ingest", "--sample", env=db_env).code == 0
+    for args in (("console", "--channel", "@bob"), ("topics", "match", "gnn", "--channel", "\x1b[31m"),
+                 ("topics", "feedback", "gnn", "#1", "--relevant", "--channel", "@bob"),
+                 ("topics", "feedback", "gnn", "#1", "--relevant", "--user", "")):
+        result = paperboy(*args, env=db_env, stdin="")
+        assert result.code == 2 and result.err.startswith("error: --"), (args, result.err)
+    assert "Nothing yet." in paperboy("say", "/papers feedback", "--channel", "general", env=db_env).out
+
+
+def test_a_channel_written_with_its_hash_is_the_channel(db_env):
+    """`PAPERBOY_CONSOLE_CHANNEL=#general` is the channel `general` (as people write channels); `say --channel
+    '#general'` set up a second channel, "#general", that the bot's console never posts to."""
+    assert paperboy("say", "/papers digest 07:30 Europe/Paris", "--channel", "#general", env=db_env).code == 0
+    shown = paperboy("say", "/papers digest", "--channel", "general", env=db_env)
+    assert "07:30 Europe/Paris" in shown.out
