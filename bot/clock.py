@@ -46,6 +46,29 @@ def load_timezone(name: str) -> ZoneInfo:
     raise UsageError(f"unknown timezone {cleaned!r} (use a name like Europe/Paris or UTC)")
 
 
+# Names the zone database answers to that are no place's clock. Refused for settings made now (`new_timezone`);
+# one stored before still loads (`load_timezone`), so its digest keeps coming.
+_NOT_A_PLACE = {"localtime", "posixrules", "Factory"}  # the host's own zone (another host reads another); no zones
+_ABBREVIATIONS = {"EST", "MST", "HST"}  # fixed offsets named like regions: "EST" is New York's winter only
+_ETC_OFFSET = re.compile(r"Etc/GMT([+-])(\d+)")
+
+
+def new_timezone(name: str) -> ZoneInfo:
+    """The zone a person or operator sets now: `load_timezone`, and also a place's clock. "EST", "Etc/GMT+5" (which
+    is UTC-5: POSIX reverses the sign), "localtime", "posix/Europe/Paris" or "right/UTC" (leap seconds) load, and
+    each would post at another hour than the one asked for, now or for half the year."""
+    zone = load_timezone(name)
+    key = zone.key
+    if key in _NOT_A_PLACE or key not in _zone_names().values():
+        raise UsageError(f"unknown timezone {name.strip()[:64]!r} (use a name like Europe/Paris or UTC)")
+    offset = _ETC_OFFSET.fullmatch(key)
+    if key in _ABBREVIATIONS or (offset is not None and int(offset.group(2)) != 0):
+        real = f" (it is UTC{'-' if offset.group(1) == '+' else '+'}{int(offset.group(2))})" if offset else ""
+        raise UsageError(f"{name.strip()!r} is a fixed offset{real}; use your region's zone name (e.g. Europe/Paris "
+                         "or America/New_York), which follows daylight saving time")
+    return zone
+
+
 @functools.cache
 def _zone_names() -> dict[str, str]:
     """Every zone the system knows, by its lower-case name (read once, only after an exact lookup failed)."""

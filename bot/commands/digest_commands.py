@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.clock import load_timezone
+from bot.clock import new_timezone
 from bot.commands.command_hints import command_hint
 from bot.commands.command_input import parse_time
 from bot.commands.context import ChatContext
@@ -75,7 +75,7 @@ def parse_schedule(words: list[str], usage: str, platform: str, *,
             parse_days(word)  # a clear error for "mon-funday"
             days = canonical_days(word)
         elif timezone is None:
-            timezone = str(load_timezone(word))
+            timezone = str(new_timezone(word))
         else:
             raise UsageError(usage)
     return at, days, timezone

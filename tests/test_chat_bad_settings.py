@@ -1,0 +1,40 @@
+"""Settings a person makes in chat (digest times, zones, topics) that the bot cannot honour as meant: refused with
+one clear line, and what was set before stays set."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.chat_fixtures import make_bot
+
+# Each is a name the zone database knows, and none is a place's clock: a fixed offset named like a region ("EST" is
+# New York's winter only; "Etc/GMT+5" is UTC-5, its sign reversed by POSIX), the machine's own zone ("localtime":
+# another host reads another zone), and files that are no zone at all ("posixrules", "Factory", "posix/…",
+# "right/…" with leap seconds).
+NOT_A_PLACE = ["EST", "MST", "HST", "Etc/GMT+5", "etc/gmt-14", "localtime", "posixrules", "Factory",
+               "posix/Europe/Paris", "right/UTC"]
+FIXED = {"EST", "MST", "HST", "Etc/GMT+5", "etc/gmt-14"}
+
+
+@pytest.mark.parametrize("personal", [False, True])
+async def test_a_zone_that_is_no_places_clock_is_refused_and_the_digest_keeps_its_own(db, personal):
+    bot = make_bot(db)
+    me = " --me" if personal else ""
+    await bot.core.handle_text(bot.console.context(), "/subscribe --me gnn")
+    set_up = await bot.core.handle_text(bot.console.context(), f"/papers digest{me} 07:30 Europe/Paris mon-fri")
+    assert "07:30 Europe/Paris" in set_up.message.plain_text()
+    for zone in NOT_A_PLACE:
+        reply = await bot.core.handle_text(bot.console.context(), f"/papers digest{me} 10:00 {zone}")
+        shown = reply.message.plain_text()
+        assert ("fixed offset" if zone in FIXED else "unknown timezone") in shown, (zone, shown)
+        assert "something went wrong" not in shown, (zone, shown)
+    status = (await bot.core.handle_text(bot.console.context(), f"/papers digest{me}")).message.plain_text()
+    assert "07:30 Europe/Paris" in status, status
+
+
+async def test_zones_of_places_in_any_spelling_are_still_taken(db):
+    bot = make_bot(db)
+    for zone, stored in [("utc", "UTC"), ("Etc/UTC", "Etc/UTC"), ("GMT", "GMT"), ("Etc/GMT+0", "Etc/GMT+0"),
+                         ("asia/kolkata", "Asia/Kolkata"), ("EST5EDT", "EST5EDT"), ("Japan", "Japan")]:
+        reply = await bot.core.handle_text(bot.console.context(), f"/papers digest 09:00 {zone}")
+        assert f"at 09:00 {stored} " in reply.message.plain_text(), reply.message.plain_text()
