@@ -38,3 +38,21 @@ async def test_zones_of_places_in_any_spelling_are_still_taken(db):
                          ("asia/kolkata", "Asia/Kolkata"), ("EST5EDT", "EST5EDT"), ("Japan", "Japan")]:
         reply = await bot.core.handle_text(bot.console.context(), f"/papers digest 09:00 {zone}")
         assert f"at 09:00 {stored} " in reply.message.plain_text(), reply.message.plain_text()
+
+
+async def test_an_invisible_character_inside_a_word_leaves_the_word_whole(db):
+    """A soft hyphen or zero-width space copied from a web page inside "attention" made the topic "atten tion",
+    which no paper says, and a search for two words no paper has; the reader saw one word, so it is one word."""
+    from tests.chat_fixtures import ingest_samples
+
+    await ingest_samples(db)
+    bot = make_bot(db)
+    ctx = bot.console.context()
+    plain = (await bot.core.handle_text(ctx, "/papers search diffusion")).message.plain_text()
+    for hidden in ("\u00ad", "\u200b", "\u2060", "\ufeff", "\u200d"):
+        found = (await bot.core.handle_text(ctx, f"/papers search dif{hidden}fusion")).message.plain_text()
+        assert found.replace(hidden, "").replace("dif fusion", "diffusion") == plain, repr(hidden)
+    assert "“diffusion models”" in (await bot.core.handle_text(ctx, "/subscribe diffusion\u200b mo\u00addels")
+                                    ).message.plain_text()
+    again = (await bot.core.handle_text(ctx, "/subscribe diff\u200busion models")).message.plain_text()
+    assert again == "Already following “diffusion models” in this channel.", again

@@ -38,3 +38,10 @@ def test_a_channel_written_with_its_hash_is_the_channel(db_env):
     assert paperboy("say", "/papers digest 07:30 Europe/Paris", "--channel", "#general", env=db_env).code == 0
     shown = paperboy("say", "/papers digest", "--channel", "general", env=db_env)
     assert "07:30 Europe/Paris" in shown.out
+
+
+def test_topics_match_reads_a_topic_with_an_invisible_character_as_the_reader_does(db_env):
+    assert paperboy("ingest", "--sample", env=db_env).code == 0
+    plain = paperboy("topics", "match", "diffusion models", "--all", env=db_env)
+    hidden = paperboy("topics", "match", "diff\u00adusion mod\u200bels", "--all", env=db_env)
+    assert plain.code == hidden.code == 0 and plain.out == hidden.out and "✓" in plain.out

@@ -91,7 +91,7 @@ def register(cli: typer.Typer) -> None:
             raise fail("use either --date or --all, not both")
 
         async def go(app: App) -> list[RankedPaper]:
-            clean_new_topic(topic)
+            shown, _ = clean_new_topic(topic)  # as /subscribe stores it (no invisible characters)
             matcher = TopicMatcher()
             async with app.db.session() as session:
                 target = None
@@ -101,9 +101,9 @@ def register(cli: typer.Typer) -> None:
                         return []
                 if channel is not None:
                     scope = Scope.for_channel(CONSOLE_PLATFORM, CONSOLE_WORKSPACE, channel)
-                    return await feedback_service.match_topic_for(session, matcher, scope, topic, since=target,
+                    return await feedback_service.match_topic_for(session, matcher, scope, shown, since=target,
                                                                   until=target, limit=limit, semantic=app.semantic)
-                return await match_topic(session, matcher, topic, since=target, until=target, limit=limit,
+                return await match_topic(session, matcher, shown, since=target, until=target, limit=limit,
                                          semantic=app.semantic)
 
         _print(run(go), as_json, f"No stored paper matches {topic[:80]!r}.")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.errors import UsageError
+from bot.papers import INVISIBLE_RE
 
 MAX_INPUT_CHARS = 2000
 
@@ -25,9 +26,12 @@ class Command:
 
 
 def sanitize(text: str) -> str:
-    """Control, format (bidi overrides, zero-width) and other invisible characters become spaces."""
+    """Characters no reader sees (a soft hyphen, zero-width space, bidi override) are dropped, as from paper text:
+    inside a word copied from a web page they split it, and "atten\u00adtion" became the topic "atten tion". Other
+    control and format characters (tabs, line breaks) become spaces."""
     if len(text) > MAX_INPUT_CHARS:
         raise UsageError(f"that is too long ({len(text):,} characters; at most {MAX_INPUT_CHARS:,})")
+    text = INVISIBLE_RE.sub("", text)
     cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp") else c for c in text)
     return " ".join(cleaned.split())
 

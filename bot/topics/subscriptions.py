@@ -9,6 +9,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UsageError
+from bot.papers import INVISIBLE_RE
 from bot.scope import Scope
 from bot.topics.glossary import term_key
 from bot.topics.text_analysis import STOPWORDS, tokenize
@@ -31,7 +32,8 @@ def clean_topic(raw: str) -> tuple[str, str]:
         raise UsageError(f"that topic is too long ({len(raw)} characters; at most {MAX_TOPIC_CHARS})")
     # Fullwidth and other compatibility forms ("ＧＮＮ", "ﬁne-tuning") are the same words as typed plainly, and a
     # paper never spells them so: read as plain, they share the plain topic's key and match its papers.
-    text = unicodedata.normalize("NFKC", raw)
+    # Characters no reader sees are dropped first, as `sanitize` does: inside a word they would split it.
+    text = unicodedata.normalize("NFKC", INVISIBLE_RE.sub("", raw))
     text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
     text = text.strip().strip("\"'“”‘’`").strip()
     if not text:
