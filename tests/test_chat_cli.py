@@ -15,7 +15,7 @@ def test_say_runs_commands_and_thread_replies_across_processes(db_env):
     reply = paperboy("say", "summarize 1", "--thread", "1", "--channel", "ml", env=db_env)
     assert reply.code == 0 and "↳ in the thread of #1" in reply.out and "Summary: " in reply.out
     bad = paperboy("say", "/papers digest 25:61", "--channel", "ml", env=db_env)
-    assert bad.code == 0 and "'25:61' is not a time of day" in bad.out and "Traceback" not in bad.err
+    assert bad.code == 2 and "'25:61' is not a time of day" in bad.out and "Traceback" not in bad.err
     other_channel = paperboy("say", "/subscriptions", "--channel", "other", "--user", "bob", env=db_env)
     assert "This channel follows: nothing yet" in other_channel.out
 

@@ -45,3 +45,27 @@ def test_topics_match_reads_a_topic_with_an_invisible_character_as_the_reader_do
     plain = paperboy("topics", "match", "diffusion models", "--all", env=db_env)
     hidden = paperboy("topics", "match", "diff\u00adusion mod\u200bels", "--all", env=db_env)
     assert plain.code == hidden.code == 0 and plain.out == hidden.out and "✓" in plain.out
+
+
+def test_say_tells_a_script_when_the_bot_refused_or_did_not_answer(db_env):
+    """`say` is the command for scripts, and a refused command exited 0 like one that worked."""
+    assert paperboy("ingest", "--sample", env=db_env).code == 0
+    for args in (("/papers digest 25:61",), ("",), ("/subscribe",), ("/papers digest 09:00 Mars/Olympus",),
+                 ("summarize 1", "--thread", "7")):
+        result = paperboy("say", *args, "--channel", "ml", env=db_env)
+        assert result.code == 2 and result.out.strip() and "Traceback" not in result.err, (args, result)
+    assert paperboy("say", "/papers digest", "--channel", "ml", env=db_env).out.startswith(
+        "(only you can see this)\nNo digest set up here yet.")
+    for args in (("/papers today",), ("/papers digest",), ("summarize 1", "--thread", "1")):
+        assert paperboy("say", *args, "--channel", "ml", env=db_env).code == 0, args
+
+
+def test_empty_searches_and_topics_are_refused_on_the_command_line(db_env):
+    for args in (("search", ""), ("search", "   "), ("topics", "feedback", "  ", "#1", "--relevant")):
+        result = paperboy(*args, env=db_env)
+        assert result.code == 2 and result.err.startswith("error: ") and result.err.count("\n") == 1, (args, result)
+
+
+def test_digest_run_for_a_destination_that_does_not_exist_is_an_error(db_env):
+    result = paperboy("digest", "run", "--destination", "console:local:nosuch", env=db_env)
+    assert result.code == 2 and "console:local:nosuch" in result.err, result

@@ -16,17 +16,17 @@ def test_summarize_and_questions_under_your_own_digest_are_answered(db_env):
     run = paperboy("digest", "run", "--date", DAY1.isoformat(), env=env)
     assert "— @u1 —\n[#1]" in run.out, run.out
 
-    def reply(text: str, *extra: str, user: str = "u1") -> str:
+    def reply(text: str, *extra: str, user: str = "u1", code: int = 0) -> str:
         answer = paperboy("say", text, "--thread", "1", *extra, "--channel", ML, "--user", user, env=env)
-        assert answer.code == 0, answer.err
+        assert answer.code == code, answer.err
         return answer.out
 
     assert "Summary: Graph neural networks for molecules" in reply("summarize 1", "--dm")
     assert "TL;DR: Graph neural networks for molecules" in reply("tl;dr 1", "--dm")
     assert "Q: which molecules do they use" in reply("1: which molecules do they use", "--dm")  # no "?" needed
-    assert "no answer" in reply("summarize 1")  # #1 of the channel is not the DM digest
-    assert "no answer: your message @1 lists no papers" in reply("summarize 1", "--dm", user="u2")  # nor is
-    # someone else's digest: u2's own messages, numbered @N, hold none
+    assert "no answer" in reply("summarize 1", code=2)  # #1 of the channel is not the DM digest
+    assert "no answer: your message @1 lists no papers" in reply("summarize 1", "--dm", user="u2", code=2)  # nor
+    # is someone else's digest: u2's own messages, numbered @N, hold none
 
 
 def test_a_personal_digest_without_topics_warns_at_once_and_sends_nothing(db_env):

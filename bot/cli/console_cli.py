@@ -40,14 +40,20 @@ def register(cli: typer.Typer) -> None:
         dm: Annotated[bool, typer.Option("--dm", help="With --thread: #N of your own digest (printed as @USER).")]
         = False,
     ) -> None:
-        """Run one command (or thread reply) and print the answer, for scripts."""
+        """Run one command (or thread reply) and print the answer, for scripts; exit status 2 when the bot refused
+        it or had no answer (a bad time, an unknown paper, no such thread), as for every command's bad input."""
         if len(text) > 100_000:
             raise fail("that is too long")
+        outcomes: list[str] = []
 
         async def go(app: App) -> None:
-            await ConsoleAdapter(build_command_core(app), channel=channel, user=user).say(text, thread=thread, dm=dm)
+            core = build_command_core(app)
+            core.on_command = lambda _command, outcome, _seconds: outcomes.append(outcome)
+            await ConsoleAdapter(core, channel=channel, user=user).say(text, thread=thread, dm=dm)
 
         run(go)
+        if any(outcome != "ok" for outcome in outcomes):
+            raise typer.Exit(2)
 
     @cli.command()
     def demo() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from bot.app import App, build_command_core, build_digest_runner
-from bot.cli.common import out, parse_date_option, run
+from bot.cli.common import fail, out, parse_date_option, run
 from bot.digests.digest_runner import Outcome
 from bot.digests.schedule import next_run
 from bot.errors import UsageError
@@ -77,7 +77,7 @@ def register(cli: typer.Typer) -> None:
             # Only the console can be posted to from here; Slack's and Discord's digests are the bot's (their
             # adapters live in `paperboy run`), and claiming them here would only record them as failed.
             if destination is not None and destination.partition(":")[0] not in runner.posters:
-                raise UsageError(f"{destination[:120]} is posted by the bot (paperboy run), which has its "
+                raise UsageError(f"{destination[:120]!r} is posted by the bot (paperboy run), which has its "
                                  f"platform's adapter; digest run posts console channels")
             async with app.db.session() as session:
                 left = [(d.key, d.platform) for d in await list_destinations(session, enabled_only=True)
@@ -85,10 +85,11 @@ def register(cli: typer.Typer) -> None:
             return await runner.run_for(target, destination), left, target
 
         outcomes, left, target = run(go)
+        if not outcomes and destination is not None:  # a typo in a script's destination is not "done"
+            raise fail(f"no console channel with its digest on is {destination[:120]!r} (paperboy digest status "
+                       "lists them)")
         if not outcomes and not left:
-            out.print("No destination to run" + (f" matches {destination!r}." if destination else
-                                                 " (subscribe a channel or set /papers digest HH:MM first)."),
-                      markup=False)
+            out.print("No destination to run (subscribe a channel or set /papers digest HH:MM first).", markup=False)
         for o in outcomes:
             out.print(f"{o.destination} {o.day}: {o.status}" + (f" ({_detail(o)})" if o.detail else ""), markup=False)
         for key, platform in left:

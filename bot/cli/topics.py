@@ -123,6 +123,8 @@ def register(cli: typer.Typer) -> None:
     ) -> None:
         """Judge papers for a topic in a console channel; that channel's ranking of the topic learns from them.
         All or nothing: a reference to no stored paper changes nothing."""
+        if not topic.strip():  # "" read as no topic, and judged the papers for "none"
+            raise fail("say which topic (\"none\": the papers were listed for no topic)")
         if relevant is None:
             raise fail("say --relevant or --not-relevant")
         if len(paper_refs) > MAX_JUDGED_AT_ONCE:
@@ -171,6 +173,8 @@ def register(cli: typer.Typer) -> None:
             raise fail(f"--since {start} is after --until {end}")
         if len(query) > 1000:
             raise fail("that search is too long (at most 1000 characters)")
+        if not query.strip():
+            raise fail("say what to search for, e.g. paperboy search \"retrieval augmented\"")
 
         kind = reference_kind(query)
 
