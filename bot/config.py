@@ -16,6 +16,16 @@ from bot.errors import UsageError
 from bot.redaction import mask_url_credentials
 from storage.urls import default_database_url
 
+# Every URL setting and the schemes it takes (`Settings._url`); the first two may not be blank.
+_URL_SCHEMES: dict[str, tuple[str, ...]] = {
+    "hf_base_url": ("http", "https"), "arxiv_base_url": ("http", "https"), "llm_base_url": ("http", "https"),
+    "embeddings_base_url": ("http", "https"), "slack_api_url": ("http", "https"),
+    "discord_api_url": ("http", "https"), "discord_gateway_url": ("ws", "wss", "http", "https"),
+}
+_REQUIRED_URLS = {"hf_base_url", "arxiv_base_url"}
+_URL_EXAMPLES = {"llm_base_url": "http://localhost:11434/v1", "embeddings_base_url": "http://localhost:11434/v1",
+                 "hf_base_url": "https://huggingface.co", "arxiv_base_url": "https://export.arxiv.org"}
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAPERBOY_", env_file=".env", extra="ignore",
@@ -116,6 +126,29 @@ class Settings(BaseSettings):
         if info.field_name == "console_channel":
             return console_name(value, channel=True)  # the rule `paperboy console --channel` follows
         return _word(value, limit=_WORD_LIMITS[info.field_name or ""])
+
+    @field_validator(*_URL_SCHEMES)
+    @classmethod
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """An endpoint is a URL of its scheme with a host: "notaurl", "localhost:11434/v1" (no scheme) or "ftp://…"
+        passed `config check` as an endpoint unreachable right now, and the bot ran with summaries (or every ingest)
+        failing. Blank is unset, for the settings that may be unset."""
+        field = info.field_name or ""
+        if value is None or (not value.strip() and field not in _REQUIRED_URLS):
+            return None
+        value = value.strip()
+        schemes = _URL_SCHEMES[field]
+        wanted = " or ".join(f"{scheme}://" for scheme in schemes)
+        if any(c.isspace() or not c.isprintable() for c in value):
+            raise ValueError(f"must be a {wanted} URL, without spaces or control characters")
+        try:
+            parts = urlsplit(value)
+            host, _ = parts.hostname, parts.port  # a port that is no number raises here
+        except ValueError:
+            host = None
+        if parts.scheme.lower() not in schemes or not host:
+            raise ValueError(f"must be a {wanted} URL with a host, e.g. {_URL_EXAMPLES.get(field, schemes[-1] + '://host')}")
+        return value
 
     @field_validator("embeddings_model")
     @classmethod

@@ -1,0 +1,32 @@
+"""URLs in the settings: a malformed one stops every command at start, naming its variable, instead of passing
+`config check` as an endpoint "unreachable right now" and failing every request of the running bot."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli_runner import paperboy
+
+BAD = ["notaurl", "ftp://example.com", "http://", "https://exa mple.com", "localhost:11434/v1", "javascript:alert(1)",
+       "http://host\x1b[2J/v1"]
+
+
+@pytest.mark.parametrize("variable", ["PAPERBOY_LLM_BASE_URL", "PAPERBOY_EMBEDDINGS_BASE_URL",
+                                      "PAPERBOY_HF_BASE_URL", "PAPERBOY_ARXIV_BASE_URL", "PAPERBOY_SLACK_API_URL",
+                                      "PAPERBOY_DISCORD_API_URL", "PAPERBOY_DISCORD_GATEWAY_URL"])
+def test_a_malformed_url_setting_is_one_line_and_exit_2(variable, tmp_path):
+    env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    for value in BAD:
+        result = paperboy("config", "check", env={**env, variable: value})
+        assert result.code == 2, (value, result)
+        assert result.err.startswith(f"error: {variable}=") and result.err.count("\n") == 1, (value, result.err)
+        assert "http" in result.err and "\x1b" not in result.err and "Traceback" not in result.err
+    assert not (tmp_path / "p.db").exists()  # stopped before anything was opened
+
+
+def test_urls_people_really_use_are_taken(tmp_path):
+    env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "PAPERBOY_LLM_BASE_URL": "",
+           "PAPERBOY_HF_BASE_URL": "http://127.0.0.1:9/", "PAPERBOY_ARXIV_BASE_URL": "https://[::1]:9",
+           "PAPERBOY_EMBEDDINGS_BASE_URL": "http://user:secret@localhost:11434/v1"}
+    result = paperboy("papers", "list", env=env)
+    assert result.code == 0, result.err
