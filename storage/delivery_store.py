@@ -24,14 +24,17 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.redaction import mask_secrets
 from storage.database import Database
 from storage.delivery_models import CLAIMED, ERROR_MAX_CHARS, FAILED, POSTED, ConsolePost, Delivery
+from storage.destination_models import PostedMessage
 from storage.destination_store import count_posted, record_posted
 from storage.lease_claims import Before, Held, Lease, claimable, utc
 from storage.lease_claims import retry_delay as retry_delay  # re-exported: the backoff callers and tests know
+from storage.savepoints import savepoint
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,24 @@ async def console_numbers_used(session: AsyncSession, destination_key: str) -> i
     logged = select(func.max(ConsolePost.number)).where(ConsolePost.destination_key == destination_key)
     highest = int((await session.execute(logged)).scalar_one() or 0)
     return max(await count_posted(session, destination_key), highest)
+
+
+async def record_console_message(session: AsyncSession, destination_key: str, paper_ids: Sequence[int], *,
+                                 kind: str) -> int:
+    """Take the channel's next console number for a message listing papers and record the message under it, in one
+    step against every other writer: two answers printed at once (two `say` scripts, a command beside `paperboy run
+    --console`) had read the same free number, and the second one's papers were never stored, so its thread
+    answered about the first one's. A number another writer took in between is skipped for the next."""
+    number = await console_numbers_used(session, destination_key) + 1
+    for candidate in range(number, number + 1000):
+        try:
+            async with savepoint(session):
+                session.add(PostedMessage(destination_key=destination_key, message_ref=str(candidate), kind=kind,
+                                          paper_ids=list(paper_ids)))
+            return candidate
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"no free console number in {destination_key} after {number + 999}")
 
 
 async def log_console_post(db: Database, destination_key: str, tag: str, number: int) -> tuple[int, bool]:

@@ -56,3 +56,26 @@ async def test_an_invisible_character_inside_a_word_leaves_the_word_whole(db):
                                     ).message.plain_text()
     again = (await bot.core.handle_text(ctx, "/subscribe diff\u200busion models")).message.plain_text()
     assert again == "Already following “diffusion models” in this channel.", again
+
+
+async def test_messages_printed_at_the_same_moment_in_one_console_channel_keep_their_own_numbers(db):
+    """Two answers printed at once in a channel (the scheduler's digest and a command, two `say` scripts) were both
+    numbered #1, and only the first was stored: "reply 1 summarize 1" under the other summarised a paper it never
+    listed."""
+    import asyncio
+
+    from adapters.console.console_adapter import ConsoleAdapter
+    from tests.chat_fixtures import ingest_samples
+
+    await ingest_samples(db)
+    bot = make_bot(db)
+    outputs: list[list[str]] = [[] for _ in range(5)]
+    consoles = [ConsoleAdapter(bot.core, channel="ml", user=f"u{i}", write=outputs[i].append) for i in range(5)]
+    queries = ["diffusion", "reinforcement learning", "graph", "language models", "vision"]
+    numbers = await asyncio.gather(*(c.say(f"/papers search {q}") for c, q in zip(consoles, queries, strict=True)))
+    assert sorted(n for n in numbers if n is not None) == [1, 2, 3, 4, 5], numbers
+    for number, output in zip(numbers, outputs, strict=True):
+        first = next(line for line in output[0].splitlines() if line.startswith(" 1. "))
+        title = first.removeprefix(" 1. ").split("  ")[0]
+        reply = await bot.core.handle_thread_message(consoles[0].context(thread=number), "tl;dr 1")
+        assert reply is not None and title[:40] in reply.message.plain_text(), (number, title)

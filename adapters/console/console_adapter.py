@@ -6,6 +6,7 @@ in a later session too — the same guarantee Slack and Discord threads get.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -31,8 +32,11 @@ def _yours(message: Message) -> bool:
 
 class ConsoleAdapter:
     def __init__(self, core: CommandCore, *, channel: str = "general", user: str = "you",
-                 write: Callable[[str], None] | None = None) -> None:
+                 write: Callable[[str], None] | None = None, numbers: asyncio.Lock | None = None) -> None:
+        """`numbers`: the lock the process's digest poster numbers under (`ConsolePoster.numbers`); a digest's number
+        is logged before its delivery records it, so a command numbered meanwhile would take it."""
         self.core = core
+        self._numbers = numbers or asyncio.Lock()
         self.channel = channel
         self.user = user
         self._write = write or (lambda text: print(text, flush=True))
@@ -43,17 +47,14 @@ class ConsoleAdapter:
         return ChatContext(PLATFORM, WORKSPACE, channel, self.user, channel_name=channel,
                            thread_ref=str(thread) if thread is not None else None, mentioned=mentioned, direct=dm)
 
-    async def _next_number(self) -> int:
-        return await self.core.next_message_number(self.context().destination)
-
     async def show(self, reply: Reply, *, thread: int | None = None, kind: str = "list") -> int | None:
         """Print a reply; a message listing papers is numbered and remembered for its thread."""
         number = None
         if reply.paper_ids and thread is None and _yours(reply.message):  # a preview of the person's digest
             reply = replace(reply, message=await self._numbered_as_yours(reply.message))
         elif reply.paper_ids and thread is None:
-            number = await self._next_number()
-            await self.core.record_posted(self.context(), reply, str(number), kind=kind)
+            async with self._numbers:
+                number = await self.core.record_console_message(self.context(), reply, kind=kind)
         self._write(render_reply(reply, number, thread))
         if reply.private is not None:  # the "for you" part: marked as seen by the asker only
             private = reply.private
@@ -66,8 +67,8 @@ class ConsoleAdapter:
         """A list of the person's own, numbered among their own messages (`reply @N more 2`): replies under it
         teach their topics, where a number in the channel would have taught the channel's."""
         dm = self.context(dm=True)
-        mine = await self.core.next_message_number(dm.destination)
-        await self.core.record_posted(dm, Reply(message), str(mine), kind="list")
+        async with self._numbers:
+            mine = await self.core.record_console_message(dm, Reply(message), kind="list")
         return replace(message, context=[*message.context, f"[@{mine}] reply @{mine} more 2 / less 2: "
                                          "teaches your own topics"])
 
@@ -116,7 +117,6 @@ class ConsoleAdapter:
         """The interactive loop; reading happens in a thread so the event loop stays free. A daemon thread of its
         own, not `asyncio.to_thread`: at Ctrl-C or SIGTERM the loop's shutdown waits for its executor's threads,
         and one blocked reading a terminal kept the process (after "stopped cleanly") until Enter was pressed."""
-        import asyncio
         import threading
 
         loop = asyncio.get_running_loop()

@@ -20,7 +20,7 @@ class ConsoleConnector:
                  on_exit: Callable[[], None] | None = None, stdin: TextIO = sys.stdin,
                  write: Callable[[str], None] | None = None) -> None:
         self.poster = ConsolePoster(core, write=write)
-        self.adapter = ConsoleAdapter(core, channel=channel, write=write)
+        self.adapter = ConsoleAdapter(core, channel=channel, write=write, numbers=self.poster.numbers)
         self.interactive = interactive
         self._on_exit = on_exit
         self._stdin = stdin

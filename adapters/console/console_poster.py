@@ -22,12 +22,12 @@ class ConsolePoster:
     def __init__(self, core: CommandCore, write: Callable[[str], None] | None = None) -> None:
         self.core = core
         self._write = write or (lambda text: print(text, flush=True))
-        self._lock = asyncio.Lock()  # numbers are handed out one post at a time
+        self.numbers = asyncio.Lock()  # numbers are handed out one post at a time (the console's commands too)
 
     async def post_digest(self, destination: Destination, message: Message, *,
                           tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
         """The console posts a digest whole (`resume` never comes: what it finds lists everything)."""
-        async with self._lock:
+        async with self.numbers:
             number = await self.core.next_message_number(destination.key)
             if tag is not None:
                 number, logged = await self.core.log_console_digest(destination.key, tag.token, number)
@@ -45,7 +45,7 @@ class ConsolePoster:
         """A follow-up printed in the thread of the digest's number, logged under its tag first (like a digest),
         so a retry after a crash never prints it twice."""
         thread = int(target.message_ref) if target.message_ref.isdigit() else 0
-        async with self._lock:
+        async with self.numbers:
             _, logged = await self.core.log_console_digest(destination.key, target.tag, thread)
             if logged:
                 reply = render_reply(Reply(message, in_thread=True), None, thread)

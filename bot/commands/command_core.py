@@ -20,7 +20,12 @@ from bot.dedupe import DatabaseEventDeduper, Deduper
 from bot.errors import PaperboyError, UsageError
 from bot.feedback import feedback_commands
 from bot.messages import ActionKind, Message, Reply, Visibility
-from storage.delivery_store import console_numbers_used, find_console_post, log_console_post
+from storage.delivery_store import (
+    console_numbers_used,
+    find_console_post,
+    log_console_post,
+    record_console_message,
+)
 from storage.destination_store import get_destination, record_digest_parts, record_posted, touch
 from storage.feedback_store import Votes
 from storage.paper_store import find_paper
@@ -206,6 +211,12 @@ class CommandCore:
         """The number the console printed a tagged digest as, if an earlier attempt did."""
         async with self.services.db.session() as session:
             return await find_console_post(session, tag)
+
+    async def record_console_message(self, ctx: ChatContext, reply: Reply, *, kind: str = "list") -> int:
+        """The console's number for a message listing papers, taken and recorded at once (`next_message_number`
+        then `record_posted` let two messages printed at the same moment share a number)."""
+        async with self.services.db.session() as session:
+            return await record_console_message(session, ctx.destination, reply.paper_ids, kind=kind)
 
     async def next_message_number(self, destination: str) -> int:
         """The console numbers its messages per channel, persistently: #N keeps meaning the same message (also
