@@ -69,3 +69,10 @@ def test_empty_searches_and_topics_are_refused_on_the_command_line(db_env):
 def test_digest_run_for_a_destination_that_does_not_exist_is_an_error(db_env):
     result = paperboy("digest", "run", "--destination", "console:local:nosuch", env=db_env)
     assert result.code == 2 and "console:local:nosuch" in result.err, result
+
+
+def test_say_dm_without_a_thread_is_refused_rather_than_ignored(db_env):
+    """`say "/papers digest --me off" --dm` ran in the channel, as if --dm had not been given."""
+    result = paperboy("say", "/papers today", "--dm", env=db_env)
+    assert result.code == 2 and result.err == "error: --dm goes with --thread N (a message of your own digest)\n"
+    assert result.out == ""

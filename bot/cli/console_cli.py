@@ -44,6 +44,8 @@ def register(cli: typer.Typer) -> None:
         it or had no answer (a bad time, an unknown paper, no such thread), as for every command's bad input."""
         if len(text) > 100_000:
             raise fail("that is too long")
+        if dm and thread is None:
+            raise fail("--dm goes with --thread N (a message of your own digest)")
         outcomes: list[str] = []
 
         async def go(app: App) -> None:
