@@ -77,7 +77,7 @@ def register(cli: typer.Typer) -> None:
             # Only the console can be posted to from here; Slack's and Discord's digests are the bot's (their
             # adapters live in `paperboy run`), and claiming them here would only record them as failed.
             if destination is not None and destination.partition(":")[0] not in runner.posters:
-                raise UsageError(f"{destination[:120]!r} is posted by the bot (paperboy run), which has its "
+                raise UsageError(f"{destination[:120]} is posted by the bot (paperboy run), which has its "
                                  f"platform's adapter; digest run posts console channels")
             async with app.db.session() as session:
                 left = [(d.key, d.platform) for d in await list_destinations(session, enabled_only=True)
