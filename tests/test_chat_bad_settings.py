@@ -79,3 +79,25 @@ async def test_messages_printed_at_the_same_moment_in_one_console_channel_keep_t
         title = first.removeprefix(" 1. ").split("  ")[0]
         reply = await bot.core.handle_thread_message(consoles[0].context(thread=number), "tl;dr 1")
         assert reply is not None and title[:40] in reply.message.plain_text(), (number, title)
+
+
+@pytest.mark.parametrize("bad_channel", ["", "   ", "a:b", "x" * 129])
+async def test_a_stored_channel_no_scope_can_name_fails_alone_and_every_other_digest_goes_out(db, bad_channel):
+    """A console channel stored before its name was checked (`say --channel ""`, `--channel a:b`) made every digest
+    run stop at "invalid user ''": no channel got its digest, on schedule or by `digest run`."""
+    from storage.destination_store import ensure_destination
+    from storage.paper_store import store_papers
+    from tests.test_digests import DAY1, Posts, at, papers_for, runner_for, setup_channels
+
+    async with db.session() as s:
+        await store_papers(s, papers_for(DAY1, 5, "Monday"))
+        bad = await ensure_destination(s, "console", "local", bad_channel)
+        bad.digest_time, bad.timezone = "09:00", "UTC"
+    await setup_channels(db, {"utc": ("09:00", "UTC")})
+    posts = Posts(db)
+    due = await runner_for(db, posts, at(DAY1, 9)).run_due()
+    assert {o.destination: o.status for o in due} == {"console:local:utc": "posted",
+                                                       f"console:local:{bad_channel}": "failed"}
+    assert len(posts.to("utc")) == 1
+    by_hand = await runner_for(db, posts, at(DAY1, 10)).run_for(DAY1)
+    assert {o.destination: o.status for o in by_hand}["console:local:utc"] == "skipped"  # posted once, above

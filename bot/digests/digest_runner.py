@@ -27,7 +27,7 @@ from bot.commands.services import CoreServices
 from bot.digests.digest_composer import NOTHING_NEW, DigestPlan, choose, render_digest
 from bot.digests.poster import DigestPoster, DigestTag, PostResult, digest_papers, unlisted
 from bot.digests.schedule import due_day
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, PaperboyError
 from bot.feedback import feedback_service
 from bot.feedback.feedback_ranking import LearnedRanking
 from bot.feedback.learned_model import LearnedModel
@@ -166,8 +166,7 @@ class DigestRunner:
             context.tldr_deadline = max(self.settings.tldr_deadline - spent, self.settings.tldr_deadline / 4)
         # Only the composed scopes' models (a tick with three channels due reads three channels' models), and of
         # those only the topics that name one of the day's papers: after the expansions, which change what does.
-        scopes = [routing.digest_scope(d).key for d in destinations]
-        scopes += [key for d in destinations for key in routing.mention_scopes(d, context.mentions.get(d.key, []))]
+        scopes = [key for d in destinations for key in self._scope_keys(d, context.mentions.get(d.key, []))]
         named = feedback_service.named_topic_keys(
             self.services.matcher, (t for scope in dict.fromkeys(scopes) for t in context.topics.get(scope, [])),
             (papers for _, papers in context.days.values()))
@@ -175,6 +174,16 @@ class DigestRunner:
             context.models = await feedback_service.models_for(session, scopes, self.services.learned_models,
                                                                topic_keys=named)
         return context
+
+    @staticmethod
+    def _scope_keys(destination: Destination, opted_in: list[str]) -> list[str]:
+        """The scopes whose models a destination's digest reads; none for a destination stored with a name no scope
+        takes (a console channel "" or "a:b" from before names were checked): it fails alone when composed, where
+        it had stopped the whole run, every channel's digest with it."""
+        try:
+            return [routing.digest_scope(destination).key, *routing.mention_scopes(destination, opted_in)]
+        except PaperboyError:
+            return []
 
     async def _expand_topics(self, topics: set[str]) -> float:
         """Expand the followed topics side by side, for at most half the deadline: a topic whose expansion is
@@ -257,6 +266,10 @@ class DigestRunner:
                             "the digest there again tries it at once)", destination.key, day, exc, until)
             else:
                 log.warning("digest for %s on %s failed: %s", destination.key, day, exc)
+            return Outcome(destination.key, day, "failed", str(exc))
+        except PaperboyError as exc:  # e.g. a stored name no scope takes: said as it is, no traceback needed
+            await delivery_store.fail(db, claim, exc, self.clock())
+            log.error("digest for %s on %s failed: %s", destination.key, day, exc)
             return Outcome(destination.key, day, "failed", str(exc))
         except Exception as exc:
             await delivery_store.fail(db, claim, exc, self.clock())
