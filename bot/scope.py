@@ -34,7 +34,8 @@ class Scope:
             raise ValueError("a scope is either a channel or a user")
         _clean_id(self.platform, "platform")
         _clean_id(self.workspace, "workspace")
-        _clean_id(self.channel or self.user or "", "channel" if self.channel else "user")
+        _clean_id(self.channel if self.channel is not None else self.user or "",
+                  "channel" if self.channel is not None else "user")
 
     @classmethod
     def for_channel(cls, platform: str, workspace: str, channel: str) -> Scope:

@@ -99,5 +99,7 @@ async def test_a_stored_channel_no_scope_can_name_fails_alone_and_every_other_di
     assert {o.destination: o.status for o in due} == {"console:local:utc": "posted",
                                                        f"console:local:{bad_channel}": "failed"}
     assert len(posts.to("utc")) == 1
+    failed = next(o for o in due if o.status == "failed")
+    assert failed.detail.startswith("invalid channel "), failed.detail  # "invalid user ''" named the wrong thing
     by_hand = await runner_for(db, posts, at(DAY1, 10)).run_for(DAY1)
     assert {o.destination: o.status for o in by_hand}["console:local:utc"] == "skipped"  # posted once, above
