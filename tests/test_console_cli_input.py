@@ -76,3 +76,12 @@ def test_say_dm_without_a_thread_is_refused_rather_than_ignored(db_env):
     result = paperboy("say", "/papers today", "--dm", env=db_env)
     assert result.code == 2 and result.err == "error: --dm goes with --thread N (a message of your own digest)\n"
     assert result.out == ""
+
+
+def test_a_question_on_the_command_line_is_cleaned_as_in_chat(db_env):
+    """`summarize --question` echoed an escape sequence to the terminal ("Q: what \\x1b[2J…") and asked the LLM (and
+    keyed its cache) with it; a chat question is cleaned of control and invisible characters first."""
+    assert paperboy("ingest", "--sample", env=db_env).code == 0
+    result = paperboy("summarize", "#1", "--question", "what\x1b[2J data\u200b\u00ad do\x07 they use?", env=db_env)
+    assert result.code == 0, result.err
+    assert "Q: what[2J data do they use?" in result.out and "\x1b" not in result.out and "\x07" not in result.out

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UsageError
+from bot.ingestion.paper_checks import clean_text
 from bot.papers import collapse
 from bot.summaries.circuit_breaker import CircuitBreaker, MonotonicClock
 from bot.summaries.extractive_summarizer import ExtractiveSummarizer
@@ -78,7 +79,9 @@ def paper_text(paper: Paper) -> PaperText:
 def make_request(paper: PaperText, kind: SummaryKind | str, question: str | None = None) -> SummaryRequest:
     """A validated request: a question means kind=answer, and it must be short enough to be a question."""
     if question is not None:
-        question = collapse(question)
+        # As paper text is cleaned: a control character echoed in "Q: …" could drive a terminal, and an invisible one
+        # splits a word (and the answer cache's key) where the asker typed one.
+        question = collapse(clean_text(question))
         if not question:
             raise UsageError("the question is empty")
         if len(question) > MAX_QUESTION_CHARS:
