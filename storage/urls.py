@@ -32,7 +32,21 @@ def to_async_url(raw: str) -> URL:
     driver = _ASYNC_DRIVERS.get(backend)
     if driver is None:
         raise StorageError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
+    if backend == "sqlite" and _in_memory(url):
+        raise StorageError("an SQLite URL must name a file, e.g. sqlite:////var/lib/paperboy/paperboy.db: without one "
+                           "(or with :memory:) the database lives in memory, and everything stored is lost when the "
+                           "process stops")
     return url.set(drivername=f"{backend}+{driver}")
+
+
+def _in_memory(url: URL) -> bool:
+    """`sqlite://`, `sqlite:///`, `:memory:` and SQLite's `file:…?mode=memory` URIs: a database that no restart finds
+    again (every command passed, and `config check` said "reachable")."""
+    database = (url.database or "").strip()
+    mode = url.query.get("mode")
+    modes = [mode] if isinstance(mode, str) else list(mode or [])
+    return (not database or database == ":memory:" or "memory" in modes
+            or (database.startswith("file:") and ":memory:" in database))
 
 
 def redact(url: URL | str) -> str:

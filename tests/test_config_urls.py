@@ -30,3 +30,14 @@ def test_urls_people_really_use_are_taken(tmp_path):
            "PAPERBOY_EMBEDDINGS_BASE_URL": "http://user:secret@localhost:11434/v1"}
     result = paperboy("papers", "list", env=env)
     assert result.code == 0, result.err
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite+aiosqlite:///", "sqlite:///:memory:",
+                                 "sqlite:///file::memory:?cache=shared&uri=true", "sqlite:///file:x?mode=memory&uri=true"])
+def test_an_sqlite_database_in_memory_is_refused_rather_than_losing_everything_at_exit(url, tmp_path):
+    """`sqlite://` (no file) passed `config check` as "reachable", and the bot answered "Subscribed" to topics that
+    were gone when the process stopped: SQLite without a file keeps the database in memory."""
+    check = paperboy("config", "check", env={"PAPERBOY_DATABASE_URL": url})
+    assert check.code == 1 and "FAIL database: " in check.err and "file" in check.err, check
+    said = paperboy("say", "/subscribe gnn", env={"PAPERBOY_DATABASE_URL": url})
+    assert said.code == 2 and said.out == "" and said.err.startswith("error: ") and said.err.count("\n") == 1, said
