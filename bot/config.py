@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.clock import load_timezone
+from bot.clock import new_timezone
 from bot.destination import console_name
 from bot.errors import UsageError
 from bot.redaction import mask_url_credentials
@@ -163,9 +163,10 @@ class Settings(BaseSettings):
     def _known_timezone(cls, value: str) -> str:
         """Checked at start, naming the variable: otherwise `paperboy run` connects to every platform and then
         stops on it, and chat users are told "unknown timezone" for the operator's setting. Stored in the zone's
-        own spelling ("europe/paris" → "Europe/Paris")."""
+        own spelling ("europe/paris" → "Europe/Paris"). A place's zone, by the rule `/papers digest` follows: it is
+        the zone of every digest that names none."""
         try:
-            return str(load_timezone(value))
+            return str(new_timezone(value))
         except UsageError as exc:
             raise ValueError(str(exc)) from None
 

@@ -41,3 +41,13 @@ def test_an_sqlite_database_in_memory_is_refused_rather_than_losing_everything_a
     assert check.code == 1 and "FAIL database: " in check.err and "file" in check.err, check
     said = paperboy("say", "/subscribe gnn", env={"PAPERBOY_DATABASE_URL": url})
     assert said.code == 2 and said.out == "" and said.err.startswith("error: ") and said.err.count("\n") == 1, said
+
+
+def test_the_default_timezone_follows_the_rule_chat_settings_do(tmp_path):
+    """PAPERBOY_TIMEZONE=EST was taken, while `/papers digest 09:00 EST` is refused: every channel naming no zone
+    got New York's winter clock all year."""
+    env = {"PAPERBOY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    for zone in ("EST", "Etc/GMT-2", "localtime"):
+        result = paperboy("config", "check", env={**env, "PAPERBOY_TIMEZONE": zone})
+        assert result.code == 2 and result.err.startswith(f"error: PAPERBOY_TIMEZONE={zone}: "), result
+    assert paperboy("config", "check", env={**env, "PAPERBOY_TIMEZONE": "america/new_york"}).code == 0
