@@ -15,6 +15,7 @@ Time is always passed in; nothing here reads the clock.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import uuid
 from collections.abc import Sequence
@@ -112,11 +113,16 @@ def owner_running(owner: str | None) -> bool | None:
     return True
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # C0 and C1 controls but the whitespace `split` takes
+
+
 def short_error(error: BaseException | str) -> str:
     """One line, at most 300 characters, with anything that looks like a credential replaced by *** (the log's
-    rules: `bot.redaction.mask_secrets`)."""
+    rules: `bot.redaction.mask_secrets`), and no control character: a platform's error text is printed by
+    `paperboy digest status`, where an escape sequence in it would drive the operator's terminal (a hidden link,
+    a cleared screen)."""
     text = error if isinstance(error, str) else f"{type(error).__name__}: {error}".rstrip(": ")
-    text = " ".join(text.split())
+    text = " ".join(_CONTROL_RE.sub("", text).split())
     text = mask_secrets(text, "***")
     return text[:ERROR_MAX_CHARS] if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 1] + "…"
 

@@ -103,3 +103,29 @@ async def test_a_stored_channel_no_scope_can_name_fails_alone_and_every_other_di
     assert failed.detail.startswith("invalid channel "), failed.detail  # "invalid user ''" named the wrong thing
     by_hand = await runner_for(db, posts, at(DAY1, 10)).run_for(DAY1)
     assert {o.destination: o.status for o in by_hand}["console:local:utc"] == "skipped"  # posted once, above
+
+
+async def test_a_platform_error_with_terminal_escapes_is_stored_and_shown_inert(db, db_env):
+    """A platform's error text is stored with a failed delivery and printed by `paperboy digest status`: an escape
+    sequence in it (a hyperlink, a cleared screen) reached the operator's terminal as it came."""
+    from bot.errors import DeliveryError
+    from storage.paper_store import store_papers
+    from tests.cli_runner import paperboy
+    from tests.test_digests import DAY1, Posts, at, papers_for, runner_for, setup_channels
+
+    async with db.session() as s:
+        await store_papers(s, papers_for(DAY1, 3, "Monday"))
+    await setup_channels(db, {"utc": ("09:00", "UTC")})
+
+    class Refusing:
+        async def post_digest(self, destination, message, *, tag=None):
+            raise DeliveryError("refused \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ \x1b[2J\x07done")
+
+        async def find_digest(self, destination, tag):
+            return None
+
+    outcomes = await runner_for(db, Posts(db), at(DAY1, 9), poster=Refusing()).run_due()
+    assert [o.status for o in outcomes] == ["failed"]
+    status = paperboy("digest", "status", env=db_env)
+    assert status.code == 0 and "refused" in status.out and "done" in status.out, status
+    assert "\x1b" not in status.out and "\x07" not in status.out, status.out
