@@ -27,6 +27,10 @@ from bot.summaries.sentences import content_words, end_with_stop, split_sentence
 EXTRACTIVE_MODEL = "extractive"
 
 _I = re.IGNORECASE
+# Abstracts are untrusted and up to 50,000 characters: every pattern here must be linear in the text. A quantifier
+# that can start anywhere in a run ("\d+" in "1111…", "\s*" in "    …") starts only where the run does (a
+# lookbehind), and two quantifiers over the same characters in a row are bounded, or one of them is possessive;
+# tests/test_summaries_hostile_text.py feeds each shape of run that once took minutes.
 BACKGROUND_RES = (
     re.compile(r"^(recent(ly)?\b|in recent years|over the (past|last)|nowadays|currently,|with the (rapid|recent|"
                r"growing|increasing|advent|emergence|rise|success|development|proliferation)|the (rapid|recent|"
@@ -64,7 +68,7 @@ _FINDING_RE = re.compile(
 _NAMED_RE = re.compile(r"\b(called|named|dubbed|termed|coined)\b|\b(a|an) (novel|new|simple|unified|general|"
                        r"principled|efficient|scalable|lightweight|effective|first)\b", _I)
 _RESULT_RE = re.compile(r"\b(outperform\w*|surpass\w*|state-of-the-art|sota|improv\w*|achiev\w*|reduc\w*|"
-                        r"speed\w*|faster|accura\w*|gains?|boost\w*|beats?|exceed\w*)\b|\d+(\.\d+)?\s?%|"
+                        r"speed\w*|faster|accura\w*|gains?|boost\w*|beats?|exceed\w*)\b|(?<!\d)\d+(\.\d+)?\s?%|"
                         r"\b\d+(\.\d+)?\s?[x×]\b", _I)
 _PROBLEM_RE = re.compile(r"\b(however|but|remain\w*|lack\w*|limit\w*|challeng\w*|struggl\w*|fail\w*|suffer\w*|"
                          r"costly|expensive|difficult|bottleneck|gap|issue|problem|unclear|little is known|poorly|"
@@ -76,9 +80,9 @@ _JUNK_RE = re.compile(r"https?://|www\.|github|\.com\b|\.io\b|@|available at|pro
                       r"weights|datasets?)( and \w+)? (is|are|will be) (publicly |openly |freely )?(available|"
                       r"released)|ignore (all |any )?(previous|prior|above) instructions", _I)
 _ASIDE_RES = (
-    re.compile(r"\s*\((?:e\.g\.|i\.e\.|see|cf\.)[^()]*\)", _I),
-    re.compile(r"\s*\([^()]*\bet al\b[^()]*\)", _I),
-    re.compile(r"\s*\[[\d,\s\-–]+\]"),
+    re.compile(r"(?<!\s)\s*\((?:e\.g\.|i\.e\.|see|cf\.)[^()]*\)", _I),
+    re.compile(r"(?<!\s)\s*\([^()]*\bet al\b[^()]*\)", _I),
+    re.compile(r"(?<!\s)\s*\[[\d,\s\-–]+\]"),
     re.compile(r"\\(?=[%&_#$])|[{}]"),  # LaTeX left in abstracts: "99\\%" and "{QAE}"
 )
 _MIN_ANSWER_OVERLAP = 0.34
@@ -179,7 +183,7 @@ _KINDS = (
     _Kind("models",
           re.compile(r"\b(which|what) (\w+ ){0,2}(models?|llms?|lms?|backbones?|architectures?|networks?|vlms?|"
                      r"lmms?)\b|\bbase models?\b|\bbackbones?\b", _I),
-          re.compile(r"\b[a-z]{2,}[\w.]*-?\d[\w.\-/]*|\b(gpt|bert|roberta|llama|qwen|mistral|mixtral|gemma|t5|clip|"
+          re.compile(r"\b[a-z]{2}[\w.]{0,40}?-?\d|\b(gpt|bert|roberta|llama|qwen|mistral|mixtral|gemma|t5|clip|"
                      r"vit|resnet|deepseek|claude|gemini|falcon|bloom|stable diffusion)\b|\b(recurrent|convolutional|"
                      r"graph|spiking|feed-?forward|residual) (neural )?networks?\b|\b(transformers?|cnns?|rnns?|"
                      r"lstms?|gnns?|mlps?)\b", _I)),
@@ -196,9 +200,6 @@ _PRIOR_WORK = re.compile(r"\b(existing|previous|prior|earlier|conventional|tradi
 _CHAT_WORDS = frozenset({"need", "needs", "kind", "kinds", "type", "types", "sort", "exactly", "actually", "really",
                          "basically", "just", "like", "wrong", "go", "goes"})
 _STEM_CHARS = 7
-# No word of prose is this long; an abstract that is one long run ("1111…", 20,000 of them) would make the patterns
-# above backtrack for minutes, holding every channel's replies. Such runs are not looked into.
-_LONG_RUN = re.compile(r"\S{200,}")
 
 def readable(paper: PaperText) -> PaperText:
     """The paper as a reader should see it quoted: LaTeX rendered or dropped (bot/summaries/latex.py)."""
@@ -344,12 +345,11 @@ class ExtractiveSummarizer:
         subject = _words(_strip_kinds(question, kinds)) - _CHAT_WORDS
         if not kinds and not subject:
             return NOT_IN_ABSTRACT
-        plain = [_LONG_RUN.sub(" ", s) for s in sentences]
-        words = [_words(s) for s in plain]
+        words = [_words(s) for s in sentences]
         weight = _weights(subject, [_words(paper.title), *words])
         total = sum(weight.values())
         quantity = bool(_ASKS_QUANTITY.search(question))
-        scored = _score(plain)
+        scored = _score(sentences)
         own_from = next((s.index for s in scored if _OWN_PART.search(s.text)), 0)
         in_setting = any(kind.in_setting for kind in kinds)
         candidates = []

@@ -52,7 +52,7 @@ _APPROX_TILDE_RE = re.compile(r"(?<!\\)~(?=\s*\d)")  # "~10x" means about ten, n
 # so "from $5 to $10" stays money.
 _INLINE_MATH_RE = re.compile(r"(?<!\\)\$(?=[^\s$])(?:[^$\\]|\\.){1,300}?(?<=[^\s\\])\$(?!\d)")
 _DOLLAR_RE = re.compile(r"(?<!\\)\$")
-_SPACE_BEFORE_PUNCT_RE = re.compile(r"\s+([.,;:!?)])")
+_SPACE_BEFORE_PUNCT_RE = re.compile(r"(?<!\s)\s+([.,;:!?)])")
 _LEFTOVER_COMMAND_RE = re.compile(r"\\[A-Za-z]+\*?|\\(?=\W)")
 _ORPHAN_BRACES_RE = re.compile(r"[{}]")
 

@@ -65,7 +65,8 @@ _FENCE_RE = re.compile(r"^[ \t]*(```|~~~).*$", _M)
 _HEADING_RE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]*", _M)
 _RULE_RE = re.compile(r"^[ \t]*(?:[-*_=][ \t]*){3,}$", _M)
 _QUOTE_RE = re.compile(r"^[ \t]*(?:>[ \t]?)+", _M)
-_TABLE_SEP_RE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$", _M)
+# Possessive: "[ \t]*" twice in a row (around an optional "|") tried every split of a line of 50,000 spaces.
+_TABLE_SEP_RE = re.compile(r"^[ \t]*+\|?[ \t]*+:?-{2,}+:?[ \t]*+(?:\|[ \t]*+:?-{2,}+:?[ \t]*+)*+\|?[ \t]*+$", _M)
 _TABLE_ROW_RE = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$", _M)
 _EMPHASIS_RE = re.compile(r"\*\*|__|~~|\|\||`+")
 _STAR_EMPHASIS_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
@@ -75,7 +76,7 @@ _SINGLE_EMPHASIS_RE = re.compile(r"(?<![\w_~])([_~])(?=[^\s_~])([^_~\n]+?)(?<=\S
 _LIST_MARK_RE = re.compile(r"^[ \t]*(?:[-*+•‣▪◦·]|\d{1,2}[.)])[ \t]+")
 _DANGLING_WHERE_RE = re.compile(r"\b(available|released|found|hosted|published|accessible)\s+(?:at|on|in|from|via)"
                                 r"(?:\s*:)?\s*(?=[.,;!?]|$)", _I | _M)
-_SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+([.,;:!?])")
+_SPACE_BEFORE_PUNCT_RE = re.compile(r"(?<![ \t])[ \t]+([.,;:!?])")
 _EMPTY_BRACKETS_RE = re.compile(
     r"\((?:\s*(?:see|at|cf\.?|via|from|here|code|link|url|online))?\s*[,;:.]?\s*\)|\[\s*\]", _I)
 _MAX_PASSES = 5
