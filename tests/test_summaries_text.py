@@ -269,3 +269,47 @@ def test_a_hostile_abstract_is_summarised_offline_in_a_moment(abstract):
         cleaned = clean_output(ExtractiveSummarizer().write(SummaryRequest(paper, kind)), kind).text
         assert not MENTION.search(cleaned) and not re.search(r"https?://|www\.", cleaned)
     assert time.monotonic() - started < 10.0  # linear: well under a second; quadratic was 20 s and more
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Our framework has two ingredients: 1. Smoothness-inducing regularization, which manages capacity; 2. Bregman "
+     "proximal point optimization, which prevents forgetting. Experiments show gains.",
+     ["Our framework has two ingredients: 1. Smoothness-inducing regularization, which manages capacity; 2. Bregman "
+      "proximal point optimization, which prevents forgetting.", "Experiments show gains."]),
+    ("We make three contributions. 1. We propose X. 2. We prove a bound. 3. We release code.",
+     ["We make three contributions.", "1. We propose X.", "2. We prove a bound.", "3. We release code."]),
+    ("1. Models forget. 2) They also drift. (3) Nobody checks.",
+     ["1. Models forget.", "2) They also drift.", "(3) Nobody checks."]),
+])
+def test_a_numbered_list_keeps_its_numbers_with_their_items(text: str, expected: list[str]) -> None:
+    """"…ingredients: 1. Smoothness…; 2. Bregman…" was split after each number: a sentence ending in "1." and
+    one in "2.", which the offline answer then quoted as they were."""
+    assert split_sentences(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("We study a student classifier over labels 𝒜. We show that privileged information helps.",
+     ["We study a student classifier over labels 𝒜.", "We show that privileged information helps."]),
+    ("Let the loss be convex in x. Then gradient descent converges.",
+     ["Let the loss be convex in x.", "Then gradient descent converges."]),
+    ("The rate depends on the dimension d. Our bound removes it.",
+     ["The rate depends on the dimension d.", "Our bound removes it."]),
+    ("Each node stores a matrix A. Extensive experiments confirm the theory.",
+     ["Each node stores a matrix A.", "Extensive experiments confirm the theory."]),
+    ("The error decays like 1/n for kernels on the sphere 𝕊. In contrast, ours does not.",
+     ["The error decays like 1/n for kernels on the sphere 𝕊.", "In contrast, ours does not."]),
+    ("The sets are indexed by λ. We then bound each one.",
+     ["The sets are indexed by λ.", "We then bound each one."]),
+])
+def test_a_sentence_ending_in_a_one_letter_symbol_ends_there(text: str, expected: list[str]) -> None:
+    """"…over labels 𝒜. We show…" read 𝒜 as a person's initial and ran both sentences together: the offline
+    summary quoted two sentences as one, and an answer could not quote either on its own."""
+    assert split_sentences(text) == expected
+
+
+def test_initials_and_numbers_that_end_a_sentence_still_split_as_before() -> None:
+    text = ("Following J. R. R. Tolkien and the survey by A. Smith, we study maps. We reach 95. Fig. 2 shows the "
+            "gain over U.S. baselines, e.g. LLaMA. In dimension 3. Ours is faster.")
+    assert split_sentences(text) == [
+        "Following J. R. R. Tolkien and the survey by A. Smith, we study maps.", "We reach 95.",
+        "Fig. 2 shows the gain over U.S. baselines, e.g. LLaMA.", "In dimension 3.", "Ours is faster."]

@@ -18,6 +18,16 @@ _ABBREVIATIONS = frozenset({
     "e.g", "i.e", "al", "vs", "fig", "figs", "eq", "eqs", "cf", "approx", "resp", "sec", "no", "dr",
     "mr", "ms", "prof", "w.r.t", "a.k.a", "incl", "ca", "st", "u.s", "ref", "refs", "viz", "tab", "vol", "pp",
 })
+# Words that begin a sentence but are nobody's surname: "…a matrix A. We show…" ends a sentence at "A.".
+_OPENERS = frozenset({
+    "we", "our", "this", "these", "the", "in", "it", "its", "to", "for", "on", "as", "a", "an", "here", "then",
+    "thus", "hence", "finally", "moreover", "furthermore", "however", "additionally", "specifically", "experiments",
+    "results", "numerical", "empirical", "extensive", "such", "both", "all", "each", "when", "if", "under", "using",
+    "unlike", "while", "with", "by", "from", "at", "there", "they", "one", "two", "first", "second", "overall",
+})
+# Words after which a capital letter and a full stop are an initial: "by J. Smith", "and A. Doe".
+_NAME_LEADS = frozenset({"by", "and", "of", "from", "with", "to", "de", "van", "von", "der", "da", "di", "du", "le",
+                         "la", "et", "&", "cf.", "see"})
 _STOPS = ".!?…"
 _CLOSERS = "\"'”’)]"
 # Words a cut text must not end on: "…trained with the…" reads broken, "…trained…" does not.
@@ -50,7 +60,8 @@ _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s", "l
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of prose, not fooled by "e.g.", "et al.", initials, or a lowercase word after a period."""
+    """Sentences of prose, not fooled by "e.g.", "et al.", initials, list numbers ("ingredients: 1. Smoothness…;
+    2. Bregman…") or a lowercase word after a period."""
     text = _GLUED_STOP_RE.sub(r"\1 ", collapse(text))
     sentences: list[str] = []
     start = 0
@@ -58,17 +69,37 @@ def split_sentences(text: str) -> list[str]:
         following = text[m.end():m.end() + 1]
         if not following or following.islower():
             continue
-        if text[m.start()] == ".":
-            last = text[start:m.start()].rsplit(None, 1)[-1] if text[start:m.start()].strip() else ""
-            last = last.lstrip("([\"'“").lower()
-            if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
-                continue
+        if text[m.start()] == "." and not _ends_at_full_stop(text, start, m.start(), m.end()):
+            continue
         sentences.append(text[start:m.end()].strip())
         start = m.end()
     tail = text[start:].strip()
     if tail:
         sentences.append(tail)
     return sentences
+
+
+def _ends_at_full_stop(text: str, start: int, stop: int, after: int) -> bool:
+    """Whether the full stop at `stop` ends the sentence begun at `start` (`text` is collapsed, `after` is where
+    the next word starts). Only the words next to the stop decide, so a long sentence is never read again."""
+    space = text.rfind(" ", start, stop)
+    word = text[max(space + 1, start):stop].lstrip("([\"'“")
+    if word.lower() in _ABBREVIATIONS:
+        return False
+    before = text[max(text.rfind(" ", start, space) + 1, start):space] if space > start else ""
+    if word.isdigit() and word.isascii() and len(word) <= 2:
+        # "1." opening a sentence or after "ingredients:" / "…capacity;" numbers a list item, which follows
+        return bool(before) and not before.endswith((":", ";"))
+    if len(word) != 1 or not word.isalpha():
+        return True
+    if not ("A" <= word <= "Z"):
+        return True  # "in x.", "labels 𝒜.", "by λ.": maths, where no one has an initial
+    end = text.find(" ", after, after + 40)
+    if text[after:end if end != -1 else after + 40].strip(_CLOSERS + ",;:").lower() in _OPENERS:
+        return True  # "a matrix A. We show…"
+    # An initial follows a name, another initial or a word that introduces names ("by J. Smith"); a symbol
+    # follows a noun ("a matrix A. Extensive experiments…").
+    return bool(before) and before[0].islower() and before.lower() not in _NAME_LEADS
 
 
 def word_count(text: str) -> int:
