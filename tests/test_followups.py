@@ -280,6 +280,24 @@ async def test_slack_failure_is_retried_with_backoff_and_told_once(db, server, h
         assert len([p for p in slack.posts() if p.get("thread_ts")]) == 2  # the failed attempt, then the reply
 
 
+async def test_a_followup_refused_for_good_is_tried_once_that_day_not_every_few_minutes(db, server, http):
+    """A thread whose channel is archived (or the bot removed from it) got the transient backoff: its follow-up
+    was tried again every few minutes all day, each try failing the same way and logging the same warning.
+    It is tried once that day, like a digest that failed for good."""
+    with FakeSlack() as slack:
+        time = FakeTime()
+        poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=time.sleep,
+                             clock=time.clock)
+        runner, _ = await digest_then_v2(db, server, http, poster, "slack", TEAM, "C1", "C2")
+        slack.route("POST", "/api/chat.postMessage", slack_error("is_archived"))
+        statuses = []
+        for minutes in range(0, 11 * 60, 7):  # from noon to the end of the day, a run every 7 minutes
+            report = await runner.run(at(MONDAY, 12) + timedelta(minutes=minutes))
+            statuses += [o.status for o in report.outcomes if o.status != "off"]
+        assert statuses[0] == "failed" and set(statuses[1:]) <= {"skipped", "waiting"}, statuses
+        assert len([p for p in slack.posts() if p.get("thread_ts")]) == 1  # the one refused attempt
+
+
 async def test_discord_reply_goes_into_the_digests_thread(db, server, http, monkeypatch):
     with fd.FakeDiscord() as api:
         monkeypatch.setattr(discord.http.Route, "BASE", api.url + fd.API)

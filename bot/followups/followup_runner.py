@@ -334,8 +334,14 @@ class FollowupRunner:
                     message = render_followup(self._news(thread, pending, papers))
                     ref = await poster.post_followup(as_value(destination), target, message)
             except DeliveryError as exc:
-                await followup_store.fail(self.db, ticket, exc, self.clock(), retry_after=exc.retry_after)
-                log.warning("follow-up for %s in %s failed: %s", key, thread.message_ref, exc)
+                retry_at = await followup_store.fail(self.db, ticket, exc, self.clock(), retry_after=exc.retry_after,
+                                                     permanent=exc.permanent)
+                if exc.permanent:  # said once: every retry would fail the same way until the platform is fixed
+                    until = f"until {retry_at:%Y-%m-%d %H:%M} UTC" if retry_at is not None else "by this process"
+                    log.warning("follow-up for %s in %s failed for good: %s; not tried again %s", key,
+                                thread.message_ref, exc, until)
+                else:
+                    log.warning("follow-up for %s in %s failed: %s", key, thread.message_ref, exc)
                 return FollowupOutcome(key, thread.message_ref, reply_day, "failed", str(exc))
             except Exception as exc:
                 await followup_store.fail(self.db, ticket, exc, self.clock())
