@@ -96,7 +96,7 @@ async def _slack_call(base: str, method: str, token: str, wait_seconds: float) -
         async with httpx.AsyncClient(timeout=wait_seconds) as client:
             response = await client.post(f"{base.rstrip('/')}/{method}", headers={"Authorization": f"Bearer {token}"})
         body = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx.HTTPError, ValueError, RecursionError) as exc:
         return f"unreachable ({type(exc).__name__})"
     if not isinstance(body, dict):
         return f"unexpected answer (HTTP {response.status_code})"
@@ -152,7 +152,7 @@ async def check_discord(settings: Settings, report: Report, wait_seconds: float 
     report.plan.append("discord: token accepted")
     try:
         flags = int(app.json().get("flags") or 0)
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, RecursionError):
         flags = 0
     if intent and not flags & MESSAGE_CONTENT_FLAGS:
         report.problems.append("PAPERBOY_DISCORD_MESSAGE_CONTENT=true but the Message Content intent is not enabled "

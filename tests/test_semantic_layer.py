@@ -170,10 +170,11 @@ HOSTILE = expansion(
     completion('{"description": "fires", "related_terms": "forest fire, smoke segmentation"}'),
     completion('["forest fire", "smoke segmentation"]'),
     completion(None),
+    completion('{"related_terms": ' + "[" * 50_000 + "}"),  # deeper than the JSON parser goes: RecursionError
     malformed(),
     server_error(500),
     hanging(10),
-], ids=["prose", "hostile", "terms-not-a-list", "not-an-object", "no-content", "malformed", "500", "hang"])
+], ids=["prose", "hostile", "terms-not-a-list", "not-an-object", "no-content", "nested", "malformed", "500", "hang"])
 async def test_garbage_hostile_or_failed_expansion_leaves_the_lexical_result_unchanged(stored, fake, client, reply,
                                                                                       caplog):
     caplog.set_level(logging.DEBUG)

@@ -47,8 +47,9 @@ def test_a_hostile_abstract_is_summarised_and_answered_offline_without_holding_t
     assert finishes(SUMMARIZE, [run(unit, ABSTRACT_CHARS)]) == ["10"]
 
 
-@pytest.mark.parametrize("unit", ["\t", " ", " .", "1", "a", "$a"])
+@pytest.mark.parametrize("unit", ["\t", " ", " .", "1", "a", "$a", "[", '{"a":'])
 def test_a_hostile_llm_reply_is_cleaned_without_holding_the_bot(unit: str) -> None:
     """An LLM reply that is one long run of tabs or spaces made the cleaner's pattern for Markdown table rules
-    ("| --- |") try every way of splitting the run between its two "[ \\t]*": minutes for 50,000."""
+    ("| --- |") try every way of splitting the run between its two "[ \\t]*": minutes for 50,000. A reply of
+    nested brackets ("[[[[…", JSON deeper than the parser goes) raised RecursionError, which no caller expected."""
     assert len(finishes(CLEAN, [run(unit, ABSTRACT_CHARS)])) == 1

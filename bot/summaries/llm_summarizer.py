@@ -107,7 +107,7 @@ def _from_event_stream(raw: str | bytes) -> Any:
             break
         try:
             chunk = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(chunk, dict):
             return None

@@ -130,7 +130,7 @@ def _unwrap_json(text: str) -> str | None:
         return text
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes ("[[[[…")
         return text
     return _json_text(data)
 

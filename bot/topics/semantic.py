@@ -86,14 +86,14 @@ def _json_object(text: str) -> Any:
     """Local models often wrap the JSON we asked for in prose or a code fence; take the outermost object."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes ("[[[[…")
         pass
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end <= start:
         return None
     try:
         return json.loads(text[start:end + 1])
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
