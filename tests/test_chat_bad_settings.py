@@ -89,6 +89,8 @@ async def test_a_stored_channel_no_scope_can_name_fails_alone_and_every_other_di
     from storage.paper_store import store_papers
     from tests.test_digests import DAY1, Posts, at, papers_for, runner_for, setup_channels
 
+    if db.is_postgres and len(bad_channel) > 100:
+        pytest.skip("PostgreSQL never stored such a key: its column refuses more than 128 characters")
     async with db.session() as s:
         await store_papers(s, papers_for(DAY1, 5, "Monday"))
         bad = await ensure_destination(s, "console", "local", bad_channel)
