@@ -193,6 +193,12 @@ async def complete(db: Database, held: Claim, message_ref: str, paper_ids: Seque
             return False
         await record_posted(session, held.destination_key, message_ref[:200], ids, kind="digest",
                             thread_ref=thread_ref, digest_day=held.digest_day)
+        # The console recorded the message when it took its number (`log_console_digest`); it is the day's
+        # digest from now on, with the papers the delivery lists.
+        await session.execute(update(PostedMessage).where(
+            PostedMessage.destination_key == held.destination_key, PostedMessage.message_ref == message_ref[:200],
+            PostedMessage.kind == CONSOLE_PRINTED,
+        ).values(kind="digest", paper_ids=ids, digest_day=held.digest_day))
     return True
 
 
@@ -331,6 +337,26 @@ async def due_deliveries(session: AsyncSession, now: datetime, *, since: date) -
 # -- the console's delivery log ------------------------------------------------------------------------------
 
 
+# A console digest's message, recorded when it took its number and before its delivery completed: its thread
+# answers about its papers, but they count as posted (never repeated, followed up) only once `complete` says so.
+CONSOLE_PRINTED = "digest-printed"
+
+
+async def _write_first(session: AsyncSession) -> None:
+    """On SQLite, hold the write lock from the start of a read-then-write unit of work (`BEGIN IMMEDIATE`).
+
+    A deferred transaction reads a snapshot; when another process (its own connection) writes and commits before
+    this one writes, SQLite refuses the write at once ("database is locked", no waiting), since this one's reads
+    are stale. Taken first, the lock waits its turn (the busy timeout) and the reads see the other's row. On
+    PostgreSQL the unique constraint and the retry after a clash do the same; nothing to do there."""
+    connection = await session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = await connection.get_raw_connection()
+    if not raw.driver_connection.in_transaction:  # type: ignore[union-attr]
+        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 async def console_numbers_used(session: AsyncSession, destination_key: str) -> int:
     """The highest console message number taken in a channel: by a recorded message, or by a digest that was
     printed but whose delivery was never completed (its number is in the console log only)."""
@@ -340,21 +366,52 @@ async def console_numbers_used(session: AsyncSession, destination_key: str) -> i
 
 
 async def record_console_message(session: AsyncSession, destination_key: str, paper_ids: Sequence[int], *,
-                                 kind: str) -> int:
+                                 kind: str, digest_day: date | None = None) -> int:
     """Take the channel's next console number for a message listing papers and record the message under it, in one
     step against every other writer: two answers printed at once (two `say` scripts, a command beside `paperboy run
     --console`) had read the same free number, and the second one's papers were never stored, so its thread
     answered about the first one's. A number another writer took in between is skipped for the next."""
+    await _write_first(session)
     number = await console_numbers_used(session, destination_key) + 1
     for candidate in range(number, number + 1000):
         try:
             async with savepoint(session):
                 session.add(PostedMessage(destination_key=destination_key, message_ref=str(candidate), kind=kind,
-                                          paper_ids=list(paper_ids)))
+                                          paper_ids=list(paper_ids), digest_day=digest_day))
             return candidate
         except IntegrityError:
             continue
     raise RuntimeError(f"no free console number in {destination_key} after {number + 999}")
+
+
+async def log_console_digest(db: Database, destination_key: str, tag: str, paper_ids: Sequence[int], *,
+                             digest_day: date) -> tuple[int, bool]:
+    """Take the channel's next console number for a tagged digest and, in the same transaction, record the message
+    under it and log the tag, committed before it is printed.
+
+    The number used to be read first and written to the console's log only, apart from the messages commands
+    record: a `paperboy say` in another process took the same number meanwhile, both were printed as #N, and
+    the digest's papers were never stored under it (the delivery's completion found #N recorded already). Taking
+    it as commands do makes the unique (channel, message ref) of the recorded messages catch the clash, and the
+    digest takes the next free number. The delivery's completion makes the recorded message its digest.
+
+    Returns the digest's number and whether this call logged it; False: an earlier attempt already printed it."""
+    async with db.session() as session:
+        await _write_first(session)
+        existing = await find_console_post(session, tag)
+        if existing is not None:
+            return existing, False
+        try:
+            async with savepoint(session):
+                number = await record_console_message(session, destination_key, paper_ids, kind=CONSOLE_PRINTED,
+                                                      digest_day=digest_day)
+                session.add(ConsolePost(destination_key=destination_key, tag=tag[:100], number=number))
+        except IntegrityError:  # the same tag, logged by another attempt at this very moment
+            existing = await find_console_post(session, tag)
+            if existing is None:
+                raise
+            return existing, False
+    return number, True
 
 
 async def log_console_post(db: Database, destination_key: str, tag: str, number: int) -> tuple[int, bool]:

@@ -131,3 +131,48 @@ async def test_a_platform_error_with_terminal_escapes_is_stored_and_shown_inert(
     status = paperboy("digest", "status", env=db_env)
     assert status.code == 0 and "refused" in status.out and "done" in status.out, status
     assert "\x1b" not in status.out and "\x07" not in status.out, status.out
+
+
+async def test_a_digest_and_a_command_printed_by_two_processes_at_once_keep_their_own_numbers(db, db_env):
+    """`paperboy digest run` and `paperboy say` at the same moment, each its own process with its own connection:
+    the digest read the same free number the command did (the digest logs its number apart from the messages
+    commands record), both were printed as #1, and the digest's papers were never stored under it, so
+    "reply 1 summarize 1" under the digest summarised the command's first paper."""
+    import asyncio
+    from datetime import date
+
+    from adapters.console.console_poster import ConsolePoster
+    from bot.destination import Destination, destination_key
+    from bot.digests.poster import DigestTag
+    from bot.messages import Message, PaperItem
+    from storage.database import Database
+    from tests.chat_fixtures import ingest_samples
+
+    await ingest_samples(db)
+    other = Database(db_env["PAPERBOY_DATABASE_URL"], schema=db_env.get("PAPERBOY_DATABASE_SCHEMA"))
+    try:
+        say_bot, digest_bot = make_bot(db, channel="ml"), make_bot(other, channel="ml")
+        found = (await say_bot.core.handle_text(say_bot.console.context(), "/papers search vision")).message.items
+        listed = (await say_bot.core.handle_text(say_bot.console.context(), "/papers search diffusion")).message.items
+        assert found and listed and found[0].paper_id != listed[0].paper_id
+        key = destination_key("console", "local", "ml")
+        destination = Destination(key=key, platform="console", workspace="local", channel="ml", name="ml",
+                                  timezone="UTC", user=None)
+        printed: list[str] = []
+        poster = ConsolePoster(digest_bot.core, write=printed.append)
+        digest = Message(header="Today's papers", items=[PaperItem(number=n, paper_id=item.paper_id, title=item.title)
+                                                        for n, item in enumerate(listed, 1)])
+        for day in range(1, 6):
+            tag = DigestTag(key, date(2026, 3, day))
+            posted, said = await asyncio.gather(poster.post_digest(destination, digest, tag=tag),
+                                                say_bot.console.say("/papers search vision"))
+            assert said is not None and posted.message_ref != str(said), (day, posted, said)
+            under_digest = await say_bot.core.handle_thread_message(
+                say_bot.console.context(thread=int(posted.message_ref)), "tl;dr 1")
+            under_command = await say_bot.core.handle_thread_message(
+                say_bot.console.context(thread=said), "tl;dr 1")
+            assert under_digest is not None and under_command is not None, (day, posted, said)
+            assert listed[0].title[:40] in under_digest.message.plain_text(), day
+            assert found[0].title[:40] in under_command.message.plain_text(), day
+    finally:
+        await other.dispose()

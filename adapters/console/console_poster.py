@@ -28,11 +28,13 @@ class ConsolePoster:
                           tag: DigestTag | None = None, resume: PostResult | None = None) -> PostResult:
         """The console posts a digest whole (`resume` never comes: what it finds lists everything)."""
         async with self.numbers:
-            number = await self.core.next_message_number(destination.key)
             if tag is not None:
-                number, logged = await self.core.log_console_digest(destination.key, tag.token, number)
+                number, logged = await self.core.number_console_digest(destination.key, tag.token,
+                                                                       Reply(message).paper_ids, tag.day)
                 if not logged:
                     return PostResult(str(number))
+            else:
+                number = await self.core.next_message_number(destination.key)
             where = f"@{destination.user}" if destination.user else f"#{destination.channel}"  # a DM digest: @USER
             self._write(f"— {where} —\n" + render_reply(Reply(message), number))
         return PostResult(str(number))

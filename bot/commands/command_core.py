@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from bot.commands import paper_commands, thread_replies
 from bot.commands.command_table import spec
@@ -23,6 +24,7 @@ from bot.messages import ActionKind, Message, Reply, Visibility
 from storage.delivery_store import (
     console_numbers_used,
     find_console_post,
+    log_console_digest,
     log_console_post,
     record_console_message,
 )
@@ -206,6 +208,13 @@ class CommandCore:
         tag before it is printed. Returns its number and whether this call logged it; False: an earlier attempt
         already printed it, under that number."""
         return await log_console_post(self.services.db, destination, tag, number)
+
+    async def number_console_digest(self, destination: str, tag: str, paper_ids: Sequence[int],
+                                    day: date) -> tuple[int, bool]:
+        """A tagged digest's console number, taken, recorded with its papers and logged under its tag at once
+        (against a command numbered by another process at the same moment). False: an earlier attempt printed
+        it already, under that number."""
+        return await log_console_digest(self.services.db, destination, tag, paper_ids, digest_day=day)
 
     async def find_console_digest(self, tag: str) -> int | None:
         """The number the console printed a tagged digest as, if an earlier attempt did."""
