@@ -52,3 +52,18 @@ async def test_cli_feedback_changes_that_channels_ranking_only(devset_db, db_env
     assert neither.code == 2 and "--relevant" in neither.err
     too_many = _feedback(db_env, liked[:1] * 101, "--relevant")
     assert too_many.code == 2 and "at most 100 papers" in too_many.err
+
+
+def test_contradicting_flags_are_refused_not_settled_by_the_last_one(db_env):
+    """`--relevant --not-relevant` judged the papers by whichever came last; `run --console --no-console` ran by
+    the last one too. Both given: one line naming the pair, exit 2, nothing judged or started."""
+    for args, pair in ((["topics", "feedback", TOPIC, "#1", "--relevant", "--not-relevant"],
+                        "--relevant or --not-relevant"),
+                       (["topics", "feedback", TOPIC, "#1", "--not-relevant", "--relevant"],
+                        "--relevant or --not-relevant"),
+                       (["run", "--console", "--no-console"], "--console or --no-console"),
+                       (["run", "--no-console", "--console"], "--console or --no-console")):
+        result = paperboy(*args, env=db_env, timeout=60)
+        assert result.code == 2, (args, result.out, result.err)
+        assert f"use either {pair}, not both" in result.err, (args, result.err)
+        assert "Traceback" not in result.err and result.out == "", (args, result.out)

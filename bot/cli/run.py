@@ -20,8 +20,8 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import App, build_command_core, build_digest_runner, build_followup_runner
+from bot.cli.common import fail, settings_from_cli
 from bot.cli.common import run as run_app
-from bot.cli.common import settings_from_cli
 from bot.cli.connectors import build_connectors
 from bot.collector import settle_after_start
 from bot.commands.command_core import CommandCore
@@ -41,11 +41,15 @@ log = logging.getLogger("paperboy.run")
 def register(cli: typer.Typer) -> None:
     @cli.command("run")
     def run_command(
-        console: Annotated[bool, typer.Option("--console/--no-console",
+        console: Annotated[bool, typer.Option("--console",
                                               help="Also serve a console channel (default: only when no platform "
                                                    "is configured).")] = False,
+        no_console: Annotated[bool, typer.Option("--no-console", help="No console channel (the default).")]
+        = False,
     ) -> None:
         """Run the bot: adapters, scheduled digests and the daily ingest, until stopped (SIGTERM or Ctrl-C)."""
+        if console and no_console:  # one flag pair with a "/" settled it by the last one given
+            raise fail("use either --console or --no-console, not both")
         remember_stop_requests()
         settings = settings_from_cli()
         configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())

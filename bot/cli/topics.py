@@ -113,8 +113,8 @@ def register(cli: typer.Typer) -> None:
         topic: Annotated[str, typer.Argument(help="The topic the papers were listed for (\"none\": no topic).")],
         paper_refs: Annotated[list[str], typer.Argument(
             help="arXiv ids, URLs or #ids of stored papers, one or more.", metavar="PAPER_REF...")],
-        relevant: Annotated[bool | None, typer.Option(
-            "--relevant/--not-relevant", help="Your verdict: relevant here, or not for us.")] = None,
+        relevant: Annotated[bool, typer.Option("--relevant", help="Your verdict: relevant here.")] = False,
+        not_relevant: Annotated[bool, typer.Option("--not-relevant", help="Your verdict: not for us.")] = False,
         channel: Annotated[str, typer.Option("--channel", help="The console channel judging.",
                                                    callback=console_channel)] = "general",
         user: Annotated[str, typer.Option("--user", help="Who judges (their latest verdict counts).",
@@ -125,7 +125,9 @@ def register(cli: typer.Typer) -> None:
         All or nothing: a reference to no stored paper changes nothing."""
         if not topic.strip():  # "" read as no topic, and judged the papers for "none"
             raise fail("say which topic (\"none\": the papers were listed for no topic)")
-        if relevant is None:
+        if relevant and not_relevant:  # one flag pair with a "/" settled it by the last one given
+            raise fail("use either --relevant or --not-relevant, not both")
+        if not (relevant or not_relevant):
             raise fail("say --relevant or --not-relevant")
         if len(paper_refs) > MAX_JUDGED_AT_ONCE:
             raise fail(f"at most {MAX_JUDGED_AT_ONCE} papers at once")
