@@ -94,6 +94,26 @@ def test_a_day_in_the_future_is_one_line_and_asks_nobody(db_env):
     assert len(hf.requests) == 1
 
 
+def test_a_day_before_hugging_face_listed_papers_is_one_line_and_asks_nobody(db_env):
+    """`ingest hf:0001-01-01` (or any day before Hugging Face's daily papers began, in May 2023) asked Hugging Face
+    and said "0 papers", as if that day had been fetched and had none."""
+    from tests.fakes.http_server import FakeServer, Reply
+
+    with FakeServer() as hf:
+        hf.route("GET", "/api/daily_papers", Reply(200, b"[]"))
+        env = {**db_env, "PAPERBOY_HF_BASE_URL": hf.url}
+        for day in ("0001-01-01", "1999-12-31", "2023-04-30"):
+            result = paperboy("ingest", f"hf:{day}", env=env)
+            assert result.code == 2 and result.out == "", (day, result.out)
+            line = result.err.strip()
+            assert line == (f"error: hf:{day} is before Hugging Face's daily papers began (2023-05-01): "
+                            "nothing is listed for it"), line
+        assert hf.requests == []
+        first = paperboy("ingest", "hf:2023-05-01", env=env)
+    assert first.code == 0 and first.out.strip() == "0 papers: 0 new, 0 updated, 0 unchanged", first.err
+    assert len(hf.requests) == 1
+
+
 def test_an_error_line_carries_no_terminal_escapes(db_env, tmp_path):
     """A file named by someone else (`paperboy ingest downloads/*`) or an API's error text is printed in the
     error line: its escape sequences recoloured or cleared the terminal."""

@@ -25,16 +25,24 @@ def _describe(counts: IngestCounts) -> str:
     return f"{counts.new:,} new, {counts.updated:,} updated, {counts.unchanged:,} unchanged{skipped}"
 
 
-def _refuse_a_future_day(app: App, source: Source) -> None:
-    """`hf:2099-01-01` is refused before Hugging Face is asked: it answers an empty list, which read as "0 papers",
-    as if the day had been fetched. The future is after today both here (PAPERBOY_TIMEZONE) and in UTC, so a
-    zone behind UTC can still fetch the day Hugging Face has already started."""
+# Hugging Face's daily papers began in May 2023 (its first listing is a few days into the month): no day before
+# has a listing, so asking for one can only answer nothing.
+FIRST_HF_DAY = date(2023, 5, 1)
+
+
+def _refuse_a_day_without_a_listing(app: App, source: Source) -> None:
+    """`hf:2099-01-01` and `hf:0001-01-01` are refused before Hugging Face is asked: it answers an empty list,
+    which read as "0 papers", as if the day had been fetched. The future is after today both here
+    (PAPERBOY_TIMEZONE) and in UTC, so a zone behind UTC can still fetch the day Hugging Face has already started."""
     if source.kind != "hf" or source.value == "today":
         return
     try:
         day = date.fromisoformat(source.value)
     except ValueError:
         return  # the ingestor says what is wrong with it
+    if day < FIRST_HF_DAY:
+        raise UsageError(f"{source} is before Hugging Face's daily papers began ({FIRST_HF_DAY.isoformat()}): "
+                         "nothing is listed for it")
     today = max(app.today(), app.clock().astimezone(UTC).date())
     if day > today:
         raise UsageError(f"{source} is in the future (today is {today.isoformat()}): nothing is listed for it yet")
@@ -72,7 +80,7 @@ def register(cli: typer.Typer) -> None:
                     name = one_line(str(source), 2000)  # a file name someone else chose is printed too
                     progress.update(task, description=f"Ingesting {name[:40]}")
                     try:
-                        _refuse_a_future_day(app, source)
+                        _refuse_a_day_without_a_listing(app, source)
                         counts = await app.ingestor.ingest(source)
                     except PaperboyError as exc:
                         failed = True
