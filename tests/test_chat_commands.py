@@ -156,6 +156,39 @@ async def test_thread_replies_refer_to_the_stored_order_even_after_a_restart(loa
     assert "no answer" in restarted.last()
 
 
+async def test_a_request_for_one_paper_in_any_usual_spelling_is_answered_and_several_get_a_hint(loaded):
+    """"summarize paper #2", "summerize 2", "tl-dr 2" got the generic "(no answer: …)", and so did "summarize 1 2"
+    or "summarize all", which ask for more than the thread answers at once: one paper is answered in every
+    usual spelling, several papers are told to ask one at a time, with the request as they wrote it."""
+    bot = make_bot(loaded)
+    await bot.console.say("/papers today")
+    second = bot.last().split("\n 2. ")[1].split("\n")[0].split("  ▲")[0]
+    for said in ("summarise 2", "summary 2", "summarize #2", "summarize paper 2", "summarize paper #2",
+                 "summarize paper no. 2", "summarize the paper 2 please", "summerize 2", "sumarize 2",
+                 "summarize number 2", "summarize: #2!"):
+        await bot.console.say(said, thread=1)
+        assert f"Summary: {second}" in bot.last(), (said, bot.last())
+    for said in ("tldr 2", "tl;dr #2", "tl dr paper 2", "tl-dr 2", "TL;DR: 2"):
+        await bot.console.say(said, thread=1)
+        assert f"TL;DR: {second}" in bot.last(), (said, bot.last())
+    for said, first, then in (("summarize 1 2", "summarize 1", "summarize 2"),
+                              ("summarize 1, 3 and 4", "summarize 1", "summarize 3"),
+                              ("summarise papers 2 & 5", "summarize 2", "summarize 5"),
+                              ("tldr 1-3", "tl;dr 1", "tl;dr 2"),
+                              ("tl;dr #4 #1", "tl;dr 4", "tl;dr 1"),
+                              ("summarize all", "summarize 1", "summarize 2"),
+                              ("summarize them all please", "summarize 1", "summarize 2"),
+                              ("summarize both", "summarize 1", "summarize 2")):
+        await bot.console.say(said, thread=1)
+        shown = bot.last()
+        assert f"One paper at a time: “{first}”, then “{then}”." in shown, (said, shown)
+        assert "no answer" not in shown and "Summary:" not in shown, (said, shown)
+    assert "One paper at a time" in (await bot.core.handle_thread_message(
+        bot.console.context(thread=1), "summarize 1 and 2")).message.plain_text()  # no mention needed
+    await bot.console.say("summary: this thread is great", thread=1)  # chatter that starts like a request
+    assert "no answer" in bot.last()
+
+
 async def test_a_question_naming_its_paper_in_passing_is_answered_about_that_paper(loaded):
     """People ask "what dataset does 2 use?", not "2: what dataset…": a paper named once in the question is the
     one asked about; a quantity ("with 2 GPUs") or two papers ("compare 2 and 3?") still asks which one. "why 3"

@@ -8,7 +8,7 @@ the bot gets no answer: people talk in these threads too.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot.commands import paper_commands
 from bot.commands.command_hints import thread_reply_hint
@@ -25,11 +25,53 @@ from storage.paper_store import get_paper
 from storage.personal_store import find_personal_post
 
 _MENTION_RE = re.compile(r"<@[!&]?[A-Za-z0-9]+(?:\|[^>]*)?>|@paperboy\b", re.IGNORECASE)
+# A request for a paper's summary: the verb in its usual spellings and typos ("summarise", "summerize", "tl-dr"),
+# then nothing but the papers it names ("2", "#2", "paper no. 2", "1, 3 and 4", "1-3", "all") and politeness.
 _REQUEST_RE = re.compile(
-    r"^(?:(?:can|could|would|will)\s+you\s+|please\s+|pls\s+)?(?P<verb>summari[sz]e|summary|tl;?\s?dr|explain)\b[\s:,.!-]*(?:(?:paper|no\.?|number|#)\s*)?"
-    r"(?P<number>\d+)?\b[\s.!?]*(?:please|pls|thanks|thank you)?[\s.!?]*$",
-    re.IGNORECASE,
+    r"^(?:(?:can|could|would|will)\s+you\s+|please\s+|pls\s+)?"
+    r"(?P<verb>sum+[ae]r[iy][sz]e|summary|summaries|tl[;:-]?\s?dr|explain)\b(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
 )
+_REQUEST_TOKEN_RE = re.compile(r"(\d+)\s*-\s*(\d+)|(\d+)|([^\W\d_]+)|[#&+-]")
+_REQUEST_FILLER = frozenset("paper papers no nr number numbers the of and to through then also please pls thanks "
+                            "thank you".split())
+_REQUEST_EVERY = frozenset("all both each every everything them these those".split())
+
+
+@dataclass(frozen=True)
+class _Request:
+    kind: SummaryKind
+    numbers: tuple[str, ...]  # as typed, in order, each once; a range "1-3" gives its first two
+    every: bool  # "all", "both", "them"
+
+
+def _request(text: str) -> _Request | None:
+    """A thread request for summaries, or None when the text only starts like one ("summary: great thread")."""
+    m = _REQUEST_RE.match(text)
+    if m is None:
+        return None
+    rest = re.sub(r"[,:;.!?()\"'“”]", " ", m.group("rest"))
+    if _REQUEST_TOKEN_RE.sub(" ", rest).strip():
+        return None
+    numbers: list[str] = []
+    every = False
+    for token in _REQUEST_TOKEN_RE.finditer(rest):
+        start, end, single, word = token.groups()
+        if word is not None:
+            if word.lower() in _REQUEST_EVERY:
+                every = True
+            elif word.lower() not in _REQUEST_FILLER:
+                return None
+        elif single is not None:
+            numbers.append(single)
+        elif start is not None:
+            following = str(int(start) + 1) if len(start) <= 6 and start.isascii() and start != end else end
+            numbers.extend((start, following))
+    verb = m.group("verb").lower()
+    kind = SummaryKind.TLDR if verb.startswith("tl") else SummaryKind.SUMMARY
+    return _Request(kind, tuple(dict.fromkeys(numbers)), every)
+
+
 _NUMBERED_QUESTION_RE = re.compile(r"^(?:#|paper\s+|no\.?\s*)?(?P<number>\d{1,6})\s*[:.)\-]\s*(?P<q>.+)$",
                                    re.IGNORECASE)
 _WHY_RE = re.compile(r"^why\s+(?:(?:paper|no\.?|number|#)\s*)?(?P<number>\d+)\s*[?.!]*$", re.IGNORECASE)
@@ -54,7 +96,7 @@ async def _paper(services: CoreServices, paper_id: int) -> Paper | None:
 def is_thread_request(raw: str) -> bool:
     """Whether a message is one of the thread commands ("summarize 3", "tl;dr 2") even without a mention:
     platforms that see every message in a thread answer only these, or messages addressed to the bot."""
-    return bool(_REQUEST_RE.match(strip_mentions(sanitize(raw))))
+    return _request(strip_mentions(sanitize(raw))) is not None
 
 
 def is_unaddressed_command(raw: str) -> bool:
@@ -97,14 +139,16 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
         return await feedback_commands.like_listed(services, ctx, ids, liked.group("number"), posted.destination_key)
     if ctx.direct:  # only the person and the bot are here: everything is addressed to the bot
         ctx = replace(ctx, mentioned=True)
-    request = _REQUEST_RE.match(text)
+    request = _request(text)
     if request:
-        picked = pick_listed(ids, request.group("number"), thread_reply_hint(ctx.platform, "summarize 2"))
+        several = _one_at_a_time(ctx, request, ids)
+        if several is not None:
+            return Reply(Message(text=several), in_thread=True)
+        number = request.numbers[0] if request.numbers else None
+        picked = pick_listed(ids, number, thread_reply_hint(ctx.platform, "summarize 2"))
         if isinstance(picked, str):
             return Reply(Message(text=picked), in_thread=True)
-        verb = request.group("verb").lower().replace(" ", "")
-        kind = SummaryKind.TLDR if verb.startswith("tl") else SummaryKind.SUMMARY
-        return await _summarize(services, picked, kind)
+        return await _summarize(services, picked, request.kind)
     if why := _WHY_RE.match(text):  # against the topics the list was for: the person's, under their own list
         picked = pick_listed(ids, why.group("number"), thread_reply_hint(ctx.platform, "why 2"))
         if isinstance(picked, str):
@@ -122,6 +166,21 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
     if isinstance(picked, str):
         return Reply(Message(text=picked), in_thread=True)
     return await _answer(services, picked, question[:MAX_QUESTION_CHARS])
+
+
+def _one_at_a_time(ctx: ChatContext, request: _Request, ids: list[int]) -> str | None:
+    """What to say to a request for several papers ("summarize 1 2", "tl;dr 1-3", "summarize all"): one at a time,
+    with the first two as the person would ask for them. None when it names one paper after all (a list of one)."""
+    shown = [str(n) for n, paper_id in enumerate(ids, start=1) if paper_id]
+    if len(request.numbers) > 1:
+        first, then = request.numbers[:2]
+    elif request.every and len(shown) > 1 and not request.numbers:
+        first, then = shown[:2]
+    else:
+        return None
+    verb = "tl;dr" if request.kind is SummaryKind.TLDR else "summarize"
+    return (f"One paper at a time: {thread_reply_hint(ctx.platform, f'{verb} {first}')}, "
+            f"then {thread_reply_hint(ctx.platform, f'{verb} {then}')}.")
 
 
 def named_in_question(text: str, listed: int) -> str | None:
