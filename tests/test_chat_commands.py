@@ -254,7 +254,7 @@ async def test_digest_days_and_zones_are_taken_as_people_write_them(loaded):
                              ("09:00 utc every day", "09:00 UTC (every day)"),
                              ("08:30 europe/paris Mon–Fri", "08:30 Europe/Paris (weekdays)"),
                              ("07:00 weekdays America/New_York", "07:00 America/New_York (weekdays)"),
-                             ("07:15 UTC tuesday,thurs", "07:15 UTC (tuesday,thurs)")):
+                             ("07:15 UTC tuesday,thurs", "07:15 UTC (tue,thu)")):
         await bot.console.say(f"/papers digest {typed}")
         assert bot.last() == f"Daily digest for this channel at {confirmed}.", typed
     for offset in ("UTC+2", "+05:30", "GMT-4"):
@@ -265,7 +265,36 @@ async def test_digest_days_and_zones_are_taken_as_people_write_them(loaded):
     await bot.console.say("/papers digest 06:00 weekdays weekends")  # which? (not "unknown timezone 'weekends'")
     assert "Usage: /papers digest" in bot.last()
     await bot.console.say("/papers digest")
-    assert "Daily digest is on: 07:15 UTC (tuesday,thurs)." in bot.last()
+    assert "Daily digest is on: 07:15 UTC (tue,thu)." in bot.last()
+
+
+@pytest.mark.parametrize("me", ["", " --me"])
+async def test_digest_days_are_stored_and_shown_in_one_order_without_repeats(loaded, me, db_env):
+    """"sat,sat,sun" was stored and echoed as typed (and "fri,mon,wed,mon" in the order typed): the days are now
+    one list, each day once, Monday first, runs as ranges, the usual ones by name; a list stored as typed before
+    is shown the same way."""
+    from storage.destination_store import ensure_destination
+
+    bot = make_bot(loaded)
+    if me:
+        await bot.console.say("/subscribe --me gnn")
+    for typed, shown in (("sat,sat,sun", "weekends"), ("fri,mon,wed,mon", "mon,wed,fri"),
+                         ("Friday,thu,wed,tue,mon", "weekdays"), ("fri-mon", "mon,fri-sun"),
+                         ("mon-wed,tue-thu", "mon-thu"), ("sun,mon-sat", "every day"), ("tue,wed", "tue-wed")):
+        await bot.console.say(f"/papers digest{me} 09:00 UTC {typed}")
+        assert f"09:00 UTC ({shown})" in bot.last(), (typed, bot.last())
+        await bot.console.say(f"/papers digest{me}")
+        assert f"09:00 UTC ({shown})" in bot.last(), (typed, bot.last())
+    if me:
+        return
+    async with loaded.session() as s:  # as typed, by an earlier version
+        (await ensure_destination(s, "console", "local", "general")).digest_days = "sun,sat,sat"
+    await bot.console.say("/papers digest")
+    assert "09:00 UTC (weekends)" in bot.last(), bot.last()
+    from tests.cli_runner import paperboy
+
+    status = paperboy("digest", "status", env=db_env)
+    assert status.code == 0 and "console:local:general  [on] 09:00 UTC sat-sun\n" in status.out, status.out
 
 
 async def test_a_later_page_numbers_papers_as_the_days_list_and_replies_follow_its_numbers(loaded):

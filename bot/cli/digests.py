@@ -10,7 +10,7 @@ import typer
 from bot.app import App, build_command_core, build_digest_runner
 from bot.cli.common import fail, out, parse_date_option, run
 from bot.digests.digest_runner import Outcome
-from bot.digests.schedule import next_run
+from bot.digests.schedule import next_run, shown_days
 from bot.errors import UsageError
 from storage import delivery_store
 from storage.destination_store import list_destinations
@@ -112,7 +112,7 @@ def register(cli: typer.Typer) -> None:
                     failures = await delivery_store.recent_failures(session, d.key, limit=3)
                     state = "on" if d.digest_enabled else "off"
                     upcoming = next_run(now, d.digest_time, zone, d.digest_days) if d.digest_enabled else None
-                    lines.append(f"{d.key}  [{state}] {d.digest_time} {zone} {d.digest_days}")
+                    lines.append(f"{d.key}  [{state}] {d.digest_time} {zone} {shown_days(d.digest_days)}")
                     done = "nothing to send" if last and last.message_ref == delivery_store.NOTHING_SENT else "posted"
                     lines.append("  last: " + (f"{last.digest_day} {done} {last.posted_at:%Y-%m-%d %H:%M} UTC"
                                                if last and last.posted_at else "never"))

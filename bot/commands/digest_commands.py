@@ -9,7 +9,7 @@ from bot.commands.context import ChatContext
 from bot.commands.paper_commands import channel_timezone
 from bot.commands.services import CoreServices
 from bot.digests.digest_composer import plan_digest, render_digest
-from bot.digests.schedule import canonical_days, looks_like_days, parse_days
+from bot.digests.schedule import looks_like_days, normal_days, shown_days
 from bot.errors import UsageError
 from bot.messages import Message, Reply, Visibility
 from storage.delivery_store import release_held
@@ -72,8 +72,7 @@ def parse_schedule(words: list[str], usage: str, platform: str, *,
         if looks_like_days(word):
             if days is not None:
                 raise UsageError(usage)  # "weekdays weekends": which?
-            parse_days(word)  # a clear error for "mon-funday"
-            days = canonical_days(word)
+            days = normal_days(word)  # a clear error for "mon-funday"
         elif timezone is None:
             timezone = str(new_timezone(word))
         else:
@@ -110,7 +109,8 @@ def set_schedule(destination: Destination, at: str | None, days: str | None, tim
 
 def days_label(spec: str) -> str:
     """A digest's days as its confirmations say them ("weekdays" for mon-fri), a channel's or a person's."""
-    return {"mon-fri": "weekdays", "mon-sun": "every day", "sat-sun": "weekends"}.get(spec, spec)
+    days = shown_days(spec)
+    return {"mon-fri": "weekdays", "mon-sun": "every day", "sat-sun": "weekends"}.get(days, days)
 
 
 async def _describe(services: CoreServices, ctx: ChatContext) -> Reply:

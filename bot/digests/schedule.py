@@ -56,6 +56,28 @@ def parse_days(spec: str) -> frozenset[int]:
     return frozenset(found)
 
 
+def normal_days(spec: str) -> str:
+    """The one spelling of a set of days, however it was typed: each day once, Monday first, a run of days as a
+    range ("sat,sat,sun" → "sat-sun", "fri,mon,wed,mon" → "mon,wed,fri", "fri-mon" → "mon,fri-sun"). Stored so,
+    and shown so: a list echoed as typed read as if the repeats or the order meant something."""
+    days = sorted(parse_days(spec))
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ",".join(_DAYS[run[0]] if len(run) == 1 else f"{_DAYS[run[0]]}-{_DAYS[run[-1]]}" for run in runs)
+
+
+def shown_days(spec: str) -> str:
+    """`normal_days` for a stored value, which an earlier version kept as typed; one no longer understood as it is."""
+    try:
+        return normal_days(spec)
+    except UsageError:
+        return spec
+
+
 def looks_like_days(word: str) -> bool:
     """Whether a word of a digest command means days (checked by `parse_days`) rather than a timezone."""
     cleaned = canonical_days(word)
