@@ -187,6 +187,17 @@ async def test_a_request_for_one_paper_in_any_usual_spelling_is_answered_and_sev
         bot.console.context(thread=1), "summarize 1 and 2")).message.plain_text()  # no mention needed
     await bot.console.say("summary: this thread is great", thread=1)  # chatter that starts like a request
     assert "no answer" in bot.last()
+    for said, first, then in (("why 1 2", "why 1", "why 2"), ("why papers #3 and #1", "why 3", "why 1"),
+                              ("like 1 and 2", "like 1", "like 2")):
+        await bot.console.say(said, thread=1)
+        assert f"One paper at a time: “{first}”, then “{then}”." in bot.last(), (said, bot.last())
+    await bot.console.say("why 2", thread=1)
+    why_two = bot.last()
+    assert "follows no topics yet" in why_two, why_two
+    await bot.console.say("why paper #2", thread=1)
+    assert bot.last() == why_two
+    await bot.console.say("like 2 of them said", thread=1)  # people talking: no topic started
+    assert "no answer" in bot.last()
 
 
 async def test_a_question_naming_its_paper_in_passing_is_answered_about_that_paper(loaded):

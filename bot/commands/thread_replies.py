@@ -45,12 +45,14 @@ class _Request:
     every: bool  # "all", "both", "them"
 
 
-def _request(text: str) -> _Request | None:
-    """A thread request for summaries, or None when the text only starts like one ("summary: great thread")."""
-    m = _REQUEST_RE.match(text)
-    if m is None:
-        return None
-    rest = re.sub(r"[,:;.!?()\"'“”]", " ", m.group("rest"))
+# "why" and "like" with the papers they name written as a summary request's are ("why paper #2", "like 1 and 3")
+_PER_PAPER_RE = re.compile(r"^(?P<verb>why|like)\b(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def _papers_named(rest: str) -> tuple[tuple[str, ...], bool] | None:
+    """The papers the words after a verb name (as typed, each once; a range "1-3" gives its first two) and whether
+    they say "all"; None when they say anything else, which makes it chatter rather than a request."""
+    rest = re.sub(r"[,:;.!?()\"'“”]", " ", rest)
     if _REQUEST_TOKEN_RE.sub(" ", rest).strip():
         return None
     numbers: list[str] = []
@@ -67,9 +69,27 @@ def _request(text: str) -> _Request | None:
         elif start is not None:
             following = str(int(start) + 1) if len(start) <= 6 and start.isascii() and start != end else end
             numbers.extend((start, following))
+    return tuple(dict.fromkeys(numbers)), every
+
+
+def _request(text: str) -> _Request | None:
+    """A thread request for summaries, or None when the text only starts like one ("summary: great thread")."""
+    m = _REQUEST_RE.match(text)
+    named = _papers_named(m.group("rest")) if m is not None else None
+    if m is None or named is None:
+        return None
     verb = m.group("verb").lower()
     kind = SummaryKind.TLDR if verb.startswith("tl") else SummaryKind.SUMMARY
-    return _Request(kind, tuple(dict.fromkeys(numbers)), every)
+    return _Request(kind, *named)
+
+
+def _per_paper(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """"why 1 2", "like 1 and 3", "why paper #2": the verb and the papers it names, when only papers follow it."""
+    m = _PER_PAPER_RE.match(text)
+    named = _papers_named(m.group("rest")) if m is not None else None
+    if m is None or named is None or not named[0]:
+        return None
+    return m.group("verb").lower(), named[0]
 
 
 _NUMBERED_QUESTION_RE = re.compile(r"^(?:#|paper\s+|no\.?\s*)?(?P<number>\d{1,6})\s*[:.)\-]\s*(?P<q>.+)$",
@@ -106,7 +126,7 @@ def is_unaddressed_command(raw: str) -> bool:
     if is_thread_request(raw):
         return True
     text = strip_mentions(sanitize(raw))
-    if _WHY_RE.match(text):
+    if _WHY_RE.match(text) or _per_paper(text):
         return True
     judged = feedback_commands.JUDGE_RE.match(text) or feedback_commands.LIKE_RE.match(text)
     return judged is not None and judged.group("number") is not None
@@ -155,6 +175,13 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
             return Reply(Message(text=picked), in_thread=True)
         scope = feedback_commands.list_scope(ctx, posted.destination_key)
         return replace(await paper_commands.why(services, ctx, f"#{picked}", scope), in_thread=True)
+    if per_paper := _per_paper(text):
+        verb, numbers = per_paper
+        if len(numbers) > 1:
+            first, then = (thread_reply_hint(ctx.platform, f"{verb} {n}") for n in numbers[:2])
+            return Reply(Message(text=f"One paper at a time: {first}, then {then}."), in_thread=True)
+        if verb == "why":  # "why paper #2": the one paper
+            return await thread_reply(services, ctx, f"why {numbers[0]}")
     if not (ctx.mentioned or text.endswith("?")):
         return None
     if _HELP_RE.match(text):
