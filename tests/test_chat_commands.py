@@ -178,7 +178,8 @@ async def test_a_request_for_one_paper_in_any_usual_spelling_is_answered_and_sev
                               ("tl;dr #4 #1", "tl;dr 4", "tl;dr 1"),
                               ("summarize all", "summarize 1", "summarize 2"),
                               ("summarize them all please", "summarize 1", "summarize 2"),
-                              ("summarize both", "summarize 1", "summarize 2")):
+                              ("summarize both", "summarize 1", "summarize 2"),
+                              ("summarize 1 " + "9" * 1900, "summarize 1", "summarize 999999999999…")):
         await bot.console.say(said, thread=1)
         shown = bot.last()
         assert f"One paper at a time: “{first}”, then “{then}”." in shown, (said, shown)

@@ -178,7 +178,7 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
     if per_paper := _per_paper(text):
         verb, numbers = per_paper
         if len(numbers) > 1:
-            first, then = (thread_reply_hint(ctx.platform, f"{verb} {n}") for n in numbers[:2])
+            first, then = (thread_reply_hint(ctx.platform, f"{verb} {_said(n)}") for n in numbers[:2])
             return Reply(Message(text=f"One paper at a time: {first}, then {then}."), in_thread=True)
         if verb == "why":  # "why paper #2": the one paper
             return await thread_reply(services, ctx, f"why {numbers[0]}")
@@ -206,8 +206,13 @@ def _one_at_a_time(ctx: ChatContext, request: _Request, ids: list[int]) -> str |
     else:
         return None
     verb = "tl;dr" if request.kind is SummaryKind.TLDR else "summarize"
-    return (f"One paper at a time: {thread_reply_hint(ctx.platform, f'{verb} {first}')}, "
-            f"then {thread_reply_hint(ctx.platform, f'{verb} {then}')}.")
+    return (f"One paper at a time: {thread_reply_hint(ctx.platform, f'{verb} {_said(first)}')}, "
+            f"then {thread_reply_hint(ctx.platform, f'{verb} {_said(then)}')}.")
+
+
+def _said(number: str) -> str:
+    """A number as the person typed it, shortened when echoed (a reply of 2,000 digits)."""
+    return number if len(number) <= 12 else number[:12] + "…"
 
 
 def named_in_question(text: str, listed: int) -> str | None:
