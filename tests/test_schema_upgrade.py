@@ -344,3 +344,23 @@ async def test_stored_papers_lose_their_typographic_ligatures_and_are_found_by_t
         assert (papers[ids["page"]].title, papers[ids["page"]].authors) == ("Offline RL", None)
         for query in ("efficient", "fine-tuning", "finetuning", "flow models", "Steffen"):
             assert [r.paper.id for r in await search_papers(s, TopicMatcher(), query)] == [ids["pdf"]], query
+
+
+async def test_digest_days_stored_as_typed_are_rewritten_in_their_one_spelling(db):
+    """Migration 0024. `/papers digest 09:00 sat,sat,sun` stored the days as typed (repeats, the order typed, full
+    names); they are now stored as `normal_days` writes them, and a value no longer understood is left alone."""
+    from storage.destination_models import Destination
+
+    await _at_revision(db, "0023")
+    typed = {"a": "sat,sat,sun", "b": "fri,mon,wed,mon", "c": "Friday,thu,wed,tue,mon", "d": "fri-mon",
+             "e": "mon-fri", "f": "mon–fri", "g": "weekends", "h": "every-day", "i": "funday", "j": "tuesday,thurs"}
+    async with db.session() as s:
+        for name, days in typed.items():
+            await s.execute(insert(Destination).values(key=f"console:local:{name}", platform="console",
+                                                       workspace="local", channel=name, digest_time="09:00",
+                                                       digest_enabled=True, digest_days=days))
+    await db.upgrade()
+    async with db.session() as s:
+        stored = {d.channel: d.digest_days for d in (await s.execute(select(Destination))).scalars()}
+    assert stored == {"a": "sat-sun", "b": "mon,wed,fri", "c": "mon-fri", "d": "mon,fri-sun", "e": "mon-fri",
+                      "f": "mon-fri", "g": "sat-sun", "h": "mon-sun", "i": "funday", "j": "tue,thu"}
