@@ -353,3 +353,31 @@ def test_oauth_installs_ask_for_the_scopes_the_manifest_declares():
     declared = manifest_scopes()
     assert sorted(SlackCredentials().scopes) == sorted(declared)
     assert {"channels:read", "groups:read"} <= set(declared)  # conversations.info for the membership check
+
+
+async def test_a_reconnect_answered_with_something_not_json_logs_what_came_back(
+        fake: FakeSlack, caplog: pytest.LogCaptureFixture):
+    """A proxy answering apps.connections.open while Socket Mode reconnects was logged as "no new connection
+    (NotJson)": an operator could not tell a proxy page from Slack's own refusal. The line says what came back."""
+    import logging
+
+    from adapters.slack.slack_poster import NotJson, make_web_client
+    from adapters.slack.slack_socket import BackoffSocketModeClient, socket_logger
+    from tests.fakes.http_server import Reply
+
+    fake.route("POST", "/api/apps.connections.open", Reply(200, b"proxy says hello", {"Content-Type": "text/plain"}))
+    web = make_web_client(base_url=fake.api_url)
+    client = BackoffSocketModeClient(app_token="xapp-secret-token", web_client=web, sleep=Sleeps(0.0),
+                                     logger=socket_logger())
+    try:
+        with caplog.at_level(logging.WARNING), pytest.raises(NotJson):
+            await client.issue_new_wss_url()
+    finally:
+        await client.close()
+    (line,) = [r.getMessage() for r in caplog.records if "no new connection" in r.getMessage()]
+    assert "apps.connections.open" in line and "not JSON" in line and "proxy says hello" in line, line
+    assert "NotJson" not in line
+    # slack_sdk's own line about it too: one line each, no traceback, never the token.
+    for record in caplog.records:
+        assert "\n" not in record.getMessage() and record.exc_info is None, record.getMessage()
+        assert "xapp-secret-token" not in record.getMessage()

@@ -17,17 +17,21 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.slack_poster import Sleep
+from adapters.slack.slack_poster import Sleep, failure_line
 
 log = logging.getLogger(__name__)
 
 
 class _OneLine(logging.Filter):
-    """slack_sdk logs each failed reconnection attempt with a traceback; one line says as much."""
+    """slack_sdk logs each failed reconnection attempt with a traceback, and the error's text goes on to a second
+    line with the whole response ("The server responded with: …"); the first line says as much."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.exc_info = None
         record.exc_text = None
+        message = record.getMessage()
+        if "\n" in message:
+            record.msg, record.args = message.split("\n", 1)[0], None
         return True
 
 
@@ -70,13 +74,9 @@ class BackoffSocketModeClient(SocketModeClient):
 
 
 def _short(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if response is not None:
-        try:
-            return str(response.get("error") or type(exc).__name__)
-        except Exception:
-            pass
-    return type(exc).__name__
+    """What Slack answered (its error code, or what came back instead of JSON), or what kept it from answering;
+    the exception's name only for anything else (the app token is in none of them)."""
+    return failure_line(exc) or type(exc).__name__
 
 
 class SocketModeConnection(AsyncSocketModeHandler):
