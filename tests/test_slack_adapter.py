@@ -167,6 +167,26 @@ def test_a_title_with_the_bold_marker_stays_one_bold_title():
     assert why.count("_") == 2 and why.endswith("_")
 
 
+
+async def test_small_print_past_ten_lines_is_all_shown(fake: FakeSlack):
+    """A context block holds at most 10 elements; the renderer kept the first 10 small-print lines and dropped the
+    rest without a word. Now every line reaches the channel: the ones past the ninth share the tenth element."""
+    from bot.destination import Destination
+
+    lines = [f"note {n}: <b>&" for n in range(1, 15)] + ["  "]  # a blank one: Slack refuses an empty element
+    message = Message(header="Papers", items=[paper(1)], context=lines)
+    poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=fake.api_url), sleep=Sleeps())
+    await poster.post_digest(Destination("slack:T1:C1", "slack", TEAM, "C1"), message)
+    (posted,) = fake.posts()
+    contexts = [b for b in posted["blocks"] if b["type"] == "context"]
+    assert len(contexts) == 1 and 0 < len(contexts[0]["elements"]) <= 10
+    shown = "\n".join(e["text"] for e in contexts[0]["elements"])
+    for n in range(1, 15):
+        assert f"note {n}: &lt;b&gt;&amp;" in shown, n
+    for chunk in render_message(message):
+        validate(chunk)
+
+
 # -- slash commands ----------------------------------------------------------------------------------------------
 
 

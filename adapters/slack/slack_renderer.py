@@ -111,9 +111,14 @@ def _header(text: str) -> Block:
                                        "emoji": True}}
 
 
-def _context(lines: list[str]) -> Block:
-    elements = [_mrkdwn(_inert_within(line, MAX_CONTEXT_CHARS)) for line in lines[:MAX_CONTEXT_ELEMENTS]]
-    return {"type": "context", "elements": elements}
+def _context(lines: list[str]) -> Block | None:
+    """Small print as one context block. Slack drops elements past the tenth without a word and refuses an empty
+    one, so blank lines are left out and the lines from the tenth on share the last element."""
+    kept = [line for line in lines if line.strip()]
+    if len(kept) > MAX_CONTEXT_ELEMENTS:
+        kept[MAX_CONTEXT_ELEMENTS - 1:] = [" · ".join(one_line(line) for line in kept[MAX_CONTEXT_ELEMENTS - 1:])]
+    elements = [_mrkdwn(_inert_within(line, MAX_CONTEXT_CHARS)) for line in kept]
+    return {"type": "context", "elements": elements} if elements else None
 
 
 def _paragraphs(text: str, limit: int) -> list[str]:
@@ -238,7 +243,7 @@ def render_message(message: Message) -> list[SlackMessage]:
         if buttons is not None:
             paper_blocks.append(buttons)
         groups.append((paper, paper_blocks))
-    context = _context(message.context) if message.context else None
+    context = _context(message.context)
 
     chunks: list[tuple[list[Block], list[PaperItem]]] = []
     blocks: list[Block] = []
