@@ -509,6 +509,31 @@ async def test_a_fuzz_of_hostile_titles_renders_as_plain_text_with_only_the_pape
     assert seen == set(originals)
 
 
+
+async def test_a_long_escaped_title_and_tldr_leave_the_why_line_whole(api, client):
+    """Lengths were checked before escaping: a title and TL;DR full of markdown characters ("a.b-c (d)") nearly
+    doubled when escaped, the paper's block went past its 1,800 characters, and its last line, why it was picked,
+    was cut mid-word. Budgets are now counted on what is sent: the why line is whole and the block within budget,
+    with no half escape where the TL;DR is cut."""
+    from adapters.discord.discord_renderer import PAPER_BLOCK_BUDGET
+
+    title, tldr, why = "v1.2-b (x) [y] " * 40, "a.b-c (d) #e_f. " * 120, "graph-nets (gnn): title.match"
+    item = PaperItem(number=1, paper_id=1, title=title, url="https://arxiv.org/abs/2604.00001", arxiv_id="2604.00001",
+                     tldr=tldr, why=why, authors=("A. B-C", "D.E. (F)"), author_count=40)
+    await DiscordPoster(client, interval=0).post_digest(discord_destination(), Message(header="Papers", items=[item]))
+    (body,) = api.sends()
+    (block,) = [e["description"] for e in body["embeds"]]
+    assert len(block) <= PAPER_BLOCK_BUDGET
+    head, byline, shown_tldr, shown_why = block.split("\n")
+    assert shown_why.startswith("-# why: ") and literal(shown_why.removeprefix("-# why: ")) == why
+    assert literal(byline.removeprefix("*").removesuffix("*")) == "A. B-C, D.E. (F) +38"
+    assert not active_markup(shown_tldr) and shown_tldr.endswith("…")
+    assert " ".join(tldr.split()).startswith(literal(shown_tldr).removesuffix("…"))
+    match = re.fullmatch(r"\*\*1\. \[(.*)\]\((\S+)\)\*\*", head)
+    assert match and not active_markup(match.group(1)), head
+    assert " ".join(title.split()).startswith(literal(match.group(1)).removesuffix("…"))
+
+
 # -- through the gateway: a connected client receives interactions and messages as Discord sends them ---------
 
 OTHER_USER = 930000000000000002

@@ -22,7 +22,7 @@ import discord
 
 from adapters.discord.discord_channels import Placement, digest_placement
 from adapters.discord.discord_interactions import ANSWER_REFUSED, bound_waits
-from adapters.discord.discord_renderer import escape, truncate
+from adapters.discord.discord_renderer import escaped_within, truncate
 from bot.commands.command_core import CommandCore
 from bot.commands.context import ChatContext
 from bot.feedback.feedback_commands import is_personal_ref
@@ -126,7 +126,7 @@ async def on_start(core: CommandCore, ctx: ChatContext | None, interaction: disc
         if placement.note is not None and reply.visibility is not Visibility.EPHEMERAL:
             text = f"{text}\n\n{placement.note}"
     try:
-        await interaction.followup.send(truncate(escape(text), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await interaction.followup.send(escaped_within(text, 2000), ephemeral=True, allowed_mentions=NO_MENTIONS)
     except ANSWER_REFUSED as exc:
         log.warning("could not answer a start-topic click: %s", exc)
 
@@ -187,7 +187,7 @@ async def on_click(core: CommandCore, ctx: ChatContext | None, interaction: disc
         extra["view"] = offer
     text = reply.message.text or reply.message.plain_text()  # the offer's paper is the one just judged
     try:
-        await interaction.followup.send(truncate(escape(text), 2000), ephemeral=True,
+        await interaction.followup.send(escaped_within(text, 2000), ephemeral=True,
                                         allowed_mentions=NO_MENTIONS, **extra)
     except ANSWER_REFUSED as exc:
         log.warning("could not tell the clicker their judgement was noted: %s", exc)

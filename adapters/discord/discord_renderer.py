@@ -34,6 +34,9 @@ DESCRIPTION_BUDGET = 4000
 MESSAGE_BUDGET = 5800
 FOOTER_BUDGET = 1000
 PAPER_BLOCK_BUDGET = 1800  # one paper never takes more than this, whatever its TL;DR
+# Each in escaped characters, as sent.
+TITLE_BUDGET = 400
+BYLINE_BUDGET = 200
 TLDR_BUDGET = 900
 WHY_BUDGET = 300
 
@@ -69,6 +72,16 @@ def escape(text: str) -> str:
     return neutralise_mentions(_METACHAR.sub(r"\\\1", displayable(text))) if text else ""
 
 
+def escaped_within(text: str, limit: int) -> str:
+    """`escape`, then cut to `limit` characters of the escaped text (the length Discord counts), never between a
+    backslash and the character it escapes: cut there, the character would act ("# heading") and the backslash
+    would escape the ellipsis instead."""
+    out = escape(text)
+    if len(out) <= limit:
+        return out
+    return out[: _escape_safe(out, max(0, limit - 1))].rstrip() + ELLIPSIS
+
+
 def plain(text: str) -> str:
     """Outside text for fields Discord shows without markdown (footers, thread names): one line, with mentions
     neutralised and no control characters."""
@@ -102,20 +115,25 @@ def listed_papers(embeds: Any) -> dict[int, str | None]:
 
 
 def paper_block(item: PaperItem) -> str:
-    """One paper as markdown: the linked title, votes, byline, TL;DR and why it matched."""
-    title = escape(truncate(one_line(item.title), 300))
+    """One paper as markdown: the linked title, votes, byline, TL;DR and why it matched. Every budget counts
+    escaped characters (escaping can double a title full of "." and "-"), and the TL;DR gets what the other lines
+    leave of the block's, so the why line, last, is never the one cut."""
+    title = escaped_within(one_line(item.title), TITLE_BUDGET)
     url = safe_url(item.url)
     head = f"**{item.number}. [{title}]({url})**" if url else f"**{item.number}. {title}**"
     if item.upvotes:
         head += f" · ▲{item.upvotes}"
     lines = [head]
     if item.byline:
-        lines.append(f"*{escape(truncate(one_line(item.byline), 150))}*")
+        lines.append(f"*{escaped_within(one_line(item.byline), BYLINE_BUDGET)}*")
+    why = f"-# why: {escaped_within(one_line(item.why), WHY_BUDGET)}" if item.why else None
     if item.tldr:
-        lines.append(escape(truncate(one_line(item.tldr), TLDR_BUDGET)))
-    if item.why:
-        lines.append(f"-# why: {escape(truncate(one_line(item.why), WHY_BUDGET))}")
-    text = truncate("\n".join(lines), PAPER_BLOCK_BUDGET)
+        room = PAPER_BLOCK_BUDGET - sum(len(line) + 1 for line in [*lines, why] if line is not None)
+        if room > 1:
+            lines.append(escaped_within(one_line(item.tldr), min(TLDR_BUDGET, room)))
+    if why is not None:
+        lines.append(why)
+    text = truncate("\n".join(lines), PAPER_BLOCK_BUDGET)  # only ever cuts a paper whose link alone is that long
     users = mentioned_users(item)
     return text + "\n→ " + " ".join(f"<@{u}>" for u in users) if users else text
 
@@ -198,7 +216,7 @@ def render_message(message: Message) -> list[list[discord.Embed]]:
     batch: list[discord.Embed] = []
     embed = discord.Embed(colour=COLOUR)
     if message.header:
-        embed.title = truncate(escape(one_line(message.header)), MAX_TITLE)
+        embed.title = escaped_within(one_line(message.header), MAX_TITLE)
     description = ""
     done = 0  # characters of the finished embeds in `batch`
 
