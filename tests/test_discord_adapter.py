@@ -534,6 +534,30 @@ async def test_a_long_escaped_title_and_tldr_leave_the_why_line_whole(api, clien
     assert " ".join(title.split()).startswith(literal(match.group(1)).removesuffix("…"))
 
 
+
+async def test_a_thread_opened_for_a_digest_found_later_is_named_as_written(api, client):
+    """A digest whose thread could not be opened gets it when a later attempt finds the digest; that thread was
+    named from the embed's title as sent, escaped for markdown, so "cs.LG (ML)" became "cs\\.LG \\(ML\\)" in the
+    thread list, where nothing is markdown. Now it gets the same name as a thread opened at once: the header as
+    written, one line, within Discord's 100 characters."""
+    from adapters.discord.discord_renderer import MAX_THREAD_NAME, thread_name
+
+    header = "Paperboy · cs.LG + stat.ML (robust) — Mon Apr 20, 2026 · #papers_daily **new** · " + "x-y " * 20
+    message = Message(header=header, text="Two papers today.")
+    destination = discord_destination()
+    tag = DigestTag(destination.key, date(2026, 4, 20),
+                    since=discord.utils.snowflake_time(fd.FIRST_ID) - timedelta(minutes=1))
+    api.fail(r"/threads$", Reply(403, b'{"message": "Missing Permissions", "code": 50013}'))
+    posted = await DiscordPoster(client, interval=0).post_digest(destination, message, tag=tag)
+    assert posted.thread_ref is None and "\\" in api.sends()[0]["embeds"][0]["title"]
+    found = await DiscordPoster(client, interval=0).find_digest(destination, tag)
+    assert found is not None and found.thread_ref is not None
+    opened = api.of(fd.THREAD)[-1].json()
+    assert opened["name"] == thread_name(message) and "\\" not in opened["name"]
+    assert opened["name"].startswith("Paperboy · cs.LG + stat.ML (robust) — Mon Apr 20, 2026 · #papers_daily **new**")
+    assert len(opened["name"]) <= MAX_THREAD_NAME
+
+
 # -- through the gateway: a connected client receives interactions and messages as Discord sends them ---------
 
 OTHER_USER = 930000000000000002

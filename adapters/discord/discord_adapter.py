@@ -42,9 +42,11 @@ from adapters.discord.discord_interactions import MAX_RATE_LIMIT_WAIT, bound_wai
 from adapters.discord.discord_renderer import (
     batch_mentions,
     listed_papers,
+    named_thread,
     render_message,
     thread_name,
     truncate,
+    unescape,
 )
 from bot.commands.command_core import CommandCore, error_reply
 from bot.commands.command_table import CommandSpec, posts_here, rides_on_digest
@@ -728,7 +730,8 @@ class DiscordPoster:
         if isinstance(thread, dict) and thread.get("id"):
             return str(thread["id"])
         embeds = item.get("embeds") or [{}]
-        name = truncate(str(embeds[0].get("title") or "Paperboy digest"), 100)
+        title = embeds[0].get("title") if isinstance(embeds[0], dict) else None
+        name = named_thread(unescape(title) if isinstance(title, str) else None)  # as `thread_name` names it
         try:
             data = await self.client.http.start_thread_with_message(
                 int(destination.channel), int(item["id"]), name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES)

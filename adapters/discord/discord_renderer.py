@@ -95,7 +95,22 @@ def safe_url(url: str | None) -> str | None:
 
 def thread_name(message: Message) -> str:
     """A digest thread's name: its header, within Discord's 100 characters."""
-    return truncate(plain(message.header or "Paperboy digest"), MAX_THREAD_NAME) or "Paperboy digest"
+    return named_thread(message.header)
+
+
+def named_thread(text: str | None) -> str:
+    """A thread's name from text as written (not escaped: Discord shows thread names without markdown, so every
+    backslash would show): one line, no mentions, within 100 characters."""
+    return truncate(plain(text or ""), MAX_THREAD_NAME) or "Paperboy digest"
+
+
+_ESCAPED = re.compile(r"\\([" + re.escape(MARKDOWN_CHARS) + "])")
+
+
+def unescape(markdown: str) -> str:
+    """Text `escape` made, as it was written (less control characters): for what is read back from Discord, such
+    as a posted digest's title, and shown where markdown is not (a thread's name)."""
+    return _ESCAPED.sub(r"\1", markdown)
 
 
 # "**3. [title](url)**" (the title escaped one character at a time, the link with no parenthesis or space)
