@@ -8,6 +8,7 @@ markup in them: every renderer must still escape them for its own platform.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote, urlsplit
@@ -73,6 +74,50 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
+CODE_HOSTS = frozenset({"github.com", "gitlab.com", "huggingface.co", "bitbucket.org", "codeberg.org"})
+_CODE_PATH = re.compile(r"(?:/[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}){1,8}")
+MAX_CODE_URL = 300
+
+
+def code_host_url(url: str | None) -> str | None:
+    """The one rule for a link to code (`Link`): a plain https URL on a known code host, normalised (lower-case
+    host without "www.", no query, fragment or trailing slash), or None. The URL comes from untrusted data (the
+    Hugging Face API, a paper's text), so anything else — userinfo ("https://github.com@evil.example"), a port,
+    another host, a path with characters a platform's link syntax or a reader could misread — is never a link.
+    Both chat renderers ask it again before they emit a link, whoever built the `Link`."""
+    if not isinstance(url, str) or len(url) > MAX_CODE_URL:
+        return None
+    text = url.strip()
+    if not text.isascii() or not text.isprintable() or " " in text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme.lower() != "https" or "@" in parts.netloc or ":" in parts.netloc:
+        return None
+    host = parts.netloc.lower().removeprefix("www.")
+    path = parts.path.rstrip("/")
+    if host not in CODE_HOSTS or not _CODE_PATH.fullmatch(path):
+        return None
+    return f"https://{host}{path}"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link inside a message's `linked_body`, rendered as each platform's link only when `code_host_url` accepts
+    it (and as plain text otherwise): the only way a core message asks for a link outside a paper's title."""
+
+    url: str
+
+    @property
+    def label(self) -> str:
+        """What a reader sees: the address without its scheme ("github.com/org/repo")."""
+        return (code_host_url(self.url) or self.url).removeprefix("https://")
+
+
+def unlinked(parts: Sequence[str | Link]) -> str:
+    """`linked_body` as plain text, each link as its address: the console's, and every notification's."""
+    return "".join(part if isinstance(part, str) else part.url for part in parts)
+
+
 @dataclass
 class Message:
     """One chat message: a header, optional body text, paper items, and context lines (small print)."""
@@ -83,6 +128,8 @@ class Message:
     context: list[str] = field(default_factory=list)
     # Long bodies (a summary, an answer) that renderers must not reflow into a paper list.
     body: str | None = None
+    # The body again, as text and `Link`s, for renderers that can show links (`body` is then `unlinked` of it).
+    linked_body: tuple[str | Link, ...] = ()
 
     def plain_text(self) -> str:
         """A faithful text-only version: the fallback every platform needs (notifications, screen readers)."""

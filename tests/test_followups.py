@@ -20,11 +20,15 @@ from adapters.discord.discord_adapter import DiscordOptions, DiscordPoster
 from adapters.discord.discord_adapter import make_client as make_discord_client
 from adapters.slack.slack_poster import SlackPoster, make_web_client
 from bot.clock import fixed_clock
+from bot.destination import Destination as BotDestination
 from bot.digests.digest_runner import DigestRunner
 from bot.followups.changes import Snapshot, code_link, detect, pages_in, rising
+from bot.followups.followup_message import PaperNews, render_followup
 from bot.followups.followup_runner import FollowupRunner
+from bot.followups.poster import ThreadTarget
 from bot.ingestion.http_fetchers import ArxivFetcher, HttpFetcher, HuggingFaceFetcher, make_client
 from bot.ingestion.ingest_service import Ingestor, Source
+from bot.messages import Message, code_host_url
 from bot.papers import ParsedPaper
 from bot.scheduling import BotScheduler
 from storage.database import Database
@@ -47,6 +51,9 @@ from tests.waiting import wait_for
 
 DAY = date.fromisoformat(DAY_TEXT)  # a Friday
 MONDAY = DAY + timedelta(days=3)  # the next digest day: follow-ups come on days after the digest
+DESTINATION_SLACK = BotDestination("slack:T1:C1", "slack", TEAM, "C1")
+DESTINATION_DISCORD = BotDestination(f"discord:{fd.GUILD_ID}:{fd.CHANNEL_ID}", "discord", str(fd.GUILD_ID),
+                                     str(fd.CHANNEL_ID))
 REPLY_MARK = "↳ in the thread of #"
 
 
@@ -258,9 +265,69 @@ async def test_slack_digest_thread_gets_one_reply_with_thread_ts(db, server, htt
         assert reply["metadata"]["event_type"] == "paperboy_followup"
         shown = reply["text"] + str(reply["blocks"])
         assert_names_v2_code_and_rise(shown)
+        # The code is a link readers can click (it was escaped text), labelled with its address.
+        (section,) = [b["text"]["text"] for b in reply["blocks"] if b["type"] == "section"]
+        assert f"Code released: <{CODE}|{CODE.removeprefix('https://')}>" in section
         assert "<!" not in shown and "<@" not in shown
         assert [o.status for o in (await runner.run(at(MONDAY, 13))).outcomes] == ["off"]  # C1 was told already
         assert len(slack.posts()) == 3
+
+
+
+# Stored code URLs no chat may turn into a link (an event stored before the rules, or an API that changed): each is
+# shown as text. Then ones that are links, normalised.
+NOT_LINKS = ["https://github.com@evil.example/org/repo", "https://user:pw@github.com/org/repo",
+             "http://github.com/org/repo", "https://github.com:8443/org/repo", "https://evil.example/github.com/o/r",
+             "https://github.com.evil.example/o/r", "https://github.com/o/r|click", "https://github.com/o/<r>",
+             "https://github.com/o/r%3E", "javascript://github.com/%0aalert(1)", "https://github.com/o/r x",
+             "https://github.com/<!channel>", "https://github.com/o/r\u202e/gpj.exe", "https://github.com"]
+LINKS = {"https://GitHub.com/org/repo/": "https://github.com/org/repo",
+         "https://www.gitlab.com/group/sub/tool?tab=readme#top": "https://gitlab.com/group/sub/tool",
+         "https://huggingface.co/datasets/org/data": "https://huggingface.co/datasets/org/data",
+         "https://codeberg.org/a/b": "https://codeberg.org/a/b", "https://bitbucket.org/a/b_c": "https://bitbucket.org/a/b_c"}
+
+
+def code_news(urls: list[str]) -> Message:
+    return render_followup([PaperNews(number=n, title=f"Paper {n}", arxiv_id=None, events=[("code", {"url": url})])
+                            for n, url in enumerate(urls, start=1)])
+
+
+def test_only_a_plain_https_link_on_a_code_host_is_a_link_and_it_is_normalised():
+    for url in NOT_LINKS:
+        assert code_host_url(url) is None, url
+    for url, normal in LINKS.items():
+        assert code_host_url(url) == normal, url
+
+
+async def test_released_code_is_a_link_on_slack_only_when_it_is_a_code_hosts_page(db):
+    target = ThreadTarget(message_ref="1700000000.000100", thread_ref=None, claim_key="k", day=DAY)
+    with FakeSlack() as slack:
+        poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=FakeTime().sleep)
+        await poster.post_followup(DESTINATION_SLACK, target, code_news([*NOT_LINKS, *LINKS]))
+        sections = "\n".join(b["text"]["text"] for p in slack.posts() for b in p["blocks"] if b["type"] == "section")
+        links = re.findall(r"<([^<>]*)>", sections)
+        assert sorted(links) == sorted(f"{url}|{url.removeprefix('https://')}" for url in LINKS.values())
+        assert "github.com@evil.example/org/repo" in sections and "&lt;!channel&gt;" in sections  # shown as text
+    # (FakeSlack checks on leaving that nothing else it was sent could ping anyone or link anywhere.)
+
+
+async def test_released_code_is_a_link_on_discord_only_when_it_is_a_code_hosts_page(db, monkeypatch):
+    target = ThreadTarget(message_ref=str(fd.FIRST_ID), thread_ref=str(fd.CHANNEL_ID), claim_key="k", day=DAY)
+    with fd.FakeDiscord() as api:
+        monkeypatch.setattr(discord.http.Route, "BASE", api.url + fd.API)
+        client = make_discord_client(DiscordOptions(post_interval=0))
+        await client.login("fake-token")
+        try:
+            await DiscordPoster(client, interval=0).post_followup(DESTINATION_DISCORD, target,
+                                                                  code_news([*NOT_LINKS, *LINKS]))
+        finally:
+            await client.close()
+        descriptions = "\n".join(e.get("description", "") for body in api.sends() for e in body["embeds"])
+        assert sorted(re.findall(r"<(https://[^<>]*)>", descriptions)) == sorted(LINKS.values())
+        # Every other URL is escaped text ("https\\://…"): no masked link, no autolink, no bare URL.
+        assert "](" not in descriptions and len(re.findall(r"(?<!\\)://", descriptions)) == len(LINKS)
+        assert "github\\.com\\@evil\\.example" in descriptions
+        assert not api.ping_problems()
 
 
 async def test_slack_failure_is_retried_with_backoff_and_told_once(db, server, http):
@@ -317,6 +384,10 @@ async def test_discord_reply_goes_into_the_digests_thread(db, server, http, monk
             assert body["allowed_mentions"] == {"parse": []} and body.get("enforce_nonce") is True
             shown = str(body["embeds"])
             assert_names_v2_code_and_rise(shown.replace("\\\\", "").replace("\\", ""))
+            # The code is a link readers can click (it was escaped text: "https\\://…"); nothing else is one.
+            (description,) = [e["description"] for e in body["embeds"] if e.get("description")]
+            assert f"Code released\\: <{CODE}>" in description
+            assert description.count("<https://") == 1 and "](" not in description
             assert [o.status for o in (await runner.run(at(MONDAY, 13))).outcomes] == ["off"]
             assert len(api.of(fd.MESSAGE)) == before + 1
         finally:

@@ -15,7 +15,7 @@ from typing import Any
 import discord
 from discord.utils import escape_mentions
 
-from bot.messages import Message, PaperItem, displayable, http_url, one_line
+from bot.messages import Link, Message, PaperItem, code_host_url, displayable, http_url, one_line
 
 # Discord's documented limits.
 MAX_EMBEDS = 10
@@ -179,6 +179,9 @@ def _split_long(text: str, budget: int) -> list[str]:
         while len(line) > budget:
             cut = line.rfind(" ", 0, budget)
             cut = cut if cut > budget // 2 else _escape_safe(line, budget)
+            link = line.rfind("<https://", 0, cut)  # ours: escaped text has no unescaped ":"
+            if link > 0 and line.find(">", link) >= cut:
+                cut = link
             piece, line = line[:cut], line[cut:].lstrip()
             if current:
                 chunks.append(current)
@@ -195,6 +198,20 @@ def _split_long(text: str, budget: int) -> list[str]:
     return [c for c in chunks if c.strip()]
 
 
+def _linked(parts: tuple[str | Link, ...]) -> str:
+    """A `linked_body` as markdown: its text escaped, each link that passes the core's `code_host_url` as an
+    autolink `<url>` (shown whole, so what it opens is what it says; in an embed it unfurls nothing), and any other
+    as escaped text."""
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, Link):
+            url = code_host_url(part.url)
+            out.append(f"<{url}>" if url else escape(part.url))
+        else:
+            out.append(escape(part))
+    return "".join(out)
+
+
 def _escape_safe(escaped: str, cut: int) -> int:
     """A cut at or before `cut` that does not separate an escaping backslash from its character: else the next
     chunk would start with live markdown ("# heading") and this one end in a stray backslash."""
@@ -207,7 +224,9 @@ def _blocks(message: Message) -> list[str]:
     blocks: list[str] = []
     if message.text:
         blocks += _split_long(escape(message.text), DESCRIPTION_BUDGET)
-    if message.body:
+    if message.linked_body:
+        blocks += _split_long(_linked(message.linked_body), DESCRIPTION_BUDGET)
+    elif message.body:
         blocks += _split_long(escape(message.body), DESCRIPTION_BUDGET)
     blocks += [paper_block(item) for item in message.items]
     return blocks

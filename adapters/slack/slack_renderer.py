@@ -18,7 +18,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.messages import ActionKind, Message, PaperItem, continued, displayable, http_url, one_line
+from bot.messages import (
+    ActionKind,
+    Link,
+    Message,
+    PaperItem,
+    code_host_url,
+    continued,
+    displayable,
+    http_url,
+    one_line,
+)
 
 MAX_BLOCKS = 40  # Slack: 50
 MAX_SECTION_CHARS = 2800  # Slack: 3000
@@ -123,16 +133,39 @@ def _context(lines: list[str]) -> Block | None:
 
 def _paragraphs(text: str, limit: int) -> list[str]:
     """Long text cut at line breaks (or spaces) into `inert` pieces of at most `limit` characters each."""
+    return _pack([inert(line) for line in text.splitlines() or [text]], limit)
+
+
+def _linked_lines(parts: tuple[str | Link, ...]) -> list[str]:
+    """A `linked_body` as mrkdwn lines: its text `inert`, each link `<url|label>` (label escaped) when it passes
+    the core's `code_host_url`, and as inert text when it does not."""
+    lines = [""]
+    for part in parts:
+        if isinstance(part, Link):
+            url = code_host_url(part.url)
+            lines[-1] += f"<{url}|{inert(part.label, inline=True)}>" if url else inert(part.url, inline=True)
+            continue
+        first, *rest = part.split("\n")
+        lines[-1] += inert(first)
+        lines.extend(inert(line) for line in rest)
+    return lines
+
+
+def _pack(lines: list[str], limit: int) -> list[str]:
+    """mrkdwn lines packed into pieces of at most `limit` characters, a very long line cut at a space (or hard),
+    never inside an entity (`&amp;`) or a link of ours (`<url|label>`: outside text has no `<` left)."""
     pieces: list[str] = []
     current = ""
-    for line in text.splitlines() or [text]:
-        words = inert(line)
+    for words in lines:
         while len(words) > limit:  # one very long line: cut at a space, or hard
             cut = words.rfind(" ", 0, limit)
             cut = cut if cut > limit // 2 else limit
             amp = words.rfind("&", 0, cut)
             if amp != -1 and ";" not in words[amp:cut]:
                 cut = amp
+            link = words.rfind("<", 0, cut)
+            if link > 0 and ">" not in words[link:cut]:
+                cut = link
             if current:
                 pieces.append(current)
                 current = ""
@@ -234,7 +267,9 @@ def render_message(message: Message) -> list[SlackMessage]:
     intro: list[Block] = []
     if message.text:
         intro.extend(_section(p) for p in _paragraphs(message.text, MAX_SECTION_CHARS))
-    if message.body:
+    if message.linked_body:
+        intro.extend(_section(p) for p in _pack(_linked_lines(message.linked_body), MAX_SECTION_CHARS))
+    elif message.body:
         intro.extend(_section(p) for p in _paragraphs(message.body, MAX_SECTION_CHARS))
     groups: list[tuple[PaperItem | None, list[Block]]] = [(None, [b]) for b in intro]
     for paper in message.items:

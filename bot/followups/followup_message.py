@@ -1,7 +1,8 @@
 """A thread's follow-up reply, as a neutral `Message`: one block per paper, one line per event.
 
 All text is plain: titles and comment lines come from the internet, so they were cleaned when the event was
-stored and every renderer escapes them again; the only link is a code host's, rebuilt from its parts.
+stored and every renderer escapes them again; the only link is a code host's, rebuilt from its parts, and shown
+as a link (`Link`) only when it passes `code_host_url`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.messages import Message
+from bot.messages import Link, Message, code_host_url, unlinked
 from bot.papers import paper_url
 
 HEADER = "Follow-up: news about papers in this digest"
@@ -34,6 +35,19 @@ def _short(text: str, limit: int) -> str:
 
 def event_line(kind: str, detail: dict[str, Any]) -> str:
     """One event in words a reader scans: "New version v2 (was v1): title changed; …"."""
+    return unlinked(event_parts(kind, detail))
+
+
+def event_parts(kind: str, detail: dict[str, Any]) -> list[str | Link]:
+    """`event_line` with the released code as a `Link` when it is one a chat may show as a link (a plain https
+    URL on a known code host: `code_host_url`); any other stored URL stays text."""
+    if kind == "code":
+        url = code_host_url(detail.get("url"))
+        return ["Code released: ", Link(url)] if url else [f"Code released: {detail.get('url')}"]
+    return [_event_text(kind, detail)]
+
+
+def _event_text(kind: str, detail: dict[str, Any]) -> str:
     if kind == "version":
         was = f" (was v{detail['from']})" if detail.get("from") else ""
         changes = []
@@ -48,8 +62,6 @@ def event_line(kind: str, detail: dict[str, Any]) -> str:
             old, new = detail["pages"]
             changes.append(f"{old} → {new} pages" if old else f"{new} pages")
         return f"New version v{detail.get('version')}{was}" + (": " + "; ".join(changes) if changes else "")
-    if kind == "code":
-        return f"Code released: {detail.get('url')}"
     if kind == "rising":
         line = f"Rising: ▲{detail.get('from', 0)} → ▲{detail.get('to', 0)} upvotes"
         if detail.get("rank"):
@@ -59,15 +71,17 @@ def event_line(kind: str, detail: dict[str, Any]) -> str:
 
 
 def render_followup(news: Sequence[PaperNews]) -> Message:
-    blocks = []
+    parts: list[str | Link] = []
     for paper in news:
         head = f"{paper.number}. " if paper.number else ""
         # The title readers know from the digest, also when a new version renamed the paper.
         title = next((str(d["title_was"]) for kind, d in paper.events if kind == "version" and d.get("title_was")),
                      paper.title)
         url = paper_url(paper.arxiv_id)
-        lines = [f"{head}{_short(title, MAX_TITLE_CHARS)}" + (f" — {url}" if url else "")]
-        lines += [f"   • {event_line(kind, detail)}" + (" (not in its thread yet)" if detail.get("pending") else "")
-                  for kind, detail in paper.events]
-        blocks.append("\n".join(lines))
-    return Message(header=HEADER, body="\n\n".join(blocks))
+        line = f"{head}{_short(title, MAX_TITLE_CHARS)}" + (f" — {url}" if url else "")
+        parts.append(f"\n\n{line}" if parts else line)
+        for kind, detail in paper.events:
+            parts += ["\n   • ", *event_parts(kind, detail)]
+            if detail.get("pending"):
+                parts.append(" (not in its thread yet)")
+    return Message(header=HEADER, body=unlinked(parts), linked_body=tuple(parts))

@@ -295,8 +295,8 @@ class FakeSlack(FakeServer):
     def ping_problems(self) -> list[str]:
         """Every message the bot sent that Slack would read as a mention or a link the renderer did not build:
         `<!channel>`, `<!here>`, `<#C…>`, a user mention outside the "→ <@U…>" line naming opted-in people, a link
-        other than a paper's title; or a mrkdwn text without `verbatim` (Slack then links bare URLs and turns
-        `@here` into a mention by itself)."""
+        other than a paper's title or released code's (a code host's page labelled with its own address); or a
+        mrkdwn text without `verbatim` (Slack then links bare URLs and turns `@here` into a mention by itself)."""
         with self._lock:
             sent = [r for r in self.requests if r.path in _SENDS or r.path.startswith("/response/")]
         problems = []
@@ -312,7 +312,8 @@ class FakeSlack(FakeServer):
                     for n, tag in enumerate(re.findall(r"<([^<>]*)>", line)):
                         mention = line.startswith("→ ") and re.fullmatch(r"@[UW][A-Z0-9]+", tag)
                         title = n == 0 and re.match(r"\*\d+\. <", line) and re.fullmatch(r"https?://[^|\s]+\|.*", tag)
-                        if not (mention or title):
+                        code = _CODE_LINK.fullmatch(tag)
+                        if not (mention or title or (code and code.group(1) == code.group(2))):
                             problems.append(f"{rec.path}: <{tag[:60]}> in {line[:80]!r}")
         return problems
 
@@ -325,6 +326,9 @@ class FakeSlack(FakeServer):
 
 
 _SENDS = ("/api/chat.postMessage", "/api/chat.postEphemeral", "/api/chat.update")
+# A link to released code: https on a code host, a plain path, labelled with its own address (no other label).
+_CODE_LINK = re.compile(r"https://((?:github\.com|gitlab\.com|huggingface\.co|bitbucket\.org|codeberg\.org)"
+                        r"(?:/[A-Za-z0-9_][A-Za-z0-9_.\-]*)+)\|([^<>|]*)")
 
 
 def _mrkdwn_texts(body: dict[str, Any]) -> list[tuple[str, bool]]:
