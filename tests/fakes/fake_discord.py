@@ -340,7 +340,8 @@ class FakeDiscord(FakeServer):
     def ping_problems(self) -> list[str]:
         """Every request that carried text to users and could have pinged someone it should not have: one without
         `allowed_mentions` (Discord then pings whatever the content mentions), one allowing @everyone, roles or
-        the replied-to author, or one allowing a user its own content does not mention (`<@id>`)."""
+        the replied-to author, or one allowing a user its own content does not mention (`<@id>`); and every
+        embed text with a link the renderer did not build (`link_problems`)."""
         problems = []
         for kind, rec in list(self.events):
             body = rec.json() if kind in (MESSAGE, FOLLOWUP, EDIT_ORIGINAL, DEFER) else None
@@ -348,12 +349,37 @@ class FakeDiscord(FakeServer):
                 body = body.get("data")
             if not isinstance(body, dict) or not (body.get("content") or body.get("embeds")):
                 continue
+            for embed in body.get("embeds") or []:
+                for text in (embed.get("title"), embed.get("description")):
+                    problems += [f"{kind} {rec.path}: {p}" for p in link_problems(str(text or ""))]
             allowed = body.get("allowed_mentions")
             named = set(re.findall(r"<@!?(\d+)>", str(body.get("content") or "")))
             if not isinstance(allowed, dict) or allowed.get("parse") != [] or allowed.get("roles") \
                     or allowed.get("replied_user") or not set(map(str, allowed.get("users") or [])) <= named:
                 problems.append(f"{kind} {rec.path}: allowed_mentions={allowed!r}")
         return problems
+
+
+# The links a renderer builds in embed text: a paper's linked title at the start of its block, and released code
+# as an autolink to a code host's page. Any other link (masked, autolinked or bare) came from outside text.
+_TITLE_LINK = re.compile(r"(?m)^\*\*\d+\. \[(?:\\.|[^\\\]])*\]\(https?://[^()\s]+\)\*\*")
+_CODE_LINK = re.compile(r"<https://(?:github\.com|gitlab\.com|huggingface\.co|bitbucket\.org|codeberg\.org)"
+                        r"(?:/[A-Za-z0-9_][A-Za-z0-9_.\-]*)+>")
+_LINKISH = re.compile(r"\]\(|<[a-z][a-z0-9+.-]*:|[a-z0-9+.-]://", re.IGNORECASE)
+
+
+def link_problems(markdown: str) -> list[str]:
+    """Links in Discord markdown other than the renderer's own (`_TITLE_LINK`, `_CODE_LINK`): a masked link
+    `](`, an autolink `<scheme:` or a bare URL `://` whose characters are not escaped by a backslash."""
+    rest = _CODE_LINK.sub(" ", _TITLE_LINK.sub(" ", markdown))
+    found = []
+    for match in _LINKISH.finditer(rest):
+        start = match.start() + (1 if match.group().endswith("://") and not match.group().startswith(":") else 0)
+        escaped = [rest[:i].endswith("\\") and (len(rest[:i]) - len(rest[:i].rstrip("\\"))) % 2 == 1
+                   for i in range(start, match.end())]
+        if not any(escaped):
+            found.append(f"link {rest[max(0, match.start() - 20):match.end() + 20]!r}")
+    return found
 
 
 def form_errors(body: dict[str, Any]) -> Reply | None:
