@@ -44,6 +44,16 @@ async def _click(runtime, fake: FakeSlack, blocks, kind: ActionKind, number: int
     await wait_for(lambda: len(fake.updates()) > calls and len(fake.responses(1)) > notes)
 
 
+async def _moe_digest(db: Database, fake: FakeSlack) -> tuple[Any, str, list[dict[str, Any]], Any]:
+    """A channel following "mixture of experts" with its digest posted: (bot, the digest's ts, its blocks, the
+    Slack runtime that answers clicks)."""
+    await ingest_samples(db)
+    bot = make_bot(db)
+    await bot.core.handle_command(ctx_for(), "subscribe", "mixture of experts")
+    digest_ts, _ = await post_digest(db, bot.core, fake)
+    return bot, digest_ts, fake.posts()[0]["blocks"], runtime_for(bot.core, fake)
+
+
 async def test_judging_buttons_count_update_the_message_and_survive_a_restart(db: Database, fake: FakeSlack):
     await ingest_samples(db)
     first = make_bot(db)
@@ -88,12 +98,7 @@ async def test_judging_buttons_count_update_the_message_and_survive_a_restart(db
 async def test_a_double_click_counts_once_and_a_later_click_withdraws(db: Database, fake: FakeSlack):
     """A double click sends two block_actions a fraction of a second apart: the second would withdraw the
     first, so it is dropped; a click a few seconds later (the person saw the count) withdraws."""
-    await ingest_samples(db)
-    bot = make_bot(db)
-    await bot.core.handle_command(ctx_for(), "subscribe", "mixture of experts")
-    digest_ts, _ = await post_digest(db, bot.core, fake)
-    posted = fake.posts()[0]["blocks"]
-    runtime = runtime_for(bot.core, fake)
+    bot, digest_ts, posted, runtime = await _moe_digest(db, fake)
     await _click(runtime, fake, posted, ActionKind.RELEVANT, 2, ts=digest_ts, user="U1", at=1_700_000_100.1)
     button = _button(posted, ActionKind.RELEVANT, 2)
     again = action_request(button["action_id"], button["value"], message_ts=digest_ts, user="U1", blocks=posted,
@@ -163,12 +168,7 @@ async def test_a_click_whose_update_fails_still_counts_and_answers_the_clicker(
     not JSON, a dropped connection), the judgement is recorded and the clicker gets the short private note — not
     "Sorry, something went wrong", which invites a second click that would withdraw it — and the log has no
     traceback."""
-    await ingest_samples(db)
-    bot = make_bot(db)
-    await bot.core.handle_command(ctx_for(), "subscribe", "mixture of experts")
-    digest_ts, _ = await post_digest(db, bot.core, fake)
-    posted = fake.posts()[0]["blocks"]
-    runtime = runtime_for(bot.core, fake)
+    bot, digest_ts, posted, runtime = await _moe_digest(db, fake)
     fake.route("POST", "/api/chat.update", failure)
     button = _button(posted, ActionKind.RELEVANT, 2)
     with caplog.at_level(logging.INFO):
