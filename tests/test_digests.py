@@ -30,6 +30,7 @@ from bot.summaries.summary_service import SummaryService
 from bot.topics.semantic import OpenAITopicExpander, SemanticLayer
 from bot.topics.subscriptions import Scope, subscribe
 from storage.database import Database
+from storage.delivery_models import POSTED
 from storage.delivery_store import get_delivery
 from storage.destination_store import ensure_destination, find_posted
 from storage.paper_store import store_papers
@@ -636,22 +637,32 @@ async def _wait_until(check, what: str, within: float = 90.0) -> None:
         pytest.fail(f"not within {within:g} s: {what}")
 
 
+# The advisory lock the crash-window test holds completions with (under 2**32: pg_locks shows it whole as objid).
+_GATE = 74_205_317
+
+
 async def test_a_killed_process_between_posting_and_recording_never_causes_a_second_post(db, db_env, backend):
     """The crash window with a real process: `paperboy digest run` posts twelve digests to the console while the
-    test holds a lock that makes every completion wait (a SHARE lock on posted_messages blocks the insert that
-    completes a delivery, and nothing before it). The process is killed with SIGKILL in that window; after its
-    lease, another run completes all twelve from the console's delivery log and prints nothing."""
+    test makes every completion wait: a trigger of the test's own on the update that marks a delivery posted
+    (nothing before the print makes it; the console records its message when it takes its number, before
+    printing) waits for an advisory lock the test holds. The process is killed with SIGKILL in that window; after
+    its lease, another run completes all twelve from the console's delivery log and prints nothing."""
     if backend != "postgresql":
-        pytest.skip("the window is held open with a PostgreSQL table lock (the in-process test covers SQLite)")
+        pytest.skip("the window is held open with a PostgreSQL lock (the in-process test covers SQLite)")
     async with db.session() as s:
         await store_papers(s, papers_for(DAY1, 14, "Monday"))
     await setup_channels(db, _twelve_channels())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOY_", "SLACK_", "DISCORD_"))}
     env.update(db_env, PAPERBOY_DIGEST_LEASE_SECONDS="900", PYTHONPATH=str(ROOT))
 
+    async with db.engine.begin() as conn:  # the gate: a completion waits while the test holds lock _GATE
+        await conn.execute(text("CREATE FUNCTION hold_completion() RETURNS trigger LANGUAGE plpgsql AS "
+                                f"$$ BEGIN PERFORM pg_advisory_xact_lock({_GATE}); RETURN NEW; END $$"))
+        await conn.execute(text("CREATE TRIGGER hold_completion BEFORE UPDATE ON deliveries FOR EACH ROW "
+                                f"WHEN (NEW.status = '{POSTED}') EXECUTE FUNCTION hold_completion()"))
     blocker = await db.engine.connect()
     await blocker.begin()
-    await blocker.execute(text("LOCK TABLE posted_messages IN SHARE MODE"))
+    await blocker.execute(text(f"SELECT pg_advisory_xact_lock({_GATE})"))
 
     async def scalar(sql: str) -> int:
         return int((await blocker.execute(text(sql))).scalar_one())
@@ -668,7 +679,7 @@ async def test_a_killed_process_between_posting_and_recording_never_causes_a_sec
                 assert line, f"paperboy exited early: {(await proc.stderr.read()).decode()[-2000:]}"  # type: ignore[union-attr]
                 printed.append(line)
         # All twelve are printed; once each is inside its completion, waiting for the lock, the window is open.
-        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'posted_messages'::regclass"
+        waiting = f"SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory' AND objid = {_GATE}"
 
         async def all_waiting() -> bool:
             return await scalar(waiting) == 12
@@ -690,6 +701,8 @@ async def test_a_killed_process_between_posting_and_recording_never_causes_a_sec
 
     await _wait_until(released, "the killed process's transactions rolled back")
     await blocker.close()
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DROP TRIGGER hold_completion ON deliveries"))
     assert sorted(line.strip() for line in printed if line.startswith("— #ch")) == \
         [f"— #ch{i:02d} —" for i in range(12)]
 
