@@ -28,7 +28,7 @@ from bot.followups.followup_runner import FollowupRunner
 from bot.followups.poster import ThreadTarget
 from bot.ingestion.http_fetchers import ArxivFetcher, HttpFetcher, HuggingFaceFetcher, make_client
 from bot.ingestion.ingest_service import Ingestor, Source
-from bot.messages import Message, code_host_url
+from bot.messages import CODE_HOSTS, Message, code_host_url
 from bot.papers import ParsedPaper
 from bot.scheduling import BotScheduler
 from storage.database import Database
@@ -92,6 +92,16 @@ def test_only_known_code_hosts_count_and_links_are_rebuilt():
     assert code_link("https://evil.example/github.com/org/repo") is None
     assert code_link("https://bit.ly/x or https://example.com/code") is None
     assert pages_in("Accepted at ICML 2026; 14 pages, 5 figures") == 14 and pages_in("camera ready") is None
+
+
+def test_every_code_host_a_chat_links_is_one_a_new_version_can_announce():
+    # One list of hosts: code found in a comment on any host the renderers link (Bitbucket and Codeberg were found
+    # nowhere) is announced, and as the same address the renderers' rule accepts.
+    for host in sorted(CODE_HOSTS):
+        found = code_link(f"Code: https://www.{host}/team/repo.git.")
+        assert found == f"https://{host}/team/repo", host
+        assert code_host_url(found) == found
+    assert code_link("https://codeberg.org/explore/repos") is None and code_link("bitbucket.org/account/x") is None
 
 
 # -- the console, through `paperboy` ------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """What a reader can see changed about a paper since it was posted: pure functions over two snapshots.
 
-Only links to known code hosts count as "code released" (GitHub, GitLab, Hugging Face models, datasets and
-spaces), rebuilt from their parts, so an arbitrary link in a comment or abstract never reaches a channel.
+Only links to known code hosts count as "code released" (`CODE_HOSTS`: GitHub, GitLab, Bitbucket, Codeberg,
+Hugging Face models, datasets and spaces), rebuilt from their parts, so an arbitrary link in a comment or abstract
+never reaches a channel.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.messages import CODE_HOSTS
 from bot.summaries.kinds import SummaryKind
 from bot.summaries.output_cleaner import clean_output
 
@@ -20,13 +22,19 @@ MAX_COMMENT_CHARS = 200
 
 _PAGES_RE = re.compile(r"\b([0-9]{1,4})\s*(?:pages?|pp\.?)(?![a-z])", re.IGNORECASE)
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}"
+# The hosts are `CODE_HOSTS`, the same list the renderers' `code_host_url` links: code found on any other host is
+# never news, and code on one of them is never found but left unlinked.
 _CODE_RE = re.compile(
-    rf"(?<![\w./@-])(?:https?://)?(?:www\.)?(?P<host>github\.com|gitlab\.com|huggingface\.co)/"
+    rf"(?<![\w./@-])(?:https?://)?(?:www\.)?(?P<host>{'|'.join(re.escape(h) for h in sorted(CODE_HOSTS))})/"
     rf"(?P<kind>(?:datasets|spaces)/)?(?P<owner>{_NAME})/(?P<repo>{_NAME})", re.IGNORECASE)
+# Site pages on each host, not an owner's code (a host without an entry has none we know of).
 _NOT_OWNERS = {"github.com": {"orgs", "topics", "features", "about", "login", "settings", "sponsors", "marketplace"},
                "gitlab.com": {"users", "explore", "help", "dashboard"},
                "huggingface.co": {"papers", "docs", "blog", "login", "join", "settings", "organizations", "collections",
-                                  "models", "learn", "posts", "api", "tasks"}}
+                                  "models", "learn", "posts", "api", "tasks"},
+               "bitbucket.org": {"account", "dashboard", "product", "blog", "support", "site", "repo", "workspace"},
+               "codeberg.org": {"explore", "user", "org", "repo", "admin", "api", "assets", "notifications", "issues",
+                                "pulls"}}
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,7 @@ def code_link(text: str | None) -> str | None:
         owner, repo = m.group("owner"), m.group("repo").rstrip(".")
         if repo.lower().endswith(".git"):
             repo = repo[:-4]
-        if not repo or owner.lower() in _NOT_OWNERS[host]:
+        if not repo or owner.lower() in _NOT_OWNERS.get(host, set()):
             continue
         kind = (m.group("kind") or "").lower()
         if kind and host != "huggingface.co":
