@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote, urlsplit
 
+from bot.papers import ARXIV_ID_RE, paper_url
+
 
 class Visibility(StrEnum):
     CHANNEL = "channel"  # everyone in the channel sees it
@@ -100,17 +102,49 @@ def code_host_url(url: str | None) -> str | None:
     return f"https://{host}{path}"
 
 
+ARXIV_PAGE = "https://arxiv.org/abs/"
+
+
+def arxiv_page_url(url: str | None) -> str | None:
+    """The one rule for a link to a paper (`Link.paper`): arXiv's abstract page (`bot.papers.paper_url`, the page
+    digests link a title to) of something that is an arXiv id, or None. Ids are stored from outside data, so one
+    that is not shaped like an arXiv id (a row stored before the checks, an API that changed) is never a link."""
+    if not isinstance(url, str) or not url.startswith(ARXIV_PAGE):
+        return None
+    arxiv_id = url.removeprefix(ARXIV_PAGE)
+    return url if ARXIV_ID_RE.fullmatch(arxiv_id) and paper_url(arxiv_id) == url else None
+
+
+class LinkKind(StrEnum):
+    CODE = "code"  # released code: `code_host_url`
+    PAPER = "paper"  # a paper's arXiv page: `arxiv_page_url`
+
+
 @dataclass(frozen=True)
 class Link:
-    """A link inside a message's `linked_body`, rendered as each platform's link only when `code_host_url` accepts
-    it (and as plain text otherwise): the only way a core message asks for a link outside a paper's title."""
+    """A link inside a message's `linked_body`, rendered as each platform's link only when its kind's rule
+    (`link_url`) accepts it, and as plain text otherwise: the only way a core message asks for a link outside a
+    paper item's title."""
 
     url: str
+    kind: LinkKind = LinkKind.CODE
+
+    @classmethod
+    def paper(cls, arxiv_id: str | None) -> Link | None:
+        """A paper's page, built from its id as digests build theirs (None: a paper without an id)."""
+        url = paper_url(arxiv_id)
+        return cls(url, LinkKind.PAPER) if url else None
 
     @property
     def label(self) -> str:
-        """What a reader sees: the address without its scheme ("github.com/org/repo")."""
-        return (code_host_url(self.url) or self.url).removeprefix("https://")
+        """What a reader sees: the address without its scheme ("github.com/org/repo", "arxiv.org/abs/…")."""
+        return (link_url(self) or self.url).removeprefix("https://")
+
+
+def link_url(link: Link) -> str | None:
+    """Where a `Link` may point, by the rule for its kind, or None (then it is shown as text). Both chat renderers
+    ask it before they emit a link, whoever built the `Link`."""
+    return arxiv_page_url(link.url) if link.kind is LinkKind.PAPER else code_host_url(link.url)
 
 
 def unlinked(parts: Sequence[str | Link]) -> str:

@@ -278,6 +278,7 @@ async def test_slack_digest_thread_gets_one_reply_with_thread_ts(db, server, htt
         # The code is a link readers can click (it was escaped text), labelled with its address.
         (section,) = [b["text"]["text"] for b in reply["blocks"] if b["type"] == "section"]
         assert f"Code released: <{CODE}|{CODE.removeprefix('https://')}>" in section
+        assert " — <https://arxiv.org/abs/2602.23229|arxiv.org/abs/2602.23229>\n" in section  # and the paper's page
         assert "<!" not in shown and "<@" not in shown
         assert [o.status for o in (await runner.run(at(MONDAY, 13))).outcomes] == ["off"]  # C1 was told already
         assert len(slack.posts()) == 3
@@ -340,6 +341,49 @@ async def test_released_code_is_a_link_on_discord_only_when_it_is_a_code_hosts_p
         assert not api.ping_problems()
 
 
+# Paper lines in a follow-up: each links its arXiv page, built from the stored id. An id no arXiv id looks like (a
+# row stored before the checks) gives no link: its line shows the address as text.
+PAPER_IDS = ["2604.00001", "hep-th/9901001", "2604.00003v2"]
+BAD_IDS = ["2604.00004)[x](https://evil.example", "2604.00005|<!channel>", "@evil.example/2604.00006", "x y"]
+
+
+def paper_news() -> Message:
+    return render_followup([PaperNews(number=n, title=f"Paper {n}", arxiv_id=arxiv_id,
+                                      events=[("rising", {"from": 1, "to": 40})])
+                            for n, arxiv_id in enumerate([*PAPER_IDS, *BAD_IDS], start=1)])
+
+
+async def test_a_followups_paper_lines_link_their_arxiv_pages_on_slack(db):
+    target = ThreadTarget(message_ref="1700000000.000100", thread_ref=None, claim_key="k", day=DAY)
+    with FakeSlack() as slack:
+        poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=FakeTime().sleep)
+        await poster.post_followup(DESTINATION_SLACK, target, paper_news())
+        sections = "\n".join(b["text"]["text"] for p in slack.posts() for b in p["blocks"] if b["type"] == "section")
+        links = re.findall(r"<([^<>]*)>", sections)
+        assert sorted(links) == sorted(f"https://arxiv.org/abs/{i}|arxiv.org/abs/{i}" for i in PAPER_IDS)
+        assert "1. Paper 1 — <https://arxiv.org/abs/2604.00001|arxiv.org/abs/2604.00001>" in sections
+        assert "evil.example" in sections and "&lt;!channel&gt;" in sections  # the bad ids: text
+    # (FakeSlack checks on leaving that nothing else it was sent could ping anyone or link anywhere.)
+
+
+async def test_a_followups_paper_lines_link_their_arxiv_pages_on_discord(db, monkeypatch):
+    target = ThreadTarget(message_ref=str(fd.FIRST_ID), thread_ref=str(fd.CHANNEL_ID), claim_key="k", day=DAY)
+    with fd.FakeDiscord() as api:
+        monkeypatch.setattr(discord.http.Route, "BASE", api.url + fd.API)
+        client = make_discord_client(DiscordOptions(post_interval=0))
+        await client.login("fake-token")
+        try:
+            await DiscordPoster(client, interval=0).post_followup(DESTINATION_DISCORD, target, paper_news())
+        finally:
+            await client.close()
+        descriptions = "\n".join(e.get("description", "") for body in api.sends() for e in body["embeds"])
+        assert sorted(re.findall(r"<(https://[^<>]*)>", descriptions)) == sorted(
+            f"https://arxiv.org/abs/{i}" for i in PAPER_IDS)
+        assert "1\\. Paper 1 — <https://arxiv.org/abs/2604.00001>" in descriptions
+        assert "](" not in descriptions and len(re.findall(r"(?<!\\)://", descriptions)) == len(PAPER_IDS)
+        assert not api.ping_problems()
+
+
 async def test_slack_failure_is_retried_with_backoff_and_told_once(db, server, http):
     with FakeSlack() as slack:
         time = FakeTime()
@@ -394,10 +438,12 @@ async def test_discord_reply_goes_into_the_digests_thread(db, server, http, monk
             assert body["allowed_mentions"] == {"parse": []} and body.get("enforce_nonce") is True
             shown = str(body["embeds"])
             assert_names_v2_code_and_rise(shown.replace("\\\\", "").replace("\\", ""))
-            # The code is a link readers can click (it was escaped text: "https\\://…"); nothing else is one.
+            # The code and the paper's page are links readers can click (they were escaped text: "https\\://…");
+            # nothing else is one.
             (description,) = [e["description"] for e in body["embeds"] if e.get("description")]
             assert f"Code released\\: <{CODE}>" in description
-            assert description.count("<https://") == 1 and "](" not in description
+            assert " — <https://arxiv.org/abs/2602.23229>\n" in description
+            assert description.count("<https://") == 2 and "](" not in description
             assert [o.status for o in (await runner.run(at(MONDAY, 13))).outcomes] == ["off"]
             assert len(api.of(fd.MESSAGE)) == before + 1
         finally:

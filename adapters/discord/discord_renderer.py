@@ -15,7 +15,7 @@ from typing import Any
 import discord
 from discord.utils import escape_mentions
 
-from bot.messages import Link, Message, PaperItem, code_host_url, displayable, http_url, one_line
+from bot.messages import Link, Message, PaperItem, displayable, http_url, link_url, one_line
 
 # Discord's documented limits.
 MAX_EMBEDS = 10
@@ -199,13 +199,13 @@ def _split_long(text: str, budget: int) -> list[str]:
 
 
 def _linked(parts: tuple[str | Link, ...]) -> str:
-    """A `linked_body` as markdown: its text escaped, each link that passes the core's `code_host_url` as an
+    """A `linked_body` as markdown: its text escaped, each link that passes the core's `link_url` as an
     autolink `<url>` (shown whole, so what it opens is what it says; in an embed it unfurls nothing), and any other
     as escaped text."""
     out: list[str] = []
     for part in parts:
         if isinstance(part, Link):
-            url = code_host_url(part.url)
+            url = safe_url(link_url(part))  # the core's rule, then the digests' own
             out.append(f"<{url}>" if url else escape(part.url))
         else:
             out.append(escape(part))

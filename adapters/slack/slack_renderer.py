@@ -23,10 +23,10 @@ from bot.messages import (
     Link,
     Message,
     PaperItem,
-    code_host_url,
     continued,
     displayable,
     http_url,
+    link_url,
     one_line,
 )
 
@@ -138,11 +138,11 @@ def _paragraphs(text: str, limit: int) -> list[str]:
 
 def _linked_lines(parts: tuple[str | Link, ...]) -> list[str]:
     """A `linked_body` as mrkdwn lines: its text `inert`, each link `<url|label>` (label escaped) when it passes
-    the core's `code_host_url`, and as inert text when it does not."""
+    the core's `link_url`, and as inert text when it does not."""
     lines = [""]
     for part in parts:
         if isinstance(part, Link):
-            url = code_host_url(part.url)
+            url = safe_url(link_url(part))  # the core's rule, then the digests' own
             lines[-1] += f"<{url}|{inert(part.label, inline=True)}>" if url else inert(part.url, inline=True)
             continue
         first, *rest = part.split("\n")

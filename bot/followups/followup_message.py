@@ -1,8 +1,8 @@
 """A thread's follow-up reply, as a neutral `Message`: one block per paper, one line per event.
 
 All text is plain: titles and comment lines come from the internet, so they were cleaned when the event was
-stored and every renderer escapes them again; the only link is a code host's, rebuilt from its parts, and shown
-as a link (`Link`) only when it passes `code_host_url`.
+stored and every renderer escapes them again. The links are each paper's arXiv page, built from its id, and a code
+host's, rebuilt from its parts; each is a `Link`, shown as a link only when its kind's rule (`link_url`) accepts it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.messages import Link, Message, code_host_url, unlinked
-from bot.papers import paper_url
 
 HEADER = "Follow-up: news about papers in this digest"
 MAX_TITLE_CHARS = 200
@@ -77,9 +76,11 @@ def render_followup(news: Sequence[PaperNews]) -> Message:
         # The title readers know from the digest, also when a new version renamed the paper.
         title = next((str(d["title_was"]) for kind, d in paper.events if kind == "version" and d.get("title_was")),
                      paper.title)
-        url = paper_url(paper.arxiv_id)
-        line = f"{head}{_short(title, MAX_TITLE_CHARS)}" + (f" — {url}" if url else "")
+        line = f"{head}{_short(title, MAX_TITLE_CHARS)}"
         parts.append(f"\n\n{line}" if parts else line)
+        link = Link.paper(paper.arxiv_id)
+        if link is not None:
+            parts += [" — ", link]
         for kind, detail in paper.events:
             parts += ["\n   • ", *event_parts(kind, detail)]
             if detail.get("pending"):

@@ -360,11 +360,13 @@ class FakeDiscord(FakeServer):
         return problems
 
 
-# The links a renderer builds in embed text: a paper's linked title at the start of its block, and released code
-# as an autolink to a code host's page. Any other link (masked, autolinked or bare) came from outside text.
+# The links a renderer builds in embed text: a paper's linked title at the start of its block, released code as an
+# autolink to a code host's page, and a follow-up's paper line as an autolink to the paper's arXiv page. Any other
+# link (masked, autolinked or bare) came from outside text.
 _TITLE_LINK = re.compile(r"(?m)^\*\*\d+\. \[(?:\\.|[^\\\]])*\]\(https?://[^()\s]+\)\*\*")
-_CODE_LINK = re.compile(r"<https://(?:github\.com|gitlab\.com|huggingface\.co|bitbucket\.org|codeberg\.org)"
-                        r"(?:/[A-Za-z0-9_][A-Za-z0-9_.\-]*)+>")
+_CODE_LINK = re.compile(r"<https://(?:(?:github\.com|gitlab\.com|huggingface\.co|bitbucket\.org|codeberg\.org)"
+                        r"(?:/[A-Za-z0-9_][A-Za-z0-9_.\-]*)+"
+                        r"|arxiv\.org/abs/(?:[0-9]{4}\.[0-9]{4,5}|[a-z][a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})(?:v[0-9]+)?)>")
 _LINKISH = re.compile(r"\]\(|<[a-z][a-z0-9+.-]*:|[a-z0-9+.-]://", re.IGNORECASE)
 
 

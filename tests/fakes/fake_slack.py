@@ -295,7 +295,8 @@ class FakeSlack(FakeServer):
     def ping_problems(self) -> list[str]:
         """Every message the bot sent that Slack would read as a mention or a link the renderer did not build:
         `<!channel>`, `<!here>`, `<#C…>`, a user mention outside the "→ <@U…>" line naming opted-in people, a link
-        other than a paper's title or released code's (a code host's page labelled with its own address); or a
+        other than a paper's title, released code's (a code host's page labelled with its own address) or a follow-up's
+        paper line's (its arXiv page, labelled the same way); or a
         mrkdwn text without `verbatim` (Slack then links bare URLs and turns `@here` into a mention by itself)."""
         with self._lock:
             sent = [r for r in self.requests if r.path in _SENDS or r.path.startswith("/response/")]
@@ -326,9 +327,12 @@ class FakeSlack(FakeServer):
 
 
 _SENDS = ("/api/chat.postMessage", "/api/chat.postEphemeral", "/api/chat.update")
-# A link to released code: https on a code host, a plain path, labelled with its own address (no other label).
+# A link to released code (https on a code host, a plain path) or a follow-up's link to a paper's arXiv page,
+# labelled with its own address (no other label).
 _CODE_LINK = re.compile(r"https://((?:github\.com|gitlab\.com|huggingface\.co|bitbucket\.org|codeberg\.org)"
-                        r"(?:/[A-Za-z0-9_][A-Za-z0-9_.\-]*)+)\|([^<>|]*)")
+                        r"(?:/[A-Za-z0-9_][A-Za-z0-9_.\-]*)+"
+                        r"|arxiv\.org/abs/(?:[0-9]{4}\.[0-9]{4,5}|[a-z][a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})(?:v[0-9]+)?)"
+                        r"\|([^<>|]*)")
 
 
 def _mrkdwn_texts(body: dict[str, Any]) -> list[tuple[str, bool]]:
