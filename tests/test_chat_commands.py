@@ -465,3 +465,33 @@ async def test_on_off_settings_take_the_usual_ways_of_saying_on_and_off(loaded):
     assert "Follow-ups are on:" in bot.last()
     await bot.console.say("/papers followups sometimes")
     assert "Usage" in bot.last() and "Follow-ups are" not in bot.last()
+
+
+# The spellings of one paper a summary request takes ("summarize the paper #2"): every thread reply that names a
+# paper takes the same ones.
+PAPER_TWO = ("2", "#2", "# 2", "paper 2", "paper #2", "the paper 2", "the paper #2", "paper no. 2", "no. 2",
+             "number 2")
+
+
+async def test_every_thread_reply_naming_a_paper_takes_the_same_spellings_of_it(loaded):
+    """"like 2" started a topic from paper 2 but "like paper #2" and "like the paper 2" got "(no answer: …)", and
+    "more"/"less"/"why" each took their own handful of spellings: now all take a summary request's."""
+    bot = make_bot(loaded)
+    await bot.console.say("/papers today")
+    second = bot.last().split("\n 2. ")[1].split("\n")[0].split("  ▲")[0]
+    for spelling in PAPER_TWO:
+        for verb, answer in (("more", "Noted — relevant: “"), ("less", "Noted — not for us: “"),
+                             ("undo", "Noted — withdrawn: “"), ("👍", "Noted — relevant: “")):
+            await bot.console.say(f"{verb} {spelling}", thread=1)
+            assert f"{answer}{second[:40]}" in bot.last(), (verb, spelling, bot.last())
+        await bot.console.say("why 2", thread=1)
+        why_two = bot.last()
+        await bot.console.say(f"why {spelling}", thread=1)
+        assert bot.last() == why_two, spelling
+        await bot.console.say(f"like {spelling}", thread=1)  # the first starts the topic, the others find it
+        assert "no answer" not in bot.last() and "Which one?" not in bot.last(), (spelling, bot.last())
+        assert "Subscribed this channel" in bot.last() or "already follows" in bot.last(), (spelling, bot.last())
+    for chatter in ("like the paper", "like the paper says", "like paper 2 says", "more than 2", "less of them",
+                    "like 2 of them said", "i like paper 2"):
+        await bot.console.say(chatter, thread=1)
+        assert "no answer" in bot.last(), (chatter, bot.last())

@@ -50,6 +50,53 @@ def require_ascii_digits(text: str, example: str) -> None:
         raise UsageError(f"{text[:20]!r}: please write numbers with the digits 0-9, e.g. {example}")
 
 
+# The one grammar for the papers a thread reply names after its verb ("summarize", "why", "like", "more"…): numbers
+# in a listing's usual spellings ("2", "#2", "paper no. 2", "the paper #2", "1, 3 and 4", "1-3", "all"), among
+# filler and politeness. Anything else after the verb makes the message chatter, not a request.
+_REF_TOKEN_RE = re.compile(r"(\d+)\s*-\s*(\d+)|(\d+)|([^\W\d_]+)|[#&+-]")
+_REF_FILLER = frozenset("paper papers no nr number numbers the of and to through then also please pls thanks "
+                        "thank you".split())
+_REF_EVERY = frozenset("all both each every everything them these those".split())
+
+
+@dataclass(frozen=True)
+class PaperRefs:
+    numbers: tuple[str, ...]  # as typed, in order, each once; a range "1-3" gives its first two
+    every: bool  # "all", "both", "them"
+    ranged: bool  # a range ("1-3") was among them: `numbers` holds only its first two
+    bare: bool  # nothing at all followed the verb (punctuation aside): "like", "more!"
+
+    def listed(self, *, ranges: bool = True) -> tuple[str, ...] | None:
+        """The numbers of a reply that judges or picks listed papers ("more 2", "like paper #2"), () for a bare
+        verb, or None: "like the paper", "more of them" and "like all" name no listed paper, so they are chatter."""
+        if self.every or (self.ranged and not ranges) or not (self.numbers or self.bare):
+            return None
+        return self.numbers
+
+
+def papers_named(rest: str) -> PaperRefs | None:
+    """The papers the words after a verb name, or None when they say anything else."""
+    rest = re.sub(r"[,:;.!?()\"'“”]", " ", rest)
+    if _REF_TOKEN_RE.sub(" ", rest).strip():
+        return None
+    numbers: list[str] = []
+    every = ranged = False
+    for token in _REF_TOKEN_RE.finditer(rest):
+        start, end, single, word = token.groups()
+        if word is not None:
+            if word.lower() in _REF_EVERY:
+                every = True
+            elif word.lower() not in _REF_FILLER:
+                return None
+        elif single is not None:
+            numbers.append(single)
+        elif start is not None:
+            following = str(int(start) + 1) if len(start) <= 6 and start.isascii() and start != end else end
+            numbers.extend((start, following))
+            ranged = True
+    return PaperRefs(tuple(dict.fromkeys(numbers)), every, ranged, bare=not rest.strip())
+
+
 def pick_listed(ids: list[int], digits: str | None, example: str) -> int | str:
     """The id of a listing's paper that a thread reply's number names (None: the listing's only paper), or what
     to tell the person. `ids[n - 1]` is the paper numbered n; 0 where the message shows no paper n (a later page

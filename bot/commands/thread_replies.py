@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from bot.commands import paper_commands
 from bot.commands.command_hints import thread_reply_hint
-from bot.commands.command_input import pick_listed, sanitize
+from bot.commands.command_input import papers_named, pick_listed, sanitize
 from bot.commands.context import ChatContext
 from bot.commands.services import CoreServices
 from bot.feedback import feedback_commands
@@ -32,10 +32,6 @@ _REQUEST_RE = re.compile(
     r"(?P<verb>sum+[ae]r[iy][sz]e|summary|summaries|tl[;:-]?\s?dr|explain)\b(?P<rest>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
-_REQUEST_TOKEN_RE = re.compile(r"(\d+)\s*-\s*(\d+)|(\d+)|([^\W\d_]+)|[#&+-]")
-_REQUEST_FILLER = frozenset("paper papers no nr number numbers the of and to through then also please pls thanks "
-                            "thank you".split())
-_REQUEST_EVERY = frozenset("all both each every everything them these those".split())
 
 
 @dataclass(frozen=True)
@@ -45,56 +41,31 @@ class _Request:
     every: bool  # "all", "both", "them"
 
 
-# "why" and "like" with the papers they name written as a summary request's are ("why paper #2", "like 1 and 3")
-_PER_PAPER_RE = re.compile(r"^(?P<verb>why|like)\b(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
-
-
-def _papers_named(rest: str) -> tuple[tuple[str, ...], bool] | None:
-    """The papers the words after a verb name (as typed, each once; a range "1-3" gives its first two) and whether
-    they say "all"; None when they say anything else, which makes it chatter rather than a request."""
-    rest = re.sub(r"[,:;.!?()\"'“”]", " ", rest)
-    if _REQUEST_TOKEN_RE.sub(" ", rest).strip():
-        return None
-    numbers: list[str] = []
-    every = False
-    for token in _REQUEST_TOKEN_RE.finditer(rest):
-        start, end, single, word = token.groups()
-        if word is not None:
-            if word.lower() in _REQUEST_EVERY:
-                every = True
-            elif word.lower() not in _REQUEST_FILLER:
-                return None
-        elif single is not None:
-            numbers.append(single)
-        elif start is not None:
-            following = str(int(start) + 1) if len(start) <= 6 and start.isascii() and start != end else end
-            numbers.extend((start, following))
-    return tuple(dict.fromkeys(numbers)), every
+# "why paper #2", "why 1 and 3": the papers named as a summary request's are
+_WHY_VERB_RE = re.compile(r"^why(?![^\W\d_])(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 
 
 def _request(text: str) -> _Request | None:
     """A thread request for summaries, or None when the text only starts like one ("summary: great thread")."""
     m = _REQUEST_RE.match(text)
-    named = _papers_named(m.group("rest")) if m is not None else None
+    named = papers_named(m.group("rest")) if m is not None else None
     if m is None or named is None:
         return None
     verb = m.group("verb").lower()
     kind = SummaryKind.TLDR if verb.startswith("tl") else SummaryKind.SUMMARY
-    return _Request(kind, *named)
+    return _Request(kind, named.numbers, named.every)
 
 
-def _per_paper(text: str) -> tuple[str, tuple[str, ...]] | None:
-    """"why 1 2", "like 1 and 3", "why paper #2": the verb and the papers it names, when only papers follow it."""
-    m = _PER_PAPER_RE.match(text)
-    named = _papers_named(m.group("rest")) if m is not None else None
-    if m is None or named is None or not named[0]:
-        return None
-    return m.group("verb").lower(), named[0]
+def _why(text: str) -> tuple[str, ...] | None:
+    """"why 2", "why paper #2", "why 1 and 3": the papers asked about (at least one), or None."""
+    m = _WHY_VERB_RE.match(text)
+    named = papers_named(m.group("rest")) if m is not None else None
+    numbers = named.listed() if named is not None else None
+    return numbers or None
 
 
 _NUMBERED_QUESTION_RE = re.compile(r"^(?:#|paper\s+|no\.?\s*)?(?P<number>\d{1,6})\s*[:.)\-]\s*(?P<q>.+)$",
                                    re.IGNORECASE)
-_WHY_RE = re.compile(r"^why\s+(?:(?:paper|no\.?|number|#)\s*)?(?P<number>\d+)\s*[?.!]*$", re.IGNORECASE)
 _HELP_RE = re.compile(r"^(?:help|commands|what can you do)\s*[?.!]*$", re.IGNORECASE)
 # A paper named inside a question: "what dataset does paper 2 use?", "code for #3?", "is 2 open source?"
 _NAMED_RE = re.compile(r"(?:\bpaper|#|\bno\.|\bnumber)\s*(\d{1,6})\b", re.IGNORECASE)
@@ -126,16 +97,16 @@ def is_unaddressed_command(raw: str) -> bool:
     if is_thread_request(raw):
         return True
     text = strip_mentions(sanitize(raw))
-    if _WHY_RE.match(text) or _per_paper(text):
+    if _why(text):
         return True
-    judged = feedback_commands.JUDGE_RE.match(text) or feedback_commands.LIKE_RE.match(text)
-    return judged is not None and judged.group("number") is not None
+    judged = feedback_commands.judgement(text)
+    return bool(judged and judged[1]) or bool(feedback_commands.like_request(text))
 
 
 def is_start_request(raw: str) -> bool:
     """Whether a thread message asks to start a topic from a listed paper ("like 3"): a change to the channel's
     topics, which platforms with roles allow only to those who may manage the channel."""
-    return bool(feedback_commands.LIKE_RE.match(strip_mentions(sanitize(raw))))
+    return feedback_commands.like_request(strip_mentions(sanitize(raw))) is not None
 
 
 async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Reply | None:
@@ -152,11 +123,15 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
         return None  # not a thread under something the bot posted
     ids = [int(i) for i in posted.paper_ids]
     # "more 3" / "less 3" / "like 3": the list's scope (the channel, or the person's own list) teaches its topics
-    if judged := feedback_commands.JUDGE_RE.match(text):
-        return await feedback_commands.judge_listed(services, ctx, ids, judged.group("verb"), judged.group("number"),
+    if judged := feedback_commands.judgement(text):
+        verb, numbers = judged
+        return await feedback_commands.judge_listed(services, ctx, ids, verb, " ".join(numbers) or None,
                                                     posted.destination_key)
-    if liked := feedback_commands.LIKE_RE.match(text):
-        return await feedback_commands.like_listed(services, ctx, ids, liked.group("number"), posted.destination_key)
+    if (liked := feedback_commands.like_request(text)) is not None:
+        if len(liked) > 1:
+            return _one_paper_at_a_time(ctx, "like", liked)
+        return await feedback_commands.like_listed(services, ctx, ids, liked[0] if liked else None,
+                                                   posted.destination_key)
     if ctx.direct:  # only the person and the bot are here: everything is addressed to the bot
         ctx = replace(ctx, mentioned=True)
     request = _request(text)
@@ -169,19 +144,14 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
         if isinstance(picked, str):
             return Reply(Message(text=picked), in_thread=True)
         return await _summarize(services, picked, request.kind)
-    if why := _WHY_RE.match(text):  # against the topics the list was for: the person's, under their own list
-        picked = pick_listed(ids, why.group("number"), thread_reply_hint(ctx.platform, "why 2"))
+    if why := _why(text):  # against the topics the list was for: the person's, under their own list
+        if len(why) > 1:
+            return _one_paper_at_a_time(ctx, "why", why)
+        picked = pick_listed(ids, why[0], thread_reply_hint(ctx.platform, "why 2"))
         if isinstance(picked, str):
             return Reply(Message(text=picked), in_thread=True)
         scope = feedback_commands.list_scope(ctx, posted.destination_key)
         return replace(await paper_commands.why(services, ctx, f"#{picked}", scope), in_thread=True)
-    if per_paper := _per_paper(text):
-        verb, numbers = per_paper
-        if len(numbers) > 1:
-            first, then = (thread_reply_hint(ctx.platform, f"{verb} {_said(n)}") for n in numbers[:2])
-            return Reply(Message(text=f"One paper at a time: {first}, then {then}."), in_thread=True)
-        if verb == "why":  # "why paper #2": the one paper
-            return await thread_reply(services, ctx, f"why {numbers[0]}")
     if not (ctx.mentioned or text.endswith("?")):
         return None
     if _HELP_RE.match(text):
@@ -193,6 +163,11 @@ async def thread_reply(services: CoreServices, ctx: ChatContext, raw: str) -> Re
     if isinstance(picked, str):
         return Reply(Message(text=picked), in_thread=True)
     return await _answer(services, picked, question[:MAX_QUESTION_CHARS])
+
+
+def _one_paper_at_a_time(ctx: ChatContext, verb: str, numbers: tuple[str, ...]) -> Reply:
+    first, then = (thread_reply_hint(ctx.platform, f"{verb} {_said(n)}") for n in numbers[:2])
+    return Reply(Message(text=f"One paper at a time: {first}, then {then}."), in_thread=True)
 
 
 def _one_at_a_time(ctx: ChatContext, request: _Request, ids: list[int]) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from bot.commands.command_hints import command_hint, optional_personal_hint, thread_reply_hint
-from bot.commands.command_input import pick_listed
+from bot.commands.command_input import papers_named, pick_listed
 from bot.commands.context import ChatContext
 from bot.commands.paper_items import NOT_FOR_ME_LABEL, to_item
 from bot.commands.paper_items import paper_ref as paper_ref_of
@@ -36,18 +36,37 @@ from storage.personal_store import find_personal_post
 from storage.subscription_store import list_topics
 
 # "more 3", "less 2", "👍 3", "👎3", Slack's ":+1: 3" / ":thumbsdown: 3", "+1 3"; "undo 3" withdraws. Several
-# papers at once too: "less 2 5", "more 1, 3 and 4".
+# papers at once too: "less 2 5", "more 1, 3 and 4". The papers in any spelling a thread reply takes
+# (`papers_named`: "more paper #2", "less the paper 2").
 MAX_JUDGED_IN_REPLY = 20
-_LISTED_NUMBER = r"(?:#\s*)?\d+"  # any length: `/papers today 101` numbers from 1001
-JUDGE_RE = re.compile(
-    r"^(?P<verb>more|less|undo|👍|👎|\+1|-1|:\+1:|:-1:|:thumbsup:|:thumbsdown:)(?:\s*like)?\s*"
-    rf"(?:no\.?\s*|papers?\s+)?(?P<number>{_LISTED_NUMBER}(?:(?:\s*[,&]\s*|\s+and\s+|\s+){_LISTED_NUMBER})"
-    rf"{{0,{MAX_JUDGED_IN_REPLY - 1}}})?[\s.!]*$",
-    re.IGNORECASE,
+_JUDGE_RE = re.compile(
+    r"^(?P<verb>more|less|undo|👍|👎|\+1|-1|:\+1:|:-1:|:thumbsup:|:thumbsdown:)(?:\s*like)?(?![^\W\d_])(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
 )
 # "like 3": start a topic from the listing's third paper (what a 👍 on a paper no topic matched offers).
-LIKE_RE = re.compile(r"^(?:start\s+(?:a\s+)?topic\s+)?like\s*(?:this\s*)?(?:#|no\.?\s*|paper\s+)?(?P<number>\d+)?"
-                     r"[\s.!]*$", re.IGNORECASE)
+_LIKE_RE = re.compile(r"^(?:start\s+(?:a\s+)?topic\s+)?like(?:\s*this)?(?![^\W\d_])(?P<rest>.*)$",
+                      re.IGNORECASE | re.DOTALL)
+
+
+def judgement(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """"more 2", "less paper #2 and 5": the verb and the listed papers it judges (() for a bare "more": the
+    listing's only paper), or None when the message is not a judgement ("more than 2", "less of them")."""
+    m = _JUDGE_RE.match(text)
+    named = papers_named(m.group("rest")) if m is not None else None
+    numbers = named.listed(ranges=False) if named is not None else None
+    if m is None or numbers is None or len(numbers) > MAX_JUDGED_IN_REPLY:
+        return None
+    return m.group("verb"), numbers
+
+
+def like_request(text: str) -> tuple[str, ...] | None:
+    """"like 2", "like the paper #2", "start a topic like 2": the listed papers named (() for a bare "like" or
+    "like this": the listing's only paper), or None when it is people talking ("like the paper says")."""
+    m = _LIKE_RE.match(text)
+    named = papers_named(m.group("rest")) if m is not None else None
+    return named.listed() if named is not None else None
+
+
 _UP = ("more", "👍", "+1", ":+1:", ":thumbsup:")
 MAX_LIKE_PAPERS = 10
 PERSONAL_FLAGS = ("--me", "-m")
