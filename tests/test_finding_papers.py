@@ -4,6 +4,7 @@ names, ids and text copied from PDFs, and `/papers top`, through the console ada
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ import pytest
 from sqlalchemy import JSON, column, insert, select, table, text
 
 from bot.ingestion.ingest_service import Ingestor, parse_source
+from bot.papers import ParsedPaper
+from bot.topics.topic_service import search_papers
 from storage.database import Database
-from storage.paper_store import find_paper
+from storage.paper_store import find_paper, store_papers
 from tests.chat_fixtures import TODAY, ingest_samples, make_bot
 from tests.cli_runner import paperboy
 from tests.conftest import FIXTURES
@@ -401,3 +404,39 @@ def test_paperboy_search_refuses_a_period_that_ends_before_it_starts(db_env):
     """`--since 2026-04-20 --until 2026-04-01` answered "Nothing found", as if no paper matched the words."""
     result = paperboy("search", "diffusion", "--since", "2026-04-20", "--until", "2026-04-01", env=db_env)
     assert result.code == 2 and "--since 2026-04-20 is after --until 2026-04-01" in result.err
+
+
+async def test_search_pages_are_slices_of_one_ranking_however_many_papers_match(db):
+    """Each page fetched as many candidates as it needed ((page + 1) × 10, ten times over): with hundreds of matches
+    page 3 ranked a larger pool than page 1, so a paper could show twice or never. Pages now slice one pool: pages 1
+    to 3 are disjoint and together the first 30 of the whole ranking; past the pool the answer says so."""
+    # 250 short abstracts saying "quasar" once rank first in the engine (it weighs length); 100 long ones saying it
+    # three times rank first in the ranking (it does not), but only a pool past the first 250 holds them.
+    rng = random.Random(7)
+    filler = "theory data model system result method approach analysis experiment".split()
+    papers = []
+    for n in range(350):
+        words = [rng.choice(filler) for _ in range(10 if n < 250 else 1500)]
+        for _ in range(1 if n < 250 else 3):
+            words.insert(rng.randrange(len(words) + 1), "quasar")
+        papers.append(ParsedPaper(title=f"Study {n} of {rng.choice(filler)}", abstract=" ".join(words),
+                                  source="hf-api", arxiv_id=f"2604.{n + 10000:05d}", listed_on=TODAY))
+    bot = make_bot(db)
+    async with db.session() as s:
+        await store_papers(s, papers)
+        whole = [r.paper.title for r in await search_papers(s, bot.core.services.matcher, "quasar", limit=30)]
+    shown: dict[int, str] = {}
+    for page in (1, 2, 3):
+        await bot.console.say(f"/papers search quasar page {page}")
+        titles = _numbered_titles(bot.last())
+        assert sorted(titles) == list(range(10 * page - 9, 10 * page + 1)), bot.last()
+        assert not set(titles.values()) & set(shown.values()), page
+        shown.update(titles)
+    assert [shown[n] for n in sorted(shown)] == whole
+    await bot.console.say("/papers search quasar page 20")  # the pool's last page says the pool ends there
+    assert len(_numbered_titles(bot.last())) == 10 and "page 21" not in bot.last()
+    assert bot.last().endswith("These are the last of the best 200 matches pages show; more papers match: "
+                               "add words to narrow the search.")
+    await bot.console.say("/papers search quasar page 21")
+    assert bot.last().endswith("More than 200 papers match “quasar”; pages show the best 200 (pages 1 to 20): "
+                               "add words to narrow the search.")

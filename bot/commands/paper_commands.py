@@ -17,7 +17,7 @@ from bot.messages import Message, Reply, Visibility, plural
 from bot.personal.for_you import for_you
 from bot.scope import Scope
 from bot.summaries.summary_service import paper_text
-from bot.topics.topic_service import authors_named, search_papers
+from bot.topics.topic_service import authors_named, search_pool
 from storage.destination_store import get_destination
 from storage.models import Paper
 from storage.paper_store import (
@@ -162,20 +162,26 @@ async def search(services: CoreServices, ctx: ChatContext, text: str) -> Reply:
     skip = (number - 1) * TODAY_LIMIT
     kind = reference_kind(query)
     named_by: dict[int, str] = {}  # papers a bare number named ("256": paper #256, before the papers saying it)
+    complete = True  # False: more papers match than the ranked pool pages hold
     async with services.db.session() as session:
         if kind is not None:
             paper = await find_paper(session, query)
             found = [paper] if paper is not None else []
         else:
-            ranked = await search_papers(session, services.matcher, query, limit=skip + TODAY_LIMIT + 1)
-            found = [r.paper for r in ranked]
-            named_by = {r.paper.id: r.named_by for r in ranked if r.named_by}
+            pool = await search_pool(session, services.matcher, query)  # one ranking, whatever the page
+            found = [r.paper for r in pool.ranked]
+            named_by = {r.paper.id: r.named_by for r in pool.ranked if r.named_by}
+            complete = pool.complete
     if not found:
         why = f": no stored paper has that {kind}" if kind else ""
         return Reply(Message(text=f"Nothing found for “{query[:100]}”{why}."), Visibility.EPHEMERAL)
     page = found[skip:skip + TODAY_LIMIT]
     if not page:
         last = -(-len(found) // TODAY_LIMIT)
+        if not complete:
+            return Reply(Message(text=f"More than {len(found):,} papers match “{query[:100]}”; pages show the best "
+                                      f"{len(found):,} (pages 1 to {last}): add words to narrow the search."),
+                         Visibility.EPHEMERAL)
         return Reply(Message(text=f"{plural(len(found), 'paper')} {'matches' if len(found) == 1 else 'match'} "
                                   f"“{query[:100]}”: there is no page {number:,}; the last is page {last}."),
                      Visibility.EPHEMERAL)
@@ -184,6 +190,9 @@ async def search(services: CoreServices, ctx: ChatContext, text: str) -> Reply:
         more = command_hint(ctx.platform, "papers", "search", value=f"{query} page {number + 1}")
         context.append(f"More than {skip + TODAY_LIMIT} papers match: the next ten with {more}, "
                        "or add words to narrow the search.")
+    elif not complete:
+        context.append(f"These are the last of the best {len(found):,} matches pages show; more papers match: "
+                       "add words to narrow the search.")
     # a paper found by its authors says by whom (its title shows the words it was found by)
     named = [authors_named(query, p.authors) if kind is None else [] for p in page]
     whys = [f"named by its {named_by[p.id]}" if p.id in named_by else "by " + ", ".join(names) if names else None

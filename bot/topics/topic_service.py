@@ -193,6 +193,18 @@ def authors_named(query: str, authors: Sequence[str] | None) -> list[str]:
     return [name for name in authors or () if asked & _folded_words(name)] if asked else []
 
 
+# The papers the engine hands the ranking for one search, whatever page is asked for: the ranking (the matcher's
+# score) reorders them, so a pool that grew with the page number ranked page 3 from more papers than page 1, and a
+# paper could show on both, or on neither. Pages slice this one ranked pool.
+SEARCH_POOL = 200
+
+
+@dataclass
+class SearchPool:
+    ranked: list[RankedPaper]  # best first; at most SEARCH_POOL (plus a paper named by its number)
+    complete: bool  # False: more papers match than the pool holds (a narrower search reaches them)
+
+
 async def search_papers(
     session: AsyncSession,
     matcher: TopicMatcher,
@@ -204,8 +216,21 @@ async def search_papers(
     limit: int = 20,
     offset: int = 0,
 ) -> list[RankedPaper]:
+    """`search_pool`'s ranking from `offset` (the best ones skipped), `limit` papers: pages of one ranking."""
+    pool = await search_pool(session, matcher, text, since=since, until=until, min_upvotes=min_upvotes)
+    return pool.ranked[offset:offset + limit]
+
+
+async def search_pool(
+    session: AsyncSession,
+    matcher: TopicMatcher,
+    text: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    min_upvotes: int | None = None,
+) -> SearchPool:
     """Free text over titles, abstracts and authors: every word must appear; phrase and title hits rank first.
-    `offset`: the best ones skipped (the next page's `limit` papers follow them).
     Words that carry no subject ("papers about diffusion for video") are not required: SQLite's index has them
     only where a text happens to, so "papers" and "about" found nothing. A query of nothing else keeps them."""
     typed = tokenize(text)
@@ -213,11 +238,11 @@ async def search_papers(
     dialect = dialect_name(session)
     fts = build_all_words_query(dialect, words)
     if fts is None:
-        return []
+        return SearchPool([], complete=True)
     numbered = await _numbered(session, words, since=since, until=until, min_upvotes=min_upvotes)
     symbols = [m.group(0).lower() for m in _SYMBOL_WORD_RE.finditer(text)]
     ids = await candidate_ids(session, dialect, fts, since=since, until=until, min_upvotes=min_upvotes,
-                              cap=max((offset + limit) * 10, 200), containing=symbols)
+                              cap=SEARCH_POOL, containing=symbols)
     papers = await load_papers(session, [pid for pid in ids if numbered is None or pid != numbered.id])
     # the matcher reads "C#" as "c": a title naming it comes first, as a title hit of any other word would
     in_title = {p.id: all(_says(p.title, symbol) for symbol in symbols) for p in papers}
@@ -229,7 +254,7 @@ async def search_papers(
     scored.sort(key=lambda r: (not in_title[r.paper.id], -r.result.score, engine_order[r.paper.id]))
     if numbered is not None:
         scored.insert(0, RankedPaper(numbered, match_paper(query, matcher.analyze(numbered)), named_by="number"))
-    return scored[offset:offset + limit]
+    return SearchPool(scored, complete=len(ids) < SEARCH_POOL)
 
 
 def _says(text: str, symbol: str) -> bool:
