@@ -491,6 +491,9 @@ async def test_every_thread_reply_naming_a_paper_takes_the_same_spellings_of_it(
         await bot.console.say(f"like {spelling}", thread=1)  # the first starts the topic, the others find it
         assert "no answer" not in bot.last() and "Which one?" not in bot.last(), (spelling, bot.last())
         assert "Subscribed this channel" in bot.last() or "already follows" in bot.last(), (spelling, bot.last())
+        await bot.console.say(f"{spelling}: what dataset do they use?", thread=1)  # a question to one paper
+        answer = bot.last()
+        assert "Which one?" not in answer and f"From the title and abstract of “{second}”" in answer, (spelling, answer)
     for chatter in ("like the paper", "like the paper says", "like paper 2 says", "more than 2", "less of them",
                     "like 2 of them said", "i like paper 2"):
         await bot.console.say(chatter, thread=1)
