@@ -53,10 +53,11 @@ class PaperTitleKey(Base):
 
     No claim or unique key per title: two ingests introducing one title at once are not stopped here. Two
     title-only records collide on `uq_papers_title_key_without_id` as before; a title-only record and a paper
-    with an id made known under the same title (as its title, or as an alias) at the same moment collide nowhere:
-    only a second indexed write for every new paper would make them (what made ingestion 70 % slower). The store
-    repairs that instead, at no cost: the next sighting of the title, with an id or not, merges the title-only
-    record into the paper (see `storage.paper_store`)."""
+    with an id made known under the same title (as its title, or as an alias) at the same moment would collide
+    nowhere: only a second indexed write for every new paper would make them (what made ingestion 70 % slower).
+    The store takes an advisory lock per title key instead, on PostgreSQL (one statement per chunk, no write;
+    see `storage.paper_store`), so such ingests take turns; records an older version left apart are merged by
+    the next sighting of the title, with an id or not."""
 
     __tablename__ = "paper_title_keys"
 

@@ -13,7 +13,9 @@ while this module follows the tables as they are now.
 Concurrency (PostgreSQL, several bot processes): `lock_records` takes the merged-away rows FOR UPDATE before
 anything moves. A row another transaction inserts for such a record (a summary, a vote: foreign keys) either
 committed before the lock, and is then moved, or waits for it and then fails on the deleted paper: nothing that
-names the record is left behind or silently cascaded away.
+names the record is left behind or silently cascaded away. No other ingest reads or updates the merged-away
+record meanwhile, nor gives it an arXiv id of its own: the merging chunk holds the advisory lock of the title key
+that found it (`storage.paper_store`), and every ingest that could find it takes that lock before reading.
 """
 
 from __future__ import annotations

@@ -9,16 +9,23 @@ paper HF's page lists under the first title, in whichever order the sources come
 title-only records and on exactly one paper with an id, they are that paper and become one record
 (`storage.paper_merges`); with two papers with an id under the title, which one they are cannot be known.
 
-Between processes the unique indexes decide, as for the papers themselves: two ingests storing one title-only
-record at once collide, and the one retried finds the other's record. A title-only record and a paper with an id
-made known under its title at the same moment do not collide (see `storage.models.PaperTitleKey` for why): the
-next sighting of the title, from any source, merges them.
+Between processes (PostgreSQL), each chunk first takes a transaction-scoped advisory lock on every title key and
+arXiv id its sightings carry, in one statement, before it reads anything: two ingests naming one paper by the same
+title or id take turns, and the second reads what the first committed. A record is only ever found, created, made
+known under a title or merged away under a key its chunk locked, so a title-only record is never created beside
+the paper with the id known under its title (nothing unique would stop it: see `storage.models.PaperTitleKey`), a
+record is never updated while another process merges it away, and a merge never takes a record that another
+process has just given an arXiv id of its own. The unique indexes stay the last word (a retried transaction finds the
+other's record); SQLite lets one transaction write at a time and needs no lock. A source with more identities
+than `IDENTITY_LOCK_BUDGET` takes one lock excluding every other ingest instead. Records that still got apart
+(written by versions before these locks) are merged by the next sighting of their title, from any source.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -41,6 +48,20 @@ WRITE_CHUNK = 2_000  # papers merged and written at a time
 _SQLITE_WRITE_CACHE = -64 * 1024
 MAX_ROW_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL; larger numbers name no paper
 PAPERS = cast(Table, Paper.__table__)
+# PostgreSQL advisory locks of the two-key form (the one-key form, the migration lock in `storage.database`, is a
+# space of its own): first key _IDENTITY_LOCKS for the identities (title keys, arXiv ids) an ingest is writing,
+# _INGEST_LOCK for all ingests (shared by those that lock identities, exclusive for one that locks too many).
+_IDENTITY_LOCKS = 0x5041_5052
+_INGEST_LOCK = _IDENTITY_LOCKS + 1
+# Identity locks one ingest may hold: every advisory lock takes a slot of the server's shared lock table (by default
+# 64 per connection, 6,400 in all), and one for each of a 100,000-paper import's identities would run out of them.
+IDENTITY_LOCK_BUDGET = 1_000
+# The shared lock first (a target list is evaluated left to right), then the identities in the array's order.
+_LOCK_IDENTITIES = text(
+    "SELECT pg_advisory_xact_lock_shared(:all, 0), "
+    "(SELECT count(pg_advisory_xact_lock(:space, k)) FROM unnest(CAST(:keys AS integer[])) AS k)"
+)
+_LOCK_ALL_INGESTS = text("SELECT pg_advisory_xact_lock(:all, 0)")
 _FIELDS = ("arxiv_id", "version", "title", "title_key", "abstract", "authors", "author_count", "organization",
            "published_on", "listed_on", "upvotes", "sources", "extra", "compounds")
 
@@ -256,6 +277,8 @@ class PaperWriter:
         self._indexing: asyncio.Future[Any] | None = None  # SQLite: the full-text fill of the last chunk
         self._fill: tuple[int, int] | None = None  # SQLite: the ids of this chunk's new rows, to index
         self._cache_pages: int | None = None  # SQLite: the connection's page cache before writing
+        self._identity_locks = 0  # PostgreSQL: identity locks held (see `_claim`)
+        self._exclusive = False  # PostgreSQL: holding the lock that excludes every other ingest instead
 
     async def add(self, papers: Sequence[ParsedPaper]) -> None:
         if self._sqlite and self._cache_pages is None:
@@ -264,6 +287,8 @@ class PaperWriter:
         # While the last chunk is being indexed, get this chunk's compounds ready (likely new papers too).
         warm = {id(p): _compounds(p) for p in papers} if self._indexing is not None else {}
         await self._indexed()
+        if not self._sqlite:
+            await self._claim(papers)
         index = await self._load(papers)
         original = {key: dict(row) for key, row in index.rows.items()}
         pending_new: list[str] = []
@@ -377,6 +402,25 @@ class PaperWriter:
         return IngestCounts(new=len(self._created), updated=updated, unchanged=len(self._before) - updated,
                             paper_ids=list(self._order))
 
+    async def _claim(self, papers: Sequence[ParsedPaper]) -> None:
+        """Lock the papers' identities until the transaction ends (see the module's docstring): one statement for
+        the chunk, its locks taken in one order by every process, so that two one-chunk ingests (a day's listing)
+        never wait on each other in a circle. A hash shared by two identities only makes their ingests take
+        turns. Past IDENTITY_LOCK_BUDGET the transaction takes, instead, the one lock that excludes every other
+        ingest."""
+        if self._exclusive:
+            return
+        keys = {_lock_key("title", p.title_key) for p in papers}
+        keys.update(_lock_key("arxiv", p.arxiv_id) for p in papers if p.arxiv_id)
+        if self._identity_locks + len(keys) > IDENTITY_LOCK_BUDGET:
+            # A big source: it waits for the ingests under way and every other waits for it, one lock in all.
+            await self.session.execute(_LOCK_ALL_INGESTS, {"all": _INGEST_LOCK})
+            self._exclusive = True
+            return
+        await self.session.execute(_LOCK_IDENTITIES, {"all": _INGEST_LOCK, "space": _IDENTITY_LOCKS,
+                                                      "keys": sorted(keys)})
+        self._identity_locks += len(keys)
+
     async def _load(self, papers: Sequence[ParsedPaper]) -> _Index:
         """The stored records these papers could merge into: the same arXiv id, or seen under the same title key
         (their current one, or one they had before a new version retitled them)."""
@@ -455,6 +499,11 @@ def _final(merged: dict[Key, Key], key: Key) -> Key:
 def _insert_new(session: AsyncSession, model: Any) -> Any:
     """An INSERT that can skip rows already there (ON CONFLICT DO NOTHING), in the session's dialect."""
     return (postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert)(model)
+
+
+def _lock_key(kind: str, value: str) -> int:
+    """A stable 32-bit advisory lock key for an identity, the same in every process (unlike `hash`)."""
+    return int.from_bytes(hashlib.blake2b(f"{kind}:{value}".encode(), digest_size=4).digest(), "big", signed=True)
 
 
 def _fingerprint(row: dict[str, Any]) -> int:

@@ -516,9 +516,10 @@ async def test_a_paper_retitled_again_and_back_is_found_by_every_title_and_only_
 @pytest.mark.parametrize("paper_under", ["its former title", "its current title"])
 async def test_a_title_only_record_a_concurrent_ingest_left_beside_the_paper_is_merged_by_the_next_sighting(
         db, sighting, paper_under):
-    """Two ingests at one moment: one stores the HF page (title T1, no id) while the other makes the paper with the
-    id known under T1 (a sighting under a title it had not been seen under, or the paper's first). Neither saw
-    the other's record and nothing unique collides, so both commit: the paper is listed twice. The next sighting
+    """Two ingests at one moment (before the store locked title keys, or on a store such ingests left): one stores
+    the HF page (title T1, no id) while the other makes the paper with the id known under T1 (a sighting under a
+    title it had not been seen under, or the paper's first). Neither saw the other's record and nothing unique
+    collides, so both commit: the paper is listed twice. The next sighting
     of T1 makes them one, the page's own too (it used to find the page's record and leave both)."""
     from sqlalchemy import insert
 
@@ -539,3 +540,107 @@ async def test_a_title_only_record_a_concurrent_ingest_left_beside_the_paper_is_
     async with db.session() as s:
         found = await find_paper(s, f"#{page_id}")
         assert found is not None and found.id == pid
+
+
+# Two bot processes ingesting at one moment (PostgreSQL; SQLite has one writer at a time). One ingest's transaction
+# is held open at a chosen point while the other runs in a session of its own; the test goes on once the other has
+# finished or waits for a lock the first holds, whichever the code under test does.
+
+def needs_concurrent_writers(db) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite lets one transaction write at a time: these interleavings cannot happen there")
+
+
+async def start_ingest(db, papers):
+    """Another process's ingest, running: its connection's backend id, and the task giving its counts."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def run():
+        async with db.session() as s:
+            started.set_result(await s.scalar(text("SELECT pg_backend_pid()")))
+            return await store_papers(s, papers)
+
+    task = asyncio.create_task(run())
+    await asyncio.wait({started, task}, return_when=asyncio.FIRST_COMPLETED)
+    return started.result(), task
+
+
+async def until_waiting_or_done(db, pid, task) -> None:
+    """Until the other ingest has finished or waits for a lock (a condition, not a time)."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    async with db.engine.connect() as conn:
+        while not task.done():
+            state = await conn.scalar(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                                      {"pid": pid})
+            await conn.commit()  # pg_stat_activity is read once per transaction
+            if state == "Lock":
+                return
+            await asyncio.wait({task}, timeout=0.01)
+
+
+@pytest.mark.parametrize("size", ["a day's listing", "a big source"])
+@pytest.mark.parametrize("first, second", [("page", "api"), ("api", "page")])
+async def test_the_hf_page_and_the_papers_id_ingested_at_one_moment_make_one_record(db, monkeypatch, first, second,
+                                                                                     size):
+    """The HF page (title only) and HF's JSON (arXiv id, same title) ingested by two processes at the same moment:
+    neither saw the other's new record and nothing unique collides, so both committed and the paper was listed
+    twice until its title was seen again. A big source (more identities than an ingest may lock one by one) takes
+    its turn as a whole."""
+    import storage.paper_store as paper_store
+
+    needs_concurrent_writers(db)
+    if size == "a big source":
+        monkeypatch.setattr(paper_store, "IDENTITY_LOCK_BUDGET", 1)
+    async with db.session() as held:
+        await store_papers(held, [retitled(first)])
+        pid, other = await start_ingest(db, [retitled(second)])
+        await until_waiting_or_done(db, pid, other)
+    counts = await other
+    (record,) = await export(db)
+    assert record["arxiv_id"] == RETITLED_ID and record["sources"] == ["hf-api", "hf-page"]
+    assert (counts.new, counts.paper_ids) == (0, [record["id"]])
+
+
+async def test_a_sighting_of_a_record_another_process_is_merging_away_reaches_the_paper(db):
+    """One process merges the page's title-only record into the paper (HF's JSON makes the paper known under the
+    page's title) while another ingests the page again with more upvotes: the second had read the record being
+    deleted and updated it once the merge committed, found no row, and its whole ingest failed."""
+    needs_concurrent_writers(db)
+    await ingest(db, [retitled("v2")])  # the paper, under its new title only
+    (page_id,) = (await ingest(db, [retitled("page")])).paper_ids
+    async with db.session() as held:
+        await store_papers(held, [retitled("api")])  # the page's record is the paper: merged into it
+        pid, other = await start_ingest(db, [dataclasses.replace(retitled("page"), upvotes=50)])
+        await until_waiting_or_done(db, pid, other)
+    counts = await other
+    (record,) = await export(db)
+    assert record["arxiv_id"] == RETITLED_ID and record["upvotes"] == 50
+    assert record["id"] != page_id and counts.paper_ids == [record["id"]]
+
+
+async def test_a_page_record_another_process_gave_an_id_is_not_merged_into_a_different_paper(db):
+    """The page's record learns its own arXiv id (another paper with the same title) in one process while another
+    merges it into the paper with the id it knows under that title: the merge went ahead on the record as it had
+    read it, and the other paper, its id with it, was gone."""
+    needs_concurrent_writers(db)
+    await ingest(db, [retitled("v2")])
+    await ingest(db, [retitled("page")])
+    namesake = ParsedPaper(title=T1, abstract="Another paper under the same title.", source="hf-api",
+                           arxiv_id="2502.00001")
+    async with db.session() as held:
+        await store_papers(held, [namesake])  # the page's record is this paper
+        pid, other = await start_ingest(db, [retitled("api")])
+        await until_waiting_or_done(db, pid, other)
+    await other
+    records = {r["arxiv_id"]: r for r in await export(db)}
+    assert set(records) == {RETITLED_ID, "2502.00001"}
+    assert records["2502.00001"]["sources"] == ["hf-api", "hf-page"]
+    assert records[RETITLED_ID]["sources"] == ["arxiv-api", "hf-api"]
+
