@@ -15,7 +15,9 @@ title or id take turns, and the second reads what the first committed. A record 
 known under a title or merged away under a key its chunk locked, so a title-only record is never created beside
 the paper with the id known under its title (nothing unique would stop it: see `storage.models.PaperTitleKey`), a
 record is never updated while another process merges it away, and a merge never takes a record that another
-process has just given an arXiv id of its own. The unique indexes stay the last word (a retried transaction finds the
+process has just given an arXiv id of its own. The records a chunk reads are locked too (FOR NO KEY UPDATE, as
+its UPDATE would): one found by its id here and by its title there is written by one process at a time, each
+starting from what the other committed. The unique indexes stay the last word (a retried transaction finds the
 other's record); SQLite lets one transaction write at a time and needs no lock. A source with more identities
 than `IDENTITY_LOCK_BUDGET` takes one lock excluding every other ingest instead. Records that still got apart
 (written by versions before these locks) are merged by the next sighting of their title, from any source.
@@ -407,7 +409,7 @@ class PaperWriter:
         the chunk, its locks taken in one order by every process, so that two one-chunk ingests (a day's listing)
         never wait on each other in a circle. A hash shared by two identities only makes their ingests take
         turns. Past IDENTITY_LOCK_BUDGET the transaction takes, instead, the one lock that excludes every other
-        ingest."""
+        ingest (and needs no row locks then)."""
         if self._exclusive:
             return
         keys = {_lock_key("title", p.title_key) for p in papers}
@@ -430,17 +432,29 @@ class PaperWriter:
         columns = [Paper.id, *(getattr(Paper, f) for f in _FIELDS)]
         found: dict[int, dict[str, Any]] = {}
         aliases: list[tuple[int, str]] = []
+
+        def locked(stmt: Any) -> Any:
+            """PostgreSQL: the rows as last committed, locked until the transaction ends, so that a process that
+            found the record by another identity (its id here, a title there) waits and then reads what this one
+            wrote, rather than writing back what it read before. FOR NO KEY UPDATE, as an UPDATE takes: a summary
+            or a vote naming the paper is not held up. Each statement locks in id order, as every process's does."""
+            if self._sqlite or self._exclusive:
+                return stmt  # (an ORDER BY could lure SQLite off the index it should use)
+            return stmt.order_by(Paper.id).with_for_update(key_share=True, of=Paper)
+
         for chunk in _chunks(ids):
-            for row in (await self.session.execute(select(*columns).where(Paper.arxiv_id.in_(chunk)))).mappings():
+            stmt = locked(select(*columns).where(Paper.arxiv_id.in_(chunk)))
+            for row in (await self.session.execute(stmt)).mappings():
                 found[row["id"]] = dict(row)
         # Current keys before aliases: a record another process retitles meanwhile moves its old key from one to
         # the other in one commit, and each statement sees the commits made before it, so one of them finds it.
         for chunk in _chunks(titles):
-            for row in (await self.session.execute(select(*columns).where(Paper.title_key.in_(chunk)))).mappings():
+            stmt = locked(select(*columns).where(Paper.title_key.in_(chunk)))
+            for row in (await self.session.execute(stmt)).mappings():
                 found[row["id"]] = dict(row)
         for chunk in _chunks(titles):  # usually nothing: few papers were ever retitled
-            stmt = (select(PaperTitleKey.title_key.label("alias"), *columns)
-                    .join(Paper, Paper.id == PaperTitleKey.paper_id).where(PaperTitleKey.title_key.in_(chunk)))
+            stmt = locked(select(PaperTitleKey.title_key.label("alias"), *columns)
+                          .join(Paper, Paper.id == PaperTitleKey.paper_id).where(PaperTitleKey.title_key.in_(chunk)))
             for row in (await self.session.execute(stmt)).mappings():
                 found[row["id"]] = {k: v for k, v in row.items() if k != "alias"}
                 aliases.append((row["id"], row["alias"]))

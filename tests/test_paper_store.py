@@ -644,3 +644,19 @@ async def test_a_page_record_another_process_gave_an_id_is_not_merged_into_a_dif
     assert records["2502.00001"]["sources"] == ["hf-api", "hf-page"]
     assert records[RETITLED_ID]["sources"] == ["arxiv-api", "hf-api"]
 
+
+async def test_two_processes_seeing_one_paper_by_its_id_and_by_its_title_keep_what_both_saw(db):
+    """HF's JSON (the arXiv id: upvotes, a listing day) and the HF page (the paper's current title: its
+    organization) ingested at one moment found the record by different identities; the second wrote the record as
+    it had read it before the first committed, and what the first had learned was gone until seen again."""
+    needs_concurrent_writers(db)
+    await ingest(db, [retitled("v2")])  # id, title T2
+    by_title = ParsedPaper(title=T2, abstract="x", source="hf-page", organization="Lab", author_count=2)
+    async with db.session() as held:
+        await store_papers(held, [retitled("api")])
+        pid, other = await start_ingest(db, [by_title])
+        await until_waiting_or_done(db, pid, other)
+    await other
+    (record,) = await export(db)
+    assert record["sources"] == ["arxiv-api", "hf-api", "hf-page"]
+    assert (record["upvotes"], record["listed_on"], record["organization"]) == (9, "2025-01-10", "Lab")
