@@ -570,17 +570,19 @@ async def start_ingest(db, papers):
 
 
 async def until_waiting_or_done(db, pid, task) -> None:
-    """Until the other ingest has finished or waits for a lock (a condition, not a time)."""
+    """Until the other ingest has finished or waits for a lock a transaction holds (a condition, not a time): an
+    advisory lock, a row's, or a transaction's end (not a table file being extended, which any insert may wait
+    for a moment)."""
     import asyncio
 
     from sqlalchemy import text
 
     async with db.engine.connect() as conn:
         while not task.done():
-            state = await conn.scalar(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
-                                      {"pid": pid})
+            state = await conn.scalar(text("SELECT wait_event FROM pg_stat_activity WHERE pid = :pid "
+                                           "AND wait_event_type = 'Lock'"), {"pid": pid})
             await conn.commit()  # pg_stat_activity is read once per transaction
-            if state == "Lock":
+            if state in ("advisory", "transactionid", "tuple"):
                 return
             await asyncio.wait({task}, timeout=0.01)
 
