@@ -140,6 +140,18 @@ class Database:
         await self.engine.dispose(close=False)
 
 
+# PostgreSQL's "try the transaction again" errors: deadlock_detected and serialization_failure. Two ingests that
+# reach the same records by different ids and titles in opposite orders can deadlock; PostgreSQL cancels one.
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def worth_retrying(exc: BaseException) -> bool:
+    """Whether a failed transaction would likely succeed if run again as it was (PostgreSQL cancelled it to break
+    a deadlock or a serialization conflict); the caller starts a new one."""
+    original = getattr(exc, "orig", None)
+    return getattr(original, "sqlstate", None) in _RETRY_SQLSTATES
+
+
 def _first_line(exc: BaseException) -> str:
     original = getattr(exc, "orig", None) or exc
     message = str(original).strip().splitlines()

@@ -662,3 +662,38 @@ async def test_two_processes_seeing_one_paper_by_its_id_and_by_its_title_keep_wh
     (record,) = await export(db)
     assert record["sources"] == ["arxiv-api", "hf-api", "hf-page"]
     assert (record["upvotes"], record["listed_on"], record["organization"]) == (9, "2025-01-10", "Lab")
+
+
+@pytest.mark.parametrize("sqlstate, retried", [("40P01", True), ("40001", True), ("22012", False)])
+async def test_an_ingest_postgresql_cancels_to_break_a_deadlock_is_run_again(db, sqlstate, retried):
+    """Two ingests reaching the same records by different ids and titles in opposite orders can deadlock;
+    PostgreSQL cancels one (deadlock_detected; serialization_failure likewise), and that ingest failed whole,
+    its papers missing until the next fetch. It is run again, as a unique clash already was; any other error is
+    not. The first insert into papers fails once with the error, raised by a trigger of the test's."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.ingestion.http_fetchers import FetchedDocument
+    from bot.ingestion.ingest_service import Ingestor
+
+    needs_concurrent_writers(db)
+    async with db.engine.begin() as conn:
+        await conn.execute(text("CREATE SEQUENCE failed_once"))  # not rolled back with the failed transaction
+        await conn.execute(text(
+            "CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF nextval('failed_once') = 1 THEN RAISE EXCEPTION 'injected' USING ERRCODE = '{sqlstate}'; END IF; "
+            "RETURN NEW; END $$"))
+        await conn.execute(text("CREATE TRIGGER fail_once BEFORE INSERT ON papers FOR EACH ROW "
+                                "EXECUTE FUNCTION fail_once()"))
+    listing = FetchedDocument((FIXTURES / "hf_daily_papers_sample_2024-10.json").read_bytes(), "hf sample")
+    ingestor = Ingestor(db, today=lambda: date(2024, 10, 25))
+    if retried:
+        counts = await ingestor.store_documents([listing])
+        assert counts.new > 1
+        async with db.session() as s:
+            assert await count_papers(s) == counts.new
+    else:
+        with pytest.raises(DBAPIError):
+            await ingestor.store_documents([listing])
+        async with db.session() as s:
+            assert await count_papers(s) == 0

@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UsageError
@@ -28,7 +28,7 @@ from bot.ingestion.formats import MAX_LISTING_BYTES, iter_listing
 from bot.ingestion.http_fetchers import ArxivFetcher, FetchedDocument, HuggingFaceFetcher
 from bot.ingestion.paper_checks import BadItem, Unstorable, checked_paper
 from bot.papers import ParsedPaper, parse_arxiv_ref
-from storage.database import Database
+from storage.database import Database, worth_retrying
 from storage.paper_store import WRITE_CHUNK, IngestCounts, PaperWriter
 
 _HF_RE = re.compile(r"^hf:(?P<day>today|[0-9]{4}-[0-9]{2}-[0-9]{2})$", re.IGNORECASE)
@@ -127,14 +127,15 @@ class Ingestor:
         return await self.store_documents(await self.documents(source))
 
     async def store_documents(self, docs: Sequence[Listing]) -> IngestCounts:
-        """One transaction; retried when another process inserted the same paper at the same moment. Also what
-        a refresh of already-fetched documents (follow-ups) stores through, so it merges like any ingestion."""
+        """One transaction; retried when another process inserted the same paper at the same moment, or when
+        PostgreSQL cancelled it to break a deadlock with another ingest (`worth_retrying`). Also what a refresh of
+        already-fetched documents (follow-ups) stores through, so it merges like any ingestion."""
         for attempt in range(_MAX_STORE_ATTEMPTS):
             try:
                 async with self.db.session() as session:
                     return await self._store(session, docs)
-            except IntegrityError:
-                if attempt == _MAX_STORE_ATTEMPTS - 1:
+            except DBAPIError as exc:
+                if not (isinstance(exc, IntegrityError) or worth_retrying(exc)) or attempt == _MAX_STORE_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
