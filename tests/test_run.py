@@ -336,6 +336,7 @@ def test_healthz_names_the_platform_that_is_down_while_the_scheduler_goes_on(db_
     proc = start({**db_env, **env, "PAPERBOY_TICK_SECONDS": "0.5", "PAPERBOY_HTTP_PORT": str(port)})
     try:
         wait_for_log(proc, f"serving /healthz and /metrics on 127.0.0.1:{port}")
+        wait_for_log(proc, "paperboy running")  # until then the scheduler is "starting" (503)
         health = _get(port, "/healthz")
         assert health is not None and health.status_code == 200, so_far(proc)[1][-3000:]
         assert health.json() == {"status": "ok", "database": "ok", "scheduler": "ok", "discord": "ok"}

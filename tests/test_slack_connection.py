@@ -266,6 +266,12 @@ async def _health(port: int) -> tuple[int, dict[str, Any]] | None:
         return None
 
 
+async def _healthy(port: int) -> tuple[int, dict[str, Any]] | None:
+    """/healthz once it says 200: the first answers may be 503 "starting" while the bot warms up (a slow machine)."""
+    found = await _health(port)
+    return found if found and found[0] == 200 else None
+
+
 async def until(check: Callable[[], Any], what: str, within: float = 120.0) -> Any:
     """Poll an async check until it holds (a process's own signal), with a generous deadline."""
     deadline = time.monotonic() + within
@@ -300,7 +306,7 @@ async def test_paperboy_run_in_http_mode_serves_slack_on_the_http_port(tmp_path:
     proc = start(run_env(tmp_path, fake, SLACK_BOT_TOKEN="xoxb-good", SLACK_SIGNING_SECRET=SIGNING_SECRET,
                          PAPERBOY_HTTP_PORT=str(port)))
     try:
-        status, body = await until(lambda: _health(port), "/healthz")
+        status, body = await until(lambda: _healthy(port), "a healthy /healthz")
         assert status == 200 and body["slack"] == "ok"
         request = command_request("/papers", "help", fake.response_url(1))
         async with aiohttp.ClientSession() as http:
@@ -322,7 +328,7 @@ async def test_paperboy_run_reports_a_lost_socket_on_healthz_until_it_is_back(tm
     proc = start(run_env(tmp_path, fake, SLACK_BOT_TOKEN="xoxb-good", SLACK_APP_TOKEN="xapp-1-good",
                          PAPERBOY_HTTP_PORT=str(port)))
     try:
-        status, body = await until(lambda: _health(port), "/healthz")
+        status, body = await until(lambda: _healthy(port), "a healthy /healthz")
         assert (status, body["slack"]) == (200, "ok") and socket_server.connections == 1
         socket_server.refusing = True
         await socket_server.drop()
@@ -335,11 +341,7 @@ async def test_paperboy_run_reports_a_lost_socket_on_healthz_until_it_is_back(tm
         assert body["slack"] == "reconnecting" and body["scheduler"] == "ok"
         socket_server.refusing = False
 
-        async def back() -> Any:
-            found = await _health(port)
-            return found if found and found[0] == 200 else None
-
-        status, body = await until(back, "slack back on /healthz")
+        status, body = await until(lambda: _healthy(port), "slack back on /healthz")
         assert body["slack"] == "ok" and socket_server.connections >= 2
     finally:
         code, _out, err = await asyncio.to_thread(stop, proc)
