@@ -310,35 +310,44 @@ def test_only_a_plain_https_link_on_a_code_host_is_a_link_and_it_is_normalised()
         assert code_host_url(url) == normal, url
 
 
-async def test_released_code_is_a_link_on_slack_only_when_it_is_a_code_hosts_page(db):
+async def _slack_sections(message: Message) -> str:
+    """A follow-up posted through the real Slack poster: the text of its sections. (FakeSlack checks on leaving
+    that nothing else it was sent could ping anyone or link anywhere.)"""
     target = ThreadTarget(message_ref="1700000000.000100", thread_ref=None, claim_key="k", day=DAY)
     with FakeSlack() as slack:
         poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=FakeTime().sleep)
-        await poster.post_followup(DESTINATION_SLACK, target, code_news([*NOT_LINKS, *LINKS]))
-        sections = "\n".join(b["text"]["text"] for p in slack.posts() for b in p["blocks"] if b["type"] == "section")
-        links = re.findall(r"<([^<>]*)>", sections)
-        assert sorted(links) == sorted(f"{url}|{url.removeprefix('https://')}" for url in LINKS.values())
-        assert "github.com@evil.example/org/repo" in sections and "&lt;!channel&gt;" in sections  # shown as text
-    # (FakeSlack checks on leaving that nothing else it was sent could ping anyone or link anywhere.)
+        await poster.post_followup(DESTINATION_SLACK, target, message)
+        return "\n".join(b["text"]["text"] for p in slack.posts() for b in p["blocks"] if b["type"] == "section")
 
 
-async def test_released_code_is_a_link_on_discord_only_when_it_is_a_code_hosts_page(db, monkeypatch):
+async def _discord_descriptions(monkeypatch, message: Message) -> str:
+    """A follow-up posted through the real Discord poster: its embeds' descriptions (nothing could ping anyone)."""
     target = ThreadTarget(message_ref=str(fd.FIRST_ID), thread_ref=str(fd.CHANNEL_ID), claim_key="k", day=DAY)
     with fd.FakeDiscord() as api:
         monkeypatch.setattr(discord.http.Route, "BASE", api.url + fd.API)
         client = make_discord_client(DiscordOptions(post_interval=0))
         await client.login("fake-token")
         try:
-            await DiscordPoster(client, interval=0).post_followup(DESTINATION_DISCORD, target,
-                                                                  code_news([*NOT_LINKS, *LINKS]))
+            await DiscordPoster(client, interval=0).post_followup(DESTINATION_DISCORD, target, message)
         finally:
             await client.close()
-        descriptions = "\n".join(e.get("description", "") for body in api.sends() for e in body["embeds"])
-        assert sorted(re.findall(r"<(https://[^<>]*)>", descriptions)) == sorted(LINKS.values())
-        # Every other URL is escaped text ("https\\://…"): no masked link, no autolink, no bare URL.
-        assert "](" not in descriptions and len(re.findall(r"(?<!\\)://", descriptions)) == len(LINKS)
-        assert "github\\.com\\@evil\\.example" in descriptions
         assert not api.ping_problems()
+        return "\n".join(e.get("description", "") for body in api.sends() for e in body["embeds"])
+
+
+async def test_released_code_is_a_link_on_slack_only_when_it_is_a_code_hosts_page(db):
+    sections = await _slack_sections(code_news([*NOT_LINKS, *LINKS]))
+    links = re.findall(r"<([^<>]*)>", sections)
+    assert sorted(links) == sorted(f"{url}|{url.removeprefix('https://')}" for url in LINKS.values())
+    assert "github.com@evil.example/org/repo" in sections and "&lt;!channel&gt;" in sections  # shown as text
+
+
+async def test_released_code_is_a_link_on_discord_only_when_it_is_a_code_hosts_page(db, monkeypatch):
+    descriptions = await _discord_descriptions(monkeypatch, code_news([*NOT_LINKS, *LINKS]))
+    assert sorted(re.findall(r"<(https://[^<>]*)>", descriptions)) == sorted(LINKS.values())
+    # Every other URL is escaped text ("https\\://…"): no masked link, no autolink, no bare URL.
+    assert "](" not in descriptions and len(re.findall(r"(?<!\\)://", descriptions)) == len(LINKS)
+    assert "github\\.com\\@evil\\.example" in descriptions
 
 
 # Paper lines in a follow-up: each links its arXiv page, built from the stored id. An id no arXiv id looks like (a
@@ -354,34 +363,19 @@ def paper_news() -> Message:
 
 
 async def test_a_followups_paper_lines_link_their_arxiv_pages_on_slack(db):
-    target = ThreadTarget(message_ref="1700000000.000100", thread_ref=None, claim_key="k", day=DAY)
-    with FakeSlack() as slack:
-        poster = SlackPoster(make_web_client(SecretStr("xoxb-test"), base_url=slack.api_url), sleep=FakeTime().sleep)
-        await poster.post_followup(DESTINATION_SLACK, target, paper_news())
-        sections = "\n".join(b["text"]["text"] for p in slack.posts() for b in p["blocks"] if b["type"] == "section")
-        links = re.findall(r"<([^<>]*)>", sections)
-        assert sorted(links) == sorted(f"https://arxiv.org/abs/{i}|arxiv.org/abs/{i}" for i in PAPER_IDS)
-        assert "1. Paper 1 — <https://arxiv.org/abs/2604.00001|arxiv.org/abs/2604.00001>" in sections
-        assert "evil.example" in sections and "&lt;!channel&gt;" in sections  # the bad ids: text
-    # (FakeSlack checks on leaving that nothing else it was sent could ping anyone or link anywhere.)
+    sections = await _slack_sections(paper_news())
+    links = re.findall(r"<([^<>]*)>", sections)
+    assert sorted(links) == sorted(f"https://arxiv.org/abs/{i}|arxiv.org/abs/{i}" for i in PAPER_IDS)
+    assert "1. Paper 1 — <https://arxiv.org/abs/2604.00001|arxiv.org/abs/2604.00001>" in sections
+    assert "evil.example" in sections and "&lt;!channel&gt;" in sections  # the bad ids: text
 
 
 async def test_a_followups_paper_lines_link_their_arxiv_pages_on_discord(db, monkeypatch):
-    target = ThreadTarget(message_ref=str(fd.FIRST_ID), thread_ref=str(fd.CHANNEL_ID), claim_key="k", day=DAY)
-    with fd.FakeDiscord() as api:
-        monkeypatch.setattr(discord.http.Route, "BASE", api.url + fd.API)
-        client = make_discord_client(DiscordOptions(post_interval=0))
-        await client.login("fake-token")
-        try:
-            await DiscordPoster(client, interval=0).post_followup(DESTINATION_DISCORD, target, paper_news())
-        finally:
-            await client.close()
-        descriptions = "\n".join(e.get("description", "") for body in api.sends() for e in body["embeds"])
-        assert sorted(re.findall(r"<(https://[^<>]*)>", descriptions)) == sorted(
-            f"https://arxiv.org/abs/{i}" for i in PAPER_IDS)
-        assert "1\\. Paper 1 — <https://arxiv.org/abs/2604.00001>" in descriptions
-        assert "](" not in descriptions and len(re.findall(r"(?<!\\)://", descriptions)) == len(PAPER_IDS)
-        assert not api.ping_problems()
+    descriptions = await _discord_descriptions(monkeypatch, paper_news())
+    assert sorted(re.findall(r"<(https://[^<>]*)>", descriptions)) == sorted(
+        f"https://arxiv.org/abs/{i}" for i in PAPER_IDS)
+    assert "1\\. Paper 1 — <https://arxiv.org/abs/2604.00001>" in descriptions
+    assert "](" not in descriptions and len(re.findall(r"(?<!\\)://", descriptions)) == len(PAPER_IDS)
 
 
 async def test_slack_failure_is_retried_with_backoff_and_told_once(db, server, http):
