@@ -214,26 +214,16 @@ async def complete_without_post(db: Database, held: Claim, now: datetime) -> boo
                                      {"posted_at": now, "message_ref": NOTHING_SENT, "paper_ids": []})
 
 
-# How long a delivery that failed for good waits: past any digest's grace period, so the scheduler never tries it
-# again that day. The fix is on the platform's side (re-invite the bot, give it access, reinstall the app); then
-# `/papers digest on` in the channel (`release_held`) or `paperboy digest run` tries it at once.
-PERMANENT_HOLD = timedelta(hours=24)
 
 
 async def fail(db: Database, held: Claim, error: BaseException | str, now: datetime, *,
                retry_after: float | None = None, permanent: bool = False) -> datetime | None:
-    """Record a failed post and when it may be retried (exponential backoff by attempt; `retry_after` seconds,
-    e.g. a platform's rate-limit hint, when that is longer). A `permanent` failure (the channel is gone, the
-    bot was removed, the platform refuses the message as it is) waits `retry_after` when the platform said when
-    asking again could help (a rejected token, after a reinstall), else `PERMANENT_HOLD`: about twenty
-    retries a day, each failing the same way, told the operator nothing new. Returns the retry time, or None
-    if the claim was lost — then someone else owns the delivery and its outcome."""
-    hold = None
-    if permanent:
-        hold = timedelta(seconds=retry_after) if retry_after is not None and retry_after > 0 else PERMANENT_HOLD
+    """Record a failed post and when it may be retried: the lease's rules (`Lease.fail`: backoff, the platform's
+    hint, a day's hold for a `permanent` failure). Returns the retry time, or None if the claim was lost — then
+    someone else owns the delivery and its outcome."""
     async with db.session() as session:
         return await _LEASE.fail(session, _held(held), short_error(error), utc(now), retry_after=retry_after,
-                                 hold=hold)
+                                 permanent=permanent)
 
 
 async def release_held(session: AsyncSession, destination_key: str) -> int:

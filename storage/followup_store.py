@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import Database
 from storage.delivery_models import CLAIMED
-from storage.delivery_store import PERMANENT_HOLD, short_error
+from storage.delivery_store import short_error
 from storage.destination_models import PostedMessage
 from storage.followup_models import FollowupBaseline, FollowupChannel, FollowupClaim, FollowupEvent, FollowupSent
 from storage.lease_claims import Held, Lease, utc
@@ -281,14 +281,11 @@ async def complete(db: Database, ticket: FollowupTicket, now: datetime, *, messa
 async def fail(db: Database, ticket: FollowupTicket, error: BaseException | str, now: datetime, *,
                retry_after: float | None = None, permanent: bool = False) -> datetime | None:
     """Record a failure and when to try again (1, 2, 4 … minutes, or the platform's hint when longer). A
-    `permanent` one (the channel archived, the bot removed) is held as a digest's is (`delivery_store.fail`):
-    for the platform's hint when it gave one, else a day, since every retry would fail the same way."""
-    hold = None
-    if permanent:
-        hold = timedelta(seconds=retry_after) if retry_after is not None and retry_after > 0 else PERMANENT_HOLD
+    `permanent` one (the channel archived, the bot removed) is held as a digest's is (`Lease.fail`): for the
+    platform's hint when it gave one, else a day, since every retry would fail the same way."""
     async with db.session() as session:
         return await _LEASE.fail(session, _held(ticket), short_error(error), utc(now), retry_after=retry_after,
-                                 hold=hold)
+                                 permanent=permanent)
 
 
 async def get_claim(session: AsyncSession, claim_key: str, day: date) -> ClaimView | None:

@@ -77,6 +77,13 @@ def retry_delay(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * (1 << exponent), BACKOFF_CAP)
 
 
+# How long work that failed for good waits: past any digest's grace period, so the scheduler never tries it again
+# that day (about twenty retries a day, each failing the same way, told the operator nothing new). The fix is on the
+# platform's side (re-invite the bot, give it access, reinstall the app); then `/papers digest on` in the channel
+# (`delivery_store.release_held`) or `paperboy digest run` tries it at once.
+PERMANENT_HOLD = timedelta(hours=24)
+
+
 def claimable(row: Any, now: datetime, *, retry_failed: bool = False) -> bool:
     """Whether a claim could take the row at `now`; `retry_failed`: also a failed one still waiting for its next
     attempt (someone asked for it by hand)."""
@@ -155,17 +162,18 @@ class Lease:
                                                  "next_attempt_at": None, "updated_at": now, **changes})
 
     async def fail(self, session: AsyncSession, held: Held, error: str, now: datetime, *,
-                   retry_after: float | None = None, hold: timedelta | None = None) -> datetime | None:
+                   retry_after: float | None = None, permanent: bool = False) -> datetime | None:
         """Record a failure and when it may be retried (exponential backoff by attempt; `retry_after` seconds,
-        e.g. a platform's rate-limit hint, when that is longer; `hold` instead of both, for a failure a retry
-        cannot mend). Returns the retry time, or None if the claim was lost — then someone else owns the work
-        and its outcome. `error` is stored as given: the store makes it short and redacted
-        (`delivery_store.short_error`)."""
-        delay = retry_delay(held.attempt)
-        if retry_after is not None and retry_after > 0:
-            delay = max(delay, timedelta(seconds=retry_after))
-        if hold is not None:
-            delay = hold
+        e.g. a platform's rate-limit hint, when that is longer). A `permanent` failure (the channel is gone, the
+        bot was removed, the platform refuses the message as it is) waits `retry_after` when the platform said
+        when asking again could help (a rejected token, after a reinstall), else `PERMANENT_HOLD`. Returns the
+        retry time, or None if the claim was lost — then someone else owns the work and its outcome. `error` is
+        stored as given: the store makes it short and redacted (`delivery_store.short_error`)."""
+        hinted = timedelta(seconds=retry_after) if retry_after is not None and retry_after > 0 else None
+        if permanent:
+            delay = hinted or PERMANENT_HOLD
+        else:
+            delay = max(retry_delay(held.attempt), hinted or timedelta(0))
         next_attempt = now + delay
         done = await self.change(session, held, {"status": FAILED, "last_error": error,
                                                  "next_attempt_at": next_attempt, "lease_expires_at": None,
